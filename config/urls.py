@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Splitledger finance"
+admin.site.site_title = "Splitledger"
+admin.site.index_title = "Refund cases, orders and vendors"
+
+# Attachments are never served from a public media URL: they are downloaded
+# through views that check who is asking (see refunds.admin).
+urlpatterns = [
+    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,1 @@
+"""Business rules of refund cases. Admin, API, portal and tasks call these."""

@@ -1,0 +1,78 @@
+"""Factories for test data. Orders go through the same service the API uses."""
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from vendors.models import Vendor, VendorMembership
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class StaffFactory(UserFactory):
+    is_staff = True
+    is_superuser = True
+
+
+class VendorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vendor
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"V{n:04d}")
+    name = factory.LazyAttribute(lambda v: f"Vendor {v.code}")
+    currency = "EUR"
+    commission_rate = Decimal("0.1000")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = VendorMembership
+
+    user = factory.SubFactory(UserFactory)
+    vendor = factory.SubFactory(VendorFactory)
+    role = "owner"
+
+
+_order_numbers = iter(range(1, 10**9))
+
+
+def make_order(
+    *,
+    lines: list[tuple[Vendor, str, int, str, str]],
+    currency: str = "EUR",
+    shipping: str = "0",
+    number: str | None = None,
+    method: str = "card",
+    source: str = "web",
+    subsource: str = "eu-store",
+):
+    """An order from (vendor, sku, quantity, unit_price, tax_rate) tuples, paid in full."""
+    from lib.money import quantize
+
+    total = Decimal(shipping)
+    for _, _, quantity, unit_price, tax_rate in lines:
+        net = Decimal(unit_price) * quantity
+        total += net + quantize(net * Decimal(tax_rate), currency)
+    return create_order(
+        number=number or f"ORD-T{next(_order_numbers):06d}",
+        currency=currency,
+        source=source,
+        subsource=subsource,
+        shipping_amount=shipping,
+        lines=[
+            OrderLineRequest(vendor=v.code, sku=sku, quantity=q, unit_price=p, tax_rate=t)
+            for v, sku, q, p, t in lines
+        ],
+        payments=[PaymentRequest(method=method, amount=str(total), reference="PAY-T")],
+    )

@@ -1,0 +1,74 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from lib.money import CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
+
+
+class PayoutFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class Vendor(models.Model):
+    code = models.SlugField(max_length=32, unique=True, help_text="Short stable code, e.g. ACME.")
+    name = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="EUR")
+    commission_rate = models.DecimalField(
+        max_digits=RATE_DIGITS,
+        decimal_places=RATE_PLACES,
+        default=Decimal("0.1000"),
+        help_text="Platform commission as a fraction of net sales (0.1000 = 10%).",
+    )
+    payout_frequency = models.CharField(
+        max_length=10, choices=PayoutFrequency.choices, default=PayoutFrequency.MONTHLY
+    )
+    payout_delay_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days after the period closes until the payout is made."
+    )
+    email = models.EmailField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="VendorMembership", related_name="vendors"
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=1),
+                name="vendor_commission_rate_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.name})"
+
+
+class VendorRole(models.TextChoices):
+    OWNER = "owner", "Owner"
+    FINANCE = "finance", "Finance"
+    VIEWER = "viewer", "Viewer"
+
+
+class VendorMembership(models.Model):
+    """A user's seat at a vendor: one user may work for several vendors."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_memberships"
+    )
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=VendorRole.choices, default=VendorRole.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "vendor"], name="vendor_membership_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.vendor.code} ({self.role})"
