@@ -7,8 +7,10 @@ price as if refunded one after another, and the caller writes the counters back
 in one statement.
 
 Rules:
-- Quantity: net = quantity × unit price, tax = net × rate rounded; the piece
-  that takes the last unit takes exactly the net and tax that remain.
+- Quantity: net = quantity × unit price; tax is the line's tax in proportion
+  to the units refunded so far, rounded cumulatively (so rounding never uses up
+  the tax early); the piece that takes the last unit takes exactly the net and
+  tax that remain.
 - Amount: the gross splits into net = gross / (1 + rate) rounded and tax = the
   rest, never more of either than remains; an amount equal to the remaining
   gross takes exactly what remains.
@@ -87,8 +89,14 @@ def price_quantity(
         net, tax = remaining_net, remaining_tax
     else:
         net = quantize(line.unit_price * quantity, currency)
-        tax = quantize(net * line.tax_rate, currency)
-        if net > remaining_net or tax > remaining_tax:
+        # Tax by cumulative quantity, so per-piece rounding cannot use up the
+        # line's tax before its last unit; capped by what amount refunds left.
+        before = quantize(line.tax_amount * line.refunded_quantity / line.quantity, currency)
+        after = quantize(
+            line.tax_amount * (line.refunded_quantity + quantity) / line.quantity, currency
+        )
+        tax = min(after - before, remaining_tax)
+        if net > remaining_net:
             raise RefundError(
                 f"{field}.quantity",
                 f"{quantity} × {line.sku} ({net + tax}) is more than the "

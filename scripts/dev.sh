@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Set up and serve Splitledger on embedded defaults: a SQLite file, tasks run
+# in process, demo data loaded, a staff login printed. Needs Python 3.11+.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+echo "==> Installing requirements"
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements.txt
+
+# Embedded defaults: no DATABASE_URL, no broker.
+unset DATABASE_URL CELERY_BROKER_URL
+export DJANGO_SETTINGS_MODULE=config.settings.local
+
+echo "==> Migrating the SQLite database"
+.venv/bin/python manage.py migrate --noinput -v0
+echo "==> Loading demo data"
+.venv/bin/python manage.py load_demo --reset --admin
+echo "==> Serving on http://127.0.0.1:${PORT:-8000}/admin/"
+exec .venv/bin/python manage.py runserver "127.0.0.1:${PORT:-8000}"

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Install everything and run the full test suite against PostgreSQL and Redis.
+# Addresses come from DATABASE_URL / CELERY_BROKER_URL, or the usual local ones.
+# Extra arguments go to pytest (e.g. scripts/test.sh tests/refunds -x).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+if [ ! -x .venv/bin/python ]; then
+  echo "==> Creating .venv with $PYTHON"
+  "$PYTHON" -m venv .venv
+fi
+echo "==> Installing requirements"
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+
+export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/splitledger}
+export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}
+export DJANGO_SETTINGS_MODULE=config.settings.test
+
+echo "==> Checking PostgreSQL and Redis"
+if ! .venv/bin/python scripts/check_services.py; then
+  cat >&2 <<'MSG'
+
+The test suite needs PostgreSQL and Redis. Start them, or point DATABASE_URL and
+CELERY_BROKER_URL at running ones. On Debian/Ubuntu:
+  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+or with Docker:  docker compose up -d db redis
+MSG
+  exit 2
+fi
+
+echo "==> ruff"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+echo "==> pytest"
+exec .venv/bin/pytest "$@"
