@@ -101,6 +101,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
+}
+
+# Transactional outbox: who consumes which topics, through which batch handler.
+OUTBOX_CONSUMERS = {
+    "ledger": {
+        "handler": "ledger.consumers.handle_batch",
+        "topics": ["order.paid", "case.status_changed"],
+    },
+}
+OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
+OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

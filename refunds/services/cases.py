@@ -27,6 +27,7 @@ from django.utils import timezone
 from lib.money import ZERO
 from vendors.models import Vendor
 
+from .. import outbox
 from ..errors import RefundError, TransitionNotAllowed
 from ..models import (
     RELEASED_STATUSES,
@@ -155,7 +156,7 @@ def open_case(
         VendorLiability.objects.bulk_create(
             [_liability_row(case, row) for row in liabilities_for(pieces)]
         )
-        CaseEvent.objects.create(
+        opened = CaseEvent.objects.create(
             case=case,
             kind=EventKind.OPENED,
             to_status=CaseStatus.PENDING,
@@ -170,6 +171,7 @@ def open_case(
             refunded_amount=F("refunded_amount") + total,
             refunded_shipping=F("refunded_shipping") + shipping,
         )
+        outbox.emit("case.opened", case=case, event=opened)
     return case
 
 
@@ -384,7 +386,7 @@ def override_breakdown(
                 code="invalid_transition",
             )
         changes = _apply_shares(locked, shares)
-        _event(
+        event = _event(
             locked,
             EventKind.BREAKDOWN_OVERRIDDEN,
             actor=actor,
@@ -392,6 +394,7 @@ def override_breakdown(
             channel=EventChannel.STAFF,
             data={"changes": changes},
         )
+        outbox.emit("case.breakdown_overridden", case=locked, event=event)
     return locked
 
 
@@ -575,6 +578,10 @@ def _move(
         case.completed_at = now
     if to_status == CaseStatus.CLOSED:
         case.closed_at = now
+    data = dict(data or {})
+    if to_status == CaseStatus.COMPLETED:
+        # What the refund journal posts: the breakdown as it stood at completion.
+        data["liabilities"] = breakdown_snapshot(case)
     case.save(
         update_fields=[
             "status",
@@ -586,7 +593,7 @@ def _move(
             "updated_at",
         ]
     )
-    _event(
+    event = _event(
         case,
         EventKind.STATUS_CHANGED,
         actor=actor,
@@ -595,10 +602,28 @@ def _move(
         vendor=vendor,
         from_status=from_status,
         to_status=to_status,
-        data=data or {},
+        data=data,
         now=now,
     )
+    outbox.emit("case.status_changed", case=case, event=event)
     return case
+
+
+def breakdown_snapshot(case: RefundCase) -> list[dict[str, Any]]:
+    """The case's per-vendor liabilities as plain data (amounts as strings)."""
+    fields = (
+        "refund_amount",
+        "net_amount",
+        "tax_amount",
+        "shipping_amount",
+        "vendor_share",
+        "platform_share",
+        "commission_reversal",
+    )
+    return [
+        {"vendor_id": row["vendor_id"], **{name: str(row[name]) for name in fields}}
+        for row in case.liabilities.order_by("vendor_id").values("vendor_id", *fields)
+    ]
 
 
 def _release(case: RefundCase) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from lib.money import ZERO, quantize
 from vendors.models import Vendor
 
+from .. import outbox
 from ..errors import RefundError
 from ..models import Channel, Order, OrderLine, Payment, PaymentMethod
 from .parsing import parse_amount, parse_currency, parse_quantity, parse_rate, parse_text
@@ -159,4 +160,5 @@ def _insert(
         payment.order = order
     OrderLine.objects.bulk_create(lines)
     Payment.objects.bulk_create(payments)
+    outbox.emit("order.paid", order=order)
     return order

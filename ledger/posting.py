@@ -1,0 +1,404 @@
+"""Posting rules and the one way journals reach the ledger.
+
+Rules (DESIGN's worked example is the reference):
+- Sale (order paid): Dr gateway clearing per payment; Cr each vendor's payable
+  with its net less commission; Cr commission income; Cr output tax; Cr
+  shipping income.
+- Refund (case completed), from the breakdown as it stood at completion:
+  Dr vendor payable (vendor share); Dr commission income (commission
+  reversal); Dr refund expense (the rest of the platform's share); Dr output
+  tax (tax); Cr gateway clearing (the total, over the order's payments).
+- Correction (dispute resolved after completion with new shares): the
+  difference between the refund journal of the new and the old shares.
+- Payout: Dr vendor payable; Cr bank.
+- Reversal: any journal mirrored, debit for credit.
+
+`post_journals` writes a batch of drafts: journals whose posting key already
+exists are skipped (each source is posted exactly once), then one INSERT for
+the journals, one for their entries and one upsert that adds each account's
+summed delta to its maintained balance, in account order so concurrent
+batches never deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+
+from lib.money import ZERO, allocate
+from refunds.models import Order, RefundCase
+from refunds.services.parsing import parse_amount, parse_currency
+from vendors.models import Vendor
+
+from .models import (
+    SINGLE_ROLES,
+    Account,
+    AccountBalance,
+    AccountKind,
+    AccountRole,
+    Entry,
+    Journal,
+    JournalKind,
+    Payout,
+)
+
+
+class PostingError(Exception):
+    """A journal that must not be posted (unbalanced, missing account, ...)."""
+
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class JournalDraft:
+    posting_key: str
+    kind: str
+    currency: str
+    date: date
+    memo: str = ""
+    order_id: int | None = None
+    case_id: int | None = None
+    payout_id: int | None = None
+    reverses_id: int | None = None
+    # (account id, debit, credit)
+    lines: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)
+
+    def debit(self, account_id: int, amount: Decimal) -> None:
+        self._add(account_id, amount)
+
+    def credit(self, account_id: int, amount: Decimal) -> None:
+        self._add(account_id, -amount)
+
+    def _add(self, account_id: int, signed: Decimal) -> None:
+        # Positive is a debit, negative a credit; zero legs are left out.
+        if signed > 0:
+            self.lines.append((account_id, signed, ZERO))
+        elif signed < 0:
+            self.lines.append((account_id, ZERO, -signed))
+
+    def merged(self) -> JournalDraft:
+        """One leg per account: Dr and Cr of the same account net out."""
+        net: dict[int, Decimal] = defaultdict(lambda: ZERO)
+        for account_id, debit, credit in self.lines:
+            net[account_id] += debit - credit
+        self.lines = []
+        for account_id in sorted(net):
+            self._add(account_id, net[account_id])
+        return self
+
+    def check(self) -> None:
+        debits = sum((d for _, d, _ in self.lines), ZERO)
+        credits = sum((c for _, _, c in self.lines), ZERO)
+        if len(self.lines) < 2:
+            raise PostingError(self.posting_key, "A journal needs at least two entries.")
+        if debits != credits:
+            raise PostingError(
+                self.posting_key, f"Debits {debits} and credits {credits} do not balance."
+            )
+        if any(d < 0 or c < 0 or (d > 0) == (c > 0) for _, d, c in self.lines):
+            raise PostingError(self.posting_key, "Each entry is a positive debit or credit.")
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class Chart:
+    """The accounts the rules post to, looked up by role (codes may change)."""
+
+    def __init__(self, vendor_ids: Iterable[int] = ()) -> None:
+        self.single: dict[str, int] = {}
+        self.clearing: dict[str, int] = {}
+        self.payable: dict[int, int] = {}
+        for account in Account.objects.filter(
+            role__in=[*SINGLE_ROLES, AccountRole.GATEWAY_CLEARING]
+        ).only("id", "role", "payment_method"):
+            if account.role == AccountRole.GATEWAY_CLEARING:
+                self.clearing[account.payment_method] = account.pk
+            else:
+                self.single[account.role] = account.pk
+        self.add_vendors(vendor_ids)
+
+    def add_vendors(self, vendor_ids: Iterable[int]) -> None:
+        wanted = set(vendor_ids) - set(self.payable)
+        if wanted:
+            self.payable.update(ensure_payable_accounts(wanted))
+
+    def role(self, role: str) -> int:
+        try:
+            return self.single[role]
+        except KeyError:
+            raise PostingError("account", f"No account has the role {role!r}.") from None
+
+    def clearing_for(self, method: str) -> int:
+        try:
+            return self.clearing[method]
+        except KeyError:
+            raise PostingError(
+                "account", f"No gateway clearing account for payment method {method!r}."
+            ) from None
+
+
+def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
+    """Each vendor's payable sub-account, created on first use."""
+    vendor_ids = set(vendor_ids)
+    found = dict(
+        Account.objects.filter(
+            role=AccountRole.VENDOR_PAYABLE, vendor_id__in=vendor_ids
+        ).values_list("vendor_id", "id")
+    )
+    missing = vendor_ids - set(found)
+    if missing:
+        Account.objects.bulk_create(
+            [
+                Account(
+                    code=f"2000-{vendor.code}",
+                    name=f"Vendor payable - {vendor.name}",
+                    kind=AccountKind.LIABILITY,
+                    role=AccountRole.VENDOR_PAYABLE,
+                    vendor=vendor,
+                )
+                for vendor in Vendor.objects.filter(pk__in=missing)
+            ],
+            ignore_conflicts=True,
+        )
+        found.update(
+            Account.objects.filter(
+                role=AccountRole.VENDOR_PAYABLE, vendor_id__in=missing
+            ).values_list("vendor_id", "id")
+        )
+    return found
+
+
+# ---------------------------------------------------------------- rules
+
+
+def sale_journal(order: Order, chart: Chart) -> JournalDraft:
+    """Order paid. `order` must come with its lines and payments prefetched."""
+    draft = JournalDraft(
+        posting_key=f"sale:{order.pk}",
+        kind=JournalKind.SALE,
+        currency=order.currency,
+        date=order.placed_at.date(),
+        memo=f"Sale {order.number}",
+        order_id=order.pk,
+    )
+    for payment in order.payments.all():
+        draft.debit(chart.clearing_for(payment.method), payment.amount)
+    vendor_net: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    commission = tax = ZERO
+    for line in order.lines.all():
+        vendor_net[line.vendor_id] += line.net_amount - line.commission_amount
+        commission += line.commission_amount
+        tax += line.tax_amount
+    for vendor_id in sorted(vendor_net):
+        draft.credit(chart.payable[vendor_id], vendor_net[vendor_id])
+    draft.credit(chart.role(AccountRole.COMMISSION_INCOME), commission)
+    draft.credit(chart.role(AccountRole.OUTPUT_TAX), tax)
+    draft.credit(chart.role(AccountRole.SHIPPING_INCOME), order.shipping_amount)
+    return draft
+
+
+def _refund_legs(
+    draft: JournalDraft, shares: Iterable[dict[str, Any]], chart: Chart, sign: int = 1
+) -> None:
+    """Debit legs of a refund for a breakdown (sign -1 takes them back)."""
+    for row in shares:
+        vendor_share = Decimal(row["vendor_share"])
+        reversal = Decimal(row["commission_reversal"])
+        platform = Decimal(row["platform_share"]) - reversal
+        draft.debit(chart.payable[int(row["vendor_id"])], sign * vendor_share)
+        draft.debit(chart.role(AccountRole.COMMISSION_INCOME), sign * reversal)
+        draft.debit(chart.role(AccountRole.REFUND_EXPENSE), sign * platform)
+        if "tax_amount" in row:
+            draft.debit(chart.role(AccountRole.OUTPUT_TAX), sign * Decimal(row["tax_amount"]))
+
+
+def refund_journal(
+    case: RefundCase, breakdown: Sequence[dict[str, Any]], on: date, chart: Chart
+) -> JournalDraft:
+    """Case completed. `case.order` must come with its payments prefetched."""
+    draft = JournalDraft(
+        posting_key=f"refund:{case.pk}",
+        kind=JournalKind.REFUND,
+        currency=case.currency,
+        date=on,
+        memo=f"Refund {case.case_id}",
+        order_id=case.order_id,
+        case_id=case.pk,
+    )
+    _refund_legs(draft, breakdown, chart)
+    total = sum((Decimal(row["refund_amount"]) for row in breakdown), ZERO)
+    payments = sorted(case.order.payments.all(), key=lambda p: p.pk)
+    parts = allocate(total, [p.amount for p in payments], case.currency)
+    for payment, part in zip(payments, parts, strict=True):
+        draft.credit(chart.clearing_for(payment.method), part)
+    return draft.merged()
+
+
+def correction_journal(
+    case: RefundCase,
+    event_id: int,
+    changes: Sequence[dict[str, Any]],
+    on: date,
+    chart: Chart,
+    vendor_ids: dict[str, int],
+) -> JournalDraft | None:
+    """A dispute resolved after completion moved shares: post the difference."""
+    draft = JournalDraft(
+        posting_key=f"correction:{event_id}",
+        kind=JournalKind.CORRECTION,
+        currency=case.currency,
+        date=on,
+        memo=f"Correction {case.case_id} after dispute",
+        order_id=case.order_id,
+        case_id=case.pk,
+    )
+    for change in changes:
+        vendor_id = vendor_ids[change["vendor"]]
+        _refund_legs(draft, [{**change["after"], "vendor_id": vendor_id}], chart)
+        _refund_legs(draft, [{**change["before"], "vendor_id": vendor_id}], chart, sign=-1)
+    draft.merged()
+    return draft if draft.lines else None
+
+
+def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
+    draft = JournalDraft(
+        posting_key=f"payout:{payout.pk}",
+        kind=JournalKind.PAYOUT,
+        currency=payout.currency,
+        date=payout.paid_on,
+        memo=f"Payout {payout.reference}".strip(),
+        payout_id=payout.pk,
+    )
+    draft.debit(chart.payable[payout.vendor_id], payout.amount)
+    draft.credit(chart.role(AccountRole.BANK), payout.amount)
+    return draft
+
+
+# ---------------------------------------------------------------- writing
+
+
+def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
+    """Post drafts not yet posted; returns the journals written now."""
+    if not drafts:
+        return []
+    with transaction.atomic():
+        keys = [d.posting_key for d in drafts]
+        done = set(
+            Journal.objects.filter(posting_key__in=keys).values_list("posting_key", flat=True)
+        )
+        fresh: list[JournalDraft] = []
+        for draft in drafts:
+            if draft.posting_key in done:
+                continue
+            draft.check()
+            done.add(draft.posting_key)
+            fresh.append(draft)
+        if not fresh:
+            return []
+        journals = Journal.objects.bulk_create(
+            [
+                Journal(
+                    posting_key=d.posting_key,
+                    kind=d.kind,
+                    currency=d.currency,
+                    date=d.date,
+                    memo=d.memo[:300],
+                    order_id=d.order_id,
+                    case_id=d.case_id,
+                    payout_id=d.payout_id,
+                    reverses_id=d.reverses_id,
+                    entry_count=len(d.lines),
+                )
+                for d in fresh
+            ]
+        )
+        entries: list[Entry] = []
+        deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        for journal, draft in zip(journals, fresh, strict=True):
+            for account_id, debit, credit in draft.lines:
+                entries.append(
+                    Entry(
+                        journal_id=journal.pk,
+                        account_id=account_id,
+                        currency=draft.currency,
+                        debit=debit,
+                        credit=credit,
+                    )
+                )
+                delta = deltas[(account_id, draft.currency)]
+                delta[0] += debit
+                delta[1] += credit
+        Entry.objects.bulk_create(entries, batch_size=5000)
+        _add_to_balances(deltas)
+    return journals
+
+
+def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
+    # Sorted, so concurrent batches lock balance rows in the same order.
+    rows = sorted(deltas.items())
+    table = AccountBalance._meta.db_table
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+        params: list[Any] = []
+        for (account_id, currency), (debit, credit) in chunk:
+            params += [account_id, currency, debit, credit]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (account_id, currency, debit, credit) VALUES {values} "
+                f"ON CONFLICT (account_id, currency) DO UPDATE SET "
+                f"debit = {table}.debit + excluded.debit, "
+                f"credit = {table}.credit + excluded.credit",
+                params,
+            )
+
+
+def post_one(draft: JournalDraft) -> Journal | None:
+    journals = post_journals([draft])
+    return journals[0] if journals else None
+
+
+# ---------------------------------------------------------------- operations
+
+
+def record_payout(
+    *, vendor: Vendor, amount: Decimal, currency: str, paid_on: date, reference: str = ""
+) -> Payout:
+    """Pay a vendor: the payout and its journal in one transaction."""
+    currency = parse_currency(currency, "currency")
+    amount = parse_amount(amount, currency, "amount", allow_zero=False)
+    with transaction.atomic():
+        payout = Payout.objects.create(
+            vendor=vendor, currency=currency, amount=amount, paid_on=paid_on, reference=reference
+        )
+        post_one(payout_journal(payout, Chart([vendor.pk])))
+    return payout
+
+
+def reverse_journal(journal: Journal, *, on: date, memo: str = "") -> Journal | None:
+    """Post the mirror image of `journal` (the only way to undo one)."""
+    draft = JournalDraft(
+        posting_key=f"reversal:{journal.pk}",
+        kind=JournalKind.REVERSAL,
+        currency=journal.currency,
+        date=on,
+        memo=memo or f"Reversal of journal {journal.pk}",
+        order_id=journal.order_id,
+        case_id=journal.case_id,
+        payout_id=journal.payout_id,
+        reverses_id=journal.pk,
+    )
+    for entry in journal.entries.all():
+        draft.lines.append((entry.account_id, entry.credit, entry.debit))
+    return post_one(draft)

@@ -1,0 +1,126 @@
+"""PostgreSQL itself refuses what must never happen, whatever the ORM does.
+
+Each test issues raw SQL in a real transaction and commits, as a careless
+script or a second application might.
+"""
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from ledger.models import Account
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+JOURNAL = (
+    "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, entry_count, created_at)"
+    " VALUES (%s, 'sale', %s, '2026-11-22', '', %s, now()) RETURNING id"
+)
+ENTRY = (
+    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit)"
+    " VALUES (%s, %s, %s, %s, %s)"
+)
+
+
+def accounts():
+    return Account.objects.get(code="1100").pk, Account.objects.get(code="4000").pk
+
+
+def post(key, legs, currency="EUR", declared=None):
+    """One journal with entries (account, debit, credit, currency?), committed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(JOURNAL, [key, currency, declared if declared is not None else len(legs)])
+        journal_id = cursor.fetchone()[0]
+        for leg in legs:
+            account, debit, credit = leg[:3]
+            cursor.execute(
+                ENTRY, [journal_id, account, leg[3] if len(leg) > 3 else currency, debit, credit]
+            )
+    return journal_id
+
+
+def test_a_balanced_journal_commits():
+    clearing, income = accounts()
+    post("ok", [(clearing, "10.00", "0"), (income, "0", "10.00")])
+
+
+def test_an_unbalanced_journal_is_refused_at_commit():
+    clearing, income = accounts()
+    with pytest.raises(IntegrityError, match="does not balance"):
+        post("unbalanced", [(clearing, "10.00", "0"), (income, "0", "9.99")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_journal WHERE posting_key = 'unbalanced'")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_a_journal_without_its_entries_is_refused():
+    clearing, _ = accounts()
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 1"):
+        post("short", [(clearing, "10.00", "0")], declared=2)
+
+
+def test_balancing_in_another_currency_does_not_count():
+    clearing, income = accounts()
+    with pytest.raises(IntegrityError):
+        post("mixed", [(clearing, "10.00", "0", "EUR"), (income, "0", "10.00", "USD")])
+
+
+def test_an_entry_cannot_be_slipped_into_a_posted_journal():
+    clearing, income = accounts()
+    journal_id = post("posted", [(clearing, "10.00", "0"), (income, "0", "10.00")])
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 4"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "5.00", "0"])
+            cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "5.00"])
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_entry SET debit = debit + 1 WHERE journal_id = %s",
+        "DELETE FROM ledger_entry WHERE journal_id = %s",
+        "UPDATE ledger_journal SET memo = 'edited' WHERE id = %s",
+        "DELETE FROM ledger_journal WHERE id = %s",
+    ],
+)
+def test_journals_and_entries_are_never_updated_or_deleted(statement):
+    clearing, income = accounts()
+    journal_id = post("immutable", [(clearing, "10.00", "0"), (income, "0", "10.00")])
+    with pytest.raises(IntegrityError, match="not allowed"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(statement, [journal_id])
+
+
+def test_an_entry_has_exactly_one_positive_side():
+    clearing, income = accounts()
+    with pytest.raises(IntegrityError):
+        post("two-sided", [(clearing, "10.00", "10.00"), (income, "0", "0")])
+    with pytest.raises(IntegrityError):
+        post("negative", [(clearing, "-10.00", "0"), (income, "0", "-10.00")])
+
+
+def test_a_posting_key_is_used_once():
+    clearing, income = accounts()
+    post("once", [(clearing, "1.00", "0"), (income, "0", "1.00")])
+    with pytest.raises(IntegrityError):
+        post("once", [(clearing, "1.00", "0"), (income, "0", "1.00")])
+
+
+def test_refund_counters_cannot_pass_what_was_sold(worked_order_committed):
+    line_id = worked_order_committed
+    with pytest.raises(IntegrityError, match="refunded_quantity_within_quantity"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE refunds_orderline SET refunded_quantity = quantity + 1 WHERE id = %s",
+                [line_id],
+            )
+
+
+@pytest.fixture
+def worked_order_committed(acme):
+    from tests.factories import make_order
+
+    order = make_order(lines=[(acme, "MUG-01", 2, "20.00", "0.10")])
+    return order.lines.get().pk
