@@ -158,3 +158,14 @@ def test_vendor_payable_accounts_are_created_per_vendor(worked_order):
     codes = set(Account.objects.filter(role="vendor_payable").values_list("code", flat=True))
     assert codes == {"2000-ACME", "2000-BOLT"}
     assert Entry.objects.filter(account__code="2000-ACME").count() == 1
+
+
+def test_the_trial_balance_nets_to_zero(completed_case):
+    from ledger.selectors import account_balance, trial_balance
+
+    today = trial_balance("EUR")
+    assert today.balanced and today.total_debit == D("109.00") + D("27.50")
+    assert {r.code: r.balance for r in today.rows}["1100"] == D("81.50")
+    past = trial_balance("EUR", as_of=date(2000, 1, 1))
+    assert past.rows == []
+    assert account_balance(Account.objects.get(code="5000"), "EUR") == D("5.00")

@@ -1,0 +1,92 @@
+"""Read queries on the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from lib.money import ZERO
+
+from .models import Account, AccountBalance, Entry
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account_id: int
+    code: str
+    name: str
+    kind: str
+    debit: Decimal
+    credit: Decimal
+
+    @property
+    def balance(self) -> Decimal:
+        """Debit minus credit: positive for debit balances."""
+        return self.debit - self.credit
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    currency: str
+    as_of: date | None
+    rows: list[TrialBalanceRow]
+
+    @property
+    def total_debit(self) -> Decimal:
+        return sum((r.debit for r in self.rows), ZERO)
+
+    @property
+    def total_credit(self) -> Decimal:
+        return sum((r.credit for r in self.rows), ZERO)
+
+    @property
+    def balanced(self) -> bool:
+        return self.total_debit == self.total_credit
+
+
+def account_balance(account: Account | int, currency: str) -> Decimal:
+    """Debit minus credit of one account in one currency: a primary-key-sized read."""
+    account_id = account.pk if isinstance(account, Account) else account
+    row = (
+        AccountBalance.objects.filter(account_id=account_id, currency=currency)
+        .values_list("debit", "credit")
+        .first()
+    )
+    return row[0] - row[1] if row else ZERO
+
+
+def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:
+    """Every account's debit and credit totals in `currency`.
+
+    Today's figures come from the maintained balances; a past date sums the
+    entries of journals dated up to it.
+    """
+    accounts = {a.pk: a for a in Account.objects.all()}
+    if as_of is None:
+        totals = AccountBalance.objects.filter(currency=currency).values_list(
+            "account_id", "debit", "credit"
+        )
+    else:
+        totals = (
+            Entry.objects.filter(currency=currency, journal__date__lte=as_of)
+            .values("account_id")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .values_list("account_id", "debit", "credit")
+        )
+    rows = []
+    for account_id, debit, credit in totals:
+        if debit == 0 and credit == 0:
+            continue
+        account = accounts[account_id]
+        rows.append(
+            TrialBalanceRow(account_id, account.code, account.name, account.kind, debit, credit)
+        )
+    rows.sort(key=lambda r: r.code)
+    return TrialBalance(currency, as_of, rows)
+
+
+def ledger_currencies() -> list[str]:
+    return sorted(set(AccountBalance.objects.values_list("currency", flat=True)))
