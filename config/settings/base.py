@@ -111,7 +111,12 @@ OUTBOX_CONSUMERS = {
         "handler": "ledger.consumers.handle_batch",
         "topics": ["order.paid", "case.status_changed"],
     },
+    "notifications": {
+        "handler": "portal.notifications.handle_batch",
+        "topics": ["case.opened", "case.status_changed", "case.breakdown_overridden"],
+    },
 }
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
 

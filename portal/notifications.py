@@ -1,0 +1,114 @@
+"""The notifications consumer of the outbox: tells each vendor of a case what
+happened and what it means for them (case ID and their breakdown)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from lib.money import format_amount
+from refunds.models import CaseEvent, EventKind, OutboxMessage, VendorLiability
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+def handle_batch(messages: Sequence[OutboxMessage]) -> None:
+    event_ids = [m.event_id for m in messages if m.event_id]
+    events = list(CaseEvent.objects.filter(pk__in=event_ids).select_related("case", "case__order"))
+    liabilities: dict[int, list[VendorLiability]] = {}
+    for row in VendorLiability.objects.filter(
+        case_id__in={e.case_id for e in events}
+    ).select_related("vendor"):
+        liabilities.setdefault(row.case_id, []).append(row)
+    notifications = [
+        Notification(
+            vendor=row.vendor,
+            case=event.case,
+            event=event,
+            subject=subject(event),
+            body=body(event, row),
+        )
+        for event in events
+        for row in liabilities.get(event.case_id, [])
+    ]
+    Notification.objects.bulk_create(notifications, ignore_conflicts=True)
+    if notifications:
+        ids = list(
+            Notification.objects.filter(event_id__in=event_ids, emailed_at__isnull=True)
+            .exclude(vendor__email="")
+            .values_list("pk", flat=True)
+        )
+        if ids:
+            from .tasks import email_notifications
+
+            transaction.on_commit(lambda: _queue(email_notifications, ids))
+
+
+def _queue(task, ids: list[int]) -> None:
+    try:
+        task.apply_async(args=[ids], retry=False)
+    except Exception:  # broker down: the inbox has it; emails wait for a resend
+        logger.warning("notifications: could not queue emails for %s", ids)
+
+
+def subject(event: CaseEvent) -> str:
+    case = event.case
+    if event.kind == EventKind.OPENED:
+        return f"Refund case {case.case_id} opened on order {case.order.number}"
+    if event.kind == EventKind.BREAKDOWN_OVERRIDDEN:
+        return f"Refund case {case.case_id}: breakdown changed"
+    return f"Refund case {case.case_id} is now {event.to_status}"
+
+
+def body(event: CaseEvent, row: VendorLiability) -> str:
+    currency = event.case.currency
+
+    def money(amount) -> str:
+        return f"{format_amount(amount, currency)} {currency}"
+
+    lines = [
+        subject(event) + ".",
+        "",
+        f"Your part of case {event.case.case_id}:",
+        f"  Refund to the customer: {money(row.refund_amount)}",
+        f"  Net {money(row.net_amount)}, tax {money(row.tax_amount)}, "
+        f"shipping {money(row.shipping_amount)}",
+        f"  Borne by you: {money(row.vendor_share)}",
+        f"  Borne by the platform: {money(row.platform_share)} "
+        f"(of which commission given back to you: {money(row.commission_reversal)})",
+    ]
+    if event.text:
+        lines += ["", event.text]
+    return "\n".join(lines)
+
+
+def email_notification(notification_id: int) -> bool:
+    """Send one notification's email. Claimed first (compare-and-set), so two
+    workers never both send it; a failed send gives the claim back."""
+    now = timezone.now()
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+        emailed_at=now
+    )
+    if not claimed:
+        return False
+    notification = Notification.objects.select_related("vendor").get(pk=notification_id)
+    try:
+        send_mail(
+            notification.subject,
+            notification.body,
+            settings.DEFAULT_FROM_EMAIL,
+            [notification.vendor.email],
+        )
+    except Exception as error:
+        Notification.objects.filter(pk=notification_id).update(
+            emailed_at=None, email_error=str(error)[:2000]
+        )
+        raise
+    return True

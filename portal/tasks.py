@@ -1,0 +1,14 @@
+from celery import shared_task
+
+from .notifications import email_notification
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=10,
+)
+def email_notifications(notification_ids: list[int]) -> int:
+    return sum(1 for pk in notification_ids if email_notification(pk))

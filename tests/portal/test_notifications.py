@@ -1,0 +1,51 @@
+"""Vendors are told of every case that touches them, once per event."""
+
+from django.core import mail
+
+from portal.models import Notification
+from refunds import outbox
+from refunds.services.cases import LineRequest, approve_case, open_case
+
+
+def test_each_vendor_of_a_case_is_notified_with_its_breakdown(
+    worked_order, acme, bolt, alice, django_capture_on_commit_callbacks
+):
+    acme.email = "finance@acme.example"
+    acme.save()
+    mug, tee = worked_order.lines.order_by("sku")
+    case = open_case(
+        order=worked_order,
+        lines=[
+            LineRequest(mug.pk, "damaged", quantity=1),
+            LineRequest(tee.pk, "late_delivery", amount="5.50"),
+        ],
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.drain("notifications")
+
+    acme_note = Notification.objects.get(vendor=acme)
+    assert case.case_id in acme_note.subject
+    assert "Borne by you: 18.00 EUR" in acme_note.body
+    assert "commission given back to you: 2.00 EUR" in acme_note.body
+    bolt_note = Notification.objects.get(vendor=bolt)
+    assert "Borne by you: 0.00 EUR" in bolt_note.body
+    # Only ACME has an address; BOLT reads it in the portal inbox.
+    assert [m.to for m in mail.outbox] == [["finance@acme.example"]]
+    assert case.case_id in mail.outbox[0].subject
+    acme_note.refresh_from_db()
+    assert acme_note.emailed_at is not None
+
+
+def test_a_redelivered_event_notifies_once(worked_order, acme, alice):
+    mug, _ = worked_order.lines.order_by("sku")
+    case = open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    approve_case(case=case, actor=alice)
+    outbox.drain("notifications")
+    for event in case.events.all():
+        outbox.emit("case.status_changed", case=case, event=event)
+    outbox.drain("notifications")
+    assert Notification.objects.filter(vendor=acme).count() == 2
+    assert set(Notification.objects.values_list("subject", flat=True)) == {
+        f"Refund case {case.case_id} opened on order ORD-1001",
+        f"Refund case {case.case_id} is now approved",
+    }
