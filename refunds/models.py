@@ -418,6 +418,10 @@ class VendorLiability(models.Model):
     platform_share = amount_field()
     commission_reversal = amount_field()
     overridden = models.BooleanField(default=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["case_id", "vendor_id"]
@@ -462,6 +466,7 @@ class EventKind(models.TextChoices):
     ATTACHMENT = "attachment", "Attachment"
     OWNER_ASSIGNED = "owner_assigned", "Owner assigned"
     BREAKDOWN_OVERRIDDEN = "breakdown_overridden", "Breakdown overridden"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged by vendor"
 
 
 class EventChannel(models.TextChoices):

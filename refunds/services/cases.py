@@ -503,6 +503,41 @@ def dispute_case(
     )
 
 
+def acknowledge_case(
+    *, case: RefundCase | str, vendor: Vendor, actor: User | None, message: str = ""
+) -> VendorLiability:
+    """A vendor accepts its part of the case (the opposite of a dispute)."""
+    message = parse_text(message, "message", required=False, max_length=5000)
+    with transaction.atomic():
+        locked = _lock_case(case)
+        if locked.status in RELEASED_STATUSES:
+            raise RefundError(
+                "status", f"Case {locked.case_id} is {locked.status}; there is nothing to accept."
+            )
+        row = locked.liabilities.filter(vendor=vendor).first()
+        if row is None:
+            raise RefundError("vendor", f"That vendor has no part in case {locked.case_id}.")
+        if row.acknowledged_at is not None:
+            raise RefundError(
+                "vendor", f"{vendor.code} already acknowledged this case.", code="duplicate"
+            )
+        now = timezone.now()
+        row.acknowledged_at = now
+        row.acknowledged_by = actor if actor is not None and actor.is_authenticated else None
+        row.save(update_fields=["acknowledged_at", "acknowledged_by"])
+        event = _event(
+            locked,
+            EventKind.ACKNOWLEDGED,
+            actor=actor,
+            text=message or f"{vendor.code} accepts its part.",
+            channel=EventChannel.VENDOR_PORTAL,
+            vendor=vendor,
+            now=now,
+        )
+        outbox.emit("case.acknowledged", case=locked, event=event)
+    return row
+
+
 def resolve_dispute(
     *,
     case: RefundCase | str,

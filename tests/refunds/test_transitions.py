@@ -269,3 +269,18 @@ def test_empty_notes_and_files_are_refused(new_case, alice):
     with pytest.raises(RefundError) as info:
         add_note(case="RFND-20260101-AAAAAA", text="hi", actor=alice)
     assert info.value.code == "not_found"
+
+
+def test_a_vendor_acknowledges_its_part_once(new_case, acme, bolt, alice):
+    from refunds.services.cases import acknowledge_case
+
+    case = new_case(S.PENDING)
+    row = acknowledge_case(case=case, vendor=acme, actor=alice, message="Fine by us")
+    assert row.acknowledged_at is not None and row.acknowledged_by == alice
+    assert case.events.last().kind == EventKind.ACKNOWLEDGED
+    with pytest.raises(RefundError) as info:
+        acknowledge_case(case=case, vendor=acme, actor=alice)
+    assert info.value.code == "duplicate"
+    with pytest.raises(RefundError) as info:
+        acknowledge_case(case=case, vendor=bolt, actor=alice)
+    assert info.value.field == "vendor"
