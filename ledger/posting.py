@@ -31,6 +31,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from lib.errors import DomainError
 from lib.money import ZERO, allocate
 from refunds.models import Order, RefundCase
 from refunds.services.parsing import parse_amount, parse_currency
@@ -49,14 +50,8 @@ from .models import (
 )
 
 
-class PostingError(Exception):
+class PostingError(DomainError):
     """A journal that must not be posted (unbalanced, missing account, ...)."""
-
-    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.code = code
 
 
 @dataclass

@@ -6,16 +6,11 @@ turns it into 400 (or 409 for a refused transition); admin and portal show it as
 a form error.
 """
 
+from lib.errors import DomainError
 
-class RefundError(Exception):
-    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-        self.code = code
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {self.field: [self.message]}
+class RefundError(DomainError):
+    pass
 
 
 class TransitionNotAllowed(RefundError):

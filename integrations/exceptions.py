@@ -1,0 +1,45 @@
+"""One place that turns domain errors into HTTP answers.
+
+400 with field-level messages for invalid input, 409 for a refused
+transition, and never a 500 for a database conflict the request caused.
+"""
+
+import logging
+
+from django.db import DatabaseError, IntegrityError
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from lib.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+CONFLICT_CODES = {"invalid_transition"}
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        code = (
+            status.HTTP_409_CONFLICT if exc.code in CONFLICT_CODES else status.HTTP_400_BAD_REQUEST
+        )
+        return Response(
+            {"detail": exc.message, "code": exc.code, "errors": exc.as_dict()}, status=code
+        )
+    if isinstance(exc, IntegrityError):
+        # A constraint the request ran into (a race with another request, a
+        # value the database refuses): the caller can retry or fix the input.
+        logger.warning("API request refused by a database constraint: %s", exc)
+        return Response(
+            {
+                "detail": "The request conflicts with the current state; retry it.",
+                "code": "conflict",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    if isinstance(exc, DatabaseError) and "out of range" in str(exc):
+        return Response(
+            {"detail": "A value is out of range.", "code": "invalid"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    return drf_exception_handler(exc, context)

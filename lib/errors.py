@@ -1,0 +1,17 @@
+"""The base of every app's domain error: a field, a message and a code.
+
+Each app raises its own subclass (RefundError, VendorError, PostingError); the
+API turns any of them into a 400 (409 for a refused transition) naming the
+field, and admin and portal show them as form errors.
+"""
+
+
+class DomainError(Exception):
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+        self.code = code
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {self.field: [self.message]}

@@ -1,0 +1,49 @@
+import django_filters
+from django.db.models import Exists, OuterRef
+
+from ..models import CaseStatus, Order, OrderLine, RefundCase, RefundLine, VendorLiability
+
+
+class RefundCaseFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=CaseStatus.choices)
+    vendor = django_filters.CharFilter(method="filter_vendor", help_text="Vendor code.")
+    reason = django_filters.CharFilter(method="filter_reason", help_text="Reason code.")
+    order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
+    owner = django_filters.CharFilter(field_name="owner__username")
+    created_after = django_filters.IsoDateTimeFilter(field_name="initiated_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="initiated_at", lookup_expr="lt")
+    search = django_filters.CharFilter(method="filter_search", help_text="Case ID, or its start.")
+
+    class Meta:
+        model = RefundCase
+        fields = ["status", "vendor", "reason", "order", "owner"]
+
+    def filter_vendor(self, queryset, name, value):
+        return queryset.filter(
+            Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor__code=value))
+        )
+
+    def filter_reason(self, queryset, name, value):
+        return queryset.filter(
+            Exists(RefundLine.objects.filter(case=OuterRef("pk"), reason__code=value))
+        )
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(case_id__istartswith=value.strip())
+
+
+class OrderFilter(django_filters.FilterSet):
+    vendor = django_filters.CharFilter(method="filter_vendor", help_text="Vendor code.")
+    currency = django_filters.CharFilter()
+    created_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    search = django_filters.CharFilter(field_name="number", lookup_expr="istartswith")
+
+    class Meta:
+        model = Order
+        fields = ["currency"]
+
+    def filter_vendor(self, queryset, name, value):
+        return queryset.filter(
+            Exists(OrderLine.objects.filter(order=OuterRef("pk"), vendor__code=value))
+        )

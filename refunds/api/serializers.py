@@ -1,0 +1,339 @@
+"""Serializers of the integrator API. Input serializers check shape only; the
+rules (and their field-named errors) live in the services."""
+
+from rest_framework import serializers
+
+from ..models import (
+    Attachment,
+    CaseEvent,
+    Order,
+    OrderLine,
+    Payment,
+    ReasonPolicy,
+    RefundCase,
+    RefundLine,
+    VendorLiability,
+)
+from .fields import MoneyField
+
+RATE = {"max_digits": 7, "decimal_places": 4, "coerce_to_string": True, "read_only": True}
+
+
+# ---------------------------------------------------------------- orders
+
+
+class ChannelSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=50)
+    subsource = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = MoneyField(currency="order.currency")
+
+    class Meta:
+        model = Payment
+        fields = ["method", "amount", "reference", "captured_at"]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    vendor = serializers.CharField(source="vendor.code", read_only=True)
+    unit_price = MoneyField(currency="order.currency")
+    tax_rate = serializers.DecimalField(**RATE)
+    commission_rate = serializers.DecimalField(**RATE)
+    net = MoneyField(amount="net_amount", currency="order.currency")
+    tax = MoneyField(amount="tax_amount", currency="order.currency")
+    gross = MoneyField(amount="gross_amount", currency="order.currency")
+    commission = MoneyField(amount="commission_amount", currency="order.currency")
+    refunded_gross = MoneyField(currency="order.currency")
+
+    class Meta:
+        model = OrderLine
+        fields = [
+            "id",
+            "vendor",
+            "sku",
+            "description",
+            "quantity",
+            "unit_price",
+            "tax_rate",
+            "commission_rate",
+            "net",
+            "tax",
+            "gross",
+            "commission",
+            "refunded_quantity",
+            "refunded_gross",
+        ]
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    channel = ChannelSerializer(read_only=True)
+    shipping_amount = MoneyField()
+    net_amount = MoneyField()
+    tax_amount = MoneyField()
+    total_amount = MoneyField()
+    captured_amount = MoneyField()
+    refunded_amount = MoneyField()
+    payment = serializers.SerializerMethodField()
+    payments = PaymentSerializer(many=True, read_only=True)
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "number",
+            "currency",
+            "channel",
+            "customer_name",
+            "customer_email",
+            "placed_at",
+            "shipping_amount",
+            "net_amount",
+            "tax_amount",
+            "total_amount",
+            "captured_amount",
+            "refunded_amount",
+            "payment",
+            "payments",
+            "lines",
+        ]
+
+    def get_payment(self, order) -> dict | None:
+        payments = list(order.payments.all())
+        return PaymentSerializer(payments[0]).data if payments else None
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    method = serializers.CharField(max_length=20)
+    amount = serializers.CharField(max_length=40)
+    reference = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+
+
+class OrderLineInputSerializer(serializers.Serializer):
+    vendor = serializers.CharField(max_length=32)
+    sku = serializers.CharField(max_length=64)
+    description = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default=""
+    )
+    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000_000)
+    unit_price = serializers.CharField(max_length=40)
+    tax_rate = serializers.CharField(max_length=20, required=False, default="0")
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    number = serializers.CharField(max_length=64)
+    currency = serializers.CharField(max_length=3)
+    channel = ChannelSerializer()
+    payment = PaymentInputSerializer()
+    shipping_amount = serializers.CharField(max_length=40, required=False, default="0")
+    customer_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    placed_at = serializers.DateTimeField(required=False)
+    lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
+
+
+# ---------------------------------------------------------------- cases
+
+
+class RefundLineSerializer(serializers.ModelSerializer):
+    order_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    sku = serializers.CharField(source="order_line.sku", read_only=True, default="")
+    vendor = serializers.CharField(source="vendor.code", read_only=True, default=None)
+    reason = serializers.CharField(source="reason.code", read_only=True)
+    net = MoneyField(amount="net_amount", currency="case.currency")
+    tax = MoneyField(amount="tax_amount", currency="case.currency")
+    shipping = MoneyField(amount="shipping_amount", currency="case.currency")
+    gross = MoneyField(amount="gross_amount", currency="case.currency")
+
+    class Meta:
+        model = RefundLine
+        fields = [
+            "id",
+            "kind",
+            "order_line",
+            "sku",
+            "vendor",
+            "quantity",
+            "net",
+            "tax",
+            "shipping",
+            "gross",
+            "reason",
+        ]
+
+
+LIABILITY_AMOUNTS = [
+    "refund_amount",
+    "net_amount",
+    "tax_amount",
+    "shipping_amount",
+    "vendor_share",
+    "platform_share",
+    "commission_reversal",
+]
+
+
+class LiabilitySerializer(serializers.ModelSerializer):
+    vendor = serializers.CharField(source="vendor.code", read_only=True)
+    refund_amount = MoneyField(currency="case.currency")
+    net_amount = MoneyField(currency="case.currency")
+    tax_amount = MoneyField(currency="case.currency")
+    shipping_amount = MoneyField(currency="case.currency")
+    vendor_share = MoneyField(currency="case.currency")
+    platform_share = MoneyField(currency="case.currency")
+    commission_reversal = MoneyField(currency="case.currency")
+
+    class Meta:
+        model = VendorLiability
+        fields = ["vendor", *LIABILITY_AMOUNTS, "overridden", "acknowledged_at"]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
+    vendor = serializers.CharField(source="vendor.code", read_only=True, default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = [
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "actor",
+            "vendor",
+            "channel",
+            "text",
+            "created_at",
+        ]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Attachment
+        fields = ["id", "filename", "content_type", "size", "created_at"]
+
+
+class RefundCaseSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order.number", read_only=True)
+    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    total_refund_amount = MoneyField()
+    shipping_refund_amount = MoneyField()
+    lines = RefundLineSerializer(many=True, read_only=True)
+    liabilities = LiabilitySerializer(many=True, read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RefundCase
+        fields = [
+            "case_id",
+            "order",
+            "status",
+            "status_before_dispute",
+            "currency",
+            "total_refund_amount",
+            "shipping_refund_amount",
+            "owner",
+            "gateway_reference",
+            "note",
+            "initiated_at",
+            "approved_at",
+            "completed_at",
+            "closed_at",
+            "lines",
+            "liabilities",
+            "events",
+            "attachments",
+        ]
+
+
+class RefundLineInputSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField(min_value=1)
+    quantity = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=1_000_000_000
+    )
+    amount = serializers.CharField(required=False, allow_null=True, max_length=40)
+    reason = serializers.CharField(max_length=40)
+
+
+class RefundCaseCreateSerializer(serializers.Serializer):
+    order = serializers.CharField(max_length=64, help_text="Order number.")
+    lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=500)
+    shipping_amount = serializers.CharField(required=False, allow_null=True, max_length=40)
+    shipping_reason = serializers.CharField(required=False, allow_null=True, max_length=40)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class RefundableLineSerializer(serializers.Serializer):
+    order_line = serializers.IntegerField()
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField(help_text="Units not yet refunded (open cases count).")
+    amount = serializers.CharField(help_text="Gross not yet refunded (open cases count).")
+
+
+class PreviewSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    total_refund_amount = serializers.CharField()
+    lines = serializers.ListField(child=serializers.DictField())
+    liabilities = serializers.ListField(child=serializers.DictField())
+    refundable = serializers.DictField()
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class CompleteSerializer(NoteSerializer):
+    gateway_reference = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=128
+    )
+
+
+class ReasonTextSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
+class DisputeSerializer(serializers.Serializer):
+    vendor = serializers.CharField(max_length=32)
+    message = serializers.CharField(max_length=5000)
+
+
+class ShareSerializer(serializers.Serializer):
+    vendor = serializers.CharField(max_length=32)
+    vendor_share = serializers.CharField(max_length=40)
+    platform_share = serializers.CharField(max_length=40)
+    commission_reversal = serializers.CharField(max_length=40, required=False, default="0")
+
+
+class ResolveSerializer(serializers.Serializer):
+    message = serializers.CharField(max_length=5000)
+    liabilities = ShareSerializer(many=True, required=False, max_length=100)
+
+
+class CaseNoteSerializer(serializers.Serializer):
+    text = serializers.CharField(max_length=10000)
+    channel = serializers.CharField(max_length=16, required=False, default="api")
+
+
+class AttachmentUploadSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class ReasonSerializer(serializers.ModelSerializer):
+    vendor_share_percent = serializers.DecimalField(
+        max_digits=5, decimal_places=2, coerce_to_string=True, read_only=True
+    )
+
+    class Meta:
+        model = ReasonPolicy
+        fields = [
+            "code",
+            "label",
+            "vendor_share_percent",
+            "refund_commission_to_vendor",
+            "shipping_bearer",
+            "is_active",
+        ]

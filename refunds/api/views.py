@@ -1,0 +1,286 @@
+"""The integrator API for orders, refund cases and reasons: parse, call the
+service, render. Scoping is in refunds.selectors; rules in refunds.services."""
+
+from decimal import Decimal
+
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from lib.money import format_amount
+from vendors.api.permissions import ApiAccess
+from vendors.models import Vendor
+from vendors.selectors import visible_vendor_ids
+
+from ..errors import RefundError
+from ..models import Order, ReasonPolicy
+from ..selectors import cases_for, orders_for
+from ..services import cases as case_services
+from ..services.cases import LineRequest, ShareOverride
+from ..services.orders import OrderLineRequest, PaymentRequest, create_order
+from . import serializers as s
+from .filters import OrderFilter, RefundCaseFilter
+
+
+class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.OrderSerializer
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+    permission_classes = [ApiAccess]
+    filterset_class = OrderFilter
+
+    def get_queryset(self):
+        return orders_for(self.request.user)
+
+    @extend_schema(request=s.OrderCreateSerializer, responses={201: s.OrderSerializer})
+    def create(self, request):
+        data = s.OrderCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        order = create_order(
+            number=v["number"],
+            currency=v["currency"],
+            source=v["channel"]["source"],
+            subsource=v["channel"].get("subsource", ""),
+            shipping_amount=v["shipping_amount"],
+            customer_name=v["customer_name"],
+            customer_email=v["customer_email"],
+            placed_at=v.get("placed_at"),
+            lines=[OrderLineRequest(**line) for line in v["lines"]],
+            payments=[PaymentRequest(**v["payment"])],
+        )
+        return Response(
+            s.OrderSerializer(self.get_queryset().get(pk=order.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+def _case_kwargs(validated: dict, user) -> dict:
+    order_id = (
+        orders_for(user).filter(number=validated["order"]).values_list("pk", flat=True).first()
+    )
+    if order_id is None:
+        raise RefundError("order", f"Order {validated['order']!r} does not exist.", "not_found")
+    return {
+        "order": order_id,
+        "lines": [
+            LineRequest(
+                order_line_id=line["order_line"],
+                reason=line["reason"],
+                quantity=line.get("quantity"),
+                amount=line.get("amount"),
+            )
+            for line in validated["lines"]
+        ],
+        "shipping_amount": validated.get("shipping_amount"),
+        "shipping_reason": validated.get("shipping_reason"),
+    }
+
+
+class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.RefundCaseSerializer
+    lookup_field = "case_id"
+    lookup_value_regex = "[^/]+"
+    permission_classes = [ApiAccess]
+    filterset_class = RefundCaseFilter
+    # Vendor users may read their cases and dispute them; nothing else.
+    vendor_actions = ("dispute",)
+
+    def get_queryset(self):
+        return cases_for(self.request.user)
+
+    def _render(self, case, code=status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=case.pk)
+        return Response(self.get_serializer(fresh).data, status=code)
+
+    @extend_schema(request=s.RefundCaseCreateSerializer, responses={201: s.RefundCaseSerializer})
+    def create(self, request):
+        data = s.RefundCaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.open_case(
+            **_case_kwargs(data.validated_data, request.user),
+            note=data.validated_data["note"],
+            actor=request.user,
+            channel="api",
+        )
+        return self._render(case, status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.RefundCaseCreateSerializer, responses={200: s.PreviewSerializer})
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """Price a refund exactly as creating it would, and write nothing."""
+        data = s.RefundCaseCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        kwargs = _case_kwargs(data.validated_data, request.user)
+        pieces, liabilities = case_services.preview_case(**kwargs)
+        order = Order.objects.prefetch_related("lines").get(pk=kwargs["order"])
+        currency = order.currency
+        vendors = dict(
+            Vendor.objects.filter(pk__in={row.vendor_id for row in liabilities}).values_list(
+                "pk", "code"
+            )
+        )
+
+        def money(amount: Decimal) -> str:
+            return format_amount(amount, currency)
+
+        return Response(
+            {
+                "currency": currency,
+                "total_refund_amount": money(sum((p.gross for p in pieces), Decimal(0))),
+                "lines": [
+                    {
+                        "kind": p.kind,
+                        "order_line": p.order_line.pk if p.order_line else None,
+                        "quantity": p.quantity,
+                        "reason": p.reason.code,
+                        "net": money(p.net),
+                        "tax": money(p.tax),
+                        "shipping": money(p.shipping),
+                        "gross": money(p.gross),
+                    }
+                    for p in pieces
+                ],
+                "liabilities": [
+                    {
+                        "vendor": vendors[row.vendor_id],
+                        **{name: money(getattr(row, name)) for name in s.LIABILITY_AMOUNTS},
+                    }
+                    for row in liabilities
+                ],
+                "refundable": {
+                    "order": money(order.captured_amount - order.refunded_amount),
+                    "shipping": money(order.shipping_amount - order.refunded_shipping),
+                    "lines": [
+                        {
+                            "order_line": line.pk,
+                            "sku": line.sku,
+                            "quantity": line.quantity - line.refunded_quantity,
+                            "amount": money(line.gross_amount - line.refunded_gross),
+                        }
+                        for line in order.lines.all()
+                    ],
+                },
+            }
+        )
+
+    def _case(self):
+        return self.get_object()
+
+    @extend_schema(request=s.NoteSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def approve(self, request, case_id=None):
+        data = s.NoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.approve_case(
+            case=self._case(), actor=request.user, note=data.validated_data["note"]
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.CompleteSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, case_id=None):
+        data = s.CompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.complete_case(
+            case=self._case(),
+            actor=request.user,
+            gateway_reference=data.validated_data["gateway_reference"],
+            note=data.validated_data["note"],
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.ReasonTextSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, case_id=None):
+        data = s.ReasonTextSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.reject_case(
+            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.ReasonTextSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, case_id=None):
+        data = s.ReasonTextSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = case_services.cancel_case(
+            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.DisputeSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def dispute(self, request, case_id=None):
+        data = s.DisputeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = self._case()
+        ids = visible_vendor_ids(request.user)
+        vendors = Vendor.objects.filter(code=data.validated_data["vendor"])
+        if ids is not None:
+            vendors = vendors.filter(pk__in=ids)
+        vendor = vendors.first()
+        if vendor is None:
+            raise RefundError("vendor", "Unknown vendor, or not one you act for.", "not_found")
+        case = case_services.dispute_case(
+            case=case, vendor=vendor, message=data.validated_data["message"], actor=request.user
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.ResolveSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, case_id=None):
+        data = s.ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        shares = {
+            row["vendor"]: ShareOverride(
+                row["vendor_share"], row["platform_share"], row["commission_reversal"]
+            )
+            for row in data.validated_data.get("liabilities") or []
+        }
+        case = case_services.resolve_dispute(
+            case=self._case(),
+            message=data.validated_data["message"],
+            actor=request.user,
+            shares=shares or None,
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.CaseNoteSerializer, responses={201: s.EventSerializer})
+    @action(detail=True, methods=["post"])
+    def notes(self, request, case_id=None):
+        data = s.CaseNoteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        event = case_services.add_note(
+            case=self._case(),
+            text=data.validated_data["text"],
+            actor=request.user,
+            channel=data.validated_data["channel"],
+        )
+        return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=s.AttachmentUploadSerializer, responses={201: s.AttachmentSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def attachments(self, request, case_id=None):
+        data = s.AttachmentUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        with transaction.atomic():
+            attachment = case_services.add_attachment(
+                case=self._case(),
+                file=data.validated_data["file"],
+                actor=request.user,
+                note=data.validated_data["note"],
+                channel="api",
+            )
+        return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class ReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.ReasonSerializer
+    permission_classes = [ApiAccess]
+    pagination_class = None
+    queryset = ReasonPolicy.objects.order_by("code")

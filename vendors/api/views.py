@@ -1,0 +1,55 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from .. import services
+from ..selectors import vendors_for
+from .permissions import ApiAccess, StaffOnly
+from .serializers import (
+    VendorCreateSerializer,
+    VendorSerializer,
+    VendorUserCreateSerializer,
+    VendorUserSerializer,
+)
+
+
+class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = VendorSerializer
+    lookup_field = "code"
+    lookup_value_regex = "[A-Za-z0-9_-]+"
+    permission_classes = [ApiAccess]
+    filterset_fields = ["currency", "is_active"]
+
+    def get_queryset(self):
+        return vendors_for(self.request.user).order_by("-id")
+
+    def get_permissions(self):
+        if self.action in ("create", "users"):
+            return [StaffOnly()]
+        return super().get_permissions()
+
+    @extend_schema(request=VendorCreateSerializer, responses={201: VendorSerializer})
+    def create(self, request):
+        data = VendorCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        vendor = services.create_vendor(**data.validated_data)
+        return Response(VendorSerializer(vendor).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(methods=["GET"], responses={200: VendorUserSerializer(many=True)}, request=None)
+    @extend_schema(
+        methods=["POST"],
+        request=VendorUserCreateSerializer,
+        responses={201: VendorUserSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
+    def users(self, request, code=None):
+        """Vendor users (staff only); POST onboards one and sends an invitation."""
+        vendor = self.get_object()
+        if request.method == "GET":
+            memberships = vendor.memberships.select_related("user").order_by("id")
+            return Response(VendorUserSerializer(memberships, many=True).data)
+        data = VendorUserCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.onboard_vendor_user(vendor=vendor, **data.validated_data)
+        return Response(VendorUserSerializer(membership).data, status=status.HTTP_201_CREATED)
