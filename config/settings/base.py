@@ -106,6 +106,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
+    "retry-webhooks": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 30.0},
 }
 
 # Transactional outbox: who consumes which topics, through which batch handler.
@@ -118,7 +119,14 @@ OUTBOX_CONSUMERS = {
         "handler": "portal.notifications.handle_batch",
         "topics": ["case.opened", "case.status_changed", "case.breakdown_overridden"],
     },
+    "webhooks": {
+        "handler": "integrations.webhooks.handle_batch",
+        "topics": ["case.opened", "case.status_changed", "credit_note.created"],
+    },
 }
+WEBHOOK_MAX_ATTEMPTS = int(env_str("WEBHOOK_MAX_ATTEMPTS", "8"))
+WEBHOOK_BACKOFF_SECONDS = int(env_str("WEBHOOK_BACKOFF_SECONDS", "10"))
+WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))

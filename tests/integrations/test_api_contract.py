@@ -266,3 +266,58 @@ def test_amounts_in_jpy_and_kwd_keep_their_minor_digits(staff_api, acme):
     assert response.status_code == 201, response.json()
     assert response.json()["total_amount"] == "2160"
     assert Decimal(response.json()["lines"][0]["tax"]) == Decimal("160")
+
+
+def test_journals_accounts_and_trial_balance(staff_api, order, acme_api):
+    from refunds import outbox
+
+    case = staff_api.post("/api/v1/refund-cases/", case_body(order), format="json").json()
+    url = f"/api/v1/refund-cases/{case['case_id']}/"
+    staff_api.post(url + "approve/", {}, format="json")
+    staff_api.post(url + "complete/", {}, format="json")
+    outbox.drain("ledger")
+
+    journals = staff_api.get(f"/api/v1/journals/?case={case['case_id']}").json()["results"]
+    assert len(journals) == 1 and journals[0]["kind"] == "refund"
+    legs = {(e["account"], e["debit"], e["credit"]) for e in journals[0]["entries"]}
+    assert legs == {
+        ("2000-ACME", "18.00", "0.00"),
+        ("4000", "2.00", "0.00"),
+        ("5000", "5.00", "0.00"),
+        ("2100", "2.50", "0.00"),
+        ("1100", "0.00", "27.50"),
+    }
+    accounts = {
+        a["code"]: a for a in staff_api.get("/api/v1/accounts/?page_size=100").json()["results"]
+    }
+    assert accounts["1100"]["balances"] == [
+        {"currency": "EUR", "debit": "109.00", "credit": "27.50", "balance": "81.50"}
+    ]
+    trial = staff_api.get("/api/v1/trial-balance/?currency=EUR").json()
+    assert trial["balanced"] and trial["total_debit"] == "136.50"
+    assert staff_api.get("/api/v1/trial-balance/?currency=XXX").status_code == 400
+    assert acme_api.get("/api/v1/journals/").status_code == 403
+
+
+def test_create_api_token_prints_only_the_key(alice, capsys):
+    from django.core.management import call_command
+
+    call_command("create_api_token", "alice")
+    key = capsys.readouterr().out.strip()
+    assert key.startswith("sl_") and "\n" not in key
+    from integrations.tokens import find_active
+
+    assert find_active(key).user == alice
+
+
+def test_staff_create_a_key_in_admin_and_see_it_once(alice, client):
+    from integrations.models import ApiToken
+
+    client.force_login(alice)
+    response = client.post(
+        "/admin/integrations/apitoken/add/", {"user": alice.pk, "name": "shop"}, follow=True
+    )
+    assert response.status_code == 200
+    token = ApiToken.objects.get()
+    shown = [str(m) for m in response.context["messages"]]
+    assert any(token.prefix in m and "not shown again" in m for m in shown)

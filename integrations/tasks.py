@@ -1,0 +1,31 @@
+from celery import shared_task
+
+from . import webhooks
+from .models import DeliveryStatus
+
+
+@shared_task(acks_late=True)
+def deliver_webhook(delivery_id: int) -> str:
+    status = webhooks.deliver(delivery_id)
+    if status == DeliveryStatus.PENDING:
+        # Not delivered yet: try again when its backoff is over.
+        from .models import WebhookDelivery
+
+        due = (
+            WebhookDelivery.objects.filter(pk=delivery_id)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if due is not None:
+            deliver_webhook.apply_async(args=[delivery_id], eta=due, retry=False)
+    return status
+
+
+@shared_task(acks_late=True)
+def retry_due_webhooks() -> int:
+    """Periodic: send deliveries whose retry time has come (or whose queued
+    task was lost)."""
+    ids = webhooks.due_deliveries()
+    for pk in ids:
+        deliver_webhook.apply_async(args=[pk], retry=False)
+    return len(ids)

@@ -1,0 +1,96 @@
+"""Read-only ledger API for finance staff and the read-only group."""
+
+import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lib.errors import DomainError
+from lib.money import CURRENCY_EXPONENTS, format_amount
+from vendors.api.permissions import ApiAccess
+
+from ..models import Account, Journal
+from ..selectors import trial_balance
+from .serializers import AccountSerializer, JournalSerializer, TrialBalanceSerializer
+
+
+class JournalFilter(django_filters.FilterSet):
+    case = django_filters.CharFilter(field_name="case__case_id", help_text="Case ID.")
+    order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
+    kind = django_filters.CharFilter()
+    currency = django_filters.CharFilter()
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+
+    class Meta:
+        model = Journal
+        fields = ["case", "order", "kind", "currency"]
+
+
+class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = JournalSerializer
+    permission_classes = [ApiAccess]
+    staff_only_reads = True
+    filterset_class = JournalFilter
+    queryset = Journal.objects.select_related("case", "order").prefetch_related("entries__account")
+
+
+class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = AccountSerializer
+    permission_classes = [ApiAccess]
+    staff_only_reads = True
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+    filterset_fields = ["role", "kind"]
+    queryset = Account.objects.select_related("vendor").prefetch_related("balances")
+
+
+class TrialBalanceQuery(serializers.Serializer):
+    currency = serializers.CharField(max_length=3)
+    as_of = serializers.DateField(required=False)
+
+
+class TrialBalanceView(APIView):
+    permission_classes = [ApiAccess]
+    staff_only_reads = True
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("currency", OpenApiTypes.STR, required=True),
+            OpenApiParameter("as_of", OpenApiTypes.DATE, required=False),
+        ],
+        responses={200: TrialBalanceSerializer},
+    )
+    def get(self, request):
+        query = TrialBalanceQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        currency = query.validated_data["currency"].upper()
+        if currency not in CURRENCY_EXPONENTS:
+            raise DomainError("currency", f"{currency!r} is not a supported currency.")
+        balance = trial_balance(currency, query.validated_data.get("as_of"))
+
+        def money(amount) -> str:
+            return format_amount(amount, currency)
+
+        return Response(
+            {
+                "currency": currency,
+                "as_of": balance.as_of,
+                "rows": [
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "kind": r.kind,
+                        "debit": money(r.debit),
+                        "credit": money(r.credit),
+                        "balance": money(r.balance),
+                    }
+                    for r in balance.rows
+                ],
+                "total_debit": money(balance.total_debit),
+                "total_credit": money(balance.total_credit),
+                "balanced": balance.balanced,
+            }
+        )
