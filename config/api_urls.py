@@ -2,7 +2,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from ledger.api.views import AccountViewSet, JournalViewSet, TrialBalanceView
+from ledger.api.views import (
+    AccountViewSet,
+    CreditNoteViewSet,
+    JournalViewSet,
+    TrialBalanceView,
+)
 from refunds.api.views import OrderViewSet, ReasonViewSet, RefundCaseViewSet
 from vendors.api.views import VendorViewSet
 
@@ -14,6 +19,7 @@ router.register("refund-cases", RefundCaseViewSet, basename="refund-case")
 router.register("reasons", ReasonViewSet, basename="reason")
 router.register("journals", JournalViewSet, basename="journal")
 router.register("accounts", AccountViewSet, basename="account")
+router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 
 urlpatterns = [
     path("v1/", include(router.urls)),

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from ledger.models import CreditNote
 from lib.money import format_amount
 from refunds.models import CaseEvent, EventKind, OutboxMessage, RefundCase
 
@@ -159,10 +160,15 @@ def _payload(
 
 
 def _credit_note(case: RefundCase) -> dict[str, Any] | None:
-    note = getattr(case, "credit_note", None)
+    note = CreditNote.objects.filter(case=case).first()
     if note is None:
         return None
-    return {"number": getattr(note, "number", None), "total": str(getattr(note, "total", ""))}
+    return {
+        "number": note.number,
+        "issue_date": note.issue_date.isoformat(),
+        "total_amount": format_amount(note.total_amount, note.currency),
+        "tax_amount": format_amount(note.tax_amount, note.currency),
+    }
 
 
 # ---------------------------------------------------------------- sending

@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 from refunds.models import CaseEvent, CaseStatus, Order, OutboxMessage, Payment
 from vendors.models import Vendor
 
+from .credit_notes import issue_credit_notes
 from .posting import (
     Chart,
     JournalDraft,
@@ -58,6 +59,8 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
             if draft is not None:
                 drafts.append(draft)
     post_journals(drafts)
+    # After the journals, in the same transaction: see ledger.credit_notes.
+    issue_credit_notes(events)
 
 
 def _posts(event: CaseEvent) -> bool:

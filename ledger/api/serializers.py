@@ -1,8 +1,9 @@
 from rest_framework import serializers
 
 from lib.money import format_amount
+from refunds.api.fields import MoneyField
 
-from ..models import Account, Entry, Journal
+from ..models import Account, CreditNote, CreditNoteLine, Entry, Journal
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -97,3 +98,63 @@ class TrialBalanceSerializer(serializers.Serializer):
     total_debit = serializers.CharField()
     total_credit = serializers.CharField()
     balanced = serializers.BooleanField()
+
+
+class CreditNoteLineSerializer(serializers.ModelSerializer):
+    unit_amount = MoneyField(currency="credit_note.currency")
+    tax_amount = MoneyField(currency="credit_note.currency")
+    net_amount = MoneyField(currency="credit_note.currency")
+    gross_amount = MoneyField(currency="credit_note.currency")
+    tax_rate = serializers.DecimalField(
+        max_digits=7, decimal_places=4, coerce_to_string=True, read_only=True
+    )
+
+    class Meta:
+        model = CreditNoteLine
+        fields = [
+            "position",
+            "kind",
+            "description",
+            "quantity",
+            "unit_amount",
+            "tax_rate",
+            "tax_type",
+            "tax_amount",
+            "net_amount",
+            "gross_amount",
+            "account_code",
+            "tracking_name",
+            "tracking_option",
+        ]
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    case = serializers.CharField(source="reference", read_only=True)
+    order = serializers.CharField(source="order_number", read_only=True)
+    net_amount = MoneyField()
+    tax_amount = MoneyField()
+    total_amount = MoneyField()
+    lines = CreditNoteLineSerializer(many=True, read_only=True)
+    pdf = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditNote
+        fields = [
+            "number",
+            "case",
+            "order",
+            "issue_date",
+            "currency",
+            "customer_name",
+            "customer_email",
+            "payment_method",
+            "bank_account_code",
+            "net_amount",
+            "tax_amount",
+            "total_amount",
+            "lines",
+            "pdf",
+        ]
+
+    def get_pdf(self, note) -> str:
+        return f"/api/v1/credit-notes/{note.number}/pdf/"

@@ -1,9 +1,11 @@
 """Read-only ledger API for finance staff and the read-only group."""
 
 import django_filters
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -11,9 +13,15 @@ from lib.errors import DomainError
 from lib.money import CURRENCY_EXPONENTS, format_amount
 from vendors.api.permissions import ApiAccess
 
-from ..models import Account, Journal
+from ..models import Account, CreditNote, Journal
+from ..pdf import credit_note_pdf
 from ..selectors import trial_balance
-from .serializers import AccountSerializer, JournalSerializer, TrialBalanceSerializer
+from .serializers import (
+    AccountSerializer,
+    CreditNoteSerializer,
+    JournalSerializer,
+    TrialBalanceSerializer,
+)
 
 
 class JournalFilter(django_filters.FilterSet):
@@ -94,3 +102,32 @@ class TrialBalanceView(APIView):
                 "balanced": balance.balanced,
             }
         )
+
+
+class CreditNoteFilter(django_filters.FilterSet):
+    case = django_filters.CharFilter(field_name="reference", help_text="Case ID.")
+    order = django_filters.CharFilter(field_name="order_number", help_text="Order number.")
+    issued_from = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    issued_to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+
+    class Meta:
+        model = CreditNote
+        fields = ["case", "order", "currency"]
+
+
+class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = CreditNoteSerializer
+    permission_classes = [ApiAccess]
+    staff_only_reads = True
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+    filterset_class = CreditNoteFilter
+    queryset = CreditNote.objects.prefetch_related("lines")
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, number=None):
+        note = self.get_object()
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
+        return response

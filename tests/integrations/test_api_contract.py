@@ -321,3 +321,22 @@ def test_staff_create_a_key_in_admin_and_see_it_once(alice, client):
     token = ApiToken.objects.get()
     shown = [str(m) for m in response.context["messages"]]
     assert any(token.prefix in m and "not shown again" in m for m in shown)
+
+
+def test_credit_notes_and_their_pdf(staff_api, order, django_capture_on_commit_callbacks):
+    from refunds import outbox
+
+    case = staff_api.post("/api/v1/refund-cases/", case_body(order), format="json").json()
+    url = f"/api/v1/refund-cases/{case['case_id']}/"
+    staff_api.post(url + "approve/", {}, format="json")
+    staff_api.post(url + "complete/", {}, format="json")
+    outbox.drain("ledger")
+
+    notes = staff_api.get(f"/api/v1/credit-notes/?case={case['case_id']}").json()["results"]
+    assert len(notes) == 1
+    note = notes[0]
+    assert note["total_amount"] == "27.50" and note["case"] == case["case_id"]
+    assert [line["gross_amount"] for line in note["lines"]] == ["22.00", "5.50"]
+    pdf = staff_api.get(note["pdf"])
+    assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")

@@ -1,0 +1,204 @@
+"""Exports for accounting software: Xero credit notes and a general journal, by
+date range, every row carrying its case ID, streamed."""
+
+import csv
+import inspect
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
+
+from ledger.credit_notes import issue_credit_note
+from ledger.exports import XERO_COLUMNS, export_lines, xero_row
+from ledger.models import CreditNote, CreditNoteLine
+from refunds import outbox
+from refunds.models import Order
+from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+
+D = Decimal
+
+
+def drain():
+    outbox.drain("ledger")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def read(lines) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO("".join(lines))))
+
+
+@pytest.fixture
+def today():
+    return timezone.now().date()
+
+
+@pytest.fixture
+def worked_note(worked_order, alice):
+    """ORD-1001's refund (1 mug, 5.50 on the tee), posted and credited."""
+    Order.objects.filter(pk=worked_order.pk).update(customer_name="Jane Doe")
+    mug, tee = worked_order.lines.order_by("sku")
+    case = open_case(
+        order=worked_order,
+        lines=[
+            LineRequest(mug.pk, "damaged", quantity=1),
+            LineRequest(tee.pk, "late_delivery", amount="5.50"),
+        ],
+    )
+    approve_case(case=case, actor=alice)
+    complete_case(case=case, actor=alice)
+    drain()
+    return issue_credit_note(case)
+
+
+# ---------------------------------------------------------------- Xero
+
+
+def test_the_xero_csv_has_a_row_per_credit_note_line_with_the_case_id(worked_note, today):
+    rows = read(export_lines("xero", today, today))
+
+    assert list(rows[0]) == XERO_COLUMNS
+    assert [
+        (r["*InvoiceNumber"], r["Reference"], r["*Description"], r["*Quantity"],
+         r["*UnitAmount"], r["TaxAmount"], r["Currency"])
+        for r in rows
+    ] == [
+        (worked_note.number, worked_note.reference, "MUG-01", "1", "-20.00", "-2.00", "EUR"),
+        (worked_note.number, worked_note.reference, "TEE-01", "1", "-5.00", "-0.50", "EUR"),
+    ]  # fmt: skip
+    first = rows[0]
+    assert first["*ContactName"] == "Jane Doe"
+    assert first["*InvoiceDate"] == today.strftime("%d/%m/%Y")
+    assert first["*AccountCode"] == "200"
+    assert first["*TaxType"] == "10%"
+    # Negative lines add up to the refund: Xero imports them as a credit note.
+    total = sum(D(r["*UnitAmount"]) * int(r["*Quantity"]) + D(r["TaxAmount"]) for r in rows)
+    assert total == -worked_note.total_amount
+
+
+def test_the_xero_csv_leaves_out_credit_notes_outside_the_range(worked_note, today):
+    before = today - timedelta(days=30)
+
+    assert read(export_lines("xero", before, today - timedelta(days=1))) == []
+    assert len(read(export_lines("xero", before, today + timedelta(days=1)))) == 2
+
+
+def test_a_unit_price_that_does_not_divide_the_net_is_exported_as_one_line():
+    note = CreditNote(
+        number="CN-2026-000009",
+        reference="RFND-20261101-ABCDEF",
+        issue_date=date(2026, 11, 1),
+        currency="EUR",
+        customer_name="=HYPERLINK(evil)",
+    )
+    line = CreditNoteLine(
+        credit_note=note,
+        description="PEN-03",
+        quantity=3,
+        unit_amount=D("3.33"),
+        net_amount=D("10.00"),
+        tax_amount=D("1.00"),
+        tax_type="10%",
+        account_code="200",
+    )
+
+    row = dict(zip(XERO_COLUMNS, xero_row(line), strict=True))
+
+    assert (row["*Quantity"], row["*UnitAmount"], row["*Description"]) == (
+        "1",
+        "-10.00",
+        "3 × PEN-03",
+    )
+    # A name from an order must not become a spreadsheet formula.
+    assert row["*ContactName"] == "'=HYPERLINK(evil)"
+
+
+# ---------------------------------------------------------------- journal
+
+
+def test_the_journal_csv_has_every_entry_with_its_case_id(worked_note, today):
+    rows = read(export_lines("journal", today, today))
+
+    refund = [r for r in rows if r["Journal type"] == "refund"]
+    sale = [r for r in rows if r["Journal type"] == "sale"]
+    assert {r["Case ID"] for r in refund} == {worked_note.reference}
+    assert {r["Order number"] for r in rows} == {"ORD-1001"}
+    assert {r["Case ID"] for r in sale} == {""}
+    assert {(r["Account code"], r["Debit"], r["Credit"]) for r in refund} == {
+        ("2000-ACME", "18.00", ""),
+        ("4000", "2.00", ""),
+        ("5000", "5.00", ""),
+        ("2100", "2.50", ""),
+        ("1100", "", "27.50"),
+    }
+    assert len(sale) == 6
+    for journal in {r["Journal No"] for r in rows}:
+        lines = [r for r in rows if r["Journal No"] == journal]
+        debit = sum(D(r["Debit"] or "0") for r in lines)
+        assert debit == sum(D(r["Credit"] or "0") for r in lines)
+
+
+def test_the_journal_csv_leaves_out_journals_outside_the_range(worked_note, today):
+    assert read(export_lines("journal", today + timedelta(days=1), today + timedelta(days=9))) == []
+
+
+def test_exports_stream_instead_of_building_the_file(worked_note, today):
+    lines = export_lines("journal", today, today)
+
+    assert inspect.isgenerator(lines)
+    assert next(lines).startswith("Journal No,Date,")
+
+
+def test_a_backwards_range_is_refused(today):
+    with pytest.raises(ValueError):
+        export_lines("xero", today, today - timedelta(days=1))
+
+
+# ---------------------------------------------------------------- command
+
+
+def test_the_management_command_writes_the_file(worked_note, today, tmp_path, capsys):
+    target = tmp_path / "credit-notes.csv"
+
+    call_command(
+        "export_accounting",
+        "--format",
+        "xero",
+        "--from",
+        today.isoformat(),
+        "--to",
+        today.isoformat(),
+        "--output",
+        str(target),
+    )
+
+    rows = read([target.read_text(encoding="utf-8")])
+    assert [r["Reference"] for r in rows] == [worked_note.reference] * 2
+    assert "Wrote 2 rows" in capsys.readouterr().err
+
+
+def test_the_management_command_writes_to_standard_output(worked_note, today, capsys):
+    call_command(
+        "export_accounting", "--format", "journal", "--from", str(today), "--to", str(today)
+    )
+
+    rows = read([capsys.readouterr().out])
+    assert worked_note.reference in {r["Case ID"] for r in rows}
+
+
+def test_the_management_command_refuses_a_backwards_range(today):
+    with pytest.raises(CommandError):
+        call_command(
+            "export_accounting",
+            "--format",
+            "xero",
+            "--from",
+            str(today),
+            "--to",
+            str(today - timedelta(days=1)),
+        )

@@ -1,0 +1,317 @@
+"""The ledger admin: accounts, read-only journals, trial balance, payouts,
+credit notes (list, view, PDF) and the accounting exports."""
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger.credit_notes import issue_credit_note
+from ledger.models import (
+    Account,
+    ChannelMapping,
+    CreditNote,
+    CreditNoteSettings,
+    Journal,
+    JournalKind,
+    Payout,
+)
+from refunds import outbox
+from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from tests.factories import StaffFactory, UserFactory
+
+D = Decimal
+PASSWORD = "correct horse battery staple"
+
+
+def drain():
+    outbox.drain("ledger")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def url(name: str, *args) -> str:
+    return reverse(f"admin:ledger_{name}", args=args)
+
+
+@pytest.fixture
+def staff(client, alice):
+    assert client.login(username="alice", password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def completed_case(worked_order, alice):
+    mug, tee = worked_order.lines.order_by("sku")
+    case = open_case(
+        order=worked_order,
+        lines=[
+            LineRequest(mug.pk, "damaged", quantity=1),
+            LineRequest(tee.pk, "late_delivery", amount="5.50"),
+        ],
+    )
+    approve_case(case=case, actor=alice)
+    complete_case(case=case, actor=alice)
+    drain()
+    return case
+
+
+@pytest.fixture
+def note(completed_case):
+    return issue_credit_note(completed_case)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+def test_the_account_list_links_to_the_trial_balance(staff):
+    response = staff.get(url("account_changelist"))
+
+    assert response.status_code == 200
+    assert url("account_trial_balance") in response.content.decode()
+
+
+def test_an_accounts_role_and_vendor_are_fixed_once_created(staff):
+    account = Account.objects.get(code="1100")
+
+    response = staff.get(url("account_change", account.pk))
+
+    fields = response.context["adminform"].form.fields
+    assert {"code", "name", "bank_account_code"} <= set(fields)
+    assert not {"role", "vendor", "kind", "payment_method"} & set(fields)
+
+
+def test_staff_rename_an_account_and_change_its_code(staff):
+    account = Account.objects.get(code="4100")
+
+    response = staff.post(
+        url("account_change", account.pk),
+        {"code": "4150", "name": "Shipping charged", "bank_account_code": ""},
+    )
+
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.code, account.name, account.role) == (
+        "4150",
+        "Shipping charged",
+        "shipping_income",
+    )
+
+
+def test_the_trial_balance_page_renders_balanced_totals(staff, completed_case):
+    response = staff.get(url("account_trial_balance"), {"currency": "EUR"})
+
+    assert response.status_code == 200
+    rows = {row["code"]: row for row in response.context["rows"]}
+    assert rows["1100"]["balance"] == "81.50"
+    assert rows[""]["balance"] == "Balanced"
+    assert "Trial balance" in response.content.decode()
+
+
+def test_the_trial_balance_as_of_a_date_before_any_posting_is_empty(staff, completed_case):
+    response = staff.get(url("account_trial_balance"), {"currency": "EUR", "as_of": "2000-01-01"})
+
+    assert response.status_code == 200
+    assert response.context["balance"].rows == []
+
+
+# ---------------------------------------------------------------- journals
+
+
+def test_journals_and_entries_are_read_only(staff, completed_case):
+    journal = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
+
+    assert staff.get(url("journal_change", journal.pk)).status_code == 200
+    assert staff.get(url("journal_add")).status_code == 403
+    assert staff.post(url("journal_delete", journal.pk)).status_code == 403
+    assert staff.get(url("entry_add")).status_code == 403
+    assert staff.get(url("accountbalance_changelist")).status_code == 200
+    assert staff.get(url("accountbalance_add")).status_code == 403
+
+
+def test_journals_are_found_by_case_id(staff, completed_case):
+    response = staff.get(url("journal_changelist"), {"q": completed_case.case_id})
+
+    assert [j.kind for j in response.context["cl"].result_list] == [JournalKind.REFUND]
+
+
+# ---------------------------------------------------------------- payouts
+
+
+def test_a_payout_added_in_the_admin_is_posted(staff, worked_order, acme):
+    drain()
+
+    response = staff.post(
+        url("payout_add"),
+        {
+            "vendor": acme.pk,
+            "currency": "EUR",
+            "amount": "36.00",
+            "paid_on": "2026-11-30",
+            "reference": "PO-1",
+        },
+    )
+
+    assert response.status_code == 302, (
+        response.context and response.context["adminform"].form.errors
+    )
+    payout = Payout.objects.get()
+    assert payout.journals.get().kind == JournalKind.PAYOUT
+
+
+def test_a_payout_with_too_many_decimals_is_refused_on_the_field(staff, acme):
+    response = staff.post(
+        url("payout_add"),
+        {"vendor": acme.pk, "currency": "EUR", "amount": "1.005", "paid_on": "2026-11-30"},
+    )
+
+    assert response.status_code == 200
+    assert "amount" in response.context["adminform"].form.errors
+    assert not Payout.objects.exists()
+
+
+# ---------------------------------------------------------------- credit notes
+
+
+def test_credit_notes_are_listed_and_found_by_number_case_id_or_order(staff, note):
+    for term in (note.number, note.reference, "ORD-1001"):
+        response = staff.get(url("creditnote_changelist"), {"q": term})
+        assert [n.pk for n in response.context["cl"].result_list] == [note.pk], term
+    response = staff.get(url("creditnote_changelist"), {"q": "CN-1999-000001"})
+    assert list(response.context["cl"].result_list) == []
+
+
+def test_credit_notes_filter_by_currency(staff, note):
+    eur = staff.get(url("creditnote_changelist"), {"currency__exact": "EUR"})
+    usd = staff.get(url("creditnote_changelist"), {"currency__exact": "USD"})
+
+    assert [n.pk for n in eur.context["cl"].result_list] == [note.pk]
+    assert list(usd.context["cl"].result_list) == []
+
+
+def test_a_credit_note_page_shows_its_lines_and_the_pdf_link(staff, note):
+    response = staff.get(url("creditnote_change", note.pk))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "MUG-01" in page and "TEE-01" in page
+    assert url("creditnote_pdf", note.pk) in page
+    assert staff.post(url("creditnote_delete", note.pk)).status_code == 403
+
+
+def test_staff_download_the_pdf(staff, note):
+    response = staff.get(url("creditnote_pdf", note.pk))
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert note.number in response["Content-Disposition"]
+    assert response.content.startswith(b"%PDF")
+
+
+def test_only_staff_download_the_pdf(client, note):
+    UserFactory(username="bob")
+    assert client.login(username="bob", password=PASSWORD)
+
+    response = client.get(url("creditnote_pdf", note.pk))
+
+    assert response.status_code == 302
+    assert reverse("admin:login") in response["Location"]
+
+
+def test_staff_without_the_view_permission_cannot_download_the_pdf(client, note):
+    StaffFactory(username="carol", is_superuser=False)
+    assert client.login(username="carol", password=PASSWORD)
+
+    assert client.get(url("creditnote_pdf", note.pk)).status_code == 403
+
+
+def test_staff_issue_a_credit_note_for_a_completed_case(staff, completed_case):
+    response = staff.post(url("creditnote_issue"), {"case_id": completed_case.case_id})
+
+    created = CreditNote.objects.get(case=completed_case)
+    assert response.status_code == 302
+    assert response["Location"] == url("creditnote_change", created.pk)
+
+
+def test_issuing_for_an_unknown_case_shows_the_error(staff, db):
+    response = staff.post(url("creditnote_issue"), {"case_id": "RFND-20261101-ZZZZZZ"})
+
+    assert response.status_code == 200
+    assert "does not exist" in str(response.context["form"].errors)
+
+
+# ---------------------------------------------------------------- exports
+
+
+def test_the_export_page_shows_the_date_range_form(staff):
+    response = staff.get(url("creditnote_export"))
+
+    assert response.status_code == 200
+    assert {"kind", "date_from", "date_to"} <= set(response.context["form"].fields)
+
+
+def test_the_export_streams_csv_for_the_range(staff, note):
+    today = timezone.now().date().isoformat()
+
+    response = staff.get(
+        url("creditnote_export"), {"kind": "xero", "date_from": today, "date_to": today}
+    )
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert "attachment" in response["Content-Disposition"]
+    body = b"".join(response.streaming_content).decode()
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [r["Reference"] for r in rows] == [note.reference] * 2
+
+
+def test_the_journal_export_needs_the_journal_permission(client, note):
+    carol = StaffFactory(username="carol", is_superuser=False)
+    carol.user_permissions.add(Permission.objects.get(codename="view_creditnote"))
+    assert client.login(username="carol", password=PASSWORD)
+    today = timezone.now().date().isoformat()
+
+    journal = client.get(
+        url("creditnote_export"), {"kind": "journal", "date_from": today, "date_to": today}
+    )
+    xero = client.get(
+        url("creditnote_export"), {"kind": "xero", "date_from": today, "date_to": today}
+    )
+
+    assert journal.status_code == 403
+    assert xero.status_code == 200
+
+
+# ---------------------------------------------------------------- settings, mapping
+
+
+def test_the_settings_list_opens_the_one_settings_page(staff, db):
+    response = staff.get(url("creditnotesettings_changelist"))
+
+    settings = CreditNoteSettings.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == url("creditnotesettings_change", settings.pk)
+    assert staff.get(url("creditnotesettings_add")).status_code == 403
+
+
+def test_staff_map_a_channel(staff, db):
+    response = staff.post(
+        url("channelmapping_add"),
+        {
+            "source": "marketplace",
+            "subsource": "amazon-de",
+            "sales_account_code": "220",
+            "tracking_name": "Channel",
+            "tracking_option": "Amazon DE",
+            "customer_name": "Amazon EU",
+        },
+    )
+
+    assert response.status_code == 302
+    assert ChannelMapping.objects.get().customer_name == "Amazon EU"
