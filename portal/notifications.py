@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from lib.money import format_amount
 from refunds.models import CaseEvent, EventKind, OutboxMessage, VendorLiability
+from vendors.models import Vendor, VendorMembership
 
 from .models import Notification
 
@@ -41,9 +42,9 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if notifications:
         ids = list(
-            Notification.objects.filter(event_id__in=event_ids, emailed_at__isnull=True)
-            .exclude(vendor__email="")
-            .values_list("pk", flat=True)
+            Notification.objects.filter(
+                event_id__in=event_ids, emailed_at__isnull=True
+            ).values_list("pk", flat=True)
         )
         if ids:
             from .tasks import email_notifications
@@ -89,23 +90,37 @@ def body(event: CaseEvent, row: VendorLiability) -> str:
     return "\n".join(lines)
 
 
+def recipients(vendor_id: int) -> list[str]:
+    """The vendor's own address, and every member who keeps email on."""
+    addresses = list(
+        VendorMembership.objects.filter(
+            vendor_id=vendor_id, email_notifications=True, user__is_active=True
+        )
+        .exclude(user__email="")
+        .values_list("user__email", flat=True)
+    )
+    vendor_email = Vendor.objects.filter(pk=vendor_id).values_list("email", flat=True).first()
+    if vendor_email:
+        addresses.insert(0, vendor_email)
+    return sorted(set(addresses), key=addresses.index)
+
+
 def email_notification(notification_id: int) -> bool:
     """Send one notification's email. Claimed first (compare-and-set), so two
-    workers never both send it; a failed send gives the claim back."""
+    workers never both send it; a failed send gives the claim back. A worker
+    that dies between claim and send loses that email (the inbox keeps it)."""
     now = timezone.now()
     claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
         emailed_at=now
     )
     if not claimed:
         return False
-    notification = Notification.objects.select_related("vendor").get(pk=notification_id)
+    notification = Notification.objects.get(pk=notification_id)
+    to = recipients(notification.vendor_id)
+    if not to:
+        return False
     try:
-        send_mail(
-            notification.subject,
-            notification.body,
-            settings.DEFAULT_FROM_EMAIL,
-            [notification.vendor.email],
-        )
+        send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, to)
     except Exception as error:
         Notification.objects.filter(pk=notification_id).update(
             emailed_at=None, email_error=str(error)[:2000]

@@ -63,6 +63,9 @@ class VendorMembership(models.Model):
     )
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=VendorRole.choices, default=VendorRole.VIEWER)
+    email_notifications = models.BooleanField(
+        default=True, help_text="Email this person when a case touches the vendor."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

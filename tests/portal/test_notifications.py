@@ -49,3 +49,21 @@ def test_a_redelivered_event_notifies_once(worked_order, acme, alice):
         f"Refund case {case.case_id} opened on order ORD-1001",
         f"Refund case {case.case_id} is now approved",
     }
+
+
+def test_members_who_turned_email_off_are_not_emailed(
+    worked_order, acme, django_capture_on_commit_callbacks
+):
+    from tests.factories import MembershipFactory, UserFactory
+
+    MembershipFactory(vendor=acme, user=UserFactory(username="vera", email="vera@acme.example"))
+    MembershipFactory(
+        vendor=acme,
+        user=UserFactory(username="quiet", email="quiet@acme.example"),
+        email_notifications=False,
+    )
+    mug, _ = worked_order.lines.order_by("sku")
+    open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    with django_capture_on_commit_callbacks(execute=True):
+        outbox.drain("notifications")
+    assert [m.to for m in mail.outbox] == [["vera@acme.example"]]
