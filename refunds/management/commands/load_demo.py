@@ -1,0 +1,95 @@
+"""`manage.py load_demo`: demo vendors, orders and refund cases (see refunds.demo)."""
+
+from argparse import ArgumentParser, ArgumentTypeError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+
+from refunds import demo
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise ArgumentTypeError("must be at least 1")
+    return value
+
+
+class Command(BaseCommand):
+    help = (
+        "Load deterministic demo data: vendors, channels, orders and refund cases in every "
+        "status. Refuses to run on a database that already has orders unless --flush is given."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--orders", type=positive_int, default=200, help="Orders to create.")
+        parser.add_argument("--seed", type=int, default=1, help="Same seed, same data.")
+        parser.add_argument(
+            "--flush",
+            "--reset",
+            action="store_true",
+            dest="flush",
+            help=f"Delete earlier demo data (orders numbered {demo.ORDER_PREFIX}…) first.",
+        )
+        parser.add_argument(
+            "--admin",
+            action="store_true",
+            help="Create or update the staff superuser `admin` and vendor portal users, "
+            "each with a fresh random password, and print the logins.",
+        )
+        parser.add_argument(
+            "--batch-size", type=positive_int, default=2000, help="Orders per insert batch."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["flush"]:
+            try:
+                deleted = demo.flush_demo()
+            except (DatabaseError, demo.DemoError) as error:
+                raise CommandError(f"Could not delete the earlier demo data: {error}") from error
+            self.stdout.write(f"Deleted {deleted:,} demo orders and their refund cases.")
+        elif existing := demo.existing_orders():
+            raise CommandError(
+                f"The database already has {existing:,} orders. Run with --flush to delete "
+                f"earlier demo data ({demo.ORDER_PREFIX}… orders and their cases) first; "
+                "other orders are kept."
+            )
+
+        try:
+            summary = demo.load_demo(
+                orders=options["orders"],
+                seed=options["seed"],
+                batch_size=options["batch_size"],
+                progress=self.stdout.write,
+            )
+        except demo.DemoError as error:
+            raise CommandError(str(error)) from error
+        self._report(summary)
+        if options["admin"]:
+            self._logins()
+
+    def _report(self, summary: demo.DemoSummary) -> None:
+        rows = ", ".join(f"{count:,} {name}" for name, count in summary.rows.items())
+        statuses = ", ".join(f"{status} {n:,}" for status, n in sorted(summary.statuses.items()))
+        currencies = ", ".join(f"{c} {n:,}" for c, n in sorted(summary.currencies.items()))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Loaded demo data (seed {summary.seed}) in {summary.seconds:.1f} s "
+                f"({summary.orders_per_second:,.0f} orders/s)."
+            )
+        )
+        self.stdout.write(f"Rows: {rows}.")
+        self.stdout.write(f"Cases by status: {statuses}.")
+        self.stdout.write(f"Orders by currency: {currencies}.")
+
+    def _logins(self) -> None:
+        for login in demo.create_vendor_logins():
+            self.stdout.write(
+                f"Vendor portal login: {login.username} / {login.password}  ({login.detail})"
+            )
+        admin = demo.ensure_admin()
+        self.stdout.write(self.style.SUCCESS(f"Staff login: {admin.username} / {admin.password}"))
