@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from lib.constraints import amount_at_most, amounts_equal
 from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
 from vendors.models import Vendor
 
@@ -83,17 +84,14 @@ class Order(models.Model):
                 "refunded_amount",
                 "refunded_shipping",
             ),
-            models.CheckConstraint(
-                condition=Q(total_amount=F("net_amount") + F("tax_amount") + F("shipping_amount")),
-                name="order_total_is_net_plus_tax_plus_shipping",
+            amounts_equal(
+                "total_amount",
+                F("net_amount") + F("tax_amount") + F("shipping_amount"),
+                "order_total_is_net_plus_tax_plus_shipping",
             ),
-            models.CheckConstraint(
-                condition=Q(refunded_amount__lte=F("captured_amount")),
-                name="order_refunds_within_captured",
-            ),
-            models.CheckConstraint(
-                condition=Q(refunded_shipping__lte=F("shipping_amount")),
-                name="order_shipping_refund_within_shipping",
+            amount_at_most("refunded_amount", "captured_amount", "order_refunds_within_captured"),
+            amount_at_most(
+                "refunded_shipping", "shipping_amount", "order_shipping_refund_within_shipping"
             ),
         ]
 
@@ -149,29 +147,26 @@ class OrderLine(models.Model):
                 condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=1),
                 name="order_line_commission_rate_between_0_and_1",
             ),
-            models.CheckConstraint(
-                condition=Q(net_amount=F("quantity") * F("unit_price")),
-                name="order_line_net_is_quantity_times_price",
+            amounts_equal(
+                "net_amount",
+                F("quantity") * F("unit_price"),
+                "order_line_net_is_quantity_times_price",
             ),
             models.CheckConstraint(
                 condition=Q(refunded_quantity__lte=F("quantity")),
                 name="order_line_refunded_quantity_within_quantity",
             ),
-            models.CheckConstraint(
-                condition=Q(refunded_net__lte=F("net_amount")),
-                name="order_line_refunded_net_within_net",
+            amount_at_most("refunded_net", "net_amount", "order_line_refunded_net_within_net"),
+            amount_at_most("refunded_tax", "tax_amount", "order_line_refunded_tax_within_tax"),
+            amount_at_most(
+                "commission_base_refunded",
+                "refunded_net",
+                "order_line_commission_base_within_refunded_net",
             ),
-            models.CheckConstraint(
-                condition=Q(refunded_tax__lte=F("tax_amount")),
-                name="order_line_refunded_tax_within_tax",
-            ),
-            models.CheckConstraint(
-                condition=Q(commission_base_refunded__lte=F("refunded_net")),
-                name="order_line_commission_base_within_refunded_net",
-            ),
-            models.CheckConstraint(
-                condition=Q(commission_reversed__lte=F("commission_amount")),
-                name="order_line_commission_reversed_within_commission",
+            amount_at_most(
+                "commission_reversed",
+                "commission_amount",
+                "order_line_commission_reversed_within_commission",
             ),
         ]
 
@@ -375,15 +370,15 @@ class RefundLine(models.Model):
                 "commission_reversal",
             ),
             models.CheckConstraint(condition=Q(gross_amount__gt=0), name="refund_line_gross_gt_0"),
-            models.CheckConstraint(
-                condition=Q(gross_amount=F("net_amount") + F("tax_amount") + F("shipping_amount")),
-                name="refund_line_gross_is_sum",
+            amounts_equal(
+                "gross_amount",
+                F("net_amount") + F("tax_amount") + F("shipping_amount"),
+                "refund_line_gross_is_sum",
             ),
-            models.CheckConstraint(
-                condition=Q(
-                    vendor_share=F("net_amount") + F("shipping_amount") - F("platform_share")
-                ),
-                name="refund_line_shares_cover_net",
+            amounts_equal(
+                "vendor_share",
+                F("net_amount") + F("shipping_amount") - F("platform_share"),
+                "refund_line_shares_cover_net",
             ),
             models.CheckConstraint(
                 condition=(
@@ -439,19 +434,20 @@ class VendorLiability(models.Model):
                 "platform_share",
                 "commission_reversal",
             ),
-            models.CheckConstraint(
-                condition=Q(refund_amount=F("net_amount") + F("tax_amount") + F("shipping_amount")),
-                name="liability_refund_is_sum",
+            amounts_equal(
+                "refund_amount",
+                F("net_amount") + F("tax_amount") + F("shipping_amount"),
+                "liability_refund_is_sum",
             ),
-            models.CheckConstraint(
-                condition=Q(
-                    vendor_share=F("net_amount") + F("shipping_amount") - F("platform_share")
-                ),
-                name="liability_shares_cover_net",
+            amounts_equal(
+                "vendor_share",
+                F("net_amount") + F("shipping_amount") - F("platform_share"),
+                "liability_shares_cover_net",
             ),
-            models.CheckConstraint(
-                condition=Q(commission_reversal__lte=F("platform_share")),
-                name="liability_commission_reversal_within_platform_share",
+            amount_at_most(
+                "commission_reversal",
+                "platform_share",
+                "liability_commission_reversal_within_platform_share",
             ),
         ]
 
