@@ -28,6 +28,33 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter._session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True)
+def _seeded_defaults(request, _django_db_marker):
+    """Reason codes and the default chart come from data migrations, and a
+    transactional test's flush removes them for every test after it."""
+    uses_db = request.node.get_closest_marker("django_db") or {
+        "db",
+        "transactional_db",
+    } & set(request.fixturenames)
+    if not uses_db:
+        return
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            request.getfixturevalue(name)
+            break
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from ledger.models import Account
+    from refunds.models import ReasonPolicy
+
+    if not ReasonPolicy.objects.exists():
+        import_module("refunds.migrations.0002_default_reason_policies").create(apps, None)
+    if not Account.objects.exists():
+        import_module("ledger.migrations.0003_default_chart").create(apps, None)
+
+
 @pytest.fixture
 def acme(db):
     return VendorFactory(code="ACME", name="Acme Mugs", commission_rate=Decimal("0.1000"))
