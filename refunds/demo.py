@@ -13,9 +13,11 @@ therefore hold, and each breakdown is the one the engine would have produced.
 Orders are built and written batch by batch (COPY on PostgreSQL, bulk_create
 elsewhere), so memory stays bounded however many orders are asked for.
 
-No outbox messages are written, so the ledger posts nothing for demo orders:
-ledger journals are immutable, and once posted they would keep `flush_demo`
-from ever removing the demo data again.
+`queue_ledger_backlog` then writes the outbox messages the services would have
+written (an order paid, a case completed), so the ledger posts the demo data
+like any other: the trial balance nets to zero and vendor statements agree with
+it. Posted journals are immutable, so once the ledger ran, `flush_demo` refuses
+to remove demo orders (start from a new database instead).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from .models import (
     EventKind,
     Order,
     OrderLine,
+    OutboxMessage,
     Payment,
     PaymentMethod,
     ReasonPolicy,
@@ -647,6 +650,33 @@ def load_demo(
                 progress(f"{stop:,} / {orders:,} orders ({stop / elapsed:,.0f} orders/s)")
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def queue_ledger_backlog() -> int:
+    """Outbox messages for the ledger: every demo order paid, and every status
+    change into completed (the completions and the corrections after a
+    dispute). One INSERT ... SELECT each, so it scales with the data."""
+    outbox_table = OutboxMessage._meta.db_table
+    now = timezone.now()
+    columns = "consumer, topic, order_id, case_id, event_id, created_at, available_at, attempts, last_error"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {outbox_table} ({columns}) "
+            f"SELECT 'ledger', 'order.paid', id, NULL, NULL, %s, %s, 0, '' "
+            f"FROM {Order._meta.db_table} WHERE number LIKE %s ORDER BY id",
+            [now, now, f"{ORDER_PREFIX}%"],
+        )
+        orders = cursor.rowcount
+        cursor.execute(
+            f"INSERT INTO {outbox_table} ({columns}) "
+            f"SELECT 'ledger', 'case.status_changed', NULL, e.case_id, e.id, %s, %s, 0, '' "
+            f"FROM {CaseEvent._meta.db_table} e "
+            f"JOIN {RefundCase._meta.db_table} c ON c.id = e.case_id "
+            f"JOIN {Order._meta.db_table} o ON o.id = c.order_id "
+            f"WHERE e.kind = %s AND e.to_status = %s AND o.number LIKE %s ORDER BY e.id",
+            [now, now, EventKind.STATUS_CHANGED, CaseStatus.COMPLETED, f"{ORDER_PREFIX}%"],
+        )
+        return orders + cursor.rowcount
 
 
 class _Sink:

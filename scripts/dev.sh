@@ -18,9 +18,17 @@ echo "==> Installing requirements"
 unset DATABASE_URL CELERY_BROKER_URL
 export DJANGO_SETTINGS_MODULE=config.settings.local
 
-echo "==> Migrating the SQLite database"
-.venv/bin/python manage.py migrate --noinput -v0
-echo "==> Loading demo data"
-.venv/bin/python manage.py load_demo --reset --admin
+# The ledger never deletes what it posted, so fresh demo data means a fresh
+# database file. KEEP_DATA=1 keeps the file (and whatever you did in it).
+if [ "${KEEP_DATA:-0}" = 1 ] && [ -f db.sqlite3 ]; then
+  echo "==> Keeping db.sqlite3 (KEEP_DATA=1)"
+  .venv/bin/python manage.py migrate --noinput -v0
+else
+  rm -f db.sqlite3
+  echo "==> Migrating a new SQLite database"
+  .venv/bin/python manage.py migrate --noinput -v0
+  echo "==> Loading demo data and posting it to the ledger"
+  .venv/bin/python manage.py load_demo --admin
+fi
 echo "==> Serving on http://127.0.0.1:${PORT:-8000}/admin/"
 exec .venv/bin/python manage.py runserver "127.0.0.1:${PORT:-8000}"

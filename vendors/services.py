@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -108,10 +108,7 @@ def _invite(user, vendor: Vendor, *, new_user: bool) -> None:
     if new_user:
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
-        try:
-            path = reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
-        except NoReverseMatch:
-            path = f"/portal/reset/{uid}/{token}/"
+        path = reverse("portal:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
         body = (
             f"You have been invited to the Splitledger vendor portal for {vendor.name}.\n\n"
             f"Choose your password here: {base}{path}\n\nYour username is {user.get_username()}."

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from refunds import demo
+from refunds import demo, outbox
 
 
 def positive_int(text: str) -> int:
@@ -44,6 +44,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--batch-size", type=positive_int, default=2000, help="Orders per insert batch."
         )
+        parser.add_argument(
+            "--no-ledger",
+            action="store_true",
+            help="Do not post the demo data to the ledger (faster for large benchmark loads).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["flush"]:
@@ -69,8 +74,15 @@ class Command(BaseCommand):
         except demo.DemoError as error:
             raise CommandError(str(error)) from error
         self._report(summary)
+        if not options["no_ledger"]:
+            self._post_to_ledger()
         if options["admin"]:
             self._logins()
+
+    def _post_to_ledger(self) -> None:
+        queued = demo.queue_ledger_backlog()
+        posted = outbox.drain("ledger")
+        self.stdout.write(f"Posted the demo data to the ledger ({posted:,} of {queued:,} events).")
 
     def _report(self, summary: demo.DemoSummary) -> None:
         rows = ", ".join(f"{count:,} {name}" for name, count in summary.rows.items())

@@ -1,0 +1,214 @@
+"""Every portal read, scoped to one vendor in the query itself.
+
+Views and templates never filter: whatever these return is what the vendor may
+see. Rules:
+
+- A case is the vendor's when it has a liability row for the vendor.
+- Refund lines: the vendor's own only (the shared shipping line is left out; the
+  vendor's part of shipping is in its liability).
+- Case events: those with no vendor (system and staff entries about the whole
+  case) and the vendor's own; another vendor's entries (its dispute message,
+  acknowledgement, uploads) are hidden. `data` is never shown: status changes
+  to completed carry every vendor's breakdown there.
+- The status timeline shows every status change, but only statuses and times.
+- Attachments: exactly those whose log entry the vendor sees, i.e. its own
+  uploads and staff uploads not addressed to another vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from ledger.models import AccountBalance, AccountRole
+from refunds.models import (
+    Attachment,
+    CaseEvent,
+    CaseStatus,
+    EventKind,
+    ReasonPolicy,
+    RefundCase,
+    RefundLine,
+    VendorLiability,
+)
+from vendors.models import Vendor
+
+from .models import Notification
+
+# Cases that wait for the vendor to accept or dispute its part.
+ANSWERABLE_STATUSES = (CaseStatus.PENDING, CaseStatus.APPROVED, CaseStatus.COMPLETED)
+DEDUCTED_STATUSES = (CaseStatus.COMPLETED, CaseStatus.CLOSED)
+
+
+def cases_for(vendor: Vendor) -> QuerySet[RefundCase]:
+    return RefundCase.objects.filter(
+        Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor=vendor))
+    )
+
+
+def with_my_part(cases: QuerySet[RefundCase], vendor: Vendor) -> QuerySet[RefundCase]:
+    """Each case with the vendor's own liability figures as `my_*` (one join)."""
+    return cases.annotate(
+        mine=FilteredRelation("liabilities", condition=Q(liabilities__vendor=vendor)),
+        my_refund=F("mine__refund_amount"),
+        my_vendor_share=F("mine__vendor_share"),
+        my_acknowledged_at=F("mine__acknowledged_at"),
+    )
+
+
+def waiting_for_answer(vendor: Vendor) -> QuerySet[RefundCase]:
+    return (
+        with_my_part(cases_for(vendor), vendor)
+        .filter(status__in=ANSWERABLE_STATUSES, my_acknowledged_at__isnull=True)
+        .select_related("order")
+    )
+
+
+def recent_deductions(vendor: Vendor) -> QuerySet[VendorLiability]:
+    return (
+        VendorLiability.objects.filter(vendor=vendor, case__status__in=DEDUCTED_STATUSES)
+        .select_related("case")
+        .order_by("-case__completed_at", "-case_id")
+    )
+
+
+@dataclass(frozen=True)
+class Payable:
+    currency: str
+    amount: Decimal  # what the platform owes the vendor: credit minus debit
+
+
+def payable_balances(vendor: Vendor) -> list[Payable]:
+    """The vendor's payable account per currency, in one read.
+
+    The same maintained AccountBalance rows `ledger.selectors.account_balance`
+    reads, fetched for all currencies at once; that balance is debit minus
+    credit, so what the vendor is owed is its negation.
+    """
+    rows = (
+        AccountBalance.objects.filter(
+            account__role=AccountRole.VENDOR_PAYABLE, account__vendor=vendor
+        )
+        .order_by("currency")
+        .values_list("currency", "debit", "credit")
+    )
+    return [Payable(currency, credit - debit) for currency, debit, credit in rows]
+
+
+# ---------------------------------------------------------------- case list
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    status: str = ""
+    reason: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    q: str = ""
+    sort: str = "-date"
+    waiting: bool = False
+
+
+SORTS = {
+    "-date": ("-initiated_at", "-id"),
+    "date": ("initiated_at", "id"),
+    "-amount": ("-my_refund", "-id"),
+    "amount": ("my_refund", "id"),
+}
+
+
+def case_list(vendor: Vendor, query: CaseQuery) -> QuerySet[RefundCase]:
+    cases = with_my_part(cases_for(vendor), vendor).select_related("order")
+    if query.status:
+        cases = cases.filter(status=query.status)
+    if query.waiting:
+        cases = cases.filter(status__in=ANSWERABLE_STATUSES, my_acknowledged_at__isnull=True)
+    if query.reason:
+        cases = cases.filter(
+            Exists(
+                RefundLine.objects.filter(
+                    case=OuterRef("pk"), vendor=vendor, reason__code=query.reason
+                )
+            )
+        )
+    if query.date_from:
+        cases = cases.filter(initiated_at__gte=_start_of(query.date_from))
+    if query.date_to:
+        cases = cases.filter(initiated_at__lt=_start_of(query.date_to, days=1))
+    if query.q:
+        # SKUs only among the vendor's own lines: no probing other vendors' items.
+        own_sku = RefundLine.objects.filter(
+            case=OuterRef("pk"), vendor=vendor, order_line__sku__icontains=query.q
+        )
+        cases = cases.filter(
+            Q(case_id__icontains=query.q) | Q(order__number__icontains=query.q) | Exists(own_sku)
+        )
+    return cases.order_by(*SORTS.get(query.sort, SORTS["-date"]))
+
+
+def _start_of(day: date, days: int = 0) -> datetime:
+    moment = datetime.combine(day, time.min) + timedelta(days=days)
+    return timezone.make_aware(moment)
+
+
+def reason_choices() -> list[tuple[str, str]]:
+    return list(ReasonPolicy.objects.order_by("code").values_list("code", "label"))
+
+
+# ---------------------------------------------------------------- one case
+
+
+def my_liability(vendor: Vendor, case_id: str) -> VendorLiability | None:
+    """The vendor's part of a case, with the case and order: None if not its case."""
+    return (
+        VendorLiability.objects.filter(vendor=vendor, case__case_id=case_id)
+        .select_related("case", "case__order")
+        .first()
+    )
+
+
+def my_refund_lines(vendor: Vendor, case: RefundCase) -> QuerySet[RefundLine]:
+    return (
+        RefundLine.objects.filter(case=case, vendor=vendor)
+        .select_related("order_line", "reason")
+        .order_by("id")
+    )
+
+
+def visible_events(vendor: Vendor, case: RefundCase) -> QuerySet[CaseEvent]:
+    return (
+        CaseEvent.objects.filter(case=case)
+        .filter(Q(vendor__isnull=True) | Q(vendor=vendor))
+        .select_related("actor", "attachment")
+        .defer("data")
+        .order_by("created_at", "id")
+    )
+
+
+def status_timeline(case: RefundCase) -> QuerySet[CaseEvent]:
+    return (
+        CaseEvent.objects.filter(case=case, kind__in=[EventKind.OPENED, EventKind.STATUS_CHANGED])
+        .order_by("created_at", "id")
+        .only("id", "kind", "from_status", "to_status", "created_at")
+    )
+
+
+def visible_attachments(vendor: Vendor, case: RefundCase) -> QuerySet[Attachment]:
+    return Attachment.objects.filter(case=case, event__isnull=False).filter(
+        Q(event__vendor__isnull=True) | Q(event__vendor=vendor)
+    )
+
+
+# ---------------------------------------------------------------- inbox
+
+
+def notifications_for(vendor: Vendor) -> QuerySet[Notification]:
+    return Notification.objects.filter(vendor=vendor).select_related("case")
+
+
+def unread_count(vendor: Vendor) -> int:
+    return Notification.objects.filter(vendor=vendor, read_at__isnull=True).count()
