@@ -70,6 +70,7 @@ from .services.cases import (
     complete_case,
     override_breakdown,
     reject_case,
+    resolve_dispute,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,8 +126,9 @@ def any_of(conditions: Iterable[Any]) -> Q | None:
 
 def add_domain_error(form: forms.Form, error: DomainError) -> None:
     """Show a service refusal on the form field it names, else above the form."""
-    if error.field in form.fields:
-        form.add_error(error.field, error.message)
+    field = form.error_field(error.field) if isinstance(form, CaseForm) else error.field
+    if field in form.fields:
+        form.add_error(field, error.message)
     else:
         form.add_error(None, f"{error.field}: {error.message}")
 
@@ -438,6 +440,10 @@ class CaseForm(forms.Form):
     def case_vendors(self) -> QuerySet[Vendor]:
         return Vendor.objects.filter(liabilities__case=self.case).order_by("code")
 
+    def error_field(self, name: str) -> str:
+        """The form field that shows a service refusal naming `name`."""
+        return name
+
 
 class NoteForm(CaseForm):
     prefix = "note"
@@ -477,14 +483,12 @@ class OwnerForm(CaseForm):
 SHARE_FIELDS = ("vendor_share", "platform_share", "commission_reversal")
 
 
-class BreakdownForm(CaseForm):
-    """Every vendor's shares, named as override_breakdown names them
-    (`liabilities.ACME.vendor_share`), so its refusals land on the right field."""
+class SharesForm(CaseForm):
+    """Every vendor's shares of the case, prefilled with the current ones and
+    named as the services name them (`liabilities.ACME.vendor_share`), so their
+    refusals land on the right field."""
 
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text="Why the breakdown differs from the reason policies. Logged on the timeline.",
-    )
+    shares_required = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -493,6 +497,7 @@ class BreakdownForm(CaseForm):
             for name in SHARE_FIELDS:
                 self.fields[self.field_name(row, name)] = forms.DecimalField(
                     label=f"{row.vendor.code} {name.replace('_', ' ')}",
+                    required=self.shares_required,
                     max_digits=AMOUNT_DIGITS,
                     decimal_places=AMOUNT_PLACES,
                     min_value=0,
@@ -515,12 +520,6 @@ class BreakdownForm(CaseForm):
             for row in self.liabilities
         ]
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if not self.errors and not self.shares():
-            raise forms.ValidationError("Change at least one vendor's shares.")
-        return cleaned
-
     def shares(self) -> dict[str, ShareOverride]:
         """The vendors whose shares staff changed, as the service takes them."""
         changed: dict[str, ShareOverride] = {}
@@ -536,6 +535,68 @@ class BreakdownForm(CaseForm):
         return changed
 
 
+class BreakdownForm(SharesForm):
+    """Staff override the breakdown of a pending case."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
+        help_text="Why the breakdown differs from the reason policies. Logged on the timeline.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not self.shares():
+            raise forms.ValidationError("Change at least one vendor's shares.")
+        return cleaned
+
+
+class ResolveForm(SharesForm):
+    """Staff end a dispute, with new shares for the vendors they change (the
+    others keep theirs). A vendor's shares left as they are, or all left empty,
+    are not changed."""
+
+    prefix = "resolve"
+    shares_required = False
+
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="The outcome, as the vendor will read it on the case's timeline.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The message first, above the table of shares.
+        self.order_fields(["message"])
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for row in self.liabilities:
+            names = [self.field_name(row, name) for name in SHARE_FIELDS]
+            given = [name for name in names if cleaned.get(name) is not None]
+            if not given or any(name in self.errors for name in names):
+                continue
+            for name in names[:2]:
+                if name not in given:
+                    self.add_error(name, "Give this share too, or leave the vendor's as they are.")
+        return cleaned
+
+    def shares(self) -> dict[str, ShareOverride]:
+        # A vendor whose shares were all emptied keeps them.
+        return {
+            code: override
+            for code, override in super().shares().items()
+            if any((override.vendor_share, override.platform_share, override.commission_reversal))
+        }
+
+    def error_field(self, name: str) -> str:
+        # A refusal about a vendor's shares as a whole (they do not add up) goes
+        # on that vendor's first share field, next to the numbers to correct.
+        first = f"{name}.{SHARE_FIELDS[0]}"
+        if name not in self.fields and first in self.fields:
+            return first
+        return super().error_field(name)
+
+
 @dataclass
 class WorkbenchItem:
     """One workbench form as a template renders it."""
@@ -545,6 +606,7 @@ class WorkbenchItem:
     url: str
     form: forms.Form
     submit: str
+    template: str = "admin/refunds/refundcase/includes/workbench_form.html"
 
 
 # ---------------------------------------------------------------- refund cases: admin
@@ -756,7 +818,11 @@ class RefundCaseAdmin(BigTableAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def workbench_items(self, case: RefundCase) -> list[WorkbenchItem]:
+        items = []
+        if case.status == CaseStatus.DISPUTED:
+            items.append(self.resolve_item(case, ResolveForm(case=case)))
         return [
+            *items,  # the dispute first: it is what the case waits for
             WorkbenchItem(
                 "note", "Add a note", self.case_url("note", case), NoteForm(case=case), "Add note"
             ),
@@ -791,6 +857,7 @@ class RefundCaseAdmin(BigTableAdmin):
             path(
                 "<path:object_id>/breakdown/", view(self.breakdown_view), name=f"{info}_breakdown"
             ),
+            path("<path:object_id>/resolve/", view(self.resolve_view), name=f"{info}_resolve"),
             path(
                 "<path:object_id>/attachments/<int:attachment_id>/",
                 view(self.download_view),
@@ -879,6 +946,53 @@ class RefundCaseAdmin(BigTableAdmin):
             template="admin/refunds/refundcase/breakdown_form.html",
         )
 
+    def resolve_item(self, case: RefundCase, form: ResolveForm) -> WorkbenchItem:
+        return WorkbenchItem(
+            "resolve",
+            "Resolve dispute",
+            self.case_url("resolve", case),
+            form,
+            "Resolve",
+            template="admin/refunds/refundcase/includes/resolve_form.html",
+        )
+
+    def resolve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """End a dispute: the case goes back to where it was, with new shares for
+        the vendors staff changed (a correction for the ledger once completed)."""
+        case = self.case_or_404(request, object_id)
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        if case.status != CaseStatus.DISPUTED and request.method != "POST":
+            self.message_user(
+                request,
+                f"status: {case.case_id} is {case.status}, not disputed; there is no dispute "
+                "to resolve.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(self.case_url("change", case))
+
+        def apply(case: RefundCase, data: dict[str, Any]) -> str:
+            shares = form.shares()
+            resolved = resolve_dispute(
+                case=case, message=data["message"], shares=shares or None, actor=request.user
+            )
+            changed = f" with new shares for {', '.join(shares)}" if shares else ""
+            return f"Dispute of {resolved.case_id} resolved{changed}: it is {resolved.status}."
+
+        form = self.bound_or_blank(request, ResolveForm, case)
+        return self.workbench_view(
+            request,
+            object_id,
+            "resolve",
+            ResolveForm,
+            "Resolve dispute",
+            "Resolve",
+            apply,
+            case=case,
+            form=form,
+            template="admin/refunds/refundcase/resolve_form.html",
+        )
+
     def workbench_view(
         self,
         request: HttpRequest,
@@ -906,6 +1020,9 @@ class RefundCaseAdmin(BigTableAdmin):
                 message = apply(case, form.cleaned_data)
             except DomainError as error:
                 add_domain_error(form, error)
+            except IntegrityError:
+                logger.exception("%s on %s refused by the database", title, case.case_id)
+                form.add_error(None, "The database refused the change (see the logs).")
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(self.case_url("change", case))
