@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from refunds import outbox
+
 from . import webhooks
 from .models import DeliveryStatus
 
@@ -17,7 +19,7 @@ def deliver_webhook(delivery_id: int) -> str:
             .first()
         )
         if due is not None:
-            deliver_webhook.apply_async(args=[delivery_id], eta=due, retry=False)
+            outbox.publish(deliver_webhook, [delivery_id], eta=due)
     return status
 
 
@@ -27,5 +29,5 @@ def retry_due_webhooks() -> int:
     task was lost)."""
     ids = webhooks.due_deliveries()
     for pk in ids:
-        deliver_webhook.apply_async(args=[pk], retry=False)
+        outbox.publish(deliver_webhook, [pk])
     return len(ids)

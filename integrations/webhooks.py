@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from ledger.models import CreditNote
 from lib.money import format_amount
+from refunds import outbox
 from refunds.models import CaseEvent, EventKind, OutboxMessage, RefundCase
 
 from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -109,10 +110,8 @@ def _queue(ids: list[int]) -> None:
     from .tasks import deliver_webhook
 
     for pk in ids:
-        try:
-            deliver_webhook.apply_async(args=[pk], retry=False)
-        except Exception:  # broker down: retry_due_webhooks sends it later
-            logger.warning("webhooks: could not queue delivery %s", pk)
+        if not outbox.publish(deliver_webhook, [pk]):
+            logger.warning("webhooks: could not queue delivery %s; retry_due_webhooks will", pk)
 
 
 def _payload(

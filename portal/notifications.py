@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lib.money import format_amount
+from refunds import outbox
 from refunds.models import CaseEvent, EventKind, OutboxMessage, VendorLiability
 from vendors.models import Vendor, VendorMembership
 
@@ -53,9 +54,8 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
 
 
 def _queue(task, ids: list[int]) -> None:
-    try:
-        task.apply_async(args=[ids], retry=False)
-    except Exception:  # broker down: the inbox has it; emails wait for a resend
+    if not outbox.publish(task, [ids]):
+        # The inbox has them; the emails wait for the next resend.
         logger.warning("notifications: could not queue emails for %s", ids)
 
 

@@ -76,14 +76,33 @@ def emit_many(
 
 
 def dispatch(consumer: str) -> None:
-    """Queue a drain of `consumer`. A broker outage must not fail the change
-    that was already committed: the periodic sweeper drains what is left."""
+    """Queue a drain of `consumer`. A broker outage must neither fail nor hold
+    up the change that was already committed: the periodic sweeper drains what
+    is left."""
     from .tasks import drain_outbox
 
-    try:
-        drain_outbox.apply_async(args=[consumer], retry=False)
-    except Exception:  # the broker is down or unreachable
+    if not publish(drain_outbox, [consumer]):
         logger.warning("outbox: could not queue a drain of %s; the sweeper will", consumer)
+
+
+def publish(task, args: list, **options) -> bool:
+    """Send a Celery task without ever blocking on a broker that is down.
+
+    Returns False when the broker could not be reached; the caller relies on
+    a periodic task to pick the work up later.
+    """
+    app = task.app
+    try:
+        with app.producer_or_acquire() as producer:
+            if not app.conf.task_always_eager:
+                # One connection attempt. Left to itself kombu would retry a
+                # lost broker connection for seconds (sleeping 2 s, 4 s, ...)
+                # inside the request that has just committed.
+                producer.connection.ensure_connection(max_retries=0)
+            task.apply_async(args=args, retry=False, producer=producer, **options)
+        return True
+    except Exception:  # the broker is down or unreachable
+        return False
 
 
 @cache
