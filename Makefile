@@ -1,0 +1,12 @@
+# Benchmarks need PostgreSQL at 127.0.0.1:5432 (user postgres) and write only to
+# their own database, splitledger_bench; see docs/benchmarks.md.
+# Options go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--cases 500".
+
+PYTHON ?= .venv/bin/python
+
+.PHONY: bench bench-cases
+
+bench: bench-cases
+
+bench-cases:
+	$(PYTHON) -m bench.cases $(BENCH_ARGS)

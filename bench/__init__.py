@@ -1,0 +1,1 @@
+"""Benchmarks. Programs, not tests: run them by hand or with `make bench`."""
