@@ -5,6 +5,9 @@ import pytest
 
 from tests.factories import StaffFactory, VendorFactory, make_order
 
+# After the whole suite, audit the books a realistic scenario leaves.
+pytest_plugins = ["tests.audit_plugin"]
+
 
 def pytest_collection_modifyitems(config, items):
     # Tests marked `postgres` need row locks and triggers that SQLite lacks.

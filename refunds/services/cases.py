@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
@@ -342,6 +342,22 @@ def _write_line_counters(lines: Mapping[int, OrderLine]) -> None:
     """Write the in-memory counters of changed lines back in one UPDATE."""
     changed = [line for line in lines.values() if _counters_changed(line)]
     if not changed:
+        return
+    if connection.vendor == "postgresql":
+        # UPDATE ... FROM (VALUES ...): the ORM's CASE WHEN per line and
+        # column costs milliseconds of Python per case at 10 lines.
+        quote = connection.ops.quote_name
+        columns = [quote(OrderLine._meta.get_field(name).column) for name in COUNTER_FIELDS]
+        row = "(%s::bigint, %s::integer, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"
+        params = [value for line in changed for value in (line.pk, *_counters(line))]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {quote(OrderLine._meta.db_table)} AS line "
+                f"SET {', '.join(f'{c} = v.{c}' for c in columns)} "
+                f"FROM (VALUES {', '.join([row] * len(changed))}) AS v (id, {', '.join(columns)}) "
+                "WHERE line.id = v.id",
+                params,
+            )
         return
     OrderLine.objects.filter(pk__in=[line.pk for line in changed]).update(
         **{
