@@ -21,9 +21,13 @@ def _units(expression: Expression | str) -> Round:
     return Round(expression * SCALE)
 
 
-def amounts_equal(lhs: Expression | str, rhs: Expression | str, name: str) -> models.CheckConstraint:
+def amounts_equal(
+    lhs: Expression | str, rhs: Expression | str, name: str
+) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Exact(_units(lhs), _units(rhs)), name=name)
 
 
-def amount_at_most(lhs: Expression | str, rhs: Expression | str, name: str) -> models.CheckConstraint:
+def amount_at_most(
+    lhs: Expression | str, rhs: Expression | str, name: str
+) -> models.CheckConstraint:
     return models.CheckConstraint(condition=LessThanOrEqual(_units(lhs), _units(rhs)), name=name)
