@@ -4,9 +4,12 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases
+.PHONY: bench bench-cases bench-ledger
 
 bench: bench-cases
 
 bench-cases:
 	$(PYTHON) -m bench.cases $(BENCH_ARGS)
+
+bench-ledger:
+	$(PYTHON) -m bench.ledger $(BENCH_ARGS)
