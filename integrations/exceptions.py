@@ -10,6 +10,7 @@ from django.db import DatabaseError, IntegrityError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from lib.errors import DomainError
 
@@ -30,6 +31,7 @@ def exception_handler(exc, context):
         # A constraint the request ran into (a race with another request, a
         # value the database refuses): the caller can retry or fix the input.
         logger.warning("API request refused by a database constraint: %s", exc)
+        set_rollback()
         return Response(
             {
                 "detail": "The request conflicts with the current state; retry it.",
@@ -38,6 +40,9 @@ def exception_handler(exc, context):
             status=status.HTTP_409_CONFLICT,
         )
     if isinstance(exc, DatabaseError) and "out of range" in str(exc):
+        # The failed statement aborted the transaction (ATOMIC_REQUESTS, or a test's
+        # outer atomic block): mark it for rollback rather than run more SQL in it.
+        set_rollback()
         return Response(
             {"detail": "A value is out of range.", "code": "invalid"},
             status=status.HTTP_400_BAD_REQUEST,

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lib.money import format_amount
@@ -24,8 +25,12 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class JournalSerializer(serializers.ModelSerializer):
-    case = serializers.CharField(source="case.case_id", read_only=True, default=None)
-    order = serializers.CharField(source="order.number", read_only=True, default=None)
+    case = serializers.CharField(
+        source="case.case_id", read_only=True, default=None, allow_null=True
+    )
+    order = serializers.CharField(
+        source="order.number", read_only=True, default=None, allow_null=True
+    )
     entries = EntrySerializer(many=True, read_only=True)
 
     class Meta:
@@ -54,7 +59,9 @@ class BalanceSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    vendor = serializers.CharField(source="vendor.code", read_only=True, default=None)
+    vendor = serializers.CharField(
+        source="vendor.code", read_only=True, default=None, allow_null=True
+    )
     balances = serializers.SerializerMethodField()
 
     class Meta:
@@ -70,7 +77,8 @@ class AccountSerializer(serializers.ModelSerializer):
             "balances",
         ]
 
-    def get_balances(self, account) -> list[BalanceSerializer]:
+    @extend_schema_field(BalanceSerializer(many=True))
+    def get_balances(self, account) -> list[dict[str, str]]:
         return [
             {
                 "currency": row.currency,

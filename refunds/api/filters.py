@@ -1,7 +1,24 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
-from ..models import CaseStatus, Order, OrderLine, RefundCase, RefundLine, VendorLiability
+from vendors.selectors import visible_vendor_ids
+
+from ..models import (
+    CaseStatus,
+    Order,
+    OrderLine,
+    RefundCase,
+    RefundLine,
+    RefundLineKind,
+    VendorLiability,
+)
+
+
+def _visible(queryset, request, vendor_field: str):
+    """Limit a filter's subquery to what the caller may see, so that filtering
+    never reveals another vendor's part of a shared case or order."""
+    ids = visible_vendor_ids(request.user) if request is not None else None
+    return queryset if ids is None else queryset.filter(**{f"{vendor_field}__in": ids})
 
 
 class RefundCaseFilter(django_filters.FilterSet):
@@ -19,14 +36,15 @@ class RefundCaseFilter(django_filters.FilterSet):
         fields = ["status", "vendor", "reason", "order", "owner"]
 
     def filter_vendor(self, queryset, name, value):
-        return queryset.filter(
-            Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor__code=value))
-        )
+        rows = VendorLiability.objects.filter(case=OuterRef("pk"), vendor__code=value)
+        return queryset.filter(Exists(_visible(rows, self.request, "vendor_id")))
 
     def filter_reason(self, queryset, name, value):
-        return queryset.filter(
-            Exists(RefundLine.objects.filter(case=OuterRef("pk"), reason__code=value))
-        )
+        lines = RefundLine.objects.filter(case=OuterRef("pk"), reason__code=value)
+        if visible_vendor_ids(self.request.user) is not None:
+            # Vendors are not shown shipping lines (see refunds.selectors.cases_for).
+            lines = lines.exclude(kind=RefundLineKind.SHIPPING)
+        return queryset.filter(Exists(_visible(lines, self.request, "vendor_id")))
 
     def filter_search(self, queryset, name, value):
         return queryset.filter(case_id__istartswith=value.strip())
@@ -44,6 +62,5 @@ class OrderFilter(django_filters.FilterSet):
         fields = ["currency"]
 
     def filter_vendor(self, queryset, name, value):
-        return queryset.filter(
-            Exists(OrderLine.objects.filter(order=OuterRef("pk"), vendor__code=value))
-        )
+        lines = OrderLine.objects.filter(order=OuterRef("pk"), vendor__code=value)
+        return queryset.filter(Exists(_visible(lines, self.request, "vendor_id")))

@@ -138,9 +138,11 @@ class OrderCreateSerializer(serializers.Serializer):
 
 
 class RefundLineSerializer(serializers.ModelSerializer):
-    order_line = serializers.PrimaryKeyRelatedField(read_only=True)
+    order_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     sku = serializers.CharField(source="order_line.sku", read_only=True, default="")
-    vendor = serializers.CharField(source="vendor.code", read_only=True, default=None)
+    vendor = serializers.CharField(
+        source="vendor.code", read_only=True, default=None, allow_null=True
+    )
     reason = serializers.CharField(source="reason.code", read_only=True)
     net = MoneyField(amount="net_amount", currency="case.currency")
     tax = MoneyField(amount="tax_amount", currency="case.currency")
@@ -191,8 +193,12 @@ class LiabilitySerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", read_only=True, default=None)
-    vendor = serializers.CharField(source="vendor.code", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.username", read_only=True, default=None, allow_null=True
+    )
+    vendor = serializers.CharField(
+        source="vendor.code", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = CaseEvent
@@ -217,7 +223,9 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class RefundCaseSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number", read_only=True)
-    owner = serializers.CharField(source="owner.username", read_only=True, default=None)
+    owner = serializers.CharField(
+        source="owner.username", read_only=True, default=None, allow_null=True
+    )
     total_refund_amount = MoneyField()
     shipping_refund_amount = MoneyField()
     lines = RefundLineSerializer(many=True, read_only=True)

@@ -7,6 +7,8 @@ class VendorSerializer(serializers.ModelSerializer):
     commission_rate = serializers.DecimalField(
         max_digits=7, decimal_places=4, coerce_to_string=True
     )
+    # Blank when the vendor has no contact address, so not documented as format email.
+    email = serializers.CharField(read_only=True)
 
     class Meta:
         model = Vendor
