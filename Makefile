@@ -4,7 +4,7 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases bench-ledger
+.PHONY: bench bench-cases bench-ledger bench-statements bench-api
 
 bench: bench-cases
 
@@ -13,3 +13,9 @@ bench-cases:
 
 bench-ledger:
 	$(PYTHON) -m bench.ledger $(BENCH_ARGS)
+
+bench-statements:
+	$(PYTHON) -m bench.statements $(BENCH_ARGS)
+
+bench-api:
+	$(PYTHON) -m bench.api $(BENCH_ARGS)

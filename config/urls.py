@@ -12,5 +12,8 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
+    path("staff/", include("portal.staff_urls")),
+    # Before portal/ so that the statement pages are not taken for portal URLs.
+    path("portal/statements/", include("portal.statement_urls")),
     path("portal/", include("portal.urls")),
 ]

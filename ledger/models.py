@@ -12,9 +12,10 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import F, Q
 
+from lib.constraints import amounts_equal
 from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
-from vendors.models import Vendor
+from vendors.models import PayoutFrequency, Vendor
 
 
 def amount_field(**kwargs) -> models.DecimalField:
@@ -415,9 +416,10 @@ class CreditNote(models.Model):
                 fields=["series", "sequence"], name="credit_note_series_sequence_unique"
             ),
             models.CheckConstraint(condition=Q(sequence__gte=1), name="credit_note_sequence_gte_1"),
-            models.CheckConstraint(
-                condition=Q(total_amount=F("net_amount") + F("tax_amount")),
-                name="credit_note_total_is_net_plus_tax",
+            amounts_equal(
+                "total_amount",
+                F("net_amount") + F("tax_amount"),
+                "credit_note_total_is_net_plus_tax",
             ),
             models.CheckConstraint(condition=Q(total_amount__gt=0), name="credit_note_total_gt_0"),
         ]
@@ -454,9 +456,10 @@ class CreditNoteLine(models.Model):
             models.CheckConstraint(
                 condition=Q(quantity__gte=1), name="credit_note_line_quantity_gte_1"
             ),
-            models.CheckConstraint(
-                condition=Q(gross_amount=F("net_amount") + F("tax_amount")),
-                name="credit_note_line_gross_is_net_plus_tax",
+            amounts_equal(
+                "gross_amount",
+                F("net_amount") + F("tax_amount"),
+                "credit_note_line_gross_is_net_plus_tax",
             ),
             models.CheckConstraint(
                 condition=Q(net_amount__gte=0) & Q(tax_amount__gte=0) & Q(unit_amount__gte=0),
@@ -466,3 +469,74 @@ class CreditNoteLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credit_note_id}#{self.position} {self.description}"
+
+
+# ---------------------------------------------------------------- settlements
+#
+# A vendor's settlement statement for one period in one currency, built from
+# its payable account (see ledger.settlements). Only the totals are stored:
+# the lines are the period's entries, which never change, read again on demand.
+
+
+class SettlementStatement(models.Model):
+    """What the platform owed a vendor over one period: credit minus debit of
+    its payable account, so a negative balance is owed by the vendor."""
+
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.PROTECT, related_name="settlement_statements"
+    )
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="settlement_statements"
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    frequency = models.CharField(
+        max_length=10,
+        choices=PayoutFrequency.choices,
+        help_text="The vendor's payout frequency when the statement was made.",
+    )
+    period_start = models.DateField()
+    period_end = models.DateField()
+    cutoff = models.DateTimeField(
+        help_text="Entries posted up to this moment are in this statement or an earlier one; "
+        "an entry posted later for this period or before it goes to the next statement."
+    )
+    previous = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="next_statement",
+    )
+    opening = amount_field()
+    sales = amount_field(help_text="Sales net of commission.")
+    deductions = amount_field(help_text="Refunds borne by the vendor.")
+    adjustments = amount_field(help_text="Corrections and reversals, + in the vendor's favour.")
+    payouts = amount_field()
+    closing = amount_field()
+    entry_count = models.PositiveIntegerField(default=0)
+    generated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-period_end", "currency", "-id"]
+        indexes = [
+            models.Index(fields=["vendor", "-period_end"], name="statement_vendor_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "currency", "period_start"], name="statement_once_per_period"
+            ),
+            models.UniqueConstraint(
+                fields=["vendor", "currency", "period_end"], name="statement_period_end_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")), name="statement_period_valid"
+            ),
+            amounts_equal(
+                "closing",
+                F("opening") + F("sales") - F("deductions") + F("adjustments") - F("payouts"),
+                "statement_closing_adds_up",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor_id} {self.currency} {self.period_start}–{self.period_end}"

@@ -1,15 +1,46 @@
-"""What vendors are told: one notification per vendor per case event."""
+"""What vendors are told: one notification per vendor per case event, and one
+per settlement statement that is ready."""
 
 from django.db import models
+from django.db.models import Q
+from django.urls import reverse
 
+from ledger.models import SettlementStatement
 from refunds.models import CaseEvent, RefundCase
 from vendors.models import Vendor
 
 
+class NotificationKind(models.TextChoices):
+    CASE = "case", "Refund case"
+    STATEMENT = "statement", "Settlement statement"
+
+
 class Notification(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="notifications")
-    case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(CaseEvent, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(
+        max_length=12, choices=NotificationKind.choices, default=NotificationKind.CASE
+    )
+    case = models.ForeignKey(
+        RefundCase,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    event = models.ForeignKey(
+        CaseEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    statement = models.ForeignKey(
+        SettlementStatement,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
     subject = models.CharField(max_length=200)
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -21,9 +52,39 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["vendor", "read_at"], name="notification_inbox_idx")]
         constraints = [
-            # The effect key: a redelivered event never notifies twice.
+            # The effect keys: a redelivered event, or a statement seen again,
+            # never notifies twice. (NULLs never collide, so each key only
+            # binds the notifications of its kind.)
             models.UniqueConstraint(fields=["event", "vendor"], name="notification_once"),
+            models.UniqueConstraint(
+                fields=["statement", "vendor"],
+                condition=Q(statement__isnull=False),
+                name="notification_statement_once",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        kind=NotificationKind.CASE,
+                        case__isnull=False,
+                        event__isnull=False,
+                        statement__isnull=True,
+                    )
+                    | Q(
+                        kind=NotificationKind.STATEMENT,
+                        case__isnull=True,
+                        event__isnull=True,
+                        statement__isnull=False,
+                    )
+                ),
+                name="notification_kind_target",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.vendor_id}: {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        """The portal page the notification is about."""
+        if self.kind == NotificationKind.STATEMENT:
+            return reverse("statements:detail", args=[self.statement_id])
+        return reverse("portal:case_detail", args=[self.case.case_id])

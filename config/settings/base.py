@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from .env import env_bool, env_list, env_str
 
@@ -131,6 +132,12 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
     "retry-webhooks": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 30.0},
+    # Every night: the statements of periods that closed (weekly or monthly by
+    # each vendor's payout terms). Idempotent, so a missed night catches up.
+    "generate-statements": {
+        "task": "portal.statement_tasks.generate_statements",
+        "schedule": crontab(hour=2, minute=15),
+    },
 }
 
 # Transactional outbox: who consumes which topics, through which batch handler.

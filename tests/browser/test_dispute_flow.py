@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 import struct
 import zlib
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from ledger.models import Journal, JournalKind
+from ledger.models import Journal, JournalKind, SettlementStatement
+from ledger.settlements import generate_due_statements
+from portal.statements import notify_ready_statements
 from refunds import outbox
 from refunds.models import Attachment, CaseStatus, RefundCase
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
@@ -202,3 +206,18 @@ def test_a_vendor_disputes_and_staff_resolve_with_new_shares(new_page, shots, co
     expect(deduction).to_contain_text("8.00 EUR")
     expect(vendor.locator("#settlement")).to_contain_text("28.00 EUR owed to you")
     shots(vendor, "vendor-dashboard-deduction")
+
+    # ---- the month closes: the statement lists the deduction and its correction
+    next_month = (timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
+    generate_due_statements(next_month, cutoff=timezone.now())
+    notify_ready_statements()
+    statement = SettlementStatement.objects.get(vendor__code="ACME")
+    assert statement.closing == Decimal("28.00")
+    vendor.get_by_role("navigation", name="Portal").get_by_role("link", name="Statements").click()
+    vendor.locator("table.rows tbody tr").first.get_by_role("link").first.click()
+    expect(vendor.locator("#summary")).to_contain_text("28.00 EUR")
+    lines = vendor.locator("#lines tbody tr", has_text=case_id)
+    expect(lines).to_have_count(2)
+    expect(lines.nth(0)).to_contain_text(re.compile(r"Refund deduction.*18\.00 EUR", re.S))
+    expect(lines.nth(1)).to_contain_text(re.compile(r"Adjustment.*10\.00 EUR", re.S))
+    shots(vendor, "vendor-statement")

@@ -1,0 +1,304 @@
+"""A settlement statement as CSV (streamed, any size) and as PDF.
+
+The CSV has one row per entry between an opening and a closing row, with the
+running balance, and is produced from `values_list` tuples over a server-side
+cursor (`.iterator(chunk_size=...)`): no model instances, constant memory,
+written out a chunk of rows at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from io import BytesIO
+
+from django.db import connection, transaction
+from django.db.models import CharField, F, Value
+from django.db.models.expressions import Combinable
+from django.db.models.functions import Cast, Round
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from lib.money import exponent, quantize
+
+from .exports import FORMULA_STARTS
+from .models import CreditNoteSettings, SettlementStatement
+from .pdf import money, text
+from .settlements import (
+    LINE_FIELDS,
+    LINE_LABELS,
+    line_from_row,
+    running_owed,
+    statement_entries,
+)
+
+CHUNK_SIZE = 2000
+# Rows per piece of text handed to the response: few enough writes, small pieces.
+ROWS_PER_WRITE = 500
+# A PDF is for reading: past this many lines it says to take the CSV.
+PDF_MAX_LINES = 1000
+PDF_TABLE_ROWS = 50
+
+CSV_COLUMNS = [
+    "Date",
+    "Type",
+    "Reference",
+    "Case ID",
+    "Order number",
+    "Payout reference",
+    "Description",
+    "Amount",
+    "Balance",
+    "Currency",
+]
+
+
+def statement_filename(statement: SettlementStatement, extension: str) -> str:
+    return (
+        f"statement-{statement.vendor.code}-{statement.currency}-"
+        f"{statement.period_start:%Y%m%d}-{statement.period_end:%Y%m%d}.{extension}"
+    )
+
+
+def statement_csv(statement: SettlementStatement) -> Iterator[str]:
+    """The statement as CSV text, ROWS_PER_WRITE rows a piece.
+
+    The database formats the dates and amounts and keeps the running balance
+    (decimal arithmetic and formatting were most of the time per row in
+    Python); labels, references and escaping stay here, as on the HTML page.
+    """
+    currency = statement.currency
+    places = exponent(currency)
+    start = statement.period_start.isoformat()
+    rows = (
+        statement_entries(statement)
+        .annotate(
+            day=Cast("journal__date", CharField()),
+            amount=as_text(F("credit") - F("debit"), places),
+            balance=as_text(running_owed() + Value(statement.opening), places),
+        )
+        .values_list(
+            "day",
+            "journal__kind",
+            "reference",
+            "journal__case__case_id",
+            "journal__order__number",
+            "journal__payout__reference",
+            "journal__memo",
+            "amount",
+            "balance",
+        )
+    )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    opening = str(quantize(statement.opening, currency))
+    writer.writerow(_balance_row(start, "Opening balance", opening, currency))
+    batch: list[tuple[str, ...]] = []
+    # In a transaction, the cursor streams rows as they are made, instead of
+    # the whole result being stored first (a cursor WITH HOLD in autocommit).
+    with transaction.atomic():
+        _plan_for_all_rows()
+        for day, kind, reference, case_id, order, payout, memo, amount, balance in rows.iterator(
+            chunk_size=CHUNK_SIZE
+        ):
+            if day < start:
+                memo += f" (dated {day}, posted after the previous statement)"
+            batch.append(
+                (
+                    day,
+                    LINE_LABELS.get(kind, kind),
+                    cell(reference),
+                    case_id or "",
+                    cell(order or ""),
+                    cell(payout or ""),
+                    cell(memo),
+                    amount,
+                    balance,
+                    currency,
+                )
+            )
+            if len(batch) == ROWS_PER_WRITE:
+                writer.writerows(batch)
+                batch.clear()
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+    writer.writerows(batch)
+    closing = str(quantize(statement.closing, currency))
+    end = statement.period_end.isoformat()
+    writer.writerow(_balance_row(end, "Closing balance", closing, currency))
+    yield buffer.getvalue()
+
+
+FORMULA_FIRST = frozenset(FORMULA_STARTS)
+
+
+def cell(text: str) -> str:
+    """As ledger.exports.safe_text, for a str: a spreadsheet must not run it."""
+    return "'" + text if text[:1] in FORMULA_FIRST else text
+
+
+def _plan_for_all_rows() -> None:
+    """PostgreSQL plans a cursor for its first rows (nested loops); an export
+    reads them all, so plan for the total, and sort in memory, not on disk."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+
+
+def as_text(amount: Combinable, places: int) -> Cast:
+    # Amounts are stored in minor units already: round() only sets the digits.
+    return Cast(Round(amount, places), CharField())
+
+
+def _balance_row(day: str, label: str, balance: str, currency: str) -> list[str]:
+    row = dict.fromkeys(CSV_COLUMNS, "")
+    row.update({"Date": day, "Type": label, "Balance": balance, "Currency": currency})
+    return list(row.values())
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def statement_pdf(statement: SettlementStatement) -> bytes:
+    """The statement on A4 pages: summary, then up to PDF_MAX_LINES lines."""
+    buffer = BytesIO()
+    platform = CreditNoteSettings.load().platform_name
+    vendor = statement.vendor
+    period = f"{statement.period_start.isoformat()} to {statement.period_end.isoformat()}"
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=f"Settlement statement {vendor.code} {statement.currency} {period}",
+        author=platform,
+        # Same statement, same bytes: no creation timestamp or random ID.
+        invariant=1,
+    )
+    styles = getSampleStyleSheet()
+    lines = list(_pdf_lines(statement))
+    story = [
+        Paragraph(text(platform), styles["Title"]),
+        Paragraph(
+            text(f"Settlement statement · {vendor.name} ({vendor.code})"), styles["Heading2"]
+        ),
+        Paragraph(
+            text(f"{period} · {statement.get_frequency_display()} · {statement.currency}"),
+            styles["BodyText"],
+        ),
+        Spacer(1, 4 * mm),
+        _summary_table(statement),
+        Spacer(1, 6 * mm),
+        *_lines_tables(lines),
+    ]
+    if statement.entry_count > PDF_MAX_LINES:
+        story.append(
+            Paragraph(
+                text(
+                    f"The first {PDF_MAX_LINES:,} of {statement.entry_count:,} lines are shown; "
+                    "download the CSV for all of them."
+                ),
+                styles["BodyText"],
+            )
+        )
+    if statement.closing < 0:
+        story.append(Spacer(1, 4 * mm))
+        story.append(Paragraph(text(NEGATIVE_NOTE), styles["BodyText"]))
+    document.build(story)
+    return buffer.getvalue()
+
+
+NEGATIVE_NOTE = (
+    "The closing balance is negative: you owe it. It is carried forward as the opening "
+    "balance of your next statement and set off against what you earn then; nothing is "
+    "paid out until the balance is positive again."
+)
+
+
+def _summary_table(statement: SettlementStatement) -> Table:
+    currency = statement.currency
+    rows = [
+        ["Opening balance", money(statement.opening, currency)],
+        ["Sales, net of commission", money(statement.sales, currency)],
+        ["Refund deductions", money(-statement.deductions, currency)],
+        ["Adjustments", money(statement.adjustments, currency)],
+        ["Payouts", money(-statement.payouts, currency)],
+        ["Closing balance", money(statement.closing, currency)],
+    ]
+    table = Table(rows, colWidths=[60 * mm, 40 * mm], hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
+            ]
+        )
+    )
+    return table
+
+
+def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str]]:
+    # Plain strings, cut to fit: a Paragraph per cell costs seconds per thousand lines.
+    currency = statement.currency
+    balance = statement.opening
+    rows = statement_entries(statement).values_list(*LINE_FIELDS)[:PDF_MAX_LINES]
+    for row in rows.iterator(chunk_size=CHUNK_SIZE):
+        line = line_from_row(row, statement.period_start)
+        balance += line.amount
+        description = ("(late) " if line.late else "") + line.memo
+        yield [
+            line.date.isoformat(),
+            cut(line.label, 30),
+            cut(line.reference, 26),
+            cut(description, 44),
+            str(quantize(line.amount, currency)),
+            str(quantize(balance, currency)),
+        ]
+
+
+def cut(value: str, length: int) -> str:
+    return value if len(value) <= length else value[: length - 3] + "..."
+
+
+def _lines_tables(lines: list[list[str]]) -> list[Table]:
+    """The lines as tables of PDF_TABLE_ROWS rows: one long table would be
+    measured again at every page break."""
+    header = ["Date", "Type", "Reference", "Description", "Amount", "Balance"]
+    if not lines:
+        lines = [["", "No entries in this period.", "", "", "", ""]]
+    tables = []
+    for start in range(0, len(lines), PDF_TABLE_ROWS):
+        table = Table(
+            [header, *lines[start : start + PDF_TABLE_ROWS]],
+            colWidths=[19 * mm, 40 * mm, 36 * mm, None, 20 * mm, 20 * mm],
+            repeatRows=1,
+        )
+        table.setStyle(LINES_STYLE)
+        tables.append(table)
+    return tables
+
+
+LINES_STYLE = TableStyle(
+    [
+        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+        ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+    ]
+)

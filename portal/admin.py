@@ -1,0 +1,220 @@
+"""Staff admin for settlement statements: list, view, download, and make the
+due ones now rather than wait for the nightly run.
+
+Registered here rather than in ledger.admin because making statements also
+tells vendors (portal.statements), which the ledger knows nothing of.
+Statements are facts drawn from the ledger: nobody edits or deletes one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from ledger.admin import ReadOnlyAdmin, money
+from ledger.models import SettlementStatement
+from ledger.statement_exports import statement_csv, statement_filename, statement_pdf
+from vendors.models import Vendor
+
+from .statements import make_due_statements
+
+
+class GenerateForm(forms.Form):
+    today = forms.DateField(
+        label="As of",
+        required=False,
+        help_text="Statements are made for periods that ended before this day "
+        "(default: today). Statements already made are kept as they are.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    vendor = forms.ModelChoiceField(
+        queryset=Vendor.objects.order_by("code"),
+        required=False,
+        to_field_name="code",
+        help_text="Only this vendor (default: every vendor).",
+    )
+
+    def clean_today(self) -> date | None:
+        today = self.cleaned_data["today"]
+        if today and today > timezone.localdate():
+            raise forms.ValidationError("A statement cannot cover days that have not ended.")
+        return today
+
+
+@admin.register(SettlementStatement)
+class SettlementStatementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "vendor",
+        "currency",
+        "period_start",
+        "period_end",
+        "opening_text",
+        "closing_text",
+        "entry_count",
+        "downloads",
+    )
+    list_filter = ("currency", "frequency", "period_end")
+    list_select_related = ("vendor",)
+    search_fields = ("vendor__code", "vendor__name")
+    date_hierarchy = "period_end"
+    fields = (
+        "vendor",
+        "account",
+        "currency",
+        "frequency",
+        "period_start",
+        "period_end",
+        "cutoff",
+        "opening_text",
+        "sales_text",
+        "deductions_text",
+        "adjustments_text",
+        "payouts_text",
+        "closing_text",
+        "entry_count",
+        "previous",
+        "generated_at",
+    )
+    readonly_fields = fields
+
+    def _amount(self, obj: SettlementStatement, name: str) -> str:
+        return money(getattr(obj, name), obj.currency)
+
+    @admin.display(description="opening", ordering="opening")
+    def opening_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "opening")
+
+    @admin.display(description="sales net of commission")
+    def sales_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "sales")
+
+    @admin.display(description="refund deductions")
+    def deductions_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "deductions")
+
+    @admin.display(description="adjustments")
+    def adjustments_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "adjustments")
+
+    @admin.display(description="payouts")
+    def payouts_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "payouts")
+
+    @admin.display(description="closing", ordering="closing")
+    def closing_text(self, obj: SettlementStatement) -> str:
+        return self._amount(obj, "closing")
+
+    @admin.display(description="download")
+    def downloads(self, obj: SettlementStatement) -> str:
+        return format_html(
+            '<a href="{}">CSV</a> · <a href="{}">PDF</a>',
+            self._url("csv", obj.pk),
+            self._url("pdf", obj.pk),
+        )
+
+    def _url(self, name: str, *args: Any) -> str:
+        return reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=args,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("generate/", wrap(self.generate_view), name=f"{prefix}_generate"),
+            path("<path:object_id>/csv/", wrap(self.csv_view), name=f"{prefix}_csv"),
+            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            "generate_url": self._url("generate") if self.can_generate(request) else None,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = {
+            "csv_url": self._url("csv", object_id),
+            "pdf_url": self._url("pdf", object_id),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
+
+    def can_generate(self, request: HttpRequest) -> bool:
+        # There is no raw "add" form: statements come from the ledger.
+        return request.user.has_perm("ledger.add_settlementstatement")
+
+    def _statement(self, request: HttpRequest, object_id: str) -> SettlementStatement:
+        statement = self.get_object(request, unquote(object_id))
+        if statement is None:
+            raise Http404("No such statement.")
+        if not self.has_view_permission(request, statement):
+            raise PermissionDenied
+        return statement
+
+    def csv_view(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
+        statement = self._statement(request, object_id)
+        response = StreamingHttpResponse(statement_csv(statement), content_type="text/csv")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{statement_filename(statement, "csv")}"'
+        )
+        return response
+
+    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        statement = self._statement(request, object_id)
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{statement_filename(statement, "pdf")}"'
+        )
+        return response
+
+    def generate_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.can_generate(request):
+            raise PermissionDenied
+        form = GenerateForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            vendor = form.cleaned_data["vendor"]
+            result, notified = make_due_statements(
+                form.cleaned_data["today"], vendor_ids=[vendor.pk] if vendor else None
+            )
+            messages.success(
+                request,
+                f"{len(result.statements)} statements made; {len(notified)} vendors notified.",
+            )
+            for vendor_id, currency, error in result.failures:
+                messages.error(request, f"Vendor {vendor_id} {currency}: {error}")
+            return HttpResponseRedirect(self._url("changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Make due settlement statements",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/ledger/settlementstatement/generate.html", context)

@@ -1,0 +1,60 @@
+"""`manage.py generate_statements`: make the settlement statements that are due, now,
+and tell vendors in their inbox (and by email, if they chose it)."""
+
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from vendors.models import Vendor
+
+from ...statements import make_due_statements
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Make every settlement statement whose period (week or month, by the vendor's payout "
+        "frequency) ended before --date (default today). Idempotent: statements already made "
+        "are kept as they are. Each vendor is told of its newest statement, once."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--date", type=iso_date, help="As if run on this day (YYYY-MM-DD).")
+        parser.add_argument(
+            "--vendor", action="append", default=[], help="Only this vendor code (repeatable)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        vendor_ids = None
+        if options["vendor"]:
+            found = dict(
+                Vendor.objects.filter(code__in=options["vendor"]).values_list("code", "id")
+            )
+            missing = sorted(set(options["vendor"]) - set(found))
+            if missing:
+                raise CommandError(f"No vendor with code {', '.join(missing)}.")
+            vendor_ids = list(found.values())
+        today = options["date"] or timezone.localdate()
+        result, notified = make_due_statements(today, vendor_ids=vendor_ids)
+        for statement in result.statements:
+            self.stdout.write(
+                f"{statement.vendor.code} {statement.currency} "
+                f"{statement.period_start}–{statement.period_end}: closing {statement.closing}"
+            )
+        self.stdout.write(
+            f"{len(result.statements)} statements made (periods ended before {today}); "
+            f"{len(notified)} vendors notified."
+        )
+        for vendor_id, currency, error in result.failures:
+            self.stderr.write(f"vendor {vendor_id} {currency}: {error}")
+        if result.failures:
+            raise CommandError(f"{len(result.failures)} vendor/currency pairs failed; see above.")

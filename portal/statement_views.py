@@ -1,0 +1,111 @@
+"""The vendor's settlement statements: list, page, CSV and PDF.
+
+Every lookup is scoped to the vendor the request works for (portal.context), so
+another vendor's statement is simply not found (404).
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
+
+from ledger.models import SettlementStatement
+from ledger.settlements import statement_page, vendor_statements
+from ledger.statement_exports import (
+    NEGATIVE_NOTE,
+    PDF_MAX_LINES,
+    statement_csv,
+    statement_filename,
+    statement_pdf,
+)
+
+from .context import PortalRequest, portal_view
+
+STATEMENTS_PER_PAGE = 25
+LINES_PER_PAGE = 100
+# Deep offsets are slow and nobody pages that far: the CSV has everything.
+MAX_PAGE = 1000
+
+
+def page_number(request: PortalRequest) -> int:
+    try:
+        return min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
+    except ValueError:
+        return 1
+
+
+class Page:
+    """One page of rows, fetched with one row more to tell whether there is a next."""
+
+    def __init__(self, rows: list, number: int, size: int) -> None:
+        self.items = rows[:size]
+        self.number = number
+        self.has_next = len(rows) > size
+        self.has_previous = number > 1
+        self.next_number = number + 1
+        self.previous_number = number - 1
+
+
+def my_statement_or_404(request: PortalRequest, statement_id: int) -> SettlementStatement:
+    return get_object_or_404(
+        SettlementStatement.objects.select_related("vendor", "previous"),
+        pk=statement_id,
+        vendor=request.portal.vendor,
+    )
+
+
+@require_safe
+@portal_view
+def statement_list(request: PortalRequest) -> HttpResponse:
+    number = page_number(request)
+    offset = (number - 1) * STATEMENTS_PER_PAGE
+    rows = list(
+        vendor_statements(request.portal.vendor.pk)[offset : offset + STATEMENTS_PER_PAGE + 1]
+    )
+    return render(
+        request,
+        "portal/statements/list.html",
+        {"portal": request.portal, "page": Page(rows, number, STATEMENTS_PER_PAGE)},
+    )
+
+
+@require_safe
+@portal_view
+def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
+    statement = my_statement_or_404(request, statement_id)
+    number = page_number(request)
+    rows = statement_page(statement, (number - 1) * LINES_PER_PAGE, LINES_PER_PAGE + 1)
+    return render(
+        request,
+        "portal/statements/detail.html",
+        {
+            "portal": request.portal,
+            "statement": statement,
+            "page": Page(rows, number, LINES_PER_PAGE),
+            "negative_note": NEGATIVE_NOTE,
+            "pdf_max_lines": PDF_MAX_LINES,
+        },
+    )
+
+
+@require_safe
+@portal_view
+def statement_csv_download(request: PortalRequest, statement_id: int) -> HttpResponse:
+    statement = my_statement_or_404(request, statement_id)
+    response = StreamingHttpResponse(statement_csv(statement), content_type="text/csv")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{statement_filename(statement, "csv")}"'
+    )
+    return response
+
+
+@require_safe
+@portal_view
+def statement_pdf_download(request: PortalRequest, statement_id: int) -> HttpResponse:
+    statement = my_statement_or_404(request, statement_id)
+    response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{statement_filename(statement, "pdf")}"'
+    )
+    return response
