@@ -144,7 +144,12 @@ class Journal(models.Model):
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
     )
     case = models.ForeignKey(
-        RefundCase, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
+        RefundCase,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journals",
+        db_index=False,  # journal_case_idx below
     )
     payout = models.ForeignKey(
         Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
@@ -176,7 +181,10 @@ class Journal(models.Model):
 
 class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="entries")
+    # entry_account_idx (account, journal) serves lookups by account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     debit = amount_field()
     credit = amount_field()

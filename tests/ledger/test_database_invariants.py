@@ -63,8 +63,22 @@ def test_a_journal_without_its_entries_is_refused():
 
 def test_balancing_in_another_currency_does_not_count():
     clearing, income = accounts()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(IntegrityError, match="entries in another currency than EUR"):
         post("mixed", [(clearing, "10.00", "0", "EUR"), (income, "0", "10.00", "USD")])
+
+
+def test_an_entry_added_in_a_later_savepoint_is_checked_too():
+    """The check skips an entry written with its journal (the journal's own check covers
+    it); one written in a savepoint after the journal must not slip through."""
+    clearing, income = accounts()
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 3"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["savepoint", "EUR", 2])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
+            cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "10.00"])
+            with transaction.atomic():
+                cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "1.00"])
 
 
 def test_an_entry_cannot_be_slipped_into_a_posted_journal():
