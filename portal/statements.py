@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -28,13 +28,16 @@ logger = logging.getLogger(__name__)
 
 
 def make_due_statements(
-    today: date | None = None, *, vendor_ids: Iterable[int] | None = None
+    today: date | None = None,
+    *,
+    vendor_ids: Iterable[int] | None = None,
+    cutoff: datetime | None = None,
 ) -> tuple[Generated, list[Notification]]:
     """Make every due statement (see ledger.settlements.generate_due_statements),
     then tell each vendor of its newest one. What the nightly task, the
     management command and the admin's "generate now" all call."""
     vendor_ids = None if vendor_ids is None else list(vendor_ids)
-    result = generate_due_statements(today, vendor_ids=vendor_ids)
+    result = generate_due_statements(today, vendor_ids=vendor_ids, cutoff=cutoff)
     return result, notify_ready_statements(vendor_ids)
 
 

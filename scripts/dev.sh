@@ -29,6 +29,8 @@ else
   .venv/bin/python manage.py migrate --noinput -v0
   echo "==> Loading demo data and posting it to the ledger"
   .venv/bin/python manage.py load_demo --admin
+  echo "==> Making the vendors' settlement statements"
+  .venv/bin/python manage.py generate_statements --all-posted | tail -n 1
 fi
 echo "==> Serving on http://127.0.0.1:${PORT:-8000}/admin/"
 exec .venv/bin/python manage.py runserver "127.0.0.1:${PORT:-8000}"

@@ -11,7 +11,7 @@ import csv
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from unittest import mock
 
@@ -413,6 +413,21 @@ def test_the_command_generates_on_demand(scenario):
     out = io.StringIO()
     call_command("generate_statements", "--date", "2026-03-16", stdout=out)
     assert "0 statements" in out.getvalue()
+
+
+def test_entries_of_the_last_minutes_wait_unless_all_posted_is_asked(acme):
+    acme.payout_frequency = "weekly"
+    acme.save()
+    sell(acme, date(2026, 3, 3), posted=moment(date(2026, 3, 10), 3))
+    just_after = moment(date(2026, 3, 10), 3) + timedelta(minutes=1)
+    out = io.StringIO()
+    with at(just_after):
+        call_command("generate_statements", "--date", "2026-03-10", stdout=out)
+        assert "0 statements" in out.getvalue()
+        call_command("generate_statements", "--date", "2026-03-10", "--all-posted", stdout=out)
+    statement = SettlementStatement.objects.get(vendor=acme)
+    assert (statement.sales, statement.closing) == (D("18.00"), D("18.00"))
+    assert "closing 18.00\n" in out.getvalue()
 
 
 # ---------------------------------------------------------------- the demo data

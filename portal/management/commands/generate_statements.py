@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from lib.money import format_amount
 from vendors.models import Vendor
 
 from ...statements import make_due_statements
@@ -32,6 +33,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--vendor", action="append", default=[], help="Only this vendor code (repeatable)."
         )
+        parser.add_argument(
+            "--all-posted",
+            action="store_true",
+            help="Take every entry posted until now. By default entries of the last "
+            "few minutes wait for the next run, in case a transaction that posted "
+            "earlier is still committing; this is for data loaded just now (the demo).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         vendor_ids = None
@@ -44,11 +52,12 @@ class Command(BaseCommand):
                 raise CommandError(f"No vendor with code {', '.join(missing)}.")
             vendor_ids = list(found.values())
         today = options["date"] or timezone.localdate()
-        result, notified = make_due_statements(today, vendor_ids=vendor_ids)
+        cutoff = timezone.now() if options["all_posted"] else None
+        result, notified = make_due_statements(today, vendor_ids=vendor_ids, cutoff=cutoff)
         for statement in result.statements:
             self.stdout.write(
                 f"{statement.vendor.code} {statement.currency} "
-                f"{statement.period_start}–{statement.period_end}: closing {statement.closing}"
+                f"{statement.period_start}–{statement.period_end}: closing {format_amount(statement.closing, statement.currency)}"
             )
         self.stdout.write(
             f"{len(result.statements)} statements made (periods ended before {today}); "
