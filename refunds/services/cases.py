@@ -99,7 +99,8 @@ class ShareOverride:
 
 def open_case(
     *,
-    order: Order | int,
+    order: Order | int | None = None,
+    order_number: str | None = None,
     lines: Sequence[LineRequest],
     shipping_amount: Any = None,
     shipping_reason: Any = None,
@@ -111,68 +112,129 @@ def open_case(
 ) -> RefundCase:
     """Open a refund case: validate, reserve against the order, price, write.
 
+    The order is `order` (an Order or its id) or the one numbered `order_number`.
     Everything is written in one transaction or nothing is. Raises RefundError
     naming the field (`lines[0].quantity`, `shipping_amount`, ...) otherwise.
+
+    The case comes back with its lines, liabilities, events and attachments
+    (none) in its prefetch cache, as written: `case.lines.all()` and the others
+    need no query.
     """
+    if (order is None) == (order_number is None):
+        raise TypeError("open_case needs one of order and order_number")
     now = now or timezone.now()
-    order_id = order.pk if isinstance(order, Order) else order
     note = parse_text(note, "note", required=False, max_length=5000)
     if not isinstance(lines, Sequence) or isinstance(lines, (str, bytes)):
         raise RefundError("lines", "Give a list of refund lines.")
     if len(lines) > 500:
         raise RefundError("lines", "At most 500 lines per case.")
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().filter(pk=order_id).first()
-        if locked is None:
-            raise RefundError("order", f"Order {order_id!r} does not exist.", code="not_found")
-        currency = locked.currency
-        pieces, order_lines = _price_request(locked, lines, shipping_amount, shipping_reason)
-        total = sum((p.gross for p in pieces), ZERO)
-        if total <= 0:
-            raise RefundError("lines", "A refund case needs at least one line or shipping.")
-        refundable = locked.captured_amount - locked.refunded_amount
-        if total > refundable:
-            raise RefundError(
-                "lines",
-                f"Refund of {total} {currency} is more than the {refundable} {currency} "
-                f"still refundable on order {locked.number} (open cases included).",
-                code="over_refund",
-            )
-        shipping = sum((p.shipping for p in pieces), ZERO)
-        case = _insert_case(
-            RefundCase(
-                order=locked,
-                currency=currency,
-                status=CaseStatus.PENDING,
-                owner=owner,
-                opened_by=actor,
-                total_refund_amount=total,
-                shipping_refund_amount=shipping,
-                note=note,
-                initiated_at=now,
-            )
+    if order is None:
+        lookup = {"number": order_number}
+    else:
+        lookup = {"pk": order.pk if isinstance(order, Order) else order}
+    # The unique index on case_id decides. On the rare collision the whole
+    # transaction rolls back and runs again with another ID: cheaper, on every
+    # other case, than a savepoint around the insert.
+    for _ in range(CASE_ID_ATTEMPTS):
+        case_id = new_case_id(now)
+        try:
+            with transaction.atomic():
+                return _open_case(
+                    lookup,
+                    case_id,
+                    lines,
+                    shipping_amount,
+                    shipping_reason,
+                    note=note,
+                    actor=actor,
+                    channel=channel,
+                    owner=owner,
+                    now=now,
+                )
+        except IntegrityError:
+            if not RefundCase.objects.filter(case_id=case_id).exists():
+                raise
+    raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
+
+
+def _open_case(
+    lookup: dict[str, Any],
+    case_id: str,
+    lines: Sequence[LineRequest],
+    shipping_amount: Any,
+    shipping_reason: Any,
+    *,
+    note: str,
+    actor: User | None,
+    channel: str,
+    owner: User | None,
+    now: datetime,
+) -> RefundCase:
+    locked = Order.objects.select_for_update().filter(**lookup).first()
+    if locked is None:
+        name = next(iter(lookup.values()))
+        raise RefundError("order", f"Order {name!r} does not exist.", code="not_found")
+    currency = locked.currency
+    pieces, order_lines = _price_request(locked, lines, shipping_amount, shipping_reason)
+    total = sum((p.gross for p in pieces), ZERO)
+    if total <= 0:
+        raise RefundError("lines", "A refund case needs at least one line or shipping.")
+    refundable = locked.captured_amount - locked.refunded_amount
+    if total > refundable:
+        raise RefundError(
+            "lines",
+            f"Refund of {total} {currency} is more than the {refundable} {currency} "
+            f"still refundable on order {locked.number} (open cases included).",
+            code="over_refund",
         )
-        RefundLine.objects.bulk_create([_refund_line(case, p) for p in pieces])
-        VendorLiability.objects.bulk_create(
-            [_liability_row(case, row) for row in liabilities_for(pieces)]
-        )
-        opened = CaseEvent.objects.create(
-            case=case,
-            kind=EventKind.OPENED,
-            to_status=CaseStatus.PENDING,
-            actor=actor,
-            channel=channel,
-            text=note,
-            data={"total_refund_amount": str(total)},
-            created_at=now,
-        )
-        _write_line_counters(order_lines)
-        Order.objects.filter(pk=locked.pk).update(
-            refunded_amount=F("refunded_amount") + total,
-            refunded_shipping=F("refunded_shipping") + shipping,
-        )
-        outbox.emit("case.opened", case=case, event=opened)
+    shipping = sum((p.shipping for p in pieces), ZERO)
+    case = RefundCase(
+        case_id=case_id,
+        order=locked,
+        currency=currency,
+        status=CaseStatus.PENDING,
+        owner=owner,
+        opened_by=actor,
+        total_refund_amount=total,
+        shipping_refund_amount=shipping,
+        note=note,
+        initiated_at=now,
+    )
+    case.save(force_insert=True)
+    refund_lines = RefundLine.objects.bulk_create([_refund_line(case, p) for p in pieces])
+    liabilities = VendorLiability.objects.bulk_create(
+        [_liability_row(case, row) for row in liabilities_for(pieces)]
+    )
+    opened = CaseEvent.objects.create(
+        case=case,
+        kind=EventKind.OPENED,
+        to_status=CaseStatus.PENDING,
+        actor=actor,
+        channel=channel,
+        text=note,
+        data={"total_refund_amount": str(total)},
+        created_at=now,
+    )
+    _write_line_counters(order_lines)
+    Order.objects.filter(pk=locked.pk).update(
+        refunded_amount=F("refunded_amount") + total,
+        refunded_shipping=F("refunded_shipping") + shipping,
+    )
+    outbox.emit("case.opened", case=case, event=opened)
+    _cache_related(case, "lines", refund_lines)
+    _cache_related(case, "liabilities", liabilities)
+    _cache_related(case, "events", [opened])
+    _cache_related(case, "attachments", [])
     return case
+
+
+def _cache_related(instance: RefundCase, name: str, rows: list) -> None:
+    """Put `rows` in the instance's prefetch cache, as prefetch_related would."""
+    queryset = getattr(instance, name).get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    instance._prefetched_objects_cache = getattr(instance, "_prefetched_objects_cache", {})
+    instance._prefetched_objects_cache[name] = queryset
 
 
 def preview_case(
@@ -279,21 +341,6 @@ def _policy(policies: Mapping[str, ReasonPolicy], code: Any, field: str) -> Reas
     if policy is None:
         raise RefundError(field, f"{code!r} is not an active reason code.", code="not_found")
     return policy
-
-
-def _insert_case(case: RefundCase) -> RefundCase:
-    # The unique index decides: on a collision, draw another suffix.
-    for _ in range(CASE_ID_ATTEMPTS):
-        case.case_id = new_case_id(case.initiated_at)
-        try:
-            with transaction.atomic():
-                case.save(force_insert=True)
-            return case
-        except IntegrityError:
-            if not RefundCase.objects.filter(case_id=case.case_id).exists():
-                raise
-            case.pk = None
-    raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
 
 
 def _refund_line(case: RefundCase, piece: PricedPiece) -> RefundLine:
