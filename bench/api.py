@@ -1,13 +1,14 @@
 """Benchmark: the refund-case API over HTTP, served by gunicorn as deployed.
 
     .venv/bin/python -m bench.api [--cases 100000] [--creations 3000] [--reads 6000]
-                                  [--clients 2] [--workers 2] [--rounds 3]
-                                  [--conn-max-age 0] [--recreate]
+                                  [--clients 2] [--workers 2] [--threads 4] [--rounds 3]
+                                  [--conn-max-age 60] [--recreate]
 
 Loads refund cases into a dedicated PostgreSQL database with `manage.py
 load_demo --no-ledger` (once; later runs reuse them), starts gunicorn as the
-Dockerfile does (`config.wsgi`, sync workers, `config.settings.production`,
-DEBUG off) on a loopback port, and drives it from client processes with the
+Dockerfile does (`config.wsgi`, 2 gthread workers of 4 threads,
+`config.settings.production`, DEBUG off, DATABASE_CONN_MAX_AGE=60) on a
+loopback port, and drives it from client processes with the
 standard library's http.client, authenticated with an API key of a staff user:
 
 - creations: POST /api/v1/refund-cases/, one line of quantity 1 per case, each
@@ -276,6 +277,7 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": url,
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
+        "DATABASE_CONN_HEALTH_CHECKS": "true",
         # As in bench.cases: publish the outbox's dispatch as production does, to
         # an in-process transport no worker consumes, rather than run it eagerly.
         "CELERY_BROKER_URL": "memory://",
@@ -293,6 +295,11 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            *(
+                ["--worker-class", "gthread", "--threads", str(args.threads)]
+                if args.threads
+                else []
+            ),
             "--log-level",
             "warning",
         ],
@@ -355,7 +362,7 @@ class ClientResult:
 
 def http_client(port: int, key: str, requests: Sequence[Request], start: Any, out: Any) -> None:
     """One client: its requests one after the other, on a keep-alive connection
-    (http.client reconnects when gunicorn's sync worker closes it)."""
+    (kept by gthread workers; http.client reconnects when a sync worker closes it)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     headers = {"Authorization": f"Token {key}", "Accept": "application/json"}
     post_headers = {**headers, "Content-Type": "application/json"}
@@ -598,6 +605,12 @@ def measure(args: argparse.Namespace, url: str, fixture: Fixture, port: int) -> 
     return [create, read, floor, raw]
 
 
+def server_kind(args: argparse.Namespace) -> str:
+    if args.threads:
+        return f"gthread workers of {args.threads} threads"
+    return "sync workers"
+
+
 def check_statuses(name: str, block: Block, expected: set[int]) -> None:
     unexpected = {s: n for s, n in block.statuses.items() if s not in expected}
     if unexpected:
@@ -618,7 +631,7 @@ def report(
     print()
     print(
         f"bench.api, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {cases:,} refund cases in the "
-        f"database; gunicorn {args.workers} sync workers (config.settings.production, "
+        f"database; gunicorn {args.workers} {server_kind(args)} (config.settings.production, "
         f"DATABASE_CONN_MAX_AGE={args.conn_max_age}); {args.clients} client processes; "
         f"{args.rounds} interleaved rounds"
     )
@@ -740,6 +753,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests of each kind")
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        help="threads per gthread worker, as the Dockerfile; 0 for sync workers",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
     parser.add_argument("--orders", type=int, default=400, help="orders made for the creations")
     parser.add_argument(
@@ -751,8 +770,8 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument(
         "--conn-max-age",
         type=int,
-        default=0,
-        help="DATABASE_CONN_MAX_AGE for gunicorn (0, a connection per request, as deployed)",
+        default=60,
+        help="DATABASE_CONN_MAX_AGE for gunicorn (60, as deployed; 0: a connection per request)",
     )
     parser.add_argument("--seed", type=int, default=1, help="which cases are read")
     parser.add_argument(
@@ -765,7 +784,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     counts = (args.cases, args.creations, args.reads, args.clients, args.workers, args.rounds)
-    if min(counts) < 1 or args.warmup < 0 or args.orders < 1 or args.in_process < 1:
+    if (
+        min(counts) < 1
+        or args.threads < 0
+        or args.warmup < 0
+        or args.orders < 1
+        or args.in_process < 1
+    ):
         parser.error("counts must be positive")
     if args.in_process > min(args.creations, args.reads):
         parser.error("--in-process may not exceed --creations or --reads")

@@ -71,18 +71,20 @@ def emit_many(
     if not rows:
         return
     OutboxMessage.objects.bulk_create(rows)
-    for consumer in sorted({row.consumer for row in rows}):
-        transaction.on_commit(lambda c=consumer: dispatch(c))
+    consumers = sorted({row.consumer for row in rows})
+    transaction.on_commit(lambda: dispatch(*consumers))
 
 
-def dispatch(consumer: str) -> None:
-    """Queue a drain of `consumer`. A broker outage must neither fail nor hold
-    up the change that was already committed: the periodic sweeper drains what
-    is left."""
+def dispatch(*consumers: str) -> None:
+    """Queue a drain of each of `consumers`, through one producer. A broker
+    outage must neither fail nor hold up the change that was already committed:
+    the periodic sweeper drains what is left."""
     from .tasks import drain_outbox
 
-    if not publish(drain_outbox, [consumer]):
-        logger.warning("outbox: could not queue a drain of %s; the sweeper will", consumer)
+    sent = publish_many(drain_outbox, [[consumer] for consumer in consumers])
+    for consumer, ok in zip(consumers, sent, strict=True):
+        if not ok:
+            logger.warning("outbox: could not queue a drain of %s; the sweeper will", consumer)
 
 
 def publish(task, args: list, **options) -> bool:
@@ -91,7 +93,15 @@ def publish(task, args: list, **options) -> bool:
     Returns False when the broker could not be reached; the caller relies on
     a periodic task to pick the work up later.
     """
+    return publish_many(task, [args], **options)[0]
+
+
+def publish_many(task, calls: list[list], **options) -> list[bool]:
+    """`publish` for several calls of one task, through one producer (one
+    connection check); says for each whether it was sent. One that fails does
+    not stop the others."""
     app = task.app
+    sent = [False] * len(calls)
     try:
         with app.producer_or_acquire() as producer:
             if not app.conf.task_always_eager:
@@ -99,10 +109,15 @@ def publish(task, args: list, **options) -> bool:
                 # lost broker connection for seconds (sleeping 2 s, 4 s, ...)
                 # inside the request that has just committed.
                 producer.connection.ensure_connection(max_retries=0)
-            task.apply_async(args=args, retry=False, producer=producer, **options)
-        return True
+            for index, args in enumerate(calls):
+                try:
+                    task.apply_async(args=args, retry=False, producer=producer, **options)
+                except Exception:  # the broker went away, or an eager task failed
+                    continue
+                sent[index] = True
     except Exception:  # the broker is down or unreachable
-        return False
+        pass
+    return sent
 
 
 @cache

@@ -163,7 +163,7 @@ def _creation_body(order) -> dict:
 def test_a_case_creation_statements(acme, bolt, monkeypatch):
     """Counted outside any test transaction, as gunicorn runs it (the outbox's
     drains, run in process by the test settings after commit, left out)."""
-    monkeypatch.setattr(outbox, "dispatch", lambda consumer: None)
+    monkeypatch.setattr(outbox, "dispatch", lambda *consumers: None)
     order = make_order(
         shipping="10.00",
         lines=[(acme, "MUG-01", 4, "20.00", "0.10"), (bolt, "TEE-01", 3, "50.00", "0.10")],
