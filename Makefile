@@ -4,7 +4,7 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases bench-ledger bench-statements bench-api
+.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal
 
 bench: bench-cases
 
@@ -19,3 +19,6 @@ bench-statements:
 
 bench-api:
 	$(PYTHON) -m bench.api $(BENCH_ARGS)
+
+bench-portal:
+	$(PYTHON) -m bench.portal $(BENCH_ARGS)

@@ -88,3 +88,44 @@ class Notification(models.Model):
         if self.kind == NotificationKind.STATEMENT:
             return reverse("statements:detail", args=[self.statement_id])
         return reverse("portal:case_detail", args=[self.case.case_id])
+
+
+class RefundDay(models.Model):
+    """Daily sums behind the staff dashboard, kept in step by PostgreSQL triggers.
+
+    One row per (kind, currency, day, key, shard). The day is the UTC date a
+    case was opened (or an order placed); the key names what is summed:
+
+    - `case`: cases not rejected or cancelled (key ""): total refund, count;
+    - `vendor`: their liabilities per vendor (key: vendor id);
+    - `reason`, `sku`: their refund lines per reason id / SKU ("" for shipping);
+    - `orders`: orders placed (key ""), count;
+    - `sold`: order lines per vendor (key: vendor id): gross sold (amount),
+      gross refunded so far (refunded), count.
+
+    Triggers on orders, order lines, cases, liabilities and refund lines
+    (migration portal 0003) add and subtract each row's part in the same
+    transaction as the change, so the table always equals the aggregates of
+    the live rows. Each (kind, currency, day, key) is split over 8 shards (by
+    case or order id) so that concurrent case openings of the same day rarely
+    wait on the same row; readers add the shards up.
+    """
+
+    kind = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    key = models.CharField(max_length=64, blank=True)
+    shard = models.SmallIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    refunded = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "day", "key", "shard"], name="refund_day_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.day} {self.key}: {self.amount} ({self.count})"

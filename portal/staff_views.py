@@ -1,9 +1,13 @@
 """The staff dashboard: open cases by age, refund trends, refund rates, disputes.
 
-Eleven queries whatever the data: an aggregate per figure, on indexed columns
-(cases by status and opening time, orders by placement time), and the names
-of the vendors and reasons shown. The work grows with the cases opened in the
-chosen period, not with the table. Charts are inline SVG drawn from those
+Eleven queries whatever the data: an aggregate per figure, and the names of
+the vendors and reasons shown. On PostgreSQL the period's figures come from
+`portal.models.RefundDay`, daily sums that triggers keep in step with every
+order, case, liability and refund line, so the work grows with the days and
+keys in the period (a few thousand rows for 30 days), not with the cases; open
+cases and disputes are read live from the status index. Elsewhere (SQLite)
+the same figures are aggregated from the live rows. Periods start at midnight
+UTC, whole days, as the daily sums do. Charts are inline SVG drawn from those
 aggregates, with no script.
 
 Amounts are in one currency at a time (the busiest one of the period unless
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import wraps
 from typing import Any
@@ -22,7 +26,9 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import (
+    BigIntegerField,
     Count,
     DateField,
     DecimalField,
@@ -35,7 +41,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Trunc
+from django.db.models.functions import Cast, Coalesce, Trunc
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -56,6 +62,8 @@ from refunds.models import (
 )
 from refunds.services.cases import TRANSITIONS
 from vendors.models import Vendor
+
+from .models import RefundDay
 
 PERIODS = (30, 90, 365)
 # Points on the trend chart: a month of days, a quarter of weeks, a year of months.
@@ -246,7 +254,16 @@ class Span:
 
     @property
     def since(self) -> datetime:
-        return self.now - timedelta(days=self.days)
+        """Midnight UTC `days` days ago: whole days, as RefundDay sums them."""
+        return datetime.combine((self.now - timedelta(days=self.days)).date(), time.min, UTC)
+
+    def bucket_of(self, day: date) -> date:
+        """The bucket a day falls in, as Trunc dates it."""
+        if self.bucket == "week":
+            return day - timedelta(days=day.weekday())
+        if self.bucket == "month":
+            return day.replace(day=1)
+        return day
 
     @property
     def bucket(self) -> str:
@@ -278,6 +295,22 @@ def choose(value: str | None, allowed: Sequence[Any], default: Any) -> Any:
 # ---------------------------------------------------------------- queries
 
 
+def use_summary() -> bool:
+    """RefundDay is kept by PostgreSQL triggers; other databases read live rows."""
+    return connection.vendor == "postgresql"
+
+
+def summed(kind: str, span: Span) -> QuerySet[RefundDay]:
+    return RefundDay.objects.filter(kind=kind, currency=span.currency, day__gte=span.since.date())
+
+
+def summary_key(dimension: str, key: str) -> Any:
+    """RefundDay's text key as the live query's: an id, or a SKU (None for shipping)."""
+    if dimension == "sku":
+        return key or None
+    return int(key)
+
+
 def refunded_cases(span: Span) -> QuerySet[RefundCase]:
     """Cases opened in the period that still count: not rejected or cancelled."""
     return RefundCase.objects.filter(in_span("", span))
@@ -291,6 +324,15 @@ def in_span(prefix: str, span: Span) -> Q:
 
 def currencies(since: datetime) -> list[str]:
     """The currencies of the orders placed since `since`, busiest first."""
+    if use_summary():
+        summary = (
+            RefundDay.objects.filter(kind="orders", day__gte=since.date())
+            .values("currency")
+            .annotate(orders=Sum("count"))
+            .filter(orders__gt=0)
+            .order_by("-orders", "currency")
+        )
+        return [row["currency"] for row in summary]
     rows = (
         Order.objects.filter(placed_at__gte=since)
         .values("currency")
@@ -318,7 +360,8 @@ def open_cases_by_age(now: datetime) -> list[AgeRow]:
         condition = Q(initiated_at__lte=now - timedelta(days=low))
         if high:
             condition &= Q(initiated_at__gt=now - timedelta(days=high[0]))
-        ages[f"age_{index}"] = Count("id", filter=condition)
+        # A column of the (status, initiated_at) index: an index-only count.
+        ages[f"age_{index}"] = Count("initiated_at", filter=condition)
     rows = {
         row["status"]: row
         for row in RefundCase.objects.filter(status__in=OPEN_STATUSES)
@@ -337,6 +380,15 @@ def open_cases_by_age(now: datetime) -> list[AgeRow]:
 
 
 def trend_total(span: Span) -> dict[date, tuple[Decimal, int]]:
+    if use_summary():
+        totals: dict[date, tuple[Decimal, int]] = {}
+        for row in summed("case", span).values("day").annotate(a=Sum("amount"), n=Sum("count")):
+            if not row["n"]:
+                continue  # every case of the day was released
+            bucket = span.bucket_of(row["day"])
+            amount, cases = totals.get(bucket, (Decimal(0), 0))
+            totals[bucket] = (amount + row["a"], cases + row["n"])
+        return totals
     rows = (
         refunded_cases(span)
         .annotate(bucket=Trunc("initiated_at", span.bucket, output_field=DateField()))
@@ -414,12 +466,22 @@ class RankRow:
 
 def top_by(dimension: str, span: Span) -> list[RankRow]:
     spec = DIMENSION_QUERIES[dimension]
-    rows = list(
-        spec.rows(span)
-        .values(spec.key)
-        .annotate(amount=Sum(spec.amount), count=Count("id"))
-        .order_by("-amount", spec.key)[:TOP]
-    )
+    if use_summary():
+        rows = [
+            {spec.key: summary_key(dimension, row["key"]), **row}
+            for row in summed(dimension, span)
+            .values("key")
+            .annotate(amount=Sum("amount"), count=Sum("count"))
+            .filter(count__gt=0)
+            .order_by("-amount", "key")[:TOP]
+        ]
+    else:
+        rows = list(
+            spec.rows(span)
+            .values(spec.key)
+            .annotate(amount=Sum(spec.amount), count=Count("id"))
+            .order_by("-amount", spec.key)[:TOP]
+        )
     names = spec.names([row[spec.key] for row in rows]) if rows else {}
     return [
         RankRow(
@@ -433,6 +495,21 @@ def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[dat
     spec = DIMENSION_QUERIES[dimension]
     if not keys:
         return {}
+    if use_summary():
+        by_text = {"" if key is None else str(key): key for key in keys}
+        series: dict[Any, dict[date, Decimal]] = {key: {} for key in keys}
+        rows = (
+            summed(dimension, span)
+            .filter(key__in=list(by_text))
+            .values("day", "key")
+            .annotate(amount=Sum("amount"), n=Sum("count"))
+            .filter(n__gt=0)
+        )
+        for row in rows:
+            points = series[by_text[row["key"]]]
+            bucket = span.bucket_of(row["day"])
+            points[bucket] = points.get(bucket, Decimal(0)) + row["amount"]
+        return series
     wanted = Q(**{f"{spec.key}__in": [k for k in keys if k is not None]})
     if None in keys:
         wanted |= Q(**{f"{spec.key}__isnull": True})
@@ -444,7 +521,7 @@ def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[dat
         .annotate(amount=Sum(spec.amount))
         .order_by()
     )
-    series: dict[Any, dict[date, Decimal]] = {key: {} for key in keys}
+    series = {key: {} for key in keys}
     for row in rows:
         series[row[spec.key]][row["bucket"]] = row["amount"]
     return series
@@ -466,6 +543,33 @@ class RateRow:
 def refund_rates(span: Span) -> list[RateRow]:
     """Of what each vendor sold in the period (orders placed), the share refunded
     so far (cases not rejected or cancelled): gross, excluding shipping."""
+    if use_summary():
+        vendor = Vendor.objects.filter(pk=Cast(OuterRef("key"), BigIntegerField()))
+        summary = (
+            summed("sold", span)
+            .values("key")
+            .annotate(
+                sold=Sum("amount"),
+                refunded=Sum("refunded"),
+                code=Subquery(vendor.values("code")[:1]),
+                name=Subquery(vendor.values("name")[:1]),
+            )
+            .filter(sold__gt=0)
+        )
+        ranked = sorted(
+            (
+                RateRow(
+                    r["code"],
+                    r["name"],
+                    r["sold"],
+                    r["refunded"],
+                    (r["refunded"] / r["sold"]).quantize(Decimal("0.000001")),
+                )
+                for r in summary
+            ),
+            key=lambda row: (-row.rate, -row.refunded, row.code),
+        )
+        return ranked[:TOP]
     rows = (
         OrderLine.objects.filter(order__placed_at__gte=span.since, order__currency=span.currency)
         .values("vendor__code", "vendor__name")
