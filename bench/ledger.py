@@ -439,9 +439,10 @@ DELETE_MESSAGES = "DELETE FROM refunds_outboxmessage WHERE id = ANY(%s)"
 
 
 def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
-    """The rows post_journals writes for `drafts`, by hand: one INSERT for the
-    journals, one per 5,000 entries (bulk_create's batch), one upsert per 1,000
-    balance rows, summed and in account order as posting does."""
+    """The rows post_journals writes for `drafts`, in the plainest statements:
+    one INSERT for all the journals (no ON CONFLICT: the keys are new), one per
+    5,000 entries, one upsert per 1,000 balance rows, summed and in account
+    order as posting does."""
     ids = execute_values(
         cur,
         INSERT_JOURNALS,
@@ -543,16 +544,13 @@ class RawPoster:
 class PostResult:
     service: list[Block] = field(default_factory=list)
     baseline: list[Block] = field(default_factory=list)
-    experiment: list[Block] = field(default_factory=list)
     service_probe: Probe = field(default_factory=Probe)
     baseline_probe: Probe = field(default_factory=Probe)
-    experiment_probe: Probe = field(default_factory=Probe)
     probed: int = 0
     entries_before: int = 0
 
-    def ratios(self, blocks: Sequence[Block] | None = None) -> list[float]:
-        side = self.service if blocks is None else blocks
-        return [s.rate / b.rate for s, b in zip(side, self.baseline, strict=True)]
+    def ratios(self) -> list[float]:
+        return [s.rate / b.rate for s, b in zip(self.service, self.baseline, strict=True)]
 
 
 def run_posting(args: argparse.Namespace, url: str, accounts: Accounts) -> PostResult:
@@ -562,24 +560,11 @@ def run_posting(args: argparse.Namespace, url: str, accounts: Accounts) -> PostR
     service_pid, raw_pid = django_backend_pid(), raw.conn.get_backend_pid()
     per_round = max(1, args.journals // args.rounds)
 
-    def experiment(draft: Any) -> Callable[[], int]:
-        service = post_with_service(draft)
-
-        def call() -> int:
-            with patched_posting():
-                return service()
-
-        return call
-
     # (name, makes a call of a draft, its blocks, its probe, its backend)
     sides: list[tuple[str, Callable[[Any], Callable[[], int]], list[Block], Probe, int]] = [
         ("service", post_with_service, result.service, result.service_probe, service_pid),
         ("raw", raw.call, result.baseline, result.baseline_probe, raw_pid),
     ]
-    if args.experiment:
-        sides.append(
-            ("experiment", experiment, result.experiment, result.experiment_probe, service_pid)
-        )
     try:
         # Warm-up, then a probed pass with every statement timed: neither is timed.
         for name, make, _, probe, _ in sides:
@@ -626,8 +611,6 @@ def report_posting(result: PostResult) -> float:
         ("post_one (service)", result.service),
         ("raw psycopg2 (baseline)", result.baseline),
     ]
-    if result.experiment:
-        sides.append(("EXPERIMENT post_one, patched", result.experiment))
     for label, blocks in sides:
         client, server = fmt_cpu(blocks)
         rows.append(
@@ -638,9 +621,7 @@ def report_posting(result: PostResult) -> float:
                 f"{percentile_ms(all_latencies(blocks), 0.99):.2f}",
                 client,
                 server,
-                "1"
-                if blocks is result.baseline
-                else f"{statistics.median(result.ratios(blocks)):.2f}",
+                "1" if blocks is result.baseline else f"{ratio:.2f}",
                 cpu_ratio(blocks, result.baseline),
             )
         )
@@ -667,10 +648,8 @@ def report_posting(result: PostResult) -> float:
         "in the same round; CPU ratio: baseline CPU / side CPU per journal, client + database"
     )
     print(f"statements per journal ({result.probed} probed journals per side, ms per journal):")
-    print(f"  service:    {result.service_probe.summary(result.probed)}")
-    print(f"  baseline:   {result.baseline_probe.summary(result.probed)}")
-    if result.experiment:
-        print(f"  experiment: {result.experiment_probe.summary(result.probed)}")
+    print(f"  service:  {result.service_probe.summary(result.probed)}")
+    print(f"  baseline: {result.baseline_probe.summary(result.probed)}")
     return ratio
 
 
@@ -875,7 +854,6 @@ class DrainResult:
     baseline_probe: Probe = field(default_factory=Probe)
     slice: int = 0
     setup_seconds: float = 0.0
-    experiment: str = ""
 
     def seconds(self, blocks: Sequence[Block]) -> float:
         return sum(b.wall_ns for b in blocks) / 1e9
@@ -895,7 +873,6 @@ def run_drain(
     batch_size: int,
     *,
     events: int,
-    experiment: str = "",
 ) -> DrainResult:
     from django.db import connection
 
@@ -917,16 +894,12 @@ def run_drain(
         cur.execute("ANALYZE refunds_order, refunds_orderline, refunds_payment")
     setup = time.perf_counter() - started
     print(
-        f"  (b) batch {batch_size}{experiment}: backlog of {events:,} orders, "
+        f"  (b) batch {batch_size}: backlog of {events:,} orders, "
         f"{2 * events:,} messages, and the baseline's drafts ready in {setup:.0f} s"
     )
     batches_per_slice = max(1, args.slice // batch_size)
     result = DrainResult(
-        batch_size,
-        events,
-        slice=batches_per_slice * batch_size,
-        setup_seconds=setup,
-        experiment=experiment,
+        batch_size, events, slice=batches_per_slice * batch_size, setup_seconds=setup
     )
     raw = RawDrain(url, drafts, batch_size)
     raw.conn.probe = result.baseline_probe
@@ -951,7 +924,7 @@ def run_drain(
                     blocks.append(timed([call], pid, latencies=False))
                 if turn % 5 == 4 or turn == turns - 1:
                     print(
-                        f"  (b) batch {batch_size}{experiment}: "
+                        f"  (b) batch {batch_size}: "
                         f"{sum(b.units for b in result.service):,}/{events:,} drained, last slice "
                         f"{result.service[-1].rate:,.0f} events/s (baseline "
                         f"{result.baseline[-1].rate:,.0f}/s)",
@@ -967,7 +940,7 @@ def run_drain(
     if problems:
         raise RuntimeError("(b) consistency: " + "; ".join(problems))
     print(
-        f"  (b) batch {batch_size}{experiment}: service {result.rate(result.service):,.0f} "
+        f"  (b) batch {batch_size}: service {result.rate(result.service):,.0f} "
         f"events/s, baseline {result.rate(result.baseline):,.0f} events/s, ratio "
         f"{result.ratio:.2f}; same journals and entries on both sides"
     )
@@ -1029,7 +1002,7 @@ def report_drain(results: Sequence[DrainResult]) -> float:
         slice_rates = [b.rate for b in r.service]
         rows.append(
             (
-                f"{r.batch_size}{r.experiment}",
+                f"{r.batch_size}",
                 f"{r.events:,}",
                 f"{r.seconds(r.service):.1f}",
                 f"{r.rate(r.service):,.0f}",
@@ -1063,20 +1036,16 @@ def report_drain(results: Sequence[DrainResult]) -> float:
         "and fastest slice; ratio: drain events/s over baseline events/s; CPU ratio: baseline "
         "CPU / drain CPU per event, client + database"
     )
-    plain = [r for r in results if not r.experiment]
-    worst = min(r.ratio for r in plain) if plain else float("nan")
+    worst = min(r.ratio for r in results)
     print(
         f"target ratio >= {TARGET_DRAIN_RATIO}: {'met' if worst >= TARGET_DRAIN_RATIO else 'MISSED'}"
-        f" (lowest {worst:.2f}, at batch sizes {', '.join(str(r.batch_size) for r in plain)})"
+        f" (lowest {worst:.2f}, at batch sizes {', '.join(str(r.batch_size) for r in results)})"
     )
     for r in results:
         batches = math.ceil(r.events / r.batch_size)
         wall = r.seconds(r.service) * 1e9
         in_statements = r.service_probe.total_ns()
-        print(
-            f"  batch {r.batch_size}{r.experiment}: per batch, service: "
-            f"{r.service_probe.summary(batches)}"
-        )
+        print(f"  batch {r.batch_size}: per batch, service: {r.service_probe.summary(batches)}")
         print(
             f"    service time in statements {in_statements / wall:.0%} (COMMIT "
             f"{r.service_probe.nanoseconds['COMMIT'] / wall:.0%}), in Python "
@@ -1084,252 +1053,6 @@ def report_drain(results: Sequence[DrainResult]) -> float:
             f"{r.baseline_probe.summary(batches)}"
         )
     return worst
-
-
-# ---------------------------------------------------------------- experiments
-#
-# With --experiment, the same measurements also run with patched copies of
-# the code (monkeypatched for the run only, never written to the source), to
-# measure changes proposed in docs/bench_ledger.md. Every figure they produce
-# is labelled EXPERIMENT.
-
-INSERT_JOURNALS_ON_CONFLICT = """
-    INSERT INTO ledger_journal (
-        posting_key, kind, currency, date, memo, order_id, case_id, payout_id, reverses_id,
-        entry_count, created_at
-    ) VALUES {values}
-    ON CONFLICT (posting_key) DO NOTHING
-    RETURNING posting_key, id
-"""
-
-
-def experimental_post_journals(drafts: Sequence[Any]) -> list[Any]:
-    """post_journals without the SELECT of posting keys and without bulk_create.
-
-    The journals go in with INSERT ... ON CONFLICT (posting_key) DO NOTHING
-    RETURNING (a key already posted, or posted concurrently, is skipped by the
-    database instead of looked up first), the entries with a hand-built
-    multi-row INSERT (5,000 rows a statement), the balances with the same
-    _add_to_balances. Every draft is checked before the INSERT (post_journals
-    skips the check of a draft whose key is already posted).
-    """
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    from ledger.models import Journal
-    from ledger.posting import _add_to_balances
-
-    if not drafts:
-        return []
-    with transaction.atomic():
-        fresh: dict[str, Any] = {}
-        for draft in drafts:
-            if draft.posting_key not in fresh:
-                draft.check()
-                fresh[draft.posting_key] = draft
-        now = timezone.now()
-        posted: dict[str, int] = {}
-        batch = list(fresh.values())
-        with connection.cursor() as cursor:
-            for start in range(0, len(batch), 1000):
-                chunk = batch[start : start + 1000]
-                params: list[Any] = []
-                for d in chunk:
-                    params += [
-                        d.posting_key, d.kind, d.currency, d.date, d.memo[:300], d.order_id,
-                        d.case_id, d.payout_id, d.reverses_id, len(d.lines), now,
-                    ]  # fmt: skip
-                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-                cursor.execute(INSERT_JOURNALS_ON_CONFLICT.format(values=values), params)
-                posted.update(cursor.fetchall())
-            new = [d for d in batch if d.posting_key in posted]
-            rows: list[Any] = []
-            deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(
-                lambda: [Decimal(0), Decimal(0)]
-            )
-            for draft in new:
-                journal_id = posted[draft.posting_key]
-                for account_id, debit, credit in draft.lines:
-                    rows.append((journal_id, account_id, draft.currency, debit, credit))
-                    delta = deltas[(account_id, draft.currency)]
-                    delta[0] += debit
-                    delta[1] += credit
-            for start in range(0, len(rows), 5000):
-                chunk = rows[start : start + 5000]
-                cursor.execute(
-                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit) "
-                    "VALUES " + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),
-                    [value for row in chunk for value in row],
-                )
-        if not new:
-            return []
-        _add_to_balances(deltas)
-    return [
-        Journal(
-            id=posted[d.posting_key],
-            posting_key=d.posting_key,
-            kind=d.kind,
-            currency=d.currency,
-            date=d.date,
-            memo=d.memo[:300],
-            order_id=d.order_id,
-            case_id=d.case_id,
-            payout_id=d.payout_id,
-            reverses_id=d.reverses_id,
-            entry_count=len(d.lines),
-            created_at=now,
-        )
-        for d in new
-    ]
-
-
-@contextmanager
-def patched_posting() -> Iterator[None]:
-    """post_journals replaced where post_one and the ledger consumer find it."""
-    import ledger.consumers
-    import ledger.posting
-
-    saved = ledger.posting.post_journals, ledger.consumers.post_journals
-    ledger.posting.post_journals = ledger.consumers.post_journals = experimental_post_journals
-    try:
-        yield
-    finally:
-        ledger.posting.post_journals, ledger.consumers.post_journals = saved
-
-
-BALANCE_SQL = (
-    "SELECT debit - credit FROM ledger_accountbalance WHERE account_id = %s AND currency = %s"
-)
-
-
-def experimental_account_balance(account: Any, currency: str) -> Decimal:
-    """account_balance as one constant statement: no queryset to build and compile."""
-    from django.db import connection
-
-    account_id = account if isinstance(account, int) else account.pk
-    with connection.cursor() as cursor:
-        cursor.execute(BALANCE_SQL, [account_id, currency])
-        row = cursor.fetchone()
-    return row[0] if row else Decimal(0)
-
-
-# The ledger's deferred check as proposed: one aggregate instead of three
-# queries, and an entry inserted in the same (sub)transaction as its journal
-# (same xmin) left to the journal's own check, which runs at the same COMMIT
-# and covers every entry of the journal. An entry added to a journal of an
-# earlier transaction, or in a later savepoint, is still checked.
-PROPOSED_CHECK_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION ledger_check_journal() RETURNS trigger AS $$
-DECLARE
-    target bigint;
-    found record;
-BEGIN
-    IF TG_TABLE_NAME = 'ledger_journal' THEN
-        target := NEW.id;
-    ELSE
-        target := NEW.journal_id;
-        IF EXISTS (SELECT 1 FROM ledger_journal j, ledger_entry e
-                   WHERE j.id = target AND e.id = NEW.id AND j.xmin = e.xmin) THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    SELECT j.entry_count AS declared, j.currency, count(e.id) AS entries,
-           count(*) FILTER (WHERE e.currency <> j.currency) AS foreign_entries,
-           coalesce(sum(e.debit), 0) AS debits, coalesce(sum(e.credit), 0) AS credits
-        INTO found
-        FROM ledger_journal j LEFT JOIN ledger_entry e ON e.journal_id = j.id
-        WHERE j.id = target GROUP BY j.id;
-    IF found.entries <> found.declared THEN
-        RAISE EXCEPTION 'ledger: journal % declares % entries but has %',
-            target, found.declared, found.entries
-            USING ERRCODE = 'check_violation';
-    END IF;
-    IF found.foreign_entries > 0 THEN
-        RAISE EXCEPTION 'ledger: journal % has entries in another currency than %',
-            target, found.currency
-            USING ERRCODE = 'check_violation';
-    END IF;
-    IF found.debits <> found.credits THEN
-        RAISE EXCEPTION 'ledger: journal % does not balance in %: debits %, credits %',
-            target, found.currency, found.debits, found.credits
-            USING ERRCODE = 'check_violation';
-    END IF;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql;
-"""
-
-
-@dataclass
-class CheckTiming:
-    label: str
-    insert: list[float] = field(default_factory=list)
-    ledger: list[float] = field(default_factory=list)
-    foreign_keys: list[float] = field(default_factory=list)
-
-
-def trigger_experiment(url: str, accounts: Accounts, journals: int) -> list[CheckTiming]:
-    """EXPERIMENT, rolled back: insert `journals` five-entry journals, fire the
-    ledger's deferred checks with SET CONSTRAINTS ... IMMEDIATE, then the
-    foreign-key checks, and roll back; with the shipped function and with
-    PROPOSED_CHECK_FUNCTION (replaced inside the transaction, so rolled back
-    too). Nothing is committed."""
-    conn = raw_connection(url)
-    shipped, proposed = CheckTiming("migration 0002 (shipped)"), CheckTiming("proposed")
-    params = {
-        "prefix": "bench-check-experiment:",
-        "currency": CURRENCY,
-        "payables": list(accounts.payables),
-        "n": len(accounts.payables),
-        "clearing": accounts.clearing,
-        "commission": accounts.commission,
-        "tax": accounts.tax,
-        "start": 1,
-        "stop": journals,
-    }
-    try:
-        for attempt in range(4):
-            timing = (shipped, proposed)[attempt % 2]
-            with conn.cursor() as cur:
-                if timing is proposed:
-                    cur.execute(PROPOSED_CHECK_FUNCTION)
-                started = time.perf_counter()
-                cur.execute(FILL_CHUNK, params)
-                timing.insert.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                cur.execute(
-                    "SET CONSTRAINTS ledger_entry_balanced, ledger_journal_balanced IMMEDIATE"
-                )
-                timing.ledger.append(time.perf_counter() - started)
-                started = time.perf_counter()
-                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                timing.foreign_keys.append(time.perf_counter() - started)
-            conn.rollback()
-    finally:
-        conn.rollback()
-        conn.close()
-    return [shipped, proposed]
-
-
-def report_trigger_experiment(timings: Sequence[CheckTiming], journals: int) -> None:
-    print()
-    print(
-        f"EXPERIMENT (rolled back): the deferred checks of {journals:,} five-entry journals, "
-        "fired by SET CONSTRAINTS ... IMMEDIATE; median of 2 each, seconds"
-    )
-    print_table(
-        ("check function", "INSERT s", "ledger checks s", "ms/journal", "then FK checks s"),
-        [
-            (
-                t.label,
-                f"{statistics.median(t.insert):.2f}",
-                f"{statistics.median(t.ledger):.2f}",
-                f"{statistics.median(t.ledger) / journals * 1000:.3f}",
-                f"{statistics.median(t.foreign_keys):.2f}",
-            )
-            for t in timings
-        ],
-    )
 
 
 # ---------------------------------------------------------------- (c) balance reads
@@ -1473,7 +1196,6 @@ class ReadResult:
     orm: list[Block] = field(default_factory=list)
     raw: list[Block] = field(default_factory=list)
     summed: list[Block] = field(default_factory=list)
-    experiment: list[Block] = field(default_factory=list)
     plan: str = ""
 
 
@@ -1500,10 +1222,11 @@ def read_account(
     args: argparse.Namespace, raw: ProbedConnection, label: str, account_id: int
 ) -> ReadResult:
     """account_balance and the raw read, interleaved; then the sum of the entries."""
+    from django.db import connection
     from django.db.models import Count, Sum
 
-    from ledger.models import AccountBalance, Entry
-    from ledger.selectors import account_balance
+    from ledger.models import Entry
+    from ledger.selectors import _BALANCE_SQL, account_balance
 
     raw_pid, service_pid = raw.get_backend_pid(), django_backend_pid()
     expected = account_balance(account_id, CURRENCY)
@@ -1513,14 +1236,10 @@ def read_account(
     if debit - credit != expected:
         raise RuntimeError(f"{label}: account_balance and the raw read disagree")
     result = ReadResult(label, 0)
-    # The query account_balance sends (`.first()` orders by the primary key).
-    plan = (
-        AccountBalance.objects.filter(account_id=account_id, currency=CURRENCY)
-        .values_list("debit", "credit")
-        .order_by("pk")[:1]
-        .explain()
-        .splitlines()
-    )
+    # The statement account_balance sends on PostgreSQL.
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN " + _BALANCE_SQL, [account_id, CURRENCY])
+        plan = [line for (line,) in cur.fetchall()]
     scans = [line.strip(" ->") for line in plan if "Scan" in line]
     result.plan = re.sub(r"\s*\(cost=.*", "", scans[0] if scans else plan[0])
 
@@ -1543,15 +1262,7 @@ def read_account(
         result.entries = totals["entries"]
         return 1
 
-    def experiment_call() -> int:
-        experimental_account_balance(account_id, CURRENCY)
-        return 1
-
-    if args.experiment and experimental_account_balance(account_id, CURRENCY) != expected:
-        raise RuntimeError(f"{label}: the experimental read disagrees")
     sides = [(orm_call, service_pid, result.orm), (raw_call, raw_pid, result.raw)]
-    if args.experiment:
-        sides.append((experiment_call, service_pid, result.experiment))
     for _ in range(50):  # warm-up
         for call, _, _ in sides:
             call()
@@ -1575,8 +1286,6 @@ def report_reads(results: Sequence[ReadResult], entries: int) -> float:
             ("raw SELECT by key (baseline)", r.raw),
             ("sum of entries (ORM aggregate)", r.summed),
         ]
-        if r.experiment:
-            reads.insert(2, ("EXPERIMENT account_balance, constant SQL", r.experiment))
         for label, blocks in reads:
             if not blocks:  # --sums 0
                 continue
@@ -1680,23 +1389,7 @@ def run(args: argparse.Namespace) -> int:
             )
             for n, size in enumerate(args.batch_sizes)
         ]
-        if args.experiment:
-            with patched_posting():
-                drains.append(
-                    run_drain(
-                        args,
-                        url,
-                        accounts,
-                        args.batch_sizes[0],
-                        events=args.sweep_events,
-                        experiment=" EXPERIMENT",
-                    )
-                )
         reports.append(lambda: report_drain(drains))
-        reports[-1]()
-    if args.experiment and args.only & {"a", "b"}:
-        checks = trigger_experiment(url, accounts, args.check_journals)
-        reports.append(lambda: report_trigger_experiment(checks, args.check_journals))
         reports[-1]()
     print()
     print(
@@ -1745,7 +1438,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--sweep-events",
         type=int,
         default=20_000,
-        help="backlog for the other batch sizes (and the experiment)",
+        help="backlog for the other batch sizes",
     )
     group.add_argument(
         "--batch-sizes", type=int_list, default=[500, 1000, 2000], help="drain batch sizes"
@@ -1783,18 +1476,6 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         dest="check",
         action="store_false",
         help="skip the final check of every balance against its entries",
-    )
-    parser.add_argument(
-        "--experiment",
-        action="store_true",
-        help="also measure the changes proposed in docs/bench_ledger.md (monkeypatched, or "
-        "inside a rolled-back transaction); labelled EXPERIMENT",
-    )
-    parser.add_argument(
-        "--check-journals",
-        type=int,
-        default=10_000,
-        help="journals in the rolled-back experiment on the deferred checks",
     )
     args = parser.parse_args(argv)
     if not args.only or not args.only <= {"a", "b", "c"}:
