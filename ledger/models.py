@@ -208,7 +208,10 @@ class Entry(models.Model):
 class AccountBalance(models.Model):
     """Running totals of an account in one currency, maintained by posting."""
 
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="balances")
+    # The unique (account, currency) index serves lookups by account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="balances", db_index=False
+    )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     debit = amount_field()
     credit = amount_field()
