@@ -10,6 +10,18 @@ from tests.factories import StaffFactory, VendorFactory, make_order
 
 
 def pytest_collection_modifyitems(config, items):
+    # A transactional test that flushes without serialized_rollback re-creates the
+    # content types with new ids; the next serialized test then cannot load its data.
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = "transactional_db" in getattr(item, "fixturenames", ()) or (
+            marker is not None and marker.kwargs.get("transaction")
+        )
+        if transactional and not (marker and marker.kwargs.get("serialized_rollback")):
+            raise pytest.UsageError(
+                f"{item.nodeid}: use @pytest.mark.django_db(transaction=True, "
+                "serialized_rollback=True) for a transactional test"
+            )
     # Tests marked `postgres` need row locks and triggers that SQLite lacks.
     from django.conf import settings
 

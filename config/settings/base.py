@@ -185,7 +185,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "COERCE_DECIMAL_TO_STRING": True,
-    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+    # ISO 8601 in UTC ("Z"); isoformat, unlike strftime, zero-pads years before 1000.
+    "DATETIME_FORMAT": "iso-8601",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Splitledger API",

@@ -340,3 +340,18 @@ def test_credit_notes_and_their_pdf(staff_api, order, django_capture_on_commit_c
     pdf = staff_api.get(note["pdf"])
     assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(
+    ("placed_at", "answered"),
+    [
+        ("2026-11-22T09:30:00Z", "2026-11-22T09:30:00Z"),
+        ("2026-11-22T10:30:00.250000+01:00", "2026-11-22T09:30:00.250000Z"),
+        # strftime would answer "999-01-02T00:00:00Z", which is not ISO 8601.
+        ("0999-01-02T00:00:00Z", "0999-01-02T00:00:00Z"),
+    ],
+)
+def test_timestamps_are_iso_8601_in_utc(staff_api, acme, bolt, placed_at, answered):
+    response = staff_api.post("/api/v1/orders/", {**ORDER, "placed_at": placed_at}, format="json")
+    assert response.status_code == 201, response.json()
+    assert response.json()["placed_at"] == answered

@@ -159,7 +159,9 @@ def _creation_body(order) -> dict:
     }
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: a transactional test that flushes without it re-creates the
+# content types with new ids, and the next serialized test cannot load its own.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_case_creation_statements(acme, bolt, monkeypatch):
     """Counted outside any test transaction, as gunicorn runs it (the outbox's
     drains, run in process by the test settings after commit, left out)."""

@@ -166,7 +166,8 @@ def test_another_seed_gives_other_data(db):
 
 
 @pytest.mark.postgres
-def test_batches_threads_and_writers_do_not_change_the_data(transactional_db):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_batches_threads_and_writers_do_not_change_the_data():
     # Small batches on PostgreSQL outside a transaction: COPY from a writer thread.
     demo.load_demo(orders=ORDERS, seed=3, batch_size=7)
     first = snapshot()
