@@ -1061,6 +1061,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: reusing {cases:,} cases (not --cases {args.cases:,}); --recreate to reload")
     else:
         print(f"reusing {cases:,} cases")
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # A migration may just have filled it (portal 0003's backfill): plans need statistics.
+        cursor.execute("ANALYZE portal_refundday")
     vendor_cases = VendorLiability.objects.filter(vendor_id=world.vendor_ids[0]).count()
     owner, staff = ensure_users(world)
     pages = make_pages(args, world)

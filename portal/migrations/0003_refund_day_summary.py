@@ -38,8 +38,7 @@ BEGIN
                                  (p_case % 8)::integer, p_sign * sum(r.gross_amount), 0,
                                  p_sign * count(*))
     FROM refunds_refundline r WHERE r.case_id = p_case GROUP BY r.reason_id;
-    PERFORM portal_refundday_add('sku', p_currency, p_day, coalesce(ol.sku, ''),
-                                 (p_case % 8)::integer, p_sign * sum(r.gross_amount), 0,
+    PERFORM portal_refundday_add('sku', p_currency, p_day, coalesce(ol.sku, ''), 0, p_sign * sum(r.gross_amount), 0,
                                  p_sign * count(*))
     FROM refunds_refundline r LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
     WHERE r.case_id = p_case GROUP BY ol.sku;
@@ -92,8 +91,7 @@ BEGIN
                 PERFORM portal_refundday_add('reason', c.currency, c.day, OLD.reason_id::text,
                                              (c.id % 8)::integer, -OLD.gross_amount, 0, -1);
                 SELECT ol.sku INTO sku FROM refunds_orderline ol WHERE ol.id = OLD.order_line_id;
-                PERFORM portal_refundday_add('sku', c.currency, c.day, sku,
-                                             (c.id % 8)::integer, -OLD.gross_amount, 0, -1);
+                PERFORM portal_refundday_add('sku', c.currency, c.day, sku, 0, -OLD.gross_amount, 0, -1);
             END IF;
         END IF;
     END IF;
@@ -108,8 +106,7 @@ BEGIN
                 PERFORM portal_refundday_add('reason', c.currency, c.day, NEW.reason_id::text,
                                              (c.id % 8)::integer, NEW.gross_amount, 0, 1);
                 SELECT ol.sku INTO sku FROM refunds_orderline ol WHERE ol.id = NEW.order_line_id;
-                PERFORM portal_refundday_add('sku', c.currency, c.day, sku,
-                                             (c.id % 8)::integer, NEW.gross_amount, 0, 1);
+                PERFORM portal_refundday_add('sku', c.currency, c.day, sku, 0, NEW.gross_amount, 0, 1);
             END IF;
         END IF;
     END IF;
@@ -229,11 +226,11 @@ SELECT 'reason', c.currency, portal_day(c.initiated_at), r.reason_id::text, (c.i
 FROM refunds_refundline r JOIN refunds_refundcase c ON c.id = r.case_id
 WHERE c.status NOT IN ('rejected', 'cancelled') GROUP BY 2, 3, 4, 5
 UNION ALL
-SELECT 'sku', c.currency, portal_day(c.initiated_at), coalesce(ol.sku, ''), (c.id % 8)::integer,
+SELECT 'sku', c.currency, portal_day(c.initiated_at), coalesce(ol.sku, ''), 0,
        sum(r.gross_amount), 0, count(*)
 FROM refunds_refundline r JOIN refunds_refundcase c ON c.id = r.case_id
 LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
-WHERE c.status NOT IN ('rejected', 'cancelled') GROUP BY 2, 3, 4, 5
+WHERE c.status NOT IN ('rejected', 'cancelled') GROUP BY 2, 3, 4
 UNION ALL
 SELECT 'orders', o.currency, portal_day(o.placed_at), '', (o.id % 8)::integer, 0, 0, count(*)
 FROM refunds_order o GROUP BY 2, 3, 5
