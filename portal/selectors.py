@@ -213,7 +213,7 @@ def my_refund_lines(vendor: Vendor, case: RefundCase) -> QuerySet[RefundLine]:
 
 def visible_events(vendor: Vendor, case: RefundCase) -> QuerySet[CaseEvent]:
     return (
-        CaseEvent.objects.filter(case=case)
+        CaseEvent.objects.filter(case=case, internal=False)
         .filter(Q(vendor__isnull=True) | Q(vendor=vendor))
         .select_related("actor", "attachment")
         .defer("data")
@@ -230,7 +230,7 @@ def status_timeline(case: RefundCase) -> QuerySet[CaseEvent]:
 
 
 def visible_attachments(vendor: Vendor, case: RefundCase) -> QuerySet[Attachment]:
-    return Attachment.objects.filter(case=case, event__isnull=False).filter(
+    return Attachment.objects.filter(case=case, event__internal=False).filter(
         Q(event__vendor__isnull=True) | Q(event__vendor=vendor)
     )
 

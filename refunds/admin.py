@@ -306,7 +306,17 @@ class VendorLiabilityInline(ReadOnlyInline):
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
     verbose_name_plural = "timeline"
-    fields = ("created_at", "kind", "transition", "actor", "vendor", "channel", "text", "details")
+    fields = (
+        "created_at",
+        "kind",
+        "transition",
+        "actor",
+        "vendor",
+        "channel",
+        "internal",
+        "text",
+        "details",
+    )
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
@@ -454,6 +464,9 @@ class NoteForm(CaseForm):
         help_text="The vendor this entry speaks for or to, if any.",
     )
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    internal = forms.BooleanField(
+        required=False, label="Internal", help_text="Staff only: vendors never see it."
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -465,6 +478,9 @@ class AttachmentForm(CaseForm):
     file = forms.FileField()
     note = forms.CharField(required=False, widget=forms.TextInput(attrs={"size": 60}))
     channel = forms.ChoiceField(choices=NOTE_CHANNELS, initial=EventChannel.STAFF)
+    internal = forms.BooleanField(
+        required=False, label="Internal", help_text="Staff only: vendors never see it."
+    )
 
 
 class OwnerForm(CaseForm):
@@ -882,9 +898,10 @@ class RefundCaseAdmin(BigTableAdmin):
                 text=data["text"],
                 channel=data["channel"],
                 vendor=data["vendor"],
+                internal=data["internal"],
                 actor=request.user,
             )
-            return f"Note added to {case.case_id}."
+            return f"{'Internal note' if data['internal'] else 'Note'} added to {case.case_id}."
 
         return self.workbench_view(
             request, object_id, "note", NoteForm, "Add a note", "Add note", apply
@@ -897,6 +914,7 @@ class RefundCaseAdmin(BigTableAdmin):
                 file=data["file"],
                 note=data["note"],
                 channel=data["channel"],
+                internal=data["internal"],
                 actor=request.user,
             )
             return f"{attachment.filename} attached to {case.case_id}."

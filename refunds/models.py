@@ -504,6 +504,10 @@ class CaseEvent(models.Model):
         related_name="case_events",
         help_text="The vendor this entry speaks for or to, if any.",
     )
+    internal = models.BooleanField(
+        default=False,
+        help_text="Staff only: a note or file never shown to vendors (portal, API, email).",
+    )
     channel = models.CharField(
         max_length=16, choices=EventChannel.choices, default=EventChannel.SYSTEM
     )
@@ -522,6 +526,12 @@ class CaseEvent(models.Model):
                 condition=~Q(kind=EventKind.STATUS_CHANGED)
                 | (~Q(from_status="") & ~Q(to_status="")),
                 name="case_event_status_change_has_statuses",
+            ),
+            # Only notes and files can be internal, and never one addressed to a vendor.
+            models.CheckConstraint(
+                condition=Q(internal=False)
+                | (Q(kind__in=[EventKind.NOTE, EventKind.ATTACHMENT]) & Q(vendor__isnull=True)),
+                name="case_event_internal_is_staff_note",
             ),
         ]
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
+from lib.money import ZERO
 from vendors.models import Vendor
 from vendors.selectors import visible_vendor_ids
 
@@ -47,13 +48,35 @@ def _case_scope(ids: set[int] | None) -> dict[str, Q | None]:
     the case itself (one of its liabilities is theirs), and which liabilities,
     lines and events. None where nothing is hidden."""
     if ids is None:
-        return {"case": None, "liabilities": None, "lines": None, "events": None}
+        return {
+            "case": None,
+            "liabilities": None,
+            "lines": None,
+            "events": None,
+            "attachments": None,
+        }
     return {
         "case": Q(Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor_id__in=ids))),
         "liabilities": Q(vendor_id__in=ids),
         "lines": Q(vendor_id__in=ids) & ~Q(kind=RefundLineKind.SHIPPING),
-        "events": Q(vendor__isnull=True) | Q(vendor_id__in=ids),
+        # Entries for everyone or for them; never staff-only ones.
+        "events": (Q(vendor__isnull=True) | Q(vendor_id__in=ids)) & Q(internal=False),
+        "attachments": Q(event__isnull=False)
+        & (Q(event__vendor__isnull=True) | Q(event__vendor_id__in=ids))
+        & Q(event__internal=False),
     }
+
+
+def _visible_sum(ids: set[int], column: str) -> Subquery:
+    """The sum of `column` over the case's liabilities of vendors `ids`."""
+    rows = (
+        VendorLiability.objects.filter(case=OuterRef("pk"), vendor_id__in=ids)
+        .order_by()
+        .values("case")
+        .annotate(total=Sum(column))
+        .values("total")
+    )
+    return Subquery(rows)
 
 
 def _scoped(queryset: QuerySet, condition: Q | None) -> QuerySet:
@@ -66,16 +89,26 @@ def case_scope(user: User) -> QuerySet[RefundCase]:
 
 
 def cases_for(user: User) -> QuerySet[RefundCase]:
-    scope = _case_scope(visible_vendor_ids(user))
+    """The cases `user` may see, with what they may see of each. For a vendor
+    user the case's totals are those of its own part (`visible_*`): the rest of
+    a shared case is another vendor's business."""
+    ids = visible_vendor_ids(user)
+    scope = _case_scope(ids)
     liabilities = VendorLiability.objects.select_related("vendor").order_by("vendor__code")
     lines = RefundLine.objects.select_related("order_line", "vendor", "reason").order_by("id")
     events = CaseEvent.objects.select_related("actor", "vendor").order_by("created_at", "id")
     queryset = _scoped(RefundCase.objects.select_related("order", "owner"), scope["case"])
+    if ids is not None:
+        queryset = queryset.annotate(
+            visible_total_refund_amount=_visible_sum(ids, "refund_amount"),
+            visible_shipping_refund_amount=_visible_sum(ids, "shipping_amount"),
+        )
+    attachments = Attachment.objects.select_related("event").order_by("created_at", "id")
     return queryset.prefetch_related(
         Prefetch("liabilities", queryset=_scoped(liabilities, scope["liabilities"])),
         Prefetch("lines", queryset=_scoped(lines, scope["lines"])),
         Prefetch("events", queryset=_scoped(events, scope["events"])),
-        "attachments",
+        Prefetch("attachments", queryset=_scoped(attachments, scope["attachments"])),
     )
 
 
@@ -134,16 +167,21 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
     if case is None:
         return None
     pk = case["id"]
-    liabilities = _scoped(VendorLiability.objects.filter(case_id=pk), scope["liabilities"])
+    liabilities = list(
+        _scoped(VendorLiability.objects.filter(case_id=pk), scope["liabilities"])
+        .order_by("vendor__code")
+        .values(*AMOUNT_COLUMNS, "overridden", "acknowledged_at", vendor_code=F("vendor__code"))
+    )
+    if scope["liabilities"] is not None:
+        # A vendor's totals are those of its own part (as cases_for's visible_*).
+        case["total_refund_amount"] = sum((row["refund_amount"] for row in liabilities), ZERO)
+        case["shipping_refund_amount"] = sum((row["shipping_amount"] for row in liabilities), ZERO)
     lines = _scoped(RefundLine.objects.filter(case_id=pk), scope["lines"])
     events = _scoped(CaseEvent.objects.filter(case_id=pk), scope["events"])
+    attachments = _scoped(Attachment.objects.filter(case_id=pk), scope["attachments"])
     return CaseRows(
         case=case,
-        liabilities=list(
-            liabilities.order_by("vendor__code").values(
-                *AMOUNT_COLUMNS, "overridden", "acknowledged_at", vendor_code=F("vendor__code")
-            )
-        ),
+        liabilities=liabilities,
         lines=list(
             lines.order_by("id").values(
                 "id",
@@ -167,15 +205,21 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
                 "to_status",
                 "channel",
                 "text",
+                "internal",
                 "created_at",
                 actor_username=F("actor__username"),
                 vendor_code=F("vendor__code"),
             )
         ),
         attachments=list(
-            Attachment.objects.filter(case_id=pk)
-            .order_by("created_at", "id")
-            .values("id", "filename", "content_type", "size", "created_at")
+            attachments.order_by("created_at", "id").values(
+                "id",
+                "filename",
+                "content_type",
+                "size",
+                "created_at",
+                internal=F("event__internal"),
+            )
         ),
     )
 
@@ -232,6 +276,7 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
                 "to_status": event.to_status,
                 "channel": event.channel,
                 "text": event.text,
+                "internal": event.internal,
                 "created_at": event.created_at,
                 "actor_username": None if event.actor is None else event.actor.username,
                 "vendor_code": codes.get(event.vendor_id),
@@ -245,6 +290,7 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
                 "content_type": attachment.content_type,
                 "size": attachment.size,
                 "created_at": attachment.created_at,
+                "internal": False,
             }
             for attachment in case.attachments.all()
         ],

@@ -213,14 +213,22 @@ class EventSerializer(serializers.ModelSerializer):
             "vendor",
             "channel",
             "text",
+            "internal",
             "created_at",
         ]
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    internal = serializers.SerializerMethodField(
+        help_text="Staff only: never shown to vendors (their answers leave it out)."
+    )
+
     class Meta:
         model = Attachment
-        fields = ["id", "filename", "content_type", "size", "created_at"]
+        fields = ["id", "filename", "content_type", "size", "internal", "created_at"]
+
+    def get_internal(self, attachment: Attachment) -> bool:
+        return attachment.event is not None and attachment.event.internal
 
 
 class RefundCaseSerializer(serializers.ModelSerializer):
@@ -257,6 +265,18 @@ class RefundCaseSerializer(serializers.ModelSerializer):
             "events",
             "attachments",
         ]
+
+    def to_representation(self, case: RefundCase) -> dict:
+        data = super().to_representation(case)
+        # A vendor user's totals are those of its own part (refunds.selectors.cases_for).
+        if getattr(case, "visible_total_refund_amount", None) is not None:
+            data["total_refund_amount"] = format_amount(
+                case.visible_total_refund_amount, case.currency
+            )
+            data["shipping_refund_amount"] = format_amount(
+                case.visible_shipping_refund_amount, case.currency
+            )
+        return data
 
 
 class RefundLineInputSerializer(serializers.Serializer):
@@ -322,14 +342,19 @@ class ResolveSerializer(serializers.Serializer):
     liabilities = ShareSerializer(many=True, required=False, max_length=100)
 
 
+INTERNAL_HELP = "Staff only: vendors never see it (portal, API, email). Default false."
+
+
 class CaseNoteSerializer(serializers.Serializer):
     text = serializers.CharField(max_length=10000)
     channel = serializers.CharField(max_length=16, required=False, default="api")
+    internal = serializers.BooleanField(required=False, default=False, help_text=INTERNAL_HELP)
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    internal = serializers.BooleanField(required=False, default=False, help_text=INTERNAL_HELP)
 
 
 class ReasonSerializer(serializers.ModelSerializer):
@@ -421,6 +446,7 @@ def case_detail_data(rows) -> dict:
                 "vendor": event["vendor_code"],
                 "channel": event["channel"],
                 "text": event["text"],
+                "internal": event["internal"],
                 "created_at": _when(event["created_at"]),
             }
             for event in rows.events
@@ -431,6 +457,7 @@ def case_detail_data(rows) -> dict:
                 "filename": attachment["filename"],
                 "content_type": attachment["content_type"],
                 "size": attachment["size"],
+                "internal": bool(attachment["internal"]),
                 "created_at": _when(attachment["created_at"]),
             }
             for attachment in rows.attachments

@@ -288,6 +288,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             text=data.validated_data["text"],
             actor=request.user,
             channel=data.validated_data["channel"],
+            internal=data.validated_data["internal"],
         )
         return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
@@ -303,6 +304,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
                 actor=request.user,
                 note=data.validated_data["note"],
                 channel="api",
+                internal=data.validated_data["internal"],
             )
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 

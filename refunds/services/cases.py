@@ -759,15 +759,33 @@ def add_note(
     actor: User | None,
     channel: str = EventChannel.STAFF,
     vendor: Vendor | None = None,
+    internal: bool = False,
 ) -> CaseEvent:
-    """A communication-log entry: a call, an email, a platform message, a remark."""
+    """A communication-log entry: a call, an email, a platform message, a remark.
+    An `internal` note is for staff only: vendors never see it."""
     text = parse_text(text, "text", required=True, max_length=10000)
     if channel not in EventChannel.values:
         raise RefundError("channel", f"{channel!r} is not a known channel.")
+    _check_internal(internal, vendor)
     with transaction.atomic():
         locked = _lock_case(case)
         return _event(
-            locked, EventKind.NOTE, actor=actor, text=text, channel=channel, vendor=vendor
+            locked,
+            EventKind.NOTE,
+            actor=actor,
+            text=text,
+            channel=channel,
+            vendor=vendor,
+            internal=internal,
+        )
+
+
+def _check_internal(internal: bool, vendor: Vendor | None) -> None:
+    if not isinstance(internal, bool):
+        raise RefundError("internal", "Give true or false.")
+    if internal and vendor is not None:
+        raise RefundError(
+            "internal", "A note for or from a vendor cannot be internal: the vendor sees it."
         )
 
 
@@ -779,9 +797,12 @@ def add_attachment(
     note: str = "",
     channel: str = EventChannel.STAFF,
     vendor: Vendor | None = None,
+    internal: bool = False,
 ) -> Attachment:
-    """Attach evidence (a screenshot, a vendor's confirmation) to the case's log."""
+    """Attach evidence (a screenshot, a vendor's confirmation) to the case's log.
+    An `internal` file is for staff only: vendors never see it."""
     note = parse_text(note, "note", required=False, max_length=5000)
+    _check_internal(internal, vendor)
     if file is None:
         raise RefundError("file", "Choose a file to attach.", code="required")
     limit = settings.REFUND_ATTACHMENT_MAX_BYTES
@@ -802,6 +823,7 @@ def add_attachment(
             text=note or name,
             channel=channel,
             vendor=vendor,
+            internal=internal,
             data={"filename": name},
             now=now,
         )
@@ -866,6 +888,7 @@ def _event(
     text: str = "",
     channel: str = EventChannel.STAFF,
     vendor: Vendor | None = None,
+    internal: bool = False,
     from_status: str = "",
     to_status: str = "",
     data: dict[str, Any] | None = None,
@@ -878,6 +901,7 @@ def _event(
         to_status=to_status,
         actor=actor if actor is not None and actor.is_authenticated else None,
         vendor=vendor,
+        internal=internal,
         channel=channel,
         text=text,
         data=data or {},

@@ -31,10 +31,12 @@ from django.utils import timezone
 from integrations.models import ApiToken
 from integrations.tokens import create_token, revoke
 from ledger.models import CreditNote, Journal
+from lib.money import format_amount
 from refunds import outbox
+from refunds.errors import RefundError
 from refunds.models import CaseEvent, Order, RefundCase, RefundLineKind
 from refunds.services import cases as case_services
-from refunds.services.cases import LineRequest
+from refunds.services.cases import LineRequest, add_attachment, add_note
 from tests.factories import (
     MembershipFactory,
     StaffFactory,
@@ -472,3 +474,62 @@ def test_a_key_records_when_it_was_last_used():
     _client_with(key).get("/api/v1/reasons/")
     token.refresh_from_db()
     assert token.last_used_at > first - timedelta(minutes=5)
+
+
+def test_a_vendors_totals_of_a_shared_case_are_those_of_its_own_part(world, acme_api, staff_api):
+    """The case's total would tell ACME what BOLT's customer got back."""
+    path = f"/api/v1/refund-cases/{world.shared_case.case_id}/"
+    full = staff_api.get(path).json()
+    assert full["total_refund_amount"] == format_amount(
+        world.shared_case.total_refund_amount, "EUR"
+    )
+    for case in (acme_api.get(path).json(), _find(acme_api, world.shared_case.case_id)):
+        (mine,) = case["liabilities"]
+        assert case["total_refund_amount"] == mine["refund_amount"]
+        assert case["shipping_refund_amount"] == mine["shipping_amount"]
+        assert Decimal(case["total_refund_amount"]) < Decimal(full["total_refund_amount"])
+
+
+def test_internal_notes_and_files_and_other_vendors_files_stay_hidden(
+    world, acme_api, bolt_api, staff_api
+):
+    case_id = world.shared_case.case_id
+    base = f"/api/v1/refund-cases/{case_id}"
+    staff_note = staff_api.post(
+        f"{base}/notes/", {"text": "BOLT ships late every week", "internal": True}, format="json"
+    )
+    assert staff_note.status_code == 201 and staff_note.json()["internal"] is True
+    upload = staff_api.post(
+        f"{base}/attachments/",
+        {"file": SimpleUploadedFile("margin.txt", b"ours"), "internal": "true"},
+        format="multipart",
+    )
+    assert upload.status_code == 201 and upload.json()["internal"] is True
+    shared_note = staff_api.post(f"{base}/notes/", {"text": "Courier confirmed"}, format="json")
+    assert shared_note.json()["internal"] is False
+    add_attachment(
+        case=world.shared_case,
+        file=SimpleUploadedFile("bolt-proof.txt", b"bolt"),
+        actor=None,
+        vendor=world.shared_case.liabilities.get(vendor__code="BOLT").vendor,
+        channel="vendor_portal",
+    )
+
+    staff_view = staff_api.get(f"{base}/").json()
+    assert {a["filename"] for a in staff_view["attachments"]} >= {"margin.txt", "bolt-proof.txt"}
+    assert "BOLT ships late every week" in [e["text"] for e in staff_view["events"]]
+    for case in (acme_api.get(f"{base}/").json(), _find(acme_api, case_id)):
+        texts = [event["text"] for event in case["events"]]
+        assert "Courier confirmed" in texts
+        assert "BOLT ships late every week" not in texts
+        assert not any(event["internal"] for event in case["events"])
+        assert [a["filename"] for a in case["attachments"]] == []
+    bolt_view = bolt_api.get(f"{base}/").json()
+    assert [a["filename"] for a in bolt_view["attachments"]] == ["bolt-proof.txt"]
+
+
+def test_a_note_for_a_vendor_cannot_be_internal(world):
+    bolt = world.shared_case.liabilities.get(vendor__code="BOLT").vendor
+    with pytest.raises(RefundError) as refused:
+        add_note(case=world.shared_case, text="x", actor=None, vendor=bolt, internal=True)
+    assert refused.value.field == "internal"

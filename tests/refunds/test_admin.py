@@ -319,6 +319,23 @@ def test_it_adds_a_note_through_the_case_page(staff, alice, worked_case, bolt):
     )
 
 
+def test_it_adds_an_internal_note_and_refuses_one_addressed_to_a_vendor(staff, worked_case, bolt):
+    response = staff.post(
+        case_url("note", worked_case),
+        {"note-channel": "staff", "note-text": "Margin is thin here.", "note-internal": "on"},
+    )
+    assert response.status_code == 302
+    assert worked_case.events.get(kind=EventKind.NOTE).internal is True
+
+    refused = staff.post(
+        case_url("note", worked_case),
+        {"note-channel": "phone", "note-vendor": bolt.pk, "note-text": "x", "note-internal": "on"},
+    )
+    assert refused.status_code == 200
+    assert "cannot be internal" in str(refused.context["item"].form.errors["internal"])
+    assert worked_case.events.filter(kind=EventKind.NOTE).count() == 1
+
+
 def test_it_refuses_an_empty_note_on_the_form(staff, worked_case):
     response = staff.post(case_url("note", worked_case), {"note-channel": "staff", "note-text": ""})
 
