@@ -3,7 +3,7 @@ rules (and their field-named errors) live in the services."""
 
 from rest_framework import serializers
 
-from lib.money import format_amount
+from lib.money import ZERO, format_amount
 
 from ..models import (
     Attachment,
@@ -69,6 +69,10 @@ class OrderLineSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(serializers.ModelSerializer):
+    """An order. A vendor user sees its own lines only, and amounts of those
+    lines only: net, tax, total, captured and refunded of its lines, no
+    shipping and no payments (they would tell what the other vendors sold)."""
+
     channel = ChannelSerializer(read_only=True)
     shipping_amount = MoneyField()
     net_amount = MoneyField()
@@ -103,6 +107,26 @@ class OrderSerializer(serializers.ModelSerializer):
     def get_payment(self, order) -> dict | None:
         payments = list(order.payments.all())
         return PaymentSerializer(payments[0]).data if payments else None
+
+    def to_representation(self, order: Order) -> dict:
+        data = super().to_representation(order)
+        if self.context.get("vendor_view"):
+            lines = list(order.lines.all())  # already only the caller's vendors' lines
+            net = sum((line.net_amount for line in lines), ZERO)
+            tax = sum((line.tax_amount for line in lines), ZERO)
+            refunded = sum((line.refunded_net + line.refunded_tax for line in lines), ZERO)
+            currency = order.currency
+            data.update(
+                shipping_amount=format_amount(ZERO, currency),
+                net_amount=format_amount(net, currency),
+                tax_amount=format_amount(tax, currency),
+                total_amount=format_amount(net + tax, currency),
+                captured_amount=format_amount(net + tax, currency),
+                refunded_amount=format_amount(refunded, currency),
+                payment=None,
+                payments=[],
+            )
+        return data
 
 
 class PaymentInputSerializer(serializers.Serializer):

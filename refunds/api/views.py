@@ -36,6 +36,10 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         return orders_for(self.request.user)
 
+    def get_serializer_context(self):
+        vendor_view = visible_vendor_ids(self.request.user) is not None
+        return {**super().get_serializer_context(), "vendor_view": vendor_view}
+
     @extend_schema(request=s.OrderCreateSerializer, responses={201: s.OrderSerializer})
     def create(self, request):
         data = s.OrderCreateSerializer(data=request.data)

@@ -533,3 +533,17 @@ def test_a_note_for_a_vendor_cannot_be_internal(world):
     with pytest.raises(RefundError) as refused:
         add_note(case=world.shared_case, text="x", actor=None, vendor=bolt, internal=True)
     assert refused.value.field == "internal"
+
+
+def test_a_vendors_amounts_of_a_shared_order_are_those_of_its_own_lines(world, acme_api, staff_api):
+    full = staff_api.get("/api/v1/orders/ORD-BOTH/").json()
+    assert full["payment"] is not None and len(full["lines"]) == 2
+    (listed,) = [o for o in _items(acme_api.get("/api/v1/orders/")) if o["number"] == "ORD-BOTH"]
+    for order in (acme_api.get("/api/v1/orders/ORD-BOTH/").json(), listed):
+        (line,) = order["lines"]
+        assert (order["net_amount"], order["tax_amount"]) == (line["net"], line["tax"])
+        assert order["total_amount"] == order["captured_amount"] == line["gross"]
+        assert order["refunded_amount"] == line["refunded_gross"]
+        assert order["shipping_amount"] == "0.00"
+        assert (order["payment"], order["payments"]) == (None, [])
+        assert Decimal(order["total_amount"]) < Decimal(full["total_amount"])
