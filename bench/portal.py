@@ -25,9 +25,11 @@ about 450 cases a second, which is ten hours for a million. The shape:
 - cases spread over the two years before the load, in id order.
 
 No payments, ledger or notifications: the pages measured do not read them
-beyond an empty balance and badge. No trigger is disabled: every CHECK
-constraint applies to every row, and a consistency check (below) re-derives
-the counters after the load. Then ANALYZE.
+beyond an empty balance and badge. Every CHECK constraint applies to every
+row. The staff dashboard's summary triggers (portal 0003) are disabled during
+the COPY and `portal_refundday` is rebuilt from the loaded rows afterwards;
+a consistency check re-derives the counters and that summary from the rows.
+Then VACUUM (ANALYZE).
 
 Then, in this process with Django's test client (config.settings.local,
 DEBUG off), logged in as an owner of the measured vendor, it times GETs of
