@@ -20,7 +20,7 @@ about 450 cases a second, which is ten hours for a million. The shape:
   closed, some rejected, cancelled (their amounts released) or disputed;
 - the timeline: an `opened` event, one `status_changed` per transition (the
   dispute from one of the case's vendors), `acknowledged` events for the
-  liabilities accepted, staff notes on 5% of cases and notes addressed to one
+  liabilities accepted, staff notes on 5% of cases (a third internal) and notes addressed to one
   vendor on 2%;
 - cases spread over the two years before the load, in id order.
 
@@ -323,6 +323,7 @@ COLUMNS = {
         "text",
         "data",
         "created_at",
+        "internal",
     ),
 }
 
@@ -569,6 +570,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                 "",
                 "{}",
                 ts(initiated),
+                "f",
             ),
         )
         case_vendors = sorted(by_vendor)
@@ -592,6 +594,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                     text,
                     "{}",
                     ts(moment),
+                    "f",
                 ),
             )
         if rng.random() < 0.05:
@@ -610,6 +613,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                     "Customer called about this refund.",
                     "{}",
                     ts(moments[-1]),
+                    "t" if rng.random() < 1 / 3 else "f",  # a third kept from vendors
                 ),
             )
         if rng.random() < 0.02:
@@ -628,6 +632,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                     "Please send the return label.",
                     "{}",
                     ts(moments[-1]),
+                    "f",
                 ),
             )
         answered = status in ("completed", "closed")
@@ -652,6 +657,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                         "",
                         "{}",
                         ts(acknowledged),
+                        "f",
                     ),
                 )
             out.write(
