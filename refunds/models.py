@@ -506,6 +506,7 @@ class CaseEvent(models.Model):
     )
     internal = models.BooleanField(
         default=False,
+        db_default=False,  # also for rows written by raw SQL or COPY
         help_text="Staff only: a note or file never shown to vendors (portal, API, email).",
     )
     channel = models.CharField(
