@@ -50,7 +50,15 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["vendor", "read_at"], name="notification_inbox_idx")]
+        indexes = [
+            models.Index(fields=["vendor", "read_at"], name="notification_inbox_idx"),
+            # portal.tasks.resend_missed_emails: only the few not emailed yet.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(emailed_at__isnull=True),
+                name="notification_unsent_idx",
+            ),
+        ]
         constraints = [
             # The effect keys: a redelivered event, or a statement seen again,
             # never notifies twice. (NULLs never collide, so each key only

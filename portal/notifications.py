@@ -55,7 +55,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
 
 def _queue(task, ids: list[int]) -> None:
     if not outbox.publish(task, [ids]):
-        # The inbox has them; the emails wait for the next resend.
+        # The inbox has them; portal.tasks.resend_missed_emails sends them later.
         logger.warning("notifications: could not queue emails for %s", ids)
 
 

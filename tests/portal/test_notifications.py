@@ -67,3 +67,38 @@ def test_members_who_turned_email_off_are_not_emailed(
     with django_capture_on_commit_callbacks(execute=True):
         outbox.drain("notifications")
     assert [m.to for m in mail.outbox] == [["vera@acme.example"]]
+
+
+def test_emails_missed_when_queued_are_sent_by_the_sweep(worked_order, acme, monkeypatch):
+    """The broker was down when the notification was made: the inbox has it, and
+    the periodic sweep emails it later, once; an old one is left alone."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal import notifications, tasks
+
+    acme.email = "finance@acme.example"
+    acme.save()
+    monkeypatch.setattr(notifications.outbox, "publish", lambda task, args: False)
+    mug, _ = worked_order.lines.order_by("sku")
+    open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    outbox.drain("notifications")
+    missed = Notification.objects.get(vendor=acme)
+    assert missed.emailed_at is None and mail.outbox == []
+
+    assert tasks.resend_missed_emails() == 0  # too recent: its own task may still run
+    now = timezone.now()
+    Notification.objects.filter(pk=missed.pk).update(created_at=now - timedelta(minutes=6))
+    assert tasks.resend_missed_emails() == 1  # eager in tests: sent now
+
+    assert [m.to for m in mail.outbox] == [["finance@acme.example"]]
+    missed.refresh_from_db()
+    assert missed.emailed_at is not None
+    assert tasks.resend_missed_emails() == 0
+
+    # Days later an email about it helps nobody: the inbox has it.
+    Notification.objects.filter(pk=missed.pk).update(
+        emailed_at=None, created_at=now - timedelta(days=4)
+    )
+    assert tasks.resend_missed_emails() == 0
