@@ -201,6 +201,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One named enum per choice set, whatever the field is called.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "refunds.models.CaseStatus",
+        "EventKindEnum": "refunds.models.EventKind",
+        "EventChannelEnum": "refunds.models.EventChannel",
+        "RefundLineKindEnum": "refunds.models.RefundLineKind",
+        "PaymentMethodEnum": "refunds.models.PaymentMethod",
+        "BearerEnum": "refunds.models.Bearer",
+        "AccountKindEnum": "ledger.models.AccountKind",
+        "AccountRoleEnum": "ledger.models.AccountRole",
+        "JournalKindEnum": "ledger.models.JournalKind",
+        "VendorRoleEnum": "vendors.models.VendorRole",
+        "PayoutFrequencyEnum": "vendors.models.PayoutFrequency",
+    },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
             "tokenAuth": {

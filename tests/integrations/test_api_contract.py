@@ -355,3 +355,11 @@ def test_timestamps_are_iso_8601_in_utc(staff_api, acme, bolt, placed_at, answer
     response = staff_api.post("/api/v1/orders/", {**ORDER, "placed_at": placed_at}, format="json")
     assert response.status_code == 201, response.json()
     assert response.json()["placed_at"] == answered
+
+
+def test_the_schema_validates_without_warnings(db, tmp_path):
+    from django.core.management import call_command
+
+    path = tmp_path / "schema.yml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    assert "/api/v1/refund-cases/{case_id}/" in path.read_text()
