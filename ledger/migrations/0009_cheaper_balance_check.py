@@ -10,6 +10,8 @@ and so is every entry. What changes is the work per check:
   earlier transaction, or in a later savepoint, is still checked in full.
 
 Measured 2.8x cheaper per five-entry journal (docs/benchmarks.md, ledger).
+The xmin shortcut is unsound when a transaction forces the deferred checks
+early (SET CONSTRAINTS ALL IMMEDIATE): migration 0011 removes it.
 tests/ledger/test_database_invariants.py proves each refusal still happens.
 """
 

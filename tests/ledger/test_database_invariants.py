@@ -67,9 +67,23 @@ def test_balancing_in_another_currency_does_not_count():
         post("mixed", [(clearing, "10.00", "0", "EUR"), (income, "0", "10.00", "USD")])
 
 
+def test_an_entry_added_after_the_checks_ran_early_is_checked_too():
+    """Django's check_constraints() runs the deferred checks in the middle of a
+    transaction; an entry written after that must still be checked at commit."""
+    clearing, income = accounts()
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 3"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["early-checks", "EUR", 2])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
+            cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "10.00"])
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "999.00", "0"])
+
+
 def test_an_entry_added_in_a_later_savepoint_is_checked_too():
-    """The check skips an entry written with its journal (the journal's own check covers
-    it); one written in a savepoint after the journal must not slip through."""
+    """An entry written in a savepoint after its journal must not slip through."""
     clearing, income = accounts()
     with pytest.raises(IntegrityError, match="declares 2 entries but has 3"):
         with transaction.atomic(), connection.cursor() as cursor:
