@@ -278,6 +278,17 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
             later += row["later"]
             if late is not None:
                 carried_in.add(row["journal__kind"], row["late"], row["late_count"])
+        if previous is not None and opening != previous.closing:
+            # An entry stamped before the last statement's cutoff but committed
+            # after that statement was made: it is in no statement. Refuse rather
+            # than fold it silently into this opening balance.
+            raise StatementMismatch(
+                f"vendor {target.vendor_id} {target.currency}: the ledger owed {opening} "
+                f"before {start} but the statement ending {previous.period_end} closed at "
+                f"{previous.closing}: an entry posted by its cutoff ({previous.cutoff}) "
+                f"committed after it was made (a posting that took longer than "
+                f"{CUTOFF_MARGIN}, or a clock running behind)"
+            )
         days = (
             entries.filter(in_range)
             .values("journal__date", "journal__kind")

@@ -517,3 +517,21 @@ def test_the_cutoff_leaves_entries_posted_later_to_the_next_statement(scenario):
     ]
     assert (week_2.opening, week_2.sales) == (week_1.closing, D("18.00"))
     assert week_2.closing == owed_in_ledger(scenario["acme"], as_of=WEEK_2.end) == D("0.00")
+
+
+def test_an_entry_committed_after_its_statement_was_cut_is_refused_loudly(scenario):
+    """A sale stamped 02:00 (before the 03:00 cutoff of week 1's statement) that
+    only commits after the statement was made is in no statement: the next run
+    must say so, not fold it silently into week 2's opening balance."""
+    generate(date(2026, 3, 9))
+    sell(
+        scenario["acme"],
+        date(2026, 3, 8),
+        number="ORD-STALLED",
+        posted=moment(date(2026, 3, 9), 2),
+    )
+    result = generate_due_statements(date(2026, 3, 16), cutoff=moment(date(2026, 3, 16), 3))
+    assert result.statements == []
+    [(vendor_id, currency, error)] = result.failures
+    assert (vendor_id, currency) == (scenario["acme"].pk, "EUR")
+    assert "closed at" in error and "committed after it was made" in error
