@@ -47,6 +47,9 @@ class Notification(models.Model):
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)
     email_error = models.TextField(blank=True)
+    email_attempts = models.PositiveSmallIntegerField(
+        default=0, db_default=0, help_text="Failed attempts to email it."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

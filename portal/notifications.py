@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from lib.money import format_amount
@@ -123,7 +124,9 @@ def email_notification(notification_id: int) -> bool:
         send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, to)
     except Exception as error:
         Notification.objects.filter(pk=notification_id).update(
-            emailed_at=None, email_error=str(error)[:2000]
+            emailed_at=None,
+            email_error=str(error)[:2000],
+            email_attempts=F("email_attempts") + 1,
         )
         raise
     return True

@@ -3,6 +3,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.utils import timezone
 
+from refunds import outbox
+
 from .models import Notification
 from .notifications import email_notification
 
@@ -13,6 +15,12 @@ RESEND_AFTER = timedelta(minutes=5)
 # (the inbox still has it).
 RESEND_WITHIN = timedelta(days=3)
 RESEND_BATCH = 500
+# After this many failed sends a notification stays in the inbox only.
+MAX_EMAIL_ATTEMPTS = 10
+
+
+class EmailsFailed(Exception):
+    """Some emails of a batch could not be sent (the rest were)."""
 
 
 @shared_task(
@@ -23,7 +31,18 @@ RESEND_BATCH = 500
     max_retries=10,
 )
 def email_notifications(notification_ids: list[int]) -> int:
-    return sum(1 for pk in notification_ids if email_notification(pk))
+    """Send each notification's email. One that fails does not hold back the
+    others; the batch is retried for the failed ones (those sent are claimed,
+    so a retry skips them)."""
+    sent, failed = 0, []
+    for pk in notification_ids:
+        try:
+            sent += email_notification(pk)
+        except Exception as error:  # recorded on the notification by email_notification
+            failed.append(f"{pk}: {error}")
+    if failed:
+        raise EmailsFailed("; ".join(failed)[:2000])
+    return sent
 
 
 @shared_task(acks_late=True)
@@ -37,12 +56,13 @@ def resend_missed_emails() -> int:
             emailed_at__isnull=True,
             created_at__lte=now - RESEND_AFTER,
             created_at__gte=now - RESEND_WITHIN,
+            email_attempts__lt=MAX_EMAIL_ATTEMPTS,
         )
         .order_by("created_at", "id")
         .values_list("pk", flat=True)[:RESEND_BATCH]
     )
-    if ids:
-        email_notifications.delay(ids)
+    if ids and not outbox.publish(email_notifications, [ids]):
+        return 0  # the broker is down: the next sweep tries again
     return len(ids)
 
 

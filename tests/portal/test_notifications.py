@@ -1,7 +1,12 @@
 """Vendors are told of every case that touches them, once per event."""
 
-from django.core import mail
+from datetime import timedelta
 
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from portal import notifications, tasks
 from portal.models import Notification
 from refunds import outbox
 from refunds.services.cases import LineRequest, approve_case, open_case
@@ -72,12 +77,6 @@ def test_members_who_turned_email_off_are_not_emailed(
 def test_emails_missed_when_queued_are_sent_by_the_sweep(worked_order, acme, monkeypatch):
     """The broker was down when the notification was made: the inbox has it, and
     the periodic sweep emails it later, once; an old one is left alone."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from portal import notifications, tasks
-
     acme.email = "finance@acme.example"
     acme.save()
     monkeypatch.setattr(notifications.outbox, "publish", lambda task, args: False)
@@ -87,6 +86,7 @@ def test_emails_missed_when_queued_are_sent_by_the_sweep(worked_order, acme, mon
     missed = Notification.objects.get(vendor=acme)
     assert missed.emailed_at is None and mail.outbox == []
 
+    monkeypatch.undo()  # the broker is back
     assert tasks.resend_missed_emails() == 0  # too recent: its own task may still run
     now = timezone.now()
     Notification.objects.filter(pk=missed.pk).update(created_at=now - timedelta(minutes=6))
@@ -101,4 +101,35 @@ def test_emails_missed_when_queued_are_sent_by_the_sweep(worked_order, acme, mon
     Notification.objects.filter(pk=missed.pk).update(
         emailed_at=None, created_at=now - timedelta(days=4)
     )
+    assert tasks.resend_missed_emails() == 0
+
+
+def test_one_email_that_fails_does_not_hold_back_the_others(worked_order, acme, monkeypatch):
+    acme.email = "finance@acme.example"
+    acme.save()
+    monkeypatch.setattr(notifications.outbox, "publish", lambda task, args: False)
+    mug, _ = worked_order.lines.order_by("sku")
+    first = open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    second = open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    outbox.drain("notifications")
+    monkeypatch.undo()
+    ids = [Notification.objects.get(case=case).pk for case in (first, second)]
+    real_send = notifications.send_mail
+
+    def send(subject, *args, **kwargs):
+        if first.case_id in subject:
+            raise ConnectionRefusedError("SMTP refused")
+        return real_send(subject, *args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_mail", send)
+    with pytest.raises(tasks.EmailsFailed, match="SMTP refused"):
+        tasks.email_notifications.run(ids)
+
+    assert [second.case_id in m.subject for m in mail.outbox] == [True]
+    failed = Notification.objects.get(pk=ids[0])
+    assert (failed.emailed_at, failed.email_attempts) == (None, 1)
+    assert "SMTP refused" in failed.email_error
+    # After MAX_EMAIL_ATTEMPTS failures the sweep leaves it to the inbox.
+    Notification.objects.filter(pk=ids[0]).update(email_attempts=tasks.MAX_EMAIL_ATTEMPTS)
+    Notification.objects.filter(pk=ids[0]).update(created_at=timezone.now() - timedelta(minutes=10))
     assert tasks.resend_missed_emails() == 0
