@@ -6,7 +6,7 @@ transition, and never a 500 for a database conflict the request caused.
 
 import logging
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, OperationalError
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -17,6 +17,15 @@ from lib.errors import DomainError
 logger = logging.getLogger(__name__)
 
 CONFLICT_CODES = {"invalid_transition"}
+# PostgreSQL's answers to concurrent requests colliding: deadlock_detected,
+# serialization_failure, lock_not_available. Nothing was written; a retry (with
+# the same Idempotency-Key) is safe.
+RETRY_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    cause = exc.__cause__
+    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
 
 
 def exception_handler(exc, context):
@@ -39,6 +48,18 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
+    if isinstance(exc, OperationalError) and _sqlstate(exc) in RETRY_SQLSTATES:
+        logger.warning("API request collided with another one: %s", exc)
+        set_rollback()
+        response = Response(
+            {
+                "detail": "The request collided with another one and was not applied; retry it.",
+                "code": "conflict",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+        response["Retry-After"] = "1"
+        return response
     if isinstance(exc, DatabaseError) and "out of range" in str(exc):
         # The failed statement aborted the transaction (ATOMIC_REQUESTS, or a test's
         # outer atomic block): mark it for rollback rather than run more SQL in it.
