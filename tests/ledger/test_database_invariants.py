@@ -146,6 +146,18 @@ def test_refund_counters_cannot_pass_what_was_sold(worked_order_committed):
             )
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["sku = sku || '-RENAMED'", "vendor_id = (SELECT id FROM vendors_vendor WHERE code = 'BOLT')"],
+)
+def test_an_order_line_keeps_its_sku_and_vendor(worked_order_committed, bolt, change):
+    with pytest.raises(IntegrityError, match="keeps its SKU and vendor"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE refunds_orderline SET {change} WHERE id = %s", [worked_order_committed]
+            )
+
+
 @pytest.fixture
 def worked_order_committed(acme):
     from tests.factories import make_order
