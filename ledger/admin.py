@@ -53,7 +53,7 @@ from .models import (
 )
 from .pdf import credit_note_pdf
 from .posting import record_payout
-from .selectors import TrialBalance, ledger_currencies, trial_balance
+from .selectors import TrialBalance, ledger_currencies, owed_to_vendor, trial_balance
 
 # ---------------------------------------------------------------- helpers
 
@@ -313,6 +313,13 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
 
 
 class PayoutForm(forms.ModelForm):
+    advance = forms.BooleanField(
+        required=False,
+        label="Pay more than is owed",
+        help_text="An advance: the vendor's balance goes negative and the next "
+        "statements carry it until sales cover it.",
+    )
+
     class Meta:
         model = Payout
         fields = ("vendor", "currency", "amount", "paid_on", "reference")
@@ -329,6 +336,17 @@ class PayoutForm(forms.ModelForm):
                     )
         except DomainError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
+            return data
+        vendor, amount = data.get("vendor"), data.get("amount")
+        if vendor is not None and amount is not None and not data.get("advance"):
+            owed = owed_to_vendor(vendor.pk, data["currency"])
+            if amount > owed:
+                self.add_error(
+                    "amount",
+                    f"{vendor} is owed {money(owed, data['currency'])}: this pays "
+                    f"{money(amount - owed, data['currency'])} more. Tick "
+                    '"Pay more than is owed" to pay an advance.',
+                )
         return data
 
 

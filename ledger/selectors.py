@@ -11,7 +11,7 @@ from django.db.models import Sum
 
 from lib.money import ZERO
 
-from .models import Account, AccountBalance, Entry
+from .models import Account, AccountBalance, AccountRole, Entry
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,21 @@ def account_balance(account: Account | int, currency: str) -> Decimal:
         .first()
     )
     return row[0] - row[1] if row else ZERO
+
+
+def owed_to_vendor(vendor_id: int, currency: str) -> Decimal:
+    """What the platform owes a vendor in `currency` now: credit minus debit of
+    its payable account (negative when the vendor owes the platform)."""
+    row = (
+        AccountBalance.objects.filter(
+            account__role=AccountRole.VENDOR_PAYABLE,
+            account__vendor_id=vendor_id,
+            currency=currency,
+        )
+        .values_list("debit", "credit")
+        .first()
+    )
+    return row[1] - row[0] if row else ZERO
 
 
 def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:

@@ -165,6 +165,20 @@ def test_a_payout_added_in_the_admin_is_posted(staff, worked_order, acme):
     assert payout.journals.get().kind == JournalKind.PAYOUT
 
 
+def test_a_payout_above_what_is_owed_needs_the_advance_box(staff, worked_order, acme):
+    drain()  # ACME is owed 36.00 for its two mugs
+    data = {"vendor": acme.pk, "currency": "EUR", "amount": "40.00", "paid_on": "2026-11-30"}
+
+    refused = staff.post(url("payout_add"), data)
+
+    assert refused.status_code == 200
+    errors = refused.context["adminform"].form.errors["amount"]
+    assert "is owed 36.00 EUR: this pays 4.00 EUR more" in errors[0]
+    assert not Payout.objects.exists()
+    assert staff.post(url("payout_add"), {**data, "advance": "on"}).status_code == 302
+    assert Payout.objects.get().amount == D("40.00")
+
+
 def test_a_payout_with_too_many_decimals_is_refused_on_the_field(staff, acme):
     response = staff.post(
         url("payout_add"),
