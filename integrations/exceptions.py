@@ -12,20 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from lib.errors import DomainError
+from lib.errors import DomainError, is_collision
 
 logger = logging.getLogger(__name__)
 
-CONFLICT_CODES = {"invalid_transition"}
-# PostgreSQL's answers to concurrent requests colliding: deadlock_detected,
-# serialization_failure, lock_not_available. Nothing was written; a retry (with
-# the same Idempotency-Key) is safe.
-RETRY_SQLSTATES = {"40P01", "40001", "55P03"}
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    cause = exc.__cause__
-    return getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+CONFLICT_CODES = {"invalid_transition", "conflict"}
 
 
 def exception_handler(exc, context):
@@ -48,7 +39,8 @@ def exception_handler(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
-    if isinstance(exc, OperationalError) and _sqlstate(exc) in RETRY_SQLSTATES:
+    if isinstance(exc, OperationalError) and is_collision(exc):
+        # Nothing was written; a retry (with the same Idempotency-Key) is safe.
         logger.warning("API request collided with another one: %s", exc)
         set_rollback()
         response = Response(

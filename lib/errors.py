@@ -15,3 +15,16 @@ class DomainError(Exception):
 
     def as_dict(self) -> dict[str, list[str]]:
         return {self.field: [self.message]}
+
+
+# PostgreSQL's answers to two transactions colliding: deadlock_detected,
+# serialization_failure, lock_not_available. The transaction was rolled back
+# whole; running it again is safe.
+COLLISION_SQLSTATES = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_collision(exc: BaseException) -> bool:
+    """Whether a database error is a collision with a concurrent transaction."""
+    cause = exc.__cause__
+    code = getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)
+    return code in COLLISION_SQLSTATES

@@ -11,19 +11,21 @@ could not over-refund.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from lib.errors import is_collision
 from lib.money import ZERO
 from vendors.models import Vendor
 
@@ -97,6 +99,33 @@ class ShareOverride:
 # ---------------------------------------------------------------- opening
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def refusing_collisions(service: Callable[P, R]) -> Callable[P, R]:
+    """A collision with a concurrent transaction (a deadlock on the staff
+    dashboard's shared summary rows, say) becomes a RefundError that admin,
+    portal and API show like any refusal: the change was not made, try again."""
+
+    @functools.wraps(service)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return service(*args, **kwargs)
+        except OperationalError as error:
+            if not is_collision(error):
+                raise
+            raise RefundError(
+                "case",
+                "Another change collided with this one at the same moment, and it was "
+                "not made. Try again.",
+                code="conflict",
+            ) from error
+
+    return run
+
+
+@refusing_collisions
 def open_case(
     *,
     order: Order | int | None = None,
@@ -430,6 +459,7 @@ def _counters_changed(line: OrderLine) -> bool:
 # ---------------------------------------------------------------- overrides
 
 
+@refusing_collisions
 def override_breakdown(
     *,
     case: RefundCase | str,
@@ -523,10 +553,12 @@ def _apply_shares(case: RefundCase, shares: Mapping[str, ShareOverride]) -> list
 # ---------------------------------------------------------------- transitions
 
 
+@refusing_collisions
 def approve_case(*, case: RefundCase | str, actor: User | None, note: str = "") -> RefundCase:
     return _transition(case, CaseStatus.APPROVED, actor=actor, text=note)
 
 
+@refusing_collisions
 def complete_case(
     *, case: RefundCase | str, actor: User | None, gateway_reference: str = "", note: str = ""
 ) -> RefundCase:
@@ -537,20 +569,24 @@ def complete_case(
     )
 
 
+@refusing_collisions
 def close_case(*, case: RefundCase | str, actor: User | None, note: str = "") -> RefundCase:
     return _transition(case, CaseStatus.CLOSED, actor=actor, text=note)
 
 
+@refusing_collisions
 def reject_case(*, case: RefundCase | str, actor: User | None, reason: str) -> RefundCase:
     reason = parse_text(reason, "reason", required=True, max_length=2000)
     return _transition(case, CaseStatus.REJECTED, actor=actor, text=reason)
 
 
+@refusing_collisions
 def cancel_case(*, case: RefundCase | str, actor: User | None, reason: str) -> RefundCase:
     reason = parse_text(reason, "reason", required=True, max_length=2000)
     return _transition(case, CaseStatus.CANCELLED, actor=actor, text=reason)
 
 
+@refusing_collisions
 def dispute_case(
     *, case: RefundCase | str, vendor: Vendor, message: str, actor: User | None
 ) -> RefundCase:
@@ -566,6 +602,7 @@ def dispute_case(
     )
 
 
+@refusing_collisions
 def acknowledge_case(
     *, case: RefundCase | str, vendor: Vendor, actor: User | None, message: str = ""
 ) -> VendorLiability:
@@ -601,6 +638,7 @@ def acknowledge_case(
     return row
 
 
+@refusing_collisions
 def resolve_dispute(
     *,
     case: RefundCase | str,
@@ -752,6 +790,7 @@ def _release(case: RefundCase) -> None:
 # ---------------------------------------------------------------- log, owner
 
 
+@refusing_collisions
 def add_note(
     *,
     case: RefundCase | str,
@@ -789,6 +828,7 @@ def _check_internal(internal: bool, vendor: Vendor | None) -> None:
         )
 
 
+@refusing_collisions
 def add_attachment(
     *,
     case: RefundCase | str,
@@ -845,6 +885,7 @@ def add_attachment(
         return attachment
 
 
+@refusing_collisions
 def assign_owner(*, case: RefundCase | str, owner: User | None, actor: User | None) -> RefundCase:
     """Make one person the point of contact for a case (None clears it)."""
     if owner is not None and not (owner.is_active and owner.is_staff):

@@ -8,6 +8,11 @@ import pytest
 from django.db import OperationalError, connection, connections, transaction
 
 from integrations.exceptions import exception_handler
+from refunds.errors import RefundError
+from refunds.services import cases
+from refunds.services.cases import LineRequest, open_case
+
+from .conftest import client_for
 
 pytestmark = [
     pytest.mark.postgres,
@@ -54,3 +59,26 @@ def test_a_deadlock_answers_409_with_retry_after():
 
 def test_other_operational_errors_are_not_swallowed():
     assert exception_handler(OperationalError("server closed the connection"), {}) is None
+
+
+def test_a_collision_inside_a_service_is_a_refusal_admin_portal_and_api_show(
+    monkeypatch, worked_order, alice
+):
+    mug, _ = worked_order.lines.order_by("sku")
+    case = open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    deadlock = real_deadlock()
+
+    def collide(*args, **kwargs):
+        raise deadlock
+
+    monkeypatch.setattr(cases, "_lock_case", collide)
+    with pytest.raises(RefundError) as refused:
+        cases.approve_case(case=case, actor=alice)
+    assert refused.value.code == "conflict"
+    assert "Try again" in refused.value.message
+
+    response = client_for(alice).post(f"/api/v1/refund-cases/{case.case_id}/approve/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+    case.refresh_from_db()
+    assert case.status == "pending"
