@@ -145,3 +145,43 @@ class RefundDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.currency} {self.day} {self.key}: {self.amount} ({self.count})"
+
+
+class RefundMonth(models.Model):
+    """RefundDay's rows added up per calendar month, for the longer periods.
+
+    One row per (kind, currency, month, key, shard), the month being the first
+    day of the month of RefundDay's `day`. A row trigger on portal_refundday
+    (migration portal 0007) adds each change of a daily row to its month's row
+    in the same statement, after the daily row: the month row is always the
+    sum of its days, and a writer always takes the day row's lock before the
+    month row's. The dashboard reads a period as the days of its first,
+    partial month plus the whole months after it.
+    """
+
+    kind = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    month = models.DateField()
+    key = models.CharField(max_length=64, blank=True)
+    shard = models.SmallIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    refunded = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "month", "key", "shard"], name="refund_month_unique"
+            ),
+        ]
+        indexes = [
+            # A few keys' months (the trend chart's lines, ranking candidates).
+            models.Index(fields=["kind", "currency", "key", "month"], name="refund_month_key_idx"),
+            # A month's largest rows first: the SKU ranking's candidates.
+            models.Index(
+                fields=["kind", "currency", "month", "-amount"], name="refund_month_amount_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.month} {self.key}: {self.amount} ({self.count})"
