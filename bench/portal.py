@@ -27,9 +27,8 @@ about 450 cases a second, which is ten hours for a million. The shape:
 No payments, ledger or notifications: the pages measured do not read them
 beyond an empty balance and badge. Every CHECK constraint applies to every
 row. The staff dashboard's summary triggers (portal 0003) are disabled during
-the COPY and `portal_refundday` is rebuilt from the loaded rows afterwards,
-`portal_refundmonth` (portal 0007) from it; a consistency check re-derives the
-counters and both summaries from the rows.
+the COPY and `portal_refundday` is rebuilt from the loaded rows afterwards;
+a consistency check re-derives the counters and that summary from the rows.
 Then VACUUM (ANALYZE).
 
 Then, in this process with Django's test client (config.settings.local,
@@ -703,13 +702,6 @@ def expected_summary() -> str:
     return import_module("portal.migrations.0003_refund_day_summary").EXPECTED
 
 
-def month_summary() -> str:
-    """SQL of portal_refundmonth's rows, from portal_refundday's."""
-    from importlib import import_module
-
-    return import_module("portal.migrations.0007_refund_month_summary").FROM_DAYS
-
-
 def load(world: World, cases: int) -> float:
     """COPY the rows in, with the staff dashboard's summary triggers off (a
     trigger call per row would triple the load); then RefundDay is rebuilt
@@ -742,21 +734,12 @@ def load(world: World, cases: int) -> float:
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT coalesce(max(id), 1) FROM {table}))"
             )
-        # The month rows are rebuilt from the daily ones below, not row by row.
-        cursor.execute("ALTER TABLE portal_refundday DISABLE TRIGGER USER")
         cursor.execute("DELETE FROM portal_refundday")
         cursor.execute(
             "INSERT INTO portal_refundday (kind, currency, day, key, shard, amount, refunded, "
             "count) " + expected_summary(),
             None,
         )
-        cursor.execute("DELETE FROM portal_refundmonth")
-        cursor.execute(
-            "INSERT INTO portal_refundmonth (kind, currency, month, key, shard, amount, "
-            "refunded, count) " + month_summary(),
-            None,
-        )
-        cursor.execute("ALTER TABLE portal_refundday ENABLE TRIGGER USER")
         for table in SUMMARY_TABLES:
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     print(
@@ -771,7 +754,7 @@ def analyze() -> None:
     # As autovacuum would after the rows came in: statistics for the planner and
     # the visibility map for index-only scans.
     with connection.cursor() as cursor:
-        for table in (*COLUMNS, "portal_refundday", "portal_refundmonth"):
+        for table in (*COLUMNS, "portal_refundday"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
 
 
@@ -857,22 +840,6 @@ SELECT count(*) FROM e FULL JOIN k USING (kind, currency, day, key)
 WHERE (e.a, e.r, e.n) IS DISTINCT FROM (k.a, k.r, k.n)
 """
 
-MONTH_CHECK = """
-WITH e AS (
-    SELECT kind, currency, date_trunc('month', day)::date AS month, key,
-           sum(amount) a, sum(refunded) r, sum(count) n
-    FROM ({expected}) x (kind, currency, day, key, shard, amount, refunded, count)
-    GROUP BY 1, 2, 3, 4
-    HAVING sum(amount) <> 0 OR sum(refunded) <> 0 OR sum(count) <> 0
-), k AS (
-    SELECT kind, currency, month, key, sum(amount) a, sum(refunded) r, sum(count) n
-    FROM portal_refundmonth GROUP BY 1, 2, 3, 4
-    HAVING sum(amount) <> 0 OR sum(refunded) <> 0 OR sum(count) <> 0
-)
-SELECT count(*) FROM e FULL JOIN k USING (kind, currency, month, key)
-WHERE (e.a, e.r, e.n) IS DISTINCT FROM (k.a, k.r, k.n)
-"""
-
 
 def check_consistency(url: str) -> list[str]:
     problems = []
@@ -882,10 +849,6 @@ def check_consistency(url: str) -> list[str]:
         (
             "staff dashboard daily sums (RefundDay) that differ from the live rows",
             SUMMARY_CHECK.format(expected=expected_summary()),
-        ),
-        (
-            "staff dashboard monthly sums (RefundMonth) that differ from the live rows",
-            MONTH_CHECK.format(expected=expected_summary()),
         ),
     )
     try:
@@ -1111,7 +1074,6 @@ def run(args: argparse.Namespace) -> int:
     with connection.cursor() as cursor:
         # A migration may just have filled it (portal 0003's backfill): plans need statistics.
         cursor.execute("ANALYZE portal_refundday")
-        cursor.execute("ANALYZE portal_refundmonth")
     vendor_cases = VendorLiability.objects.filter(vendor_id=world.vendor_ids[0]).count()
     owner, staff = ensure_users(world)
     pages = make_pages(args, world)

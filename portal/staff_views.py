@@ -3,14 +3,10 @@
 Eleven queries whatever the data: an aggregate per figure, and the names of
 the vendors and reasons shown. On PostgreSQL the period's figures come from
 `portal.models.RefundDay`, daily sums that triggers keep in step with every
-order, case, liability and refund line, and `RefundMonth`, the same sums per
-month: a period is read as the days of its first, partial month and the whole
-months after it, so the work grows with the months and keys in the period
-(a few thousand rows), not with the cases. The one large dimension, SKUs
-(tens of thousands a year), is ranked from each month's largest SKUs and
-falls back to every SKU when that cannot prove the top ten (see
-`top_skus`). Open cases and disputes are read live from the status index.
-Elsewhere (SQLite) the same figures are aggregated from the live rows. Periods start at midnight
+order, case, liability and refund line, so the work grows with the days and
+keys in the period (a few thousand rows for 30 days), not with the cases; open
+cases and disputes are read live from the status index. Elsewhere (SQLite)
+the same figures are aggregated from the live rows. Periods start at midnight
 UTC, whole days, as the daily sums do. Charts are inline SVG drawn from those
 aggregates, with no script.
 
@@ -307,45 +303,6 @@ def summed(kind: str, span: Span) -> QuerySet[RefundDay]:
     return RefundDay.objects.filter(kind=kind, currency=span.currency, day__gte=span.since.date())
 
 
-def first_whole_month(since: date) -> date:
-    """The first month wholly in a period starting on `since`."""
-    if since.day == 1:
-        return since
-    return (since.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def span_rows(
-    kind: str, since: date, currency: str | None, keyed: tuple[str, list[Any]] = ("", [])
-) -> tuple[str, list[Any]]:
-    """SQL of `kind`'s rows from `since` on (in `currency`, or in every one):
-    daily rows up to the first whole month, monthly rows from it. Columns
-    currency, key, at (the day, or the first of the month), amount, refunded,
-    count. `keyed` is a condition (SQL, parameters) added to both halves."""
-    first = first_whole_month(since)
-    in_currency = "" if currency is None else "AND currency = %s"
-    currency_params = [] if currency is None else [currency]
-    condition, condition_params = keyed
-    sql = f"""
-        SELECT currency, key, day AS at, amount, refunded, count FROM portal_refundday
-        WHERE kind = %s {in_currency} AND day >= %s AND day < %s {condition}
-        UNION ALL
-        SELECT currency, key, month, amount, refunded, count FROM portal_refundmonth
-        WHERE kind = %s {in_currency} AND month >= %s {condition}
-    """
-    params = [kind, *currency_params, since, first, *condition_params]
-    return sql, [*params, kind, *currency_params, first, *condition_params]
-
-
-def with_keys(keys: list[str]) -> tuple[str, list[Any]]:
-    return "AND key = ANY(%s)", [keys]
-
-
-def fetch(sql: str, params: list[Any]) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 def summary_key(dimension: str, key: str) -> Any:
     """RefundDay's text key as the live query's: an id, or a SKU (None for shipping)."""
     if dimension == "sku":
@@ -367,13 +324,14 @@ def in_span(prefix: str, span: Span) -> Q:
 def currencies(since: datetime) -> list[str]:
     """The currencies of the orders placed since `since`, busiest first."""
     if use_summary():
-        sql, params = span_rows("orders", since.date(), None)
-        summary = fetch(
-            f"SELECT currency FROM ({sql}) s GROUP BY currency HAVING sum(count) > 0 "
-            "ORDER BY sum(count) DESC, currency",
-            params,
+        summary = (
+            RefundDay.objects.filter(kind="orders", day__gte=since.date())
+            .values("currency")
+            .annotate(orders=Sum("count"))
+            .filter(orders__gt=0)
+            .order_by("-orders", "currency")
         )
-        return [currency for (currency,) in summary]
+        return [row["currency"] for row in summary]
     rows = (
         Order.objects.filter(placed_at__gte=since)
         .values("currency")
@@ -423,24 +381,12 @@ def open_cases_by_age(now: datetime) -> list[AgeRow]:
 def trend_total(span: Span) -> dict[date, tuple[Decimal, int]]:
     if use_summary():
         totals: dict[date, tuple[Decimal, int]] = {}
-        if span.bucket == "month":
-            sql, params = span_rows("case", span.since.date(), span.currency)
-            rows = fetch(
-                f"SELECT at, sum(amount), sum(count)::bigint FROM ({sql}) s GROUP BY at", params
-            )
-        else:
-            rows = (
-                summed("case", span)
-                .values_list("day")
-                .annotate(a=Sum("amount"), n=Sum("count"))
-                .order_by()
-            )
-        for day, amount_of_day, cases_of_day in rows:
-            if not cases_of_day:
-                continue  # every case of the day (or month) was released
-            bucket = span.bucket_of(day)
+        for row in summed("case", span).values("day").annotate(a=Sum("amount"), n=Sum("count")):
+            if not row["n"]:
+                continue  # every case of the day was released
+            bucket = span.bucket_of(row["day"])
             amount, cases = totals.get(bucket, (Decimal(0), 0))
-            totals[bucket] = (amount + amount_of_day, cases + cases_of_day)
+            totals[bucket] = (amount + row["a"], cases + row["n"])
         return totals
     rows = (
         refunded_cases(span)
@@ -520,12 +466,13 @@ class RankRow:
 def top_by(dimension: str, span: Span) -> list[RankRow]:
     spec = DIMENSION_QUERIES[dimension]
     if use_summary():
-        ranked = top_skus(span) if dimension == "sku" else None
-        if ranked is None:
-            ranked = top_keys(dimension, span)
         rows = [
-            {spec.key: summary_key(dimension, key), "amount": amount, "count": count}
-            for key, amount, count in ranked
+            {spec.key: summary_key(dimension, row["key"]), **row}
+            for row in summed(dimension, span)
+            .values("key")
+            .annotate(amount=Sum("amount"), count=Sum("count"))
+            .filter(count__gt=0)
+            .order_by("-amount", "key")[:TOP]
         ]
     else:
         rows = list(
@@ -543,81 +490,6 @@ def top_by(dimension: str, span: Span) -> list[RankRow]:
     ]
 
 
-def top_keys(dimension: str, span: Span) -> list[tuple[str, Decimal, int]]:
-    """The TOP keys of the period by amount, from every key's sums."""
-    sql, params = span_rows(dimension, span.since.date(), span.currency)
-    return fetch(
-        f"""
-        SELECT key, sum(amount) AS amount, sum(count)::bigint FROM ({sql}) s
-        GROUP BY key HAVING sum(count) > 0 ORDER BY amount DESC, key LIMIT %s
-        """,
-        [*params, TOP],
-    )
-
-
-# How many of each month's largest SKUs are candidates for the period's top ten.
-SKU_DEPTH = 50
-
-
-def top_skus(span: Span) -> list[tuple[str, Decimal, int]] | None:
-    """The TOP SKUs of the period, or None when the candidates cannot prove them.
-
-    A year has tens of thousands of SKUs: summing them all is most of the
-    dashboard's time. Candidates are each month's SKU_DEPTH largest SKUs
-    (the period's first, partial month counted whole), whose exact sums over
-    the period are added up. Any other SKU has at most the SKU_DEPTH-th
-    largest amount of each month in which the list was cut short (amounts are
-    never negative, so a partial month holds no more than the whole one), and
-    nothing in the other months: if the tenth candidate's sum is above the
-    total of those amounts, no other SKU can reach the ten (nor tie). Else
-    None: the caller ranks every SKU. One statement either way.
-    """
-    since = span.since.date()
-    rows_sql, rows_params = span_rows(
-        "sku", since, span.currency, ("AND key = ANY(ARRAY(SELECT key FROM tops))", [])
-    )
-    rows = fetch(
-        f"""
-        WITH tops AS (
-            SELECT t.key, t.amount, t.rank
-            FROM generate_series(
-                %s::date,
-                (SELECT max(month) FROM portal_refundmonth WHERE kind = 'sku' AND currency = %s),
-                interval '1 month'
-            ) AS g (month)
-            CROSS JOIN LATERAL (
-                SELECT m.key, m.amount, row_number() OVER (ORDER BY m.amount DESC) AS rank
-                FROM portal_refundmonth m
-                WHERE m.kind = 'sku' AND m.currency = %s AND m.month = g.month::date
-                ORDER BY m.amount DESC LIMIT %s
-            ) t
-        ), ranked AS (
-            SELECT key, sum(amount) AS amount, sum(count)::bigint AS count FROM ({rows_sql}) s
-            GROUP BY key HAVING sum(count) > 0 ORDER BY amount DESC, key LIMIT %s
-        ), bound AS (
-            SELECT coalesce(sum(amount), 0) AS amount, count(*) AS months
-            FROM tops WHERE rank = %s
-        )
-        SELECT bound.amount, bound.months, ranked.key, ranked.amount, ranked.count
-        FROM bound LEFT JOIN ranked ON true ORDER BY ranked.amount DESC, ranked.key
-        """,
-        [
-            since.replace(day=1),
-            span.currency,
-            span.currency,
-            SKU_DEPTH,
-            *rows_params,
-            TOP,
-            SKU_DEPTH,
-        ],
-    )
-    bound, cut_months = rows[0][0], rows[0][1]
-    ranked = [(key, amount, count) for _, _, key, amount, count in rows if key is not None]
-    if cut_months == 0 or (len(ranked) == TOP and ranked[-1][1] > bound):
-        return ranked
-    return None
-
-
 def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[date, Decimal]]:
     spec = DIMENSION_QUERIES[dimension]
     if not keys:
@@ -625,28 +497,17 @@ def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[dat
     if use_summary():
         by_text = {"" if key is None else str(key): key for key in keys}
         series: dict[Any, dict[date, Decimal]] = {key: {} for key in keys}
-        if span.bucket == "month":
-            sql, params = span_rows(
-                dimension, span.since.date(), span.currency, with_keys(list(by_text))
-            )
-            rows = fetch(
-                f"SELECT at, key, sum(amount) FROM ({sql}) s GROUP BY at, key "
-                "HAVING sum(count) > 0",
-                params,
-            )
-        else:
-            rows = (
-                summed(dimension, span)
-                .filter(key__in=list(by_text))
-                .values_list("day", "key")
-                .annotate(amount=Sum("amount"), n=Sum("count"))
-                .filter(n__gt=0)
-                .values_list("day", "key", "amount")
-            )
-        for day, key, amount in rows:
-            points = series[by_text[key]]
-            bucket = span.bucket_of(day)
-            points[bucket] = points.get(bucket, Decimal(0)) + amount
+        rows = (
+            summed(dimension, span)
+            .filter(key__in=list(by_text))
+            .values("day", "key")
+            .annotate(amount=Sum("amount"), n=Sum("count"))
+            .filter(n__gt=0)
+        )
+        for row in rows:
+            points = series[by_text[row["key"]]]
+            bucket = span.bucket_of(row["day"])
+            points[bucket] = points.get(bucket, Decimal(0)) + row["amount"]
         return series
     wanted = Q(**{f"{spec.key}__in": [k for k in keys if k is not None]})
     if None in keys:
@@ -684,18 +545,20 @@ def refund_rates(span: Span) -> list[RateRow]:
     if use_summary():
         # Summed per vendor first, named after: a name looked up in the grouped
         # query would be looked up once per summed row.
-        sql, params = span_rows("sold", span.since.date(), span.currency)
-        summary = fetch(
-            f"""
-            SELECT v.code, v.name, s.sold, s.refunded
-            FROM (
-                SELECT key, sum(amount) AS sold, sum(refunded) AS refunded
-                FROM ({sql}) r
-                GROUP BY key HAVING sum(amount) > 0
-            ) s JOIN vendors_vendor v ON v.id = s.key::bigint
-            """,
-            params,
-        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT v.code, v.name, s.sold, s.refunded
+                FROM (
+                    SELECT key, sum(amount) AS sold, sum(refunded) AS refunded
+                    FROM portal_refundday
+                    WHERE kind = 'sold' AND currency = %s AND day >= %s
+                    GROUP BY key HAVING sum(amount) > 0
+                ) s JOIN vendors_vendor v ON v.id = s.key::bigint
+                """,
+                [span.currency, span.since.date()],
+            )
+            summary = cursor.fetchall()
         ranked = sorted(
             (
                 RateRow(code, name, sold, refunded, (refunded / sold).quantize(Decimal("0.000001")))

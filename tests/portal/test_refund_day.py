@@ -1,6 +1,6 @@
-"""RefundDay and RefundMonth, the staff dashboard's daily and monthly sums: kept
-by triggers, always equal to the aggregates of the live rows, and the
-dashboard reads the same figures from them as from those rows."""
+"""RefundDay, the staff dashboard's daily sums: kept by triggers, always equal to
+the aggregates of the live rows, and the dashboard reads the same figures from
+it as from those rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from portal import staff_views
-from portal.models import RefundDay, RefundMonth
+from portal.models import RefundDay
 from portal.staff_views import DIMENSIONS, Span
 from refunds.models import Order, RefundCase
 from refunds.services.cases import (
@@ -63,32 +63,8 @@ def expected() -> dict[tuple, tuple]:
     return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
 
 
-def kept_months() -> dict[tuple, tuple]:
-    """RefundMonth, shards added up, rows that add up to nothing left out."""
-    totals: dict[tuple, list] = {}
-    for row in RefundMonth.objects.all():
-        assert row.month.day == 1
-        sums = totals.setdefault((row.kind, row.currency, row.month, row.key), [D(0), D(0), 0])
-        sums[0] += row.amount
-        sums[1] += row.refunded
-        sums[2] += row.count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
-
-
-def by_month(days: dict[tuple, tuple]) -> dict[tuple, tuple]:
-    totals: dict[tuple, list] = {}
-    for (kind, currency, day, key), (amount, refunded, count) in days.items():
-        sums = totals.setdefault((kind, currency, day.replace(day=1), key), [D(0), D(0), 0])
-        sums[0] += amount
-        sums[1] += refunded
-        sums[2] += count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
-
-
 def assert_in_step() -> None:
-    now = expected()
-    assert kept() == now
-    assert kept_months() == by_month(now)
+    assert kept() == expected()
 
 
 def days_ago(days: int):
@@ -152,23 +128,6 @@ def test_it_follows_rows_changed_and_deleted_outside_the_services(acme, bolt):
     order.delete()
     assert_in_step()
     assert kept() == {}
-    assert kept_months() == {}
-
-
-def test_month_rows_follow_daily_rows_written_directly(acme, bolt):
-    """The month rows follow any write of a daily row, not only the case triggers'."""
-    order = make_order(lines=[(acme, "MUG-01", 3, "10.00", "0.10")])
-    line = order.lines.get()
-    open_case(order=order, lines=[LineRequest(line.pk, "damaged", quantity=1)], now=days_ago(2))
-    assert kept_months() == by_month(kept())
-    # Moved to another month and another shard, changed, then deleted.
-    RefundDay.objects.filter(kind="sku").update(day=days_ago(70).date(), shard=3)
-    assert kept_months() == by_month(kept())
-    RefundDay.objects.filter(kind="case").update(amount=D("99.50"), count=2)
-    assert kept_months() == by_month(kept())
-    RefundDay.objects.filter(kind__in=["vendor", "reason"]).delete()
-    assert kept_months() == by_month(kept())
-    assert ("sku", "EUR", days_ago(70).date().replace(day=1), "MUG-01") in kept_months()
 
 
 @pytest.fixture
@@ -218,40 +177,3 @@ def test_the_dashboard_reads_the_same_figures_as_from_the_live_rows(busy, days, 
     live = figures()
     assert summary == live
     assert summary[1]  # something to compare
-
-
-@pytest.fixture
-def many_skus(acme, bolt):
-    """Refunds of eight SKUs over five months, unequal and shifting amounts."""
-    for index in range(24):
-        sku = f"SKU-{(index * 5) % 8}"
-        order = make_order(
-            lines=[(acme if index % 2 else bolt, sku, 4, f"{10 + index}.00", "0.10")]
-        )
-        line = order.lines.get()
-        open_case(
-            order=order,
-            lines=[LineRequest(line.pk, "damaged", quantity=1 + index % 3)],
-            now=days_ago(index * 6),
-        )
-
-
-@pytest.mark.parametrize("days", staff_views.PERIODS)
-def test_the_sku_ranking_from_months_tops_equals_ranking_every_sku(many_skus, days, monkeypatch):
-    """Cut short (few candidates per month, a short top), the SKU ranking either
-    proves its top from the candidates or ranks every SKU: the live figures
-    either way."""
-    assert_in_step()
-    span = Span(days, timezone.now(), "EUR", "sku")
-    outcomes = set()
-    for top in (1, 2, 3, 10):
-        for depth in (1, 2, 3, 50):
-            monkeypatch.setattr(staff_views, "TOP", top)
-            monkeypatch.setattr(staff_views, "SKU_DEPTH", depth)
-            outcomes.add(staff_views.top_skus(span) is not None)
-            summary = staff_views.top_by("sku", span)
-            with monkeypatch.context() as live:
-                live.setattr(staff_views, "use_summary", lambda: False)
-                assert summary == staff_views.top_by("sku", span), (top, depth)
-            assert summary
-    assert outcomes == {True, False}  # both the proof and the fallback were taken
