@@ -90,6 +90,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
+    def admin_url(self, name: str, *args: Any) -> str:
+        """The URL of one of this model's admin views (its own extra ones included)."""
+        return reverse(
+            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
+            args=args,
+        )
+
+    def viewable_or_404(self, request: HttpRequest, object_id: str) -> Model:
+        """The object an extra view (a download) is about, if the user may see it."""
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        if not self.has_view_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
 
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
@@ -511,7 +527,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: CreditNote) -> str:
-        return format_html('<a href="{}">Download</a>', self._url("pdf", obj.pk))
+        return format_html('<a href="{}">Download</a>', self.admin_url("pdf", obj.pk))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[CreditNote], search_term: str
@@ -524,12 +540,6 @@ class CreditNoteAdmin(ReadOnlyAdmin):
                 Q(number__in=words) | Q(reference__in=words) | Q(order_number__in=words)
             ),
             False,
-        )
-
-    def _url(self, name: str, *args: Any) -> str:
-        return reverse(
-            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
-            args=args,
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -546,8 +556,8 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         extra = {
-            "export_url": self._url("export"),
-            "issue_url": self._url("issue") if self.can_issue(request) else None,
+            "export_url": self.admin_url("export"),
+            "issue_url": self.admin_url("issue") if self.can_issue(request) else None,
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
@@ -559,7 +569,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra = {"pdf_url": self._url("pdf", object_id), **(extra_context or {})}
+        extra = {"pdf_url": self.admin_url("pdf", object_id), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra)
 
     def can_issue(self, request: HttpRequest) -> bool:
@@ -567,11 +577,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         return request.user.has_perm("ledger.add_creditnote")
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        note = self.get_object(request, unquote(object_id))
-        if note is None:
-            raise Http404("No such credit note.")
-        if not self.has_view_permission(request, note):
-            raise PermissionDenied
+        note = self.viewable_or_404(request, object_id)
         response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
         return response
@@ -613,7 +619,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
                 messages.success(
                     request, f"Credit note {note.number} for {note.reference} is issued."
                 )
-                return HttpResponseRedirect(self._url("change", note.pk))
+                return HttpResponseRedirect(self.admin_url("change", note.pk))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -13,25 +13,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import (
-    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 
 from ledger.admin import ReadOnlyAdmin, money
 from ledger.models import SettlementStatement
-from ledger.statement_exports import statement_csv, statement_filename, statement_pdf
 from vendors.models import Vendor
 
+from .statement_views import statement_download
 from .statements import make_due_statements
 
 
@@ -124,14 +121,8 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     def downloads(self, obj: SettlementStatement) -> str:
         return format_html(
             '<a href="{}">CSV</a> · <a href="{}">PDF</a>',
-            self._url("csv", obj.pk),
-            self._url("pdf", obj.pk),
-        )
-
-    def _url(self, name: str, *args: Any) -> str:
-        return reverse(
-            f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{name}",
-            args=args,
+            self.admin_url("csv", obj.pk),
+            self.admin_url("pdf", obj.pk),
         )
 
     def get_urls(self) -> list[URLPattern]:
@@ -148,7 +139,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
         extra = {
-            "generate_url": self._url("generate") if self.can_generate(request) else None,
+            "generate_url": self.admin_url("generate") if self.can_generate(request) else None,
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
@@ -161,8 +152,8 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         extra = {
-            "csv_url": self._url("csv", object_id),
-            "pdf_url": self._url("pdf", object_id),
+            "csv_url": self.admin_url("csv", object_id),
+            "pdf_url": self.admin_url("pdf", object_id),
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra)
@@ -171,29 +162,11 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         # There is no raw "add" form: statements come from the ledger.
         return request.user.has_perm("ledger.add_settlementstatement")
 
-    def _statement(self, request: HttpRequest, object_id: str) -> SettlementStatement:
-        statement = self.get_object(request, unquote(object_id))
-        if statement is None:
-            raise Http404("No such statement.")
-        if not self.has_view_permission(request, statement):
-            raise PermissionDenied
-        return statement
-
-    def csv_view(self, request: HttpRequest, object_id: str) -> StreamingHttpResponse:
-        statement = self._statement(request, object_id)
-        response = StreamingHttpResponse(statement_csv(statement), content_type="text/csv")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{statement_filename(statement, "csv")}"'
-        )
-        return response
+    def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return statement_download(self.viewable_or_404(request, object_id), "csv")
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        statement = self._statement(request, object_id)
-        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
-        response["Content-Disposition"] = (
-            f'attachment; filename="{statement_filename(statement, "pdf")}"'
-        )
-        return response
+        return statement_download(self.viewable_or_404(request, object_id), "pdf")
 
     def generate_view(self, request: HttpRequest) -> HttpResponse:
         if not self.can_generate(request):
@@ -210,7 +183,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             )
             for vendor_id, currency, error in result.failures:
                 messages.error(request, f"Vendor {vendor_id} {currency}: {error}")
-            return HttpResponseRedirect(self._url("changelist"))
+            return HttpResponseRedirect(self.admin_url("changelist"))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -89,23 +89,27 @@ def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
     )
 
 
+def statement_download(statement: SettlementStatement, extension: str) -> HttpResponse:
+    """The statement as an attachment: CSV streamed, or PDF."""
+    if extension == "csv":
+        response: HttpResponse = StreamingHttpResponse(
+            statement_csv(statement), content_type="text/csv"
+        )
+    else:
+        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{statement_filename(statement, extension)}"'
+    )
+    return response
+
+
 @require_safe
 @portal_view
 def statement_csv_download(request: PortalRequest, statement_id: int) -> HttpResponse:
-    statement = my_statement_or_404(request, statement_id)
-    response = StreamingHttpResponse(statement_csv(statement), content_type="text/csv")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{statement_filename(statement, "csv")}"'
-    )
-    return response
+    return statement_download(my_statement_or_404(request, statement_id), "csv")
 
 
 @require_safe
 @portal_view
 def statement_pdf_download(request: PortalRequest, statement_id: int) -> HttpResponse:
-    statement = my_statement_or_404(request, statement_id)
-    response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{statement_filename(statement, "pdf")}"'
-    )
-    return response
+    return statement_download(my_statement_or_404(request, statement_id), "pdf")
