@@ -4,6 +4,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # opening one per request; see config/settings/base.py.
 ENV DATABASE_CONN_MAX_AGE=60 DATABASE_CONN_HEALTH_CHECKS=true
 WORKDIR /app
+# Unicode fonts the credit note and statement PDFs embed (ledger/fonts.py).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-core fonts-wqy-microhei \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .

@@ -714,3 +714,6 @@ class CreditNoteSettingsAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(
             reverse(f"{self.admin_site.name}:ledger_creditnotesettings_change", args=[settings.pk])
         )
+
+
+from . import admin_issuer  # noqa: E402, F401  (Company details: ledger/admin_issuer.py)

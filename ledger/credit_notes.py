@@ -277,11 +277,12 @@ def build_draft(case: RefundCase, context: IssueContext) -> Draft:
     coding = coding_for(case, context)
     method = refund_payment_method(context.payments.get(order.pk, []))
     if coding.customer_name:
-        # Credited to the channel's contact: the shopper's email is not theirs.
-        customer_name, customer_email = coding.customer_name, ""
+        # Credited to the channel's contact: the shopper's email and address are not theirs.
+        customer_name, customer_email, customer_address = coding.customer_name, "", ""
     else:
         customer_name = order.customer_name or settings.default_customer_name
         customer_email = order.customer_email
+        customer_address = order.customer_address
     lines = [
         build_line(refund_line, position, case.currency, coding, context)
         for position, refund_line in enumerate(context.refund_lines.get(case.pk, []), start=1)
@@ -304,6 +305,7 @@ def build_draft(case: RefundCase, context: IssueContext) -> Draft:
         currency=case.currency,
         customer_name=customer_name[:200],
         customer_email=customer_email,
+        customer_address=customer_address[:500],
         payment_method=method,
         bank_account_code=context.bank_codes.get(method, ""),
         channel_mapping_applied=coding.mapped,

@@ -306,6 +306,36 @@ class CreditNoteSettings(models.Model):
         return settings
 
 
+class IssuerProfile(models.Model):
+    """The company that issues credit notes, as printed on them (one row, pk=1)."""
+
+    SINGLETON_PK = 1
+
+    legal_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The issuer's registered name on credit notes (blank: the platform name).",
+    )
+    address = models.TextField(
+        max_length=500, blank=True, help_text="Postal address, one line per line."
+    )
+    vat_id = models.CharField("VAT ID", max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        verbose_name = "company details"
+        verbose_name_plural = "company details"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="issuer_profile_singleton")]
+
+    def __str__(self) -> str:
+        return "Company details"
+
+    @classmethod
+    def load(cls) -> "IssuerProfile":
+        profile, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return profile
+
+
 class ChannelMapping(models.Model):
     """Accounting codes for the orders of one channel.
 
@@ -402,6 +432,9 @@ class CreditNote(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     customer_name = models.CharField(max_length=200)
     customer_email = models.EmailField(blank=True)
+    customer_address = models.TextField(
+        max_length=500, blank=True, help_text="The order's, unless credited to a channel's contact."
+    )
     payment_method = models.CharField(
         max_length=20, choices=PaymentMethod.choices, blank=True, default=""
     )

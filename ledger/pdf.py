@@ -1,7 +1,12 @@
 """The credit note as a PDF the customer can receive (reportlab platypus).
 
 Amounts are printed with lib.money.format_amount, so the PDF shows exactly the
-figures stored (and exported), in the currency's minor digits.
+figures stored (and exported), in the currency's minor digits. Names,
+addresses and descriptions print in any script: see ledger.fonts.
+
+The note names its issuer (IssuerProfile: legal name, address, VAT ID,
+email), the customer with their address, the original order it credits and
+the reasons of the refunded lines.
 """
 
 from __future__ import annotations
@@ -12,19 +17,21 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.money import CurrencyError, format_amount
 
-from .models import CreditNote, CreditNoteSettings
+from .fonts import base_font, markup, pdf_styles
+from .models import CreditNote, CreditNoteLine, CreditNoteSettings, IssuerProfile
 
 
 def credit_note_pdf(credit_note: CreditNote) -> bytes:
     """The credit note, one or more A4 pages, as PDF bytes."""
     buffer = BytesIO()
     platform = CreditNoteSettings.load().platform_name
+    issuer = IssuerProfile.load()
+    issuer_name = issuer.legal_name or platform
     document = SimpleDocTemplate(
         buffer,
         pagesize=A4,
@@ -33,29 +40,31 @@ def credit_note_pdf(credit_note: CreditNote) -> bytes:
         topMargin=18 * mm,
         bottomMargin=18 * mm,
         title=f"Credit note {credit_note.number}",
-        author=platform,
+        author=issuer_name,
         subject=f"Refund {credit_note.reference} on order {credit_note.order_number}",
         # Same credit note, same bytes: no creation timestamp or random ID.
         invariant=1,
     )
-    styles = getSampleStyleSheet()
+    styles = pdf_styles()
+    lines = list(credit_note.lines.select_related("refund_line__reason").order_by("position"))
     document.build(
         [
-            Paragraph(text(platform), styles["Title"]),
-            Paragraph(f"Credit note {text(credit_note.number)}", styles["Heading2"]),
-            header_table(credit_note),
+            Paragraph(markup(issuer_name), styles["title"]),
+            *issuer_block(issuer),
+            Paragraph(f"Credit note {markup(credit_note.number)}", styles["heading"]),
+            header_table(credit_note, credit_reasons(lines)),
             Spacer(1, 8 * mm),
-            lines_table(credit_note, styles["BodyText"]),
+            lines_table(credit_note, lines),
             Spacer(1, 4 * mm),
             totals_table(credit_note),
             Spacer(1, 8 * mm),
             Paragraph(
-                text(
+                markup(
                     f"This credit note documents the refund {credit_note.reference} of "
                     f"{money(credit_note.total_amount, credit_note.currency)} on order "
                     f"{credit_note.order_number}."
                 ),
-                styles["BodyText"],
+                styles["body"],
             ),
         ]
     )
@@ -78,22 +87,49 @@ def percent(rate: Decimal) -> str:
     return f"{(rate * 100).normalize():f}%"
 
 
-def header_table(note: CreditNote) -> Table:
-    customer = note.customer_name + (f" <{note.customer_email}>" if note.customer_email else "")
+def credit_reasons(lines: list[CreditNoteLine]) -> list[str]:
+    """The refund reasons of the credited lines, each once, in line order."""
+    labels = [line.refund_line.reason.label for line in lines]
+    return list(dict.fromkeys(labels))
+
+
+def issuer_block(issuer: IssuerProfile) -> list[Paragraph]:
+    rows = [issuer.address.strip()] if issuer.address.strip() else []
+    if issuer.vat_id:
+        rows.append(f"VAT ID: {issuer.vat_id}")
+    if issuer.email:
+        rows.append(issuer.email)
+    if not rows:
+        return [Spacer(1, 2 * mm)]
+    return [Paragraph(markup("\n".join(rows)), pdf_styles()["cell"]), Spacer(1, 4 * mm)]
+
+
+def header_table(note: CreditNote, reasons: list[str]) -> Table:
+    cell = pdf_styles()["cell"]
     rows = [
         ["Credit note number", note.number],
         ["Date", note.issue_date.isoformat()],
-        ["Refund reference", note.reference],
         ["Original order", note.order_number],
-        ["Customer", customer],
-        ["Currency", note.currency],
+        ["Refund reference", note.reference],
+        ["Customer", note.customer_name],
     ]
-    table = Table(rows, colWidths=[45 * mm, None], hAlign="LEFT")
+    if note.customer_email:
+        rows.append(["Customer email", note.customer_email])
+    if note.customer_address.strip():
+        rows.append(["Customer address", note.customer_address.strip()])
+    rows.append(["Reason for credit", "; ".join(reasons)])
+    rows.append(["Currency", note.currency])
+    table = Table(
+        [[label, Paragraph(markup(value), cell)] for label, value in rows],
+        colWidths=[45 * mm, None],
+        hAlign="LEFT",
+    )
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (0, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (0, -1), base_font(bold=True)),
                 ("FONTSIZE", (0, 0), (-1, -1), 9),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
             ]
@@ -102,14 +138,17 @@ def header_table(note: CreditNote) -> Table:
     return table
 
 
-def lines_table(note: CreditNote, body: ParagraphStyle) -> Table:
-    small = ParagraphStyle("cell", parent=body, fontSize=8.5, leading=10)
+def lines_table(note: CreditNote, lines: list[CreditNoteLine]) -> Table:
+    styles = pdf_styles()
     currency = note.currency
     rows: list[list[object]] = [["Description", "Qty", "Unit (net)", "Tax rate", "Tax", "Total"]]
-    for line in note.lines.order_by("position"):
+    for line in lines:
         rows.append(
             [
-                Paragraph(text(line.description), small),
+                [
+                    Paragraph(markup(line.description), styles["cell"]),
+                    Paragraph(markup(f"Reason: {line.refund_line.reason.label}"), styles["note"]),
+                ],
                 str(line.quantity),
                 format_amount(line.unit_amount, currency),
                 percent(line.tax_rate),
@@ -125,7 +164,8 @@ def lines_table(note: CreditNote, body: ParagraphStyle) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
+                ("FONTNAME", (0, 0), (-1, -1), base_font()),
+                ("FONTNAME", (0, 0), (-1, 0), base_font(bold=True)),
                 ("FONTSIZE", (0, 0), (-1, -1), 8.5),
                 ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
@@ -150,8 +190,9 @@ def totals_table(note: CreditNote) -> Table:
         TableStyle(
             [
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("FONTNAME", (0, 0), (-1, -1), base_font()),
                 ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, -1), (-1, -1), base_font(bold=True)),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
             ]
         )

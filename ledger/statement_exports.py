@@ -19,15 +19,15 @@ from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from lib.money import exponent, quantize
 
 from .exports import FORMULA_STARTS
+from .fonts import base_font, markup, needs_markup, pdf_styles
 from .models import CreditNoteSettings, SettlementStatement
-from .pdf import money, text
+from .pdf import money
 from .settlements import (
     LINE_FIELDS,
     LINE_LABELS,
@@ -185,16 +185,16 @@ def statement_pdf(statement: SettlementStatement) -> bytes:
         # Same statement, same bytes: no creation timestamp or random ID.
         invariant=1,
     )
-    styles = getSampleStyleSheet()
+    styles = pdf_styles()
     lines = list(_pdf_lines(statement))
     story = [
-        Paragraph(text(platform), styles["Title"]),
+        Paragraph(markup(platform), styles["title"]),
         Paragraph(
-            text(f"Settlement statement · {vendor.name} ({vendor.code})"), styles["Heading2"]
+            markup(f"Settlement statement · {vendor.name} ({vendor.code})"), styles["heading"]
         ),
         Paragraph(
-            text(f"{period} · {statement.get_frequency_display()} · {statement.currency}"),
-            styles["BodyText"],
+            markup(f"{period} · {statement.get_frequency_display()} · {statement.currency}"),
+            styles["body"],
         ),
         Spacer(1, 4 * mm),
         _summary_table(statement),
@@ -204,16 +204,16 @@ def statement_pdf(statement: SettlementStatement) -> bytes:
     if statement.entry_count > PDF_MAX_LINES:
         story.append(
             Paragraph(
-                text(
+                markup(
                     f"The first {PDF_MAX_LINES:,} of {statement.entry_count:,} lines are shown; "
                     "download the CSV for all of them."
                 ),
-                styles["BodyText"],
+                styles["body"],
             )
         )
     if statement.closing < 0:
         story.append(Spacer(1, 4 * mm))
-        story.append(Paragraph(text(NEGATIVE_NOTE), styles["BodyText"]))
+        story.append(Paragraph(markup(NEGATIVE_NOTE), styles["body"]))
     document.build(story)
     return buffer.getvalue()
 
@@ -240,8 +240,9 @@ def _summary_table(statement: SettlementStatement) -> Table:
         TableStyle(
             [
                 ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+                ("FONTNAME", (0, 0), (-1, -1), base_font()),
                 ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("FONTNAME", (0, -1), (-1, -1), "Helvetica-Bold"),
+                ("FONTNAME", (0, -1), (-1, -1), base_font(bold=True)),
                 ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
             ]
         )
@@ -249,8 +250,10 @@ def _summary_table(statement: SettlementStatement) -> Table:
     return table
 
 
-def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str]]:
-    # Plain strings, cut to fit: a Paragraph per cell costs seconds per thousand lines.
+def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str | Paragraph]]:
+    # Plain strings, cut to fit: a Paragraph per cell costs seconds per thousand
+    # lines. Only a text the base font cannot print (another script, right to
+    # left) becomes a Paragraph.
     currency = statement.currency
     balance = statement.opening
     rows = statement_entries(statement).values_list(*LINE_FIELDS)[:PDF_MAX_LINES]
@@ -260,19 +263,23 @@ def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str]]:
         description = ("(late) " if line.late else "") + line.memo
         yield [
             line.date.isoformat(),
-            cut(line.label, 30),
-            cut(line.reference, 26),
-            cut(description, 44),
+            pdf_cell(cut(line.label, 30)),
+            pdf_cell(cut(line.reference, 26)),
+            pdf_cell(cut(description, 44)),
             str(quantize(line.amount, currency)),
             str(quantize(balance, currency)),
         ]
+
+
+def pdf_cell(value: str) -> str | Paragraph:
+    return Paragraph(markup(value), pdf_styles()["cell-small"]) if needs_markup(value) else value
 
 
 def cut(value: str, length: int) -> str:
     return value if len(value) <= length else value[: length - 3] + "..."
 
 
-def _lines_tables(lines: list[list[str]]) -> list[Table]:
+def _lines_tables(lines: list[list[str | Paragraph]]) -> list[Table]:
     """The lines as tables of PDF_TABLE_ROWS rows: one long table would be
     measured again at every page break."""
     header = ["Date", "Type", "Reference", "Description", "Amount", "Balance"]
@@ -285,20 +292,22 @@ def _lines_tables(lines: list[list[str]]) -> list[Table]:
             colWidths=[19 * mm, 40 * mm, 36 * mm, None, 20 * mm, 20 * mm],
             repeatRows=1,
         )
-        table.setStyle(LINES_STYLE)
+        table.setStyle(lines_style())
         tables.append(table)
     return tables
 
 
-LINES_STYLE = TableStyle(
-    [
-        ("FONTNAME", (0, 0), (-1, 0), "Helvetica-Bold"),
-        ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-        ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
-        ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-    ]
-)
+def lines_style() -> TableStyle:
+    return TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), base_font()),
+            ("FONTNAME", (0, 0), (-1, 0), base_font(bold=True)),
+            ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+            ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ]
+    )

@@ -389,6 +389,18 @@ LAST_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
     "kw": _latin("Al-Mutairi,Al-Ajmi,Al-Enezi,Al-Rashidi,Al-Kandari,Al-Shammari,Al-Failakawi"),
 }
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
+# Postal addresses (fictional) of named customers, picked by order index so the
+# demo's random draws stay as they were.
+ADDRESSES: dict[str, tuple[str, ...]] = {
+    "eu": (
+        "Hauptstraße 12\n10115 Berlin\nGermany",
+        "12 rue de la Paix\n75002 Paris\nFrance",
+        "ul. Długa 5\n00-238 Warszawa\nPoland",
+    ),
+    "uk": ("221 Baker Street\nLondon NW1 6XE\nUnited Kingdom", "3 High Street\nYork YO1 7HY"),
+    "jp": ("〒100-0005\n東京都千代田区丸の内1-9-1\nJapan",),
+    "kw": ("Block 3, Street 15, House 7\nSalmiya 20003\nKuwait",),
+}
 
 # ---------------------------------------------------------------- case shapes
 
@@ -528,7 +540,8 @@ SELF_SERVICE_CHANNELS = frozenset({EventChannel.API.value, EventChannel.PLATFORM
 
 COLUMNS: dict[type[models.Model], tuple[str, ...]] = {
     Order: tuple(
-        "id number channel_id currency customer_name customer_email placed_at shipping_amount "
+        "id number channel_id currency customer_name customer_email customer_address placed_at "
+        "shipping_amount "
         "net_amount tax_amount total_amount captured_amount refunded_amount refunded_shipping "
         "created_at".split()
     ),
@@ -1103,6 +1116,8 @@ class _Generator:
             not_before = self._case(state, plan, not_before, batch)
 
         name, email = self._customer(spec)
+        addresses = ADDRESSES[spec.region]
+        address = addresses[index % len(addresses)] if name else ""
         batch[Order].append(
             (
                 order_pk,
@@ -1111,6 +1126,7 @@ class _Generator:
                 currency,
                 name,
                 email,
+                address,
                 placed_at,
                 shipping,
                 net,

@@ -59,6 +59,7 @@ class Order(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     customer_name = models.CharField(max_length=200, blank=True)
     customer_email = models.EmailField(blank=True)
+    customer_address = models.TextField(max_length=500, blank=True)
     placed_at = models.DateTimeField()
     shipping_amount = amount_field(help_text="Shipping charged, untaxed.")
     net_amount = amount_field()

@@ -14,6 +14,10 @@ echo "==> Installing requirements"
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -r requirements.txt
 
+# Credit note and statement PDFs embed Debian's Unicode fonts (ledger/fonts.py).
+source scripts/debian_packages.sh
+ensure_debian_packages 0 "${PDF_FONT_PACKAGES[@]}"
+
 # Embedded defaults: no DATABASE_URL, no broker.
 unset DATABASE_URL CELERY_BROKER_URL
 export DJANGO_SETTINGS_MODULE=config.settings.local

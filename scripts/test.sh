@@ -16,36 +16,14 @@ echo "==> Installing requirements"
 .venv/bin/python -m pip install --quiet -r requirements-dev.txt
 
 # The browser tests (tests/browser) drive Debian's chromium through Playwright;
-# Playwright never downloads a browser of its own.
-CHROMIUM=/usr/bin/chromium
-if [ ! -x "$CHROMIUM" ]; then
-  echo "==> $CHROMIUM is missing: installing Debian's chromium for the browser tests"
-  if [ "$(id -u)" -eq 0 ]; then
-    AS_ROOT=(env DEBIAN_FRONTEND=noninteractive)
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    AS_ROOT=(sudo -n env DEBIAN_FRONTEND=noninteractive)
-  else
-    cat >&2 <<'MSG'
-
-The browser tests need Debian's chromium at /usr/bin/chromium, and this script can
-install it only as root or with passwordless sudo. Install it once, as root:
-  apt-get install -y --no-install-recommends chromium
-MSG
-    exit 2
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    echo "Cannot install chromium: apt-get not found (not Debian/Ubuntu?)." >&2
-    exit 2
-  fi
-  # A fresh container has no package lists yet: update them and try once more.
-  if ! "${AS_ROOT[@]}" apt-get install -y --no-install-recommends chromium; then
-    "${AS_ROOT[@]}" apt-get update && "${AS_ROOT[@]}" apt-get install -y --no-install-recommends chromium || true
-  fi
-  if [ ! -x "$CHROMIUM" ]; then
-    echo "Installing chromium failed: $CHROMIUM is still missing (see apt's output above)." >&2
-    exit 2
-  fi
-fi
+# Playwright never downloads a browser of its own. The PDF tests read PDFs back
+# with poppler-utils (pdftotext, pdftoppm), and the PDFs embed Debian's fonts.
+source scripts/debian_packages.sh
+ensure_debian_packages 1 \
+  /usr/bin/chromium=chromium \
+  /usr/bin/pdftotext=poppler-utils \
+  /usr/bin/pdftoppm=poppler-utils \
+  "${PDF_FONT_PACKAGES[@]}"
 
 export DATABASE_URL=${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/splitledger}
 export CELERY_BROKER_URL=${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}

@@ -92,6 +92,7 @@ class OrderSerializer(serializers.ModelSerializer):
             "channel",
             "customer_name",
             "customer_email",
+            "customer_address",
             "placed_at",
             "shipping_amount",
             "net_amount",
@@ -156,6 +157,9 @@ class OrderCreateSerializer(serializers.Serializer):
         max_length=200, required=False, allow_blank=True, default=""
     )
     customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
+    customer_address = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
     placed_at = serializers.DateTimeField(required=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
 

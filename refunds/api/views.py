@@ -53,6 +53,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             shipping_amount=v["shipping_amount"],
             customer_name=v["customer_name"],
             customer_email=v["customer_email"],
+            customer_address=v["customer_address"],
             placed_at=v.get("placed_at"),
             lines=[OrderLineRequest(**line) for line in v["lines"]],
             payments=[PaymentRequest(**v["payment"])],

@@ -47,6 +47,7 @@ def create_order(
     shipping_amount: Any = "0",
     customer_name: str = "",
     customer_email: str = "",
+    customer_address: str = "",
     placed_at: datetime | None = None,
 ) -> Order:
     """Record an order as sold. Payments must add up to the order total."""
@@ -125,6 +126,9 @@ def create_order(
         "customer_name": parse_text(customer_name, "customer_name", required=False, max_length=200),
         "customer_email": parse_text(
             customer_email, "customer_email", required=False, max_length=254
+        ),
+        "customer_address": parse_text(
+            customer_address, "customer_address", required=False, max_length=500
         ),
         "placed_at": placed_at,
         "shipping_amount": shipping,
