@@ -303,6 +303,20 @@ def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
     return redirect_back(request)
 
 
+@require_safe
+@portal_view
+def open_notification(request: PortalRequest, notification_id: int) -> HttpResponse:
+    """Follow a notification to what it is about; opening it marks it read."""
+    notification = get_object_or_404(
+        selectors.notifications_for(request.portal.vendor), pk=notification_id
+    )
+    if notification.read_at is None:
+        type(notification).objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+    return redirect(notification.get_absolute_url())
+
+
 @require_POST
 @portal_view
 def mark_all_read(request: PortalRequest) -> HttpResponse:
