@@ -1,5 +1,10 @@
 """The notifications consumer of the outbox: tells each vendor of a case what
-happened and what it means for them (case ID and their breakdown)."""
+happened and what it means for them (case ID and their breakdown).
+
+Who is told is `refunds.visibility`'s rule, the one the portal's case page and
+the API follow: a vendor is told of an event it may see, and only if it is news
+to it (its own people's dispute or acceptance is not).
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,14 @@ from django.utils import timezone
 
 from lib.money import format_amount
 from refunds import outbox
-from refunds.models import CaseEvent, EventKind, OutboxMessage, VendorLiability
+from refunds.models import (
+    RELEASED_STATUSES,
+    CaseEvent,
+    EventKind,
+    OutboxMessage,
+    VendorLiability,
+)
+from refunds.visibility import acted_itself, vendor_may_see
 from vendors.models import Vendor, VendorMembership
 
 from .models import Notification
@@ -24,7 +36,9 @@ logger = logging.getLogger(__name__)
 
 def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     event_ids = [m.event_id for m in messages if m.event_id]
-    events = list(CaseEvent.objects.filter(pk__in=event_ids).select_related("case", "case__order"))
+    events = list(
+        CaseEvent.objects.filter(pk__in=event_ids).select_related("case", "case__order", "actor")
+    )
     liabilities: dict[int, list[VendorLiability]] = {}
     for row in VendorLiability.objects.filter(
         case_id__in={e.case_id for e in events}
@@ -40,6 +54,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
         )
         for event in events
         for row in liabilities.get(event.case_id, [])
+        if is_news_to(event, row.vendor_id)
     ]
     Notification.objects.bulk_create(notifications, ignore_conflicts=True)
     if notifications:
@@ -60,12 +75,19 @@ def _queue(task, ids: list[int]) -> None:
         logger.warning("notifications: could not queue emails for %s", ids)
 
 
+def is_news_to(event: CaseEvent, vendor_id: int) -> bool:
+    """The vendor may see the event, and did not make it itself."""
+    return vendor_may_see(event, vendor_id) and not acted_itself(event, vendor_id)
+
+
 def subject(event: CaseEvent) -> str:
     case = event.case
     if event.kind == EventKind.OPENED:
         return f"Refund case {case.case_id} opened on order {case.order.number}"
     if event.kind == EventKind.BREAKDOWN_OVERRIDDEN:
         return f"Refund case {case.case_id}: breakdown changed"
+    if event.kind == EventKind.ACKNOWLEDGED:
+        return f"Refund case {case.case_id}: your part was accepted"
     return f"Refund case {case.case_id} is now {event.to_status}"
 
 
@@ -75,9 +97,23 @@ def body(event: CaseEvent, row: VendorLiability) -> str:
     def money(amount) -> str:
         return f"{format_amount(amount, currency)} {currency}"
 
-    lines = [
-        subject(event) + ".",
-        "",
+    lines = [subject(event) + ".", ""]
+    if event.case.status in RELEASED_STATUSES:
+        # The liability rows keep the amounts asked for; none of it was refunded.
+        lines.append(
+            f"Nothing was refunded on case {event.case.case_id} "
+            f"({money(row.refund_amount)} was asked for your part): "
+            "nothing is borne by you."
+        )
+    else:
+        lines += _breakdown(event, row, money)
+    if event.text:
+        lines += ["", event.text]
+    return "\n".join(lines)
+
+
+def _breakdown(event: CaseEvent, row: VendorLiability, money) -> list[str]:
+    return [
         f"Your part of case {event.case.case_id}:",
         f"  Refund to the customer: {money(row.refund_amount)}",
         f"  Net {money(row.net_amount)}, tax {money(row.tax_amount)}, "
@@ -86,9 +122,6 @@ def body(event: CaseEvent, row: VendorLiability) -> str:
         f"  Borne by the platform: {money(row.platform_share)} "
         f"(of which commission given back to you: {money(row.commission_reversal)})",
     ]
-    if event.text:
-        lines += ["", event.text]
-    return "\n".join(lines)
 
 
 def recipients(vendor_id: int) -> list[str]:

@@ -6,13 +6,10 @@ see. Rules:
 - A case is the vendor's when it has a liability row for the vendor.
 - Refund lines: the vendor's own only (the shared shipping line is left out; the
   vendor's part of shipping is in its liability).
-- Case events: those with no vendor (system and staff entries about the whole
-  case) and the vendor's own; another vendor's entries (its dispute message,
-  acknowledgement, uploads) are hidden. `data` is never shown: status changes
-  to completed carry every vendor's breakdown there.
+- Case events and attachments: exactly what `refunds.visibility` lets the
+  vendor see (one rule for portal, inbox, email and API). `data` is never
+  shown: status changes to completed carry every vendor's breakdown there.
 - The status timeline shows every status change, but only statuses and times.
-- Attachments: exactly those whose log entry the vendor sees, i.e. its own
-  uploads and staff uploads not addressed to another vendor.
 """
 
 from __future__ import annotations
@@ -36,12 +33,15 @@ from refunds.models import (
     RefundLine,
     VendorLiability,
 )
+from refunds.services.cases import may_dispute
+from refunds.visibility import attachments_visible_to, events_visible_to
 from vendors.models import Vendor
 
 from .models import Notification
 
-# Cases that wait for the vendor to accept or dispute its part.
-ANSWERABLE_STATUSES = (CaseStatus.PENDING, CaseStatus.APPROVED, CaseStatus.COMPLETED)
+# Cases that wait for the vendor to accept or dispute its part: those the case
+# engine lets a vendor dispute.
+ANSWERABLE_STATUSES = tuple(status for status in CaseStatus if may_dispute(status))
 DEDUCTED_STATUSES = (CaseStatus.COMPLETED, CaseStatus.CLOSED)
 
 
@@ -213,8 +213,8 @@ def my_refund_lines(vendor: Vendor, case: RefundCase) -> QuerySet[RefundLine]:
 
 def visible_events(vendor: Vendor, case: RefundCase) -> QuerySet[CaseEvent]:
     return (
-        CaseEvent.objects.filter(case=case, internal=False)
-        .filter(Q(vendor__isnull=True) | Q(vendor=vendor))
+        CaseEvent.objects.filter(case=case)
+        .filter(events_visible_to(vendor.pk))
         .select_related("actor", "attachment")
         .defer("data")
         .order_by("created_at", "id")
@@ -230,9 +230,7 @@ def status_timeline(case: RefundCase) -> QuerySet[CaseEvent]:
 
 
 def visible_attachments(vendor: Vendor, case: RefundCase) -> QuerySet[Attachment]:
-    return Attachment.objects.filter(case=case, event__internal=False).filter(
-        Q(event__vendor__isnull=True) | Q(event__vendor=vendor)
-    )
+    return Attachment.objects.filter(case=case).filter(attachments_visible_to(vendor.pk))
 
 
 # ---------------------------------------------------------------- inbox

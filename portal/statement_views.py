@@ -58,15 +58,25 @@ def my_statement_or_404(request: PortalRequest, statement_id: int) -> Settlement
 @require_safe
 @portal_view
 def statement_list(request: PortalRequest) -> HttpResponse:
+    """The vendor's statements, newest first. Periods without movement (no
+    entry: only a balance carried forward) are left out unless asked for."""
     number = page_number(request)
     offset = (number - 1) * STATEMENTS_PER_PAGE
-    rows = list(
-        vendor_statements(request.portal.vendor.pk)[offset : offset + STATEMENTS_PER_PAGE + 1]
-    )
+    statements = vendor_statements(request.portal.vendor.pk)
+    show_quiet = request.GET.get("quiet") == "1"
+    quiet_count = statements.filter(entry_count=0).count()
+    if not show_quiet:
+        statements = statements.filter(entry_count__gt=0)
+    rows = list(statements[offset : offset + STATEMENTS_PER_PAGE + 1])
     return render(
         request,
         "portal/statements/list.html",
-        {"portal": request.portal, "page": Page(rows, number, STATEMENTS_PER_PAGE)},
+        {
+            "portal": request.portal,
+            "page": Page(rows, number, STATEMENTS_PER_PAGE),
+            "show_quiet": show_quiet,
+            "quiet_count": quiet_count,
+        },
     )
 
 

@@ -64,5 +64,6 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.mark_all_read, name="mark_all_read"),
     path("inbox/<int:notification_id>/read/", views.mark_read, name="mark_read"),
+    path("inbox/<int:notification_id>/", views.open_notification, name="open_notification"),
     path("inbox/email/", views.email_preference, name="email_preference"),
 ]

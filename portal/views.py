@@ -22,14 +22,19 @@ from django.views.decorators.http import require_POST, require_safe
 
 from refunds.errors import RefundError
 from refunds.models import (
-    RELEASED_STATUSES,
     Attachment,
     EventChannel,
     EventKind,
     RefundCase,
     VendorLiability,
 )
-from refunds.services.cases import acknowledge_case, add_attachment, dispute_case
+from refunds.services.cases import (
+    acknowledge_case,
+    add_attachment,
+    dispute_case,
+    may_acknowledge,
+    may_dispute,
+)
 
 from . import selectors
 from .context import SESSION_KEY, PortalRequest, portal_view
@@ -255,9 +260,8 @@ def case_page(
             "timeline": list(selectors.status_timeline(case)),
             "events": events,
             "attachments": attachments,
-            "can_acknowledge": liability.acknowledged_at is None
-            and case.status not in RELEASED_STATUSES,
-            "can_dispute": case.status in selectors.ANSWERABLE_STATUSES,
+            "can_acknowledge": may_acknowledge(case.status, liability.acknowledged_at),
+            "can_dispute": may_dispute(case.status),
             "acknowledge_form": acknowledge_form or AcknowledgeForm(),
             "dispute_form": dispute_form or DisputeForm(),
         },
@@ -297,6 +301,20 @@ def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
             read_at=timezone.now()
         )
     return redirect_back(request)
+
+
+@require_safe
+@portal_view
+def open_notification(request: PortalRequest, notification_id: int) -> HttpResponse:
+    """Follow a notification to what it is about; opening it marks it read."""
+    notification = get_object_or_404(
+        selectors.notifications_for(request.portal.vendor), pk=notification_id
+    )
+    if notification.read_at is None:
+        type(notification).objects.filter(pk=notification.pk, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+    return redirect(notification.get_absolute_url())
 
 
 @require_POST

@@ -24,6 +24,7 @@ from .models import (
     RefundLineKind,
     VendorLiability,
 )
+from .visibility import STAFF_LABEL, attachments_visible_to, events_visible_to
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -59,11 +60,9 @@ def _case_scope(ids: set[int] | None) -> dict[str, Q | None]:
         "case": Q(Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor_id__in=ids))),
         "liabilities": Q(vendor_id__in=ids),
         "lines": Q(vendor_id__in=ids) & ~Q(kind=RefundLineKind.SHIPPING),
-        # Entries for everyone or for them; never staff-only ones.
-        "events": (Q(vendor__isnull=True) | Q(vendor_id__in=ids)) & Q(internal=False),
-        "attachments": Q(event__isnull=False)
-        & (Q(event__vendor__isnull=True) | Q(event__vendor_id__in=ids))
-        & Q(event__internal=False),
+        # The one rule of what a vendor sees of a case's log (refunds.visibility).
+        "events": events_visible_to(ids),
+        "attachments": attachments_visible_to(ids),
     }
 
 
@@ -172,13 +171,36 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
         .order_by("vendor__code")
         .values(*AMOUNT_COLUMNS, "overridden", "acknowledged_at", vendor_code=F("vendor__code"))
     )
-    if scope["liabilities"] is not None:
+    vendor_view = scope["liabilities"] is not None
+    if vendor_view:
         # A vendor's totals are those of its own part (as cases_for's visible_*).
         case["total_refund_amount"] = sum((row["refund_amount"] for row in liabilities), ZERO)
         case["shipping_refund_amount"] = sum((row["shipping_amount"] for row in liabilities), ZERO)
+        # Staff stay anonymous to vendors (refunds.visibility.author_label).
+        if case["owner_username"] is not None:
+            case["owner_username"] = STAFF_LABEL
     lines = _scoped(RefundLine.objects.filter(case_id=pk), scope["lines"])
     events = _scoped(CaseEvent.objects.filter(case_id=pk), scope["events"])
     attachments = _scoped(Attachment.objects.filter(case_id=pk), scope["attachments"])
+    event_rows = list(
+        events.order_by("created_at", "id").values(
+            "id",
+            "kind",
+            "from_status",
+            "to_status",
+            "channel",
+            "text",
+            "internal",
+            "created_at",
+            actor_username=F("actor__username"),
+            actor_is_staff=F("actor__is_staff"),
+            vendor_code=F("vendor__code"),
+        )
+    )
+    for event in event_rows:
+        # Staff stay anonymous to vendors (refunds.visibility.author_label).
+        if event.pop("actor_is_staff") and vendor_view:
+            event["actor_username"] = STAFF_LABEL
     return CaseRows(
         case=case,
         liabilities=liabilities,
@@ -197,20 +219,7 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
                 reason_code=F("reason__code"),
             )
         ),
-        events=list(
-            events.order_by("created_at", "id").values(
-                "id",
-                "kind",
-                "from_status",
-                "to_status",
-                "channel",
-                "text",
-                "internal",
-                "created_at",
-                actor_username=F("actor__username"),
-                vendor_code=F("vendor__code"),
-            )
-        ),
+        events=event_rows,
         attachments=list(
             attachments.order_by("created_at", "id").values(
                 "id",

@@ -5,7 +5,8 @@ from decimal import Decimal
 from django import template
 
 from lib.money import CurrencyError, format_amount
-from refunds.models import CaseEvent, EventChannel
+from refunds.models import RELEASED_STATUSES, CaseEvent
+from refunds.visibility import author_label
 
 register = template.Library()
 
@@ -24,8 +25,10 @@ def money(amount: Decimal | None, currency: str) -> str:
 @register.filter
 def author(event: CaseEvent) -> str:
     """Who wrote a log entry, as a vendor should see it: staff stay anonymous."""
-    if event.channel == EventChannel.VENDOR_PORTAL and event.actor is not None:
-        return event.actor.get_username()
-    if event.actor is not None:
-        return "Splitledger team"
-    return "Splitledger"
+    return author_label(event.actor)
+
+
+@register.filter
+def refunds_nothing(status: str) -> bool:
+    """A rejected or cancelled case refunded nothing: nobody bears any of it."""
+    return status in RELEASED_STATUSES

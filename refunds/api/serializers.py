@@ -16,6 +16,7 @@ from ..models import (
     RefundLine,
     VendorLiability,
 )
+from ..visibility import STAFF_LABEL, is_staff_actor
 from .fields import MoneyField
 
 RATE = {"max_digits": 7, "decimal_places": 4, "coerce_to_string": True, "read_only": True}
@@ -304,6 +305,12 @@ class RefundCaseSerializer(serializers.ModelSerializer):
             data["shipping_refund_amount"] = format_amount(
                 case.visible_shipping_refund_amount, case.currency
             )
+            # Staff stay anonymous to vendors (refunds.visibility.author_label).
+            if case.owner_id is not None:
+                data["owner"] = STAFF_LABEL
+            for row, event in zip(data["events"], case.events.all(), strict=True):
+                if is_staff_actor(event.actor):
+                    row["actor"] = STAFF_LABEL
         return data
 
 

@@ -77,6 +77,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 User = AbstractBaseUser
 
 
+def may_dispute(status: str) -> bool:
+    """Whether a vendor may dispute a case in `status`: TRANSITIONS says."""
+    return CaseStatus.DISPUTED in TRANSITIONS[status]
+
+
+def may_acknowledge(status: str, acknowledged_at: datetime | None) -> bool:
+    """Whether a vendor may accept its part: once, and while it could still
+    dispute it instead (not while a dispute waits for our decision, not on a
+    rejected, cancelled or closed case)."""
+    return acknowledged_at is None and may_dispute(status)
+
+
 @dataclass(frozen=True)
 class LineRequest:
     """One refund line as asked for: a quantity of, or an amount against, an order line."""
@@ -620,6 +632,17 @@ def acknowledge_case(
         if row.acknowledged_at is not None:
             raise RefundError(
                 "vendor", f"{vendor.code} already acknowledged this case.", code="duplicate"
+            )
+        if not may_acknowledge(locked.status, row.acknowledged_at):
+            waiting = (
+                " until our team decides the dispute"
+                if locked.status == CaseStatus.DISPUTED
+                else ""
+            )
+            raise RefundError(
+                "status",
+                f"Case {locked.case_id} is {locked.status}; it cannot be accepted{waiting}.",
+                code="invalid_transition",
             )
         now = timezone.now()
         row.acknowledged_at = now

@@ -92,3 +92,37 @@ def test_a_user_turns_email_off_for_the_current_vendor_only(mia, acme, bolt):
 
     client.post(reverse("portal:email_preference"), {"email_notifications": "on"})
     assert mia.vendor_memberships.get(vendor=acme).email_notifications is True
+
+
+def test_opening_a_notification_marks_it_read_and_goes_to_its_case(vera, acme, shared_case, alice):
+    notify(shared_case, alice)
+    first, second = Notification.objects.filter(vendor=acme).order_by("id")
+    client = logged_in(vera)
+    page = client.get(INBOX).content.decode()
+    assert page.count('class="notification unread"') == 2
+    assert page.count('title="Unread">New</span>') == 2
+
+    response = client.get(reverse("portal:open_notification", args=[first.pk]))
+
+    assert response.status_code == 302
+    assert response.url == reverse("portal:case_detail", args=[shared_case.case_id])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.read_at is not None and second.read_at is None
+    page = client.get(INBOX).content.decode()
+    assert page.count('class="notification unread"') == 1
+    assert page.count('class="notification read"') == 1
+    # Opening it again keeps the first time it was read.
+    read_at = first.read_at
+    client.get(reverse("portal:open_notification", args=[first.pk]))
+    first.refresh_from_db()
+    assert first.read_at == read_at
+
+
+def test_another_vendors_notification_cannot_be_opened(vera, bolt, shared_case, alice):
+    notify(shared_case, alice)
+    theirs = Notification.objects.filter(vendor=bolt).first()
+    response = logged_in(vera).get(reverse("portal:open_notification", args=[theirs.pk]))
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.read_at is None

@@ -88,6 +88,12 @@ def walk(foreign, shared_case, own_case) -> list[tuple[str, str, str, dict]]:
             {},
         ),
         (
+            "open_notification",
+            "get",
+            reverse("portal:open_notification", args=[foreign["notification"].pk]),
+            {},
+        ),
+        (
             "switch_vendor",
             "post",
             reverse("portal:switch_vendor", args=[foreign["vendor"].pk]),

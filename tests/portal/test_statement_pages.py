@@ -190,3 +190,25 @@ def test_statement_pages_do_not_grow_with_the_lines(vera, acme, alice):
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("statements:list")).status_code == 200
     assert len(queries) <= counts[0]
+
+
+def test_periods_without_movement_are_hidden_unless_asked_for(bruno, statements):
+    quiet = statements["bolt_week_2"]
+    assert quiet.entry_count == 0
+    client = logged_in(bruno)
+    quiet_link = reverse("statements:detail", args=[quiet.pk])
+    busy_link = reverse("statements:detail", args=[statements["bolt_week_1"].pk])
+
+    page = client.get(reverse("statements:list")).content.decode()
+    assert busy_link in page and quiet_link not in page
+    assert "1 period without movement (only a balance carried forward) is hidden." in page
+    assert "?quiet=1" in page
+
+    page = client.get(reverse("statements:list"), {"quiet": "1"}).content.decode()
+    assert busy_link in page and quiet_link in page
+    assert "Hide periods without movement" in page
+
+
+def test_a_vendor_with_only_busy_periods_sees_no_toggle(vera, statements):
+    page = logged_in(vera).get(reverse("statements:list")).content.decode()
+    assert 'id="quiet-toggle"' not in page
