@@ -30,9 +30,10 @@ from refunds.models import (
     VendorLiability,
 )
 from refunds.services.cases import acknowledge_case, add_attachment, dispute_case
+from vendors.permissions import VendorAction
 
 from . import selectors
-from .context import SESSION_KEY, PortalRequest, portal_view
+from .context import SESSION_KEY, PortalRequest, forbidden, portal_view
 from .forms import AcknowledgeForm, CaseFilterForm, DisputeForm
 
 PAGE_SIZE = 25
@@ -131,7 +132,7 @@ def case_detail(request: PortalRequest, case_id: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(acting=True)
+@portal_view(action=VendorAction.ACKNOWLEDGE)
 def acknowledge(request: PortalRequest, case_id: str) -> HttpResponse:
     liability = my_part_or_404(request, case_id)
     form = AcknowledgeForm(request.POST)
@@ -152,10 +153,12 @@ def acknowledge(request: PortalRequest, case_id: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(acting=True)
+@portal_view(action=VendorAction.DISPUTE)
 def dispute(request: PortalRequest, case_id: str) -> HttpResponse:
     liability = my_part_or_404(request, case_id)
     form = DisputeForm(request.POST, request.FILES)
+    if request.FILES and not request.portal.may(VendorAction.ATTACH):
+        return forbidden(request, "read_only", portal=request.portal)
     if form.is_valid():
         try:
             dispute_with_files(
@@ -255,9 +258,11 @@ def case_page(
             "timeline": list(selectors.status_timeline(case)),
             "events": events,
             "attachments": attachments,
-            "can_acknowledge": liability.acknowledged_at is None
+            "can_acknowledge": request.portal.may(VendorAction.ACKNOWLEDGE)
+            and liability.acknowledged_at is None
             and case.status not in RELEASED_STATUSES,
-            "can_dispute": case.status in selectors.ANSWERABLE_STATUSES,
+            "can_dispute": request.portal.may(VendorAction.DISPUTE)
+            and case.status in selectors.ANSWERABLE_STATUSES,
             "acknowledge_form": acknowledge_form or AcknowledgeForm(),
             "dispute_form": dispute_form or DisputeForm(),
         },
