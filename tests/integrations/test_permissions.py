@@ -338,6 +338,16 @@ def test_the_matrix_covers_every_api_route():
     assert set(routes(api_urls.urlpatterns)) - covered == set()
 
 
+def test_staff_without_permissions_read_and_change_nothing(world):
+    client = client_for(UserFactory(username="stan", is_staff=True))
+    case = f"/api/v1/refund-cases/{world.acme_case.case_id}/"
+    assert client.get("/api/v1/refund-cases/").status_code == 403
+    assert client.get(case).status_code == 403
+    assert client.post(case + "approve/", {}, format="json").status_code == 403
+    world.acme_case.refresh_from_db()
+    assert world.acme_case.status == "pending"
+
+
 # ---------------------------------------------------------------- what a vendor sees
 
 
