@@ -1,9 +1,13 @@
 """Which vendor a portal request works for, checked on every request.
 
 The session remembers the vendor a user last switched to; it is only a wish.
-Each request reloads the user's memberships and takes that vendor only if the
-user still belongs to it, else the first membership (oldest seat). A user with
-no membership gets the 403 page: staff use the admin instead.
+Each request reloads the user's memberships at active vendors and takes that
+vendor only if the user still belongs to it, else the first membership (oldest
+seat). So a removed seat or a deactivated vendor ends access at the next
+request. A user with no such membership gets the 403 page: staff use the admin.
+
+What the seat's role may do is vendors.permissions.ROLE_ACTIONS, the table the
+API reads too; each view names the action it needs (`portal_view(action=...)`).
 """
 
 from __future__ import annotations
@@ -17,12 +21,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from vendors.models import Vendor, VendorMembership, VendorRole
+from vendors.models import Vendor, VendorMembership
+from vendors.permissions import VendorAction, vendor_may
 
 from . import selectors
 
 SESSION_KEY = "portal_vendor_id"
-ACTING_ROLES = frozenset({VendorRole.OWNER, VendorRole.FINANCE})
 
 
 @dataclass
@@ -40,9 +44,13 @@ class Portal:
     def role(self) -> str:
         return self.membership.role
 
+    def may(self, action: VendorAction) -> bool:
+        return vendor_may(self.membership, self.vendor, action)
+
     @property
     def can_act(self) -> bool:
-        return self.membership.role in ACTING_ROLES
+        """Whether the seat may answer cases at all (the templates' switch)."""
+        return self.may(VendorAction.ACKNOWLEDGE) or self.may(VendorAction.DISPUTE)
 
     @cached_property
     def unread_count(self) -> int:
@@ -58,8 +66,8 @@ PortalView = Callable[..., HttpResponse]
 
 def choose_membership(request: HttpRequest) -> Portal | None:
     memberships = list(
-        VendorMembership.objects.filter(user=request.user)
-        .select_related("vendor")
+        VendorMembership.objects.filter(user=request.user, vendor__is_active=True)
+        .select_related("vendor", "user")
         .order_by("created_at", "id")
     )
     if not memberships:
@@ -77,8 +85,9 @@ def forbidden(request: HttpRequest, reason: str, *, portal: Portal | None = None
     )
 
 
-def portal_view(view: PortalView | None = None, *, acting: bool = False) -> Any:
-    """Log-in required, a vendor seat required; `acting` views refuse viewers' POSTs."""
+def portal_view(view: PortalView | None = None, *, action: VendorAction = VendorAction.VIEW) -> Any:
+    """Log-in required, a seat at an active vendor required, and a role that
+    allows `action` there (else the 403 page saying the role is read only)."""
 
     def decorate(func: PortalView) -> PortalView:
         @wraps(func)
@@ -88,7 +97,7 @@ def portal_view(view: PortalView | None = None, *, acting: bool = False) -> Any:
             portal = choose_membership(request)
             if portal is None:
                 return forbidden(request, "no_membership")
-            if acting and request.method == "POST" and not portal.can_act:
+            if not portal.may(action):
                 return forbidden(request, "read_only", portal=portal)
             request.portal = portal  # type: ignore[attr-defined]
             return func(request, *args, **kwargs)

@@ -19,6 +19,7 @@ from ledger.statement_exports import (
     statement_filename,
     statement_pdf,
 )
+from vendors.permissions import VendorAction
 
 from .context import PortalRequest, portal_view
 
@@ -114,12 +115,12 @@ def statement_download(statement: SettlementStatement, extension: str) -> HttpRe
 
 
 @require_safe
-@portal_view
+@portal_view(action=VendorAction.DOWNLOAD_STATEMENTS)
 def statement_csv_download(request: PortalRequest, statement_id: int) -> HttpResponse:
     return statement_download(my_statement_or_404(request, statement_id), "csv")
 
 
 @require_safe
-@portal_view
+@portal_view(action=VendorAction.DOWNLOAD_STATEMENTS)
 def statement_pdf_download(request: PortalRequest, statement_id: int) -> HttpResponse:
     return statement_download(my_statement_or_404(request, statement_id), "pdf")

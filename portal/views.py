@@ -35,9 +35,10 @@ from refunds.services.cases import (
     may_acknowledge,
     may_dispute,
 )
+from vendors.permissions import VendorAction
 
 from . import selectors
-from .context import SESSION_KEY, PortalRequest, portal_view
+from .context import SESSION_KEY, PortalRequest, forbidden, portal_view
 from .forms import AcknowledgeForm, CaseFilterForm, DisputeForm
 
 PAGE_SIZE = 25
@@ -136,7 +137,7 @@ def case_detail(request: PortalRequest, case_id: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(acting=True)
+@portal_view(action=VendorAction.ACKNOWLEDGE)
 def acknowledge(request: PortalRequest, case_id: str) -> HttpResponse:
     liability = my_part_or_404(request, case_id)
     form = AcknowledgeForm(request.POST)
@@ -157,10 +158,12 @@ def acknowledge(request: PortalRequest, case_id: str) -> HttpResponse:
 
 
 @require_POST
-@portal_view(acting=True)
+@portal_view(action=VendorAction.DISPUTE)
 def dispute(request: PortalRequest, case_id: str) -> HttpResponse:
     liability = my_part_or_404(request, case_id)
     form = DisputeForm(request.POST, request.FILES)
+    if request.FILES and not request.portal.may(VendorAction.ATTACH):
+        return forbidden(request, "read_only", portal=request.portal)
     if form.is_valid():
         try:
             dispute_with_files(
@@ -260,8 +263,9 @@ def case_page(
             "timeline": list(selectors.status_timeline(case)),
             "events": events,
             "attachments": attachments,
-            "can_acknowledge": may_acknowledge(case.status, liability.acknowledged_at),
-            "can_dispute": may_dispute(case.status),
+            "can_acknowledge": request.portal.may(VendorAction.ACKNOWLEDGE)
+            and may_acknowledge(case.status, liability.acknowledged_at),
+            "can_dispute": request.portal.may(VendorAction.DISPUTE) and may_dispute(case.status),
             "acknowledge_form": acknowledge_form or AcknowledgeForm(),
             "dispute_form": dispute_form or DisputeForm(),
         },

@@ -42,13 +42,14 @@ from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.db import connection, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from lib.money import AMOUNT_PLACES, ZERO, quantize
 from vendors.models import PayoutFrequency, Vendor, VendorMembership, VendorRole
+from vendors.permissions import FINANCE_GROUP
 
 from .errors import RefundError
 from .models import (
@@ -804,6 +805,8 @@ def _portal_user(username: str, seats: Sequence[tuple[Vendor, str]]) -> Login:
 
 
 def _staff_users() -> list[AbstractUser]:
+    """Finance staff: in the Finance group (vendors migration 0003), no superusers."""
+    finance = Group.objects.get(name=FINANCE_GROUP)
     users = []
     for username, first, last in STAFF:
         user = _user(username, first_name=first, last_name=last, email=f"{username}@example.com")
@@ -813,6 +816,7 @@ def _staff_users() -> list[AbstractUser]:
         if not user.password:
             user.set_unusable_password()
             user.save(update_fields=["password"])
+        user.groups.add(finance)
         users.append(user)
     return users
 

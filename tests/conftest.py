@@ -65,14 +65,18 @@ def seed_defaults() -> None:
     from importlib import import_module
 
     from django.apps import apps
+    from django.contrib.auth.models import Group
 
     from ledger.models import Account
     from refunds.models import ReasonPolicy
+    from vendors.permissions import FINANCE_GROUP
 
     if not ReasonPolicy.objects.exists():
         import_module("refunds.migrations.0002_default_reason_policies").create(apps, None)
     if not Account.objects.exists():
         import_module("ledger.migrations.0003_default_chart").create(apps, None)
+    if not Group.objects.filter(name=FINANCE_GROUP).exists():
+        import_module("vendors.migrations.0003_finance_group").create(apps, None)
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from vendors.models import Vendor, VendorMembership
+from vendors.permissions import FINANCE_GROUP
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -22,6 +24,21 @@ class UserFactory(factory.django.DjangoModelFactory):
 class StaffFactory(UserFactory):
     is_staff = True
     is_superuser = True
+
+
+class FinanceStaffFactory(UserFactory):
+    """Finance staff as they are meant to be: no superuser, in the Finance group
+    (migration vendors 0003), so only its permissions apply."""
+
+    class Meta:
+        skip_postgeneration_save = True
+
+    is_staff = True
+
+    @factory.post_generation
+    def finance_group(user, create, extracted, **kwargs):
+        if create:
+            user.groups.add(Group.objects.get(name=FINANCE_GROUP))
 
 
 class VendorFactory(factory.django.DjangoModelFactory):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from .models import Vendor, VendorMembership
+from .models import Vendor
+from .permissions import VendorAction, vendors_allowing
 
 
 def is_finance_staff(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Staff see every vendor; what they may do is up to their model permissions."""
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
@@ -20,20 +22,12 @@ def is_read_only(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 def visible_vendor_ids(user: AbstractBaseUser | AnonymousUser) -> set[int] | None:
     """None means every vendor (staff and the read-only group); otherwise the
-    vendors the user is a member of (possibly none)."""
+    vendors the user may view (possibly none)."""
     if not user.is_authenticated:
         return set()
     if is_finance_staff(user) or is_read_only(user):
         return None
-    cached = getattr(user, "_visible_vendor_ids", None)
-    if cached is None:
-        cached = set(
-            VendorMembership.objects.filter(user=user, vendor__is_active=True).values_list(
-                "vendor_id", flat=True
-            )
-        )
-        user._visible_vendor_ids = cached
-    return cached
+    return vendors_allowing(user, VendorAction.VIEW)
 
 
 def vendors_for(user: AbstractBaseUser | AnonymousUser):

@@ -1,4 +1,5 @@
-"""Read-only ledger API for finance staff and the read-only group."""
+"""Read-only ledger API for finance staff (with the view permissions) and the
+read-only group; vendors read their figures in the portal's statements."""
 
 import django_filters
 from django.http import HttpResponse
@@ -11,7 +12,7 @@ from rest_framework.views import APIView
 
 from lib.errors import DomainError
 from lib.money import CURRENCY_EXPONENTS, format_amount
-from vendors.api.permissions import ApiAccess
+from vendors.api.permissions import ApiAccess, staff_read
 
 from ..models import Account, CreditNote, Journal
 from ..pdf import credit_note_pdf
@@ -40,7 +41,10 @@ class JournalFilter(django_filters.FilterSet):
 class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = JournalSerializer
     permission_classes = [ApiAccess]
-    staff_only_reads = True
+    access = {
+        "list": staff_read("ledger.view_journal"),
+        "retrieve": staff_read("ledger.view_journal"),
+    }
     filterset_class = JournalFilter
     queryset = Journal.objects.select_related("case", "order").prefetch_related("entries__account")
 
@@ -48,7 +52,10 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AccountSerializer
     permission_classes = [ApiAccess]
-    staff_only_reads = True
+    access = {
+        "list": staff_read("ledger.view_account"),
+        "retrieve": staff_read("ledger.view_account"),
+    }
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     filterset_fields = ["role", "kind"]
@@ -62,7 +69,7 @@ class TrialBalanceQuery(serializers.Serializer):
 
 class TrialBalanceView(APIView):
     permission_classes = [ApiAccess]
-    staff_only_reads = True
+    access = {"get": staff_read("ledger.view_account")}
 
     @extend_schema(
         parameters=[
@@ -118,7 +125,11 @@ class CreditNoteFilter(django_filters.FilterSet):
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = CreditNoteSerializer
     permission_classes = [ApiAccess]
-    staff_only_reads = True
+    access = {
+        "list": staff_read("ledger.view_creditnote"),
+        "retrieve": staff_read("ledger.view_creditnote"),
+        "pdf": staff_read("ledger.view_creditnote"),
+    }
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     filterset_class = CreditNoteFilter

@@ -365,6 +365,11 @@ class DisputeSerializer(serializers.Serializer):
     message = serializers.CharField(max_length=5000)
 
 
+class AcknowledgeSerializer(serializers.Serializer):
+    vendor = serializers.CharField(max_length=32)
+    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
 class ShareSerializer(serializers.Serializer):
     vendor = serializers.CharField(max_length=32)
     vendor_share = serializers.CharField(max_length=40)
@@ -388,6 +393,13 @@ class CaseNoteSerializer(serializers.Serializer):
 
 class AttachmentUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    vendor = serializers.CharField(
+        max_length=32,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The vendor the file is evidence for: required for vendor users.",
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
     internal = serializers.BooleanField(required=False, default=False, help_text=INTERNAL_HELP)
 

@@ -12,9 +12,10 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from lib.money import format_amount
-from vendors.api.permissions import ApiAccess
+from vendors.api.permissions import ApiAccess, change, read
 from vendors.models import Vendor
-from vendors.selectors import visible_vendor_ids
+from vendors.permissions import VendorAction, vendors_allowing
+from vendors.selectors import is_finance_staff, visible_vendor_ids
 
 from ..errors import RefundError
 from ..models import Order, ReasonPolicy, RefundCase
@@ -31,6 +32,11 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     permission_classes = [ApiAccess]
+    access = {
+        "list": read("refunds.view_order"),
+        "retrieve": read("refunds.view_order"),
+        "create": change("refunds.add_order"),
+    }
     filterset_class = OrderFilter
 
     def get_queryset(self):
@@ -99,8 +105,22 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_value_regex = "[^/]+"
     permission_classes = [ApiAccess]
     filterset_class = RefundCaseFilter
-    # Vendor users may read their cases and dispute them; nothing else.
-    vendor_actions = ("dispute",)
+    access = {
+        "list": read("refunds.view_refundcase"),
+        "retrieve": read("refunds.view_refundcase"),
+        "create": change("refunds.add_refundcase"),
+        "preview": change("refunds.add_refundcase"),
+        "approve": change("refunds.change_refundcase"),
+        "complete": change("refunds.change_refundcase"),
+        "reject": change("refunds.change_refundcase"),
+        "cancel": change("refunds.change_refundcase"),
+        "resolve": change("refunds.change_refundcase"),
+        "notes": change("refunds.change_refundcase"),
+        # What a vendor may answer: its role's actions (vendors.permissions), for its part.
+        "acknowledge": change("refunds.change_refundcase", vendor=VendorAction.ACKNOWLEDGE),
+        "dispute": change("refunds.change_refundcase", vendor=VendorAction.DISPUTE),
+        "attachments": change("refunds.change_refundcase", vendor=VendorAction.ATTACH),
+    }
 
     def get_queryset(self):
         return cases_for(self.request.user)
@@ -203,6 +223,19 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def _case(self):
         return self.get_object()
 
+    def _acting_vendor(self, code: str | None, action: VendorAction) -> Vendor | None:
+        """The vendor named in the body, if the caller may do `action` for it: staff
+        for any vendor, a vendor user for those its role allows (vendors.permissions)."""
+        if not code:
+            return None
+        vendors = Vendor.objects.filter(code=code)
+        if not is_finance_staff(self.request.user):
+            vendors = vendors.filter(pk__in=vendors_allowing(self.request.user, action))
+        vendor = vendors.first()
+        if vendor is None:
+            raise RefundError("vendor", "Unknown vendor, or not one you act for.", "not_found")
+        return vendor
+
     @extend_schema(request=s.NoteSerializer, responses={200: s.RefundCaseSerializer})
     @action(detail=True, methods=["post"])
     def approve(self, request, case_id=None):
@@ -252,14 +285,21 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data = s.DisputeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = self._case()
-        ids = visible_vendor_ids(request.user)
-        vendors = Vendor.objects.filter(code=data.validated_data["vendor"])
-        if ids is not None:
-            vendors = vendors.filter(pk__in=ids)
-        vendor = vendors.first()
-        if vendor is None:
-            raise RefundError("vendor", "Unknown vendor, or not one you act for.", "not_found")
+        vendor = self._acting_vendor(data.validated_data["vendor"], VendorAction.DISPUTE)
         case = case_services.dispute_case(
+            case=case, vendor=vendor, message=data.validated_data["message"], actor=request.user
+        )
+        return self._render(case)
+
+    @extend_schema(request=s.AcknowledgeSerializer, responses={200: s.RefundCaseSerializer})
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, case_id=None):
+        """A vendor accepts its part of the case (staff may record it for a vendor)."""
+        data = s.AcknowledgeSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        case = self._case()
+        vendor = self._acting_vendor(data.validated_data["vendor"], VendorAction.ACKNOWLEDGE)
+        case_services.acknowledge_case(
             case=case, vendor=vendor, message=data.validated_data["message"], actor=request.user
         )
         return self._render(case)
@@ -302,9 +342,18 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def attachments(self, request, case_id=None):
         data = s.AttachmentUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        case = self._case()
+        vendor = self._acting_vendor(data.validated_data["vendor"], VendorAction.ATTACH)
+        if not is_finance_staff(request.user):
+            # A vendor's file is evidence for its own part, under its name.
+            if vendor is None:
+                raise RefundError("vendor", "Name the vendor you attach the file for.", "required")
+            if not case.liabilities.filter(vendor=vendor).exists():
+                raise RefundError("vendor", "That vendor has no part in this case.", "not_found")
         with transaction.atomic():
             attachment = case_services.add_attachment(
-                case=self._case(),
+                case=case,
+                vendor=vendor,
                 file=data.validated_data["file"],
                 actor=request.user,
                 note=data.validated_data["note"],
@@ -317,5 +366,6 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 class ReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.ReasonSerializer
     permission_classes = [ApiAccess]
+    access = {"list": read("refunds.view_reasonpolicy")}
     pagination_class = None
     queryset = ReasonPolicy.objects.order_by("code")

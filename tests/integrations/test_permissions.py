@@ -3,11 +3,15 @@
 The matrix below is the contract: one row per endpoint (and per target where
 the target matters), one column per persona, the status code expected.
 
-- staff: finance staff, may do everything;
-- readonly: a user in settings.READ_ONLY_GROUP: every GET, no POST;
-- acme / bolt: users of vendor ACME / BOLT: GETs of what touches their vendor
-  (anything else is 404, exactly as if it did not exist), no POST except
-  disputing their own part of a case;
+- staff need the Django model permissions the admin asks for: a superuser and
+  the Finance group (vendors 0003) do everything; staff with only the view
+  permissions read everything and change nothing;
+- readonly: a user in settings.READ_ONLY_GROUP: every GET but vendor users, no POST;
+- acme / acme_finance / acme_viewer / bolt: users of vendor ACME (owner, finance,
+  viewer) or BOLT (owner): GETs of what touches their vendor (anything else is
+  404, exactly as if it did not exist), and the POSTs their role allows in
+  vendors.permissions.ROLE_ACTIONS, for their own vendor: acknowledge, dispute,
+  attach (owner, finance), manage users (owner); a viewer none;
 - anonymous: 401 everywhere but the schema and its docs page, which are public.
 
 Every test gets the same small world, built once for the module: one order
@@ -48,7 +52,18 @@ from vendors.models import Vendor
 
 from .conftest import client_for
 
-PERSONAS = ("staff", "readonly", "acme", "bolt", "anonymous")
+# Each persona is the fixture `<persona>_api` (tests/integrations/conftest.py).
+PERSONAS = (
+    "staff",  # superuser
+    "finance",  # staff in the Finance group (migration vendors 0003), not superuser
+    "staffview",  # staff with only the view permissions
+    "readonly",  # settings.READ_ONLY_GROUP
+    "acme",  # ACME's owner
+    "acme_finance",  # ACME, role finance
+    "acme_viewer",  # ACME, role viewer
+    "bolt",  # BOLT's owner: the other vendor
+    "anonymous",
+)
 MISSING_CASE = "RFND-NOSUCHCASE"
 
 
@@ -135,56 +150,63 @@ V1 = "/api/v1"
 CASE = V1 + "/refund-cases/{acme_case}/"
 
 # fmt: off
-MATRIX: list[tuple[str, str, str, int, int, int, int, int]] = [
-    # name                         method  path                                          staff   ro acme bolt anon
-    ("vendors list",               "GET",  V1 + "/vendors/",                              200, 200, 200, 200, 401),
-    ("vendor ACME",                "GET",  V1 + "/vendors/ACME/",                         200, 200, 200, 404, 401),
-    ("vendor BOLT",                "GET",  V1 + "/vendors/BOLT/",                         200, 200, 404, 200, 401),
-    ("vendor missing",             "GET",  V1 + "/vendors/NOPE/",                         404, 404, 404, 404, 401),
-    # Vendor users (names, e-mail addresses) are staff only, not for the read-only group.
-    ("vendor users",               "GET",  V1 + "/vendors/ACME/users/",                   200, 403, 403, 403, 401),
-    ("vendor create",              "POST", V1 + "/vendors/",                              201, 403, 403, 403, 401),
-    ("vendor user create",         "POST", V1 + "/vendors/ACME/users/",                   201, 403, 403, 403, 401),
-    ("orders list",                "GET",  V1 + "/orders/",                               200, 200, 200, 200, 401),
-    ("order ACME only",            "GET",  V1 + "/orders/ORD-ACME/",                      200, 200, 200, 404, 401),
-    ("order BOLT only",            "GET",  V1 + "/orders/ORD-BOLT/",                      200, 200, 404, 200, 401),
-    ("order shared",               "GET",  V1 + "/orders/ORD-BOTH/",                      200, 200, 200, 200, 401),
-    ("order missing",              "GET",  V1 + "/orders/ORD-NOPE/",                      404, 404, 404, 404, 401),
-    ("order create",               "POST", V1 + "/orders/",                               201, 403, 403, 403, 401),
-    ("cases list",                 "GET",  V1 + "/refund-cases/",                         200, 200, 200, 200, 401),
-    ("case ACME only",             "GET",  CASE,                                          200, 200, 200, 404, 401),
-    ("case BOLT only",             "GET",  V1 + "/refund-cases/{bolt_case}/",             200, 200, 404, 200, 401),
-    ("case shared",                "GET",  V1 + "/refund-cases/{shared_case}/",           200, 200, 200, 200, 401),
-    ("case missing",               "GET",  V1 + "/refund-cases/{missing_case}/",          404, 404, 404, 404, 401),
-    ("case create",                "POST", V1 + "/refund-cases/",                         201, 403, 403, 403, 401),
-    ("preview",                    "POST", V1 + "/refund-cases/preview/",                 200, 403, 403, 403, 401),
-    ("approve",                    "POST", CASE + "approve/",                             200, 403, 403, 403, 401),
-    # A vendor is refused before the case is looked up: 403 whether it exists or not.
-    ("approve BOLT's case",        "POST", V1 + "/refund-cases/{bolt_case}/approve/",     200, 403, 403, 403, 401),
-    ("approve missing case",       "POST", V1 + "/refund-cases/{missing_case}/approve/",  404, 403, 403, 403, 401),
-    ("complete",                   "POST", CASE + "complete/",                            200, 403, 403, 403, 401),
-    ("reject",                     "POST", CASE + "reject/",                              200, 403, 403, 403, 401),
-    ("cancel",                     "POST", CASE + "cancel/",                              200, 403, 403, 403, 401),
-    ("dispute ACME's case",        "POST", CASE + "dispute/",                             200, 403, 200, 404, 401),
-    ("dispute BOLT's case",        "POST", V1 + "/refund-cases/{bolt_case}/dispute/",     200, 403, 404, 200, 401),
+MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] = [
+    # name                        method  path                                        super  fin view   ro owner vfin viewr bolt anon
+    ("vendors list",              "GET",  V1 + "/vendors/",                             200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("vendor ACME",               "GET",  V1 + "/vendors/ACME/",                        200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("vendor BOLT",               "GET",  V1 + "/vendors/BOLT/",                        200, 200, 200, 200, 404, 404, 404, 200, 401),
+    ("vendor missing",            "GET",  V1 + "/vendors/NOPE/",                        404, 404, 404, 404, 404, 404, 404, 404, 401),
+    # Vendor users (names, e-mail addresses): staff with the permission and the vendor's
+    # owners (manage_users), not the read-only group.
+    ("vendor users",              "GET",  V1 + "/vendors/ACME/users/",                  200, 200, 200, 403, 200, 403, 403, 404, 401),
+    ("vendor create",             "POST", V1 + "/vendors/",                             201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("vendor user create",        "POST", V1 + "/vendors/ACME/users/",                  201, 201, 403, 403, 201, 403, 403, 404, 401),
+    ("orders list",               "GET",  V1 + "/orders/",                              200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("order ACME only",           "GET",  V1 + "/orders/ORD-ACME/",                     200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("order BOLT only",           "GET",  V1 + "/orders/ORD-BOLT/",                     200, 200, 200, 200, 404, 404, 404, 200, 401),
+    ("order shared",              "GET",  V1 + "/orders/ORD-BOTH/",                     200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("order missing",             "GET",  V1 + "/orders/ORD-NOPE/",                     404, 404, 404, 404, 404, 404, 404, 404, 401),
+    ("order create",              "POST", V1 + "/orders/",                              201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("cases list",                "GET",  V1 + "/refund-cases/",                        200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("case ACME only",            "GET",  CASE,                                         200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("case BOLT only",            "GET",  V1 + "/refund-cases/{bolt_case}/",            200, 200, 200, 200, 404, 404, 404, 200, 401),
+    ("case shared",               "GET",  V1 + "/refund-cases/{shared_case}/",          200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("case missing",              "GET",  V1 + "/refund-cases/{missing_case}/",         404, 404, 404, 404, 404, 404, 404, 404, 401),
+    ("case create",               "POST", V1 + "/refund-cases/",                        201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("preview",                   "POST", V1 + "/refund-cases/preview/",                200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("approve",                   "POST", CASE + "approve/",                            200, 200, 403, 403, 403, 403, 403, 403, 401),
+    # Refused before the case is looked up: 403 whether it exists or not.
+    ("approve BOLT's case",       "POST", V1 + "/refund-cases/{bolt_case}/approve/",    200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("approve missing case",      "POST", V1 + "/refund-cases/{missing_case}/approve/", 404, 404, 403, 403, 403, 403, 403, 403, 401),
+    ("complete",                  "POST", CASE + "complete/",                           200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("reject",                    "POST", CASE + "reject/",                             200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("cancel",                    "POST", CASE + "cancel/",                             200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("dispute ACME's case",       "POST", CASE + "dispute/",                            200, 200, 403, 403, 200, 200, 403, 404, 401),
+    ("dispute BOLT's case",       "POST", V1 + "/refund-cases/{bolt_case}/dispute/",    200, 200, 403, 403, 404, 404, 403, 200, 401),
     # BOLT sees the shared case but may not dispute it in ACME's name.
-    ("dispute shared as ACME",     "POST", V1 + "/refund-cases/{shared_case}/dispute/",  200, 403, 200, 400, 401),
-    ("dispute missing case",       "POST", V1 + "/refund-cases/{missing_case}/dispute/",  404, 403, 404, 404, 401),
-    ("resolve",                    "POST", CASE + "resolve/",                             200, 403, 403, 403, 401),
-    ("notes",                      "POST", CASE + "notes/",                               201, 403, 403, 403, 401),
-    ("attachments",                "POST", CASE + "attachments/",                         201, 403, 403, 403, 401),
-    ("reasons",                    "GET",  V1 + "/reasons/",                              200, 200, 200, 200, 401),
-    ("journals list",              "GET",  V1 + "/journals/",                             200, 200, 403, 403, 401),
-    ("journal",                    "GET",  V1 + "/journals/{journal}/",                   200, 200, 403, 403, 401),
-    ("accounts list",              "GET",  V1 + "/accounts/",                             200, 200, 403, 403, 401),
-    ("account",                    "GET",  V1 + "/accounts/1100/",                        200, 200, 403, 403, 401),
-    ("trial balance",              "GET",  V1 + "/trial-balance/?currency=EUR",           200, 200, 403, 403, 401),
-    ("credit notes list",          "GET",  V1 + "/credit-notes/",                         200, 200, 403, 403, 401),
-    ("credit note",                "GET",  V1 + "/credit-notes/{credit_note}/",           200, 200, 403, 403, 401),
-    ("credit note PDF",            "GET",  V1 + "/credit-notes/{credit_note}/pdf/",       200, 200, 403, 403, 401),
+    ("dispute shared as ACME",    "POST", V1 + "/refund-cases/{shared_case}/dispute/",  200, 200, 403, 403, 200, 200, 403, 400, 401),
+    ("dispute missing case",      "POST", V1 + "/refund-cases/{missing_case}/dispute/", 404, 404, 403, 403, 404, 404, 403, 404, 401),
+    ("acknowledge ACME's case",   "POST", CASE + "acknowledge/",                        200, 200, 403, 403, 200, 200, 403, 404, 401),
+    ("acknowledge shared as ACME", "POST", V1 + "/refund-cases/{shared_case}/acknowledge/", 200, 200, 403, 403, 200, 200, 403, 400, 401),
+    ("acknowledge missing case",  "POST", V1 + "/refund-cases/{missing_case}/acknowledge/", 404, 404, 403, 403, 404, 404, 403, 404, 401),
+    ("resolve",                   "POST", CASE + "resolve/",                            200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("notes",                     "POST", CASE + "notes/",                              201, 201, 403, 403, 403, 403, 403, 403, 401),
+    # Staff attach for the platform; a vendor user must name the vendor it attaches for.
+    ("attachments",               "POST", CASE + "attachments/",                        201, 201, 403, 403, 400, 400, 403, 404, 401),
+    ("attachments for ACME",      "POST", CASE + "attachments/",                        201, 201, 403, 403, 201, 201, 403, 404, 401),
+    ("attachments shared for ACME", "POST", V1 + "/refund-cases/{shared_case}/attachments/", 201, 201, 403, 403, 201, 201, 403, 400, 401),
+    ("reasons",                   "GET",  V1 + "/reasons/",                             200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("journals list",             "GET",  V1 + "/journals/",                            200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("journal",                   "GET",  V1 + "/journals/{journal}/",                  200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("accounts list",             "GET",  V1 + "/accounts/",                            200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("account",                   "GET",  V1 + "/accounts/1100/",                       200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("trial balance",             "GET",  V1 + "/trial-balance/?currency=EUR",          200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("credit notes list",         "GET",  V1 + "/credit-notes/",                        200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("credit note",               "GET",  V1 + "/credit-notes/{credit_note}/",          200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("credit note PDF",           "GET",  V1 + "/credit-notes/{credit_note}/pdf/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
-    ("schema",                     "GET",  "/api/schema/?format=json",                    200, 200, 200, 200, 200),
-    ("docs",                       "GET",  "/api/docs/",                                  200, 200, 200, 200, 200),
+    ("schema",                    "GET",  "/api/schema/?format=json",                   200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("docs",                      "GET",  "/api/docs/",                                 200, 200, 200, 200, 200, 200, 200, 200, 200),
 ]
 # fmt: on
 
@@ -228,9 +250,14 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "dispute BOLT's case": _fixed(vendor="BOLT", message="No"),
     "dispute shared as ACME": _fixed(vendor="ACME", message="No"),
     "dispute missing case": _fixed(vendor="ACME", message="No"),
+    "acknowledge ACME's case": _fixed(vendor="ACME", message="Fine"),
+    "acknowledge shared as ACME": _fixed(vendor="ACME", message="Fine"),
+    "acknowledge missing case": _fixed(vendor="ACME", message="Fine"),
     "resolve": _fixed(message="Split"),
     "notes": _fixed(text="Called the customer"),
     "attachments": _upload,
+    "attachments for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
+    "attachments shared for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
 }
 # The state ACME's case is put in first (through the service, by staff); else pending.
 STATES = {"complete": "approved", "resolve": "disputed"}
@@ -309,6 +336,16 @@ def test_the_matrix_covers_every_api_route():
         path = path.format(**samples).split("?")[0].removeprefix("/api")
         covered.add((resolve(path, urlconf="config.api_urls").url_name, method))
     assert set(routes(api_urls.urlpatterns)) - covered == set()
+
+
+def test_staff_without_permissions_read_and_change_nothing(world):
+    client = client_for(UserFactory(username="stan", is_staff=True))
+    case = f"/api/v1/refund-cases/{world.acme_case.case_id}/"
+    assert client.get("/api/v1/refund-cases/").status_code == 403
+    assert client.get(case).status_code == 403
+    assert client.post(case + "approve/", {}, format="json").status_code == 403
+    world.acme_case.refresh_from_db()
+    assert world.acme_case.status == "pending"
 
 
 # ---------------------------------------------------------------- what a vendor sees

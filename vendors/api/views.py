@@ -4,8 +4,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
+from ..permissions import VendorAction
 from ..selectors import vendors_for
-from .permissions import ApiAccess, StaffOnly
+from .permissions import ApiAccess, change, read, require_vendor_action
 from .serializers import (
     VendorCreateSerializer,
     VendorSerializer,
@@ -19,15 +20,18 @@ class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_-]+"
     permission_classes = [ApiAccess]
+    access = {
+        "list": read("vendors.view_vendor"),
+        "retrieve": read("vendors.view_vendor"),
+        "create": change("vendors.add_vendor"),
+        # Names and addresses of people: not for the read-only group.
+        "users:get": change("vendors.view_vendormembership", vendor=VendorAction.MANAGE_USERS),
+        "users:post": change("vendors.add_vendormembership", vendor=VendorAction.MANAGE_USERS),
+    }
     filterset_fields = ["currency", "is_active"]
 
     def get_queryset(self):
         return vendors_for(self.request.user).order_by("-id")
-
-    def get_permissions(self):
-        if self.action in ("create", "users"):
-            return [StaffOnly()]
-        return super().get_permissions()
 
     @extend_schema(request=VendorCreateSerializer, responses={201: VendorSerializer})
     def create(self, request):
@@ -44,8 +48,10 @@ class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None)
     def users(self, request, code=None):
-        """Vendor users (staff only); POST onboards one and sends an invitation."""
+        """Vendor users (staff, and the vendor's owners); POST onboards one and
+        sends an invitation."""
         vendor = self.get_object()
+        require_vendor_action(request.user, vendor, VendorAction.MANAGE_USERS)
         if request.method == "GET":
             memberships = vendor.memberships.select_related("user").order_by("id")
             return Response(VendorUserSerializer(memberships, many=True).data)

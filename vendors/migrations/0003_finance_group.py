@@ -1,0 +1,57 @@
+"""The "Finance" group: what finance staff need in the admin and the API.
+
+View, add and change on every model of the finance apps (refunds, ledger,
+vendors, portal) and view on the integration records; no delete (journals and
+events are never deleted, and configuration is changed, not removed).
+Superusers have every permission anyway; everyone else gets only what a group
+or their own permissions give them (a read-only user: view_* only).
+
+Models added later need a migration of their own that adds their permissions.
+`create` is also called by the test suite after a flush (tests/conftest.py).
+"""
+
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+FINANCE_GROUP = "Finance"
+FULL_APPS = ("refunds", "ledger", "vendors", "portal")
+VIEW_APPS = ("integrations",)
+
+
+def create(apps, schema_editor):
+    # Permissions are made by post_migrate, after every migration: make them now.
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=FINANCE_GROUP)
+    wanted = [
+        p
+        for p in Permission.objects.filter(
+            content_type__app_label__in=FULL_APPS + VIEW_APPS
+        ).select_related("content_type")
+        if p.codename.startswith("view_")
+        or (p.content_type.app_label in FULL_APPS and p.codename.split("_")[0] in ("add", "change"))
+    ]
+    group.permissions.add(*wanted)
+
+
+def remove(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name=FINANCE_GROUP).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("vendors", "0002_membership_email_preference"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        # The models whose permissions the group holds.
+        ("refunds", "0009_order_line_identity"),
+        ("ledger", "0011_full_balance_check"),
+        ("portal", "0006_email_attempts"),
+        ("integrations", "0001_initial"),
+    ]
+
+    operations = [migrations.RunPython(create, remove)]
