@@ -32,7 +32,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from lib.errors import DomainError
-from lib.money import CURRENCY_CHOICES, CurrencyError, format_amount
+from lib.money import CURRENCY_CHOICES, display_amount, display_money
 from refunds.models import Order, RefundCase
 from refunds.services.parsing import parse_amount, parse_currency
 
@@ -56,18 +56,6 @@ from .posting import record_payout
 from .selectors import TrialBalance, ledger_currencies, owed_to_vendor, trial_balance
 
 # ---------------------------------------------------------------- helpers
-
-
-def amount_text(amount: Decimal, currency: str) -> str:
-    """The amount in its currency's minor digits."""
-    try:
-        return format_amount(amount, currency)
-    except CurrencyError:
-        return str(amount)
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    return "-" if amount is None else f"{amount_text(amount, currency)} {currency}"
 
 
 def terms(search_term: str) -> list[str]:
@@ -134,7 +122,7 @@ def trial_balance_rows(balance: TrialBalance) -> list[dict[str, str]]:
     """Rows as shown: amounts in the currency's minor digits."""
 
     def fmt(amount: Decimal) -> str:
-        return amount_text(amount, balance.currency)
+        return display_amount(amount, balance.currency)
 
     return [
         {
@@ -234,7 +222,7 @@ def entry_side(attr: str) -> Any:
     @admin.display(description=attr, ordering=attr)
     def column(self: Any, obj: Entry | AccountBalance) -> str:
         amount = getattr(obj, attr)
-        return amount_text(amount, obj.currency) if amount else ""
+        return display_amount(amount, obj.currency) if amount else ""
 
     column.__name__ = f"{attr}_text"
     return column
@@ -322,7 +310,7 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
 
     @admin.display(description="balance (Dr − Cr)")
     def balance(self, obj: AccountBalance) -> str:
-        return money(obj.net_debit, obj.currency)
+        return display_money(obj.net_debit, obj.currency)
 
 
 # ---------------------------------------------------------------- payouts
@@ -359,8 +347,8 @@ class PayoutForm(forms.ModelForm):
             if amount > owed:
                 self.add_error(
                     "amount",
-                    f"{vendor} is owed {money(owed, data['currency'])}: this pays "
-                    f"{money(amount - owed, data['currency'])} more. Tick "
+                    f"{vendor} is owed {display_money(owed, data['currency'])}: this pays "
+                    f"{display_money(amount - owed, data['currency'])} more. Tick "
                     '"Pay more than is owed" to pay an advance.',
                 )
         return data
@@ -378,7 +366,7 @@ class PayoutAdmin(admin.ModelAdmin):
 
     @admin.display(description="amount", ordering="amount")
     def amount_with_currency(self, obj: Payout) -> str:
-        return money(obj.amount, obj.currency)
+        return display_money(obj.amount, obj.currency)
 
     def has_change_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         # A payout is posted: correct it with a reversing journal, not an edit.
@@ -419,7 +407,7 @@ def line_amount(attr: str, label: str) -> Any:
 
     @admin.display(description=label)
     def column(self: Any, obj: CreditNoteLine) -> str:
-        return amount_text(getattr(obj, attr), obj.credit_note.currency)
+        return display_amount(getattr(obj, attr), obj.credit_note.currency)
 
     column.__name__ = f"{attr}_text"
     return column
@@ -515,15 +503,15 @@ class CreditNoteAdmin(ReadOnlyAdmin):
 
     @admin.display(description="total", ordering="total_amount")
     def total_with_currency(self, obj: CreditNote) -> str:
-        return money(obj.total_amount, obj.currency)
+        return display_money(obj.total_amount, obj.currency)
 
     @admin.display(description="net")
     def net(self, obj: CreditNote) -> str:
-        return money(obj.net_amount, obj.currency)
+        return display_money(obj.net_amount, obj.currency)
 
     @admin.display(description="tax")
     def tax(self, obj: CreditNote) -> str:
-        return money(obj.tax_amount, obj.currency)
+        return display_money(obj.tax_amount, obj.currency)
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: CreditNote) -> str:

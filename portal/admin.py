@@ -24,8 +24,9 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 
-from ledger.admin import ReadOnlyAdmin, money
+from ledger.admin import ReadOnlyAdmin
 from ledger.models import SettlementStatement
+from lib.money import display_money
 from vendors.models import Vendor
 
 from .statement_views import statement_download
@@ -91,7 +92,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def _amount(self, obj: SettlementStatement, name: str) -> str:
-        return money(getattr(obj, name), obj.currency)
+        return display_money(getattr(obj, name), obj.currency)
 
     @admin.display(description="opening", ordering="opening")
     def opening_text(self, obj: SettlementStatement) -> str:
