@@ -56,6 +56,7 @@ from .models import (
     EventChannel,
     Order,
     OrderLine,
+    OutboxMessage,
     Payment,
     ReasonPolicy,
     RefundCase,
@@ -63,6 +64,7 @@ from .models import (
     RefundLineKind,
     VendorLiability,
 )
+from .outbox import retry_messages
 from .services.cases import (
     ShareOverride,
     add_attachment,
@@ -111,6 +113,17 @@ def money_column(
         return money_cell(getattr(obj, attr), currency_of(obj))
 
     column.__name__ = f"{attr}_with_currency"
+    return column
+
+
+def timestamp_column(attr: str, label: str) -> Callable[..., str]:
+    """A read-only field showing `obj.<attr>` as `when` does."""
+
+    @admin.display(description=label, ordering=attr)
+    def column(self: Any, obj: Any) -> str:
+        return when(getattr(obj, attr))
+
+    column.__name__ = f"{attr}_when"
     return column
 
 
@@ -729,7 +742,7 @@ class RefundCaseAdmin(BigTableAdmin):
         ("Amounts", {"fields": ("refund_total", "shipping_refund", "gateway_reference")}),
         (
             "Dates",
-            {"fields": ("initiated_at", "approved_at", "completed_at", "closed_at", "updated_at")},
+            {"fields": ("initiated", "approved", "completed", "closed", "updated")},
         ),
     )
     readonly_fields = (
@@ -742,11 +755,11 @@ class RefundCaseAdmin(BigTableAdmin):
         "refund_total",
         "shipping_refund",
         "gateway_reference",
-        "initiated_at",
-        "approved_at",
-        "completed_at",
-        "closed_at",
-        "updated_at",
+        "initiated",
+        "approved",
+        "completed",
+        "closed",
+        "updated",
     )
 
     refund_total = money_column("total_refund_amount", "refund", operator.attrgetter("currency"))
@@ -769,6 +782,11 @@ class RefundCaseAdmin(BigTableAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RefundCaseChangeList
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Refund cases", **(extra_context or {})})
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[RefundCase], search_term: str
@@ -824,9 +842,11 @@ class RefundCaseAdmin(BigTableAdmin):
     def vendor_codes(self, obj: RefundCase) -> str:
         return ", ".join(row.vendor.code for row in obj.liabilities.all())
 
-    @admin.display(description="initiated", ordering="initiated_at")
-    def initiated(self, obj: RefundCase) -> str:
-        return when(obj.initiated_at)
+    initiated = timestamp_column("initiated_at", "initiated")
+    approved = timestamp_column("approved_at", "approved")
+    completed = timestamp_column("completed_at", "completed")
+    closed = timestamp_column("closed_at", "closed")
+    updated = timestamp_column("updated_at", "updated")
 
     # ------------------------------------------------------------ case page
 
@@ -1351,15 +1371,14 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
     list_display = (
         "number",
         "channel",
-        "customer_name",
-        "customer_email",
+        "customer",
         "total",
         "refunded",
-        "placed_at",
+        "placed",
     )
     list_select_related = ("channel",)
     list_filter = ("currency", ("placed_at", admin.DateFieldListFilter), "channel")
-    sortable_by = ("number", "placed_at")
+    sortable_by = ("number", "placed")
     search_fields = ("number",)
     search_help_text = "Exact order number or customer email."
     inlines = (OrderLineInline, PaymentInline)
@@ -1424,6 +1443,11 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
         "refunded_shipping", "shipping refunded or reserved", own_currency
     )
     refundable = money_column("refundable_amount", "still refundable", own_currency)
+    placed = timestamp_column("placed_at", "placed")
+
+    @admin.display(description="customer")
+    def customer(self, obj: Order) -> SafeString:
+        return format_html("{}<br><small>{}</small>", obj.customer_name, obj.customer_email)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -1530,3 +1554,154 @@ class ReasonPolicyAdmin(admin.ModelAdmin):
         if obj is not None and obj.refund_lines.exists():
             return ("code",)
         return ()
+
+
+# ---------------------------------------------------------------- outbox
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("failed", "Failed (parked)"),
+            ("retrying", "Failing, will retry"),
+            ("waiting", "Waiting for the drainer"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "failed":
+            return queryset.filter(failed_at__isnull=False)
+        if value == "retrying":
+            return queryset.filter(failed_at__isnull=True, attempts__gt=0)
+        if value == "waiting":
+            return queryset.filter(failed_at__isnull=True, attempts=0)
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(BigTableAdmin):
+    """Work the ledger, notifications and webhooks still have to do. A message
+    that keeps failing is parked here with its error until staff retry it."""
+
+    list_display = (
+        "id",
+        "state",
+        "consumer",
+        "topic",
+        "about",
+        "attempts",
+        "error",
+        "next_try",
+        "created",
+    )
+    list_filter = (OutboxStateFilter, "consumer", "topic")
+    list_select_related = ("case", "order")
+    sortable_by = ("id",)
+    search_fields = ("consumer",)
+    search_help_text = "Exact consumer, topic, case ID or order number."
+    actions = ("retry_selected",)
+    fields = (
+        "consumer",
+        "topic",
+        "about",
+        "state",
+        "attempts",
+        "last_error",
+        "next_try",
+        "failed",
+        "created",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Nothing is edited: a message is only given back to the drainer (the action).
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Deleting a message loses its work (a journal, a notification).
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OutboxMessage], search_term: str
+    ) -> tuple[QuerySet[OutboxMessage], bool]:
+        for term in search_terms(search_term):
+            upper = term.upper()
+            queryset = queryset.filter(
+                Q(consumer=term)
+                | Q(topic=term)
+                | Q(case__case_id=upper)
+                | Q(order__number__in=sorted({term, upper}))
+            )
+        return queryset, False
+
+    @admin.display(description="state")
+    def state(self, obj: OutboxMessage) -> str:
+        if obj.failed_at is not None:
+            return "Failed (parked)"
+        if obj.attempts:
+            return "Failing, will retry"
+        return "Waiting"
+
+    @admin.display(description="about")
+    def about(self, obj: OutboxMessage) -> SafeString | str:
+        if obj.case_id is not None:
+            url = reverse("admin:refunds_refundcase_change", args=[obj.case_id])
+            return format_html('<a class="nowrap" href="{}">{}</a>', url, obj.case.case_id)
+        if obj.order_id is not None:
+            url = reverse("admin:refunds_order_change", args=[obj.order_id])
+            return format_html('<a class="nowrap" href="{}">{}</a>', url, obj.order.number)
+        return "-"
+
+    @admin.display(description="last error")
+    def error(self, obj: OutboxMessage) -> str:
+        text = obj.last_error.strip().splitlines()[0] if obj.last_error.strip() else ""
+        return text if len(text) <= 120 else f"{text[:119]}…"
+
+    @admin.display(description="next try")
+    def next_try(self, obj: OutboxMessage) -> str:
+        return "-" if obj.failed_at is not None else when(obj.available_at)
+
+    @admin.display(description="failed at")
+    def failed(self, obj: OutboxMessage) -> str:
+        return when(obj.failed_at)
+
+    @admin.display(description="created", ordering="id")
+    def created(self, obj: OutboxMessage) -> str:
+        return when(obj.created_at)
+
+    @admin.action(description="Retry selected messages now", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_BULK_CASES + 1])
+        if len(ids) > MAX_BULK_CASES:
+            self.message_user(
+                request,
+                f"Select at most {MAX_BULK_CASES} messages at a time; nothing was retried.",
+                messages.ERROR,
+            )
+            return
+        count = retry_messages(ids=ids)
+        if count:
+            self.message_user(
+                request,
+                f"{count} message{'s' if count != 1 else ''} given back to the drainer; "
+                "a drain is queued.",
+                messages.SUCCESS,
+            )
+        skipped = len(ids) - count
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} message{'s' if skipped != 1 else ''} not retried: not failed "
+                "(still waiting for its first try) or already done.",
+                messages.WARNING,
+            )
