@@ -5,6 +5,9 @@ from django.views.generic import RedirectView
 admin.site.site_header = "Splitledger finance"
 admin.site.site_title = "Splitledger"
 admin.site.index_title = "Refund cases, orders and vendors"
+# The app list beside every page takes a fifth of a 1280 px screen from the
+# tables finance reads; the home page and the breadcrumbs lead everywhere.
+admin.site.enable_nav_sidebar = False
 
 # Attachments are never served from a public media URL: they are downloaded
 # through views that check who is asking (see refunds.admin).

@@ -83,7 +83,8 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         count = queryset.exclude(status=DeliveryStatus.DELIVERED).update(
             status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
         )
-        self.message_user(request, f"{count} deliverie(s) will be retried within a minute.")
+        noun = "delivery" if count == 1 else "deliveries"
+        self.message_user(request, f"{count} {noun} will be retried within a minute.")
 
 
 @admin.register(IdempotencyRecord)

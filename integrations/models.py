@@ -126,4 +126,4 @@ class WebhookDelivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_type} → {self.endpoint_id} ({self.status})"
+        return f"{self.event_type} → {self.endpoint.url} ({self.status})"

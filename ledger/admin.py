@@ -18,7 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import (
     Http404,
     HttpRequest,
@@ -30,9 +30,11 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from lib.errors import DomainError
-from lib.money import CURRENCY_CHOICES, CurrencyError, format_amount
+from lib.money import CURRENCY_CHOICES, display_amount, display_money
+from refunds.admin import money_cell
 from refunds.models import Order, RefundCase
 from refunds.services.parsing import parse_amount, parse_currency
 
@@ -56,18 +58,6 @@ from .posting import record_payout
 from .selectors import TrialBalance, ledger_currencies, owed_to_vendor, trial_balance
 
 # ---------------------------------------------------------------- helpers
-
-
-def amount_text(amount: Decimal, currency: str) -> str:
-    """The amount in its currency's minor digits."""
-    try:
-        return format_amount(amount, currency)
-    except CurrencyError:
-        return str(amount)
-
-
-def money(amount: Decimal | None, currency: str) -> str:
-    return "-" if amount is None else f"{amount_text(amount, currency)} {currency}"
 
 
 def terms(search_term: str) -> list[str]:
@@ -134,7 +124,7 @@ def trial_balance_rows(balance: TrialBalance) -> list[dict[str, str]]:
     """Rows as shown: amounts in the currency's minor digits."""
 
     def fmt(amount: Decimal) -> str:
-        return amount_text(amount, balance.currency)
+        return display_amount(amount, balance.currency)
 
     return [
         {
@@ -232,9 +222,9 @@ def entry_side(attr: str) -> Any:
     """A read-only column: the entry's debit or credit, blank when zero."""
 
     @admin.display(description=attr, ordering=attr)
-    def column(self: Any, obj: Entry | AccountBalance) -> str:
+    def column(self: Any, obj: Entry | AccountBalance) -> SafeString | str:
         amount = getattr(obj, attr)
-        return amount_text(amount, obj.currency) if amount else ""
+        return money_cell(amount, obj.currency) if amount else ""
 
     column.__name__ = f"{attr}_text"
     return column
@@ -242,7 +232,7 @@ def entry_side(attr: str) -> Any:
 
 class EntryInline(ReadOnlyInline):
     model = Entry
-    fields = ("account", "dr", "cr", "currency")
+    fields = ("account", "dr", "cr")
     readonly_fields = fields
     dr = entry_side("debit")
     cr = entry_side("credit")
@@ -253,9 +243,9 @@ class EntryInline(ReadOnlyInline):
 
 @admin.register(Journal)
 class JournalAdmin(ReadOnlyAdmin):
-    list_display = ("id", "date", "kind", "currency", "posting_key", "memo", "case", "order")
+    list_display = ("number", "date", "kind", "source", "memo", "amount")
     list_filter = ("kind", "currency", "date")
-    list_select_related = ("case", "order")
+    list_select_related = ("case", "order", "payout__vendor")
     search_fields = ("posting_key",)
     search_help_text = "Exact journal number, posting key, case ID or order number."
     inlines = (EntryInline,)
@@ -274,6 +264,39 @@ class JournalAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Journal]:
+        # The journal's size (its debits) beside it. A subquery per row: with
+        # ORDER BY and LIMIT PostgreSQL computes it for the page's rows only.
+        debits = (
+            Entry.objects.filter(journal=OuterRef("pk"))
+            .order_by()
+            .values("journal")
+            .annotate(total=Sum("debit"))
+            .values("total")
+        )
+        return super().get_queryset(request).annotate(debit_total=Subquery(debits))
+
+    @admin.display(description="journal", ordering="id")
+    def number(self, obj: Journal) -> str:
+        return f"J{obj.pk}"
+
+    @admin.display(description="amount")
+    def amount(self, obj: Journal) -> SafeString:
+        return money_cell(getattr(obj, "debit_total", None), obj.currency)
+
+    @admin.display(description="source")
+    def source(self, obj: Journal) -> str:
+        # What the journal posted, by the name staff know it by.
+        if obj.case_id is not None:
+            return obj.case.case_id
+        if obj.order_id is not None:
+            return obj.order.number
+        if obj.payout_id is not None:
+            return f"payout to {obj.payout.vendor.code}"
+        if obj.reverses_id is not None:
+            return f"reverses J{obj.reverses_id}"
+        return obj.posting_key
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Journal], search_term: str
     ) -> tuple[QuerySet[Journal], bool]:
@@ -287,7 +310,8 @@ class JournalAdmin(ReadOnlyAdmin):
             | Q(case_id__in=exact_ids(RefundCase, "case_id", words))
             | Q(order_id__in=exact_ids(Order, "number", words))
         )
-        numbers = [int(w) for w in words if w.isdigit()]
+        # A journal number as shown ("J240") or bare ("240").
+        numbers = [int(n) for w in words if (n := w.removeprefix("J").removeprefix("j")).isdigit()]
         if numbers:
             condition |= Q(pk__in=numbers)
         return queryset.filter(condition), False
@@ -295,13 +319,23 @@ class JournalAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ("id", "journal", "journal_date", "account", "dr", "cr", "currency")
+    list_display = ("entry", "journal_date", "account", "dr", "cr")
     list_filter = ("currency", "account__role")
-    list_select_related = ("journal", "account")
+    # The journal is named by its source (Journal.__str__).
+    list_select_related = (
+        "journal__case",
+        "journal__order",
+        "journal__payout__vendor",
+        "account",
+    )
     fields = ("journal", "account", "currency", "dr", "cr")
     readonly_fields = fields
     dr = entry_side("debit")
     cr = entry_side("credit")
+
+    @admin.display(description="journal", ordering="id")
+    def entry(self, obj: Entry) -> str:
+        return str(obj.journal).removeprefix("Journal ")
 
     @admin.display(description="date", ordering="journal__date")
     def journal_date(self, obj: Entry) -> date:
@@ -311,8 +345,8 @@ class EntryAdmin(ReadOnlyAdmin):
 @admin.register(AccountBalance)
 class AccountBalanceAdmin(ReadOnlyAdmin):
     list_display = ("account", "currency", "dr", "cr", "balance")
-    list_filter = ("currency", "account__role")
     list_select_related = ("account",)
+    list_filter = ("currency", "account__role")
     search_fields = ("account__code", "account__name")
     ordering = ("account__code", "currency")
     fields = ("account", "currency", "dr", "cr", "balance")
@@ -321,8 +355,8 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
     cr = entry_side("credit")
 
     @admin.display(description="balance (Dr − Cr)")
-    def balance(self, obj: AccountBalance) -> str:
-        return money(obj.net_debit, obj.currency)
+    def balance(self, obj: AccountBalance) -> SafeString:
+        return money_cell(obj.net_debit, obj.currency)
 
 
 # ---------------------------------------------------------------- payouts
@@ -359,8 +393,8 @@ class PayoutForm(forms.ModelForm):
             if amount > owed:
                 self.add_error(
                     "amount",
-                    f"{vendor} is owed {money(owed, data['currency'])}: this pays "
-                    f"{money(amount - owed, data['currency'])} more. Tick "
+                    f"{vendor} is owed {display_money(owed, data['currency'])}: this pays "
+                    f"{display_money(amount - owed, data['currency'])} more. Tick "
                     '"Pay more than is owed" to pay an advance.',
                 )
         return data
@@ -377,8 +411,8 @@ class PayoutAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     @admin.display(description="amount", ordering="amount")
-    def amount_with_currency(self, obj: Payout) -> str:
-        return money(obj.amount, obj.currency)
+    def amount_with_currency(self, obj: Payout) -> SafeString:
+        return money_cell(obj.amount, obj.currency)
 
     def has_change_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         # A payout is posted: correct it with a reversing journal, not an edit.
@@ -418,8 +452,8 @@ def line_amount(attr: str, label: str) -> Any:
     """A read-only column showing a credit note line's amount in its currency."""
 
     @admin.display(description=label)
-    def column(self: Any, obj: CreditNoteLine) -> str:
-        return amount_text(getattr(obj, attr), obj.credit_note.currency)
+    def column(self: Any, obj: CreditNoteLine) -> SafeString:
+        return money_cell(getattr(obj, attr), obj.credit_note.currency)
 
     column.__name__ = f"{attr}_text"
     return column
@@ -514,16 +548,16 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     fields = readonly_fields
 
     @admin.display(description="total", ordering="total_amount")
-    def total_with_currency(self, obj: CreditNote) -> str:
-        return money(obj.total_amount, obj.currency)
+    def total_with_currency(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.total_amount, obj.currency)
 
     @admin.display(description="net")
-    def net(self, obj: CreditNote) -> str:
-        return money(obj.net_amount, obj.currency)
+    def net(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.net_amount, obj.currency)
 
     @admin.display(description="tax")
-    def tax(self, obj: CreditNote) -> str:
-        return money(obj.tax_amount, obj.currency)
+    def tax(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.tax_amount, obj.currency)
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: CreditNote) -> str:

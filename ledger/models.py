@@ -7,13 +7,21 @@ maintained in the posting transaction, so reading one is a primary-key lookup
 however many entries exist.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
-from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
+from lib.money import (
+    AMOUNT_DIGITS,
+    AMOUNT_PLACES,
+    CURRENCY_CHOICES,
+    RATE_DIGITS,
+    RATE_PLACES,
+    display_money,
+)
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
 from vendors.models import PayoutFrequency, Vendor
 
@@ -129,7 +137,8 @@ class Payout(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Payout {self.vendor_id} {self.amount} {self.currency} on {self.paid_on}"
+        amount = display_money(self.amount, self.currency)
+        return f"Payout to {self.vendor.code} {amount} on {self.paid_on:%Y-%m-%d}"
 
 
 class Journal(models.Model):
@@ -176,7 +185,18 @@ class Journal(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"J{self.pk} {self.kind} {self.posting_key}"
+        # "Journal J240 — refund RFND-…": its number, kind and what it posted.
+        if self.reverses_id is not None:
+            source = f"of J{self.reverses_id}"
+        elif self.case_id is not None:
+            source = self.case.case_id
+        elif self.order_id is not None:
+            source = self.order.number
+        elif self.payout_id is not None:
+            source = self.payout.reference or f"to {self.payout.vendor.code}"
+        else:
+            source = self.posting_key
+        return f"Journal J{self.pk} — {self.get_kind_display().lower()} {source}"
 
 
 class Entry(models.Model):
@@ -201,8 +221,9 @@ class Entry(models.Model):
         ]
 
     def __str__(self) -> str:
-        side = f"Dr {self.debit}" if self.debit else f"Cr {self.credit}"
-        return f"{self.account_id} {side} {self.currency}"
+        side = "Dr" if self.debit else "Cr"
+        amount = display_money(self.debit or self.credit, self.currency)
+        return f"J{self.journal_id} {side} {self.account.code} {self.account.name} {amount}"
 
 
 class AccountBalance(models.Model):
@@ -227,7 +248,8 @@ class AccountBalance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.account_id} {self.currency}: {self.debit - self.credit}"
+        balance = display_money(self.net_debit, self.currency)
+        return f"{self.account.code} {self.account.name}: {balance} (Dr − Cr)"
 
     @property
     def net_debit(self) -> Decimal:
@@ -384,7 +406,7 @@ class TaxCode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.rate}: {self.tax_type}"
+        return f"{(self.rate * 100).normalize():f}% — {self.tax_type}"
 
 
 class CreditNoteSeries(models.Model):
@@ -469,7 +491,7 @@ class CreditNote(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number
+        return f"{self.number} for {self.reference}"
 
 
 class CreditNoteLine(models.Model):
@@ -512,7 +534,7 @@ class CreditNoteLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.credit_note_id}#{self.position} {self.description}"
+        return f"{self.credit_note.number} line {self.position}: {self.description}"
 
 
 # ---------------------------------------------------------------- settlements
@@ -583,4 +605,22 @@ class SettlementStatement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.vendor_id} {self.currency} {self.period_start}–{self.period_end}"
+        # "Statement BERGSPORT EUR week 2024-09-30"; a short first period (the
+        # vendor changed its payout frequency) gives both its days.
+        start, end = self.period_start, self.period_end
+        if (
+            self.frequency == PayoutFrequency.WEEKLY
+            and start.weekday() == 0
+            and (end - start).days == 6
+        ):
+            period = f"week {start:%Y-%m-%d}"
+        elif (
+            self.frequency == PayoutFrequency.MONTHLY
+            and start.day == 1
+            and (end + timedelta(days=1)).day == 1
+            and start.month == end.month
+        ):
+            period = f"month {start:%Y-%m}"
+        else:
+            period = f"{start:%Y-%m-%d} to {end:%Y-%m-%d}"
+        return f"Statement {self.vendor.code} {self.currency} {period}"

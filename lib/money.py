@@ -97,6 +97,32 @@ def format_amount(amount: Decimal, currency: str) -> str:
     return str(quantize(amount, currency))
 
 
+def display_amount(amount: Decimal | None, currency: str) -> str:
+    """An amount as people read it: the currency's minor digits and thousands
+    separators ("10,592.89", JPY "1,500", KWD "1.200"); "-" for no amount.
+
+    For screens and documents, never for files other software parses (those
+    take `format_amount`). A currency without known minor units is shown as
+    stored rather than refused: a page must not fail over one odd row.
+    """
+    if amount is None:
+        return "-"
+    try:
+        amount = quantize(Decimal(amount), currency)
+    except (CurrencyError, InvalidOperation, TypeError, ValueError):
+        return str(amount)
+    if amount == 0:
+        amount = abs(amount)  # never "-0.00"
+    return f"{amount:,f}"
+
+
+def display_money(amount: Decimal | None, currency: str) -> str:
+    """`display_amount` followed by the currency: "10,592.89 EUR", "-27.50 EUR"."""
+    if amount is None:
+        return "-"
+    return f"{display_amount(amount, currency)} {currency}"
+
+
 def allocate(total: Decimal, weights: Sequence[Decimal], currency: str) -> list[Decimal]:
     """Split `total` in proportion to `weights`; the parts sum exactly to `total`.
 

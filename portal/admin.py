@@ -13,6 +13,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import (
     HttpRequest,
@@ -23,13 +24,56 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from ledger.admin import ReadOnlyAdmin, money
+from ledger.admin import ReadOnlyAdmin
 from ledger.models import SettlementStatement
+from ledger.settlements import statement_page
+from lib.money import display_money
+from refunds.admin import money_cell
 from vendors.models import Vendor
 
 from .statement_views import statement_download
 from .statements import make_due_statements
+
+# Lines shown per page of a statement's page; the CSV has them all.
+LINES_PER_PAGE = 100
+MAX_LINES_PAGE = 10_000
+
+
+def lines_page(request: HttpRequest) -> int:
+    try:
+        return min(max(int(request.GET.get("lines", "1")), 1), MAX_LINES_PAGE)
+    except ValueError:
+        return 1
+
+
+def statement_lines_context(statement: SettlementStatement, page: int) -> dict[str, Any]:
+    """One page of the statement's lines, each with the balance after it, as
+    the statement page shows them (the same lines as the vendor's CSV and PDF)."""
+    currency = statement.currency
+    offset = (page - 1) * LINES_PER_PAGE
+    rows = statement_page(statement, offset, LINES_PER_PAGE + 1)
+    return {
+        "lines": [
+            {
+                "date": line.date,
+                "label": line.label,
+                "reference": line.reference,
+                "memo": line.memo,
+                "late": line.late,
+                "amount": display_money(line.amount, currency),
+                "balance": display_money(balance, currency),
+            }
+            for line, balance in rows[:LINES_PER_PAGE]
+        ],
+        "lines_page": page,
+        "lines_from": offset + 1,
+        "lines_next": page + 1 if len(rows) > LINES_PER_PAGE else None,
+        "lines_previous": page - 1 if page > 1 else None,
+        "opening": display_money(statement.opening, currency),
+        "closing": display_money(statement.closing, currency),
+    }
 
 
 class GenerateForm(forms.Form):
@@ -57,8 +101,7 @@ class GenerateForm(forms.Form):
 @admin.register(SettlementStatement)
 class SettlementStatementAdmin(ReadOnlyAdmin):
     list_display = (
-        "vendor",
-        "currency",
+        "statement",
         "period_start",
         "period_end",
         "opening_text",
@@ -90,31 +133,35 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     )
     readonly_fields = fields
 
-    def _amount(self, obj: SettlementStatement, name: str) -> str:
-        return money(getattr(obj, name), obj.currency)
+    @admin.display(description="statement", ordering="period_end")
+    def statement(self, obj: SettlementStatement) -> str:
+        return str(obj)
+
+    def _amount(self, obj: SettlementStatement, name: str) -> SafeString:
+        return money_cell(getattr(obj, name), obj.currency)
 
     @admin.display(description="opening", ordering="opening")
-    def opening_text(self, obj: SettlementStatement) -> str:
+    def opening_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "opening")
 
     @admin.display(description="sales net of commission")
-    def sales_text(self, obj: SettlementStatement) -> str:
+    def sales_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "sales")
 
     @admin.display(description="refund deductions")
-    def deductions_text(self, obj: SettlementStatement) -> str:
+    def deductions_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "deductions")
 
     @admin.display(description="adjustments")
-    def adjustments_text(self, obj: SettlementStatement) -> str:
+    def adjustments_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "adjustments")
 
     @admin.display(description="payouts")
-    def payouts_text(self, obj: SettlementStatement) -> str:
+    def payouts_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "payouts")
 
     @admin.display(description="closing", ordering="closing")
-    def closing_text(self, obj: SettlementStatement) -> str:
+    def closing_text(self, obj: SettlementStatement) -> SafeString:
         return self._amount(obj, "closing")
 
     @admin.display(description="download")
@@ -156,6 +203,9 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             "pdf_url": self.admin_url("pdf", object_id),
             **(extra_context or {}),
         }
+        statement = self.get_object(request, unquote(object_id))
+        if statement is not None and self.has_view_permission(request, statement):
+            extra.update(statement_lines_context(statement, lines_page(request)))
         return super().change_view(request, object_id, form_url, extra)
 
     def can_generate(self, request: HttpRequest) -> bool:

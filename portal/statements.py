@@ -21,6 +21,7 @@ from django.urls import NoReverseMatch, reverse
 from ledger.models import SettlementStatement
 from ledger.settlements import Generated, generate_due_statements
 from lib.money import format_amount
+from refunds import outbox
 
 from .models import Notification, NotificationKind
 
@@ -80,9 +81,9 @@ def notify_ready_statements(vendor_ids: Iterable[int] | None = None) -> list[Not
 def _queue_emails(ids: list[int]) -> None:
     from .tasks import email_notifications
 
-    try:
-        email_notifications.apply_async(args=[ids], retry=False)
-    except Exception:  # broker down: the inbox has it
+    # outbox.publish logs the broker's error; the inbox has the notifications
+    # and portal.tasks.resend_missed_emails sends them later.
+    if not outbox.publish(email_notifications, [ids]):
         logger.warning("statements: could not queue emails for %s", ids)
 
 

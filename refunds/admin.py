@@ -16,6 +16,7 @@ import operator
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from functools import reduce
 from typing import Any
@@ -35,15 +36,17 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpRe
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import smart_split, unescape_string_literal
 
 from lib.errors import DomainError
-from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, CurrencyError, format_amount
+from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, display_money, format_amount
 from vendors.models import Vendor
 
+from .errors import TransitionNotAllowed
 from .models import (
     CASE_ID_REGEX,
     Attachment,
@@ -53,12 +56,15 @@ from .models import (
     EventChannel,
     Order,
     OrderLine,
+    OutboxMessage,
     Payment,
     ReasonPolicy,
     RefundCase,
     RefundLine,
+    RefundLineKind,
     VendorLiability,
 )
+from .outbox import retry_messages
 from .services.cases import (
     ShareOverride,
     add_attachment,
@@ -86,24 +92,38 @@ MAX_REPORTED_REFUSALS = 20
 # ---------------------------------------------------------------- helpers
 
 
-def money(amount: Decimal | None, currency: str) -> str:
-    """An amount in its currency's minor digits, followed by the currency."""
-    if amount is None:
-        return "-"
-    try:
-        return f"{format_amount(amount, currency)} {currency}"
-    except CurrencyError:
-        return f"{amount} {currency}"
+def money_cell(amount: Decimal | None, currency: str) -> SafeString:
+    """An amount as a cell shows it: "10,592.89 EUR" on one line, right-aligned
+    (the `money` class, see templates/admin/base_site.html)."""
+    return format_html('<span class="money">{}</span>', display_money(amount, currency))
 
 
-def money_column(attr: str, label: str, currency_of: Callable[[Any], str]) -> Callable[..., str]:
+def when(moment: datetime | None) -> str:
+    """A timestamp as finance reads it, in the site's time zone: 2025-03-16 08:42."""
+    return "-" if moment is None else f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
+
+
+def money_column(
+    attr: str, label: str, currency_of: Callable[[Any], str]
+) -> Callable[..., SafeString]:
     """A read-only admin column showing `obj.<attr>` with its currency."""
 
     @admin.display(description=label)
-    def column(self: Any, obj: Any) -> str:
-        return money(getattr(obj, attr), currency_of(obj))
+    def column(self: Any, obj: Any) -> SafeString:
+        return money_cell(getattr(obj, attr), currency_of(obj))
 
     column.__name__ = f"{attr}_with_currency"
+    return column
+
+
+def timestamp_column(attr: str, label: str) -> Callable[..., str]:
+    """A read-only field showing `obj.<attr>` as `when` does."""
+
+    @admin.display(description=label, ordering=attr)
+    def column(self: Any, obj: Any) -> str:
+        return when(getattr(obj, attr))
+
+    column.__name__ = f"{attr}_when"
     return column
 
 
@@ -230,10 +250,9 @@ class RefundLineInline(ReadOnlyInline):
     model = RefundLine
     verbose_name_plural = "refund lines"
     fields = (
-        "kind",
+        "refunded",
         "sku",
-        "vendor",
-        "quantity",
+        "vendor_code",
         "net",
         "tax",
         "shipping",
@@ -264,12 +283,25 @@ class RefundLineInline(ReadOnlyInline):
     def sku(self, obj: RefundLine) -> str:
         return obj.order_line.sku if obj.order_line else "(shipping)"
 
+    @admin.display(description="refunded")
+    def refunded(self, obj: RefundLine) -> str:
+        # An amount line has no quantity (it is 0): say what was refunded instead.
+        if obj.kind == RefundLineKind.QUANTITY:
+            return f"{obj.quantity} unit{'s' if obj.quantity != 1 else ''}"
+        if obj.kind == RefundLineKind.AMOUNT:
+            return f"amount {display_money(obj.gross_amount, obj.case.currency)}"
+        return "shipping"
+
+    @admin.display(description="vendor")
+    def vendor_code(self, obj: RefundLine) -> str:
+        return obj.vendor.code if obj.vendor else "-"
+
 
 class VendorLiabilityInline(ReadOnlyInline):
     model = VendorLiability
     verbose_name_plural = "breakdown by vendor"
     fields = (
-        "vendor",
+        "vendor_code",
         "refund",
         "net",
         "tax",
@@ -295,23 +327,27 @@ class VendorLiabilityInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[VendorLiability]:
         return super().get_queryset(request).select_related("case", "vendor", "acknowledged_by")
 
+    @admin.display(description="vendor")
+    def vendor_code(self, obj: VendorLiability) -> str:
+        return obj.vendor.code
+
     @admin.display(description="acknowledged")
     def acknowledged(self, obj: VendorLiability) -> str:
         if obj.acknowledged_at is None:
             return ""
         by = f" by {obj.acknowledged_by.get_username()}" if obj.acknowledged_by else ""
-        return f"{obj.acknowledged_at:%Y-%m-%d %H:%M}{by}"
+        return f"{when(obj.acknowledged_at)}{by}"
 
 
 class CaseEventInline(ReadOnlyInline):
     model = CaseEvent
     verbose_name_plural = "timeline"
     fields = (
-        "created_at",
+        "at",
         "kind",
         "transition",
         "actor",
-        "vendor",
+        "vendor_code",
         "channel",
         "internal",
         "text",
@@ -320,7 +356,15 @@ class CaseEventInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[CaseEvent]:
-        return super().get_queryset(request).select_related("actor", "vendor")
+        return super().get_queryset(request).select_related("case", "actor", "vendor")
+
+    @admin.display(description="at")
+    def at(self, obj: CaseEvent) -> str:
+        return when(obj.created_at)
+
+    @admin.display(description="vendor")
+    def vendor_code(self, obj: CaseEvent) -> str:
+        return obj.vendor.code if obj.vendor else "-"
 
     @admin.display(description="from → to")
     def transition(self, obj: CaseEvent) -> str:
@@ -347,8 +391,12 @@ class CaseEventInline(ReadOnlyInline):
 
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
-    fields = ("download", "size_display", "content_type", "uploaded_by", "created_at")
+    fields = ("download", "size_display", "content_type", "uploaded_by", "uploaded_at")
     readonly_fields = fields
+
+    @admin.display(description="uploaded at")
+    def uploaded_at(self, obj: Attachment) -> str:
+        return when(obj.created_at)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Attachment]:
         return super().get_queryset(request).select_related("uploaded_by")
@@ -529,8 +577,10 @@ class SharesForm(CaseForm):
         return [
             {
                 "liability": row,
-                "borne": money(row.net_amount + row.shipping_amount, self.case.currency),
-                "current": [money(getattr(row, name), self.case.currency) for name in SHARE_FIELDS],
+                "borne": display_money(row.net_amount + row.shipping_amount, self.case.currency),
+                "current": [
+                    display_money(getattr(row, name), self.case.currency) for name in SHARE_FIELDS
+                ],
                 "fields": [self[self.field_name(row, name)] for name in SHARE_FIELDS],
             }
             for row in self.liabilities
@@ -651,7 +701,7 @@ class RefundCaseAdmin(BigTableAdmin):
         "refund_total",
         "vendor_codes",
         "owner",
-        "initiated_at",
+        "initiated",
     )
     list_select_related = ("order", "owner")
     list_filter = (
@@ -662,7 +712,7 @@ class RefundCaseAdmin(BigTableAdmin):
         ("initiated_at", admin.DateFieldListFilter),
     )
     # Sorting by anything else would sort the whole table on every page.
-    sortable_by = ("case_id", "status", "initiated_at")
+    sortable_by = ("case_id", "status", "initiated")
     # The search box needs search_fields; get_search_results does the matching.
     search_fields = ("case_id",)
     search_help_text = "Case ID (or its start), or exact order number, vendor code or SKU."
@@ -692,7 +742,7 @@ class RefundCaseAdmin(BigTableAdmin):
         ("Amounts", {"fields": ("refund_total", "shipping_refund", "gateway_reference")}),
         (
             "Dates",
-            {"fields": ("initiated_at", "approved_at", "completed_at", "closed_at", "updated_at")},
+            {"fields": ("initiated", "approved", "completed", "closed", "updated")},
         ),
     )
     readonly_fields = (
@@ -705,11 +755,11 @@ class RefundCaseAdmin(BigTableAdmin):
         "refund_total",
         "shipping_refund",
         "gateway_reference",
-        "initiated_at",
-        "approved_at",
-        "completed_at",
-        "closed_at",
-        "updated_at",
+        "initiated",
+        "approved",
+        "completed",
+        "closed",
+        "updated",
     )
 
     refund_total = money_column("total_refund_amount", "refund", operator.attrgetter("currency"))
@@ -732,6 +782,11 @@ class RefundCaseAdmin(BigTableAdmin):
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RefundCaseChangeList
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().changelist_view(request, {"title": "Refund cases", **(extra_context or {})})
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[RefundCase], search_term: str
@@ -787,6 +842,12 @@ class RefundCaseAdmin(BigTableAdmin):
     def vendor_codes(self, obj: RefundCase) -> str:
         return ", ".join(row.vendor.code for row in obj.liabilities.all())
 
+    initiated = timestamp_column("initiated_at", "initiated")
+    approved = timestamp_column("approved_at", "approved")
+    completed = timestamp_column("completed_at", "completed")
+    closed = timestamp_column("closed_at", "closed")
+    updated = timestamp_column("updated_at", "updated")
+
     # ------------------------------------------------------------ case page
 
     @admin.display(description="order")
@@ -811,6 +872,8 @@ class RefundCaseAdmin(BigTableAdmin):
         if request.method == "POST":
             # Nothing here is edited directly; the workbench forms post to their own views.
             return HttpResponseRedirect(request.get_full_path())
+        # Not "Change refund case": the page is read, and worked through the workbench.
+        extra_context = {"title": "Refund case", **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def render_change_form(
@@ -1166,10 +1229,16 @@ class RefundCaseAdmin(BigTableAdmin):
             try:
                 apply(case_id)
             except DomainError as error:
-                refused.append((case_id, f"{error.field}: {error.message}"))
+                refused.append((case_id, refusal_message(case_id, done_verb, error)))
             except IntegrityError:
                 logger.exception("Bulk action on %s refused by the database", case_id)
-                refused.append((case_id, "the database refused the change (see the logs)."))
+                refused.append(
+                    (
+                        case_id,
+                        f"{case_id} not {done_verb}: the database refused the change "
+                        "(see the logs); nothing was changed on it.",
+                    )
+                )
             else:
                 done.append(case_id)
         if done:
@@ -1178,14 +1247,54 @@ class RefundCaseAdmin(BigTableAdmin):
                 f"{len(done)} case{'s' if len(done) != 1 else ''} {done_verb}: {', '.join(done)}.",
                 messages.SUCCESS,
             )
-        for case_id, reason in refused[:MAX_REPORTED_REFUSALS]:
-            self.message_user(request, f"{case_id} not {done_verb}: {reason}", messages.ERROR)
+        for _, message in refused[:MAX_REPORTED_REFUSALS]:
+            self.message_user(request, message, messages.ERROR)
         if len(refused) > MAX_REPORTED_REFUSALS:
             self.message_user(
                 request,
                 f"{len(refused) - MAX_REPORTED_REFUSALS} more cases not {done_verb}.",
                 messages.ERROR,
             )
+
+
+# What staff can do about a status change the case engine refused, by the case's
+# status and then by (status, the status asked for). The engine's TRANSITIONS
+# table decides what is allowed; these only say what to do next.
+HINT_BY_STATUS: dict[str, str] = {
+    CaseStatus.DISPUTED: "resolve the dispute on its case page first",
+    CaseStatus.CLOSED: "a closed case does not change any more",
+    CaseStatus.REJECTED: "a rejected case does not change any more; open a new case if a "
+    "refund is due after all",
+    CaseStatus.CANCELLED: "a cancelled case does not change any more; open a new case if a "
+    "refund is due after all",
+}
+HINT_BY_TRANSITION: dict[tuple[str, str], str] = {
+    (CaseStatus.APPROVED, CaseStatus.APPROVED): "it is already approved; complete it next",
+    (CaseStatus.COMPLETED, CaseStatus.APPROVED): "it is already approved and completed",
+    (CaseStatus.PENDING, CaseStatus.COMPLETED): "approve it first",
+    (CaseStatus.COMPLETED, CaseStatus.COMPLETED): "it is already completed; close it next",
+    (CaseStatus.PENDING, CaseStatus.CLOSED): "approve and complete it first",
+    (CaseStatus.APPROVED, CaseStatus.CLOSED): "complete it first",
+    (CaseStatus.APPROVED, CaseStatus.REJECTED): "only a pending case can be rejected; "
+    "cancel it instead",
+    (CaseStatus.COMPLETED, CaseStatus.REJECTED): "the refund has been paid, so it can no "
+    "longer be rejected",
+    (CaseStatus.COMPLETED, CaseStatus.CANCELLED): "the refund has been paid, so it can no "
+    "longer be cancelled",
+}
+
+
+def refusal_message(case_id: str, done_verb: str, error: DomainError) -> str:
+    """A bulk action's refusal as staff can act on it: "RFND-… is disputed:
+    resolve the dispute on its case page first (not approved)." Other refusals
+    name the field and the engine's reason."""
+    if isinstance(error, TransitionNotAllowed):
+        current, wanted = error.from_status, error.to_status
+        hint = HINT_BY_STATUS.get(current) or HINT_BY_TRANSITION.get((current, wanted))
+        if hint is None:
+            hint = f"a {current} case cannot be {wanted}"
+        return f"{case_id} is {current}: {hint} (not {done_verb})."
+    return f"{case_id} not {done_verb}: {error.field}: {error.message}"
 
 
 def action_text(request: HttpRequest) -> str:
@@ -1262,15 +1371,14 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
     list_display = (
         "number",
         "channel",
-        "customer_name",
-        "customer_email",
+        "customer",
         "total",
         "refunded",
-        "placed_at",
+        "placed",
     )
     list_select_related = ("channel",)
     list_filter = ("currency", ("placed_at", admin.DateFieldListFilter), "channel")
-    sortable_by = ("number", "placed_at")
+    sortable_by = ("number", "placed")
     search_fields = ("number",)
     search_help_text = "Exact order number or customer email."
     inlines = (OrderLineInline, PaymentInline)
@@ -1335,6 +1443,11 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
         "refunded_shipping", "shipping refunded or reserved", own_currency
     )
     refundable = money_column("refundable_amount", "still refundable", own_currency)
+    placed = timestamp_column("placed_at", "placed")
+
+    @admin.display(description="customer")
+    def customer(self, obj: Order) -> SafeString:
+        return format_html("{}<br><small>{}</small>", obj.customer_name, obj.customer_email)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Order], search_term: str
@@ -1360,7 +1473,7 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
                         reverse("admin:refunds_refundcase_change", args=[pk]),
                         case_id,
                         status,
-                        money(amount, obj.currency),
+                        display_money(amount, obj.currency),
                     )
                     for pk, case_id, status, amount in cases
                 ),
@@ -1441,3 +1554,154 @@ class ReasonPolicyAdmin(admin.ModelAdmin):
         if obj is not None and obj.refund_lines.exists():
             return ("code",)
         return ()
+
+
+# ---------------------------------------------------------------- outbox
+
+
+class OutboxStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("failed", "Failed (parked)"),
+            ("retrying", "Failing, will retry"),
+            ("waiting", "Waiting for the drainer"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "failed":
+            return queryset.filter(failed_at__isnull=False)
+        if value == "retrying":
+            return queryset.filter(failed_at__isnull=True, attempts__gt=0)
+        if value == "waiting":
+            return queryset.filter(failed_at__isnull=True, attempts=0)
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(BigTableAdmin):
+    """Work the ledger, notifications and webhooks still have to do. A message
+    that keeps failing is parked here with its error until staff retry it."""
+
+    list_display = (
+        "id",
+        "state",
+        "consumer",
+        "topic",
+        "about",
+        "attempts",
+        "error",
+        "next_try",
+        "created",
+    )
+    list_filter = (OutboxStateFilter, "consumer", "topic")
+    list_select_related = ("case", "order")
+    sortable_by = ("id",)
+    search_fields = ("consumer",)
+    search_help_text = "Exact consumer, topic, case ID or order number."
+    actions = ("retry_selected",)
+    fields = (
+        "consumer",
+        "topic",
+        "about",
+        "state",
+        "attempts",
+        "last_error",
+        "next_try",
+        "failed",
+        "created",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Nothing is edited: a message is only given back to the drainer (the action).
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Deleting a message loses its work (a journal, a notification).
+        return False
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[OutboxMessage], search_term: str
+    ) -> tuple[QuerySet[OutboxMessage], bool]:
+        for term in search_terms(search_term):
+            upper = term.upper()
+            queryset = queryset.filter(
+                Q(consumer=term)
+                | Q(topic=term)
+                | Q(case__case_id=upper)
+                | Q(order__number__in=sorted({term, upper}))
+            )
+        return queryset, False
+
+    @admin.display(description="state")
+    def state(self, obj: OutboxMessage) -> str:
+        if obj.failed_at is not None:
+            return "Failed (parked)"
+        if obj.attempts:
+            return "Failing, will retry"
+        return "Waiting"
+
+    @admin.display(description="about")
+    def about(self, obj: OutboxMessage) -> SafeString | str:
+        if obj.case_id is not None:
+            url = reverse("admin:refunds_refundcase_change", args=[obj.case_id])
+            return format_html('<a class="nowrap" href="{}">{}</a>', url, obj.case.case_id)
+        if obj.order_id is not None:
+            url = reverse("admin:refunds_order_change", args=[obj.order_id])
+            return format_html('<a class="nowrap" href="{}">{}</a>', url, obj.order.number)
+        return "-"
+
+    @admin.display(description="last error")
+    def error(self, obj: OutboxMessage) -> str:
+        text = obj.last_error.strip().splitlines()[0] if obj.last_error.strip() else ""
+        return text if len(text) <= 120 else f"{text[:119]}…"
+
+    @admin.display(description="next try")
+    def next_try(self, obj: OutboxMessage) -> str:
+        return "-" if obj.failed_at is not None else when(obj.available_at)
+
+    @admin.display(description="failed at")
+    def failed(self, obj: OutboxMessage) -> str:
+        return when(obj.failed_at)
+
+    @admin.display(description="created", ordering="id")
+    def created(self, obj: OutboxMessage) -> str:
+        return when(obj.created_at)
+
+    @admin.action(description="Retry selected messages now", permissions=["retry"])
+    def retry_selected(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        ids = list(queryset.values_list("pk", flat=True)[: MAX_BULK_CASES + 1])
+        if len(ids) > MAX_BULK_CASES:
+            self.message_user(
+                request,
+                f"Select at most {MAX_BULK_CASES} messages at a time; nothing was retried.",
+                messages.ERROR,
+            )
+            return
+        count = retry_messages(ids=ids)
+        if count:
+            self.message_user(
+                request,
+                f"{count} message{'s' if count != 1 else ''} given back to the drainer; "
+                "a drain is queued.",
+                messages.SUCCESS,
+            )
+        skipped = len(ids) - count
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} message{'s' if skipped != 1 else ''} not retried: not failed "
+                "(still waiting for its first try) or already done.",
+                messages.WARNING,
+            )

@@ -14,7 +14,14 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
-from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
+from lib.money import (
+    AMOUNT_DIGITS,
+    AMOUNT_PLACES,
+    CURRENCY_CHOICES,
+    RATE_DIGITS,
+    RATE_PLACES,
+    display_money,
+)
 from vendors.models import Vendor
 
 
@@ -172,7 +179,7 @@ class OrderLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.order_id}: {self.quantity} × {self.sku}"
+        return f"{self.order.number} {self.sku} × {self.quantity}"
 
     @property
     def gross_amount(self) -> Decimal:
@@ -205,7 +212,10 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.method} {self.amount} ({self.reference})"
+        paid = (
+            f"{self.get_method_display()} payment {display_money(self.amount, self.order.currency)}"
+        )
+        return f"{paid} ({self.reference})" if self.reference else paid
 
 
 class Bearer(models.TextChoices):
@@ -392,7 +402,14 @@ class RefundLine(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.kind} {self.gross_amount}"
+        # Names the line as staff read it: what was refunded, never an internal ID.
+        case = self.case
+        if self.kind == RefundLineKind.SHIPPING:
+            return f"{case.case_id} shipping {display_money(self.gross_amount, case.currency)}"
+        sku = self.order_line.sku
+        if self.kind == RefundLineKind.QUANTITY:
+            return f"{case.case_id} {sku} × {self.quantity}"
+        return f"{case.case_id} {display_money(self.gross_amount, case.currency)} on {sku}"
 
 
 class VendorLiability(models.Model):
@@ -453,7 +470,10 @@ class VendorLiability(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.vendor_id}: {self.refund_amount}"
+        case = self.case
+        return (
+            f"{case.case_id} {self.vendor.code}: {display_money(self.refund_amount, case.currency)}"
+        )
 
 
 class EventKind(models.TextChoices):
@@ -538,7 +558,11 @@ class CaseEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.case_id} {self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+        if self.kind == EventKind.STATUS_CHANGED:
+            what = f"{self.from_status} → {self.to_status}"
+        else:
+            what = self.get_kind_display().lower()
+        return f"{self.case.case_id} {what}, {self.created_at:%Y-%m-%d %H:%M}"
 
 
 def attachment_path(instance: "Attachment", filename: str) -> str:
@@ -603,4 +627,4 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.consumer}:{self.topic}#{self.pk}"
+        return f"Outbox message {self.pk}: {self.topic} for {self.consumer}"

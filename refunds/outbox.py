@@ -23,6 +23,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -99,7 +100,8 @@ def publish(task, args: list, **options) -> bool:
 def publish_many(task, calls: list[list], **options) -> list[bool]:
     """`publish` for several calls of one task, through one producer (one
     connection check); says for each whether it was sent. One that fails does
-    not stop the others."""
+    not stop the others. Every failure is logged with its error: the caller
+    goes on (the work is in the database), but the outage must show."""
     app = task.app
     sent = [False] * len(calls)
     try:
@@ -113,10 +115,19 @@ def publish_many(task, calls: list[list], **options) -> list[bool]:
                 try:
                     task.apply_async(args=args, retry=False, producer=producer, **options)
                 except Exception:  # the broker went away, or an eager task failed
+                    logger.warning(
+                        "outbox: could not send %s%r", task.name, tuple(args), exc_info=True
+                    )
                     continue
                 sent[index] = True
     except Exception:  # the broker is down or unreachable
-        pass
+        logger.warning(
+            "outbox: the broker refused %s (%d call%s not sent)",
+            task.name,
+            len(calls),
+            "" if len(calls) == 1 else "s",
+            exc_info=True,
+        )
     return sent
 
 
@@ -197,6 +208,24 @@ def _record_failure(message_id: int, error: Exception) -> None:
             # Exponential backoff: 2, 4, 8, ... seconds, at most an hour.
             message.available_at = now + timedelta(seconds=min(2**message.attempts, 3600))
         message.save(update_fields=["attempts", "last_error", "failed_at", "available_at"])
+
+
+def retry_messages(*, ids: Iterable[int]) -> int:
+    """Give failed (parked) or backing-off messages back to the drainer now,
+    with a fresh count of attempts, and queue a drain of their consumers once
+    committed. Returns how many messages were reset; a message already done
+    (deleted) or still waiting its first turn is left alone. The last error is
+    kept until the message succeeds, so staff still see why it failed."""
+    with transaction.atomic():
+        retried = OutboxMessage.objects.filter(pk__in=list(ids)).filter(
+            Q(failed_at__isnull=False) | Q(attempts__gt=0)
+        )
+        consumers = sorted(set(retried.values_list("consumer", flat=True)))
+        count = retried.update(failed_at=None, attempts=0, available_at=timezone.now())
+        if count:
+            logger.info("outbox: %d message(s) of %s given back for retry", count, consumers)
+            transaction.on_commit(lambda: dispatch(*consumers))
+    return count
 
 
 def pending_consumers() -> list[str]:

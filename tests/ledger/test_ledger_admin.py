@@ -3,6 +3,7 @@ credit notes (list, view, PDF) and the accounting exports."""
 
 import csv
 import io
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -14,16 +15,23 @@ from django.utils import timezone
 from ledger.credit_notes import issue_credit_note
 from ledger.models import (
     Account,
+    AccountBalance,
     ChannelMapping,
     CreditNote,
     CreditNoteSettings,
+    Entry,
     Journal,
     JournalKind,
     Payout,
+    SettlementStatement,
+    TaxCode,
 )
+from ledger.posting import record_payout, reverse_journal
+from lib.money import display_money
 from refunds import outbox
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
 from tests.factories import StaffFactory, UserFactory
+from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
 D = Decimal
 PASSWORD = "correct horse battery staple"
@@ -329,3 +337,154 @@ def test_staff_map_a_channel(staff, db):
 
     assert response.status_code == 302
     assert ChannelMapping.objects.get().customer_name == "Amazon EU"
+
+
+# ---------------------------------------------------------------- titles and amounts
+
+
+def test_ledger_rows_name_themselves_by_what_they_are(completed_case, worked_order, acme, note):
+    refund = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
+    sale = Journal.objects.get(order=worked_order, kind=JournalKind.SALE)
+    payable = Entry.objects.get(journal=refund, account__vendor=acme)
+    payout = record_payout(
+        vendor=acme, amount=D("12345.6"), currency="EUR", paid_on=date(2026, 3, 6), reference="PO-7"
+    )
+    payout_journal = payout.journals.get()
+    reversal = reverse_journal(payout_journal, on=date(2026, 3, 7))
+    balance = AccountBalance.objects.get(account=payable.account, currency="EUR")
+
+    assert str(refund) == f"Journal J{refund.pk} — refund {completed_case.case_id}"
+    assert str(sale) == f"Journal J{sale.pk} — sale ORD-1001"
+    assert str(payout_journal) == f"Journal J{payout_journal.pk} — vendor payout PO-7"
+    assert str(reversal) == f"Journal J{reversal.pk} — reversal of J{payout_journal.pk}"
+    assert (
+        str(payable) == f"J{refund.pk} Dr {payable.account.code} {payable.account.name} 18.00 EUR"
+    )
+    assert str(payout) == "Payout to ACME 12,345.60 EUR on 2026-03-06"
+    assert str(balance) == (
+        f"{payable.account.code} {payable.account.name}: "
+        f"{display_money(balance.net_debit, 'EUR')} (Dr − Cr)"
+    )
+    assert str(note) == f"{note.number} for {completed_case.case_id}"
+    assert str(note.lines.get(position=1)).startswith(f"{note.number} line 1: ")
+    assert str(TaxCode(rate=D("0.1000"), tax_type="VAT on Income")) == "10% — VAT on Income"
+
+
+@pytest.mark.parametrize(
+    ("frequency", "start", "end", "title"),
+    [
+        ("weekly", date(2024, 9, 30), date(2024, 10, 6), "Statement ACME EUR week 2024-09-30"),
+        ("monthly", date(2024, 9, 1), date(2024, 9, 30), "Statement ACME EUR month 2024-09"),
+        # A short first period, after the vendor changed its frequency.
+        (
+            "weekly",
+            date(2024, 10, 2),
+            date(2024, 10, 6),
+            "Statement ACME EUR 2024-10-02 to 2024-10-06",
+        ),
+    ],
+)
+def test_a_statement_is_titled_by_vendor_currency_and_period(acme, frequency, start, end, title):
+    statement = SettlementStatement(
+        vendor=acme, currency="EUR", frequency=frequency, period_start=start, period_end=end
+    )
+    assert str(statement) == title
+
+
+def test_the_journal_list_names_the_source_and_shows_the_amount(staff, completed_case):
+    response = staff.get(url("journal_changelist"))
+
+    page = response.content.decode()
+    refund = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
+    assert f"J{refund.pk}</a>" in page
+    assert completed_case.case_id in page
+    assert '<span class="money">27.50 EUR</span>' in page  # the refund journal's debits
+    assert '<span class="money">109.00 EUR</span>' in page  # the sale's
+
+
+def test_journals_are_found_by_the_number_as_shown(staff, completed_case):
+    refund = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
+
+    response = staff.get(url("journal_changelist"), {"q": f"J{refund.pk}"})
+
+    assert [j.pk for j in response.context["cl"].result_list] == [refund.pk]
+
+
+def test_a_journal_page_is_titled_and_shows_entries_with_their_currency(staff, completed_case):
+    refund = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
+
+    page = staff.get(url("journal_change", refund.pk)).content.decode()
+
+    assert f"<h2>Journal J{refund.pk} — refund {completed_case.case_id}</h2>" in page
+    assert '<span class="money">27.50 EUR</span>' in page
+    assert ">Back to list</a>" in page
+    assert ">Close</a>" not in page
+
+
+def test_big_amounts_have_thousands_separators_in_the_ledger_lists(staff, worked_order, acme):
+    drain()
+    record_payout(
+        vendor=acme, amount=D("10592.89"), currency="EUR", paid_on=date(2026, 3, 6), reference="X"
+    )
+
+    payouts = staff.get(url("payout_changelist")).content.decode()
+    entries = staff.get(url("entry_changelist")).content.decode()
+
+    assert "10,592.89 EUR" in payouts
+    assert "10,592.89 EUR" in entries
+    assert "10592.89" not in payouts + entries
+
+
+# ---------------------------------------------------------------- statements
+
+
+@pytest.fixture
+def stated_week(acme, alice):
+    acme.payout_frequency = "weekly"
+    acme.save()
+    order = sell(acme, date(2026, 3, 3), mugs=2, number="ORD-A1")
+    case = refund_one(order, date(2026, 3, 4), alice)
+    pay(acme, date(2026, 3, 6), "18.00", "PO-A1")
+    (statement,) = generate(date(2026, 3, 10))
+    return statement, case
+
+
+def test_a_statement_page_shows_its_lines_with_a_running_balance(staff, stated_week):
+    statement, case = stated_week
+
+    response = staff.get(url("settlementstatement_change", statement.pk))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "<h2>Statement ACME EUR week 2026-03-02</h2>" in page
+    lines = [
+        (line["label"], line["reference"], line["amount"]) for line in response.context["lines"]
+    ]
+    assert lines == [
+        ("Sale", "ORD-A1", "36.00 EUR"),
+        ("Refund deduction", case.case_id, "-18.00 EUR"),
+        ("Payout", "PO-A1", "-18.00 EUR"),
+    ]
+    assert [line["balance"] for line in response.context["lines"]] == [
+        "36.00 EUR",
+        "18.00 EUR",
+        "0.00 EUR",
+    ]
+    assert "Opening balance" in page and "Closing balance" in page
+
+
+def test_a_long_statement_pages_its_lines(staff, stated_week, monkeypatch):
+    statement, case = stated_week
+    monkeypatch.setattr("portal.admin.LINES_PER_PAGE", 2)
+
+    first = staff.get(url("settlementstatement_change", statement.pk))
+    second = staff.get(url("settlementstatement_change", statement.pk), {"lines": "2"})
+    nonsense = staff.get(url("settlementstatement_change", statement.pk), {"lines": "x"})
+
+    assert [line["reference"] for line in first.context["lines"]] == ["ORD-A1", case.case_id]
+    assert first.context["lines_next"] == 2
+    assert "Closing balance" not in first.content.decode()
+    assert [line["reference"] for line in second.context["lines"]] == ["PO-A1"]
+    assert second.context["lines_next"] is None
+    assert "Closing balance" in second.content.decode()
+    assert nonsense.status_code == 200

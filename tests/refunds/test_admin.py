@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from refunds.admin import EstimatedCountPaginator
 from refunds.models import (
@@ -18,6 +19,7 @@ from refunds.models import (
     EventChannel,
     EventKind,
     Order,
+    OutboxMessage,
     ReasonPolicy,
     RefundCase,
 )
@@ -27,6 +29,7 @@ from refunds.services.cases import (
     add_attachment,
     approve_case,
     complete_case,
+    dispute_case,
     open_case,
 )
 from tests.factories import StaffFactory, UserFactory, VendorFactory, make_order
@@ -566,9 +569,9 @@ def test_it_approves_pending_cases_in_bulk_and_reports_the_others(
     }
     reported = messages_of(response)
     assert any("2 cases approved" in m and worked_case.case_id in m for m in reported)
-    assert any(
-        m.startswith(f"{approved.case_id} not approved") and "cannot move from approved" in m
-        for m in reported
+    assert (
+        f"{approved.case_id} is approved: it is already approved; complete it next "
+        "(not approved)." in reported
     )
     assert worked_case.events.filter(kind=EventKind.STATUS_CHANGED, actor=alice).exists()
 
@@ -613,7 +616,9 @@ def test_it_completes_approved_cases_with_the_gateway_reference(
     hat_case.refresh_from_db()
     assert (worked_case.status, worked_case.gateway_reference) == (CaseStatus.COMPLETED, "GW-42")
     assert hat_case.status == CaseStatus.PENDING
-    assert any(m.startswith(f"{hat_case.case_id} not completed") for m in messages_of(response))
+    assert f"{hat_case.case_id} is pending: approve it first (not completed)." in messages_of(
+        response
+    )
 
 
 def test_it_closes_completed_cases(staff, alice, worked_case):
@@ -737,3 +742,273 @@ def test_it_lists_every_admin_page_for_staff(staff, worked_case):
         response = staff.get(reverse(f"admin:refunds_{name}_changelist"))
         assert response.status_code == 200, name
     assert CaseEvent.objects.filter(case=worked_case).exists()
+
+
+# ---------------------------------------------------------------- reads like finance software
+
+
+def test_every_refunds_model_names_itself_without_internal_ids(worked_case, worked_order, acme):
+    mug = worked_order.lines.get(sku="MUG-01")
+    quantity_line, amount_line = worked_case.lines.order_by("id")
+    liability = worked_case.liabilities.get(vendor=acme)
+    opened = worked_case.events.get(kind=EventKind.OPENED)
+    payment = worked_order.payments.get()
+
+    assert str(worked_order) == "ORD-1001"
+    assert str(mug) == "ORD-1001 MUG-01 × 2"
+    assert str(payment) == "Card payment 109.00 EUR (PAY-T)"
+    assert str(worked_case) == worked_case.case_id
+    assert str(quantity_line) == f"{worked_case.case_id} MUG-01 × 1"
+    assert str(amount_line) == f"{worked_case.case_id} 5.50 EUR on TEE-01"
+    assert str(liability) == f"{worked_case.case_id} ACME: 22.00 EUR"
+    assert str(opened) == f"{worked_case.case_id} opened, {opened.created_at:%Y-%m-%d %H:%M}"
+    assert str(ReasonPolicy.objects.get(code="damaged")) == "damaged"
+
+
+def test_a_shipping_line_and_a_status_change_name_themselves(alice, worked_order):
+    case = open_case(
+        order=worked_order,
+        lines=[],
+        shipping_amount="10.00",
+        shipping_reason="late_delivery",
+        actor=alice,
+    )
+    approve_case(case=case, actor=alice)
+
+    assert str(case.lines.get()) == f"{case.case_id} shipping 10.00 EUR"
+    change = case.events.get(kind=EventKind.STATUS_CHANGED)
+    assert str(change).startswith(f"{case.case_id} pending → approved, ")
+
+
+def test_the_case_list_shows_amounts_with_separators_and_minor_units(staff, acme):
+    yen = make_order(currency="JPY", lines=[(acme, "KETTLE", 3, "2420", "0")])
+    yen_case = open_case(
+        order=yen,
+        lines=[LineRequest(order_line_id=yen.lines.get().pk, quantity=3, reason="damaged")],
+    )
+    dinar = make_order(currency="KWD", lines=[(acme, "LAMP", 1, "2750.5", "0")])
+    dinar_case = open_case(
+        order=dinar,
+        lines=[LineRequest(order_line_id=dinar.lines.get().pk, quantity=1, reason="damaged")],
+    )
+
+    page = staff.get(reverse(CHANGELIST)).content.decode()
+
+    assert yen_case.case_id in page and dinar_case.case_id in page
+    assert "7,260 JPY" in page
+    assert "2,750.500 KWD" in page
+    assert "7260" not in page
+
+
+def test_an_amount_line_shows_its_amount_not_a_quantity_of_0(staff, worked_case):
+    response = staff.get(case_url("change", worked_case))
+
+    page = response.content.decode()
+    assert "1 unit" in page
+    assert "amount 5.50 EUR" in page
+    lines = response.context["inline_admin_formsets"][0]
+    refunded = [
+        field.contents()
+        for form in lines
+        for fieldset in form
+        for line in fieldset
+        for field in line
+        if field.field["name"] == "refunded"
+    ]
+    assert refunded == ["1 unit", "amount 5.50 EUR"]
+
+
+def test_the_case_page_offers_back_to_list_not_a_close_button(staff, worked_case):
+    page = staff.get(case_url("change", worked_case)).content.decode()
+
+    assert ">Back to list</a>" in page
+    assert ">Close</a>" not in page
+    assert "<h1>Refund case</h1>" in page
+
+
+def test_inline_rows_are_titled_by_what_they_are(staff, worked_case, acme):
+    page = staff.get(case_url("change", worked_case)).content.decode()
+
+    assert f"{worked_case.case_id} ACME: 22.00 EUR" in page
+    assert f"{worked_case.case_id} 5.50 EUR on TEE-01" in page
+    liability = worked_case.liabilities.get(vendor=acme)
+    assert f"{worked_case.pk} {acme.pk}: {liability.refund_amount}" not in page
+
+
+# ---------------------------------------------------------------- bulk refusals say what to do
+
+
+def test_a_disputed_case_is_refused_with_what_to_do(staff, alice, worked_case, acme):
+    dispute_case(case=worked_case, vendor=acme, message="Not damaged.", actor=None)
+
+    response = run_action(staff, "approve_selected", [worked_case])
+
+    assert messages_of(response) == [
+        f"{worked_case.case_id} is disputed: resolve the dispute on its case page first "
+        "(not approved)."
+    ]
+    worked_case.refresh_from_db()
+    assert worked_case.status == CaseStatus.DISPUTED
+
+
+@pytest.mark.parametrize(
+    ("action", "text", "expected"),
+    [
+        ("close_selected", "", "is pending: approve and complete it first (not closed)."),
+        ("complete_selected", "GW-1", "is pending: approve it first (not completed)."),
+    ],
+)
+def test_a_pending_case_is_refused_with_the_step_it_needs_first(
+    staff, worked_case, action, text, expected
+):
+    response = run_action(staff, action, [worked_case], text=text)
+
+    assert messages_of(response) == [f"{worked_case.case_id} {expected}"]
+    worked_case.refresh_from_db()
+    assert worked_case.status == CaseStatus.PENDING
+
+
+def test_a_completed_case_cannot_be_cancelled_and_says_why(staff, alice, worked_case):
+    approve_case(case=worked_case, actor=alice)
+    complete_case(case=worked_case, actor=alice, gateway_reference="GW-1")
+
+    response = run_action(staff, "cancel_selected", [worked_case], text="Changed our mind.")
+
+    assert messages_of(response) == [
+        f"{worked_case.case_id} is completed: the refund has been paid, so it can no longer "
+        "be cancelled (not cancelled)."
+    ]
+
+
+def test_an_approved_case_offered_for_rejection_is_pointed_to_cancel(staff, alice, worked_case):
+    approve_case(case=worked_case, actor=alice)
+
+    response = run_action(staff, "reject_selected", [worked_case], text="Not eligible.")
+
+    assert messages_of(response) == [
+        f"{worked_case.case_id} is approved: only a pending case can be rejected; cancel it "
+        "instead (not rejected)."
+    ]
+
+
+def test_every_refused_transition_has_a_hint_that_is_not_the_engines_wording():
+    # Every pair the engine refuses from a bulk action gets a message staff can act on.
+    from refunds.admin import refusal_message
+    from refunds.errors import TransitionNotAllowed
+    from refunds.services.cases import TRANSITIONS
+
+    bulk_targets = {
+        CaseStatus.APPROVED: "approved",
+        CaseStatus.COMPLETED: "completed",
+        CaseStatus.CLOSED: "closed",
+        CaseStatus.REJECTED: "rejected",
+        CaseStatus.CANCELLED: "cancelled",
+    }
+    for current in CaseStatus.values:
+        for wanted, verb in bulk_targets.items():
+            if wanted in TRANSITIONS[current] and current != CaseStatus.DISPUTED:
+                continue
+            error = TransitionNotAllowed("RFND-20260101-AAAAAA", current, wanted)
+            message = refusal_message("RFND-20260101-AAAAAA", verb, error)
+            assert message.startswith(f"RFND-20260101-AAAAAA is {current}: "), message
+            assert "cannot move from" not in message
+            assert message.endswith(f"(not {verb}).")
+
+
+# ---------------------------------------------------------------- outbox
+
+
+@pytest.fixture
+def parked(worked_case):
+    """A ledger message that failed for good, as the drainer parks it."""
+    message = OutboxMessage.objects.create(
+        consumer="ledger",
+        topic="case.opened",
+        case=worked_case,
+        order=worked_case.order,
+        available_at=timezone.now(),
+        attempts=10,
+        last_error="OperationalError: could not obtain lock on row in relation ledger_journal",
+        failed_at=timezone.now(),
+    )
+    return message
+
+
+def test_failed_outbox_messages_are_listed_with_their_error_and_attempts(staff, parked):
+    response = staff.get(reverse("admin:refunds_outboxmessage_changelist") + "?state=failed")
+
+    assert response.status_code == 200
+    assert [m.pk for m in response.context["cl"].result_list] == [parked.pk]
+    page = response.content.decode()
+    assert "Failed (parked)" in page
+    assert "OperationalError: could not obtain lock on row" in page
+    assert '<td class="field-attempts">10</td>' in page
+    assert parked.case.case_id in page
+    detail = staff.get(reverse("admin:refunds_outboxmessage_change", args=[parked.pk]))
+    assert detail.status_code == 200
+    assert f"Outbox message {parked.pk}: case.opened for ledger" in detail.content.decode()
+
+
+def test_staff_retry_a_parked_message_and_the_drainer_takes_it(
+    staff, parked, django_capture_on_commit_callbacks
+):
+    other = OutboxMessage.objects.create(
+        consumer="ledger", topic="case.opened", available_at=timezone.now()
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = run_outbox_action(staff, [parked, other])
+
+    assert response.status_code == 302
+    assert len(callbacks) == 1  # the drain, queued once committed
+    assert messages_of(response) == [
+        "1 message given back to the drainer; a drain is queued.",
+        "1 message not retried: not failed (still waiting for its first try) or already done.",
+    ]
+    # Tasks run eagerly in tests: the drain took the message and did its work.
+    assert not OutboxMessage.objects.filter(pk=parked.pk).exists()
+
+
+def test_retry_resets_the_message_for_the_drainer(parked, django_capture_on_commit_callbacks):
+    from refunds.outbox import retry_messages
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert retry_messages(ids=[parked.pk]) == 1
+
+    parked.refresh_from_db()
+    assert (parked.failed_at, parked.attempts) == (None, 0)
+    assert parked.available_at <= timezone.now()
+    assert parked.last_error.startswith("OperationalError")  # kept until it succeeds
+    assert len(callbacks) == 1
+
+
+def test_staff_who_may_only_look_cannot_retry(client, parked):
+    viewer = UserFactory(username="olga", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_outboxmessage"))
+    assert client.login(username="olga", password=PASSWORD)
+
+    page = client.get(reverse("admin:refunds_outboxmessage_changelist")).content.decode()
+    assert "retry_selected" not in page
+    run_outbox_action(client, [parked])
+
+    parked.refresh_from_db()
+    assert parked.failed_at is not None
+
+
+def test_a_message_that_cannot_be_sent_is_logged_with_its_error(db, caplog):
+    from refunds import outbox
+    from refunds.tasks import drain_outbox
+
+    with caplog.at_level("WARNING", logger="refunds.outbox"):
+        sent = outbox.publish(drain_outbox, ["no-such-consumer"])
+
+    assert sent is False
+    record = next(r for r in caplog.records if "could not send" in r.getMessage())
+    assert "refunds.tasks.drain_outbox" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[0] is KeyError
+
+
+def run_outbox_action(client, rows):
+    return client.post(
+        reverse("admin:refunds_outboxmessage_changelist"),
+        {"action": "retry_selected", "_selected_action": [m.pk for m in rows], "index": 0},
+    )
