@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from lib.links import link_to
 from lib.money import format_amount
 from refunds import outbox
 from refunds.models import CaseEvent, EventKind, OutboxMessage, VendorLiability
@@ -88,6 +89,8 @@ def body(event: CaseEvent, row: VendorLiability) -> str:
     ]
     if event.text:
         lines += ["", event.text]
+    if link := link_to("portal:case_detail", event.case.case_id):
+        lines += ["", f"Case page: {link}"]
     return "\n".join(lines)
 
 

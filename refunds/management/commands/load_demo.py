@@ -56,6 +56,12 @@ class Command(BaseCommand):
             help=f"Delete earlier demo data (orders numbered {demo.ORDER_PREFIX}…) first.",
         )
         parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into a database with no orders; otherwise say so and change "
+            "nothing (logins included). What scripts/dev.sh runs on every start.",
+        )
+        parser.add_argument(
             "--admin",
             action="store_true",
             help="Create or update the staff superuser `admin` and vendor portal users, "
@@ -71,6 +77,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and options["flush"]:
+            raise CommandError("--if-empty and --flush contradict each other: choose one.")
+        if options["if_empty"] and (existing := demo.existing_orders()):
+            self.stdout.write(
+                f"The database already has {existing:,} orders: no demo data loaded, "
+                "logins unchanged (`python manage.py changepassword admin` sets a new "
+                "staff password)."
+            )
+            return
         if options["flush"]:
             try:
                 deleted = demo.flush_demo()
