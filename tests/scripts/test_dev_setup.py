@@ -7,8 +7,11 @@ defaults), so it needs no PostgreSQL and touches nothing of the test database.
 
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -160,3 +163,55 @@ def test_each_log_line_is_printed_once_and_no_library_banner(set_up):
     )
     assert check.stdout.strip() == "System check identified no issues (0 silenced)."
     assert check.stderr == "", check.stderr
+
+
+def audit(database: Path, tmp_path: Path) -> subprocess.CompletedProcess:
+    env = environment(tmp_path)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.local",
+        DATABASE_URL=f"sqlite:///{database}",
+        CELERY_BROKER_URL="",
+    )
+    return subprocess.run(
+        [".venv/bin/python", "manage.py", "audit_ledger"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_ledger_audit_runs_on_the_sqlite_dev_database(set_up):
+    done = audit(set_up / "dev.sqlite3", set_up)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ok   journals_balance" in done.stdout
+    assert "ok   vendor_payables" in done.stdout
+    assert "skip refund_journals_match_completion: PostgreSQL only, not run on sqlite (" in (
+        done.stdout
+    )
+    assert "All 11 ledger checks that run on sqlite passed; 1 skipped" in done.stdout
+
+
+def test_the_audit_on_sqlite_finds_a_broken_balance_and_counter(set_up, tmp_path):
+    broken = tmp_path / "broken.sqlite3"
+    shutil.copy(set_up / "dev.sqlite3", broken)
+    with closing(sqlite3.connect(broken)) as db:
+        db.execute(
+            "UPDATE ledger_accountbalance SET debit = debit + 0.01 "
+            "WHERE id = (SELECT min(id) FROM ledger_accountbalance)"
+        )
+        db.execute(
+            "UPDATE refunds_order SET refunded_amount = refunded_amount + 1 "
+            "WHERE id = (SELECT min(id) FROM refunds_order)"
+        )
+        db.commit()
+
+    done = audit(broken, tmp_path)
+
+    assert done.returncode == 1
+    assert "FAIL balances_match_entries" in done.stdout
+    assert "FAIL trial_balance" in done.stdout
+    assert "FAIL refund_counters" in done.stdout
+    assert "ok   sales_posted" in done.stdout
