@@ -25,14 +25,22 @@ sources with the ledger leave out the orders, cases and vendors it concerns.
 A reversal of a source's journal while the source stands (a completed case, a
 payout) is reported as a difference: the books no longer say what happened.
 
-The SQL is PostgreSQL's (jsonb, FILTER, IS DISTINCT FROM), like the triggers
-that guard the ledger.
+The SQL is written for PostgreSQL and runs on SQLite (3.39 or later: FULL
+OUTER JOIN, IS DISTINCT FROM) too, so the dev database can be audited: SQLite
+gets `bool_and` and `concat_ws` as Python functions, and since it stores
+decimals as floats, amounts marked `[[a <> b]]` in the SQL are compared there to
+half a unit of the stored precision instead of exactly. The one check that reads
+the completion snapshot with PostgreSQL's jsonb functions is skipped on SQLite,
+and says so. (The triggers that refuse an unbalanced or edited journal exist on
+PostgreSQL only: on SQLite the checks are the only guard.)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -122,9 +130,29 @@ class Finding:
         return f"[{self.check}] {self.subject}: {self.detail}"
 
 
+# Half a unit of AMOUNT_PLACES: SQLite's float sums of exact amounts differ from
+# the exact sum by far less, and a real difference is at least one unit.
+SQLITE_TOLERANCE = "0.0005"
+_COMPARISON = re.compile(r"\[\[(.+?) (<>|IS DISTINCT FROM) (.+?)\]\]")
+
+
+def _comparison(match: re.Match[str]) -> str:
+    left, operator, right = match.groups()
+    if connection.vendor != "sqlite":
+        return f"{left} {operator} {right}"
+    differ = f"abs(({left}) - ({right})) > {SQLITE_TOLERANCE}"
+    if operator == "<>":
+        return f"({differ})"
+    return f"((({left}) IS NULL) <> (({right}) IS NULL) OR {differ})"
+
+
 def _sql(template: str) -> str:
     # Fragments carry their own placeholders: fill them, then the statement.
     completed = COMPLETED.format(c="{c}", **_NAMES)
+    return _COMPARISON.sub(_comparison, _fill(template, completed))
+
+
+def _fill(template: str, completed: str) -> str:
     return template.format(
         **_NAMES,
         backlog=BACKLOG.format(**_NAMES),
@@ -134,8 +162,37 @@ def _sql(template: str) -> str:
     )
 
 
+class _BoolAnd:
+    """PostgreSQL's bool_and as a SQLite aggregate (NULLs ignored, as there)."""
+
+    def __init__(self) -> None:
+        self.value: bool | None = None
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.value = bool(value) if self.value is None else self.value and bool(value)
+
+    def finalize(self) -> bool | None:
+        return self.value
+
+
+def _concat_ws(separator: str, *values: Any) -> str:
+    return separator.join(str(value) for value in values if value is not None)
+
+
+def _sqlite_functions() -> None:
+    """Give SQLite the PostgreSQL functions the checks use (per connection)."""
+    if connection.vendor != "sqlite":
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    raw.create_aggregate("bool_and", 1, _BoolAnd)
+    raw.create_function("concat_ws", -1, _concat_ws, deterministic=True)
+
+
 def _fetch(sql: str, params: Sequence[Any] = (), limit: int | None = None) -> list[tuple]:
     """Rows of `sql`; with `limit`, at most that many and the total count last."""
+    _sqlite_functions()
     with connection.cursor() as cursor:
         if limit is None:
             cursor.execute(sql, params)
@@ -178,7 +235,7 @@ def journals_balance(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM "{journal}" j LEFT JOIN "{entry}" e ON e.journal_id = j.id
         GROUP BY j.id
         HAVING count(e.id) <> j.entry_count
-            OR coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)
+            OR [[coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)]]
             OR count(e.id) FILTER (WHERE e.currency <> j.currency) > 0
         """
     )
@@ -219,8 +276,8 @@ def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             ON b.account_id = s.account_id AND b.currency = s.currency
         JOIN "{account}" a ON a.id = coalesce(s.account_id, b.account_id)
         WHERE (b.id IS NULL)
-           OR (s.account_id IS NULL AND (b.debit <> 0 OR b.credit <> 0))
-           OR (s.debit <> b.debit OR s.credit <> b.credit)
+           OR (s.account_id IS NULL AND ([[b.debit <> 0]] OR [[b.credit <> 0]]))
+           OR ([[s.debit <> b.debit]] OR [[s.credit <> b.credit]])
         """
     )
 
@@ -248,7 +305,7 @@ def trial_balance_nets_to_zero(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     sql = _sql(
         """
         SELECT currency, sum(debit), sum(credit) FROM "{balance}"
-        GROUP BY currency HAVING sum(debit) <> sum(credit)
+        GROUP BY currency HAVING [[sum(debit) <> sum(credit)]]
         """
     )
 
@@ -270,6 +327,8 @@ def outbox_backlog(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     )
     findings = []
     for failed, count, oldest, orders, cases in _fetch(sql):
+        if isinstance(oldest, str):  # SQLite returns the text it stored
+            oldest = datetime.fromisoformat(oldest)
         what = "failed for good (parked for staff)" if failed else "pending"
         findings.append(
             Finding(
@@ -304,7 +363,7 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM "{order}" o LEFT JOIN sale s ON s.order_id = o.id
         WHERE NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = o.id)
           AND (s.journals IS DISTINCT FROM 1 OR NOT s.same_currency
-               OR s.debit <> o.captured_amount)
+               OR [[s.debit <> o.captured_amount]])
         UNION ALL
         SELECT '(no order)', '', 0, s.journals, s.same_currency, s.debit
         FROM sale s WHERE s.order_id IS NULL
@@ -346,7 +405,7 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM "{payout}" p
         JOIN "{vendor}" v ON v.id = p.vendor_id
         LEFT JOIN posted x ON x.payout_id = p.id
-        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency OR x.debit <> p.amount
+        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency OR [[x.debit <> p.amount]]
         """
     )
 
@@ -424,7 +483,7 @@ def _case_legs_sql(expected: str, kinds: str) -> str:
         FROM expected x
         FULL OUTER JOIN posted p ON p.case_id = x.case_id AND p.leg = x.leg
         JOIN "{case}" c ON c.id = coalesce(x.case_id, p.case_id)
-        WHERE coalesce(x.amount, 0) <> coalesce(p.amount, 0)
+        WHERE [[coalesce(x.amount, 0) <> coalesce(p.amount, 0)]]
           AND NOT EXISTS (SELECT 1 FROM pending_cases q WHERE q.case_id = c.id)
         """.replace("{expected}", expected).replace("{kinds}", kinds)
     )
@@ -564,7 +623,7 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM expected x
         FULL OUTER JOIN ledger g ON g.vendor_id = x.vendor_id AND g.currency = x.currency
         JOIN "{vendor}" v ON v.id = coalesce(x.vendor_id, g.vendor_id)
-        WHERE coalesce(x.sales - x.refunds - x.payouts, 0) <> coalesce(g.amount, 0)
+        WHERE [[coalesce(x.sales - x.refunds - x.payouts, 0) <> coalesce(g.amount, 0)]]
           AND NOT EXISTS (
               SELECT 1 FROM unsettled u
               WHERE u.vendor_id = v.id AND u.currency = coalesce(x.currency, g.currency)
@@ -608,45 +667,45 @@ def refund_counters(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         )
         SELECT o.number, '',
                concat_ws(', ',
-                   CASE WHEN o.refunded_amount <> coalesce(x.amount, 0) THEN
+                   CASE WHEN [[o.refunded_amount <> coalesce(x.amount, 0)]] THEN
                        'refunded_amount ' || o.refunded_amount || ' <> ' || coalesce(x.amount, 0)
                    END,
-                   CASE WHEN o.refunded_shipping <> coalesce(x.shipping, 0) THEN
+                   CASE WHEN [[o.refunded_shipping <> coalesce(x.shipping, 0)]] THEN
                        'refunded_shipping ' || o.refunded_shipping || ' <> '
                        || coalesce(x.shipping, 0)
                    END)
         FROM "{order}" o LEFT JOIN cases x ON x.order_id = o.id
-        WHERE o.refunded_amount <> coalesce(x.amount, 0)
-           OR o.refunded_shipping <> coalesce(x.shipping, 0)
+        WHERE [[o.refunded_amount <> coalesce(x.amount, 0)]]
+           OR [[o.refunded_shipping <> coalesce(x.shipping, 0)]]
         UNION ALL
         SELECT o.number, 'line ' || l.id || ' ' || l.sku,
                concat_ws(', ',
-                   CASE WHEN l.refunded_quantity <> coalesce(p.quantity, 0) THEN
+                   CASE WHEN [[l.refunded_quantity <> coalesce(p.quantity, 0)]] THEN
                        'refunded_quantity ' || l.refunded_quantity || ' <> '
                        || coalesce(p.quantity, 0)
                    END,
-                   CASE WHEN l.refunded_net <> coalesce(p.net, 0) THEN
+                   CASE WHEN [[l.refunded_net <> coalesce(p.net, 0)]] THEN
                        'refunded_net ' || l.refunded_net || ' <> ' || coalesce(p.net, 0)
                    END,
-                   CASE WHEN l.refunded_tax <> coalesce(p.tax, 0) THEN
+                   CASE WHEN [[l.refunded_tax <> coalesce(p.tax, 0)]] THEN
                        'refunded_tax ' || l.refunded_tax || ' <> ' || coalesce(p.tax, 0)
                    END,
-                   CASE WHEN l.commission_base_refunded <> coalesce(p.base, 0) THEN
+                   CASE WHEN [[l.commission_base_refunded <> coalesce(p.base, 0)]] THEN
                        'commission_base_refunded ' || l.commission_base_refunded || ' <> '
                        || coalesce(p.base, 0)
                    END,
-                   CASE WHEN l.commission_reversed <> coalesce(p.reversal, 0) THEN
+                   CASE WHEN [[l.commission_reversed <> coalesce(p.reversal, 0)]] THEN
                        'commission_reversed ' || l.commission_reversed || ' <> '
                        || coalesce(p.reversal, 0)
                    END)
         FROM "{line}" l
         JOIN "{order}" o ON o.id = l.order_id
         LEFT JOIN pieces p ON p.order_line_id = l.id
-        WHERE l.refunded_quantity <> coalesce(p.quantity, 0)
-           OR l.refunded_net <> coalesce(p.net, 0)
-           OR l.refunded_tax <> coalesce(p.tax, 0)
-           OR l.commission_base_refunded <> coalesce(p.base, 0)
-           OR l.commission_reversed <> coalesce(p.reversal, 0)
+        WHERE [[l.refunded_quantity <> coalesce(p.quantity, 0)]]
+           OR [[l.refunded_net <> coalesce(p.net, 0)]]
+           OR [[l.refunded_tax <> coalesce(p.tax, 0)]]
+           OR [[l.commission_base_refunded <> coalesce(p.base, 0)]]
+           OR [[l.commission_reversed <> coalesce(p.reversal, 0)]]
         """
     )
 
@@ -676,12 +735,12 @@ def case_breakdowns(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM "{case}" c
         LEFT JOIN pieces p ON p.case_id = c.id
         LEFT JOIN owed o ON o.case_id = c.id
-        WHERE c.total_refund_amount IS DISTINCT FROM p.gross
-           OR c.total_refund_amount IS DISTINCT FROM o.gross
-           OR c.shipping_refund_amount IS DISTINCT FROM p.shipping
-           OR c.shipping_refund_amount IS DISTINCT FROM o.shipping
-           OR p.net IS DISTINCT FROM o.net
-           OR p.tax IS DISTINCT FROM o.tax
+        WHERE [[c.total_refund_amount IS DISTINCT FROM p.gross]]
+           OR [[c.total_refund_amount IS DISTINCT FROM o.gross]]
+           OR [[c.shipping_refund_amount IS DISTINCT FROM p.shipping]]
+           OR [[c.shipping_refund_amount IS DISTINCT FROM o.shipping]]
+           OR [[p.net IS DISTINCT FROM o.net]]
+           OR [[p.tax IS DISTINCT FROM o.tax]]
         """
     )
 
@@ -706,10 +765,27 @@ class Check:
     name: str
     description: str
     run: Callable[[int], list[Finding]]
+    # Why the check cannot run on other databases; "" if it runs everywhere.
+    postgres_only: str = ""
 
+    def skipped_here(self) -> str:
+        """Why the check is skipped on this database, or "" if it runs."""
+        return self.postgres_only if connection.vendor != "postgresql" else ""
+
+
+POSTGRES_ONLY = {
+    "refund_journals_match_completion": (
+        "reads the breakdown snapshotted at completion with PostgreSQL's jsonb functions"
+    ),
+}
 
 CHECKS: tuple[Check, ...] = tuple(
-    Check(name, (function.__doc__ or "").split("\n")[0].strip(), function)
+    Check(
+        name,
+        (function.__doc__ or "").split("\n")[0].strip(),
+        function,
+        POSTGRES_ONLY.get(name, ""),
+    )
     for name, function in (
         ("journals_balance", journals_balance),
         ("balances_match_entries", balances_match_entries),
@@ -727,11 +803,13 @@ CHECKS: tuple[Check, ...] = tuple(
 )
 
 
-def run_checks(limit: int = DEFAULT_LIMIT) -> list[tuple[Check, list[Finding]]]:
-    """Every check with its findings, in a fixed order."""
-    return [(check, check.run(limit)) for check in CHECKS]
+def run_checks(limit: int = DEFAULT_LIMIT) -> list[tuple[Check, list[Finding] | None]]:
+    """Every check with its findings, in a fixed order; None for a check this
+    database cannot run (see Check.skipped_here)."""
+    return [(check, None if check.skipped_here() else check.run(limit)) for check in CHECKS]
 
 
 def audit(limit: int = DEFAULT_LIMIT) -> list[Finding]:
-    """All findings of all checks; empty when the books agree with their sources."""
-    return [finding for _, findings in run_checks(limit) for finding in findings]
+    """All findings of all checks that run here; empty when the books agree
+    with their sources."""
+    return [finding for _, findings in run_checks(limit) for finding in findings or []]

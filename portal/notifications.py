@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from lib.links import link_to
 from lib.money import format_amount
 from refunds import outbox
 from refunds.models import (
@@ -109,6 +110,8 @@ def body(event: CaseEvent, row: VendorLiability) -> str:
         lines += _breakdown(event, row, money)
     if event.text:
         lines += ["", event.text]
+    if link := link_to("portal:case_detail", event.case.case_id):
+        lines += ["", f"Case page: {link}"]
     return "\n".join(lines)
 
 

@@ -13,13 +13,12 @@ import logging
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.urls import NoReverseMatch, reverse
 
 from ledger.models import SettlementStatement
 from ledger.settlements import Generated, generate_due_statements
+from lib.links import link_to
 from lib.money import format_amount
 from refunds import outbox
 
@@ -123,8 +122,5 @@ def body(statement: SettlementStatement) -> str:
 
 
 def statement_url(statement: SettlementStatement) -> str:
-    try:
-        path = reverse("statements:detail", args=[statement.pk])
-    except NoReverseMatch:  # the portal's statement pages are not mounted
-        return ""
-    return settings.PORTAL_BASE_URL.rstrip("/") + path
+    # "" when the portal's statement pages are not mounted.
+    return link_to("statements:detail", statement.pk)

@@ -1,8 +1,14 @@
 """Demo data: vendors, channels, orders and refund cases in every status.
 
-Everything is drawn from one `random.Random(seed)` against a fixed base date, so
-a seed always yields the same orders, case IDs and amounts (only primary keys
-and the auto-managed created_at/updated_at stamps differ between loads).
+Everything is drawn from one `random.Random(seed)` and dated relative to the
+day the data is loaded (`today`, by default the current UTC date): orders over
+the year before it, cases and their histories after them, and nothing on or
+after `today`'s midnight, so nothing is dated in the future and the last days
+(the staff dashboard's 30 days) have data. A seed always yields the same
+orders, case IDs and amounts; loaded on another day, the same data shifted by
+whole days (only primary keys and the auto-managed created_at/updated_at
+stamps differ otherwise). A case whose next step would fall on or after the
+end stays where it is, as a recent case would.
 
 Refunds are priced with the case engine's own pure functions
 (`refunds.services.liability`), and the order and line counters are advanced in
@@ -27,7 +33,6 @@ import json
 import random
 import re
 import secrets
-import time
 import unicodedata
 from bisect import bisect
 from collections import Counter
@@ -35,10 +40,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import accumulate
 from operator import attrgetter
+from time import monotonic
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 from django.contrib.auth import get_user_model
@@ -82,9 +88,14 @@ from .services.liability import (
 
 D = Decimal
 ORDER_PREFIX = "DEMO-"
-BASE_DATE = datetime(2025, 6, 30, 18, 0, tzinfo=UTC)
 PROGRESS_EVERY = 5.0  # seconds
-ORDER_WINDOW = (BASE_DATE - timedelta(days=365), BASE_DATE - timedelta(days=60))
+ORDER_DAYS = 365  # orders are placed over the year before the day of the load
+
+
+def demo_end(today: date | None = None) -> datetime:
+    """Midnight UTC at the start of `today`: every demo date is before it."""
+    return datetime.combine(today or timezone.now().date(), time.min, UTC)
+
 
 # ---------------------------------------------------------------- catalogue
 
@@ -457,6 +468,8 @@ SHIPPING_REASONS = frozenset(
 CASE_RATE = 0.3
 SECOND_CASE_RATE = 0.15
 
+# The opening note is shared by every vendor of the case: it names a product
+# only when the case is about one vendor's lines, never another vendor's.
 OPEN_NOTES = {
     "damaged": "Customer reports {item} arrived damaged; photos attached to the e-mail.",
     "defective": "{item} stopped working after a week, customer says.",
@@ -467,6 +480,16 @@ OPEN_NOTES = {
     "late_delivery": "Parcel arrived 9 days late; customer asks for compensation.",
     "shipping_damage": "Carrier damaged the parcel; {item} affected.",
     "goodwill": "Goodwill gesture for a loyal customer ({item}).",
+}
+SEVERAL_VENDORS_NOTES = {
+    "damaged": "Customer reports items from several sellers arrived damaged; photos attached.",
+    "defective": "Customer says items from several sellers stopped working.",
+    "wrong_item": "Customer received different items than ordered from several sellers.",
+    "not_as_described": "Items from several sellers do not match their listings.",
+    "missing_item": "Items from several sellers were missing from the parcel.",
+    "customer_remorse": "Customer changed their mind about items from several sellers.",
+    "shipping_damage": "Carrier damaged the parcel; items from several sellers affected.",
+    "goodwill": "Goodwill gesture for a loyal customer.",
 }
 NOTES: dict[str, tuple[str, ...]] = {
     EventChannel.EMAIL.value: (
@@ -490,9 +513,10 @@ NOTES: dict[str, tuple[str, ...]] = {
         "Checked carrier tracking: delivered with a damage note.",
         "Return received at the warehouse and inspected.",
     ),
+    # Written by one vendor: {item} is one of that vendor's own lines in the case.
     EventChannel.VENDOR_PORTAL.value: (
-        "Vendor confirmed the item is out of stock; no replacement possible.",
-        "Vendor asks to see the photos before agreeing.",
+        "Vendor confirmed {item} is out of stock; no replacement possible.",
+        "Vendor asks to see the photos of {item} before agreeing.",
         "Vendor accepts the refund.",
     ),
 }
@@ -511,8 +535,8 @@ TRANSITION_TEXTS: dict[str, tuple[str, ...]] = {
         "Duplicate of an earlier case.",
         "Customer kept the item after a replacement was sent.",
     ),
-    DISPUTED: (
-        "We shipped the item intact; the carrier's scan shows no damage.",
+    DISPUTED: (  # {item}: one of the disputing vendor's own lines
+        "We shipped {item} intact; the carrier's scan shows no damage.",
         "The customer used the item for a month before complaining.",
         "We never received the return.",
     ),
@@ -591,6 +615,7 @@ class Login:
 @dataclass
 class DemoSummary:
     seed: int
+    end: datetime  # every date of the data is before this
     rows: Counter[str] = field(default_factory=Counter)
     statuses: Counter[str] = field(default_factory=Counter)
     currencies: Counter[str] = field(default_factory=Counter)
@@ -634,15 +659,17 @@ def load_demo(
     batch_size: int = 2000,
     writer: str = "auto",
     progress: Callable[[str], None] | None = None,
+    today: date | None = None,
 ) -> DemoSummary:
-    """Load `orders` demo orders with their refund cases; deterministic by `seed`.
+    """Load `orders` demo orders with their refund cases; deterministic by `seed`
+    and dated in the year before `today` (default: the current UTC date).
 
     `writer` is "copy" (PostgreSQL only), "orm" (bulk_create) or "auto".
     """
-    started = time.monotonic()
+    started = monotonic()
     with transaction.atomic():
         context = _Context.prepare()
-    summary = DemoSummary(seed=seed)
+    summary = DemoSummary(seed=seed, end=demo_end(today))
     generator = _Generator(context, random.Random(seed), _make_ids(), summary)
     # A second connection writes batch k while this one builds batch k + 1. Not
     # inside a transaction: the writer could not see what this one has not committed.
@@ -658,11 +685,11 @@ def load_demo(
             for model, rows in batch.items():
                 summary.rows[model._meta.verbose_name_plural] += len(rows)
             sink.put(batch)
-            elapsed = time.monotonic() - started
+            elapsed = monotonic() - started
             if progress is not None and elapsed >= reported + PROGRESS_EVERY:
                 reported = elapsed
                 progress(f"{stop:,} / {orders:,} orders ({stop / elapsed:,.0f} orders/s)")
-    summary.seconds = time.monotonic() - started
+    summary.seconds = monotonic() - started
     return summary
 
 
@@ -1084,6 +1111,8 @@ class _Generator:
         self.summary = summary
         self.case_ids = _CaseIds(rng)
         self.loaded_at = timezone.now()
+        self.end = summary.end
+        self.first_order = self.end - timedelta(days=ORDER_DAYS)
         self.scripted = max(len(SCRIPTED_PATHS), len(context.policies))
         self.channels = _Weighted([(c, c.spec.weight) for c in context.channels])
         self.reasons = _Weighted([(p, REASON_WEIGHTS.get(p.code, 4)) for p in context.policies])
@@ -1101,8 +1130,8 @@ class _Generator:
             channel = self.channels.draw(rng)
         spec = channel.spec
         currency = spec.currency
-        span = (ORDER_WINDOW[1] - ORDER_WINDOW[0]).total_seconds()
-        placed_at = ORDER_WINDOW[0] + timedelta(
+        span = (self.end - self.first_order).total_seconds()
+        placed_at = self.first_order + timedelta(
             seconds=int(span * (index + rng.random()) / total_orders)
         )
         order_pk = self.next_id[Order]()
@@ -1198,6 +1227,7 @@ class _Generator:
             captured_at = placed_at
             if method == BANK:
                 captured_at += timedelta(days=rng.randint(1, 3), minutes=rng.randint(0, 600))
+                captured_at = min(captured_at, self.end - timedelta(seconds=1))
             reference = self._payment_reference(method, spec, placed_at)
             rows.append((self.next_id[Payment](), order_pk, method, amount, reference, captured_at))
         return rows
@@ -1257,6 +1287,9 @@ class _Generator:
     ) -> datetime:
         """Price, walk through the plan's statuses, emit rows; returns the last event's time."""
         rng = self.rng
+        initiated_at = not_before + timedelta(minutes=rng.randint(0, 48 * 60))
+        if initiated_at >= self.end:
+            return not_before  # not asked for yet
         reason = plan.reason or self._reason()
         pieces = self._pieces(order, plan, reason)
         if not pieces:
@@ -1265,9 +1298,6 @@ class _Generator:
         shipping = sum((p.shipping for p in pieces), ZERO)
         if total > order.captured - order.refunded_amount:
             raise AssertionError(f"demo case would over-refund order {order.pk}")
-        first_line = next((p.order_line for p in pieces if p.order_line is not None), None)
-        item = f"“{first_line.description}”" if first_line is not None else "the parcel"
-        initiated_at = not_before + timedelta(minutes=rng.randint(0, 48 * 60))
         case = _CaseDraft(
             pk=self.next_id[RefundCase](),
             order=order,
@@ -1276,7 +1306,7 @@ class _Generator:
             pieces=pieces,
             liabilities=liabilities_for(pieces),
             initiated_at=initiated_at,
-            note=OPEN_NOTES.get(reason.code, "Refund requested for {item}.").format(item=item),
+            note=_opening_note(reason.code, pieces),
         )
         last = self._history(case, plan)
         if case.status in RELEASED:
@@ -1380,8 +1410,11 @@ class _Generator:
         case_owner = None
         if plan.shape >= 0 or rng.random() < 0.85:
             case_owner = rng.choice(self.ctx.staff)
+            assigned_at = at + timedelta(minutes=rng.randint(5, 240))
+            if assigned_at >= self.end:
+                return at  # nobody took it yet
             case.owner = case_owner[0]
-            at += timedelta(minutes=rng.randint(5, 240))
+            at = assigned_at
             self._event(
                 case,
                 EventKind.OWNER_ASSIGNED,
@@ -1396,7 +1429,10 @@ class _Generator:
         for target in plan.path:
             at = self._notes(case, at)
             at = self._acknowledgements(case, at, plan.acknowledge)
-            at += timedelta(minutes=rng.randint(60, 72 * 60))
+            moved_at = at + timedelta(minutes=rng.randint(60, 72 * 60))
+            if moved_at >= self.end:
+                return at  # the rest of the path is still to come
+            at = moved_at
             self._move(case, target, at, staff)
         if case.status not in RELEASED:
             at = self._acknowledgements(case, at, plan.acknowledge)
@@ -1410,7 +1446,10 @@ class _Generator:
             if vendor in case.acknowledged or vendor == case.disputed_by:
                 continue
             if rng.random() < chance:
-                at += timedelta(minutes=rng.randint(15, 36 * 60))
+                acknowledged_at = at + timedelta(minutes=rng.randint(15, 36 * 60))
+                if acknowledged_at >= self.end:
+                    break
+                at = acknowledged_at
                 case.acknowledged[vendor] = at
                 code = self.ctx.vendor_codes[vendor]
                 self._event(
@@ -1426,22 +1465,28 @@ class _Generator:
     def _notes(self, case: _CaseDraft, at: datetime) -> datetime:
         rng = self.rng
         for _ in range(NOTE_COUNTS.draw(rng)):
-            at += timedelta(minutes=rng.randint(10, 24 * 60))
+            noted_at = at + timedelta(minutes=rng.randint(10, 24 * 60))
+            if noted_at >= self.end:
+                break
+            at = noted_at
             channel = rng.choice(NOTE_CHANNELS)
             vendor = None
             if channel == EventChannel.VENDOR_PORTAL:
                 vendor = rng.choice(case.liabilities).vendor_id
             actor = None if vendor else rng.choice(self.ctx.staff)[0]
-            text = rng.choice(NOTES[channel])
+            text = rng.choice(NOTES[channel]).format(item=_item_of(case.pieces, vendor))
             self._event(
                 case, EventKind.NOTE, at, actor=actor, vendor=vendor, channel=channel, text=text
             )
         return at
 
     def _override(self, case: _CaseDraft, at: datetime, staff: int) -> datetime:
+        overridden_at = at + timedelta(minutes=self.rng.randint(30, 24 * 60))
+        if overridden_at >= self.end:
+            return at
         changes = self._shift_shares(case)
         if changes:
-            at += timedelta(minutes=self.rng.randint(30, 24 * 60))
+            at = overridden_at
             self._event(
                 case,
                 EventKind.BREAKDOWN_OVERRIDDEN,
@@ -1484,7 +1529,7 @@ class _Generator:
         elif target == DISPUTED:
             actor, channel = None, EventChannel.VENDOR_PORTAL.value
             vendor = case.disputed_by = rng.choice(case.liabilities).vendor_id
-            text = rng.choice(TRANSITION_TEXTS[DISPUTED])
+            text = rng.choice(TRANSITION_TEXTS[DISPUTED]).format(item=_item_of(case.pieces, vendor))
         else:
             text = rng.choice(TRANSITION_TEXTS[target])
             if target == COMPLETED:
@@ -1593,6 +1638,31 @@ def _refund_reference(rng: random.Random, method: str) -> str:
     if method == BANK:
         return f"SEPA-RF-{rng.randrange(10**12):012d}"
     return "WAL-RF-" + _token(rng, UPPER_ALNUM, 16)
+
+
+def _item_of(pieces: list[PricedPiece], vendor_id: int | None) -> str:
+    """The first product line of the case that is `vendor_id`'s (any vendor's
+    for None), quoted; "the item" if it has none (its part is shipping)."""
+    for piece in pieces:
+        line = piece.order_line
+        if line is not None and vendor_id in (None, piece.vendor_id):
+            return f"“{line.description}”"
+    return "the item"
+
+
+def _opening_note(reason: str, pieces: list[PricedPiece]) -> str:
+    """The case's note, which every vendor of the case reads: a product is
+    named only when the case concerns a single vendor."""
+    template = OPEN_NOTES.get(reason, "Refund requested for {item}.")
+    vendors = {row.vendor_id for row in liabilities_for(pieces)}
+    if len(vendors) > 1 and "{item}" in template:
+        return SEVERAL_VENDORS_NOTES.get(reason, "Refund requested for items from several sellers.")
+    if all(piece.order_line is None for piece in pieces):
+        item = "the parcel"
+    else:
+        item = _item_of(pieces, None)
+    text = template.format(item=item)
+    return text[0].upper() + text[1:]
 
 
 def _shipping_weights(pieces: list[PricedPiece], order: _OrderState) -> dict[int, Decimal]:

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Set up and serve Splitledger on embedded defaults: a SQLite file, tasks run
-# in process, demo data loaded, a staff login printed. Needs Python 3.11+.
+# in process, demo data on a new database, a staff login printed. Needs Python
+# 3.11+. Run again, it keeps the database and all you did in it; --fresh
+# deletes it and loads new demo data (dated up to today).
+#
+#   bash scripts/dev.sh [--fresh] [--database FILE] [--orders N]   (PORT=8000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,23 +22,8 @@ echo "==> Installing requirements"
 source scripts/debian_packages.sh
 ensure_debian_packages 0 "${PDF_FONT_PACKAGES[@]}"
 
-# Embedded defaults: no DATABASE_URL, no broker.
-unset DATABASE_URL CELERY_BROKER_URL
-export DJANGO_SETTINGS_MODULE=config.settings.local
+# Sourced: the environment it sets (database, PORT, PORTAL_BASE_URL) is the server's.
+source scripts/dev_setup.sh "$@"
 
-# The ledger never deletes what it posted, so fresh demo data means a fresh
-# database file. KEEP_DATA=1 keeps the file (and whatever you did in it).
-if [ "${KEEP_DATA:-0}" = 1 ] && [ -f db.sqlite3 ]; then
-  echo "==> Keeping db.sqlite3 (KEEP_DATA=1)"
-  .venv/bin/python manage.py migrate --noinput -v0
-else
-  rm -f db.sqlite3
-  echo "==> Migrating a new SQLite database"
-  .venv/bin/python manage.py migrate --noinput -v0
-  echo "==> Loading demo data and posting it to the ledger"
-  .venv/bin/python manage.py load_demo --admin
-  echo "==> Making the vendors' settlement statements"
-  .venv/bin/python manage.py generate_statements --all-posted | tail -n 1
-fi
-echo "==> Serving on http://127.0.0.1:${PORT:-8000}/admin/"
-exec .venv/bin/python manage.py runserver "127.0.0.1:${PORT:-8000}"
+echo "==> Serving on http://127.0.0.1:$PORT/admin/ (staff) and http://127.0.0.1:$PORT/portal/ (vendors)"
+exec .venv/bin/python manage.py runserver "127.0.0.1:$PORT"

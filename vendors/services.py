@@ -10,10 +10,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from lib.links import link_to
 from lib.money import CURRENCY_EXPONENTS
 
 from .errors import VendorError
@@ -104,17 +104,17 @@ def onboard_vendor_user(
 
 
 def _invite(user, vendor: Vendor, *, new_user: bool) -> None:
-    base = settings.PORTAL_BASE_URL.rstrip("/")
     if new_user:
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
-        path = reverse("portal:password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+        link = link_to("portal:password_reset_confirm", uid, token)
         body = (
             f"You have been invited to the Splitledger vendor portal for {vendor.name}.\n\n"
-            f"Choose your password here: {base}{path}\n\nYour username is {user.get_username()}."
+            f"Choose your password here: {link}\n\nYour username is {user.get_username()}."
         )
     else:
-        body = f"You now also have access to {vendor.name} in the vendor portal: {base}/portal/"
+        portal = link_to("portal:dashboard")
+        body = f"You now also have access to {vendor.name} in the vendor portal: {portal}"
     send_mail(
         f"Splitledger vendor portal: {vendor.name}",
         body,

@@ -7,9 +7,12 @@ from pathlib import Path
 import dj_database_url
 from celery.schedules import crontab
 
-from .env import env_bool, env_list, env_str
+from .env import env_bool, env_list, env_str, read_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# A `.env` beside manage.py (copy .env.example) fills what the environment does
+# not set, before any setting is read.
+read_dotenv(BASE_DIR / ".env")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
@@ -104,6 +107,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("AXES_COOLOFF_MINUTES", "15"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Without this, axes logs its version banner on every manage.py command; lockouts
+# and failed logins are still logged (by the parameters that lock, as above).
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -127,6 +133,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REFUND_ATTACHMENT_MAX_BYTES
 # Celery: with no broker configured, tasks run in process (after commit).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
+if CELERY_TASK_ALWAYS_EAGER:
+    # In-process tasks never reach a broker. Naming the in-memory one keeps kombu
+    # from warning "No hostname was supplied" on every command that queues one.
+    CELERY_BROKER_URL = "memory://"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -228,11 +238,24 @@ SPECTACULAR_SETTINGS = {
     "SECURITY": [{"tokenAuth": []}],
 }
 
+# One handler, on the root logger: every record is printed once. Django's own
+# default config gives the "django" logger a console handler of its own when
+# DEBUG is on; records would go through it and then, propagated, through the
+# root's handler too (every "Not Found: /favicon.ico" twice). Configuring the
+# "django" logger here replaces that handler. "django.server" (runserver's
+# request lines) keeps Django's handler and does not propagate.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A line per task run in process: noise when tasks run eagerly (no
+        # broker); a worker logs them through its own logging setup.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+    },
 }
 READ_ONLY_GROUP = env_str("READ_ONLY_GROUP", "finance-readonly")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")

@@ -1,6 +1,10 @@
-"""Tiny helpers that read settings from the environment."""
+"""Tiny helpers that read settings from the environment, and the `.env` file
+that can fill it (see .env.example)."""
 
 import os
+import re
+from collections.abc import MutableMapping
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -29,3 +33,27 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+_DOTENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+def read_dotenv(path: Path, environ: MutableMapping[str, str] = os.environ) -> list[str]:
+    """Set each `NAME=value` line of `path` (if it exists) that the environment
+    does not set already: the real environment always wins. Blank lines and
+    `#` comments are skipped; a value may be wrapped in single or double
+    quotes. Returns the names it set."""
+    if not path.is_file():
+        return []
+    set_here = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _DOTENV_LINE.match(line)
+        if match is None or line.lstrip().startswith("#"):
+            continue
+        name, value = match.groups()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name not in environ:
+            environ[name] = value
+            set_here.append(name)
+    return set_here

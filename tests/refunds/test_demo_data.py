@@ -3,13 +3,15 @@
 import io
 import re
 from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import RequestFactory
+from django.utils import timezone
 
 from lib.money import exponent, is_in_minor_units
 from refunds import demo
@@ -401,3 +403,140 @@ def test_flush_removes_demo_data_and_what_staff_added_to_it_but_keeps_other_orde
     assert not RefundCase.objects.exists()
     assert not CaseEvent.objects.exists()
     assert not OutboxMessage.objects.filter(case__isnull=False).exists()
+
+
+# ---------------------------------------------------------------- dated relative to today
+
+
+def shifted(rows: list[list[tuple]], delta: timedelta) -> list[list[tuple]]:
+    """A snapshot with every date moved by `delta`, case IDs' dates included."""
+
+    def move(value):
+        if isinstance(value, datetime):
+            return value + delta
+        if isinstance(value, str) and (match := re.fullmatch(r"RFND-(\d{8})-(\w+)", value)):
+            day = datetime.strptime(match[1], "%Y%m%d") + delta
+            return f"RFND-{day:%Y%m%d}-{match[2]}"
+        return value
+
+    return [[tuple(move(value) for value in row) for row in table] for table in rows]
+
+
+def every_date() -> list[datetime]:
+    """Every date the demo sets on orders, payments, cases, events and liabilities."""
+    from refunds.models import Payment
+
+    found: list[datetime] = []
+    for model, fields in (
+        (Order, ["placed_at"]),
+        (Payment, ["captured_at"]),
+        (RefundCase, ["initiated_at", "approved_at", "completed_at", "closed_at"]),
+        (CaseEvent, ["created_at"]),
+        (VendorLiability, ["acknowledged_at"]),
+    ):
+        for row in model.objects.values_list(*fields):
+            found.extend(value for value in row if value is not None)
+    return found
+
+
+def test_loading_on_another_day_gives_the_same_data_shifted(db):
+    load("--seed", "7", "--today", "2025-03-10")
+    first = snapshot()
+
+    load("--seed", "7", "--today", "2026-01-20", "--flush")
+
+    assert snapshot() == shifted(first, timedelta(days=316))
+    assert snapshot() != first
+
+
+def test_the_data_fills_the_year_before_today_and_nothing_is_later(db):
+    today = date(2026, 2, 14)
+    out = load("--today", str(today), orders=120)
+
+    midnight = datetime(2026, 2, 14, tzinfo=UTC)
+    dates = every_date()
+    assert max(dates) < midnight
+    assert min(dates) >= midnight - timedelta(days=365)
+    assert "Dated 2025-02-14 to 2026-02-13 (UTC), nothing later." in out
+    # The last 30 days have orders and cases, as the staff dashboard shows them.
+    recent = midnight - timedelta(days=30)
+    assert Order.objects.filter(placed_at__gte=recent).count() >= 5
+    assert RefundCase.objects.filter(initiated_at__gte=recent).count() >= 2
+    # Recent cases are still being worked: some have not reached the end of their path.
+    assert RefundCase.objects.filter(
+        initiated_at__gte=recent, status__in=[CaseStatus.PENDING, CaseStatus.APPROVED]
+    ).exists()
+
+
+def test_by_default_the_data_ends_today(db):
+    load()
+
+    now = timezone.now()
+    midnight = datetime.combine(now.date(), datetime.min.time(), UTC)
+    dates = every_date()
+    assert max(dates) < midnight <= now
+    assert max(dates) > midnight - timedelta(days=3)
+
+
+def test_the_30_day_staff_dashboard_shows_non_zero_figures(db, client):
+    load("--admin", orders=200)
+    admin = get_user_model().objects.get(username="admin")
+    client.force_login(admin)
+
+    response = client.get("/staff/", {"days": 30})
+
+    assert response.status_code == 200
+    context = response.context
+    assert context["span"].days == 30
+    assert context["refund_total"] > 0
+    assert context["refund_cases"] > 0
+    assert context["open_total"] > 0
+    assert any(row.refunded > 0 for row in context["rates"])
+    for _, _, _, rows, _ in context["tops"]:
+        assert rows and all(row.amount > 0 for row in rows)
+
+
+# ---------------------------------------------------------------- what vendors read
+
+
+def product_owners() -> dict[str, str]:
+    """Every demo SKU and product description, with the code of the vendor selling it."""
+    owners = {}
+    for spec in demo.VENDORS:
+        for product in spec.products:
+            owners[product.sku] = spec.code
+            owners[product.description] = spec.code
+    return owners
+
+
+def named_vendors(text: str, owners: dict[str, str]) -> set[str]:
+    return {code for name, code in owners.items() if name in text}
+
+
+def test_vendors_read_only_about_their_own_products(db):
+    load(orders=200)
+    owners = product_owners()
+
+    checked = shared = 0
+    for case in RefundCase.objects.prefetch_related("events__vendor", "liabilities__vendor"):
+        case_vendors = {row.vendor.code for row in case.liabilities.all()}
+        # The case note and every entry not addressed to one vendor: all its vendors read them.
+        for text in [case.note] + [
+            e.text for e in case.events.all() if e.vendor is None and not e.internal
+        ]:
+            named = named_vendors(text, owners)
+            assert all({code} == case_vendors for code in named), (case.case_id, text)
+            shared += bool(named)
+        # What one vendor wrote (a note, an acknowledgement, a dispute) or was told.
+        for event in case.events.all():
+            if event.vendor is not None:
+                named = named_vendors(event.text, owners)
+                assert named <= {event.vendor.code}, (case.case_id, event.kind, event.text)
+                checked += bool(named)
+    assert checked > 0 and shared > 0  # products are named: the test checks something
+    several = [
+        case
+        for case in RefundCase.objects.prefetch_related("liabilities")
+        if len(case.liabilities.all()) > 1
+    ]
+    assert several and all(not named_vendors(case.note, owners) for case in several)

@@ -1,6 +1,7 @@
 """`manage.py load_demo`: demo vendors, orders and refund cases (see refunds.demo)."""
 
 from argparse import ArgumentParser, ArgumentTypeError
+from datetime import date, timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -19,6 +20,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 class Command(BaseCommand):
     help = (
         "Load deterministic demo data: vendors, channels, orders and refund cases in every "
@@ -27,13 +35,31 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--orders", type=positive_int, default=200, help="Orders to create.")
-        parser.add_argument("--seed", type=int, default=1, help="Same seed, same data.")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=1,
+            help="Same seed, same data (dated relative to --today: loaded another day, the "
+            "same data shifted by the days between).",
+        )
+        parser.add_argument(
+            "--today",
+            type=iso_date,
+            help="Date the data as if loaded on this day (YYYY-MM-DD; default today, UTC): "
+            "orders over the year before it, nothing on or after it.",
+        )
         parser.add_argument(
             "--flush",
             "--reset",
             action="store_true",
             dest="flush",
             help=f"Delete earlier demo data (orders numbered {demo.ORDER_PREFIX}…) first.",
+        )
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Load only into a database with no orders; otherwise say so and change "
+            "nothing (logins included). What scripts/dev.sh runs on every start.",
         )
         parser.add_argument(
             "--admin",
@@ -51,6 +77,15 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["if_empty"] and options["flush"]:
+            raise CommandError("--if-empty and --flush contradict each other: choose one.")
+        if options["if_empty"] and (existing := demo.existing_orders()):
+            self.stdout.write(
+                f"The database already has {existing:,} orders: no demo data loaded, "
+                "logins unchanged (`python manage.py changepassword admin` sets a new "
+                "staff password)."
+            )
+            return
         if options["flush"]:
             try:
                 deleted = demo.flush_demo()
@@ -70,6 +105,7 @@ class Command(BaseCommand):
                 seed=options["seed"],
                 batch_size=options["batch_size"],
                 progress=self.stdout.write,
+                today=options["today"],
             )
         except demo.DemoError as error:
             raise CommandError(str(error)) from error
@@ -94,6 +130,9 @@ class Command(BaseCommand):
                 f"({summary.orders_per_second:,.0f} orders/s)."
             )
         )
+        last_day = (summary.end - timedelta(days=1)).date()
+        first_day = (summary.end - timedelta(days=demo.ORDER_DAYS)).date()
+        self.stdout.write(f"Dated {first_day} to {last_day} (UTC), nothing later.")
         self.stdout.write(f"Rows: {rows}.")
         self.stdout.write(f"Cases by status: {statuses}.")
         self.stdout.write(f"Orders by currency: {currencies}.")
