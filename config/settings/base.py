@@ -138,6 +138,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
     "retry-webhooks": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 30.0},
+    # Hourly, so that each run deletes at most an hour's worth of records.
+    "purge-idempotency-records": {
+        "task": "integrations.tasks.purge_idempotency_records",
+        "schedule": crontab(minute=40),
+    },
     "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.
@@ -162,6 +167,8 @@ OUTBOX_CONSUMERS = {
         "topics": ["case.opened", "case.status_changed", "credit_note.created"],
     },
 }
+# An Idempotency-Key is remembered this long; a retry after that runs again.
+IDEMPOTENCY_RETENTION_DAYS = int(env_str("IDEMPOTENCY_RETENTION_DAYS", "7"))
 WEBHOOK_MAX_ATTEMPTS = int(env_str("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_BACKOFF_SECONDS = int(env_str("WEBHOOK_BACKOFF_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
