@@ -17,6 +17,16 @@ from lib.errors import DomainError, is_collision
 logger = logging.getLogger(__name__)
 
 CONFLICT_CODES = {"invalid_transition", "conflict"}
+# A "conflict" is a collision with another request (a lock timeout, a deadlock,
+# a serialization failure, a constraint race): nothing was written and the same
+# request can succeed when sent again. Its answer carries Retry-After, and the
+# Idempotency-Key middleware never stores an answer that does.
+TRANSIENT_CODES = {"conflict"}
+
+
+def _transient(response: Response) -> Response:
+    response["Retry-After"] = "1"
+    return response
 
 
 def exception_handler(exc, context):
@@ -24,34 +34,38 @@ def exception_handler(exc, context):
         code = (
             status.HTTP_409_CONFLICT if exc.code in CONFLICT_CODES else status.HTTP_400_BAD_REQUEST
         )
-        return Response(
+        response = Response(
             {"detail": exc.message, "code": exc.code, "errors": exc.as_dict()}, status=code
         )
+        return _transient(response) if exc.code in TRANSIENT_CODES else response
     if isinstance(exc, IntegrityError):
         # A constraint the request ran into (a race with another request, a
         # value the database refuses): the caller can retry or fix the input.
         logger.warning("API request refused by a database constraint: %s", exc)
         set_rollback()
-        return Response(
-            {
-                "detail": "The request conflicts with the current state; retry it.",
-                "code": "conflict",
-            },
-            status=status.HTTP_409_CONFLICT,
+        return _transient(
+            Response(
+                {
+                    "detail": "The request conflicts with the current state; retry it.",
+                    "code": "conflict",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         )
     if isinstance(exc, OperationalError) and is_collision(exc):
         # Nothing was written; a retry (with the same Idempotency-Key) is safe.
         logger.warning("API request collided with another one: %s", exc)
         set_rollback()
-        response = Response(
-            {
-                "detail": "The request collided with another one and was not applied; retry it.",
-                "code": "conflict",
-            },
-            status=status.HTTP_409_CONFLICT,
+        return _transient(
+            Response(
+                {
+                    "detail": "The request collided with another one and was not applied; "
+                    "retry it.",
+                    "code": "conflict",
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         )
-        response["Retry-After"] = "1"
-        return response
     if isinstance(exc, DatabaseError) and "out of range" in str(exc):
         # The failed statement aborted the transaction (ATOMIC_REQUESTS, or a test's
         # outer atomic block): mark it for rollback rather than run more SQL in it.
