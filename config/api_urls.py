@@ -38,7 +38,11 @@ urlpatterns = [
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="integrations/redoc.html"),
+        name="api-redoc",
+    ),
     # Anything else under /api/ is a JSON 404, never Django's HTML page.
     re_path(r"^", api_not_found),
 ]
