@@ -1,7 +1,12 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.urls import include, path, re_path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerView,
+)
 from rest_framework.routers import DefaultRouter
 
+from integrations.views import api_not_found, api_root, api_v1_root
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -21,9 +26,23 @@ router.register("journals", JournalViewSet, basename="journal")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 
+# What /api/v1/ lists: (name, URL name) of each resource.
+V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [
+    ("trial-balance", "trial-balance")
+]
+
 urlpatterns = [
+    path("", api_root, name="api-root"),
+    path("v1/", api_v1_root, name="api-v1-root"),
     path("v1/", include(router.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(
+        "redoc/",
+        SpectacularRedocView.as_view(url_name="schema", template_name="integrations/redoc.html"),
+        name="api-redoc",
+    ),
+    # Anything else under /api/ is a JSON 404, never Django's HTML page.
+    re_path(r"^", api_not_found),
 ]

@@ -39,9 +39,13 @@ class IdempotencyRecord(models.Model):
     The row is inserted before the request runs, in the request's transaction:
     a second request with the same key waits on the unique index until the
     first commits, then gets the stored answer instead of running again.
+    Purged after IDEMPOTENCY_RETENTION_DAYS (integrations.idempotency).
     """
 
-    scope = models.CharField(max_length=64, help_text="Hash of the credentials used.")
+    scope = models.CharField(
+        max_length=64,
+        help_text="Who sent the key: user:<id>/key:<API key id>, or user:<id>/session.",
+    )
     key = models.CharField(max_length=255)
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)

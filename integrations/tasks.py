@@ -2,7 +2,7 @@ from celery import shared_task
 
 from refunds import outbox
 
-from . import webhooks
+from . import idempotency, webhooks
 from .models import DeliveryStatus
 
 
@@ -31,3 +31,9 @@ def retry_due_webhooks() -> int:
     for pk in ids:
         outbox.publish(deliver_webhook, [pk])
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_records() -> int:
+    """Periodic: forget Idempotency-Keys older than IDEMPOTENCY_RETENTION_DAYS."""
+    return idempotency.purge_idempotency_records()

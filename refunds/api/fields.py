@@ -25,3 +25,37 @@ class MoneyField(serializers.Field):
         for part in self.currency_path.split("."):
             currency = getattr(currency, part)
         return format_amount(amount, currency)
+
+
+class DecimalTextField(serializers.CharField):
+    """A decimal the caller sends as a JSON string ("5.50"). A JSON number is
+    refused, float or int: a float cannot hold most amounts exactly, and an
+    amount is always written with its currency's minor digits. The service
+    parses the text (refunds.services.parsing) and names the field if it is
+    not a number."""
+
+    what = "amounts"
+    example = '"5.50"'
+    default_error_messages = {"not_a_string": "Send {what} as strings, e.g. {example}."}
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string", what=self.what, example=self.example)
+        return super().to_internal_value(data)
+
+
+class AmountField(DecimalTextField):
+    pass
+
+
+class RateField(DecimalTextField):
+    what = "rates"
+    example = '"0.1000"'
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 20)
+        super().__init__(**kwargs)

@@ -17,7 +17,7 @@ from ..models import (
     VendorLiability,
 )
 from ..visibility import STAFF_LABEL, is_staff_actor
-from .fields import MoneyField
+from .fields import AmountField, MoneyField, RateField
 
 RATE = {"max_digits": 7, "decimal_places": 4, "coerce_to_string": True, "read_only": True}
 
@@ -133,7 +133,7 @@ class OrderSerializer(serializers.ModelSerializer):
 
 class PaymentInputSerializer(serializers.Serializer):
     method = serializers.CharField(max_length=20)
-    amount = serializers.CharField(max_length=40)
+    amount = AmountField()
     reference = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
 
 
@@ -144,8 +144,8 @@ class OrderLineInputSerializer(serializers.Serializer):
         max_length=300, required=False, allow_blank=True, default=""
     )
     quantity = serializers.IntegerField(min_value=1, max_value=1_000_000_000)
-    unit_price = serializers.CharField(max_length=40)
-    tax_rate = serializers.CharField(max_length=20, required=False, default="0")
+    unit_price = AmountField()
+    tax_rate = RateField(required=False, default="0")
 
 
 class OrderCreateSerializer(serializers.Serializer):
@@ -153,7 +153,7 @@ class OrderCreateSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3)
     channel = ChannelSerializer()
     payment = PaymentInputSerializer()
-    shipping_amount = serializers.CharField(max_length=40, required=False, default="0")
+    shipping_amount = AmountField(required=False, default="0")
     customer_name = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
@@ -319,14 +319,14 @@ class RefundLineInputSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=1_000_000_000
     )
-    amount = serializers.CharField(required=False, allow_null=True, max_length=40)
+    amount = AmountField(required=False, allow_null=True)
     reason = serializers.CharField(max_length=40)
 
 
 class RefundCaseCreateSerializer(serializers.Serializer):
     order = serializers.CharField(max_length=64, help_text="Order number.")
     lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=500)
-    shipping_amount = serializers.CharField(required=False, allow_null=True, max_length=40)
+    shipping_amount = AmountField(required=False, allow_null=True)
     shipping_reason = serializers.CharField(required=False, allow_null=True, max_length=40)
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -372,9 +372,9 @@ class AcknowledgeSerializer(serializers.Serializer):
 
 class ShareSerializer(serializers.Serializer):
     vendor = serializers.CharField(max_length=32)
-    vendor_share = serializers.CharField(max_length=40)
-    platform_share = serializers.CharField(max_length=40)
-    commission_reversal = serializers.CharField(max_length=40, required=False, default="0")
+    vendor_share = AmountField()
+    platform_share = AmountField()
+    commission_reversal = AmountField(required=False, default="0")
 
 
 class ResolveSerializer(serializers.Serializer):

@@ -16,12 +16,28 @@ def parse_currency(value: object, field: str) -> str:
     return code
 
 
+def _number_text(value: object, field: str, example: str) -> str:
+    """The text of a number, in ASCII digits: Python's Decimal and int also read
+    other scripts' digits ("٥" is 5) and underscores ("1_000"), which no caller
+    means and no person reading the record would take for that number."""
+    text = str(value).strip()
+    if not text.isascii() or "_" in text:
+        raise RefundError(
+            field, f"{value!r} is not a number: write it with the digits 0-9, e.g. {example}."
+        )
+    return text
+
+
 def parse_amount(value: object, currency: str, field: str, *, allow_zero: bool = True) -> Decimal:
     """An amount in `currency`, exact in its minor unit, not negative."""
     if isinstance(value, float) or isinstance(value, bool):
         raise RefundError(field, "Give amounts as strings or decimals, never floats.")
     try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        amount = (
+            Decimal(_number_text(value, field, '"5.50"'))
+            if not isinstance(value, Decimal)
+            else value
+        )
     except (InvalidOperation, ValueError):
         raise RefundError(field, f"{value!r} is not a number.") from None
     if not amount.is_finite():
@@ -44,7 +60,11 @@ def parse_rate(value: object, field: str) -> Decimal:
     if isinstance(value, float) or isinstance(value, bool):
         raise RefundError(field, "Give rates as strings or decimals, never floats.")
     try:
-        rate = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        rate = (
+            Decimal(_number_text(value, field, '"0.1000"'))
+            if not isinstance(value, Decimal)
+            else value
+        )
     except (InvalidOperation, ValueError):
         raise RefundError(field, f"{value!r} is not a number.") from None
     if not rate.is_finite() or rate < 0 or rate > 1:
@@ -60,7 +80,7 @@ def parse_quantity(value: object, field: str) -> int:
     try:
         if isinstance(value, float) and not value.is_integer():
             raise ValueError
-        quantity = int(str(value).strip()) if not isinstance(value, int) else value
+        quantity = int(_number_text(value, field, '"2"')) if not isinstance(value, int) else value
     except (TypeError, ValueError):
         raise RefundError(field, f"{value!r} is not a whole number.") from None
     if quantity <= 0:

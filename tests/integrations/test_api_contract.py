@@ -126,7 +126,7 @@ def test_invalid_input_names_the_field(staff_api, order):
         "lines[0].quantity": ["Only 2 of 2 × MUG-01 can still be refunded."]
     }
     response = staff_api.post("/api/v1/refund-cases/", {"lines": "x"}, format="json")
-    assert response.status_code == 400 and "order" in response.json()
+    assert response.status_code == 400 and "order" in response.json()["errors"]
 
 
 def test_a_transition_not_allowed_answers_409(staff_api, order):

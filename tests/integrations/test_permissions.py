@@ -205,8 +205,15 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("credit note",               "GET",  V1 + "/credit-notes/{credit_note}/",          200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note PDF",           "GET",  V1 + "/credit-notes/{credit_note}/pdf/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
-    ("schema",                    "GET",  "/api/schema/?format=json",                   200, 200, 200, 200, 200, 200, 200, 200, 200),
-    ("docs",                      "GET",  "/api/docs/",                                 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("redoc", "GET", "/api/redoc/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # The indexes list URLs, like the schema: public.
+    ("api index", "GET", "/api/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    ("api v1 index", "GET", V1 + "/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # Any other URL under /api/ is a JSON 404 (integrations.views.api_not_found).
+    ("unknown api url", "GET", V1 + "/no-such-thing/", 404, 404, 404, 404, 404, 404, 404, 404, 404),
+    ("unknown api url, POST", "POST", "/api/v2/refund-cases/", 404, 404, 404, 404, 404, 404, 404, 404, 404),
 ]
 # fmt: on
 
