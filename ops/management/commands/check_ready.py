@@ -25,7 +25,9 @@ class Command(BaseCommand):
         else:
             for name, check in report["checks"].items():
                 figures = ", ".join(f"{k}={v}" for k, v in check.items() if k != "status")
-                self.stdout.write(f"{name}: {check['status']}" + (f" ({figures})" if figures else ""))
+                self.stdout.write(
+                    f"{name}: {check['status']}" + (f" ({figures})" if figures else "")
+                )
             self.stdout.write(report["status"])
         if report["status"] != "ready":
             sys.exit(1)
