@@ -10,8 +10,17 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
+# The processes run as an unprivileged user that cannot change the code; the
+# only place it writes is the media directory (attachments, a volume in
+# docker-compose.yml, which takes this directory's owner when first created).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --create-home --shell /usr/sbin/nologin app \
+    && mkdir -p /data/media \
+    && chown app:app /data/media
+ENV MEDIA_ROOT=/data/media
 COPY . .
 RUN DJANGO_SETTINGS_MODULE=config.settings.local python manage.py collectstatic --noinput -v0
+USER app
 EXPOSE 8000
 # gthread: each worker serves several requests at once in threads, so one
 # request's database waits overlap another's Python; connections are kept alive.

@@ -13,6 +13,7 @@ admin.site.enable_nav_sidebar = False
 # through views that check who is asking (see refunds.admin).
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", include("ops.urls")),  # /healthz and /readyz
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("staff/", include("portal.staff_urls")),

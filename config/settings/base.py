@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "ledger",
     "portal",
     "integrations",
+    "ops",
     "axes",
 ]
 
@@ -187,6 +188,14 @@ WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
+
+# /readyz and `manage.py check_ready` (ops.health). The sweeper runs every
+# minute, so a pending message older than the lag limit means nothing drains;
+# a parked (failed) message needs a person.
+HEALTH_OUTBOX_MAX_LAG_SECONDS = int(env_str("HEALTH_OUTBOX_MAX_LAG_SECONDS", "900"))
+HEALTH_OUTBOX_MAX_FAILED = int(env_str("HEALTH_OUTBOX_MAX_FAILED", "0"))
+HEALTH_BROKER_TIMEOUT_SECONDS = float(env_str("HEALTH_BROKER_TIMEOUT_SECONDS", "2"))
+HEALTH_MIGRATIONS_CACHE_SECONDS = int(env_str("HEALTH_MIGRATIONS_CACHE_SECONDS", "300"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -8,7 +8,7 @@ from django.conf import settings
 from config.settings.env import read_dotenv
 
 ROOT = Path(settings.BASE_DIR)
-READS = re.compile(r"env_(?:str|bool|list|required)\(\s*\"([A-Z0-9_]+)\"")
+READS = re.compile(r"env_(?:str|bool|list|required)\(\s*(?:#[^\n]*)?\s*\"([A-Z0-9_]+)\"")
 
 
 def test_dotenv_fills_only_what_the_environment_does_not_set(tmp_path):

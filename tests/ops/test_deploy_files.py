@@ -1,0 +1,223 @@
+"""docker-compose.yml, the Dockerfile and deploy/env.example, read as Docker
+would read them (the daemon is not available to the tests), and production
+settings checked with `check --deploy` in the environment they give web."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.ops.compose import (
+    ROOT,
+    MissingVariable,
+    compose_file,
+    documented_env,
+    interpolate,
+)
+
+APP_SERVICES = ("web", "worker", "beat")
+
+
+@pytest.fixture(scope="module")
+def compose():
+    return compose_file()
+
+
+@pytest.fixture(scope="module")
+def services(compose):
+    return interpolate(compose["services"], documented_env())
+
+
+def production_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    # A clean environment: only what the container would have, plus PATH.
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_every_app_service_waits_for_the_one_shot_migrate(services):
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
+    for name in APP_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert depends["redis"]["condition"] == "service_healthy", name
+        # Nothing but migrate runs migrations.
+        assert "migrate" not in str(services[name]["command"]), name
+
+
+def test_long_running_services_restart_and_migrate_does_not(services):
+    for name in (*APP_SERVICES, "db", "redis", "pgbouncer"):
+        assert services[name]["restart"] == "unless-stopped", name
+
+
+def test_database_and_redis_publish_no_ports_and_web_only_on_loopback(services):
+    for name in ("db", "redis", "pgbouncer", "migrate", "worker", "beat"):
+        assert "ports" not in services[name], name
+    assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+def test_redis_wants_the_password_the_broker_url_carries(services):
+    redis = services["redis"]
+    password = redis["environment"]["REDIS_PASSWORD"]
+    assert len(password) == 64
+    assert '--requirepass "$REDIS_PASSWORD"' in " ".join(redis["command"])
+    assert redis["environment"]["REDISCLI_AUTH"] == password
+    for name in (*APP_SERVICES, "migrate"):
+        url = services[name]["environment"]["CELERY_BROKER_URL"]
+        assert url == f"redis://:{password}@redis:6379/0", name
+
+
+def test_secrets_have_no_default(compose):
+    env = documented_env()
+    for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
+        with pytest.raises(MissingVariable, match=secret):
+            interpolate(compose["services"], {**env, secret: ""})
+
+
+def test_every_service_has_a_healthcheck_and_web_probes_readyz(services):
+    assert services["web"]["healthcheck"]["test"] == [
+        "CMD",
+        "python",
+        "-m",
+        "ops.probe",
+        "http://127.0.0.1:8000/readyz",
+    ]
+    assert "inspect ping -d celery@$HOSTNAME" in services["worker"]["healthcheck"]["test"][1]
+    assert services["beat"]["healthcheck"]["test"] == ["CMD", "python", "manage.py", "check_ready"]
+    for name in ("db", "redis"):
+        assert services[name]["healthcheck"]["test"], name
+
+
+def test_pgbouncer_is_an_opt_in_profile_in_transaction_mode(services):
+    pgbouncer = services["pgbouncer"]
+    assert pgbouncer["profiles"] == ["pgbouncer"]
+    assert pgbouncer["environment"]["POOL_MODE"] == "transaction"
+    # With the profile on, the app goes through it; migrate never does.
+    through = interpolate(
+        compose_file()["services"],
+        {
+            **documented_env(),
+            "DATABASE_HOST": "pgbouncer",
+            "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
+        },
+    )
+    assert "@pgbouncer:5432/" in through["web"]["environment"]["DATABASE_URL"]
+    assert through["web"]["environment"]["DATABASE_DISABLE_SERVER_SIDE_CURSORS"] == "true"
+    assert "@db:5432/" in through["migrate"]["environment"]["DATABASE_URL"]
+
+
+def test_the_image_runs_as_a_user_that_owns_only_the_media_directory(services):
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in dockerfile.splitlines()]
+    assert lines.index("USER app") > lines.index("COPY . .")
+    assert "chown app:app /data/media" in dockerfile
+    # The fonts step stays (PDFs embed them).
+    assert "fonts-noto-core fonts-wqy-microhei" in dockerfile
+    for name in APP_SERVICES:
+        assert services[name]["volumes"] == ["media:/data/media"], name
+        assert services[name]["environment"]["MEDIA_ROOT"] == "/data/media", name
+
+
+@pytest.mark.parametrize("service", ["web", "migrate", "beat"])
+def test_check_deploy_is_clean_with_the_documented_environment(services, service):
+    env = {key: str(value) for key, value in services[service]["environment"].items()}
+
+    done = production_check(env)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "System check identified no issues (1 silenced)." in done.stdout
+
+
+def test_check_deploy_warns_when_https_is_turned_off(services):
+    env = {key: str(value) for key, value in services["web"]["environment"].items()}
+    env.update(
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_COOKIES="false",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+    )
+
+    done = production_check(env)
+
+    assert done.returncode == 1
+    for code in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert code in done.stderr + done.stdout, code
+
+
+def production_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default'];"
+        "print(s.SECURE_PROXY_SSL_HEADER, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS,"
+        " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, d['DISABLE_SERVER_SIDE_CURSORS'],"
+        " d['CONN_MAX_AGE'], d['HOST'], sep='|')"
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_follow_the_environment(services):
+    env = {key: str(value) for key, value in services["web"]["environment"].items()}
+    minimal = {
+        key: env[key]
+        for key in ("DJANGO_SETTINGS_MODULE", "DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS")
+    } | {"DATABASE_URL": "postgres://u:p@db.internal:5432/x"}
+    pooled = env | {
+        "DATABASE_URL": "postgres://u:p@pgbouncer:5432/x",
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS": "true",
+        "DJANGO_SECURE_PROXY_SSL_HEADER": "HTTP_X_FORWARDED_PROTO,https",
+    }
+
+    documented = production_settings(env)
+    defaults = production_settings(minimal)
+    through_pgbouncer = production_settings(pooled)
+    malformed = production_settings(minimal | {"DJANGO_SECURE_PROXY_SSL_HEADER": "https"})
+
+    assert documented.stdout.splitlines()[-1] == (
+        "('HTTP_X_FORWARDED_PROTO', 'https')|True|31536000|True|True|False|60|db"
+    ), documented.stderr
+    # Safe by default: HTTPS everywhere, and no proxy header trusted unless named.
+    assert defaults.stdout.splitlines()[-1] == "None|True|31536000|True|True|False|0|db.internal"
+    assert through_pgbouncer.stdout.splitlines()[-1].endswith("|True|60|pgbouncer")
+    assert malformed.returncode != 0
+    assert "DJANGO_SECURE_PROXY_SSL_HEADER is 'HEADER,value'" in malformed.stderr
+
+
+def test_probes_over_plain_http_are_not_redirected_to_https(services):
+    env = {key: str(value) for key, value in services["web"]["environment"].items()}
+    code = (
+        "from django.test import Client; c = Client(HTTP_HOST='refunds.example.com');"
+        "print(c.get('/healthz').status_code, c.get('/admin/login/').status_code,"
+        " c.get('/admin/login/').get('Location'),"
+        " c.get('/admin/login/', HTTP_X_FORWARDED_PROTO='https').status_code)"
+    )
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    # /healthz answers over http; a page is sent to https, unless the proxy
+    # says the client already came over https.
+    assert done.stdout.splitlines()[-1] == (
+        "200 301 https://refunds.example.com/admin/login/ 200"
+    ), done.stderr
