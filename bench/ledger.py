@@ -574,11 +574,11 @@ WITH spec AS (
     FROM spec
 ), o AS (
     INSERT INTO refunds_order (
-        number, channel_id, currency, customer_name, customer_email, placed_at,
-        shipping_amount, net_amount, tax_amount, total_amount, captured_amount,
+        number, channel_id, currency, customer_name, customer_email, customer_address,
+        placed_at, shipping_amount, net_amount, tax_amount, total_amount, captured_amount,
         refunded_amount, refunded_shipping, created_at
     )
-    SELECT number, %(channel)s, %(currency)s, '', '', %(now)s, 0, n1 + n2, t1 + t2,
+    SELECT number, %(channel)s, %(currency)s, '', '', '', %(now)s, 0, n1 + n2, t1 + t2,
            n1 + n2 + t1 + t2, n1 + n2 + t1 + t2, 0, 0, %(now)s
     FROM a ORDER BY g
     RETURNING id, number
