@@ -56,22 +56,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
 
-from bench.cases import (
-    check_consistency,
-    create_orders,
-    database_name,
-    prepare_database,
+from bench.cases import check_consistency, create_orders
+from bench.common import (
+    add_database_arguments,
+    check_database_url,
+    open_database,
+    percentile_ms,
     print_table,
     server_facts,
 )
@@ -86,25 +85,6 @@ TARGET_READ_P99_MS = 50
 STAFF_USERNAME = "bench-api-staff"
 
 # ---------------------------------------------------------------- the database
-
-
-def setup_django(url: str) -> None:
-    """Django in this process: to migrate, load, make the key and orders, check."""
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    # whitenoise, when collectstatic has not run: nothing here serves static files.
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        raise SystemExit(f"bench.api needs PostgreSQL, not {connection.vendor}.")
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def count_cases() -> tuple[int, int]:
@@ -546,9 +526,7 @@ class Measure:
         return statistics.median(block.rate for block in self.blocks)
 
     def p(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-        return ordered[rank - 1] / 1e6
+        return percentile_ms(self.latencies, fraction)
 
 
 def measure(args: argparse.Namespace, url: str, fixture: Fixture, port: int) -> list[Measure]:
@@ -707,9 +685,8 @@ def report(
 
 def run(args: argparse.Namespace) -> int:
     url = args.database_url
-    created = prepare_database(url, recreate=args.recreate)
-    setup_django(url)
-    print(f"database {database_name(url)}{' (created)' if created else ''}, migrated")
+    # Django in this process: to migrate, load, make the key and orders, check.
+    open_database(url, "bench.api", recreate=args.recreate, quiet_static=True)
     load_demo_cases(url, args.cases)
     cases, _ = count_cases()
     fixture = make_fixture(args)
@@ -774,14 +751,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="DATABASE_CONN_MAX_AGE for gunicorn (60, as deployed; 0: a connection per request)",
     )
     parser.add_argument("--seed", type=int, default=1, help="which cases are read")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help=f"PostgreSQL URL (default: $DATABASE_URL or {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument(
-        "--recreate", action="store_true", help="drop and create the bench database first"
-    )
+    add_database_arguments(parser, DEFAULT_DATABASE_URL)
     args = parser.parse_args(argv)
     counts = (args.cases, args.creations, args.reads, args.clients, args.workers, args.rounds)
     if (
@@ -794,14 +764,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         parser.error("counts must be positive")
     if args.in_process > min(args.creations, args.reads):
         parser.error("--in-process may not exceed --creations or --reads")
-    scheme = urlsplit(args.database_url).scheme
-    if scheme not in ("postgres", "postgresql"):
-        parser.error(f"the database URL must be PostgreSQL, not {scheme or 'empty'}")
-    if "bench" not in database_name(args.database_url):
-        parser.error(
-            f"refusing to use database {database_name(args.database_url)!r}: the benchmark "
-            "loads 100,000 cases, so its database name must contain 'bench'"
-        )
+    check_database_url(parser, args.database_url, what="loads 100,000 cases")
     return args
 
 

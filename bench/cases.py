@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import os
 import platform
 import re
@@ -40,15 +39,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import errors, sql
+from psycopg2 import errors
 from psycopg2.extras import execute_values
 
+from bench.common import (
+    add_database_arguments,
+    check_database_url,
+    load_average,
+    open_database,
+    percentile_ms,
+    print_table,
+    ratios,
+    server_facts,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_bench"
-SETTINGS_MODULE = "config.settings.local"
 
 # What every case refunds: quantity 1 of distinct lines, for a reason the vendor
 # bears with the commission given back (the path with the most arithmetic).
@@ -66,75 +74,6 @@ LINES_PER_ORDER = 10
 LINE_QUANTITY = 100_000
 UNIT_PRICES = "12.34 7.99 149.00 0.95 23.50 5.05 64.20 11.11 3.33 99.99".split()
 TAX_RATES = "0.2000 0.0700 0.1900 0 0.2100 0.1000 0.0550 0.2000 0.1300 0.0900".split()
-
-
-# ---------------------------------------------------------------- the database
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def maintenance_url(url: str) -> str:
-    return urlsplit(url)._replace(path="/postgres").geturl()
-
-
-def prepare_database(url: str, *, recreate: bool) -> bool:
-    """Create (or drop and create) the benchmark's database. True if created."""
-    name = database_name(url)
-    conn = psycopg2.connect(maintenance_url(url))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            if recreate:
-                cur.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is not None:
-                return False
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    finally:
-        conn.close()
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # DEBUG would wrap every cursor in the query-logging one: not what production runs.
-    os.environ["DJANGO_DEBUG"] = "false"
-    # With no broker, Celery runs tasks eagerly: the outbox's after-commit dispatch
-    # would drain its consumers inside open_case's timing. Publish to kombu's
-    # in-process transport instead, as production publishes to its broker; no
-    # worker consumes it, and the outbox rows stay in the bench database.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        raise SystemExit(f"bench.cases needs PostgreSQL, not {connection.vendor}.")
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        raise SystemExit("Celery runs tasks eagerly: outbox consumers would run inside open_case.")
-    call_command("migrate", interactive=False, verbosity=0)
-
-
-def server_facts(url: str) -> dict[str, str]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            facts = {}
-            for setting in ("server_version", "synchronous_commit", "fsync", "shared_buffers"):
-                cur.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting)))
-                facts[setting] = cur.fetchone()[0]
-            return facts
-    finally:
-        conn.rollback()
-        conn.close()
 
 
 # ---------------------------------------------------------------- fixtures
@@ -734,14 +673,7 @@ class Result:
     baseline: list[Block] = field(default_factory=list)
 
     def ratios(self) -> list[float]:
-        return [s.rate / b.rate for s, b in zip(self.service, self.baseline, strict=True)]
-
-
-def percentile(values: Sequence[int], fraction: float) -> float:
-    """Nearest rank, in milliseconds."""
-    ordered = sorted(values)
-    rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1] / 1e6
+        return ratios(self.service, self.baseline)
 
 
 def latencies(blocks: Sequence[Block]) -> list[int]:
@@ -833,14 +765,15 @@ def report(args: argparse.Namespace, facts: dict[str, str], results: dict[int, R
             (
                 str(lines),
                 f"{statistics.median(b.rate for b in r.service):.0f}",
-                f"{percentile(latencies(r.service), 0.50):.2f}",
-                f"{percentile(latencies(r.service), 0.99):.2f}",
+                f"{percentile_ms(latencies(r.service), 0.50):.2f}",
+                f"{percentile_ms(latencies(r.service), 0.99):.2f}",
                 statements(r.service_probe),
                 f"{statistics.median(b.rate for b in r.baseline):.0f}",
                 f"{statistics.median(r.ratios()):.2f}",
             )
             for lines, r in results.items()
         ],
+        left=0,
     )
     print()
     print_table(
@@ -854,13 +787,14 @@ def report(args: argparse.Namespace, facts: dict[str, str], results: dict[int, R
         [
             (
                 str(lines),
-                f"{percentile(latencies(r.baseline), 0.50):.2f}",
-                f"{percentile(latencies(r.baseline), 0.99):.2f}",
+                f"{percentile_ms(latencies(r.baseline), 0.50):.2f}",
+                f"{percentile_ms(latencies(r.baseline), 0.99):.2f}",
                 statements(r.baseline_probe),
                 " ".join(f"{ratio:.2f}" for ratio in r.ratios()),
             )
             for lines, r in results.items()
         ],
+        left=0,
     )
     print()
     print("cases/s: median over the rounds of cases / wall time of the round's block;")
@@ -901,6 +835,7 @@ def report(args: argparse.Namespace, facts: dict[str, str], results: dict[int, R
             )
             for lines, r in results.items()
         ],
+        left=0,
     )
     widest = results[max(results)]
     service, base = widest.service_probe, widest.baseline_probe
@@ -937,13 +872,16 @@ def report(args: argparse.Namespace, facts: dict[str, str], results: dict[int, R
 
 
 def run(args: argparse.Namespace, url: str) -> int:
-    created = prepare_database(url, recreate=args.recreate)
-    setup_django(url)
-    print(f"database {database_name(url)}{' (created)' if created else ''}, migrated")
+    open_database(
+        url,
+        "bench.cases",
+        recreate=args.recreate,
+        eager_refusal="Celery runs tasks eagerly: outbox consumers would run inside open_case.",
+    )
     facts = server_facts(url)
-    facts["load_before"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    facts["load_before"] = load_average()
     results, orders = measure(args, url)
-    facts["load_after"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    facts["load_after"] = load_average()
     report(args, facts, results)
     problems = check_consistency(url, orders)
     if problems:
@@ -952,22 +890,6 @@ def run(args: argparse.Namespace, url: str) -> int:
     print("consistency: the counters of every order and line used equal the sums of the rows")
     print("both sides wrote, and liabilities add up to their cases")
     return 0
-
-
-def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 0) -> None:
-    """A plain-text table; the first `left` columns left-aligned, the others right."""
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(
-            cell.ljust(width) if i < left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    print(line(header))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -995,27 +917,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         help="untimed cases per side whose statements are counted and timed one by one",
     )
     parser.add_argument("--orders", type=int, default=500, help="orders created for the run")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help=f"PostgreSQL URL (default: $DATABASE_URL or {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument(
-        "--recreate", action="store_true", help="drop and create the bench database first"
-    )
+    add_database_arguments(parser, DEFAULT_DATABASE_URL)
     args = parser.parse_args(argv)
     if any(not 1 <= n <= LINES_PER_ORDER for n in args.lines):
         parser.error(f"--lines must be between 1 and {LINES_PER_ORDER}")
     if min(args.cases, args.rounds, args.orders, args.probe_cases) < 1 or args.warmup < 0:
         parser.error("counts must be positive")
-    scheme = urlsplit(args.database_url).scheme
-    if scheme not in ("postgres", "postgresql"):
-        parser.error(f"the database URL must be PostgreSQL, not {scheme or 'empty'}")
-    if "bench" not in database_name(args.database_url):
-        parser.error(
-            f"refusing to use database {database_name(args.database_url)!r}: the benchmark "
-            "writes thousands of rows, so its database name must contain 'bench'"
-        )
+    check_database_url(parser, args.database_url, what="writes thousands of rows")
     return args
 
 

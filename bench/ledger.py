@@ -47,15 +47,26 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from bench.common import (
+    SERVER_SETTINGS,
+    add_database_arguments,
+    backend_cpu_ns,
+    check_database_url,
+    django_backend_pid,
+    load_average,
+    open_database,
+    percentile_ms,
+    print_table,
+    ratios,
+    server_facts,
+)
+
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_ledgerbench"
-SETTINGS_MODULE = "config.settings.local"
 CURRENCY = "EUR"
 VENDOR_COUNT = 50
 VENDOR_PREFIX = "lbench-v"
@@ -75,56 +86,6 @@ TARGET_READ_MS = 1.0
 # ---------------------------------------------------------------- the database
 
 
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def maintenance_url(url: str) -> str:
-    return urlsplit(url)._replace(path="/postgres").geturl()
-
-
-def prepare_database(url: str, *, recreate: bool) -> bool:
-    """Create (or drop and create) the benchmark's database. True if created."""
-    name = database_name(url)
-    conn = psycopg2.connect(maintenance_url(url))
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            if recreate:
-                cur.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            if cur.fetchone() is not None:
-                return False
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            return True
-    finally:
-        conn.close()
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # DEBUG would wrap every cursor in the query-logging one: not what production runs.
-    os.environ["DJANGO_DEBUG"] = "false"
-    # Without a broker Celery runs tasks eagerly; publish to kombu's in-process
-    # transport instead, where no worker consumes anything.
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        raise SystemExit(f"bench.ledger needs PostgreSQL, not {connection.vendor}.")
-    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
-        raise SystemExit("Celery runs tasks eagerly: outbox consumers would run on emit.")
-    call_command("migrate", interactive=False, verbosity=0)
-
-
 def raw_connection(url: str, *, autocommit: bool = False) -> ProbedConnection:
     conn = psycopg2.connect(
         url,
@@ -134,49 +95,6 @@ def raw_connection(url: str, *, autocommit: bool = False) -> ProbedConnection:
     )
     conn.autocommit = autocommit
     return conn
-
-
-def server_facts(url: str) -> dict[str, str]:
-    conn = psycopg2.connect(url)
-    try:
-        with conn.cursor() as cur:
-            facts = {}
-            for setting in (
-                "server_version",
-                "synchronous_commit",
-                "fsync",
-                "shared_buffers",
-                "autovacuum",
-            ):
-                cur.execute(sql.SQL("SHOW {}").format(sql.Identifier(setting)))
-                facts[setting] = cur.fetchone()[0]
-            return facts
-    finally:
-        conn.rollback()
-        conn.close()
-
-
-def backend_cpu_ns(pid: int | None) -> int | None:
-    """CPU time a local PostgreSQL backend has used (Linux /proc), if readable."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-
-
-def django_backend_pid() -> int:
-    from django.db import connection
-
-    connection.ensure_connection()
-    return connection.connection.get_backend_pid()
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 # ---------------------------------------------------------------- measuring
@@ -314,13 +232,6 @@ def timed(
     return Block(units, wall, cpu, server_ns, lat)
 
 
-def percentile_ms(values: Sequence[int], fraction: float) -> float:
-    """Nearest rank, in milliseconds."""
-    ordered = sorted(values)
-    rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1] / 1e6
-
-
 def all_latencies(blocks: Sequence[Block]) -> list[int]:
     return [value for block in blocks for value in block.latencies_ns]
 
@@ -353,22 +264,6 @@ def fmt_cpu(blocks: Sequence[Block], *, micro: bool = False) -> tuple[str, str]:
         return f"{value * 1000:.0f}" if micro else f"{value:.3f}"
 
     return cell(client), cell(server)
-
-
-def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1) -> None:
-    """A plain-text table; the first `left` columns left-aligned, the others right."""
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-
-    def line(cells: Sequence[str]) -> str:
-        return " | ".join(
-            cell.ljust(width) if i < left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        )
-
-    print(line(header))
-    print("-|-".join("-" * w for w in widths))
-    for row in rows:
-        print(line(row))
 
 
 # ---------------------------------------------------------------- fixtures
@@ -550,7 +445,7 @@ class PostResult:
     entries_before: int = 0
 
     def ratios(self) -> list[float]:
-        return [s.rate / b.rate for s, b in zip(self.service, self.baseline, strict=True)]
+        return ratios(self.service, self.baseline)
 
 
 def run_posting(args: argparse.Namespace, url: str, accounts: Accounts) -> PostResult:
@@ -637,6 +532,7 @@ def report_posting(result: PostResult) -> float:
             "CPU ratio",
         ),
         rows,
+        left=1,
     )
     print(
         f"ratio service/baseline: {ratio:.2f} (median of rounds: "
@@ -678,11 +574,11 @@ WITH spec AS (
     FROM spec
 ), o AS (
     INSERT INTO refunds_order (
-        number, channel_id, currency, customer_name, customer_email, placed_at,
-        shipping_amount, net_amount, tax_amount, total_amount, captured_amount,
+        number, channel_id, currency, customer_name, customer_email, customer_address,
+        placed_at, shipping_amount, net_amount, tax_amount, total_amount, captured_amount,
         refunded_amount, refunded_shipping, created_at
     )
-    SELECT number, %(channel)s, %(currency)s, '', '', %(now)s, 0, n1 + n2, t1 + t2,
+    SELECT number, %(channel)s, %(currency)s, '', '', '', %(now)s, 0, n1 + n2, t1 + t2,
            n1 + n2 + t1 + t2, n1 + n2 + t1 + t2, 0, 0, %(now)s
     FROM a ORDER BY g
     RETURNING id, number
@@ -1030,6 +926,7 @@ def report_drain(results: Sequence[DrainResult]) -> float:
             "CPU ratio",
         ),
         rows,
+        left=1,
     )
     print(
         "events/s: events over the summed wall time of the side's slices; slices: the slowest "
@@ -1357,10 +1254,13 @@ def run(args: argparse.Namespace) -> int:
     import django
 
     url = args.database_url
-    created = prepare_database(url, recreate=args.recreate)
-    setup_django(url)
-    print(f"database {database_name(url)}{' (created)' if created else ''}, migrated")
-    facts = server_facts(url)
+    open_database(
+        url,
+        "bench.ledger",
+        recreate=args.recreate,
+        eager_refusal="Celery runs tasks eagerly: outbox consumers would run on emit.",
+    )
+    facts = server_facts(url, (*SERVER_SETTINGS, "autovacuum"))
     started = datetime.now(UTC)
     print(
         f"bench.ledger, {started:%Y-%m-%d %H:%M} UTC; PostgreSQL {facts['server_version']} "
@@ -1463,14 +1363,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     )
     group.add_argument("--reads", type=int, default=2000, help="timed reads per side and account")
     group.add_argument("--sums", type=int, default=3, help="timed sums of an account's entries")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help=f"PostgreSQL URL (default: $DATABASE_URL or {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument(
-        "--recreate", action="store_true", help="drop and create the bench database first"
-    )
+    add_database_arguments(parser, DEFAULT_DATABASE_URL)
     parser.add_argument(
         "--no-check",
         dest="check",
@@ -1484,14 +1377,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     counts.append(args.slice)
     if min(counts + args.batch_sizes) < 1 or min(args.warmup, args.probe, args.sums) < 0:
         parser.error("counts must be positive")
-    scheme = urlsplit(args.database_url).scheme
-    if scheme not in ("postgres", "postgresql"):
-        parser.error(f"the database URL must be PostgreSQL, not {scheme or 'empty'}")
-    if "bench" not in database_name(args.database_url):
-        parser.error(
-            f"refusing to use database {database_name(args.database_url)!r}: the benchmark "
-            "writes millions of rows, so its database name must contain 'bench'"
-        )
+    check_database_url(parser, args.database_url, what="writes millions of rows")
     return args
 
 

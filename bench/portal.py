@@ -56,55 +56,39 @@ import bisect
 import io
 import itertools
 import logging
-import math
 import os
 import platform
 import random
 import statistics
 import sys
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import psycopg2
 
-from bench.cases import database_name, prepare_database, print_table, server_facts
+from bench.common import (
+    SETTINGS_MODULE,
+    add_database_arguments,
+    check_database_url,
+    load_average,
+    open_database,
+    percentile_ms,
+    print_table,
+    server_facts,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_portalbench"
-SETTINGS_MODULE = "config.settings.local"
 VENDOR = "bench-portal"
 VENDOR_USER = "bench-portal-owner"
 STAFF_USER = "bench-portal-staff"
 TARGET_P95_MS = 150.0
 SPAN_DAYS = 730
 CHUNK = 50_000  # cases per COPY batch (one transaction each)
-
-# ---------------------------------------------------------------- the database
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # DEBUG would wrap every cursor in the query-logging one: not what production runs.
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    warnings.filterwarnings("ignore", "No directory at", UserWarning)
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connection
-
-    logging.disable(logging.INFO)  # django-axes logs every force_login
-    if connection.vendor != "postgresql":
-        raise SystemExit(f"bench.portal needs PostgreSQL, not {connection.vendor}.")
-    call_command("migrate", interactive=False, verbosity=0)
-
 
 # ---------------------------------------------------------------- the data
 
@@ -231,6 +215,7 @@ COLUMNS = {
         "currency",
         "customer_name",
         "customer_email",
+        "customer_address",
         "placed_at",
         "shipping_amount",
         "net_amount",
@@ -455,6 +440,7 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                 currency,
                 f"Customer {order_id % 99991}",
                 f"c{order_id % 99991}@example.com",
+                "",
                 ts(placed),
                 money(shipping),
                 money(order_net),
@@ -883,12 +869,6 @@ class Page:
         return url
 
 
-def percentile(values: Sequence[int], fraction: float) -> float:
-    ordered = sorted(values)
-    rank = min(len(ordered), max(1, math.ceil(fraction * len(ordered))))
-    return ordered[rank - 1] / 1e6
-
-
 def make_pages(args: argparse.Namespace, world: World) -> list[Page]:
     from django.db import connection
 
@@ -1003,20 +983,20 @@ def report(args, facts, pages: list[Page], cases: int, vendor_cases: int, loads)
     print()
     rows, met = [], True
     for page in pages:
-        p95 = percentile(page.wall_ns, 0.95)
+        p95 = percentile_ms(page.wall_ns, 0.95)
         ok = p95 < TARGET_P95_MS
         met &= ok
         rows.append(
             (
                 page.name,
                 f"{len(page.wall_ns)}",
-                f"{percentile(page.wall_ns, 0.50):.1f}",
+                f"{percentile_ms(page.wall_ns, 0.50):.1f}",
                 f"{p95:.1f}",
-                f"{percentile(page.wall_ns, 0.99):.1f}",
+                f"{percentile_ms(page.wall_ns, 0.99):.1f}",
                 f"{statistics.mean(page.statements):g}",
-                f"{percentile(page.raw_ns, 0.50):.1f}",
-                f"{percentile(page.raw_ns, 0.95):.1f}",
-                f"{percentile(page.wall_ns, 0.5) / percentile(page.raw_ns, 0.5):.1f}x",
+                f"{percentile_ms(page.raw_ns, 0.50):.1f}",
+                f"{percentile_ms(page.raw_ns, 0.95):.1f}",
+                f"{percentile_ms(page.wall_ns, 0.5) / percentile_ms(page.raw_ns, 0.5):.1f}x",
                 "met" if ok else "MISSED",
             )
         )
@@ -1043,9 +1023,8 @@ def report(args, facts, pages: list[Page], cases: int, vendor_cases: int, loads)
 
 def run(args: argparse.Namespace) -> int:
     url = args.database_url
-    created = prepare_database(url, recreate=args.recreate)
-    setup_django(url)
-    print(f"database {database_name(url)}{' (created)' if created else ''}, migrated")
+    open_database(url, "bench.portal", recreate=args.recreate, quiet_static=True)
+    logging.disable(logging.INFO)  # django-axes logs every force_login
     from refunds.models import Order, RefundCase, VendorLiability
 
     world = make_world(args.vendors)
@@ -1078,9 +1057,9 @@ def run(args: argparse.Namespace) -> int:
     owner, staff = ensure_users(world)
     pages = make_pages(args, world)
     facts = server_facts(url)
-    before = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    before = load_average(digits=2, sep=", ")
     measure(args, url, pages, owner, staff)
-    after = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    after = load_average(digits=2, sep=", ")
     met = report(args, facts, pages, cases, vendor_cases, (before, after))
     if args.check:
         problems = check_consistency(url)
@@ -1113,26 +1092,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         action="store_true",
         help="run the consistency check after the timings too (a minute on 1M cases)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
-        help=f"PostgreSQL URL (default: $DATABASE_URL or {DEFAULT_DATABASE_URL})",
-    )
-    parser.add_argument(
-        "--recreate", action="store_true", help="drop and create the bench database first"
-    )
+    add_database_arguments(parser, DEFAULT_DATABASE_URL)
     args = parser.parse_args(argv)
     counts = (args.cases, args.requests, args.staff_requests, args.rounds, args.samples)
     if min(counts) < 1 or args.vendors < 2:
         parser.error("counts must be positive, and there must be at least 2 vendors")
-    scheme = urlsplit(args.database_url).scheme
-    if scheme not in ("postgres", "postgresql"):
-        parser.error(f"the database URL must be PostgreSQL, not {scheme or 'empty'}")
-    if "bench" not in database_name(args.database_url):
-        parser.error(
-            f"refusing to use database {database_name(args.database_url)!r}: the benchmark "
-            "loads a million cases, so its database name must contain 'bench'"
-        )
+    check_database_url(parser, args.database_url, what="loads a million cases")
     return args
 
 

@@ -36,64 +36,26 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import psycopg2
-from psycopg2 import sql
+
+from bench.common import (
+    backend_cpu_ns,
+    database_name,
+    django_backend_pid,
+    drop_database,
+    load_average,
+    prepare_database,
+    setup_django,
+)
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_settlebench"
-SETTINGS_MODULE = "config.settings.local"
 TARGET_SECONDS = 2.0
 MONTH = date(2026, 1, 1)
 VENDOR = "bench-statements"
 ORDERS = 2000
 CASES = 2000
 PAYOUTS = 200
-
-
-# ---------------------------------------------------------------- the database
-
-
-def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
-
-
-def maintenance(url: str, statement: sql.Composable) -> None:
-    conn = psycopg2.connect(urlsplit(url)._replace(path="/postgres").geturl())
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement)
-    finally:
-        conn.close()
-
-
-def create_database(url: str) -> None:
-    name = sql.Identifier(database_name(url))
-    maintenance(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-    maintenance(url, sql.SQL("CREATE DATABASE {}").format(name))
-
-
-def drop_database(url: str) -> None:
-    from django.db import connections
-
-    connections.close_all()
-    name = sql.Identifier(database_name(url))
-    maintenance(url, sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-
-
-def setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS_MODULE
-    # DEBUG would wrap every cursor in the query-logging one: not what production runs.
-    os.environ["DJANGO_DEBUG"] = "false"
-    os.environ["CELERY_BROKER_URL"] = "memory://"
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 # ---------------------------------------------------------------- fixtures
@@ -294,39 +256,19 @@ class Timing:
         return text
 
 
-def backend_cpu(pid: int | None) -> float | None:
-    """CPU seconds a local PostgreSQL backend has used (Linux /proc), if readable."""
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def timed(action: Callable[[], int], rounds: int, pid: Callable[[], int | None]) -> Timing:
     timing = Timing()
     for _ in range(rounds):
-        server = backend_cpu(pid())
+        server = backend_cpu_ns(pid())
         client = time.process_time()
         started = time.perf_counter()
         timing.size = action()
         timing.wall.append(time.perf_counter() - started)
         timing.client_cpu.append(time.process_time() - client)
-        after = backend_cpu(pid())
+        after = backend_cpu_ns(pid())
         if server is not None and after is not None:
-            timing.server_cpu.append(after - server)
+            timing.server_cpu.append((after - server) / 1e9)
     return timing
-
-
-def django_backend_pid() -> int | None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        return cursor.fetchone()[0]
 
 
 def csv_through_view(statement_id: int, user) -> Callable[[], int]:
@@ -370,9 +312,9 @@ def run(args: argparse.Namespace) -> int:
     if "bench" not in database_name(url):
         raise SystemExit("The benchmark database's name must contain 'bench'.")
     if not args.reuse:
-        create_database(url)
+        prepare_database(url, recreate=True)
     try:
-        setup_django(url)
+        setup_django(url, "bench.statements")
         return measure(args, url)
     finally:
         if not args.keep:
@@ -418,9 +360,9 @@ def measure(args: argparse.Namespace, url: str) -> int:
         merge(copy_timing, timed(copy, 1, lambda: copy_pid))
     pdf_timing = timed(lambda: len(statement_pdf(statement)), 1, django_backend_pid)
 
-    load = os.getloadavg()
+    load = load_average(sep=" / ")
     print(f"python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs")
-    print(f"load average during the run: {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
+    print(f"load average during the run: {load}")
     if generated == generated:  # not NaN: made in this run
         print(f"statement generated (one vendor, one month) in {generated * 1000:.0f} ms")
     print(f"CSV of {statement.entry_count:,} entries, {args.rounds} rounds each:")

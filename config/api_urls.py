@@ -33,7 +33,7 @@ V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.r
 
 urlpatterns = [
     path("", api_root, name="api-root"),
-    path("v1/", api_v1_root, name="api-v1-root"),
+    path("v1/", api_v1_root, {"resources": V1_RESOURCES}, name="api-v1-root"),
     path("v1/", include(router.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

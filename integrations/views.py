@@ -16,11 +16,10 @@ def api_root(request: HttpRequest) -> JsonResponse:
     )
 
 
-def api_v1_root(request: HttpRequest) -> JsonResponse:
-    from config.api_urls import V1_RESOURCES
-
+def api_v1_root(request: HttpRequest, resources: list[tuple[str, str]]) -> JsonResponse:
+    """The index of /api/v1/: `resources` is (name, URL name) of each, given by the URLconf."""
     return JsonResponse(
-        {name: request.build_absolute_uri(reverse(url_name)) for name, url_name in V1_RESOURCES}
+        {name: request.build_absolute_uri(reverse(url_name)) for name, url_name in resources}
     )
 
 

@@ -355,12 +355,12 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
                 delta[0] += debit
                 delta[1] += credit
         for start in range(0, len(rows), ENTRIES_PER_INSERT):
-            chunk = rows[start : start + ENTRIES_PER_INSERT]
+            entry_rows = rows[start : start + ENTRIES_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {Entry._meta.db_table} "
                 "(journal_id, account_id, currency, debit, credit) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(chunk)),
-                [value for row in chunk for value in row],
+                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(entry_rows)),
+                [value for row in entry_rows for value in row],
             )
         _add_to_balances(deltas)
     return [_posted_journal(d, posted[d.posting_key], now) for d in new]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -96,6 +97,7 @@ def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:
     entries of journals dated up to it.
     """
     accounts = {a.pk: a for a in Account.objects.all()}
+    totals: Iterable[tuple[int, Decimal, Decimal]]
     if as_of is None:
         totals = AccountBalance.objects.filter(currency=currency).values_list(
             "account_id", "debit", "credit"

@@ -16,9 +16,8 @@ SCALE = Value(1000)
 
 
 def _units(expression: Expression | str) -> Round:
-    if isinstance(expression, str):
-        expression = F(expression)
-    return Round(expression * SCALE)
+    term = F(expression) if isinstance(expression, str) else expression
+    return Round(term * SCALE)
 
 
 def amounts_equal(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 from django.db.models import Exists, F, FilteredRelation, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -39,6 +39,9 @@ from vendors.models import Vendor
 
 from .models import Notification
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 # Cases that wait for the vendor to accept or dispute its part: those the case
 # engine lets a vendor dispute.
 ANSWERABLE_STATUSES = tuple(status for status in CaseStatus if may_dispute(status))
@@ -51,7 +54,18 @@ def cases_for(vendor: Vendor) -> QuerySet[RefundCase]:
     )
 
 
-def with_my_part(cases: QuerySet[RefundCase], vendor: Vendor) -> QuerySet[RefundCase]:
+class MyPart(TypedDict):
+    """What with_my_part annotates a case with: the vendor's own figures."""
+
+    my_refund: Decimal
+    my_vendor_share: Decimal
+    my_acknowledged_at: datetime | None
+
+
+CaseWithMyPart: TypeAlias = "WithAnnotations[RefundCase, MyPart]"
+
+
+def with_my_part(cases: QuerySet[RefundCase], vendor: Vendor) -> QuerySet[CaseWithMyPart]:
     """Each case with the vendor's own liability figures as `my_*` (one join)."""
     return cases.annotate(
         mine=FilteredRelation("liabilities", condition=Q(liabilities__vendor=vendor)),
@@ -61,7 +75,7 @@ def with_my_part(cases: QuerySet[RefundCase], vendor: Vendor) -> QuerySet[Refund
     )
 
 
-def my_cases(vendor: Vendor) -> QuerySet[RefundCase]:
+def my_cases(vendor: Vendor) -> QuerySet[CaseWithMyPart]:
     """The vendor's cases with its part as `my_*`: an inner join on its liability.
 
     The same rows as `with_my_part(cases_for(vendor), vendor)`, one per case
@@ -71,12 +85,13 @@ def my_cases(vendor: Vendor) -> QuerySet[RefundCase]:
     """
     # refund_amount is never NULL: on the outer join this keeps exactly the rows
     # with a liability, and PostgreSQL turns the join into an inner one.
-    return with_my_part(RefundCase.objects.all(), vendor).filter(my_refund__isnull=False)
+    # (The ignores on __isnull: the stubs' plugin wants the annotation's type there.)
+    return with_my_part(RefundCase.objects.all(), vendor).filter(my_refund__isnull=False)  # type: ignore[misc]
 
 
-def waiting_for_answer(vendor: Vendor) -> QuerySet[RefundCase]:
+def waiting_for_answer(vendor: Vendor) -> QuerySet[CaseWithMyPart]:
     return (
-        my_cases(vendor)
+        my_cases(vendor)  # type: ignore[misc]  # __isnull, as in my_cases
         .filter(status__in=ANSWERABLE_STATUSES, my_acknowledged_at__isnull=True)
         .select_related("order")
     )
@@ -139,12 +154,12 @@ SORTS = {
 }
 
 
-def case_list(vendor: Vendor, query: CaseQuery) -> QuerySet[RefundCase]:
+def case_list(vendor: Vendor, query: CaseQuery) -> QuerySet[CaseWithMyPart]:
     cases = my_cases(vendor).select_related("order")
     if query.status:
         cases = cases.filter(status=query.status)
     if query.waiting:
-        cases = cases.filter(status__in=ANSWERABLE_STATUSES, my_acknowledged_at__isnull=True)
+        cases = cases.filter(status__in=ANSWERABLE_STATUSES, my_acknowledged_at__isnull=True)  # type: ignore[misc]
     if query.reason:
         cases = cases.filter(
             Exists(

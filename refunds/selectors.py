@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 
 from lib.money import ZERO
@@ -26,7 +27,7 @@ from .models import (
 )
 from .visibility import STAFF_LABEL, attachments_visible_to, events_visible_to
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def orders_for(user: User) -> QuerySet[Order]:
@@ -240,8 +241,12 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
     lines = list(case.lines.all())
     liabilities = list(case.liabilities.all())
     events = list(case.events.all())
-    vendor_ids = {row.vendor_id for row in [*liabilities, *lines, *events]}
-    codes = dict(
+    vendor_ids = (
+        {row.vendor_id for row in liabilities}
+        | {row.vendor_id for row in lines}
+        | {row.vendor_id for row in events}
+    )
+    codes: dict[int | None, str] = dict(
         Vendor.objects.filter(pk__in=vendor_ids - {None}).order_by("code").values_list("pk", "code")
     )
     rank = {vendor_id: index for index, vendor_id in enumerate(codes)}

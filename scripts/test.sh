@@ -45,5 +45,8 @@ fi
 echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+echo "==> lint-imports (the layer contract) and mypy (lib and the service modules)"
+.venv/bin/lint-imports
+.venv/bin/mypy
 echo "==> pytest"
 exec .venv/bin/pytest "$@"

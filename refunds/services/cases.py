@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Case, F, Value, When
@@ -73,8 +73,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     CaseStatus.REJECTED: frozenset(),
     CaseStatus.CANCELLED: frozenset(),
 }
-
-User = AbstractBaseUser
 
 
 def may_dispute(status: str) -> bool:
@@ -170,7 +168,7 @@ def open_case(
     if len(lines) > 500:
         raise RefundError("lines", "At most 500 lines per case.")
     if order is None:
-        lookup = {"number": order_number}
+        lookup: dict[str, Any] = {"number": order_number}
     else:
         lookup = {"pk": order.pk if isinstance(order, Order) else order}
     # The unique index on case_id decides. On the rare collision the whole
@@ -274,8 +272,9 @@ def _cache_related(instance: RefundCase, name: str, rows: list) -> None:
     queryset = getattr(instance, name).get_queryset()
     queryset._result_cache = list(rows)
     queryset._prefetch_done = True
-    instance._prefetched_objects_cache = getattr(instance, "_prefetched_objects_cache", {})
-    instance._prefetched_objects_cache[name] = queryset
+    # Django's private prefetch cache, which the stubs do not declare.
+    instance._prefetched_objects_cache = getattr(instance, "_prefetched_objects_cache", {})  # type: ignore[attr-defined]
+    instance._prefetched_objects_cache[name] = queryset  # type: ignore[attr-defined]
 
 
 def preview_case(
@@ -319,8 +318,9 @@ def _price_request(
     if not wants_shipping_weights:
         query = query.filter(pk__in=line_ids)
     order_lines = {line.pk: line for line in query}
+    line: OrderLine | None
     for line in order_lines.values():
-        line._loaded_counters = _counters(line)
+        line._loaded_counters = _counters(line)  # type: ignore[attr-defined]  # see _counters_changed
 
     codes = {str(r.reason) for r in lines}
     if shipping > 0:
@@ -364,6 +364,7 @@ def _price_request(
         policy = _policy(policies, reason, "shipping_reason")
         weights: dict[int, Decimal] = {}
         for piece in pieces:
+            assert piece.vendor_id is not None  # a line's piece has its vendor
             weights[piece.vendor_id] = weights.get(piece.vendor_id, ZERO) + piece.gross
         if not weights:
             for line in order_lines.values():
@@ -435,7 +436,8 @@ def _write_line_counters(lines: Mapping[int, OrderLine]) -> None:
         # UPDATE ... FROM (VALUES ...): the ORM's CASE WHEN per line and
         # column costs milliseconds of Python per case at 10 lines.
         quote = connection.ops.quote_name
-        columns = [quote(OrderLine._meta.get_field(name).column) for name in COUNTER_FIELDS]
+        # get_field may return a relation in general; COUNTER_FIELDS are plain columns.
+        columns = [quote(OrderLine._meta.get_field(name).column) for name in COUNTER_FIELDS]  # type: ignore[union-attr,arg-type]
         row = "(%s::bigint, %s::integer, %s::numeric, %s::numeric, %s::numeric, %s::numeric)"
         params = [value for line in changed for value in (line.pk, *_counters(line))]
         with connection.cursor() as cursor:
@@ -452,7 +454,7 @@ def _write_line_counters(lines: Mapping[int, OrderLine]) -> None:
             name: Case(
                 *[When(pk=line.pk, then=Value(getattr(line, name))) for line in changed],
                 default=F(name),
-                output_field=OrderLine._meta.get_field(name),
+                output_field=OrderLine._meta.get_field(name),  # type: ignore[arg-type]
             )
             for name in COUNTER_FIELDS
         }
@@ -795,7 +797,7 @@ def _release(case: RefundCase) -> None:
         )
     }
     for piece in pieces:
-        line = lines.get(piece.order_line_id)
+        line = None if piece.order_line_id is None else lines.get(piece.order_line_id)
         if line is None:
             continue
         line.refunded_quantity -= piece.quantity

@@ -97,9 +97,9 @@ def create_order(
     total = net_total + tax_total + shipping
 
     order_payments: list[Payment] = []
-    for index, request in enumerate(payments):
+    for index, paid in enumerate(payments):
         field = f"payment[{index}]" if len(payments) > 1 else "payment"
-        method = str(request.method or "")
+        method = str(paid.method or "")
         if method not in PaymentMethod.values:
             raise RefundError(
                 f"{field}.method", f"{method!r} is not one of {', '.join(PaymentMethod.values)}."
@@ -107,9 +107,9 @@ def create_order(
         order_payments.append(
             Payment(
                 method=method,
-                amount=parse_amount(request.amount, currency, f"{field}.amount", allow_zero=False),
+                amount=parse_amount(paid.amount, currency, f"{field}.amount", allow_zero=False),
                 reference=parse_text(
-                    request.reference, f"{field}.reference", required=False, max_length=128
+                    paid.reference, f"{field}.reference", required=False, max_length=128
                 ),
                 captured_at=placed_at,
             )
