@@ -6,10 +6,11 @@ order under the order's row lock, as opening took them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,6 +20,7 @@ from vendors.models import Vendor
 from .. import outbox
 from ..errors import RefundError, TransitionNotAllowed
 from ..models import (
+    Attachment,
     EventChannel,
     EventKind,
     Order,
@@ -36,6 +38,7 @@ from ._shared import (
     write_line_counters,
 )
 from .breakdown import ShareOverride, apply_shares, breakdown_snapshot
+from .communication import add_attachment
 from .parsing import parse_text
 
 
@@ -86,18 +89,47 @@ def cancel_case(*, case: RefundCase | str, actor: User | None, reason: str) -> R
 
 @refusing_collisions
 def dispute_case(
-    *, case: RefundCase | str, vendor: Vendor, message: str, actor: User | None
+    *,
+    case: RefundCase | str,
+    vendor: Vendor,
+    message: str,
+    actor: User | None,
+    files: Sequence[UploadedFile] = (),
 ) -> RefundCase:
-    """A vendor contests its part of the case."""
+    """A vendor contests its part of the case, with `files` as its evidence.
+
+    The dispute and its files land together or not at all: a refused file
+    (empty, too large) rolls the dispute back too, and files already written to
+    storage are removed again.
+    """
     message = parse_text(message, "message", required=True, max_length=5000)
-    return _transition(
-        case,
-        CaseStatus.DISPUTED,
-        actor=actor,
-        text=message,
-        vendor=vendor,
-        channel=EventChannel.VENDOR_PORTAL,
-    )
+    stored: list[Attachment] = []
+    try:
+        with transaction.atomic():
+            disputed = _transition(
+                case,
+                CaseStatus.DISPUTED,
+                actor=actor,
+                text=message,
+                vendor=vendor,
+                channel=EventChannel.VENDOR_PORTAL,
+            )
+            for upload in files:
+                stored.append(
+                    add_attachment(
+                        case=disputed,
+                        file=upload,
+                        actor=actor,
+                        channel=EventChannel.VENDOR_PORTAL,
+                        vendor=vendor,
+                    )
+                )
+    except Exception:
+        # The rows rolled back; files already written to storage did not.
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    return disputed
 
 
 @refusing_collisions
