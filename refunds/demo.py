@@ -59,7 +59,6 @@ from vendors.permissions import FINANCE_GROUP
 
 from .errors import RefundError
 from .models import (
-    RELEASED_STATUSES,
     CaseEvent,
     CaseStatus,
     Channel,
@@ -75,16 +74,18 @@ from .models import (
     RefundLine,
     VendorLiability,
 )
-from .services.case_ids import CASE_ID_ALPHABET, CASE_ID_SUFFIX_LENGTH
-from .services.cases import TRANSITIONS
+from .services.case_ids import new_case_id
 from .services.liability import (
     Liability,
     PricedPiece,
+    give_back,
     liabilities_for,
     price_amount,
     price_quantity,
     price_shipping,
+    shipping_weights,
 )
+from .statuses import RELEASED_STATUSES, TRANSITIONS
 
 D = Decimal
 ORDER_PREFIX = "DEMO-"
@@ -913,36 +914,6 @@ def _upsert_vendor(spec: VendorSpec) -> _VendorEntry:
 # ---------------------------------------------------------------- ids
 
 
-class _CaseIds:
-    """RFND-YYYYMMDD-XXXXXX with a suffix that is a seeded bijection of a counter.
-
-    32**6 == 2**30: an odd multiplier and xor-shifts permute 30-bit numbers, so
-    suffixes look random, follow from the seed, and never repeat within a load.
-    """
-
-    BITS = 30
-    MASK = (1 << BITS) - 1
-
-    def __init__(self, rng: random.Random) -> None:
-        assert len(CASE_ID_ALPHABET) ** CASE_ID_SUFFIX_LENGTH == 1 << self.BITS
-        self._multiplier = rng.getrandbits(self.BITS) | 1
-        self._offset = rng.getrandbits(self.BITS)
-        self._mixer = rng.getrandbits(self.BITS) | 1
-        self._count = 0
-
-    def next(self, initiated_at: datetime) -> str:
-        x = (self._count * self._multiplier + self._offset) & self.MASK
-        x ^= x >> 15
-        x = (x * self._mixer) & self.MASK
-        x ^= x >> 13
-        self._count += 1
-        suffix = []
-        for _ in range(CASE_ID_SUFFIX_LENGTH):
-            suffix.append(CASE_ID_ALPHABET[x & 31])
-            x >>= 5
-        return f"RFND-{initiated_at:%Y%m%d}-{''.join(suffix)}"
-
-
 class _Ids:
     """Primary keys handed out before insert, so rows can point at each other."""
 
@@ -1109,7 +1080,11 @@ class _Generator:
         self.rng = rng
         self.ids = ids
         self.summary = summary
-        self.case_ids = _CaseIds(rng)
+        # Case IDs come from the engine's generator, drawn from their own stream
+        # of the seed; a repeat within the load is drawn again, as the engine
+        # draws again when the unique index refuses one.
+        self.case_id_rng = random.Random(rng.getrandbits(64))
+        self.case_ids: set[str] = set()
         self.loaded_at = timezone.now()
         self.end = summary.end
         self.first_order = self.end - timedelta(days=ORDER_DAYS)
@@ -1343,7 +1318,12 @@ class _Generator:
             amount = quantize(remaining_shipping * shipping_fraction, currency)
             if amount > 0:
                 pieces.append(
-                    price_shipping(amount, reason, _shipping_weights(pieces, order), currency)
+                    price_shipping(
+                        amount,
+                        reason,
+                        shipping_weights(pieces, [line.as_order_line() for line in order.lines]),
+                        currency,
+                    )
                 )
         return pieces
 
@@ -1588,11 +1568,17 @@ class _Generator:
             )
         )
 
+    def _case_id(self, initiated_at: datetime) -> str:
+        while (case_id := new_case_id(initiated_at, self.case_id_rng)) in self.case_ids:
+            pass
+        self.case_ids.add(case_id)
+        return case_id
+
     def _emit_case(self, case: _CaseDraft, batch: Batch) -> None:
         batch[RefundCase].append(
             (
                 case.pk,
-                self.case_ids.next(case.initiated_at),
+                self._case_id(case.initiated_at),
                 case.order.pk,
                 case.order.currency,
                 case.status,
@@ -1665,29 +1651,19 @@ def _opening_note(reason: str, pieces: list[PricedPiece]) -> str:
     return text[0].upper() + text[1:]
 
 
-def _shipping_weights(pieces: list[PricedPiece], order: _OrderState) -> dict[int, Decimal]:
-    # As the case engine does: by the vendors' gross in the case, or in the order
-    # for a shipping-only case.
-    weights: dict[int, Decimal] = {}
-    for piece in pieces:
-        weights[piece.vendor_id] = weights.get(piece.vendor_id, ZERO) + piece.gross
-    if not weights:
-        for line in order.lines:
-            weights[line.vendor_id] = weights.get(line.vendor_id, ZERO) + line.gross_amount
-    return weights
-
-
 def _release(pieces: list[PricedPiece]) -> None:
-    """Give a rejected or cancelled case's amounts back to its lines."""
+    """Give a rejected or cancelled case's amounts back to its lines, as the
+    engine's release does."""
     for piece in pieces:
-        line = piece.order_line
-        if line is None:
-            continue
-        line.refunded_quantity -= piece.quantity
-        line.refunded_net -= piece.net
-        line.refunded_tax -= piece.tax
-        line.commission_base_refunded -= piece.commission_base
-        line.commission_reversed -= piece.commission_reversal
+        if piece.order_line is not None:
+            give_back(
+                piece.order_line,
+                quantity=piece.quantity,
+                net=piece.net,
+                tax=piece.tax,
+                commission_base=piece.commission_base,
+                commission_reversal=piece.commission_reversal,
+            )
 
 
 SHARE_FIELDS = ("vendor_share", "platform_share", "commission_reversal")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -46,6 +45,7 @@ from .liability import (
     price_amount,
     price_quantity,
     price_shipping,
+    shipping_weights,
 )
 from .parsing import parse_amount, parse_quantity, parse_text
 
@@ -287,12 +287,7 @@ def _price_request(
             )
         reason = shipping_reason or (lines[0].reason if lines else None)
         policy = _policy(policies, reason, "shipping_reason")
-        weights: dict[int, Decimal] = {}
-        for piece in pieces:
-            weights[piece.vendor_id] = weights.get(piece.vendor_id, ZERO) + piece.gross
-        if not weights:
-            for line in order_lines.values():
-                weights[line.vendor_id] = weights.get(line.vendor_id, ZERO) + line.gross_amount
+        weights = shipping_weights(pieces, order_lines.values())
         if not weights or sum(weights.values()) == 0:
             raise RefundError("shipping_amount", "The order has no vendor to carry shipping.")
         pieces.append(price_shipping(shipping, policy, weights, currency))

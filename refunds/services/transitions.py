@@ -28,7 +28,7 @@ from ..models import (
     RefundCase,
     VendorLiability,
 )
-from ..statuses import RELEASED_STATUSES, TRANSITIONS, CaseStatus
+from ..statuses import ANSWERABLE_STATUSES, RELEASED_STATUSES, TRANSITIONS, CaseStatus
 from ._shared import (
     User,
     case_queryset,
@@ -39,12 +39,13 @@ from ._shared import (
 )
 from .breakdown import ShareOverride, apply_shares, breakdown_snapshot
 from .communication import add_attachment
+from .liability import give_back
 from .parsing import parse_text
 
 
 def may_dispute(status: str) -> bool:
     """Whether a vendor may dispute a case in `status`: TRANSITIONS says."""
-    return CaseStatus.DISPUTED in TRANSITIONS[status]
+    return status in ANSWERABLE_STATUSES
 
 
 def may_acknowledge(status: str, acknowledged_at: datetime | None) -> bool:
@@ -299,11 +300,14 @@ def _release(case: RefundCase) -> None:
         line = lines.get(piece.order_line_id)
         if line is None:
             continue
-        line.refunded_quantity -= piece.quantity
-        line.refunded_net -= piece.net_amount
-        line.refunded_tax -= piece.tax_amount
-        line.commission_base_refunded -= piece.commission_base
-        line.commission_reversed -= piece.commission_reversal
+        give_back(
+            line,
+            quantity=piece.quantity,
+            net=piece.net_amount,
+            tax=piece.tax_amount,
+            commission_base=piece.commission_base,
+            commission_reversal=piece.commission_reversal,
+        )
     write_line_counters(lines)
     Order.objects.filter(pk=case.order_id).update(
         refunded_amount=F("refunded_amount") - case.total_refund_amount,
