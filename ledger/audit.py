@@ -56,6 +56,7 @@ from refunds.models import (
     RefundLine,
     VendorLiability,
 )
+from refunds.statuses import PAID_STATUSES, RELEASED_STATUSES, sql_list
 from vendors.models import Vendor
 
 from .models import Account, AccountBalance, AccountRole, Entry, Journal, JournalKind, Payout
@@ -88,10 +89,10 @@ _NAMES = {**TABLES, **_S, **_K, **_R, "consumer": f"'{LEDGER_CONSUMER}'"}
 
 # A case that went through completion: its refund was paid and must be booked.
 COMPLETED = (
-    "({c}.status IN ({s_completed}, {s_closed}) OR "
+    f"({{c}}.status IN {sql_list(PAID_STATUSES)} OR "
     "({c}.status = {s_disputed} AND {c}.status_before_dispute = {s_completed}))"
 )
-RELEASED = "{c}.status IN ({s_rejected}, {s_cancelled})"
+RELEASED = f"{{c}}.status IN {sql_list(RELEASED_STATUSES)}"
 
 # Sources whose posting is still in the outbox (pending or parked as failed).
 BACKLOG = """

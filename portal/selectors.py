@@ -26,14 +26,13 @@ from ledger.models import AccountBalance, AccountRole
 from refunds.models import (
     Attachment,
     CaseEvent,
-    CaseStatus,
     EventKind,
     ReasonPolicy,
     RefundCase,
     RefundLine,
     VendorLiability,
 )
-from refunds.services.cases import may_dispute
+from refunds.statuses import ANSWERABLE_STATUSES, PAID_STATUSES
 from refunds.visibility import attachments_visible_to, events_visible_to
 from vendors.models import Vendor
 
@@ -42,10 +41,9 @@ from .models import Notification
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
 
-# Cases that wait for the vendor to accept or dispute its part: those the case
-# engine lets a vendor dispute.
-ANSWERABLE_STATUSES = tuple(status for status in CaseStatus if may_dispute(status))
-DEDUCTED_STATUSES = (CaseStatus.COMPLETED, CaseStatus.CLOSED)
+# Cases that wait for the vendor to accept or dispute its part are those in
+# ANSWERABLE_STATUSES; a paid refund is deducted from the vendor's payouts.
+DEDUCTED_STATUSES = PAID_STATUSES
 
 
 def cases_for(vendor: Vendor) -> QuerySet[RefundCase]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,15 +21,11 @@ from django.views.decorators.http import require_POST, require_safe
 
 from refunds.errors import RefundError
 from refunds.models import (
-    Attachment,
-    EventChannel,
     EventKind,
-    RefundCase,
     VendorLiability,
 )
-from refunds.services.cases import (
+from refunds.services.transitions import (
     acknowledge_case,
-    add_attachment,
     dispute_case,
     may_acknowledge,
     may_dispute,
@@ -166,11 +161,12 @@ def dispute(request: PortalRequest, case_id: str) -> HttpResponse:
         return forbidden(request, "read_only", portal=request.portal)
     if form.is_valid():
         try:
-            dispute_with_files(
-                request,
-                liability.case,
-                form.cleaned_data["message"],
-                form.cleaned_data["files"],
+            dispute_case(
+                case=liability.case,
+                vendor=request.portal.vendor,
+                message=form.cleaned_data["message"],
+                actor=request.user,
+                files=form.cleaned_data["files"],
             )
         except RefundError as error:
             form.add_service_error(error)
@@ -180,32 +176,6 @@ def dispute(request: PortalRequest, case_id: str) -> HttpResponse:
             )
             return redirect("portal:case_detail", case_id=liability.case.case_id)
     return case_page(request, liability, dispute_form=form, status=400)
-
-
-def dispute_with_files(
-    request: PortalRequest, case: RefundCase, message: str, files: list[Any]
-) -> None:
-    """The dispute and its evidence land together or not at all."""
-    vendor = request.portal.vendor
-    stored: list[Attachment] = []
-    try:
-        with transaction.atomic():
-            dispute_case(case=case, vendor=vendor, message=message, actor=request.user)
-            for upload in files:
-                stored.append(
-                    add_attachment(
-                        case=case,
-                        file=upload,
-                        actor=request.user,
-                        channel=EventChannel.VENDOR_PORTAL,
-                        vendor=vendor,
-                    )
-                )
-    except Exception:
-        # The rows rolled back; files already written to storage did not.
-        for attachment in stored:
-            attachment.file.delete(save=False)
-        raise
 
 
 @require_safe

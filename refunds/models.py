@@ -24,6 +24,9 @@ from lib.money import (
 )
 from vendors.models import Vendor
 
+# Re-exported: the status enum and its sets live in refunds.statuses.
+from .statuses import RELEASED_STATUSES, CaseStatus  # noqa: F401
+
 
 def amount_field(**kwargs) -> models.DecimalField:
     kwargs.setdefault("default", Decimal("0"))
@@ -257,18 +260,6 @@ class ReasonPolicy(models.Model):
         return self.code
 
 
-class CaseStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    COMPLETED = "completed", "Completed"
-    CLOSED = "closed", "Closed"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
-    DISPUTED = "disputed", "Disputed"
-
-
-# Statuses whose amounts no longer count against the order.
-RELEASED_STATUSES = (CaseStatus.REJECTED, CaseStatus.CANCELLED)
 CASE_ID_REGEX = r"^RFND-[0-9]{8}-[A-HJ-NP-Z2-9]{6}$"
 
 

@@ -363,6 +363,10 @@ class ReasonTextSerializer(serializers.Serializer):
 class DisputeSerializer(serializers.Serializer):
     vendor = serializers.CharField(max_length=32)
     message = serializers.CharField(max_length=5000)
+    # Evidence sent with the dispute (multipart): it lands with it or not at all.
+    files = serializers.ListField(
+        child=serializers.FileField(), required=False, default=list, max_length=5
+    )
 
 
 class AcknowledgeSerializer(serializers.Serializer):

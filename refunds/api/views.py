@@ -21,6 +21,7 @@ from ..errors import RefundError
 from ..models import Order, ReasonPolicy, RefundCase
 from ..selectors import case_rows, case_scope, cases_for, opened_case_rows, orders_for
 from ..services import cases as case_services
+from ..services import transitions
 from ..services.cases import LineRequest, ShareOverride
 from ..services.orders import OrderLineRequest, PaymentRequest, create_order
 from . import serializers as s
@@ -286,8 +287,16 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         data.is_valid(raise_exception=True)
         case = self._case()
         vendor = self._acting_vendor(data.validated_data["vendor"], VendorAction.DISPUTE)
-        case = case_services.dispute_case(
-            case=case, vendor=vendor, message=data.validated_data["message"], actor=request.user
+        files = data.validated_data["files"]
+        if files:
+            # Evidence is an attachment: the caller must also be allowed to attach.
+            self._acting_vendor(data.validated_data["vendor"], VendorAction.ATTACH)
+        case = transitions.dispute_case(
+            case=case,
+            vendor=vendor,
+            message=data.validated_data["message"],
+            actor=request.user,
+            files=files,
         )
         return self._render(case)
 

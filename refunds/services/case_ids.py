@@ -6,6 +6,7 @@ day. Uniqueness is the database's job: the caller inserts under a savepoint and
 draws again on the rare collision, so two processes can never share an ID.
 """
 
+import random
 import secrets
 from datetime import datetime
 
@@ -13,9 +14,13 @@ CASE_ID_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CASE_ID_SUFFIX_LENGTH = 6
 
 
-def draw_suffix() -> str:
-    return "".join(secrets.choice(CASE_ID_ALPHABET) for _ in range(CASE_ID_SUFFIX_LENGTH))
+def draw_suffix(rng: random.Random | None = None) -> str:
+    choice = secrets.choice if rng is None else rng.choice
+    return "".join(choice(CASE_ID_ALPHABET) for _ in range(CASE_ID_SUFFIX_LENGTH))
 
 
-def new_case_id(initiated_at: datetime) -> str:
-    return f"RFND-{initiated_at:%Y%m%d}-{draw_suffix()}"
+def new_case_id(initiated_at: datetime, rng: random.Random | None = None) -> str:
+    """A case ID for a case initiated at `initiated_at`; drawn from `rng` when
+    given (the demo data, deterministic by seed), from `secrets` otherwise."""
+    suffix = draw_suffix() if rng is None else draw_suffix(rng)
+    return f"RFND-{initiated_at:%Y%m%d}-{suffix}"

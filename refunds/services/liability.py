@@ -178,6 +178,39 @@ def price_shipping(
     return piece
 
 
+def shipping_weights(
+    pieces: Iterable[PricedPiece], order_lines: Iterable[OrderLine]
+) -> dict[int, Decimal]:
+    """How refunded shipping splits over vendors: by their gross in the case's
+    pieces, or, for a shipping-only case, in the order's lines."""
+    weights: dict[int, Decimal] = {}
+    for piece in pieces:
+        if piece.vendor_id is not None:
+            weights[piece.vendor_id] = weights.get(piece.vendor_id, ZERO) + piece.gross
+    if not weights:
+        for line in order_lines:
+            weights[line.vendor_id] = weights.get(line.vendor_id, ZERO) + line.gross_amount
+    return weights
+
+
+def give_back(
+    line: OrderLine,
+    *,
+    quantity: int,
+    net: Decimal,
+    tax: Decimal,
+    commission_base: Decimal,
+    commission_reversal: Decimal,
+) -> None:
+    """Undo, in memory, what pricing a piece advanced on its line's counters: a
+    rejected or cancelled case gives its amounts back."""
+    line.refunded_quantity -= quantity
+    line.refunded_net -= net
+    line.refunded_tax -= tax
+    line.commission_base_refunded -= commission_base
+    line.commission_reversed -= commission_reversal
+
+
 def liabilities_for(pieces: Iterable[PricedPiece]) -> list[Liability]:
     """Per-vendor totals of a case's pieces, ordered by vendor id."""
     by_vendor: dict[int, Liability] = {}

@@ -9,8 +9,8 @@ from django.db import OperationalError, connection, connections, transaction
 
 from integrations.exceptions import exception_handler
 from refunds.errors import RefundError
-from refunds.services import cases
-from refunds.services.cases import LineRequest, open_case
+from refunds.services import transitions
+from refunds.services.opening import LineRequest, open_case
 
 from .conftest import client_for
 
@@ -71,9 +71,9 @@ def test_a_collision_inside_a_service_is_a_refusal_admin_portal_and_api_show(
     def collide(*args, **kwargs):
         raise deadlock
 
-    monkeypatch.setattr(cases, "_lock_case", collide)
+    monkeypatch.setattr(transitions, "lock_case", collide)
     with pytest.raises(RefundError) as refused:
-        cases.approve_case(case=case, actor=alice)
+        transitions.approve_case(case=case, actor=alice)
     assert refused.value.code == "conflict"
     assert "Try again" in refused.value.message
 

@@ -1,0 +1,339 @@
+"""Opening a refund case: validate the request, price it with the pure rules of
+`liability`, reserve it against the order under the order's row lock, write
+the case, its lines, liabilities and opening event. `preview_case` prices the
+same request writing nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from lib.money import ZERO
+
+from .. import outbox
+from ..errors import RefundError
+from ..models import (
+    CaseEvent,
+    EventChannel,
+    EventKind,
+    Order,
+    OrderLine,
+    ReasonPolicy,
+    RefundCase,
+    RefundLine,
+    VendorLiability,
+)
+from ..statuses import CaseStatus
+from ._shared import (
+    User,
+    line_counters,
+    refusing_collisions,
+    write_line_counters,
+)
+from .case_ids import new_case_id
+from .liability import (
+    Liability,
+    PricedPiece,
+    liabilities_for,
+    price_amount,
+    price_quantity,
+    price_shipping,
+    shipping_weights,
+)
+from .parsing import parse_amount, parse_quantity, parse_text
+
+CASE_ID_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """One refund line as asked for: a quantity of, or an amount against, an order line."""
+
+    order_line_id: Any
+    reason: Any
+    quantity: Any = None
+    amount: Any = None
+
+
+@refusing_collisions
+def open_case(
+    *,
+    order: Order | int | None = None,
+    order_number: str | None = None,
+    lines: Sequence[LineRequest],
+    shipping_amount: Any = None,
+    shipping_reason: Any = None,
+    note: str = "",
+    actor: User | None = None,
+    channel: str = EventChannel.SYSTEM,
+    owner: User | None = None,
+    now: datetime | None = None,
+) -> RefundCase:
+    """Open a refund case: validate, reserve against the order, price, write.
+
+    The order is `order` (an Order or its id) or the one numbered `order_number`.
+    Everything is written in one transaction or nothing is. Raises RefundError
+    naming the field (`lines[0].quantity`, `shipping_amount`, ...) otherwise.
+
+    The case comes back with its lines, liabilities, events and attachments
+    (none) in its prefetch cache, as written: `case.lines.all()` and the others
+    need no query.
+    """
+    if (order is None) == (order_number is None):
+        raise TypeError("open_case needs one of order and order_number")
+    now = now or timezone.now()
+    note = parse_text(note, "note", required=False, max_length=5000)
+    if not isinstance(lines, Sequence) or isinstance(lines, (str, bytes)):
+        raise RefundError("lines", "Give a list of refund lines.")
+    if len(lines) > 500:
+        raise RefundError("lines", "At most 500 lines per case.")
+    if order is None:
+        lookup: dict[str, Any] = {"number": order_number}
+    else:
+        lookup = {"pk": order.pk if isinstance(order, Order) else order}
+    # The unique index on case_id decides. On the rare collision the whole
+    # transaction rolls back and runs again with another ID: cheaper, on every
+    # other case, than a savepoint around the insert.
+    for _ in range(CASE_ID_ATTEMPTS):
+        case_id = new_case_id(now)
+        try:
+            with transaction.atomic():
+                return _open_case(
+                    lookup,
+                    case_id,
+                    lines,
+                    shipping_amount,
+                    shipping_reason,
+                    note=note,
+                    actor=actor,
+                    channel=channel,
+                    owner=owner,
+                    now=now,
+                )
+        except IntegrityError:
+            if not RefundCase.objects.filter(case_id=case_id).exists():
+                raise
+    raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
+
+
+def _open_case(
+    lookup: dict[str, Any],
+    case_id: str,
+    lines: Sequence[LineRequest],
+    shipping_amount: Any,
+    shipping_reason: Any,
+    *,
+    note: str,
+    actor: User | None,
+    channel: str,
+    owner: User | None,
+    now: datetime,
+) -> RefundCase:
+    locked = Order.objects.select_for_update().filter(**lookup).first()
+    if locked is None:
+        name = next(iter(lookup.values()))
+        raise RefundError("order", f"Order {name!r} does not exist.", code="not_found")
+    currency = locked.currency
+    pieces, order_lines = _price_request(locked, lines, shipping_amount, shipping_reason)
+    total = sum((p.gross for p in pieces), ZERO)
+    if total <= 0:
+        raise RefundError("lines", "A refund case needs at least one line or shipping.")
+    refundable = locked.captured_amount - locked.refunded_amount
+    if total > refundable:
+        raise RefundError(
+            "lines",
+            f"Refund of {total} {currency} is more than the {refundable} {currency} "
+            f"still refundable on order {locked.number} (open cases included).",
+            code="over_refund",
+        )
+    shipping = sum((p.shipping for p in pieces), ZERO)
+    case = RefundCase(
+        case_id=case_id,
+        order=locked,
+        currency=currency,
+        status=CaseStatus.PENDING,
+        owner=owner,
+        opened_by=actor,
+        total_refund_amount=total,
+        shipping_refund_amount=shipping,
+        note=note,
+        initiated_at=now,
+    )
+    case.save(force_insert=True)
+    refund_lines = RefundLine.objects.bulk_create([_refund_line(case, p) for p in pieces])
+    liabilities = VendorLiability.objects.bulk_create(
+        [_liability_row(case, row) for row in liabilities_for(pieces)]
+    )
+    opened = CaseEvent.objects.create(
+        case=case,
+        kind=EventKind.OPENED,
+        to_status=CaseStatus.PENDING,
+        actor=actor,
+        channel=channel,
+        text=note,
+        data={"total_refund_amount": str(total)},
+        created_at=now,
+    )
+    write_line_counters(order_lines)
+    Order.objects.filter(pk=locked.pk).update(
+        refunded_amount=F("refunded_amount") + total,
+        refunded_shipping=F("refunded_shipping") + shipping,
+    )
+    outbox.emit("case.opened", case=case, event=opened)
+    _cache_related(case, "lines", refund_lines)
+    _cache_related(case, "liabilities", liabilities)
+    _cache_related(case, "events", [opened])
+    _cache_related(case, "attachments", [])
+    return case
+
+
+def _cache_related(instance: RefundCase, name: str, rows: list) -> None:
+    """Put `rows` in the instance's prefetch cache, as prefetch_related would."""
+    queryset = getattr(instance, name).get_queryset()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    # Django's private prefetch cache, which the stubs do not declare.
+    instance._prefetched_objects_cache = getattr(instance, "_prefetched_objects_cache", {})  # type: ignore[attr-defined]
+    instance._prefetched_objects_cache[name] = queryset  # type: ignore[attr-defined]
+
+
+def preview_case(
+    *,
+    order: Order | int,
+    lines: Sequence[LineRequest],
+    shipping_amount: Any = None,
+    shipping_reason: Any = None,
+) -> tuple[list[PricedPiece], list[Liability]]:
+    """Price a case exactly as `open_case` would, writing nothing."""
+    order_id = order.pk if isinstance(order, Order) else order
+    locked = Order.objects.filter(pk=order_id).first()
+    if locked is None:
+        raise RefundError("order", f"Order {order_id!r} does not exist.", code="not_found")
+    pieces, _ = _price_request(locked, lines, shipping_amount, shipping_reason)
+    return pieces, liabilities_for(pieces)
+
+
+def _price_request(
+    order: Order,
+    lines: Sequence[LineRequest],
+    shipping_amount: Any,
+    shipping_reason: Any,
+) -> tuple[list[PricedPiece], dict[int, OrderLine]]:
+    currency = order.currency
+    line_ids: list[int] = []
+    for index, request in enumerate(lines):
+        if not isinstance(request, LineRequest):
+            raise RefundError(f"lines[{index}]", "Not a refund line.")
+        try:
+            line_ids.append(int(request.order_line_id))
+        except (TypeError, ValueError):
+            raise RefundError(
+                f"lines[{index}].order_line", f"{request.order_line_id!r} is not an order line id."
+            ) from None
+    shipping = ZERO
+    if shipping_amount not in (None, ""):
+        shipping = parse_amount(shipping_amount, currency, "shipping_amount")
+    wants_shipping_weights = shipping > 0 and not line_ids
+    query = OrderLine.objects.filter(order_id=order.pk)
+    if not wants_shipping_weights:
+        query = query.filter(pk__in=line_ids)
+    order_lines = {line.pk: line for line in query}
+    line: OrderLine | None
+    for line in order_lines.values():
+        line._loaded_counters = line_counters(line)  # type: ignore[attr-defined]  # see _counters_changed
+
+    codes = {str(r.reason) for r in lines}
+    if shipping > 0:
+        codes.add(str(shipping_reason or (lines[0].reason if lines else "")))
+    policies = {p.code: p for p in ReasonPolicy.objects.filter(code__in=codes, is_active=True)}
+
+    pieces: list[PricedPiece] = []
+    for index, (request, line_id) in enumerate(zip(lines, line_ids, strict=True)):
+        field = f"lines[{index}]"
+        line = order_lines.get(line_id)
+        if line is None:
+            raise RefundError(
+                f"{field}.order_line",
+                f"Order line {line_id} is not part of order {order.number}.",
+                code="not_found",
+            )
+        policy = _policy(policies, request.reason, f"{field}.reason")
+        has_quantity = request.quantity not in (None, "")
+        has_amount = request.amount not in (None, "")
+        if has_quantity == has_amount:
+            raise RefundError(field, "Give either a quantity or an amount, not both or neither.")
+        if has_quantity:
+            quantity = parse_quantity(request.quantity, f"{field}.quantity")
+            piece = price_quantity(line, quantity, policy, currency, field)
+        else:
+            gross = parse_amount(request.amount, currency, f"{field}.amount", allow_zero=False)
+            piece = price_amount(line, gross, policy, currency, field)
+        if piece.gross <= 0:
+            raise RefundError(field, "Nothing to refund: this line's amount is zero.")
+        pieces.append(piece)
+
+    if shipping > 0:
+        remaining = order.shipping_amount - order.refunded_shipping
+        if shipping > remaining:
+            raise RefundError(
+                "shipping_amount",
+                f"Only {remaining} {currency} of shipping can still be refunded.",
+                code="over_refund",
+            )
+        reason = shipping_reason or (lines[0].reason if lines else None)
+        policy = _policy(policies, reason, "shipping_reason")
+        weights = shipping_weights(pieces, order_lines.values())
+        if not weights or sum(weights.values()) == 0:
+            raise RefundError("shipping_amount", "The order has no vendor to carry shipping.")
+        pieces.append(price_shipping(shipping, policy, weights, currency))
+    return pieces, order_lines
+
+
+def _policy(policies: Mapping[str, ReasonPolicy], code: Any, field: str) -> ReasonPolicy:
+    code = str(code or "").strip()
+    if not code:
+        raise RefundError(field, "A reason code is required.", code="required")
+    policy = policies.get(code)
+    if policy is None:
+        raise RefundError(field, f"{code!r} is not an active reason code.", code="not_found")
+    return policy
+
+
+def _refund_line(case: RefundCase, piece: PricedPiece) -> RefundLine:
+    return RefundLine(
+        case=case,
+        kind=piece.kind,
+        order_line=piece.order_line,
+        vendor_id=piece.vendor_id,
+        reason=piece.reason,
+        quantity=piece.quantity,
+        net_amount=piece.net,
+        tax_amount=piece.tax,
+        shipping_amount=piece.shipping,
+        gross_amount=piece.gross,
+        vendor_share=piece.vendor_share,
+        platform_share=piece.platform_share,
+        commission_base=piece.commission_base,
+        commission_reversal=piece.commission_reversal,
+    )
+
+
+def _liability_row(case: RefundCase, row: Liability) -> VendorLiability:
+    return VendorLiability(
+        case=case,
+        vendor_id=row.vendor_id,
+        refund_amount=row.refund_amount,
+        net_amount=row.net_amount,
+        tax_amount=row.tax_amount,
+        shipping_amount=row.shipping_amount,
+        vendor_share=row.vendor_share,
+        platform_share=row.platform_share,
+        commission_reversal=row.commission_reversal,
+    )
