@@ -30,7 +30,7 @@ from ledger.admin import ReadOnlyAdmin
 from ledger.models import SettlementStatement
 from ledger.settlements import statement_page
 from lib.money import display_money
-from refunds.admin import money_cell
+from lib.admin import money_cell
 from vendors.models import Vendor
 
 from .statement_views import statement_download

@@ -51,9 +51,9 @@ MIDDLEWARE = [
 ]
 
 # The throttling backend first: it refuses a locked-out username+IP before the
-# password is even checked (see portal.middleware.LoginThrottleBackend).
+# password is even checked (see portal.auth_backends.LoginThrottleBackend).
 AUTHENTICATION_BACKENDS = [
-    "portal.middleware.LoginThrottleBackend",
+    "portal.auth_backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
