@@ -149,6 +149,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
     "retry-webhooks": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 30.0},
     "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 300.0},
+    "resend-vendor-invitations": {"task": "vendors.tasks.resend_invitations", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.
     "generate-statements": {
