@@ -117,11 +117,13 @@ def test_a_stored_file_missing_from_storage_is_a_404_not_a_500(tmp_path, setting
     response = stored_file_response(attachment.file, filename="receipt.pdf", content_type="")
     assert response["Content-Type"] == "application/octet-stream"
     assert b"".join(response.streaming_content) == b"data"
-    response.close()
+    response.file_to_stream.close()
 
     (tmp_path / "receipt.pdf").unlink()
+    gone = Attachment(filename="receipt.pdf")
+    gone.file.name = "receipt.pdf"
     with pytest.raises(Http404, match="missing from storage"):
-        stored_file_response(attachment.file, filename="receipt.pdf", content_type="")
+        stored_file_response(gone.file, filename="receipt.pdf", content_type="")
     with pytest.raises(Http404, match="No such attachment"):
         stored_file_response(Attachment().file, filename="x", content_type="")
 
