@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from lib.admin import NoEditAdmin
+
 from . import tokens
 from .models import ApiToken, DeliveryStatus, IdempotencyRecord, WebhookDelivery, WebhookEndpoint
 
@@ -54,7 +56,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(NoEditAdmin):
     list_display = [
         "id",
         "event_type",
@@ -72,12 +74,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
     actions = ["retry_now"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     @admin.action(description="Retry the selected failed or pending deliveries now")
     def retry_now(self, request, queryset):
         count = queryset.exclude(status=DeliveryStatus.DELIVERED).update(
@@ -88,7 +84,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
+class IdempotencyRecordAdmin(NoEditAdmin):
     list_display = ["key", "method", "path", "status_code", "created_at"]
     search_fields = ["key", "path"]
     show_full_result_count = False
@@ -103,9 +99,3 @@ class IdempotencyRecordAdmin(admin.ModelAdmin):
         "created_at",
     ]
     exclude = ["body"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -32,9 +32,9 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from lib.admin import money_cell
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES, display_amount, display_money
-from refunds.admin import money_cell
 from refunds.models import Order, RefundCase
 from refunds.services.parsing import parse_amount, parse_currency
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from lib.csvfile import safe_cell
 from lib.money import format_amount
 
 from .models import CreditNoteLine, Entry
@@ -29,9 +30,6 @@ from .models import CreditNoteLine, Entry
 CHUNK_SIZE = 2000
 XERO_SIGN = Decimal(-1)
 XERO_DATE_FORMAT = "%d/%m/%Y"
-# Spreadsheet apps run a cell starting with one of these as a formula: names
-# and descriptions come from orders, i.e. from outside.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 XERO_COLUMNS = [
     "*ContactName",
@@ -87,9 +85,8 @@ class Echo:
         return value
 
 
-def safe_text(value: object) -> str:
-    text = str(value or "")
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+# Names and descriptions come from orders, i.e. from outside.
+safe_text = safe_cell
 
 
 # ---------------------------------------------------------------- Xero

@@ -22,9 +22,9 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
-from .exports import FORMULA_STARTS
 from .fonts import base_font, markup, needs_markup, pdf_styles
 from .models import CreditNoteSettings, SettlementStatement
 from .pdf import money
@@ -135,12 +135,8 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-FORMULA_FIRST = frozenset(FORMULA_STARTS)
-
-
-def cell(text: str) -> str:
-    """As ledger.exports.safe_text, for a str: a spreadsheet must not run it."""
-    return "'" + text if text[:1] in FORMULA_FIRST else text
+# A spreadsheet must not run a name or memo.
+cell = safe_cell
 
 
 def _plan_for_all_rows() -> None:

@@ -26,11 +26,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from ledger.admin import ReadOnlyAdmin
 from ledger.models import SettlementStatement
 from ledger.settlements import statement_page
+from lib.admin import ReadOnlyAdmin, money_cell
 from lib.money import display_money
-from refunds.admin import money_cell
 from vendors.models import Vendor
 
 from .statement_views import statement_download

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -18,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lib.links import link_to
-from lib.money import format_amount
+from lib.money import display_money
 from refunds import outbox
 from refunds.models import (
     RELEASED_STATUSES,
@@ -95,8 +96,8 @@ def subject(event: CaseEvent) -> str:
 def body(event: CaseEvent, row: VendorLiability) -> str:
     currency = event.case.currency
 
-    def money(amount) -> str:
-        return f"{format_amount(amount, currency)} {currency}"
+    def money(amount: Decimal) -> str:
+        return display_money(amount, currency)
 
     lines = [subject(event) + ".", ""]
     if event.case.status in RELEASED_STATUSES:

@@ -47,7 +47,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from lib.money import CurrencyError, format_amount
+from lib.money import display_money
 from refunds.models import (
     RELEASED_STATUSES,
     CaseEvent,
@@ -233,10 +233,7 @@ def label(day: date, bucket: str) -> str:
 
 
 def money(amount: Decimal | float, currency: str) -> str:
-    try:
-        return f"{format_amount(Decimal(amount), currency)} {currency}"
-    except CurrencyError:
-        return f"{amount} {currency}"
+    return display_money(Decimal(amount), currency)
 
 
 # ---------------------------------------------------------------- the period

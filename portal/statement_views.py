@@ -6,7 +6,7 @@ another vendor's statement is simply not found (404).
 
 from __future__ import annotations
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
@@ -19,6 +19,7 @@ from ledger.statement_exports import (
     statement_filename,
     statement_pdf,
 )
+from lib.downloads import download
 from vendors.permissions import VendorAction
 
 from .context import PortalRequest, portal_view
@@ -100,27 +101,24 @@ def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
     )
 
 
-def statement_download(statement: SettlementStatement, extension: str) -> HttpResponse:
+def statement_download(statement: SettlementStatement, extension: str) -> HttpResponseBase:
     """The statement as an attachment: CSV streamed, or PDF."""
-    if extension == "csv":
-        response: HttpResponse = StreamingHttpResponse(
-            statement_csv(statement), content_type="text/csv"
-        )
-    else:
-        response = HttpResponse(statement_pdf(statement), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{statement_filename(statement, extension)}"'
+    content = statement_csv(statement) if extension == "csv" else statement_pdf(statement)
+    content_type = "text/csv" if extension == "csv" else "application/pdf"
+    return download(
+        content,
+        filename=statement_filename(statement, extension),
+        content_type=content_type,
     )
-    return response
 
 
 @require_safe
 @portal_view(action=VendorAction.DOWNLOAD_STATEMENTS)
-def statement_csv_download(request: PortalRequest, statement_id: int) -> HttpResponse:
+def statement_csv_download(request: PortalRequest, statement_id: int) -> HttpResponseBase:
     return statement_download(my_statement_or_404(request, statement_id), "csv")
 
 
 @require_safe
 @portal_view(action=VendorAction.DOWNLOAD_STATEMENTS)
-def statement_pdf_download(request: PortalRequest, statement_id: int) -> HttpResponse:
+def statement_pdf_download(request: PortalRequest, statement_id: int) -> HttpResponseBase:
     return statement_download(my_statement_or_404(request, statement_id), "pdf")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -19,7 +20,7 @@ from django.db.models import Exists, OuterRef
 from ledger.models import SettlementStatement
 from ledger.settlements import Generated, generate_due_statements
 from lib.links import link_to
-from lib.money import format_amount
+from lib.money import display_money
 from refunds import outbox
 
 from .models import Notification, NotificationKind
@@ -96,8 +97,8 @@ def subject(statement: SettlementStatement) -> str:
 def body(statement: SettlementStatement) -> str:
     currency = statement.currency
 
-    def money(amount) -> str:
-        return f"{format_amount(amount, currency)} {currency}"
+    def money(amount: Decimal) -> str:
+        return display_money(amount, currency)
 
     lines = [
         subject(statement) + ".",

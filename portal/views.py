@@ -12,13 +12,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
+from lib.downloads import stored_file_response
 from refunds.errors import RefundError
 from refunds.models import (
     EventKind,
@@ -185,17 +186,8 @@ def attachment_download(request: PortalRequest, case_id: str, attachment_id: int
     attachment = get_object_or_404(
         selectors.visible_attachments(request.portal.vendor, liability.case), pk=attachment_id
     )
-    if not attachment.file:
-        raise Http404("No such attachment.")
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404("The attachment's file is missing from storage.") from None
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.filename,
-        content_type=attachment.content_type or "application/octet-stream",
+    return stored_file_response(
+        attachment.file, filename=attachment.filename, content_type=attachment.content_type
     )
 
 

@@ -75,3 +75,40 @@ class VendorMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.vendor.code} ({self.role})"
+
+
+class VendorInvitation(models.Model):
+    """An invitation to the portal, written with the seat it is for.
+
+    vendors.tasks sends it once the seat is committed; a sweep resends the ones
+    a down broker or mail server left unsent. The email is built when it is
+    sent, so a password link is never stored.
+    """
+
+    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="invitations")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vendor_invitations"
+    )
+    new_user = models.BooleanField(
+        help_text="A new user is asked to choose a password; an existing one is told "
+        "of the new vendor."
+    )
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # The sweep reads only the unsent few.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(sent_at__isnull=True),
+                name="vendorinvitation_unsent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.vendor.code}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -10,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
@@ -17,10 +21,25 @@ from lib.links import link_to
 from lib.money import CURRENCY_EXPONENTS
 
 from .errors import VendorError
-from .models import PayoutFrequency, Vendor, VendorMembership, VendorRole
+from .models import PayoutFrequency, Vendor, VendorInvitation, VendorMembership, VendorRole
+
+logger = logging.getLogger(__name__)
 
 
-def create_vendor(
+@dataclass(frozen=True)
+class VendorTerms:
+    """A vendor's fields as the rules accept them (see parse_vendor_terms)."""
+
+    code: str
+    name: str
+    currency: str
+    commission_rate: Decimal
+    payout_frequency: str
+    payout_delay_days: int
+    email: str
+
+
+def parse_vendor_terms(
     *,
     code: Any,
     name: Any,
@@ -29,7 +48,8 @@ def create_vendor(
     payout_frequency: Any = PayoutFrequency.MONTHLY,
     payout_delay_days: Any = 7,
     email: Any = "",
-) -> Vendor:
+) -> VendorTerms:
+    """The vendor rules, without writing anything: forms ask them before saving."""
     code = str(code or "").strip()
     if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
         raise VendorError("code", "Use 1-32 letters, digits, - or _.", code="invalid")
@@ -55,19 +75,40 @@ def create_vendor(
         raise VendorError("payout_delay_days", "A whole number of days.") from None
     if not 0 <= delay <= 365:
         raise VendorError("payout_delay_days", "Between 0 and 365 days.")
+    return VendorTerms(
+        code=code,
+        name=name,
+        currency=currency,
+        commission_rate=rate,
+        payout_frequency=payout_frequency,
+        payout_delay_days=delay,
+        email=str(email or "")[:254],
+    )
+
+
+def create_vendor(*, is_active: bool = True, **fields: Any) -> Vendor:
+    """A new vendor, on terms parse_vendor_terms accepts (same keyword arguments)."""
+    terms = parse_vendor_terms(**fields)
     try:
         with transaction.atomic():
-            return Vendor.objects.create(
-                code=code,
-                name=name,
-                currency=currency,
-                commission_rate=rate,
-                payout_frequency=payout_frequency,
-                payout_delay_days=delay,
-                email=str(email or "")[:254],
-            )
+            return Vendor.objects.create(**asdict(terms), is_active=is_active)
     except IntegrityError:
-        raise VendorError("code", f"Vendor {code} already exists.", code="duplicate") from None
+        raise VendorError(
+            "code", f"Vendor {terms.code} already exists.", code="duplicate"
+        ) from None
+
+
+def parse_invitee(*, username: Any, email: Any, role: Any) -> tuple[str, str]:
+    """The rules for a new seat, without writing anything: (username, email)."""
+    username = str(username or "").strip()
+    email = str(email or "").strip()
+    if not username or len(username) > 150:
+        raise VendorError("username", "A username of 1-150 characters is required.")
+    if "@" not in email or len(email) > 254:
+        raise VendorError("email", "A valid email address is required.")
+    if role not in VendorRole.values:
+        raise VendorError("role", f"One of {', '.join(VendorRole.values)}.")
+    return username, email
 
 
 def onboard_vendor_user(
@@ -78,14 +119,7 @@ def onboard_vendor_user(
     A new user gets no usable password: the invitation carries a link to set
     one. An existing user keeps theirs and is told of the new vendor.
     """
-    username = str(username or "").strip()
-    email = str(email or "").strip()
-    if not username or len(username) > 150:
-        raise VendorError("username", "A username of 1-150 characters is required.")
-    if "@" not in email or len(email) > 254:
-        raise VendorError("email", "A valid email address is required.")
-    if role not in VendorRole.values:
-        raise VendorError("role", f"One of {', '.join(VendorRole.values)}.")
+    username, email = parse_invitee(username=username, email=email, role=role)
     User = get_user_model()
     with transaction.atomic():
         user, created = User.objects.get_or_create(username=username, defaults={"email": email})
@@ -99,26 +133,62 @@ def onboard_vendor_user(
             raise VendorError(
                 "username", f"{username} is already a member of {vendor.code}.", code="duplicate"
             )
-        transaction.on_commit(lambda: _invite(user, vendor, new_user=created))
+        invitation = VendorInvitation.objects.create(
+            vendor=vendor, user=user, new_user=created, email=user.email or email
+        )
+        # Imported here: the task module imports this one.
+        from .tasks import queue_invitation
+
+        transaction.on_commit(lambda: queue_invitation(invitation.pk))
     return membership
 
 
-def _invite(user, vendor: Vendor, *, new_user: bool) -> None:
-    if new_user:
+def send_invitation(invitation_id: int) -> bool:
+    """Email one invitation unless it is sent already; True when this call sent it.
+
+    The row is claimed (locked, skipping one another worker holds) while the
+    mail server is asked, so the on-commit task and the sweep never both send.
+    A refusal is logged and kept on the row (attempts, last_error) for the sweep.
+    """
+    with transaction.atomic():
+        invitation = (
+            VendorInvitation.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("vendor", "user")
+            .filter(pk=invitation_id, sent_at__isnull=True)
+            .first()
+        )
+        if invitation is None:
+            return False
+        now = timezone.now()
+        invitation.attempts += 1
+        invitation.last_attempt_at = now
+        try:
+            send_mail(
+                f"Splitledger vendor portal: {invitation.vendor.name}",
+                invitation_body(invitation),
+                settings.DEFAULT_FROM_EMAIL,
+                [invitation.email],
+            )
+        except (smtplib.SMTPException, OSError) as error:
+            logger.exception("vendor invitation %s to %s not sent", invitation.pk, invitation.email)
+            invitation.last_error = f"{type(error).__name__}: {error}"[:2000]
+            invitation.save(update_fields=["attempts", "last_attempt_at", "last_error"])
+            return False
+        invitation.sent_at = now
+        invitation.last_error = ""
+        invitation.save(update_fields=["attempts", "last_attempt_at", "last_error", "sent_at"])
+        return True
+
+
+def invitation_body(invitation: VendorInvitation) -> str:
+    user, vendor = invitation.user, invitation.vendor
+    if invitation.new_user:
         uid = urlsafe_base64_encode(force_bytes(user.pk))
         token = default_token_generator.make_token(user)
         link = link_to("portal:password_reset_confirm", uid, token)
-        body = (
+        return (
             f"You have been invited to the Splitledger vendor portal for {vendor.name}.\n\n"
             f"Choose your password here: {link}\n\nYour username is {user.get_username()}."
         )
-    else:
-        portal = link_to("portal:dashboard")
-        body = f"You now also have access to {vendor.name} in the vendor portal: {portal}"
-    send_mail(
-        f"Splitledger vendor portal: {vendor.name}",
-        body,
-        settings.DEFAULT_FROM_EMAIL,
-        [user.email],
-        fail_silently=True,
-    )
+    portal = link_to("portal:dashboard")
+    return f"You now also have access to {vendor.name} in the vendor portal: {portal}"

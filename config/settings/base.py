@@ -54,9 +54,9 @@ MIDDLEWARE = [
 ]
 
 # The throttling backend first: it refuses a locked-out username+IP before the
-# password is even checked (see portal.middleware.LoginThrottleBackend).
+# password is even checked (see portal.auth_backends.LoginThrottleBackend).
 AUTHENTICATION_BACKENDS = [
-    "portal.middleware.LoginThrottleBackend",
+    "portal.auth_backends.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
@@ -157,6 +157,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40),
     },
     "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 300.0},
+    "resend-vendor-invitations": {"task": "vendors.tasks.resend_invitations", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.
     "generate-statements": {

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 from django import template
 
-from lib.money import CurrencyError, format_amount
+from lib.money import display_money
 from refunds.models import RELEASED_STATUSES, CaseEvent
 from refunds.visibility import author_label
 
@@ -13,13 +13,8 @@ register = template.Library()
 
 @register.filter
 def money(amount: Decimal | None, currency: str) -> str:
-    """`27.50 EUR`, in the currency's minor digits."""
-    if amount is None:
-        return "–"
-    try:
-        return f"{format_amount(amount, currency)} {currency}"
-    except CurrencyError:
-        return f"{amount} {currency}"
+    """`1,027.50 EUR`, in the currency's minor digits (lib.money.display_money)."""
+    return display_money(amount, currency)
 
 
 @register.filter

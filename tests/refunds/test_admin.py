@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from refunds.admin import EstimatedCountPaginator
+from lib.admin import EstimatedCountPaginator
 from refunds.models import (
     Attachment,
     CaseEvent,
@@ -893,7 +893,7 @@ def test_an_approved_case_offered_for_rejection_is_pointed_to_cancel(staff, alic
 
 def test_every_refused_transition_has_a_hint_that_is_not_the_engines_wording():
     # Every pair the engine refuses from a bulk action gets a message staff can act on.
-    from refunds.admin import refusal_message
+    from refunds.admin.actions import refusal_message
     from refunds.errors import TransitionNotAllowed
     from refunds.services.cases import TRANSITIONS
 

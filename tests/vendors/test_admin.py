@@ -3,10 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from tests.factories import MembershipFactory, UserFactory
-from vendors.models import Vendor, VendorMembership
+from vendors.models import Vendor, VendorInvitation, VendorMembership
 
 PASSWORD = "correct horse battery staple"
 
@@ -110,3 +111,67 @@ def test_it_shows_a_vendor_with_its_members(staff, acme):
     page = response.content.decode()
     assert "dora" in page
     assert 'name="code"' not in page
+
+
+def test_adding_a_vendor_goes_through_the_service_rules(staff):
+    # The model column takes up to 32767 days; create_vendor allows at most 365.
+    response = staff.post(reverse("admin:vendors_vendor_add"), vendor_form(payout_delay_days="400"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["payout_delay_days"] == ["Between 0 and 365 days."]
+    assert not Vendor.objects.filter(code="DUCK").exists()
+
+
+def test_it_refuses_a_code_the_service_refuses_on_the_code_field(staff):
+    response = staff.post(reverse("admin:vendors_vendor_add"), vendor_form(code="du.ck"))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["code"]
+    assert not Vendor.objects.exists()
+
+
+def test_a_member_added_in_the_admin_is_invited(staff, django_capture_on_commit_callbacks):
+    bob = UserFactory(username="bob", email="bob@duck.example")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(
+            reverse("admin:vendors_vendor_add"),
+            vendor_form(
+                payout_delay_days="30",
+                **{
+                    "memberships-TOTAL_FORMS": "1",
+                    "memberships-0-user": str(bob.pk),
+                    "memberships-0-role": "finance",
+                },
+            ),
+        )
+
+    assert response.status_code == 302
+    vendor = Vendor.objects.get(code="DUCK")
+    assert vendor.payout_delay_days == 30
+    invitation = VendorInvitation.objects.get(vendor=vendor, user=bob)
+    assert invitation.sent_at is not None
+    [message] = mail.outbox
+    assert message.to == ["bob@duck.example"]
+    assert "Duck Socks" in message.subject
+
+
+def test_a_member_without_an_email_address_is_refused_on_the_user_field(staff):
+    nomail = UserFactory(username="nomail", email="")
+
+    response = staff.post(
+        reverse("admin:vendors_vendor_add"),
+        vendor_form(
+            **{
+                "memberships-TOTAL_FORMS": "1",
+                "memberships-0-user": str(nomail.pk),
+                "memberships-0-role": "viewer",
+            }
+        ),
+    )
+
+    assert response.status_code == 200
+    [inline] = response.context["inline_admin_formsets"]
+    assert inline.formset.forms[0].errors["user"] == ["A valid email address is required."]
+    assert not Vendor.objects.filter(code="DUCK").exists()
