@@ -130,7 +130,9 @@ def union(*parts: str) -> str:
 
 
 def function(name: str, insert: str, delete: str, update: str) -> tuple[str, str]:
-    return name, f"""
+    return (
+        name,
+        f"""
 CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
@@ -142,7 +144,8 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$ LANGUAGE plpgsql;
-"""
+""",
+    )
 
 
 def part_function(name: str, template: str, columns: str) -> tuple[str, str]:

@@ -183,8 +183,7 @@ def five_line_orders(vendors, clients: int, per_client: int) -> list[list[Order]
 def shuffled_request(order: Order, rng) -> list[LineRequest]:
     """All five lines, one unit each, reasons and line order drawn at random."""
     lines = [
-        LineRequest(line.pk, rng.choice(REASONS), quantity=1)
-        for line in order.lines.order_by("pk")
+        LineRequest(line.pk, rng.choice(REASONS), quantity=1) for line in order.lines.order_by("pk")
     ]
     rng.shuffle(lines)
     return lines
