@@ -123,9 +123,9 @@ class RefundDay(models.Model):
     rest sorted by (kind rank, currency, day, key, shard); the services write
     case, lines, liabilities, then order lines, in the ranks' order, so
     concurrent cases take shared rows in one order and never deadlock, whatever
-    the order of their lines. Each (kind, currency, day, key) but SKUs' is split over 8
-    shards (by case or order id) so that concurrent case openings of the same
-    day rarely wait on the same row; readers add the shards up. SKUs are many
+    the order of their lines. Each (kind, currency, day, key) but SKUs' is
+    split over 8 shards (by case or order id) so that concurrent case openings
+    of the same day rarely wait on the same row; readers add the shards up. SKUs are many
     already: one shard, so that a day's SKUs are not eight times as many rows.
     """
 
