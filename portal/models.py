@@ -114,12 +114,18 @@ class RefundDay(models.Model):
     - `sold`: order lines per vendor (key: vendor id): gross sold (amount),
       gross refunded so far (refunded), count.
 
-    Triggers on orders, order lines, cases, liabilities and refund lines
-    (migration portal 0003) add and subtract each row's part in the same
-    transaction as the change, so the table always equals the aggregates of
-    the live rows. Each (kind, currency, day, key) but SKUs' is split over 8
-    shards (by case or order id) so that concurrent case openings of the same
-    day rarely wait on the same row; readers add the shards up. SKUs are many
+    Statement-level triggers on orders, order lines, cases, liabilities and
+    refund lines (migration portal 0007, replacing 0003's row-level ones) add
+    and subtract each statement's part in the same transaction as the change,
+    so the table always equals the aggregates of the live rows. Each trigger
+    sums its statement's change per summary row, skips those that add up to
+    nothing (approving or completing a case touches no row), and upserts the
+    rest sorted by (kind rank, currency, day, key, shard); the services write
+    case, lines, liabilities, then order lines, in the ranks' order, so
+    concurrent cases take shared rows in one order and never deadlock, whatever
+    the order of their lines. Each (kind, currency, day, key) but SKUs' is
+    split over 8 shards (by case or order id) so that concurrent case openings
+    of the same day rarely wait on the same row; readers add the shards up. SKUs are many
     already: one shard, so that a day's SKUs are not eight times as many rows.
     """
 

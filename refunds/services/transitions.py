@@ -2,6 +2,11 @@
 approve, complete, close, reject, cancel, dispute and resolve, and a vendor's
 acknowledgement. Rejecting or cancelling gives the case's amounts back to its
 order under the order's row lock, as opening took them.
+
+The staff dashboard's daily sums (portal.RefundDay) are shared by every case of
+a day; triggers lock them in one fixed order (portal migration 0007), which
+holds as long as each transaction writes the case, then its lines and
+liabilities, then its order lines' counters: opening and releasing both do.
 """
 
 from __future__ import annotations
@@ -231,9 +236,13 @@ def _transition(
                 raise RefundError("vendor", f"That vendor has no part in case {locked.case_id}.")
         if gateway_reference is not None:
             locked.gateway_reference = gateway_reference
+        moved = _move(locked, to_status, actor=actor, text=text, vendor=vendor, channel=channel)
         if to_status in RELEASED_STATUSES:
-            _release(locked)
-        return _move(locked, to_status, actor=actor, text=text, vendor=vendor, channel=channel)
+            # After the case's own row: the staff dashboard's summary rows are
+            # locked in the order open_case writes them (case, lines and
+            # liabilities, then order lines), never the other way round.
+            _release(moved)
+        return moved
 
 
 def _move(

@@ -177,3 +177,73 @@ def test_the_dashboard_reads_the_same_figures_as_from_the_live_rows(busy, days, 
     live = figures()
     assert summary == live
     assert summary[1]  # something to compare
+
+
+def row_versions() -> dict[int, str]:
+    """Each summary row's xmin: the transaction that last wrote it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, xmin::text FROM portal_refundday")
+        return dict(cursor.fetchall())
+
+
+def test_moves_that_change_no_sum_write_no_summary_row(acme, bolt, alice, worked_order):
+    """Approving, disputing, resolving and completing move no figure, so they
+    neither write nor lock a summary row another case could be waiting for."""
+    mug, tee = worked_order.lines.order_by("sku")
+    case = open_case(
+        order=worked_order,
+        lines=[
+            LineRequest(mug.pk, "damaged", quantity=1),
+            LineRequest(tee.pk, "goodwill", amount="5.50"),
+        ],
+    )
+    before = row_versions()
+    approve_case(case=case, actor=alice)
+    dispute_case(case=case, vendor=acme, message="No", actor=None)
+    resolve_dispute(case=case, message="Fine", actor=alice)
+    complete_case(case=case, actor=alice, gateway_reference="re_1")
+    assert row_versions() == before
+
+    other = open_case(order=worked_order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+    before = row_versions()
+    cancel_case(case=other, actor=alice, reason="Duplicate")
+    written = {pk for pk, xmin in row_versions().items() if before.get(pk) != xmin}
+    kinds = set(RefundDay.objects.filter(pk__in=written).values_list("kind", flat=True))
+    assert kinds == {"case", "vendor", "reason", "sku", "sold"}
+    assert_in_step()
+
+
+def test_statements_over_many_rows_stay_in_step(acme, bolt):
+    """The triggers sum a whole statement's rows: many cases, orders and lines
+    changed at once, some of their changes cancelling out."""
+    orders = [
+        make_order(lines=[(acme, "MUG-01", 3, "10.00", "0.10"), (bolt, f"TEE-{i}", 2, "7.00", "0")])
+        for i in range(4)
+    ]
+    cases = []
+    for order in orders:
+        first, second = order.lines.order_by("pk")
+        cases.append(
+            open_case(
+                order=order,
+                lines=[
+                    LineRequest(second.pk, "goodwill", amount="3.00"),
+                    LineRequest(first.pk, "damaged", quantity=1),
+                ],
+            )
+        )
+    assert_in_step()
+    ids = [case.pk for case in cases]
+    RefundCase.objects.filter(pk__in=ids[:3]).update(status="cancelled")
+    assert_in_step()
+    RefundCase.objects.filter(pk__in=ids).update(status="approved", initiated_at=days_ago(20))
+    assert_in_step()
+    Order.objects.filter(pk__in=[o.pk for o in orders[1:]]).update(placed_at=days_ago(25))
+    assert_in_step()
+    from refunds.models import ReasonPolicy, RefundLine
+
+    late = ReasonPolicy.objects.get(code="late_delivery")
+    RefundLine.objects.filter(case_id__in=ids[:2]).update(reason=late)
+    assert_in_step()
+    RefundLine.objects.filter(case_id__in=ids[2:]).delete()
+    assert_in_step()

@@ -143,3 +143,144 @@ def test_a_colliding_case_id_is_drawn_again(acme, monkeypatch):
     monkeypatch.setattr(case_ids, "draw_suffix", lambda: next(suffixes))
     second = open_case(order=order.pk, lines=[LineRequest(line_id, "damaged", quantity=1)])
     assert second.case_id.endswith("-ZZZZZZ") and second.case_id[:13] == taken.case_id[:13]
+
+
+# ------------------------------------------------ the staff dashboard's summary rows
+#
+# Every case writes its part into the shared daily sums of portal.RefundDay
+# (today's case, vendor, reason and SKU rows, its order's sold rows). Clients
+# on their own orders share nothing else, so only those rows can make them
+# wait on each other; a wait that turns into a deadlock is refused as a
+# conflict (409). These tests prove they are taken in one order whatever the
+# order of the lines.
+
+REASONS = ["damaged", "goodwill", "late_delivery", "defective", "wrong_item"]
+SKUS = ["MUG-01", "TEE-01", "CAP-01", "BAG-01", "PEN-01"]
+
+
+def summary_in_step() -> None:
+    from tests.portal.test_refund_day import expected, kept
+
+    assert kept() == expected()
+
+
+def five_line_orders(vendors, clients: int, per_client: int) -> list[list[Order]]:
+    """Each client's own orders: five lines over shared vendors and SKUs."""
+    return [
+        [
+            make_order(
+                lines=[
+                    (vendors[(c + k) % len(vendors)], sku, 10, "10.00", "0.10")
+                    for k, sku in enumerate(SKUS)
+                ]
+            )
+            for _ in range(per_client)
+        ]
+        for c in range(clients)
+    ]
+
+
+def shuffled_request(order: Order, rng) -> list[LineRequest]:
+    """All five lines, one unit each, reasons and line order drawn at random."""
+    lines = [
+        LineRequest(line.pk, rng.choice(REASONS), quantity=1) for line in order.lines.order_by("pk")
+    ]
+    rng.shuffle(lines)
+    return lines
+
+
+@pytest.fixture
+def three_vendors(acme, bolt, drains_queued):
+    from tests.factories import VendorFactory
+
+    return [acme, bolt, VendorFactory(code="CRUX", name="Crux Caps")]
+
+
+@pytest.fixture
+def drains_queued():
+    """The outbox's drains go to the broker (Redis), as in production, instead
+    of running eagerly inside each client's thread after its commit: eager
+    drains there nest a second producer inside the first, and 64 threads
+    exhaust Celery's producer pool. The cases' outbox rows stay for a sweeper;
+    the queued drains are purged afterwards."""
+    from config.celery import app
+
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = eager
+        app.control.purge()
+
+
+@pytest.mark.parametrize("n", [4, 16, 64])
+def test_concurrent_multi_line_cases_never_deadlock(three_vendors, n):
+    import random
+
+    per_client = {4: 15, 16: 4, 64: 2}[n]
+    orders = five_line_orders(three_vendors, n, per_client)
+    requests = [
+        [shuffled_request(order, random.Random(f"{n}-{c}-{k}")) for k, order in enumerate(mine)]
+        for c, mine in enumerate(orders)
+    ]
+
+    def work(c: int):
+        return [
+            open_case(order=order.pk, lines=lines)
+            for order, lines in zip(orders[c], requests[c], strict=True)
+        ]
+
+    results = run_together(n, work)
+
+    errors = [r for r in results if not isinstance(r, list)]
+    assert errors == []
+    assert all(isinstance(case, RefundCase) for cases in results for case in cases)
+    assert RefundCase.objects.count() == n * per_client
+    summary_in_step()
+
+
+@pytest.mark.parametrize("n", [4, 16, 64])
+def test_status_changes_mixed_with_openings_never_deadlock(three_vendors, alice, n):
+    """Each client opens, approves and cancels cases of its own orders, in a
+    random order; cancelling takes a case out of every shared sum at once."""
+    import random
+
+    from refunds.services.cases import approve_case
+
+    orders = five_line_orders(three_vendors, n, 2)
+    rng = random.Random(n)
+    # Opened beforehand, one at a time: two cases per client to move.
+    existing = [
+        [open_case(order=mine[0].pk, lines=shuffled_request(mine[0], rng)) for _ in range(2)]
+        for mine in orders
+    ]
+    plans = []
+    for c, mine in enumerate(orders):
+        steps = [
+            ("open", mine[1], shuffled_request(mine[1], rng)),
+            ("open", mine[0], shuffled_request(mine[0], rng)),
+            ("approve", existing[c][0], None),
+            ("cancel", existing[c][1], None),
+        ]
+        rng.shuffle(steps)
+        plans.append(steps)
+
+    def work(c: int):
+        done = []
+        for action, target, lines in plans[c]:
+            if action == "open":
+                done.append(open_case(order=target.pk, lines=lines))
+            elif action == "approve":
+                done.append(approve_case(case=target.case_id, actor=alice))
+            else:
+                done.append(cancel_case(case=target.case_id, actor=alice, reason="Asked"))
+        return done
+
+    results = run_together(n, work)
+
+    errors = [r for r in results if not isinstance(r, list)]
+    assert errors == []
+    statuses = Counter(RefundCase.objects.values_list("status", flat=True))
+    assert statuses == Counter({"pending": 2 * n, "approved": n, "cancelled": n})
+    summary_in_step()
