@@ -18,6 +18,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import transaction
 from django.db.models import Model, OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import (
     Http404,
@@ -33,7 +34,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.errors import DomainError
-from lib.money import CURRENCY_CHOICES, display_amount, display_money
+from lib.money import CURRENCY_CHOICES, display_amount
 from refunds.admin import money_cell
 from refunds.models import Order, RefundCase
 from refunds.services.parsing import parse_amount, parse_currency
@@ -55,7 +56,7 @@ from .models import (
 )
 from .pdf import credit_note_pdf
 from .posting import record_payout
-from .selectors import TrialBalance, ledger_currencies, owed_to_vendor, trial_balance
+from .selectors import TrialBalance, ledger_currencies, trial_balance
 
 # ---------------------------------------------------------------- helpers
 
@@ -363,6 +364,9 @@ class AccountBalanceAdmin(ReadOnlyAdmin):
 
 
 class PayoutForm(forms.ModelForm):
+    """Collects the payout; ledger.posting.record_payout decides (the rule
+    "no payout beyond what is owed" and its advance flag live there)."""
+
     advance = forms.BooleanField(
         required=False,
         label="Pay more than is owed",
@@ -374,8 +378,10 @@ class PayoutForm(forms.ModelForm):
         model = Payout
         fields = ("vendor", "currency", "amount", "paid_on", "reference")
 
+    payout: Payout | None = None
+
     def clean(self) -> dict[str, Any]:
-        # The posting service's own parsers, so the form refuses what it would.
+        # The posting service's own parsers, so the model sees what it would.
         data = super().clean()
         try:
             if data.get("currency"):
@@ -386,18 +392,28 @@ class PayoutForm(forms.ModelForm):
                     )
         except DomainError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
-            return data
-        vendor, amount = data.get("vendor"), data.get("amount")
-        if vendor is not None and amount is not None and not data.get("advance"):
-            owed = owed_to_vendor(vendor.pk, data["currency"])
-            if amount > owed:
-                self.add_error(
-                    "amount",
-                    f"{vendor} is owed {display_money(owed, data['currency'])}: this pays "
-                    f"{display_money(amount - owed, data['currency'])} more. Tick "
-                    '"Pay more than is owed" to pay an advance.',
-                )
         return data
+
+    def _post_clean(self) -> None:
+        # Last step of validation, so nothing the form checks after it can
+        # refuse a payout already posted. The admin view's transaction holds
+        # the payout and its log entry together.
+        super()._post_clean()
+        if self.errors:
+            return
+        data = self.cleaned_data
+        try:
+            with transaction.atomic():
+                self.payout = record_payout(
+                    vendor=data["vendor"],
+                    amount=data["amount"],
+                    currency=data["currency"],
+                    paid_on=data["paid_on"],
+                    reference=data.get("reference") or "",
+                    advance=bool(data.get("advance")),
+                )
+        except DomainError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
 
 
 @admin.register(Payout)
@@ -422,27 +438,11 @@ class PayoutAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Payout, form: forms.Form, change: bool) -> None:
-        data = form.cleaned_data
-        payout = record_payout(
-            vendor=data["vendor"],
-            amount=data["amount"],
-            currency=data["currency"],
-            paid_on=data["paid_on"],
-            reference=data.get("reference") or "",
-        )
+        # Posted by the form's last validation step (record_payout).
+        payout = form.payout
         # The admin redirects and logs with this object: make it the saved one.
         obj.pk = payout.pk
         obj.created_at = payout.created_at
-
-    def add_view(
-        self, request: HttpRequest, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponseBase:
-        try:
-            return super().add_view(request, form_url, extra_context)
-        except DomainError as error:
-            # E.g. no account has the bank role: nothing was saved (one transaction).
-            messages.error(request, f"The payout was not recorded: {error.message}")
-            return HttpResponseRedirect(request.get_full_path())
 
 
 # ---------------------------------------------------------------- credit notes

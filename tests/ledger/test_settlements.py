@@ -106,8 +106,14 @@ def refund_one(order: Order, day: date, staff) -> RefundCase:
 
 def pay(vendor, day: date, amount: str, reference: str):
     with at(moment(day, 10)):
+        # Amounts the statements are about, owed or not (advance=True).
         return record_payout(
-            vendor=vendor, amount=D(amount), currency="EUR", paid_on=day, reference=reference
+            vendor=vendor,
+            amount=D(amount),
+            currency="EUR",
+            paid_on=day,
+            reference=reference,
+            advance=True,
         )
 
 
