@@ -35,9 +35,9 @@ from django.utils.safestring import SafeString
 
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES, display_amount
+from lib.parsing import parse_amount, parse_currency
 from refunds.admin import money_cell
 from refunds.models import Order, RefundCase
-from refunds.services.parsing import parse_amount, parse_currency
 
 from .credit_notes import issue_credit_note
 from .exports import FORMATS, export_filename, export_lines

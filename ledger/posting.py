@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from lib.errors import DomainError
 from lib.money import ZERO, allocate, display_money
+from lib.parsing import parse_amount, parse_currency
 from refunds.models import Order, RefundCase
-from refunds.services.parsing import parse_amount, parse_currency
 from vendors.models import Vendor
 
 from .models import (
