@@ -485,7 +485,7 @@ def test_a_statement_page_shows_its_lines_with_a_running_balance(staff, stated_w
 
 def test_a_long_statement_pages_its_lines(staff, stated_week, monkeypatch):
     statement, case = stated_week
-    monkeypatch.setattr("portal.admin.LINES_PER_PAGE", 2)
+    monkeypatch.setattr("portal.settlement_admin.LINES_PER_PAGE", 2)
 
     first = staff.get(url("settlementstatement_change", statement.pk))
     second = staff.get(url("settlementstatement_change", statement.pk), {"lines": "2"})

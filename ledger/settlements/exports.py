@@ -24,11 +24,11 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 
 from lib.money import exponent, quantize
 
-from .exports import FORMULA_STARTS
-from .fonts import base_font, markup, needs_markup, pdf_styles
-from .models import CreditNoteSettings, SettlementStatement
-from .pdf import money
-from .settlements import (
+from ..exports import FORMULA_STARTS
+from ..fonts import base_font, markup, needs_markup, pdf_styles
+from ..models import CreditNoteSettings, SettlementStatement
+from ..pdf import money
+from .compute import (
     LINE_FIELDS,
     LINE_LABELS,
     line_from_row,
