@@ -7,20 +7,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from .books import (
-    balances_match_entries,
-    journals_balance,
-    outbox_backlog,
-    trial_balance_nets_to_zero,
-)
-from .counters import case_breakdowns, refund_counters, vendor_payables
-from .sources import (
-    case_postings_match_liabilities,
-    payouts_posted,
-    refund_journals_match_completion,
-    refunds_posted,
-    sales_posted,
-)
+from . import books, counters, sources
 from .sql import DEFAULT_LIMIT, Finding
 
 # ---------------------------------------------------------------- all of them
@@ -53,18 +40,18 @@ CHECKS: tuple[Check, ...] = tuple(
         POSTGRES_ONLY.get(name, ""),
     )
     for name, function in (
-        ("journals_balance", journals_balance),
-        ("balances_match_entries", balances_match_entries),
-        ("trial_balance", trial_balance_nets_to_zero),
-        ("outbox_backlog", outbox_backlog),
-        ("sales_posted", sales_posted),
-        ("payouts_posted", payouts_posted),
-        ("refunds_posted", refunds_posted),
-        ("refund_journals_match_completion", refund_journals_match_completion),
-        ("case_postings_match_liabilities", case_postings_match_liabilities),
-        ("vendor_payables", vendor_payables),
-        ("refund_counters", refund_counters),
-        ("case_breakdowns", case_breakdowns),
+        ("journals_balance", books.journals_balance),
+        ("balances_match_entries", books.balances_match_entries),
+        ("trial_balance", books.trial_balance_nets_to_zero),
+        ("outbox_backlog", books.outbox_backlog),
+        ("sales_posted", sources.sales_posted),
+        ("payouts_posted", sources.payouts_posted),
+        ("refunds_posted", sources.refunds_posted),
+        ("refund_journals_match_completion", sources.refund_journals_match_completion),
+        ("case_postings_match_liabilities", sources.case_postings_match_liabilities),
+        ("vendor_payables", counters.vendor_payables),
+        ("refund_counters", counters.refund_counters),
+        ("case_breakdowns", counters.case_breakdowns),
     )
 )
 
