@@ -10,7 +10,7 @@ ledger's deferred triggers check every one of them at commit. Then it makes
 the month's statement, and times:
 
 - the CSV download: the portal's view (`StreamingHttpResponse` over
-  `ledger.statement_exports.statement_csv`), consumed to the last byte;
+  `ledger.settlements.exports.statement_csv`), consumed to the last byte;
 - a baseline: psycopg2 `COPY (<the same query>) TO STDOUT WITH CSV` of the
   same rows, i.e. the database alone producing them as CSV;
 
@@ -274,7 +274,7 @@ def timed(action: Callable[[], int], rounds: int, pid: Callable[[], int | None])
 def csv_through_view(statement_id: int, user) -> Callable[[], int]:
     from django.test import RequestFactory
 
-    from portal.statement_views import statement_csv_download
+    from portal.settlement_views import statement_csv_download
 
     def download() -> int:
         request = RequestFactory().get(f"/portal/statements/{statement_id}/csv/")
@@ -327,7 +327,7 @@ def measure(args: argparse.Namespace, url: str) -> int:
 
     from ledger.models import SettlementStatement
     from ledger.settlements import generate_due_statements
-    from ledger.statement_exports import statement_pdf
+    from ledger.settlements.exports import statement_pdf
     from vendors.models import VendorMembership
 
     kept = SettlementStatement.objects.filter(vendor__code=VENDOR, period_start=MONTH).first()

@@ -18,6 +18,6 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("staff/", include("portal.staff_urls")),
     # Before portal/ so that the statement pages are not taken for portal URLs.
-    path("portal/statements/", include("portal.statement_urls")),
+    path("portal/statements/", include("portal.settlement_urls")),
     path("portal/", include("portal.urls")),
 ]

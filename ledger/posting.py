@@ -33,9 +33,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from lib.errors import DomainError
-from lib.money import ZERO, allocate
+from lib.money import ZERO, allocate, display_money
+from lib.parsing import parse_amount, parse_currency
 from refunds.models import Order, RefundCase
-from refunds.services.parsing import parse_amount, parse_currency
 from vendors.models import Vendor
 
 from .models import (
@@ -414,17 +414,55 @@ def post_one(draft: JournalDraft) -> Journal | None:
 # ---------------------------------------------------------------- operations
 
 
+class PayoutError(DomainError):
+    """A payout refused by the rule "no payout beyond what is owed"."""
+
+
 def record_payout(
-    *, vendor: Vendor, amount: Decimal, currency: str, paid_on: date, reference: str = ""
+    *,
+    vendor: Vendor,
+    amount: Decimal,
+    currency: str,
+    paid_on: date,
+    reference: str = "",
+    advance: bool = False,
 ) -> Payout:
-    """Pay a vendor: the payout and its journal in one transaction."""
+    """Pay a vendor: the payout and its journal in one transaction.
+
+    The rule: a payout never pays more than the platform owes the vendor in
+    that currency (its payable balance) unless `advance` says so explicitly
+    (the balance then goes negative until sales cover it). The vendor's
+    maintained payable balance row is locked (SELECT ... FOR UPDATE) while it
+    is read and the payout posted, so two payouts at once cannot both spend
+    the same balance: the second waits and sees what the first left.
+    """
     currency = parse_currency(currency, "currency")
     amount = parse_amount(amount, currency, "amount", allow_zero=False)
     with transaction.atomic():
+        chart = Chart([vendor.pk])
+        payable_id = chart.payable[vendor.pk]
+        bank_id = chart.role(AccountRole.BANK)
+        # Both rows the payout's journal updates, locked in account order as
+        # every posting does (a concurrent reversal cannot deadlock with us).
+        balances = {
+            row.account_id: row.credit - row.debit
+            for row in AccountBalance.objects.select_for_update()
+            .filter(account_id__in=[payable_id, bank_id], currency=currency)
+            .order_by("account_id")
+        }
+        owed = balances.get(payable_id, ZERO)
+        if amount > owed and not advance:
+            raise PayoutError(
+                "amount",
+                f"{vendor} is owed {display_money(owed, currency)}: this pays "
+                f"{display_money(amount - owed, currency)} more. Pay it as an advance "
+                "to pay more than is owed.",
+                code="beyond_owed",
+            )
         payout = Payout.objects.create(
             vendor=vendor, currency=currency, amount=amount, paid_on=paid_on, reference=reference
         )
-        post_one(payout_journal(payout, Chart([vendor.pk])))
+        post_one(payout_journal(payout, chart))
     return payout
 
 

@@ -67,5 +67,5 @@ def resend_missed_emails() -> int:
 
 
 # Celery's autodiscovery imports each app's `tasks` module only: this registers
-# the scheduled statement run (see portal.statement_tasks) with the worker.
-from .statement_tasks import generate_statements  # noqa: E402, F401
+# the scheduled statement run (see portal.settlement_tasks) with the worker.
+from .settlement_tasks import generate_statements  # noqa: E402, F401

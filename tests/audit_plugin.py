@@ -89,9 +89,9 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
     result = yield
     if item.config.getoption("audit_each_test") and _uses_database(item):
         drain_ledger()
-        from ledger.audit import audit
+        from ledger.invariants import check_invariants
 
-        if findings := audit():
+        if findings := check_invariants():
             pytest.fail(_report("after this test", findings), pytrace=False)
     return result
 
@@ -111,7 +111,7 @@ def _uses_database(item: pytest.Item) -> bool:
 def test_ledger_audit_after_the_suite(db: None) -> None:
     """The books that a realistic run of the services leaves, and the demo data
     once the ledger has posted it, pass every check."""
-    from ledger.audit import audit
+    from ledger.invariants import check_invariants
     from refunds import demo
     from tests.conftest import seed_defaults
 
@@ -122,7 +122,7 @@ def test_ledger_audit_after_the_suite(db: None) -> None:
     demo.load_demo(orders=DEMO_ORDERS, seed=7)
     assert demo.queue_ledger_backlog() >= DEMO_ORDERS
     drain_ledger()
-    findings = audit()
+    findings = check_invariants()
     assert not findings, _report("after the suite's scenario and the demo data", findings)
 
 

@@ -161,6 +161,7 @@ CELERY_BEAT_SCHEDULE = {
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.
     "generate-statements": {
+        # Registered under its first module's name (see portal/settlement_tasks.py).
         "task": "portal.statement_tasks.generate_statements",
         "schedule": crontab(hour=2, minute=15),
     },

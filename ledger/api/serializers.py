@@ -1,8 +1,8 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from lib.api_fields import MoneyField
 from lib.money import format_amount
-from refunds.api.fields import MoneyField
 
 from ..models import Account, CreditNote, CreditNoteLine, Entry, Journal
 

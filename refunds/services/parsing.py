@@ -1,99 +1,35 @@
-"""Turning caller input into exact values, or a RefundError naming the field."""
+"""Turning caller input into exact values, or a RefundError naming the field.
 
-from decimal import Decimal, InvalidOperation
+The parsers themselves are generic and live in lib.parsing; refunds' services
+see their refusals as RefundError (the one error type the app raises).
+"""
 
-from lib.money import CurrencyError, exponent, is_in_minor_units
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from lib import parsing
+from lib.parsing import InputError
 
 from ..errors import RefundError
 
-
-def parse_currency(value: object, field: str) -> str:
-    code = str(value or "").strip().upper()
-    try:
-        exponent(code)
-    except CurrencyError:
-        raise RefundError(field, f"{value!r} is not a supported ISO 4217 currency code.") from None
-    return code
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-def _number_text(value: object, field: str, example: str) -> str:
-    """The text of a number, in ASCII digits: Python's Decimal and int also read
-    other scripts' digits ("٥" is 5) and underscores ("1_000"), which no caller
-    means and no person reading the record would take for that number."""
-    text = str(value).strip()
-    if not text.isascii() or "_" in text:
-        raise RefundError(
-            field, f"{value!r} is not a number: write it with the digits 0-9, e.g. {example}."
-        )
-    return text
+def _as_refund_error(parse: Callable[P, T]) -> Callable[P, T]:
+    @wraps(parse)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return parse(*args, **kwargs)
+        except InputError as error:
+            raise RefundError(error.field, error.message, code=error.code) from None
+
+    return wrapper
 
 
-def parse_amount(value: object, currency: str, field: str, *, allow_zero: bool = True) -> Decimal:
-    """An amount in `currency`, exact in its minor unit, not negative."""
-    if isinstance(value, float) or isinstance(value, bool):
-        raise RefundError(field, "Give amounts as strings or decimals, never floats.")
-    try:
-        amount = (
-            Decimal(_number_text(value, field, '"5.50"'))
-            if not isinstance(value, Decimal)
-            else value
-        )
-    except (InvalidOperation, ValueError):
-        raise RefundError(field, f"{value!r} is not a number.") from None
-    if not amount.is_finite():
-        raise RefundError(field, "Amount must be a finite number.")
-    if amount < 0:
-        raise RefundError(field, "Amount must not be negative.")
-    if not allow_zero and amount == 0:
-        raise RefundError(field, "Amount must be greater than zero.")
-    if amount >= Decimal("1e15"):
-        raise RefundError(field, "Amount is too large.")
-    if not is_in_minor_units(amount, currency):
-        raise RefundError(
-            field, f"{amount} has more decimals than {currency} allows ({exponent(currency)})."
-        )
-    return amount
-
-
-def parse_rate(value: object, field: str) -> Decimal:
-    """A fraction between 0 and 1 with at most 4 decimals ("0.1000" = 10%)."""
-    if isinstance(value, float) or isinstance(value, bool):
-        raise RefundError(field, "Give rates as strings or decimals, never floats.")
-    try:
-        rate = (
-            Decimal(_number_text(value, field, '"0.1000"'))
-            if not isinstance(value, Decimal)
-            else value
-        )
-    except (InvalidOperation, ValueError):
-        raise RefundError(field, f"{value!r} is not a number.") from None
-    if not rate.is_finite() or rate < 0 or rate > 1:
-        raise RefundError(field, "Rate must be between 0 and 1 (0.1 means 10%).")
-    if rate != rate.quantize(Decimal("0.0001")):
-        raise RefundError(field, "Rate allows at most 4 decimals.")
-    return rate
-
-
-def parse_quantity(value: object, field: str) -> int:
-    if isinstance(value, bool):
-        raise RefundError(field, "Quantity must be a whole number.")
-    try:
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError
-        quantity = int(_number_text(value, field, '"2"')) if not isinstance(value, int) else value
-    except (TypeError, ValueError):
-        raise RefundError(field, f"{value!r} is not a whole number.") from None
-    if quantity <= 0:
-        raise RefundError(field, "Quantity must be at least 1.")
-    if quantity > 1_000_000_000:
-        raise RefundError(field, "Quantity is too large.")
-    return quantity
-
-
-def parse_text(value: object, field: str, *, required: bool, max_length: int) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise RefundError(field, "This field is required.", code="required")
-    if len(text) > max_length:
-        raise RefundError(field, f"At most {max_length} characters.")
-    return text
+parse_currency = _as_refund_error(parsing.parse_currency)
+parse_amount = _as_refund_error(parsing.parse_amount)
+parse_rate = _as_refund_error(parsing.parse_rate)
+parse_quantity = _as_refund_error(parsing.parse_quantity)
+parse_text = _as_refund_error(parsing.parse_text)

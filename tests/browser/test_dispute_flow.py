@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ledger.models import Journal, JournalKind, SettlementStatement
 from ledger.settlements import generate_due_statements
-from portal.statements import notify_ready_statements
+from portal.settlement_notifications import notify_ready_statements
 from refunds import outbox
 from refunds.models import Attachment, CaseStatus, RefundCase
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case

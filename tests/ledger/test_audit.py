@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
-from ledger import audit
+from ledger import invariants
 from ledger.models import Account, AccountBalance, Journal, JournalKind, Payout
 from ledger.posting import JournalDraft, post_one, record_payout, reverse_journal
 from refunds.models import CaseEvent, Order, OrderLine, OutboxMessage, RefundCase, VendorLiability
@@ -34,7 +34,7 @@ D = Decimal
 
 
 def checks_failing() -> set[str]:
-    return {finding.check for finding in audit.audit()}
+    return {finding.check for finding in invariants.check_invariants()}
 
 
 @pytest.fixture
@@ -72,28 +72,40 @@ def books(worked_order, acme, bolt, alice):
 
 
 def test_consistent_books_have_no_findings(books):
-    assert audit.audit() == []
+    assert invariants.check_invariants() == []
     assert Journal.objects.filter(kind=JournalKind.CORRECTION).count() == 1
 
 
 def test_a_realistic_scenario_has_no_findings(db):
     summary = build_scenario(orders=15)
     assert summary["journals"] > 15
-    assert audit.audit() == []
+    assert invariants.check_invariants() == []
 
 
 def test_the_command_prints_every_check_and_exits_0(books, capsys):
-    call_command("audit_ledger")
+    call_command("check_ledger")
     out = capsys.readouterr().out
-    for check in audit.CHECKS:
+    for check in invariants.CHECKS:
         assert f"ok   {check.name}" in out
-    assert f"All {len(audit.CHECKS)} ledger checks passed." in out
+    assert f"All {len(invariants.CHECKS)} ledger checks passed." in out
+
+
+def test_audit_ledger_is_check_ledger_under_its_old_name_with_a_note(books, capsys):
+    call_command("audit_ledger")
+    captured = capsys.readouterr()
+    assert "audit_ledger is deprecated" in captured.err
+    assert "use `manage.py check_ledger`" in captured.err
+    assert f"All {len(invariants.CHECKS)} ledger checks passed." in captured.out
+    Order.objects.filter(pk=books["jpy"].pk).update(refunded_amount=1)
+    with pytest.raises(CommandError) as info:
+        call_command("audit_ledger")
+    assert info.value.returncode == 1
 
 
 def test_the_command_exits_1_and_shows_the_findings(books, capsys):
     Order.objects.filter(pk=books["jpy"].pk).update(refunded_amount=1)
     with pytest.raises(CommandError) as info:
-        call_command("audit_ledger")
+        call_command("check_ledger")
     assert info.value.returncode == 1
     out = capsys.readouterr().out
     assert "FAIL refund_counters" in out
@@ -104,26 +116,26 @@ def test_the_command_exits_1_and_shows_the_findings(books, capsys):
 def test_the_command_can_drain_the_backlog_first(books, acme, capsys):
     make_order(lines=[(acme, "MUG-02", 1, "9.00", "0")])
     with pytest.raises(CommandError):
-        call_command("audit_ledger")
+        call_command("check_ledger")
     assert "FAIL outbox_backlog" in capsys.readouterr().out
-    call_command("audit_ledger", "--drain")
+    call_command("check_ledger", "--drain")
     assert "Drained 1 ledger outbox messages." in capsys.readouterr().out
 
 
 def test_the_checks_cost_a_fixed_number_of_queries(books, acme, django_assert_max_num_queries):
-    with django_assert_max_num_queries(len(audit.CHECKS)):
-        audit.audit()
+    with django_assert_max_num_queries(len(invariants.CHECKS)):
+        invariants.check_invariants()
     for n in range(20):
         make_order(lines=[(acme, f"BULK-{n}", 2, "7.00", "0.10")])
     drain_ledger()
-    with django_assert_max_num_queries(len(audit.CHECKS)):
-        assert audit.audit() == []
+    with django_assert_max_num_queries(len(invariants.CHECKS)):
+        assert invariants.check_invariants() == []
 
 
 def test_the_findings_are_capped_and_counted(books, acme):
     orders = [make_order(lines=[(acme, f"LOST-{n}", 1, "1.00", "0")]) for n in range(4)]
     OutboxMessage.objects.filter(order__in=orders).delete()
-    findings = audit.sales_posted(limit=3)
+    findings = invariants.sales_posted(limit=3)
     assert len(findings) == 4
     assert findings[-1].detail == "1 more findings not shown"
 
@@ -133,34 +145,34 @@ def test_the_findings_are_capped_and_counted(books, acme):
 
 def test_an_unbalanced_journal(books):
     with _stray_journal([("1100", "10.00", "0"), ("4000", "0", "9.00")]) as journal:
-        findings = audit.journals_balance()
+        findings = invariants.journals_balance()
     assert [f.subject for f in findings] == [f"journal {journal} (stray)"]
     assert "debits 10 and credits 9 do not balance" in findings[0].detail
 
 
 def test_a_journal_short_of_its_declared_entries(books):
     with _stray_journal([("1100", "10.00", "0"), ("4000", "0", "10.00")], declared=3):
-        [finding] = audit.journals_balance()
+        [finding] = invariants.journals_balance()
     assert "declares 3 entries but has 2" in finding.detail
 
 
 def test_an_entry_in_another_currency(books):
     with _stray_journal([("1100", "10.00", "0", "EUR"), ("4000", "0", "10.00", "JPY")]):
-        [finding] = audit.journals_balance()
+        [finding] = invariants.journals_balance()
     assert "1 entries in another currency than EUR" in finding.detail
 
 
 def test_a_balance_that_drifted_from_its_entries(books):
     AccountBalance.objects.filter(account__code="4000", currency="EUR").update(debit=D("99"))
     assert checks_failing() == {"balances_match_entries", "trial_balance"}
-    [finding] = audit.balances_match_entries()
+    [finding] = invariants.balances_match_entries()
     assert finding.subject == "account 4000 EUR"
-    assert [f.subject for f in audit.trial_balance_nets_to_zero()] == ["trial balance EUR"]
+    assert [f.subject for f in invariants.trial_balance_nets_to_zero()] == ["trial balance EUR"]
 
 
 def test_entries_without_a_balance_row(books):
     AccountBalance.objects.filter(account__code="5000").delete()
-    [finding] = audit.balances_match_entries()
+    [finding] = invariants.balances_match_entries()
     assert finding.detail == "entries (Dr 15, Cr 0) but no balance row"
 
 
@@ -169,18 +181,18 @@ def test_a_backlog_is_reported_once_and_not_as_broken_books(books, acme, alice):
     case = open_case(order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)])
     approve_case(case=case, actor=alice)
     complete_case(case=case, actor=alice)
-    findings = audit.audit()
+    findings = invariants.check_invariants()
     assert {f.check for f in findings} == {"outbox_backlog"}
     assert findings[0].subject == "3 pending ledger messages"
     assert "leave out the 1 orders and 1 cases they concern" in findings[0].detail
     drain_ledger()
-    assert audit.audit() == []
+    assert invariants.check_invariants() == []
 
 
 def test_failed_messages_are_reported_as_parked(books, acme):
     make_order(lines=[(acme, "MUG-04", 1, "10.00", "0")])
     OutboxMessage.objects.filter(consumer="ledger").update(failed_at="2026-11-22T10:00Z")
-    [finding] = audit.audit()
+    [finding] = invariants.check_invariants()
     assert finding.subject == "1 failed for good (parked for staff) ledger messages"
 
 
@@ -188,24 +200,24 @@ def test_an_order_whose_sale_was_never_posted(books, acme):
     order = make_order(lines=[(acme, "MUG-05", 1, "10.00", "0")])
     OutboxMessage.objects.filter(order=order).delete()
     assert checks_failing() == {"sales_posted", "vendor_payables"}
-    [finding] = audit.sales_posted()
+    [finding] = invariants.sales_posted()
     assert finding.subject == f"order {order.number}"
     assert finding.detail == "has 0 sale journals, expected exactly 1"
-    [payable] = audit.vendor_payables()
+    [payable] = invariants.vendor_payables()
     assert payable.subject == "vendor ACME EUR"
 
 
 def test_an_order_posted_twice(books, worked_order):
     _post({"1100": "5.00", "4100": "-5.00"}, kind="sale", order_id=worked_order.pk)
     assert checks_failing() == {"sales_posted"}
-    [finding] = audit.sales_posted()
+    [finding] = invariants.sales_posted()
     assert finding.detail == "has 2 sale journals, expected exactly 1"
 
 
 def test_a_payout_without_its_journal(books, acme):
     Payout.objects.create(vendor=acme, currency="EUR", amount=D("5"), paid_on=date(2026, 11, 30))
     assert checks_failing() == {"payouts_posted", "vendor_payables"}
-    [finding] = audit.payouts_posted()
+    [finding] = invariants.payouts_posted()
     assert finding.detail == "has 0 payout journals, expected exactly 1"
 
 
@@ -219,7 +231,7 @@ def test_a_completed_case_without_its_refund_journal(books, alice):
         "case_postings_match_liabilities",
         "vendor_payables",
     }
-    [finding] = audit.refunds_posted()
+    [finding] = invariants.refunds_posted()
     assert finding.detail == "is completed with 0 refund journals, expected 1"
 
 
@@ -227,7 +239,7 @@ def test_a_refund_journal_for_a_case_never_completed(books):
     case = books["pending"]
     _post({"5000": "1.00", "1100": "-1.00"}, kind="refund", case_id=case.pk)
     assert checks_failing() == {"refunds_posted"}
-    [finding] = audit.refunds_posted()
+    [finding] = invariants.refunds_posted()
     assert finding.subject == f"case {case.case_id}"
     assert finding.detail == "is pending, never completed, but has 1 journals"
 
@@ -239,7 +251,7 @@ def test_a_refund_journal_that_differs_from_the_completion_snapshot(books):
     event.data["liabilities"][0]["platform_share"] = "3.00"
     CaseEvent.objects.filter(pk=event.pk).update(data=event.data)
     assert checks_failing() == {"refund_journals_match_completion"}
-    findings = {f.subject: f.detail for f in audit.refund_journals_match_completion()}
+    findings = {f.subject: f.detail for f in invariants.refund_journals_match_completion()}
     assert findings == {
         f"case {case.case_id} leg payable:ACME": (
             "completion snapshot says 17 EUR (net debit), the journals post 18"
@@ -256,9 +268,9 @@ def test_liabilities_changed_after_completion_without_a_correction(books):
         vendor_share=D("8.00"), platform_share=D("12.00")
     )
     assert checks_failing() == {"case_postings_match_liabilities", "vendor_payables"}
-    legs = {f.subject.rsplit(" ", 1)[1] for f in audit.case_postings_match_liabilities()}
+    legs = {f.subject.rsplit(" ", 1)[1] for f in invariants.case_postings_match_liabilities()}
     assert legs == {"payable:ACME", "expense"}
-    [payable] = audit.vendor_payables()
+    [payable] = invariants.vendor_payables()
     assert payable.detail == (
         "payable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"
     )
@@ -275,7 +287,7 @@ def test_a_reversed_refund_is_a_difference_while_the_case_stands(books):
 def test_a_journal_that_moves_a_payable_without_a_source(books):
     _post({"2000-BOLT": "2.00", "1000": "-2.00"}, kind="payout")
     assert checks_failing() == {"vendor_payables"}
-    [finding] = audit.vendor_payables()
+    [finding] = invariants.vendor_payables()
     assert finding.subject == "vendor BOLT EUR"
     assert finding.detail == (
         "payable is 10.5 in the ledger but sales 42.5 - refunds 0 - payouts 30 = 12.5"
@@ -285,7 +297,7 @@ def test_a_journal_that_moves_a_payable_without_a_source(books):
 def test_counters_that_disagree_with_the_cases(books, worked_order):
     mug = worked_order.lines.get(sku="MUG-01")
     OrderLine.objects.filter(pk=mug.pk).update(refunded_quantity=1)
-    [finding] = audit.refund_counters()
+    [finding] = invariants.refund_counters()
     assert finding.subject == f"order ORD-1001 line {mug.pk} MUG-01"
     assert finding.detail == "counter <> open and completed cases: refunded_quantity 1 <> 2"
 
@@ -295,7 +307,7 @@ def test_a_released_case_does_not_count(books):
     Order.objects.filter(pk=books["rejected"].order_id).update(
         refunded_amount=D("27.50") + D("24.00") + D("3.00")
     )
-    [finding] = audit.refund_counters()
+    [finding] = invariants.refund_counters()
     assert "refunded_amount 54.500 <> 51.500" in finding.detail
 
 
@@ -306,7 +318,7 @@ def test_a_case_whose_liabilities_do_not_add_up(books):
         net_amount=D("21.00"), tax_amount=D("1.00"), vendor_share=D("21.00")
     )
     assert checks_failing() == {"case_breakdowns"}
-    [finding] = audit.case_breakdowns()
+    [finding] = invariants.case_breakdowns()
     assert finding.subject == f"case {case.case_id}"
 
 

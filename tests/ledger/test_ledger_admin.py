@@ -347,7 +347,12 @@ def test_ledger_rows_name_themselves_by_what_they_are(completed_case, worked_ord
     sale = Journal.objects.get(order=worked_order, kind=JournalKind.SALE)
     payable = Entry.objects.get(journal=refund, account__vendor=acme)
     payout = record_payout(
-        vendor=acme, amount=D("12345.6"), currency="EUR", paid_on=date(2026, 3, 6), reference="PO-7"
+        vendor=acme,
+        amount=D("12345.6"),
+        currency="EUR",
+        paid_on=date(2026, 3, 6),
+        reference="PO-7",
+        advance=True,
     )
     payout_journal = payout.journals.get()
     reversal = reverse_journal(payout_journal, on=date(2026, 3, 7))
@@ -424,7 +429,12 @@ def test_a_journal_page_is_titled_and_shows_entries_with_their_currency(staff, c
 def test_big_amounts_have_thousands_separators_in_the_ledger_lists(staff, worked_order, acme):
     drain()
     record_payout(
-        vendor=acme, amount=D("10592.89"), currency="EUR", paid_on=date(2026, 3, 6), reference="X"
+        vendor=acme,
+        amount=D("10592.89"),
+        currency="EUR",
+        paid_on=date(2026, 3, 6),
+        reference="X",
+        advance=True,
     )
 
     payouts = staff.get(url("payout_changelist")).content.decode()
@@ -475,7 +485,7 @@ def test_a_statement_page_shows_its_lines_with_a_running_balance(staff, stated_w
 
 def test_a_long_statement_pages_its_lines(staff, stated_week, monkeypatch):
     statement, case = stated_week
-    monkeypatch.setattr("portal.admin.LINES_PER_PAGE", 2)
+    monkeypatch.setattr("portal.settlement_admin.LINES_PER_PAGE", 2)
 
     first = staff.get(url("settlementstatement_change", statement.pk))
     second = staff.get(url("settlementstatement_change", statement.pk), {"lines": "2"})

@@ -46,7 +46,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from ledger.audit import audit
+from ledger.invariants import check_invariants
 from ledger.models import AccountBalance, AccountRole
 from ledger.posting import record_payout
 from lib.money import ZERO, allocate, minor_unit, quantize
@@ -842,8 +842,14 @@ class LedgerMachine(RuleBasedStateMachine):
             st.integers(1, int(self.payables[(vendor_id, currency)] / unit)), label="units"
         )
         vendor = next(v for v in self.vendors if v.pk == vendor_id)
+        # The model's payables count messages not yet posted, so the posted
+        # balance may be lower: an advance, as far as the ledger knows.
         record_payout(
-            vendor=vendor, amount=units * unit, currency=currency, paid_on=date(2026, 11, 30)
+            vendor=vendor,
+            amount=units * unit,
+            currency=currency,
+            paid_on=date(2026, 11, 30),
+            advance=True,
         )
         self.payables[(vendor_id, currency)] -= units * unit
         self.reached.add("payout")
@@ -868,7 +874,7 @@ class LedgerMachine(RuleBasedStateMachine):
         model = {key: amount for key, amount in self.payables.items() if amount != 0}
         assert {k: v for k, v in ledger.items() if v != 0} == model
         if posted or not self.audited:  # else the books are as last audited
-            findings = audit()
+            findings = check_invariants()
             assert not findings, "\n".join(str(f) for f in findings)
             self.audited = True
 

@@ -24,7 +24,7 @@ from ledger.credit_notes import issue_credit_note
 from ledger.fonts import markup, pdf_fonts, visual_order
 from ledger.models import IssuerProfile, SettlementStatement
 from ledger.pdf import credit_note_pdf
-from ledger.statement_exports import statement_pdf
+from ledger.settlements.exports import statement_pdf
 from refunds.models import Order
 from refunds.services.cases import LineRequest
 from tests.factories import VendorFactory, make_order

@@ -31,14 +31,14 @@ from ledger.models import (
 )
 from ledger.posting import record_payout, reverse_journal
 from ledger.selectors import trial_balance
-from ledger.settlements import (
+from ledger.settlements.compute import (
     Period,
     due_periods,
     generate_due_statements,
     period_containing,
     statement_lines,
 )
-from ledger.statement_exports import statement_csv, statement_pdf
+from ledger.settlements.exports import statement_csv, statement_pdf
 from refunds import outbox
 from refunds.models import CaseEvent, CaseStatus, EventKind, Order, RefundCase
 from refunds.services.cases import (
@@ -108,8 +108,14 @@ def refund_one(order: Order, day: date, staff) -> RefundCase:
 
 def pay(vendor, day: date, amount: str, reference: str):
     with at(moment(day, 10)):
+        # Amounts the statements are about, owed or not (advance=True).
         return record_payout(
-            vendor=vendor, amount=D(amount), currency="EUR", paid_on=day, reference=reference
+            vendor=vendor,
+            amount=D(amount),
+            currency="EUR",
+            paid_on=day,
+            reference=reference,
+            advance=True,
         )
 
 

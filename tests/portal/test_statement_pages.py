@@ -14,8 +14,8 @@ from django.urls import reverse
 
 from ledger.models import SettlementStatement
 from portal.models import Notification, NotificationKind
-from portal.statement_tasks import generate_statements
-from portal.statements import notify_ready_statements
+from portal.settlement_notifications import notify_ready_statements
+from portal.settlement_tasks import generate_statements
 from tests.ledger.test_settlements import WEEK_1, WEEK_2, generate, pay, refund_one, sell
 from tests.portal.test_portal_support import logged_in
 
@@ -212,3 +212,15 @@ def test_periods_without_movement_are_hidden_unless_asked_for(bruno, statements)
 def test_a_vendor_with_only_busy_periods_sees_no_toggle(vera, statements):
     page = logged_in(vera).get(reverse("statements:list")).content.decode()
     assert 'id="quiet-toggle"' not in page
+
+
+def test_the_nightly_run_keeps_the_task_name_beat_schedules():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = settings.CELERY_BEAT_SCHEDULE["generate-statements"]["task"]
+    assert scheduled == "portal.statement_tasks.generate_statements"
+    assert generate_statements.name == scheduled
+    assert app.tasks[scheduled].run.__module__ == "portal.settlement_tasks"

@@ -173,7 +173,7 @@ def audit(database: Path, tmp_path: Path) -> subprocess.CompletedProcess:
         CELERY_BROKER_URL="",
     )
     return subprocess.run(
-        [".venv/bin/python", "manage.py", "audit_ledger"],
+        [".venv/bin/python", "manage.py", "check_ledger"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -11,7 +11,7 @@ from django.utils import timezone
 from lib.money import format_amount
 from vendors.models import Vendor
 
-from ...statements import make_due_statements
+from ...settlement_notifications import make_due_statements
 
 
 def iso_date(text: str) -> date:

@@ -11,8 +11,8 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from ledger.models import SettlementStatement
-from ledger.settlements import statement_page, vendor_statements
-from ledger.statement_exports import (
+from ledger.settlements.compute import statement_page, vendor_statements
+from ledger.settlements.exports import (
     NEGATIVE_NOTE,
     PDF_MAX_LINES,
     statement_csv,

@@ -55,7 +55,7 @@ from django.utils import timezone
 from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, ZERO
 from vendors.models import PayoutFrequency
 
-from .models import (
+from ..models import (
     AccountBalance,
     AccountRole,
     Entry,

@@ -10,10 +10,13 @@ from datetime import date
 
 from celery import shared_task
 
-from .statements import make_due_statements
+from .settlement_notifications import make_due_statements
 
 
-@shared_task(acks_late=True)
+# The name beat schedules (config/settings/base.py) is the one the task had
+# when it lived in portal/statement_tasks.py: workers and beat agree across
+# the rename without an alias.
+@shared_task(acks_late=True, name="portal.statement_tasks.generate_statements")
 def generate_statements(today: str | None = None) -> dict[str, int]:
     """Make every due statement, then notify the newest ones. Run daily (or
     more often): a repeated run makes nothing, a missed one is caught up."""

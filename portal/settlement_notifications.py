@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 
 from ledger.models import SettlementStatement
-from ledger.settlements import Generated, generate_due_statements
+from ledger.settlements.compute import Generated, generate_due_statements
 from lib.links import link_to
 from lib.money import display_money
 from refunds import outbox
@@ -34,7 +34,7 @@ def make_due_statements(
     vendor_ids: Iterable[int] | None = None,
     cutoff: datetime | None = None,
 ) -> tuple[Generated, list[Notification]]:
-    """Make every due statement (see ledger.settlements.generate_due_statements),
+    """Make every due statement (see ledger.settlements.compute.generate_due_statements),
     then tell each vendor of its newest one. What the nightly task, the
     management command and the admin's "generate now" all call."""
     vendor_ids = None if vendor_ids is None else list(vendor_ids)

@@ -25,10 +25,10 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
-from .fonts import base_font, markup, needs_markup, pdf_styles
-from .models import CreditNoteSettings, SettlementStatement
-from .pdf import money
-from .settlements import (
+from ..fonts import base_font, markup, needs_markup, pdf_styles
+from ..models import CreditNoteSettings, SettlementStatement
+from ..pdf import money
+from .compute import (
     LINE_FIELDS,
     LINE_LABELS,
     line_from_row,

@@ -1,5 +1,5 @@
 """Company details (IssuerProfile): one row, edited in the admin, printed on
-every credit note. Imported by ledger.admin."""
+every credit note."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from .models import IssuerProfile
+from ..models import IssuerProfile
 
 
 @admin.register(IssuerProfile)

@@ -1,0 +1,341 @@
+"""Credit notes, their series and settings, tax codes, channel mappings and the
+exports finance imports into its accounting software."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Q, QuerySet
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from lib.admin import money_cell
+from lib.errors import DomainError
+
+from ..credit_notes import issue_credit_note
+from ..exports import FORMATS, export_filename, export_lines
+from ..models import (
+    ChannelMapping,
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteSeries,
+    CreditNoteSettings,
+    TaxCode,
+)
+from ..pdf import credit_note_pdf
+from .base import ReadOnlyAdmin, ReadOnlyInline, terms
+
+
+def line_amount(attr: str, label: str) -> Any:
+    """A read-only column showing a credit note line's amount in its currency."""
+
+    @admin.display(description=label)
+    def column(self: Any, obj: CreditNoteLine) -> SafeString:
+        return money_cell(getattr(obj, attr), obj.credit_note.currency)
+
+    column.__name__ = f"{attr}_text"
+    return column
+
+
+class CreditNoteLineInline(ReadOnlyInline):
+    model = CreditNoteLine
+    fields = (
+        "position",
+        "description",
+        "quantity",
+        "unit",
+        "rate",
+        "tax_type",
+        "tax",
+        "net",
+        "gross",
+        "account_code",
+        "tracking_name",
+        "tracking_option",
+    )
+    readonly_fields = fields
+    ordering = ("position",)
+
+    unit = line_amount("unit_amount", "unit (net)")
+    tax = line_amount("tax_amount", "tax")
+    net = line_amount("net_amount", "net")
+    gross = line_amount("gross_amount", "total")
+
+    @admin.display(description="tax rate")
+    def rate(self, obj: CreditNoteLine) -> str:
+        return f"{(obj.tax_rate * 100).normalize():f}%"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditNoteLine]:
+        return super().get_queryset(request).select_related("credit_note")
+
+
+class ExportForm(forms.Form):
+    kind = forms.ChoiceField(label="Format", choices=[(f.name, f.label) for f in FORMATS.values()])
+    date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(
+        label="To", help_text="Both ends included.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The range ends before it starts.")
+        return data
+
+
+class IssueForm(forms.Form):
+    case_id = forms.CharField(label="Refund case ID", max_length=22)
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = (
+        "number",
+        "issue_date",
+        "reference",
+        "order_number",
+        "customer_name",
+        "total_with_currency",
+        "pdf_link",
+    )
+    list_filter = ("issue_date", "currency", "channel_mapping_applied")
+    search_fields = ("number",)
+    search_help_text = "Exact credit note number, case ID or order number."
+    inlines = (CreditNoteLineInline,)
+    readonly_fields = (
+        "number",
+        "issue_date",
+        "reference",
+        "case",
+        "order_number",
+        "order",
+        "customer_name",
+        "customer_email",
+        "currency",
+        "payment_method",
+        "bank_account_code",
+        "channel_mapping_applied",
+        "net",
+        "tax",
+        "total_with_currency",
+        "series",
+        "sequence",
+        "created_at",
+    )
+    fields = readonly_fields
+
+    @admin.display(description="total", ordering="total_amount")
+    def total_with_currency(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.total_amount, obj.currency)
+
+    @admin.display(description="net")
+    def net(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.net_amount, obj.currency)
+
+    @admin.display(description="tax")
+    def tax(self, obj: CreditNote) -> SafeString:
+        return money_cell(obj.tax_amount, obj.currency)
+
+    @admin.display(description="PDF")
+    def pdf_link(self, obj: CreditNote) -> str:
+        return format_html('<a href="{}">Download</a>', self.admin_url("pdf", obj.pk))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[CreditNote], search_term: str
+    ) -> tuple[QuerySet[CreditNote], bool]:
+        words = terms(search_term)
+        if not words:
+            return queryset, False
+        return (
+            queryset.filter(
+                Q(number__in=words) | Q(reference__in=words) | Q(order_number__in=words)
+            ),
+            False,
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("export/", wrap(self.export_view), name=f"{prefix}_export"),
+            path("issue/", wrap(self.issue_view), name=f"{prefix}_issue"),
+            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            "export_url": self.admin_url("export"),
+            "issue_url": self.admin_url("issue") if self.can_issue(request) else None,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = {"pdf_url": self.admin_url("pdf", object_id), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
+
+    def can_issue(self, request: HttpRequest) -> bool:
+        # There is no raw "add" form: issuing goes through the service.
+        return request.user.has_perm("ledger.add_creditnote")
+
+    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        note = self.viewable_or_404(request, object_id)
+        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
+        return response
+
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ExportForm(request.GET or None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            export = FORMATS[data["kind"]]
+            if not request.user.has_perm(export.permission):
+                raise PermissionDenied
+            response = StreamingHttpResponse(
+                export_lines(export.name, data["date_from"], data["date_to"]),
+                content_type="text/csv; charset=utf-8",
+            )
+            filename = export_filename(export.name, data["date_from"], data["date_to"])
+            response["Content-Disposition"] = f'attachment; filename="{filename}"'
+            return response
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Export for accounting",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/ledger/export_form.html", context)
+
+    def issue_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.can_issue(request):
+            raise PermissionDenied
+        form = IssueForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                note = issue_credit_note(form.cleaned_data["case_id"])
+            except DomainError as error:
+                form.add_error("case_id", error.message)
+            else:
+                messages.success(
+                    request, f"Credit note {note.number} for {note.reference} is issued."
+                )
+                return HttpResponseRedirect(self.admin_url("change", note.pk))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Issue a credit note",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/ledger/issue_form.html", context)
+
+
+@admin.register(CreditNoteSeries)
+class CreditNoteSeriesAdmin(ReadOnlyAdmin):
+    list_display = ("prefix", "year", "next_number")
+    fields = list_display
+    readonly_fields = list_display
+
+
+@admin.register(ChannelMapping)
+class ChannelMappingAdmin(admin.ModelAdmin):
+    list_display = (
+        "source",
+        "subsource",
+        "sales_account_code",
+        "tracking_name",
+        "tracking_option",
+        "customer_name",
+    )
+    search_fields = ("source", "subsource", "customer_name")
+
+
+def rate_validators(form: forms.ModelForm, name: str) -> None:
+    # Refused on the field itself, not as the CHECK constraint's form-wide error.
+    field = form.fields.get(name)
+    if field is not None:
+        field.validators += [MinValueValidator(0), MaxValueValidator(1)]
+        field.widget.attrs.update(min="0", max="1", step="0.0001")
+
+
+class TaxCodeForm(forms.ModelForm):
+    class Meta:
+        model = TaxCode
+        fields = ("rate", "tax_type")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rate_validators(self, "rate")
+
+
+@admin.register(TaxCode)
+class TaxCodeAdmin(admin.ModelAdmin):
+    form = TaxCodeForm
+    list_display = ("rate", "tax_type")
+
+
+class CreditNoteSettingsForm(forms.ModelForm):
+    class Meta:
+        model = CreditNoteSettings
+        fields = (
+            "platform_name",
+            "number_prefix",
+            "channel_mapping_enabled",
+            "default_sales_account_code",
+            "shipping_account_code",
+            "default_refund_tax_rate",
+            "default_customer_name",
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rate_validators(self, "default_refund_tax_rate")
+
+
+@admin.register(CreditNoteSettings)
+class CreditNoteSettingsAdmin(admin.ModelAdmin):
+    """One row: the list goes straight to it."""
+
+    form = CreditNoteSettingsForm
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: CreditNoteSettings | None = None
+    ) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        settings = CreditNoteSettings.load()
+        return HttpResponseRedirect(
+            reverse(f"{self.admin_site.name}:ledger_creditnotesettings_change", args=[settings.pk])
+        )

@@ -1,0 +1,127 @@
+"""Checks on the books themselves: journals balance, balances equal their
+entries, the trial balance nets to zero, and the posting backlog."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
+
+# ---------------------------------------------------------------- the books
+
+
+def journals_balance(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Each journal's entries balance, are in its currency and number entry_count."""
+    sql = _sql(
+        """
+        SELECT j.id, j.posting_key, j.entry_count, count(e.id),
+               coalesce(sum(e.debit), 0), coalesce(sum(e.credit), 0),
+               count(e.id) FILTER (WHERE e.currency <> j.currency), j.currency
+        FROM "{journal}" j LEFT JOIN "{entry}" e ON e.journal_id = j.id
+        GROUP BY j.id
+        HAVING count(e.id) <> j.entry_count
+            OR [[coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)]]
+            OR count(e.id) FILTER (WHERE e.currency <> j.currency) > 0
+        """
+    )
+
+    def make(
+        pk: int,
+        key: str,
+        declared: int,
+        found: int,
+        dr: Decimal,
+        cr: Decimal,
+        foreign: int,
+        cur: str,
+    ) -> tuple[str, str]:
+        problems = []
+        if found != declared:
+            problems.append(f"declares {declared} entries but has {found}")
+        if dr != cr:
+            problems.append(f"debits {_n(dr)} and credits {_n(cr)} do not balance")
+        if foreign:
+            problems.append(f"{foreign} entries in another currency than {cur}")
+        return f"journal {pk} ({key})", "; ".join(problems)
+
+    return _findings("journals_balance", _fetch(sql, limit=limit), limit, make)
+
+
+def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Maintained balances equal the sums of the entries, with a row for each."""
+    sql = _sql(
+        """
+        WITH sums AS (
+            SELECT account_id, currency, sum(debit) AS debit, sum(credit) AS credit
+            FROM "{entry}" GROUP BY account_id, currency
+        )
+        SELECT a.code, coalesce(s.currency, b.currency), s.debit, s.credit, b.debit, b.credit
+        FROM sums s
+        FULL OUTER JOIN "{balance}" b
+            ON b.account_id = s.account_id AND b.currency = s.currency
+        JOIN "{account}" a ON a.id = coalesce(s.account_id, b.account_id)
+        WHERE (b.id IS NULL)
+           OR (s.account_id IS NULL AND ([[b.debit <> 0]] OR [[b.credit <> 0]]))
+           OR ([[s.debit <> b.debit]] OR [[s.credit <> b.credit]])
+        """
+    )
+
+    def make(
+        code: str,
+        currency: str,
+        debit: Decimal | None,
+        credit: Decimal | None,
+        kept_debit: Decimal | None,
+        kept_credit: Decimal | None,
+    ) -> tuple[str, str]:
+        subject = f"account {code} {currency}"
+        if kept_debit is None:
+            return subject, f"entries (Dr {_n(debit)}, Cr {_n(credit)}) but no balance row"
+        return subject, (
+            f"balance row says Dr {_n(kept_debit)} Cr {_n(kept_credit)}, "
+            f"entries sum to Dr {_n(debit or Decimal(0))} Cr {_n(credit or Decimal(0))}"
+        )
+
+    return _findings("balances_match_entries", _fetch(sql, limit=limit), limit, make)
+
+
+def trial_balance_nets_to_zero(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Per currency, all debit totals equal all credit totals."""
+    sql = _sql(
+        """
+        SELECT currency, sum(debit), sum(credit) FROM "{balance}"
+        GROUP BY currency HAVING [[sum(debit) <> sum(credit)]]
+        """
+    )
+
+    def make(currency: str, debit: Decimal, credit: Decimal) -> tuple[str, str]:
+        return f"trial balance {currency}", f"debits {_n(debit)} but credits {_n(credit)}"
+
+    return _findings("trial_balance", _fetch(sql, limit=limit), limit, make)
+
+
+def outbox_backlog(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Ledger messages not consumed yet: the books lag their sources."""
+    sql = _sql(
+        """
+        SELECT failed_at IS NOT NULL, count(*), min(created_at),
+               count(DISTINCT order_id), count(DISTINCT case_id)
+        FROM "{outbox}" WHERE consumer = {consumer}
+        GROUP BY failed_at IS NOT NULL
+        """
+    )
+    findings = []
+    for failed, count, oldest, orders, cases in _fetch(sql):
+        if isinstance(oldest, str):  # SQLite returns the text it stored
+            oldest = datetime.fromisoformat(oldest)
+        what = "failed for good (parked for staff)" if failed else "pending"
+        findings.append(
+            Finding(
+                "outbox_backlog",
+                f"{count} {what} ledger messages",
+                f"oldest from {oldest:%Y-%m-%d %H:%M:%S}; the checks below leave out the "
+                f"{orders} orders and {cases} cases they concern (and their vendors' payables)",
+            )
+        )
+    return findings[:limit]

@@ -1,0 +1,196 @@
+"""Checks of running totals: vendor payables against their sources, refund
+counters and case breakdowns."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
+
+
+def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Payable = sales (net less commission) - vendor shares of completed cases - payouts."""
+    sql = _sql(
+        """
+        WITH {backlog},
+        sales AS (
+            SELECT l.vendor_id, o.currency, sum(l.net_amount - l.commission_amount) AS amount
+            FROM "{line}" l JOIN "{order}" o ON o.id = l.order_id
+            GROUP BY l.vendor_id, o.currency
+        ),
+        refunds AS (
+            SELECT l.vendor_id, c.currency, sum(l.vendor_share) AS amount
+            FROM "{liability}" l JOIN "{case}" c ON c.id = l.case_id
+            WHERE {completed_c}
+            GROUP BY l.vendor_id, c.currency
+        ),
+        payouts AS (
+            SELECT vendor_id, currency, sum(amount) AS amount
+            FROM "{payout}" GROUP BY vendor_id, currency
+        ),
+        expected AS (
+            SELECT coalesce(s.vendor_id, r.vendor_id, p.vendor_id) AS vendor_id,
+                   coalesce(s.currency, r.currency, p.currency) AS currency,
+                   coalesce(s.amount, 0) AS sales, coalesce(r.amount, 0) AS refunds,
+                   coalesce(p.amount, 0) AS payouts
+            FROM sales s
+            FULL OUTER JOIN refunds r
+                ON r.vendor_id = s.vendor_id AND r.currency = s.currency
+            FULL OUTER JOIN payouts p
+                ON p.vendor_id = coalesce(s.vendor_id, r.vendor_id)
+               AND p.currency = coalesce(s.currency, r.currency)
+        ),
+        ledger AS (
+            SELECT a.vendor_id, b.currency, b.credit - b.debit AS amount
+            FROM "{balance}" b JOIN "{account}" a ON a.id = b.account_id
+            WHERE a.role = {r_vendor_payable}
+        ),
+        unsettled AS (
+            SELECT l.vendor_id, o.currency
+            FROM pending_orders p
+            JOIN "{order}" o ON o.id = p.order_id
+            JOIN "{line}" l ON l.order_id = o.id
+            UNION
+            SELECT l.vendor_id, c.currency
+            FROM pending_cases p
+            JOIN "{case}" c ON c.id = p.case_id
+            JOIN "{liability}" l ON l.case_id = c.id
+        )
+        SELECT v.code, coalesce(x.currency, g.currency),
+               coalesce(x.sales, 0), coalesce(x.refunds, 0), coalesce(x.payouts, 0),
+               coalesce(g.amount, 0)
+        FROM expected x
+        FULL OUTER JOIN ledger g ON g.vendor_id = x.vendor_id AND g.currency = x.currency
+        JOIN "{vendor}" v ON v.id = coalesce(x.vendor_id, g.vendor_id)
+        WHERE [[coalesce(x.sales - x.refunds - x.payouts, 0) <> coalesce(g.amount, 0)]]
+          AND NOT EXISTS (
+              SELECT 1 FROM unsettled u
+              WHERE u.vendor_id = v.id AND u.currency = coalesce(x.currency, g.currency)
+          )
+        """
+    )
+
+    def make(
+        code: str,
+        currency: str,
+        sales: Decimal,
+        refunds: Decimal,
+        payouts: Decimal,
+        ledger: Decimal,
+    ) -> tuple[str, str]:
+        expected = sales - refunds - payouts
+        return f"vendor {code} {currency}", (
+            f"payable is {_n(ledger)} in the ledger but sales {_n(sales)} - refunds "
+            f"{_n(refunds)} - payouts {_n(payouts)} = {_n(expected)}"
+        )
+
+    return _findings("vendor_payables", _fetch(sql, limit=limit), limit, make)
+
+
+def refund_counters(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Order and line counters equal the sums over cases not rejected or cancelled."""
+    sql = _sql(
+        """
+        WITH cases AS (
+            SELECT c.order_id, sum(c.total_refund_amount) AS amount,
+                   sum(c.shipping_refund_amount) AS shipping
+            FROM "{case}" c WHERE NOT {released_c} GROUP BY c.order_id
+        ),
+        pieces AS (
+            SELECT r.order_line_id, sum(r.quantity) AS quantity, sum(r.net_amount) AS net,
+                   sum(r.tax_amount) AS tax, sum(r.commission_base) AS base,
+                   sum(r.commission_reversal) AS reversal
+            FROM "{refund_line}" r JOIN "{case}" c ON c.id = r.case_id
+            WHERE r.order_line_id IS NOT NULL AND NOT {released_c}
+            GROUP BY r.order_line_id
+        )
+        SELECT o.number, '',
+               concat_ws(', ',
+                   CASE WHEN [[o.refunded_amount <> coalesce(x.amount, 0)]] THEN
+                       'refunded_amount ' || o.refunded_amount || ' <> ' || coalesce(x.amount, 0)
+                   END,
+                   CASE WHEN [[o.refunded_shipping <> coalesce(x.shipping, 0)]] THEN
+                       'refunded_shipping ' || o.refunded_shipping || ' <> '
+                       || coalesce(x.shipping, 0)
+                   END)
+        FROM "{order}" o LEFT JOIN cases x ON x.order_id = o.id
+        WHERE [[o.refunded_amount <> coalesce(x.amount, 0)]]
+           OR [[o.refunded_shipping <> coalesce(x.shipping, 0)]]
+        UNION ALL
+        SELECT o.number, 'line ' || l.id || ' ' || l.sku,
+               concat_ws(', ',
+                   CASE WHEN [[l.refunded_quantity <> coalesce(p.quantity, 0)]] THEN
+                       'refunded_quantity ' || l.refunded_quantity || ' <> '
+                       || coalesce(p.quantity, 0)
+                   END,
+                   CASE WHEN [[l.refunded_net <> coalesce(p.net, 0)]] THEN
+                       'refunded_net ' || l.refunded_net || ' <> ' || coalesce(p.net, 0)
+                   END,
+                   CASE WHEN [[l.refunded_tax <> coalesce(p.tax, 0)]] THEN
+                       'refunded_tax ' || l.refunded_tax || ' <> ' || coalesce(p.tax, 0)
+                   END,
+                   CASE WHEN [[l.commission_base_refunded <> coalesce(p.base, 0)]] THEN
+                       'commission_base_refunded ' || l.commission_base_refunded || ' <> '
+                       || coalesce(p.base, 0)
+                   END,
+                   CASE WHEN [[l.commission_reversed <> coalesce(p.reversal, 0)]] THEN
+                       'commission_reversed ' || l.commission_reversed || ' <> '
+                       || coalesce(p.reversal, 0)
+                   END)
+        FROM "{line}" l
+        JOIN "{order}" o ON o.id = l.order_id
+        LEFT JOIN pieces p ON p.order_line_id = l.id
+        WHERE [[l.refunded_quantity <> coalesce(p.quantity, 0)]]
+           OR [[l.refunded_net <> coalesce(p.net, 0)]]
+           OR [[l.refunded_tax <> coalesce(p.tax, 0)]]
+           OR [[l.commission_base_refunded <> coalesce(p.base, 0)]]
+           OR [[l.commission_reversed <> coalesce(p.reversal, 0)]]
+        """
+    )
+
+    def make(number: str, what: str, detail: str) -> tuple[str, str]:
+        subject = f"order {number} {what}" if what else f"order {number}"
+        return subject, f"counter <> open and completed cases: {detail}"
+
+    return _findings("refund_counters", _fetch(sql, limit=limit), limit, make)
+
+
+def case_breakdowns(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """A case's total and shipping equal its lines' and its liabilities' sums."""
+    sql = _sql(
+        """
+        WITH pieces AS (
+            SELECT case_id, sum(gross_amount) AS gross, sum(net_amount) AS net,
+                   sum(tax_amount) AS tax, sum(shipping_amount) AS shipping
+            FROM "{refund_line}" GROUP BY case_id
+        ),
+        owed AS (
+            SELECT case_id, sum(refund_amount) AS gross, sum(net_amount) AS net,
+                   sum(tax_amount) AS tax, sum(shipping_amount) AS shipping
+            FROM "{liability}" GROUP BY case_id
+        )
+        SELECT c.case_id, c.total_refund_amount, c.shipping_refund_amount,
+               p.gross, p.net, p.tax, p.shipping, o.gross, o.net, o.tax, o.shipping
+        FROM "{case}" c
+        LEFT JOIN pieces p ON p.case_id = c.id
+        LEFT JOIN owed o ON o.case_id = c.id
+        WHERE [[c.total_refund_amount IS DISTINCT FROM p.gross]]
+           OR [[c.total_refund_amount IS DISTINCT FROM o.gross]]
+           OR [[c.shipping_refund_amount IS DISTINCT FROM p.shipping]]
+           OR [[c.shipping_refund_amount IS DISTINCT FROM o.shipping]]
+           OR [[p.net IS DISTINCT FROM o.net]]
+           OR [[p.tax IS DISTINCT FROM o.tax]]
+        """
+    )
+
+    def make(
+        case_id: str, total: Decimal, shipping: Decimal, *sums: Decimal | None
+    ) -> tuple[str, str]:
+        lines = "/".join(_n(s) for s in sums[:4])
+        owed = "/".join(_n(s) for s in sums[4:])
+        return f"case {case_id}", (
+            f"total {_n(total)}, shipping {_n(shipping)}; gross/net/tax/shipping of its lines "
+            f"{lines}, of its liabilities {owed}"
+        )
+
+    return _findings("case_breakdowns", _fetch(sql, limit=limit), limit, make)

@@ -1,0 +1,236 @@
+"""Checks of the sources against the ledger: each order, payout and completed
+case posted once, with the legs its breakdown says."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
+
+# ---------------------------------------------------------------- sources
+
+
+def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Each order has exactly one sale journal, in its currency, for what was captured."""
+    sql = _sql(
+        """
+        WITH {backlog},
+        sale AS (
+            SELECT j.order_id, count(DISTINCT j.id) AS journals,
+                   bool_and(j.currency = o.currency) AS same_currency, sum(e.debit) AS debit
+            FROM "{journal}" j
+            JOIN "{entry}" e ON e.journal_id = j.id
+            LEFT JOIN "{order}" o ON o.id = j.order_id
+            WHERE j.kind = {k_sale}
+            GROUP BY j.order_id
+        )
+        SELECT o.number, o.currency, o.captured_amount, coalesce(s.journals, 0),
+               s.same_currency, s.debit
+        FROM "{order}" o LEFT JOIN sale s ON s.order_id = o.id
+        WHERE NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = o.id)
+          AND (s.journals IS DISTINCT FROM 1 OR NOT s.same_currency
+               OR [[s.debit <> o.captured_amount]])
+        UNION ALL
+        SELECT '(no order)', '', 0, s.journals, s.same_currency, s.debit
+        FROM sale s WHERE s.order_id IS NULL
+        """
+    )
+
+    def make(
+        number: str,
+        currency: str,
+        captured: Decimal,
+        journals: int,
+        same_currency: bool | None,
+        debit: Decimal | None,
+    ) -> tuple[str, str]:
+        subject = f"order {number}"
+        if journals != 1:
+            return subject, f"has {journals} sale journals, expected exactly 1"
+        if not same_currency:
+            return subject, f"sale journal is not in the order's currency {currency}"
+        return subject, f"sale journal posts {_n(debit)} but {_n(captured)} {currency} was captured"
+
+    return _findings("sales_posted", _fetch(sql, limit=limit), limit, make)
+
+
+def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Each payout has exactly one payout journal, in its currency, for its amount."""
+    sql = _sql(
+        """
+        WITH posted AS (
+            SELECT j.payout_id, count(DISTINCT j.id) AS journals,
+                   bool_and(j.currency = p.currency) AS same_currency, sum(e.debit) AS debit
+            FROM "{journal}" j
+            JOIN "{entry}" e ON e.journal_id = j.id
+            JOIN "{payout}" p ON p.id = j.payout_id
+            WHERE j.kind = {k_payout}
+            GROUP BY j.payout_id
+        )
+        SELECT p.id, v.code, p.currency, p.amount, coalesce(x.journals, 0), x.same_currency, x.debit
+        FROM "{payout}" p
+        JOIN "{vendor}" v ON v.id = p.vendor_id
+        LEFT JOIN posted x ON x.payout_id = p.id
+        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency OR [[x.debit <> p.amount]]
+        """
+    )
+
+    def make(
+        pk: int,
+        vendor: str,
+        currency: str,
+        amount: Decimal,
+        journals: int,
+        same_currency: bool | None,
+        debit: Decimal | None,
+    ) -> tuple[str, str]:
+        subject = f"payout {pk} to {vendor}"
+        if journals != 1:
+            return subject, f"has {journals} payout journals, expected exactly 1"
+        if not same_currency:
+            return subject, f"payout journal is not in the payout's currency {currency}"
+        return (
+            subject,
+            f"payout journal posts {_n(debit)} but the payout is {_n(amount)} {currency}",
+        )
+
+    return _findings("payouts_posted", _fetch(sql, limit=limit), limit, make)
+
+
+def refunds_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """A completed case has exactly one refund journal; a case never completed has none."""
+    sql = _sql(
+        """
+        WITH {backlog},
+        posted AS (
+            SELECT case_id,
+                   count(*) FILTER (WHERE kind = {k_refund}) AS refunds,
+                   count(*) AS journals
+            FROM "{journal}" WHERE case_id IS NOT NULL GROUP BY case_id
+        )
+        SELECT c.case_id, c.status, c.status_before_dispute, {completed_c},
+               coalesce(p.refunds, 0), coalesce(p.journals, 0)
+        FROM "{case}" c LEFT JOIN posted p ON p.case_id = c.id
+        WHERE NOT EXISTS (SELECT 1 FROM pending_cases q WHERE q.case_id = c.id)
+          AND CASE WHEN {completed_c} THEN coalesce(p.refunds, 0) <> 1
+                   ELSE coalesce(p.journals, 0) > 0 END
+        """
+    )
+
+    def make(
+        case_id: str, status: str, before: str, completed: bool, refunds: int, journals: int
+    ) -> tuple[str, str]:
+        shown = f"{status} (before dispute: {before})" if before else status
+        if completed:
+            return f"case {case_id}", f"is {shown} with {refunds} refund journals, expected 1"
+        return f"case {case_id}", f"is {shown}, never completed, but has {journals} journals"
+
+    return _findings("refunds_posted", _fetch(sql, limit=limit), limit, make)
+
+
+def _case_legs_sql(expected: str, kinds: str) -> str:
+    """Cases whose posted legs (journals of `kinds`) differ from `expected` legs."""
+    return _sql(
+        """
+        WITH {backlog},
+        expected AS ({expected}),
+        posted AS (
+            SELECT j.case_id, {leg} AS leg, sum(e.debit - e.credit) AS amount
+            FROM "{journal}" j
+            JOIN "{entry}" e ON e.journal_id = j.id
+            JOIN "{account}" a ON a.id = e.account_id
+            LEFT JOIN "{vendor}" v ON v.id = a.vendor_id
+            JOIN "{case}" c ON c.id = j.case_id
+            WHERE j.kind IN ({kinds}) AND {completed_c}
+            GROUP BY j.case_id, 2
+        )
+        SELECT c.case_id, coalesce(x.leg, p.leg), coalesce(x.amount, 0),
+               coalesce(p.amount, 0), c.currency
+        FROM expected x
+        FULL OUTER JOIN posted p ON p.case_id = x.case_id AND p.leg = x.leg
+        JOIN "{case}" c ON c.id = coalesce(x.case_id, p.case_id)
+        WHERE [[coalesce(x.amount, 0) <> coalesce(p.amount, 0)]]
+          AND NOT EXISTS (SELECT 1 FROM pending_cases q WHERE q.case_id = c.id)
+        """.replace("{expected}", expected).replace("{kinds}", kinds)
+    )
+
+
+# Debit legs of a refund from per-vendor rows `r` (vendor_share, platform_share,
+# commission_reversal, tax_amount, refund_amount), as posting.refund_journal
+# books them; the clearing accounts are credited with the refund amount.
+_LEGS_FROM_ROWS = """
+    SELECT case_id, 'payable:' || code AS leg, sum(vendor_share) AS amount
+        FROM r GROUP BY case_id, code
+    UNION ALL SELECT case_id, 'commission', sum(commission_reversal) FROM r GROUP BY case_id
+    UNION ALL SELECT case_id, 'expense', sum(platform_share - commission_reversal)
+        FROM r GROUP BY case_id
+    UNION ALL SELECT case_id, 'tax', sum(tax_amount) FROM r GROUP BY case_id
+    UNION ALL SELECT case_id, 'clearing', -sum(refund_amount) FROM r GROUP BY case_id
+"""
+
+
+def _leg_finding(what: str) -> Callable[..., tuple[str, str]]:
+    def make(
+        case_id: str, leg: str, expected: Decimal, posted: Decimal, currency: str
+    ) -> tuple[str, str]:
+        return f"case {case_id} leg {leg}", (
+            f"{what} {_n(expected)} {currency} (net debit), the journals post {_n(posted)}"
+        )
+
+    return make
+
+
+def refund_journals_match_completion(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """The refund journal posts the breakdown as it stood at completion."""
+    snapshot = (
+        """
+        WITH r AS (
+            SELECT ev.case_id, v.code,
+                   (row->>'vendor_share')::numeric AS vendor_share,
+                   (row->>'platform_share')::numeric AS platform_share,
+                   (row->>'commission_reversal')::numeric AS commission_reversal,
+                   (row->>'tax_amount')::numeric AS tax_amount,
+                   (row->>'refund_amount')::numeric AS refund_amount
+            FROM "{event}" ev
+            JOIN "{case}" c ON c.id = ev.case_id
+            CROSS JOIN LATERAL jsonb_array_elements(ev.data->'liabilities') AS row
+            JOIN "{vendor}" v ON v.id = (row->>'vendor_id')::bigint
+            WHERE ev.from_status = {s_approved} AND ev.to_status = {s_completed}
+              AND {completed_c}
+              -- A missing refund journal is refunds_posted's finding, not this one's.
+              AND EXISTS (
+                  SELECT 1 FROM "{journal}" j WHERE j.case_id = c.id AND j.kind = {k_refund}
+              )
+        )
+    """
+        + _LEGS_FROM_ROWS
+    )
+    sql = _case_legs_sql(snapshot, "{k_refund}")
+    rows = _fetch(sql, limit=limit)
+    return _findings(
+        "refund_journals_match_completion", rows, limit, _leg_finding("completion snapshot says")
+    )
+
+
+def case_postings_match_liabilities(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """A completed case's refund, correction and reversal journals together post
+    its current liabilities (the breakdown after any dispute's new shares)."""
+    current = (
+        """
+        WITH r AS (
+            SELECT l.case_id, v.code, l.vendor_share, l.platform_share,
+                   l.commission_reversal, l.tax_amount, l.refund_amount
+            FROM "{liability}" l
+            JOIN "{case}" c ON c.id = l.case_id
+            JOIN "{vendor}" v ON v.id = l.vendor_id
+            WHERE {completed_c}
+        )
+    """
+        + _LEGS_FROM_ROWS
+    )
+    sql = _case_legs_sql(current, "{k_refund}, {k_correction}, {k_reversal}")
+    rows = _fetch(sql, limit=limit)
+    return _findings(
+        "case_postings_match_liabilities", rows, limit, _leg_finding("current liabilities say")
+    )

@@ -1,0 +1,129 @@
+"""The payout rule lives in the service: no payout beyond what is owed unless
+it is explicitly an advance, checked under a lock on the vendor's balance."""
+
+import threading
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections, transaction
+
+from ledger.models import Payout
+from ledger.posting import PayoutError, record_payout
+from ledger.selectors import owed_to_vendor
+from refunds import outbox
+
+D = Decimal
+PAID_ON = date(2026, 11, 30)
+
+
+def drain():
+    outbox.drain("ledger")
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):
+    drain()  # ACME is owed 36.00 for its two mugs
+
+    with pytest.raises(PayoutError) as refused:
+        record_payout(vendor=acme, amount=D("36.01"), currency="EUR", paid_on=PAID_ON)
+
+    assert refused.value.field == "amount"
+    assert "is owed 36.00 EUR: this pays 0.01 EUR more" in refused.value.message
+    assert not Payout.objects.exists()
+    assert owed_to_vendor(acme.pk, "EUR") == D("36.00")
+
+
+def test_a_vendor_with_nothing_owed_is_paid_only_as_an_advance(acme):
+    with pytest.raises(PayoutError):
+        record_payout(vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON)
+
+    record_payout(vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, advance=True)
+
+    assert owed_to_vendor(acme.pk, "EUR") == D("-5.00")
+
+
+def test_paying_exactly_what_is_owed_needs_no_advance(worked_order, acme):
+    drain()
+
+    record_payout(vendor=acme, amount=D("36.00"), currency="EUR", paid_on=PAID_ON)
+
+    assert owed_to_vendor(acme.pk, "EUR") == 0
+
+
+# ---------------------------------------------------------------- concurrency
+
+
+def waiting_on_a_lock() -> bool:
+    """Some other session of this database waits for a row lock."""
+    with connections["default"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.parametrize("advance", [False, True])
+def test_two_payouts_at_once_cannot_both_spend_the_balance(worked_order, acme, advance):
+    """The first payout holds its transaction open; the second must wait for
+    the balance row and then see what the first left (without the lock it
+    would read 36.00 and pay too). With the advance flag both are paid."""
+    outbox.drain("ledger")  # committed: ACME is owed 36.00
+    first_posted, release_first = threading.Event(), threading.Event()
+    results: dict[str, object] = {}
+
+    def first() -> None:
+        try:
+            with transaction.atomic():
+                results["first"] = record_payout(
+                    vendor=acme, amount=D("30.00"), currency="EUR", paid_on=PAID_ON
+                )
+                first_posted.set()
+                release_first.wait(timeout=60)
+        except Exception as error:  # asserted on below
+            results["first"] = error
+        finally:
+            first_posted.set()
+            connection.close()
+
+    def second() -> None:
+        try:
+            results["second"] = record_payout(
+                vendor=acme, amount=D("30.00"), currency="EUR", paid_on=PAID_ON, advance=advance
+            )
+        except Exception as error:  # asserted on below
+            results["second"] = error
+        finally:
+            connection.close()
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_posted.wait(timeout=60)
+    two = threading.Thread(target=second)
+    two.start()
+    # The second payout is blocked on the first's lock before the first commits.
+    for _ in range(600):
+        if waiting_on_a_lock() or not two.is_alive():
+            break
+        threading.Event().wait(0.1)
+    blocked = waiting_on_a_lock()
+    release_first.set()
+    one.join(timeout=60)
+    two.join(timeout=60)
+    assert not one.is_alive() and not two.is_alive(), "a payout hung"
+
+    assert blocked, f"the second payout did not wait for the first: {results}"
+    assert isinstance(results["first"], Payout)
+    if advance:
+        assert isinstance(results["second"], Payout)
+        assert owed_to_vendor(acme.pk, "EUR") == D("-24.00")
+    else:
+        assert isinstance(results["second"], PayoutError), results["second"]
+        assert "is owed 6.00 EUR: this pays 24.00 EUR more" in results["second"].message
+        assert Payout.objects.count() == 1
+        assert owed_to_vendor(acme.pk, "EUR") == D("6.00")
