@@ -125,3 +125,25 @@ def test_the_old_task_names_still_run(db):
     )
     delivery.refresh_from_db()
     assert delivery.attempts == 1 and delivery.error
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("/admin/integrations/apitoken/", "/admin/api/apitoken/"),
+        ("/admin/integrations/apitoken/7/change/", "/admin/api/apitoken/7/change/"),
+        (
+            "/admin/integrations/webhookdelivery/?status=failed",
+            "/admin/webhooks/webhookdelivery/?status=failed",
+        ),
+    ],
+)
+def test_old_admin_addresses_lead_to_the_new_pages(admin_client, old, new):
+    response = admin_client.get(old)
+    assert response.status_code == 302
+    assert response["Location"] == new
+
+
+def test_the_moved_admin_pages_answer(admin_client):
+    for url in ("/admin/api/apitoken/", "/admin/webhooks/webhookdelivery/?status=failed"):
+        assert admin_client.get(url).status_code == 200, url
