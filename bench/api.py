@@ -141,7 +141,7 @@ class Fixture:
 def make_fixture(args: argparse.Namespace) -> Fixture:
     from django.contrib.auth import get_user_model
 
-    from integrations.tokens import create_token, hash_key
+    from api.tokens import create_token, hash_key
     from refunds.models import Order, RefundCase
 
     staff, _ = get_user_model().objects.get_or_create(

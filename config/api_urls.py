@@ -6,7 +6,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from integrations.views import api_not_found, api_root, api_v1_root
+from api.views import api_not_found, api_root, api_v1_root
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -40,7 +40,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path(
         "redoc/",
-        SpectacularRedocView.as_view(url_name="schema", template_name="integrations/redoc.html"),
+        SpectacularRedocView.as_view(url_name="schema", template_name="api/redoc.html"),
         name="api-redoc",
     ),
     # Anything else under /api/ is a JSON 404, never Django's HTML page.

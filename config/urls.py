@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
 admin.site.site_header = "Splitledger finance"
@@ -14,6 +14,16 @@ admin.site.enable_nav_sidebar = False
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("", include("ops.urls")),  # /healthz and /readyz
+    # The admin pages of `integrations` moved with its models to api and
+    # webhooks: old bookmarks land on the new pages (remove after a release).
+    re_path(
+        r"^admin/integrations/(?P<model>apitoken|idempotencyrecord)/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/api/%(model)s/%(rest)s", query_string=True),
+    ),
+    re_path(
+        r"^admin/integrations/(?P<model>webhookendpoint|webhookdelivery)/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/webhooks/%(model)s/%(rest)s", query_string=True),
+    ),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("staff/", include("portal.staff_urls")),

@@ -33,7 +33,10 @@ INSTALLED_APPS = [
     "refunds",
     "ledger",
     "portal",
+    # Migrations only, for a release: its models moved to api and webhooks.
     "integrations",
+    "api",
+    "webhooks",
     "ops",
     "axes",
 ]
@@ -41,12 +44,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "integrations.middleware.RefuseNulInPathMiddleware",
+    "api.middleware.RefuseNulInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "integrations.idempotency.IdempotencyMiddleware",
+    "api.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a flagged lockout into the lockout page.
@@ -150,10 +153,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
-    "retry-webhooks": {"task": "integrations.tasks.retry_due_webhooks", "schedule": 30.0},
+    "retry-webhooks": {"task": "webhooks.tasks.retry_due_webhooks", "schedule": 30.0},
     # Hourly, so that each run deletes at most an hour's worth of records.
     "purge-idempotency-records": {
-        "task": "integrations.tasks.purge_idempotency_records",
+        "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(minute=40),
     },
     "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 300.0},
@@ -178,7 +181,7 @@ OUTBOX_CONSUMERS = {
         "topics": ["case.opened", "case.status_changed", "case.breakdown_overridden"],
     },
     "webhooks": {
-        "handler": "integrations.webhooks.handle_batch",
+        "handler": "webhooks.delivery.handle_batch",
         "topics": ["case.opened", "case.status_changed", "credit_note.created"],
     },
 }
@@ -201,17 +204,17 @@ HEALTH_MIGRATIONS_CACHE_SECONDS = int(env_str("HEALTH_MIGRATIONS_CACHE_SECONDS",
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "integrations.authentication.ApiTokenAuthentication",
+        "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vendors.api.permissions.ApiAccess"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "integrations.pagination.IdCursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "integrations.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "integrations.parsers.JSONParser",
+        "api.parsers.JSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -429,7 +429,7 @@ class ReasonSerializer(serializers.ModelSerializer):
 
 # A case read renders plain rows (refunds.selectors.case_rows) with these
 # functions instead of RefundCaseSerializer over model instances: the same JSON
-# (tests/integrations/test_api_queries.py compares the two on every kind of
+# (tests/api/test_api_queries.py compares the two on every kind of
 # case), at a fraction of the CPU. RefundCaseSerializer stays the reference, and
 # what lists and the schema use. DRF's own fields format what is not a string.
 _DATETIME = serializers.DateTimeField(read_only=True)

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from ledger.models import IssuerProfile
 from refunds.models import Order
+from tests.api.conftest import client_for
 from tests.factories import StaffFactory
-from tests.integrations.conftest import client_for
 from tests.ledger.test_ledger_admin import PASSWORD
 
 

@@ -23,7 +23,7 @@ from refunds.services.cases import (
     reject_case,
     resolve_dispute,
 )
-from tests.integrations.conftest import client_for
+from tests.api.conftest import client_for
 from tests.portal.test_portal_support import logged_in
 
 pytest_plugins = ["tests.portal.test_portal_support"]

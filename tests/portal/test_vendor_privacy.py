@@ -20,7 +20,6 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from integrations.models import WebhookDelivery, WebhookEndpoint
 from portal.models import Notification
 from refunds import outbox
 from refunds.models import Attachment, CaseEvent, RefundCase
@@ -33,9 +32,10 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from refunds.visibility import events_visible_to, vendor_may_see
+from tests.api.conftest import client_for
 from tests.factories import MembershipFactory, StaffFactory, UserFactory, VendorFactory, make_order
-from tests.integrations.conftest import client_for
 from tests.portal.test_portal_support import logged_in
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytest_plugins = ["tests.portal.test_portal_support"]
 

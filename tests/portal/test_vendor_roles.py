@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from portal.context import SESSION_KEY
 from refunds.models import Attachment, CaseEvent, CaseStatus, RefundCase, VendorLiability
+from tests.api.conftest import client_for
 from tests.factories import MembershipFactory, UserFactory
-from tests.integrations.conftest import client_for
 from tests.portal.test_portal_support import logged_in, single_vendor_case
 from tests.portal.test_statement_pages import statements  # noqa: F401 (a fixture)
 from vendors.models import Vendor, VendorMembership, VendorRole

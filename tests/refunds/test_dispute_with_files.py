@@ -84,7 +84,7 @@ def test_without_files_it_is_a_plain_dispute(case, acme, alice):
 def test_the_api_sends_files_with_the_dispute_through_the_same_service(
     case, acme, alice, media, settings
 ):
-    from tests.integrations.conftest import client_for
+    from tests.api.conftest import client_for
 
     settings.REFUND_ATTACHMENT_MAX_BYTES = 1024 * 1024
     good = SimpleUploadedFile("scan.pdf", b"%PDF-1.4 carrier scan", content_type="application/pdf")

@@ -17,7 +17,8 @@ def test_finance_staff_may_work_cases_and_read_the_ledger_but_delete_nothing(db)
         "vendors.add_vendormembership",
         "ledger.view_journal",
         "ledger.add_settlementstatement",
-        "integrations.view_apitoken",
+        "api.view_apitoken",
+        "webhooks.view_webhookdelivery",
     ):
         assert user.has_perm(permission), permission
     codenames = set(
@@ -25,4 +26,4 @@ def test_finance_staff_may_work_cases_and_read_the_ledger_but_delete_nothing(db)
     )
     assert not {c for c in codenames if c.startswith("delete_")}
     # A key acts as its user: who may make keys is a superuser's decision.
-    assert not user.has_perm("integrations.add_apitoken")
+    assert not user.has_perm("api.add_apitoken")

@@ -15,7 +15,9 @@ from django.db import migrations
 
 FINANCE_GROUP = "Finance"
 FULL_APPS = ("refunds", "ledger", "vendors", "portal")
-VIEW_APPS = ("integrations",)
+# `integrations` was split into `api` and `webhooks` (integrations 0003 moves
+# the content types over); a fresh database grants on the old label here.
+VIEW_APPS = ("integrations", "api", "webhooks")
 
 
 def create(apps, schema_editor):

@@ -1,0 +1,173 @@
+"""Idempotency-Key on API POSTs.
+
+A key belongs to the principal that sent it: the user and the API key, or the
+user of a session. The middleware runs before DRF's views, so it authenticates
+the request itself with the configured DRF authenticators (the API key
+authenticator keeps its answer on the request, so the view does not look the
+key up a second time). An unauthenticated request is passed to the view, which
+refuses it: nothing is stored for it and nothing is replayed to it.
+
+The first request with a key inserts its record, runs, and stores its answer,
+all in one transaction; a concurrent request with the same key waits on the
+record's unique index until that transaction ends, then returns the stored
+answer without running again. The same key with a different body answers 422.
+
+An answer that says "try again" is never stored, so that the retry with the
+same key can succeed: any 5xx, any answer with Retry-After (the 409 the
+exception handler gives after a lock timeout, a deadlock, a serialization
+failure or a constraint race), and any answer whose transaction was marked for
+rollback. The record is rolled back with it.
+
+Records older than IDEMPOTENCY_RETENTION_DAYS are purged by a periodic task
+(api.tasks.purge_idempotency_records).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.settings import api_settings
+
+from .models import ApiToken, IdempotencyRecord
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+MAX_KEY_LENGTH = 255
+PURGE_BATCH_SIZE = 5000
+
+
+def principal_scope(request: HttpRequest) -> str | None:
+    """Who is asking, as the scope of their keys; None when nobody is
+    authenticated (or the credentials are refused: the view will say why)."""
+    before = request.user if hasattr(request, "user") else None
+    drf_request = Request(
+        request, authenticators=[cls() for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    )
+    try:
+        user, auth = drf_request.user, drf_request.auth
+    except APIException:
+        user, auth = None, None
+    if user is None or not user.is_authenticated:
+        # DRF put an AnonymousUser on the request; the view authenticates
+        # afresh and must see what AuthenticationMiddleware saw.
+        if before is not None:
+            request.user = before
+        return None
+    if isinstance(auth, ApiToken):
+        return f"user:{user.pk}/key:{auth.pk}"
+    return f"user:{user.pk}/session"
+
+
+def _storable(response: HttpResponse) -> bool:
+    return (
+        response.status_code < 500
+        and not response.has_header("Retry-After")
+        and not getattr(response, "streaming", False)
+        and not transaction.get_rollback()
+    )
+
+
+def _retry_later() -> JsonResponse:
+    response = JsonResponse(
+        {"detail": "The request conflicts with the current state; retry it.", "code": "conflict"},
+        status=409,
+    )
+    response["Retry-After"] = "1"
+    return response
+
+
+class IdempotencyMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        key = request.META.get(HEADER)
+        if request.method != "POST" or key is None or not request.path.startswith("/api/"):
+            return self.get_response(request)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            return JsonResponse(
+                {
+                    "detail": f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters.",
+                    "code": "invalid",
+                    "errors": {"Idempotency-Key": ["Invalid length."]},
+                },
+                status=400,
+            )
+        scope = principal_scope(request)
+        if scope is None:
+            return self.get_response(request)
+        body = request.body  # read before the view, so it can be fingerprinted
+        fingerprint = hashlib.sha256(
+            b"\0".join([request.method.encode(), request.path.encode(), body])
+        ).hexdigest()
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    scope=scope,
+                    key=key,
+                    method=request.method,
+                    path=request.path[:500],
+                    fingerprint=fingerprint,
+                )
+                response = self.get_response(request)
+                if not _storable(response):
+                    # Roll the record back with the answer: the key is free again.
+                    transaction.set_rollback(True)
+                    return response
+                record.status_code = response.status_code
+                record.content_type = response.get("Content-Type", "")[:100]
+                record.body = response.content
+                try:
+                    record.save(update_fields=["status_code", "content_type", "body"])
+                except DatabaseError:
+                    # The view left the transaction aborted (a database error it
+                    # turned into a 4xx): give its answer, store nothing.
+                    transaction.set_rollback(True)
+                return response
+        except IntegrityError:
+            pass
+        return self._replay(scope, key, fingerprint)
+
+    def _replay(self, scope: str, key: str, fingerprint: str) -> HttpResponse:
+        record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
+        if record is None or record.status_code is None:
+            # Purged in between, or a record written before answers that were
+            # not stored were rolled back: nothing to replay.
+            return _retry_later()
+        if record.fingerprint != fingerprint:
+            return JsonResponse(
+                {
+                    "detail": "This Idempotency-Key was used with a different request.",
+                    "code": "idempotency_key_reused",
+                    "errors": {"Idempotency-Key": ["Used before with another body or path."]},
+                },
+                status=422,
+            )
+        response = HttpResponse(
+            bytes(record.body), status=record.status_code, content_type=record.content_type
+        )
+        response["Idempotent-Replayed"] = "true"
+        return response
+
+
+def purge_idempotency_records(*, now: datetime | None = None) -> int:
+    """Delete the records older than IDEMPOTENCY_RETENTION_DAYS, in batches so
+    that no statement holds many row locks; returns how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.IDEMPOTENCY_RETENTION_DAYS)
+    purged = 0
+    while True:
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:PURGE_BATCH_SIZE]
+        )
+        if not ids:
+            return purged
+        purged += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]
