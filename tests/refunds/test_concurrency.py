@@ -205,13 +205,23 @@ def drains_queued():
     the queued drains are purged afterwards."""
     from config.celery import app
 
+    def fresh_pools() -> None:
+        # Pools are made on first use; an earlier test may have closed them.
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
+    fresh_pools()
     try:
         yield
     finally:
         app.conf.task_always_eager = eager
-        app.control.purge()
+        with app.connection_for_write() as connection:
+            app.control.purge(connection=connection)
+        fresh_pools()
 
 
 @pytest.mark.parametrize("n", [4, 16, 64])
