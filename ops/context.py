@@ -16,7 +16,7 @@ MAX_LENGTH = 200
 
 # Visible ASCII only: no spaces, control characters or line breaks, so a
 # client-chosen ID can neither split a log line nor smuggle a header.
-_ACCEPTABLE = re.compile(r"[\x21-\x7e]{1,%d}" % MAX_LENGTH)
+_ACCEPTABLE = re.compile(rf"[\x21-\x7e]{{1,{MAX_LENGTH}}}")
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 

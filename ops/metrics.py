@@ -26,6 +26,7 @@ to files there and a scrape adds them up (`exposition()`).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -71,6 +72,9 @@ TASK_DURATION = Histogram(
 # Anything else a client sends is counted as "other": labels stay few.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
+# A regex segment's "^" (at the start, or after the "/" that joins it to its
+# parent) and its final "$".
+_ANCHORS = re.compile(r"(?:(?<=/)|^)\^|\$$")
 
 
 def route_of(request: Any) -> str:
@@ -79,7 +83,7 @@ def route_of(request: Any) -> str:
         return UNMATCHED
     # DRF's router builds regex patterns ("^cases/(?P<pk>[^/.]+)/$"): the
     # anchors say nothing to a reader of a dashboard.
-    return "/" + (match.route or "").replace("^", "").replace("$", "")
+    return "/" + _ANCHORS.sub("", match.route or "")
 
 
 def record_request(*, route: str, method: str, status: int, seconds: float) -> None:
