@@ -33,6 +33,12 @@ def unbind_request_id(token: Token[str | None]) -> None:
     _request_id.reset(token)
 
 
+def clear_request_id(**_: object) -> None:
+    """request_finished (ops.apps): the response is closed, after Django has
+    logged a 4xx/5xx and any streaming body was sent, all under the ID."""
+    _request_id.set(None)
+
+
 def new_request_id() -> str:
     return uuid.uuid4().hex
 

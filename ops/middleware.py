@@ -9,8 +9,8 @@ from .context import (
     HEADER,
     accepted_request_id,
     bind_request_id,
+    clear_request_id,
     new_request_id,
-    unbind_request_id,
 )
 from .metrics import record_request, route_of
 
@@ -27,11 +27,15 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request_id = accepted_request_id(request.META.get("HTTP_X_REQUEST_ID")) or new_request_id()
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = bind_request_id(request_id)
+        # Left bound until the response is closed (request_finished, see
+        # ops.apps): Django logs "Not Found" and the like after the middleware
+        # chain has returned, and a streamed body is sent later still.
+        bind_request_id(request_id)
         try:
             response = self.get_response(request)
-        finally:
-            unbind_request_id(token)
+        except BaseException:
+            clear_request_id()
+            raise
         response[HEADER] = request_id
         return response
 
