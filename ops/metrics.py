@@ -26,6 +26,7 @@ to files there and a scrape adds them up (`exposition()`).
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -42,6 +43,12 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 logger = logging.getLogger(__name__)
+
+if settings.PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client writes its files there from the first value on; a
+    # missing directory would fail every request, so make it (a tmpfs in
+    # docker-compose.yml is there already).
+    os.makedirs(settings.PROMETHEUS_MULTIPROC_DIR, exist_ok=True)
 
 # The metrics this code counts. They live in their own registry, not
 # prometheus_client's global one, so that a scrape shows exactly these (plus the
