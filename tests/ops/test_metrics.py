@@ -194,3 +194,45 @@ def test_task_run_times_are_recorded_per_task_and_state(client, token, db):
 
     assert moved(task="tests.ops.add", state="SUCCESS") == 2
     assert moved(task="tests.ops.explode", state="FAILURE") == 1
+
+
+def test_in_multiprocess_mode_a_scrape_adds_up_every_process(tmp_path):
+    """What gunicorn's workers do: each process counts into the shared
+    directory; whichever one is scraped reports the total."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.ops.compose import ROOT
+
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": os.environ.get("DATABASE_URL", ""),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+        "METRICS_TOKEN": TOKEN,
+    }
+    hit = "from django.test import Client; c = Client(HTTP_HOST='localhost'); [c.get('/healthz') for _ in range({})]"
+    read = (
+        "from django.test import Client;"
+        f"print(Client(HTTP_HOST='localhost').get('/metrics', HTTP_AUTHORIZATION='Bearer {TOKEN}').content.decode())"
+    )
+
+    def shell(code):
+        done = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shell(hit.format(2))
+    shell(hit.format(3))
+    text = shell(read)
+
+    line = 'splitledger_http_requests_total{method="GET",route="/healthz",status="2xx"} 5.0'
+    assert line in text, text
