@@ -236,3 +236,21 @@ def test_in_multiprocess_mode_a_scrape_adds_up_every_process(tmp_path):
 
     line = 'splitledger_http_requests_total{method="GET",route="/healthz",status="2xx"} 5.0'
     assert line in text, text
+
+
+def test_the_grafana_dashboard_uses_only_metrics_we_serve(client, token, db):
+    import json
+    import re
+
+    from tests.ops.compose import ROOT
+
+    add.delay(1, 1)
+    client.get("/healthz")
+    served = {name for name, _ in scrape(client)}
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "splitledger.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+
+    used = {name for expr in exprs for name in re.findall(r"splitledger_[a-z_]+", expr)}
+
+    assert len(dashboard["panels"]) >= 10
+    assert used and used <= served, used - served
