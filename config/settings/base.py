@@ -1,11 +1,13 @@
 """Settings shared by every environment. Everything that differs comes from the
 environment (see env.py); no secret has a default here."""
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_list, env_str, read_dotenv
 
@@ -42,6 +44,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even one a middleware below makes, carries the
+    # request ID and is counted (ops.middleware).
+    "ops.middleware.RequestIdMiddleware",
+    "ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.RefuseNulInPathMiddleware",
@@ -274,11 +280,27 @@ SPECTACULAR_SETTINGS = {
 # root's handler too (every "Not Found: /favicon.ico" twice). Configuring the
 # "django" logger here replaces that handler. "django.server" (runserver's
 # request lines) keeps Django's handler and does not propagate.
+# LOG_FORMAT: "plain" (default here; one readable line) or "json" (default in
+# production; one JSON object per line). Either way the handler's filter adds
+# the request ID of the request or task being served (ops.logs).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT is 'plain' or 'json'.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "ops.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"()": "ops.logs.PlainFormatter"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
@@ -287,5 +309,34 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
+
+# Prometheus metrics at /metrics (ops.metrics). With METRICS_TOKEN set, a scrape
+# must send `Authorization: Bearer <token>`; without it /metrics answers 404
+# unless METRICS_ALLOW_UNAUTHENTICATED is true (only where nothing untrusted
+# reaches the web port). PROMETHEUS_MULTIPROC_DIR (an empty directory, wiped at
+# each start, e.g. a tmpfs) makes the figures of several processes (gunicorn
+# workers) add up; prometheus_client reads the same variable. A Celery worker
+# serves its task metrics on WORKER_METRICS_PORT when set (needs the directory).
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOW_UNAUTHENTICATED = env_bool("METRICS_ALLOW_UNAUTHENTICATED", False)
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+WORKER_METRICS_PORT = env_str("WORKER_METRICS_PORT")
+WORKER_METRICS_ADDR = env_str("WORKER_METRICS_ADDR", "0.0.0.0")
+
+# Error reports go to Sentry (or a server speaking its protocol) only when
+# SENTRY_DSN is set; never with personal data (ops.sentry).
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from ops.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str(
+            "SENTRY_ENVIRONMENT",
+            os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local").rsplit(".", 1)[-1],
+        ),
+        release=env_str("SENTRY_RELEASE"),
+        traces_sample_rate=float(env_str("SENTRY_TRACES_SAMPLE_RATE", "0")),
+    )
 READ_ONLY_GROUP = env_str("READ_ONLY_GROUP", "finance-readonly")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")

@@ -198,8 +198,11 @@ def test_production_settings_follow_the_environment(services):
     assert "DJANGO_SECURE_PROXY_SSL_HEADER is 'HEADER,value'" in malformed.stderr
 
 
-def test_probes_over_plain_http_are_not_redirected_to_https(services):
+def test_probes_over_plain_http_are_not_redirected_to_https(services, tmp_path):
     env = {key: str(value) for key, value in services["web"]["environment"].items()}
+    # The container's tmpfs, here a directory of the test's own.
+    assert env.pop("PROMETHEUS_MULTIPROC_DIR") == "/run/prometheus"
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "prometheus")
     code = (
         "from django.test import Client; c = Client(HTTP_HOST='refunds.example.com');"
         "print(c.get('/healthz').status_code, c.get('/admin/login/').status_code,"
