@@ -69,7 +69,7 @@ def indexes(table: str) -> set[str]:
         return {
             name
             for name, info in connection.introspection.get_constraints(cursor, table).items()
-            if info["index"]
+            if info["index"] or info["unique"]
         }
 
 
