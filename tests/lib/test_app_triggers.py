@@ -191,7 +191,7 @@ def test_migrating_from_before_gives_what_a_fresh_database_has(acme, bolt):
     assert kept() == expected()
 
 
-def test_each_ledger_migration_reverse_restores_the_sql_it_replaced():
+def test_ledger_sql_is_what_its_migrations_installed():
     """The ledger's current SQL is what 0002, 0005 and 0011 installed."""
     previous = (
         import_module("ledger.migrations.0002_ledger_invariants").INSTALL
@@ -202,3 +202,29 @@ def test_each_ledger_migration_reverse_restores_the_sql_it_replaced():
     full = import_module("ledger.migrations.0011_full_balance_check").FULL_CHECK
     assert body(ledger_triggers.CHECK_JOURNAL.sql) == body(full)
     assert body(ledger_triggers.REFUSE_CHANGE.sql) in previous
+
+
+def renamed(sql: str) -> str:
+    return sql.replace("portal_day(", "refunds_refundday_day(").replace(
+        "portal_refundday_rank(", "refunds_refundday_rank("
+    )
+
+
+def test_refund_day_sql_is_portal_0007s_under_refunds_names():
+    """The summary's triggers moved app, not behaviour: the same SQL but for names."""
+    old = import_module("portal.migrations.0007_refund_day_lock_order")
+    for table, (name, sql) in old.TABLES.items():
+        new = refunds_triggers.SUMMARY_FUNCTIONS[table]
+        assert renamed(sql).replace(f"{name}()", new.signature) == new.sql
+        for event in old.REFERENCING:
+            trigger = refunds_triggers.summary_trigger(table, event)
+            assert trigger.sql == renamed(
+                f"CREATE TRIGGER {old.trigger_name(table, event)} AFTER {event.upper()} ON "
+                f"{table}\n    {old.REFERENCING[event]} FOR EACH STATEMENT EXECUTE FUNCTION "
+                f"{name}();\n"
+            ).replace(old.trigger_name(table, event), trigger.name).replace(
+                f"{name}()", new.signature
+            )
+    assert renamed(old.INSTALL.split("$$")[1]) == body(refunds_triggers.RANK.sql)
+    expected = import_module("portal.migrations.0003_refund_day_summary").EXPECTED
+    assert " ".join(renamed(expected).split()) == " ".join(refunds_triggers.EXPECTED.split())
