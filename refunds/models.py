@@ -136,6 +136,7 @@ class OrderLine(models.Model):
     commission_reversed = amount_field()
 
     class Meta:
+        # PostgreSQL trigger (refunds/triggers.py): SKU and vendor never change.
         ordering = ["order_id", "id"]
         indexes = [
             models.Index(fields=["sku"], name="order_line_sku_idx"),
@@ -677,6 +678,7 @@ class RefundDay(models.Model):
     count = models.BigIntegerField(default=0)
 
     class Meta:
+        # Kept by triggers on the tables it sums: refunds/triggers.py.
         db_table = "portal_refundday"
         constraints = [
             models.UniqueConstraint(

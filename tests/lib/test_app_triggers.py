@@ -11,6 +11,7 @@ from importlib import import_module
 
 import pytest
 from django.apps import apps
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -130,7 +131,6 @@ def test_refunds_indexes_for_the_portal_are_refunds_own():
 def test_refund_day_belongs_to_refunds():
     assert RefundDay._meta.app_label == "refunds"
     assert RefundDay._meta.db_table == "portal_refundday"
-    ContentType = apps.get_model("contenttypes", "ContentType")
     assert ContentType.objects.get_for_model(RefundDay).app_label == "refunds"
     assert not ContentType.objects.filter(app_label="portal", model="refundday").exists()
 
@@ -167,9 +167,13 @@ def test_migrating_from_before_gives_what_a_fresh_database_has(acme, bolt):
     order = make_order(number="TRIP-1", lines=[(acme, "MUG-01", 2, "20.00", "0.10")])
     open_case(order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)])
 
+    content_type = ContentType.objects.get(app_label="refunds", model="refundday").pk
+
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     before = installed_triggers()
+    # The content type row went back to portal, keeping its id (and its grants).
+    assert ContentType.objects.filter(pk=content_type, app_label="portal").exists()
     # Portal's triggers on refunds' tables, as they were.
     assert ("refunds_refundcase", "portal_refundday_refundcase_updates") in before
     assert not any(name.startswith("refunds_refundday") for _, name in before)
@@ -185,6 +189,7 @@ def test_migrating_from_before_gives_what_a_fresh_database_has(acme, bolt):
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert (installed_triggers(), app_functions()) == fresh
+    assert ContentType.objects.filter(pk=content_type, app_label="refunds").exists()
     # The sums kept by the old triggers and then the new are the live rows' sums.
     assert kept() == expected()
     open_case(order=second, lines=[LineRequest(tee.pk, "goodwill", amount="5.00")])
