@@ -26,7 +26,7 @@ about 450 cases a second, which is ten hours for a million. The shape:
 
 No payments, ledger or notifications: the pages measured do not read them
 beyond an empty balance and badge. Every CHECK constraint applies to every
-row. The staff dashboard's summary triggers (portal 0003) are disabled during
+row. The staff dashboard's summary triggers (refunds/triggers.py) are disabled during
 the COPY and `portal_refundday` is rebuilt from the loaded rows afterwards;
 a consistency check re-derives the counters and that summary from the rows.
 Then VACUUM (ANALYZE).
@@ -683,9 +683,9 @@ SUMMARY_TABLES = tuple(COLUMNS)[:-1]  # the staff dashboard's triggers: not on e
 
 
 def expected_summary() -> str:
-    from importlib import import_module
+    from refunds.triggers import EXPECTED
 
-    return import_module("portal.migrations.0003_refund_day_summary").EXPECTED
+    return EXPECTED
 
 
 def load(world: World, cases: int) -> float:

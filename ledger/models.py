@@ -172,6 +172,8 @@ class Journal(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
+        # balanced, in one currency, with entry_count entries, checked at commit.
         ordering = ["-date", "-id"]
         indexes = [
             models.Index(fields=["date", "id"], name="journal_date_idx"),
@@ -210,6 +212,8 @@ class Entry(models.Model):
     credit = amount_field()
 
     class Meta:
+        # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
+        # its journal is checked again at commit.
         ordering = ["journal_id", "id"]
         verbose_name_plural = "entries"
         indexes = [models.Index(fields=["account", "journal"], name="entry_account_idx")]
@@ -470,6 +474,7 @@ class CreditNote(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
         ordering = ["-issue_date", "-id"]
         indexes = [
             models.Index(fields=["issue_date", "id"], name="credit_note_date_idx"),
@@ -514,6 +519,7 @@ class CreditNoteLine(models.Model):
     tracking_option = models.CharField(max_length=100, blank=True)
 
     class Meta:
+        # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
         ordering = ["credit_note_id", "position"]
         constraints = [
             models.UniqueConstraint(

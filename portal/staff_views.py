@@ -2,7 +2,7 @@
 
 Eleven queries whatever the data: an aggregate per figure, and the names of
 the vendors and reasons shown. On PostgreSQL the period's figures come from
-`portal.models.RefundDay`, daily sums that triggers keep in step with every
+`refunds.models.RefundDay`, daily sums that triggers keep in step with every
 order, case, liability and refund line, so the work grows with the days and
 keys in the period (a few thousand rows for 30 days), not with the cases; open
 cases and disputes are read live from the status index. Elsewhere (SQLite)
@@ -56,13 +56,12 @@ from refunds.models import (
     OrderLine,
     ReasonPolicy,
     RefundCase,
+    RefundDay,
     RefundLine,
     VendorLiability,
 )
 from refunds.services.cases import TRANSITIONS
 from vendors.models import Vendor
-
-from .models import RefundDay
 
 PERIODS = (30, 90, 365)
 # Points on the trend chart: a month of days, a quarter of weeks, a year of months.

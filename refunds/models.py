@@ -83,6 +83,7 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-placed_at", "-id"]
+        # Trigram search on the number: refunds/triggers.py (PostgreSQL only).
         indexes = [models.Index(fields=["placed_at"], name="order_placed_at_idx")]
         constraints = [
             *non_negative(
@@ -135,10 +136,12 @@ class OrderLine(models.Model):
     commission_reversed = amount_field()
 
     class Meta:
+        # PostgreSQL trigger (refunds/triggers.py): SKU and vendor never change.
         ordering = ["order_id", "id"]
         indexes = [
             models.Index(fields=["sku"], name="order_line_sku_idx"),
             models.Index(fields=["vendor", "order"], name="order_line_vendor_idx"),
+            # Trigram search on the SKU: refunds/triggers.py (PostgreSQL only).
         ]
         constraints = [
             *non_negative(
@@ -300,6 +303,13 @@ class RefundCase(models.Model):
         indexes = [
             models.Index(fields=["status", "initiated_at"], name="case_status_initiated_idx"),
             models.Index(fields=["initiated_at"], name="case_initiated_idx"),
+            # The vendor dashboard's recent deductions, newest first (migration 0006).
+            models.Index(
+                fields=["completed_at", "id"],
+                condition=Q(completed_at__isnull=False),
+                name="case_completed_idx",
+            ),
+            # Trigram search on the case ID: refunds/triggers.py (PostgreSQL only).
         ]
         constraints = [
             *non_negative("case", "total_refund_amount", "shipping_refund_amount"),
@@ -430,7 +440,13 @@ class VendorLiability(models.Model):
     class Meta:
         ordering = ["case_id", "vendor_id"]
         verbose_name_plural = "vendor liabilities"
-        indexes = [models.Index(fields=["vendor", "case"], name="liability_vendor_case_idx")]
+        indexes = [
+            models.Index(fields=["vendor", "case"], name="liability_vendor_case_idx"),
+            # The portal's case list sorted by the vendor's amount (migration 0006).
+            models.Index(
+                fields=["vendor", "refund_amount", "case"], name="liability_vendor_amount_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["case", "vendor"], name="liability_case_vendor_unique"),
             *non_negative(
@@ -619,3 +635,60 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"Outbox message {self.pk}: {self.topic} for {self.consumer}"
+
+
+class RefundDay(models.Model):
+    """Daily sums behind the staff dashboard, kept in step by PostgreSQL triggers.
+
+    One row per (kind, currency, day, key, shard). The day is the UTC date a
+    case was opened (or an order placed); the key names what is summed:
+
+    - `case`: cases not rejected or cancelled (key ""): total refund, count;
+    - `vendor`: their liabilities per vendor (key: vendor id);
+    - `reason`, `sku`: their refund lines per reason id / SKU ("" for shipping);
+    - `orders`: orders placed (key ""), count;
+    - `sold`: order lines per vendor (key: vendor id): gross sold (amount),
+      gross refunded so far (refunded), count.
+
+    Statement-level triggers on orders, order lines, cases, liabilities and
+    refund lines (refunds/triggers.py) add and subtract each statement's part
+    in the same transaction as the change, so the table always equals the
+    aggregates of the live rows. Each trigger sums its statement's change per
+    summary row, skips those that add up to nothing (approving or completing a
+    case touches no row), and upserts the rest sorted by (kind rank, currency,
+    day, key, shard); the services write case, lines, liabilities, then order
+    lines, in the ranks' order, so concurrent cases take shared rows in one
+    order and never deadlock, whatever the order of their lines. Each (kind,
+    currency, day, key) but SKUs' is split over 8 shards (by case or order id)
+    so that concurrent case openings of the same day rarely wait on the same
+    row; readers add the shards up. SKUs are many already: one shard, so that a
+    day's SKUs are not eight times as many rows.
+
+    Portal made it (its table keeps the name `portal_refundday`); it sums
+    refunds' rows, so refunds owns it and portal only reads it.
+    """
+
+    kind = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    day = models.DateField()
+    key = models.CharField(max_length=64, blank=True)
+    shard = models.SmallIntegerField(default=0)
+    amount = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    refunded = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        # Kept by triggers on the tables it sums: refunds/triggers.py.
+        db_table = "portal_refundday"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "day", "key", "shard"], name="refund_day_unique"
+            ),
+        ]
+        indexes = [
+            # A few keys' days (the trend chart's lines), not every key's.
+            models.Index(fields=["kind", "currency", "key", "day"], name="refund_day_key_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.day} {self.key}: {self.amount} ({self.count})"

@@ -3,8 +3,8 @@ approve, complete, close, reject, cancel, dispute and resolve, and a vendor's
 acknowledgement. Rejecting or cancelling gives the case's amounts back to its
 order under the order's row lock, as opening took them.
 
-The staff dashboard's daily sums (portal.RefundDay) are shared by every case of
-a day; triggers lock them in one fixed order (portal migration 0007), which
+The staff dashboard's daily sums (refunds.models.RefundDay) are shared by every
+case of a day; triggers lock them in one fixed order (refunds/triggers.py), which
 holds as long as each transaction writes the case, then its lines and
 liabilities, then its order lines' counters: opening and releasing both do.
 """

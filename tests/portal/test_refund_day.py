@@ -6,16 +6,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from importlib import import_module
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from portal import staff_views
-from portal.models import RefundDay
 from portal.staff_views import DIMENSIONS, Span
-from refunds.models import Order, RefundCase
+from refunds.models import Order, RefundCase, RefundDay
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
@@ -28,6 +26,7 @@ from refunds.services.cases import (
     reject_case,
     resolve_dispute,
 )
+from refunds.triggers import EXPECTED
 from tests.factories import make_order
 
 pytestmark = pytest.mark.skipif(
@@ -35,7 +34,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 D = Decimal
-EXPECTED = import_module("portal.migrations.0003_refund_day_summary").EXPECTED
 
 
 def kept() -> dict[tuple, tuple]:

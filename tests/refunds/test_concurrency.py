@@ -147,7 +147,7 @@ def test_a_colliding_case_id_is_drawn_again(acme, monkeypatch):
 
 # ------------------------------------------------ the staff dashboard's summary rows
 #
-# Every case writes its part into the shared daily sums of portal.RefundDay
+# Every case writes its part into the shared daily sums of refunds.RefundDay
 # (today's case, vendor, reason and SKU rows, its order's sold rows). Clients
 # on their own orders share nothing else, so only those rows can make them
 # wait on each other; a wait that turns into a deadlock is refused as a

@@ -1,0 +1,125 @@
+"""The ledger's PostgreSQL triggers: the current definition of each, in one place.
+
+Why a module of SQL rather than django-pgtrigger: pgtrigger names its triggers
+and functions itself and writes one function per trigger, while these share
+functions (`ledger_refuse_change` guards four tables, `ledger_check_journal`
+two) and raise messages and error codes the code and tests rely on. Keeping
+the SQL as it runs today changes nothing in the database.
+
+Before this module the definitions were spread over migrations 0002 (the
+functions and the journal/entry triggers), 0005 (credit notes), 0009 and 0011
+(the balance check rewritten twice). Migration 0013 installs exactly this.
+
+To change a trigger: edit it here and add a migration whose forward runs
+`install_sql(FUNCTIONS, TRIGGERS)` and whose reverse runs the previous SQL
+(copy it into that migration: this module only knows the current one). A
+trigger removed from here needs an explicit DROP TRIGGER in that migration.
+PostgreSQL only: SQLite (local development) has no triggers; the posting code
+checks the same in Python.
+"""
+
+from lib.pgtriggers import Function, Trigger, install_sql, uninstall_sql
+
+# Journals, entries and credit notes are never updated or deleted: a mistake is
+# corrected by a reversing journal, or by a new credit note.
+REFUSE_CHANGE = Function(
+    "ledger_refuse_change()",
+    r"""
+CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'ledger: % on % is not allowed; post a reversing journal instead',
+        TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$ LANGUAGE plpgsql;
+""",
+)
+
+# A journal's entries balance per currency, are in the journal's currency and
+# number exactly its declared entry_count. Run at commit for every journal and
+# every entry (deferred constraint triggers below), with one aggregate query.
+# (Migration 0009 let an entry of the same transaction as its journal skip its
+# check; 0011 removed that: unsound under SET CONSTRAINTS ALL IMMEDIATE.)
+CHECK_JOURNAL = Function(
+    "ledger_check_journal()",
+    r"""
+CREATE OR REPLACE FUNCTION ledger_check_journal() RETURNS trigger AS $$
+DECLARE
+    target bigint;
+    found record;
+BEGIN
+    IF TG_TABLE_NAME = 'ledger_journal' THEN
+        target := NEW.id;
+    ELSE
+        target := NEW.journal_id;
+    END IF;
+    SELECT j.entry_count AS declared, j.currency, count(e.id) AS entries,
+           count(*) FILTER (WHERE e.currency <> j.currency) AS foreign_entries,
+           coalesce(sum(e.debit), 0) AS debits, coalesce(sum(e.credit), 0) AS credits
+        INTO found
+        FROM ledger_journal j LEFT JOIN ledger_entry e ON e.journal_id = j.id
+        WHERE j.id = target GROUP BY j.id;
+    IF found.entries <> found.declared THEN
+        RAISE EXCEPTION 'ledger: journal % declares % entries but has %',
+            target, found.declared, found.entries
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF found.foreign_entries > 0 THEN
+        RAISE EXCEPTION 'ledger: journal % has entries in another currency than %',
+            target, found.currency
+            USING ERRCODE = 'check_violation';
+    END IF;
+    IF found.debits <> found.credits THEN
+        RAISE EXCEPTION 'ledger: journal % does not balance in %: debits %, credits %',
+            target, found.currency, found.debits, found.credits
+            USING ERRCODE = 'check_violation';
+    END IF;
+    RETURN NULL;
+END
+$$ LANGUAGE plpgsql;
+""",
+)
+
+
+def immutable(table: str) -> Trigger:
+    name = f"{table}_immutable"
+    return Trigger(
+        name,
+        table,
+        f"""
+CREATE TRIGGER {name}
+    BEFORE UPDATE OR DELETE ON {table}
+    FOR EACH ROW EXECUTE FUNCTION ledger_refuse_change();
+""",
+    )
+
+
+def balanced(table: str) -> Trigger:
+    name = f"{table}_balanced"
+    return Trigger(
+        name,
+        table,
+        f"""
+CREATE CONSTRAINT TRIGGER {name}
+    AFTER INSERT ON {table}
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION ledger_check_journal();
+""",
+    )
+
+
+FUNCTIONS = (REFUSE_CHANGE, CHECK_JOURNAL)
+
+TRIGGERS = (
+    # ledger.Journal, ledger.Entry, ledger.CreditNote, ledger.CreditNoteLine
+    immutable("ledger_entry"),
+    immutable("ledger_journal"),
+    immutable("ledger_creditnote"),
+    immutable("ledger_creditnoteline"),
+    # ledger.Journal and ledger.Entry, checked at commit
+    balanced("ledger_journal"),
+    balanced("ledger_entry"),
+)
+
+INSTALL = install_sql(FUNCTIONS, TRIGGERS)
+UNINSTALL = uninstall_sql(FUNCTIONS, TRIGGERS)
