@@ -67,9 +67,7 @@ def resend_missed_emails() -> int:
     while True:
         page = missed
         if after is not None:
-            page = page.filter(
-                Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1])
-            )
+            page = page.filter(Q(created_at__gt=after[0]) | Q(created_at=after[0], id__gt=after[1]))
         rows = list(page.values_list("created_at", "pk")[:RESEND_BATCH])
         if not rows:
             return queued

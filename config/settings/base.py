@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a flagged lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # A view that lost the database answers 503 (api.unavailable).
+    "api.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 # The throttling backend first: it refuses a locked-out username+IP before the
