@@ -6,7 +6,6 @@ from refunds import outbox
 from . import delivery
 from .models import DeliveryStatus, WebhookDelivery
 
-
 # The request itself gives up after WEBHOOK_TIMEOUT_SECONDS; the limits stop a
 # task stuck anywhere else (DNS, a slow body) from holding a webhooks worker.
 DELIVERY_LIMITS = {
