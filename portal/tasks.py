@@ -12,7 +12,7 @@ from .notifications import email_notification
 
 # A notification not emailed EMAIL_RESEND_AFTER_SECONDS after it was made was
 # missed (the broker was down when it was queued, or the task was lost): the
-# sweep (every 15 s) sends it again. Sending claims each one first, so one
+# sweep (every 10 s) sends it again. Sending claims each one first, so one
 # whose task is merely slow is not sent twice.
 # ... unless it is older than this: an email about a week-old case helps nobody
 # (the inbox still has it).

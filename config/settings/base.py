@@ -192,7 +192,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(minute=40),
     },
-    "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 15.0},
+    "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 10.0},
     "resend-vendor-invitations": {"task": "vendors.tasks.resend_invitations", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.
