@@ -30,6 +30,7 @@ pytestmark = [
 ]
 
 BURST = 500
+DRAIN = "refunds.tasks.drain_outbox"
 CASES = 20
 
 
@@ -63,7 +64,7 @@ def test_a_burst_of_writes_queues_one_drain_per_consumer_and_everything_is_poste
     for one in placed[:CASES]:
         open_one(one)
 
-    drains = [args for task, args in queued_tasks(broker, "default")]
+    drains = [args for task, args in queued_tasks(broker, "default") if task == DRAIN]
     assert sorted(drains) == ["['ledger']", "['notifications']", "['webhooks']"]
     assert OutboxMessage.objects.filter(consumer="ledger").count() == BURST
 
@@ -72,7 +73,7 @@ def test_a_burst_of_writes_queues_one_drain_per_consumer_and_everything_is_poste
     assert Journal.objects.filter(kind=JournalKind.SALE).count() == BURST
     # Each drain cleared its flag when it started: the next write queues again.
     order(vendor)
-    assert [args for _, args in queued_tasks(broker, "default")] in (["['ledger']"], [])
+    assert [a for t, a in queued_tasks(broker, "default") if t == DRAIN] in (["['ledger']"], [])
     wait_for(
         lambda: Journal.objects.filter(kind=JournalKind.SALE).count() == BURST + 1,
         60,
