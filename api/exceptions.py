@@ -16,6 +16,8 @@ from rest_framework.views import set_rollback
 
 from lib.errors import DomainError, is_collision
 
+from .unavailable import RETRY_AFTER_SECONDS, is_database_unavailable
+
 logger = logging.getLogger(__name__)
 
 CONFLICT_CODES = {"invalid_transition", "conflict"}
@@ -109,6 +111,20 @@ def exception_handler(exc, context):
                 status=status.HTTP_409_CONFLICT,
             )
         )
+    if is_database_unavailable(exc):
+        # The database is down or restarting: nothing was written (or the
+        # transaction never committed); the same request can succeed shortly.
+        logger.error("API request failed, the database is unavailable: %s", exc)
+        set_rollback()
+        response = Response(
+            {
+                "detail": "The database is unavailable; retry the request shortly.",
+                "code": "service_unavailable",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DatabaseError) and "out of range" in str(exc):
         # The failed statement aborted the transaction (ATOMIC_REQUESTS, or a test's
         # outer atomic block): mark it for rollback rather than run more SQL in it.

@@ -31,3 +31,6 @@ urlpatterns = [
     path("portal/statements/", include("portal.settlement_urls")),
     path("portal/", include("portal.urls")),
 ]
+
+# A database outage answers 503 with Retry-After, not a 500 page (api.unavailable).
+handler500 = "api.unavailable.server_error"

@@ -17,6 +17,8 @@ for staff to see.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from functools import cache
@@ -76,16 +78,106 @@ def emit_many(
     transaction.on_commit(lambda: dispatch(*consumers))
 
 
+def drain_flag(consumer: str) -> str:
+    """The Redis key that says a drain of `consumer` is queued and not started."""
+    return f"outbox:drain:{consumer}"
+
+
+@cache
+def _flags(url: str, pid: int):
+    import redis
+
+    # Short timeouts: this runs right after a commit, in the request.
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
+
+
+def flags():
+    """A client for the drain flags (the broker's Redis), or None when the
+    broker is not Redis or tasks run in process: then nothing is coalesced."""
+    from celery import current_app as app
+
+    url = app.conf.broker_url or ""
+    if app.conf.task_always_eager or not url.startswith(("redis://", "rediss://")):
+        return None
+    return _flags(url, os.getpid())
+
+
 def dispatch(*consumers: str) -> None:
-    """Queue a drain of each of `consumers`, through one producer. A broker
-    outage must neither fail nor hold up the change that was already committed:
-    the periodic sweeper drains what is left."""
+    """Queue a drain of each of `consumers`, through one producer, unless one
+    is already queued and not yet started (its flag is set): that drain will
+    find this work too, so a burst of writes queues one task per consumer, not
+    one per write. A broker outage must neither fail nor hold up the change
+    that was already committed: the sweeper drains what is left."""
     from .tasks import drain_outbox
 
-    sent = publish_many(drain_outbox, [[consumer] for consumer in consumers])
-    for consumer, ok in zip(consumers, sent, strict=True):
-        if not ok:
-            logger.warning("outbox: could not queue a drain of %s; the sweeper will", consumer)
+    wanted = list(consumers)
+    client = flags()
+    if client is not None:
+        ttl = settings.OUTBOX_DRAIN_FLAG_SECONDS
+        try:
+            pipe = client.pipeline(transaction=False)
+            for consumer in consumers:
+                pipe.set(drain_flag(consumer), "1", nx=True, ex=ttl)
+            wanted = [c for c, fresh in zip(consumers, pipe.execute(), strict=True) if fresh]
+        except Exception:  # the broker is down: the publish below fails and says so
+            logger.debug("outbox: drain flags unavailable", exc_info=True)
+    if not wanted:
+        return
+    sent = publish_many(drain_outbox, [[consumer] for consumer in wanted])
+    lost = [consumer for consumer, ok in zip(wanted, sent, strict=True) if not ok]
+    for consumer in lost:
+        logger.warning("outbox: could not queue a drain of %s; the sweeper will", consumer)
+    if lost and client is not None:
+        # Nothing is queued for these: the next write or sweep must try again.
+        try:
+            client.delete(*(drain_flag(c) for c in lost))
+        except Exception:
+            logger.debug("outbox: drain flags unavailable", exc_info=True)
+
+
+def drain_started(consumer: str) -> None:
+    """Called by a drain task before it claims anything: from now on a write
+    queues one more drain, so nothing written after this point is missed."""
+    client = flags()
+    if client is None:
+        return
+    try:
+        client.delete(drain_flag(consumer))
+    except Exception:  # the flag expires by itself
+        logger.warning("outbox: could not clear the drain flag of %s", consumer, exc_info=True)
+
+
+# When this process last failed to reach the broker (monotonic), or None. The
+# first publish that gets through after a failure queues the sweeps, so work
+# left behind during the outage goes at once rather than at the next beat.
+_broker_down_since: float | None = None
+
+
+def broker_down_since() -> float | None:
+    return _broker_down_since
+
+
+def _note_broker(ok: bool) -> None:
+    global _broker_down_since
+    if not ok:
+        if _broker_down_since is None:
+            _broker_down_since = time.monotonic()
+        return
+    if _broker_down_since is None:
+        return
+    down_for = time.monotonic() - _broker_down_since
+    _broker_down_since = None
+    logger.warning("outbox: the broker is back after %.0f s; queueing the sweeps", down_for)
+    from celery import current_app as app
+
+    # By name (settings.BROKER_RECOVERY_TASKS): some live in apps above this one.
+    for name in settings.BROKER_RECOVERY_TASKS:
+        try:
+            app.send_task(name, retry=False)
+        except Exception:  # down again: the next success tries again
+            _broker_down_since = time.monotonic()
+            logger.warning("outbox: could not queue %s", name, exc_info=True)
+            return
 
 
 def publish(task, args: list, **options) -> bool:
@@ -128,6 +220,8 @@ def publish_many(task, calls: list[list], **options) -> list[bool]:
             "" if len(calls) == 1 else "s",
             exc_info=True,
         )
+    if not app.conf.task_always_eager and calls:
+        _note_broker(any(sent))
     return sent
 
 
@@ -136,12 +230,25 @@ def handler_for(consumer: str) -> Handler:
     return import_string(settings.OUTBOX_CONSUMERS[consumer]["handler"])
 
 
-def drain(consumer: str, *, batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """Process pending messages of `consumer`; returns how many were done."""
+def drain(
+    consumer: str,
+    *,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+    max_seconds: float | None = None,
+) -> int:
+    """Process pending messages of `consumer` in batches until none is due (or
+    `max_batches` batches, or `max_seconds` are spent: then a drain is queued
+    to go on, so that a task ends well before its time limit); returns how
+    many were done."""
     batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
     done = 0
     batches = 0
     while max_batches is None or batches < max_batches:
+        if deadline is not None and time.monotonic() > deadline:
+            dispatch(consumer)
+            break
         processed = _drain_batch(consumer, batch_size)
         if processed == 0:
             break
@@ -234,3 +341,9 @@ def pending_consumers() -> list[str]:
         .values_list("consumer", flat=True)
         .distinct()
     )
+
+
+def has_pending() -> bool:
+    return OutboxMessage.objects.filter(
+        failed_at__isnull=True, available_at__lte=timezone.now()
+    ).exists()

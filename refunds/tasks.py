@@ -16,14 +16,22 @@ from . import outbox
     max_retries=20,
 )
 def drain_outbox(self, consumer: str) -> int:
-    return outbox.drain(consumer)
+    # Clear the "drain queued" flag before claiming anything: a write committed
+    # from here on queues another drain, so none is left behind. This one then
+    # drains in batches until the consumer has nothing due.
+    outbox.drain_started(consumer)
+    limit = self.soft_time_limit or self.app.conf.task_soft_time_limit
+    return outbox.drain(consumer, max_seconds=limit / 2 if limit else None)
 
 
 @shared_task(acks_late=True)
 def sweep_outbox() -> list[str]:
-    """Periodic: queue a drain for every consumer with pending work (anything a
-    lost dispatch, a broker outage or a backoff left behind)."""
+    """Periodic (every few seconds): queue a drain for every consumer with
+    pending work (anything a lost dispatch, a broker outage or a backoff left
+    behind). Idle, it costs one indexed EXISTS; busy, the drains it queues are
+    coalesced with those the writes queue."""
+    if not outbox.has_pending():
+        return []
     consumers = outbox.pending_consumers()
-    for consumer in consumers:
-        outbox.dispatch(consumer)
+    outbox.dispatch(*consumers)
     return consumers

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from .models import VendorInvitation
@@ -21,7 +22,11 @@ RESEND_BATCH = 100
 MAX_ATTEMPTS = 10
 
 
-@shared_task(acks_late=True)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=settings.EMAIL_TASK_TIME_LIMIT,
+    time_limit=settings.EMAIL_TASK_TIME_LIMIT + 30,
+)
 def deliver_invitation(invitation_id: int) -> bool:
     return send_invitation(invitation_id)
 

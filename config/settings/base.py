@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a flagged lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # A view that lost the database answers 503 (api.unavailable).
+    "api.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 # The throttling backend first: it refuses a locked-out username+IP before the
@@ -157,15 +159,46 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Longer than any task, so a task still running is never handed to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = "UTC"
+# Queues: ledger posting and outbox drains on `default`; webhook deliveries and
+# emails on their own queues, served by their own worker (docker-compose.yml),
+# so a slow endpoint or mail server never holds up posting.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "webhooks.tasks.deliver_webhook": {"queue": "webhooks"},
+    "integrations.tasks.deliver_webhook": {"queue": "webhooks"},
+    "portal.tasks.email_notifications": {"queue": "email"},
+    "vendors.tasks.deliver_invitation": {"queue": "email"},
+}
+# Seconds. A task past its soft limit gets SoftTimeLimitExceeded (its
+# transaction rolls back, the work stays in the database); past the hard limit
+# its process is killed and replaced. Webhook and email tasks set tighter ones.
+CELERY_TASK_SOFT_TIME_LIMIT = int(env_str("CELERY_TASK_SOFT_TIME_LIMIT", "300"))
+CELERY_TASK_TIME_LIMIT = int(env_str("CELERY_TASK_TIME_LIMIT", "360"))
+EMAIL_TASK_TIME_LIMIT = int(env_str("EMAIL_TASK_TIME_LIMIT", "120"))
+# A pending drain of a consumer is remembered in Redis this long: a write
+# while one is pending publishes nothing (coalescing). If that task is lost,
+# the next write or sweep after this many seconds publishes another.
+OUTBOX_DRAIN_FLAG_SECONDS = int(env_str("OUTBOX_DRAIN_FLAG_SECONDS", "30"))
+# Notifications still unemailed this long after they were made are sent by
+# the email sweep (the broker was down, or the task was lost).
+EMAIL_RESEND_AFTER_SECONDS = int(env_str("EMAIL_RESEND_AFTER_SECONDS", "10"))
+# Sent by the first publish that gets through after the broker was unreachable.
+BROKER_RECOVERY_TASKS = [
+    "refunds.tasks.sweep_outbox",
+    "portal.tasks.resend_missed_emails",
+    "webhooks.tasks.retry_due_webhooks",
+]
 CELERY_BEAT_SCHEDULE = {
-    "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 60.0},
+    # Cheap when idle (one indexed EXISTS); coalesced drains when not, so a
+    # broker that comes back has its backlog drained within seconds.
+    "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 5.0},
     "retry-webhooks": {"task": "webhooks.tasks.retry_due_webhooks", "schedule": 30.0},
     # Hourly, so that each run deletes at most an hour's worth of records.
     "purge-idempotency-records": {
         "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(minute=40),
     },
-    "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 300.0},
+    "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 10.0},
     "resend-vendor-invitations": {"task": "vendors.tasks.resend_invitations", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by
     # each vendor's payout terms). Idempotent, so a missed night catches up.

@@ -57,8 +57,26 @@ def test_a_deadlock_answers_409_with_retry_after():
     assert response["Retry-After"] == "1"
 
 
+def real_statement_timeout() -> OperationalError:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL statement_timeout = 1")
+            cursor.execute("SELECT pg_sleep(1)")
+    except OperationalError as error:
+        return error
+    raise AssertionError("the statement did not time out")
+
+
 def test_other_operational_errors_are_not_swallowed():
-    assert exception_handler(OperationalError("server closed the connection"), {}) is None
+    assert exception_handler(real_statement_timeout(), {}) is None
+
+
+def test_a_lost_database_connection_is_a_503_to_retry():
+    # (tests/api/test_database_outage.py takes the database away for real.)
+    response = exception_handler(OperationalError("server closed the connection"), {})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.data["code"] == "service_unavailable"
 
 
 def test_a_collision_inside_a_service_is_a_refusal_admin_portal_and_api_show(

@@ -177,7 +177,9 @@ class Workers:
         self.env = env
         self.started: list[Worker] = []
 
-    def start(self, name: str, *, concurrency: int = 2, **extra_env: str) -> Worker:
+    def start(
+        self, name: str, *, concurrency: int = 2, queues: str = "default", **extra_env: str
+    ) -> Worker:
         log = self.directory / f"worker-{name}.log"
         env = {**os.environ, **self.env, **extra_env}
         command = [
@@ -192,7 +194,7 @@ class Workers:
             "--concurrency",
             str(concurrency),
             "-Q",
-            "celery",
+            queues,
             "-O",
             "fair",
             "--without-gossip",
@@ -223,6 +225,26 @@ class Workers:
 
         wait_for(ready, 90, f"worker {name} to be ready")
         return worker
+
+    def start_beat(self, **extra_env: str) -> subprocess.Popen:
+        """Celery beat with the production schedule (settings.CELERY_BEAT_SCHEDULE)."""
+        log = self.directory / "beat.log"
+        env = {**os.environ, **self.env, **extra_env}
+        command = [
+            *(str(CELERY), "-A", "tests.faults.fault_app", "beat", "--loglevel", "INFO"),
+            *("--schedule", str(self.directory / "beat-schedule")),
+        ]
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.started.append(Worker("beat", process, log))
+        return process
 
     def stop_all(self) -> None:
         for worker in self.started:

@@ -61,7 +61,7 @@ def test_services_work_while_the_broker_is_down_and_the_backlog_drains_after(
     assert Journal.objects.filter(kind=JournalKind.SALE).count() == CASES
     queue = broker.client()
     wait_for(
-        lambda: queue.llen("celery") == 0 and queue.hlen("unacked") == 0,
+        lambda: queue.llen("default") == 0 and queue.hlen("unacked") == 0,
         60,
         "the queue to empty",
     )

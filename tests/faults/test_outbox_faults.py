@@ -203,11 +203,11 @@ def test_every_event_posts_exactly_once_while_workers_are_killed(workers, broker
     wait_for(
         lambda: counter("redeliveries") > 0,
         QUEUE_TIMEOUT,
-        lambda: f"a redelivered task to run ({queue.llen('celery')} tasks queued)",
+        lambda: f"a redelivered task to run ({queue.llen('default')} tasks queued)",
         every=0.5,
     )
     workers.stop_all()
-    queued = [json.loads(raw) for raw in queue.lrange("celery", 0, -1)]
+    queued = [json.loads(raw) for raw in queue.lrange("default", 0, -1)]
     # Requeued messages are marked redelivered: those still waiting, plus the
     # redeliveries that ran, are the killed tasks that came back.
     waiting = sum(1 for message in queued if message["headers"].get("redelivered"))
