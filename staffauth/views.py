@@ -63,6 +63,16 @@ def page(request: HttpRequest, template: str, context: dict, status: int = 200) 
     )
 
 
+WRONG = "That code is not right (or has expired): enter the one your app shows now."
+WAIT = "Too many wrong codes: wait a few seconds, then enter the code your app shows."
+
+
+def waiting(devices) -> bool:
+    """True while django-otp's throttle holds every device back (each wrong
+    code doubles the wait before the next try)."""
+    return all(not device.verify_is_allowed()[0] for device in devices)
+
+
 @never_cache
 @sensitive_post_parameters("token")
 def verify(request: HttpRequest) -> HttpResponse:
@@ -74,14 +84,14 @@ def verify(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(f"{reverse('staffauth:enrol')}?{request.GET.urlencode()}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(request.user, form.cleaned_data["token"])
-        if device is not None:
-            otp_login(request, device)
-            return HttpResponseRedirect(next_url(request))
-        form.add_error(
-            "token",
-            "That code is not right (or has expired): enter the one your app shows now.",
-        )
+        if waiting(TOTPDevice.objects.filter(user=request.user, confirmed=True)):
+            form.add_error("token", WAIT)
+        else:
+            device = match_token(request.user, form.cleaned_data["token"])
+            if device is not None:
+                otp_login(request, device)
+                return HttpResponseRedirect(next_url(request))
+            form.add_error("token", WRONG)
     status = 400 if request.method == "POST" else 200
     return page(
         request, "staffauth/verify.html", {"form": form, "title": "Two-factor code"}, status
@@ -103,14 +113,15 @@ def enrol(request: HttpRequest) -> HttpResponse:
         device = TOTPDevice.objects.create(user=request.user, name=DEVICE_NAME, confirmed=False)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if device.verify_token(form.cleaned_data["token"]):
+        if waiting([device]):
+            form.add_error("token", WAIT)
+        elif device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             return HttpResponseRedirect(next_url(request))
-        form.add_error(
-            "token", "That code does not match the key: check the app's clock and try the new code."
-        )
+        else:
+            form.add_error("token", WRONG)
     uri = device.config_url
     context = {
         "form": form,
