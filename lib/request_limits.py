@@ -29,8 +29,8 @@ def too_large(request: HttpRequest, limit: int) -> HttpResponse:
             status=413,
             content_type="text/html; charset=utf-8",
         )
-    # The body was never read: the connection cannot carry another request.
-    response["Connection"] = "close"
+    # Set here, as CommonMiddleware (which would) never sees this answer.
+    response["Content-Length"] = str(len(response.content))
     return response
 
 
