@@ -25,6 +25,8 @@ urlpatterns = [
         RedirectView.as_view(url="/admin/webhooks/%(model)s/%(rest)s", query_string=True),
     ),
     path("admin/", admin.site.urls),
+    # Staff sign-in's second factor (settings.STAFF_REQUIRE_2FA).
+    path("two-factor/", include("staffauth.urls")),
     path("api/", include("config.api_urls")),
     path("staff/", include("portal.staff_urls")),
     # Before portal/ so that the statement pages are not taken for portal URLs.

@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
+from lib.password_reset import ThrottledPasswordResetForm
+
 from . import views
 
 app_name = "portal"
@@ -18,6 +20,7 @@ auth_urlpatterns = [
         "password-reset/",
         auth_views.PasswordResetView.as_view(
             template_name="registration/password_reset_form.html",
+            form_class=ThrottledPasswordResetForm,  # so many e-mails per address and client
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
             success_url=reverse_lazy("portal:password_reset_done"),

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_list, env_str, read_dotenv
@@ -40,6 +41,10 @@ INSTALLED_APPS = [
     "api",
     "webhooks",
     "ops",
+    "staffauth",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "axes",
 ]
 
@@ -48,13 +53,21 @@ MIDDLEWARE = [
     # request ID and is counted (ops.middleware).
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestMetricsMiddleware",
+    # First: a body larger than REQUEST_MAX_BYTES is refused (413) on its
+    # Content-Length, before anything reads it.
+    "lib.request_limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "api.middleware.RefuseNulInPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(); then staff pages ask for the second factor
+    # when STAFF_REQUIRE_2FA is on (staffauth).
+    "django_otp.middleware.OTPMiddleware",
+    "staffauth.middleware.StaffTwoFactorMiddleware",
     "api.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -84,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for an inline <script>
             ],
         },
     },
@@ -142,7 +156,89 @@ STORAGES = {
 
 # Attachments on refund cases (screenshots, vendor confirmations, messages).
 REFUND_ATTACHMENT_MAX_BYTES = int(env_str("REFUND_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
-DATA_UPLOAD_MAX_MEMORY_SIZE = REFUND_ATTACHMENT_MAX_BYTES
+# What an attachment may be, by the type its bytes show (lib.filetypes sniffs
+# it; the name's extension must agree). Comma-separated MIME types.
+REFUND_ATTACHMENT_ALLOWED_TYPES = env_list(
+    "REFUND_ATTACHMENT_ALLOWED_TYPES",
+    [
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "text/plain",
+        "text/csv",
+        "message/rfc822",
+    ],
+)
+# Request bodies. REQUEST_MAX_BYTES: a request declaring a larger
+# Content-Length is refused with 413 before its body is read
+# (lib.request_limits); a little above the attachment limit, for the form
+# fields and multipart framing around the file. The web server in front caps
+# bodies too (nginx client_max_body_size, deploy/README.md).
+REQUEST_MAX_BYTES = int(
+    env_str("REQUEST_MAX_BYTES", str(REFUND_ATTACHMENT_MAX_BYTES + 1024 * 1024))
+)
+# Django's own caps: a non-file body (JSON, form fields) read into memory, and
+# the size above which an uploaded file is spooled to a temporary file.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(
+    env_str("DATA_UPLOAD_MAX_MEMORY_SIZE", str(REFUND_ATTACHMENT_MAX_BYTES))
+)
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(env_str("FILE_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440)))
+
+# Content-Security-Policy (django-csp 4): nothing from another origin; scripts
+# only from our own files, or inline with the request's nonce; no plugins, no
+# framing, forms post only here. Inline *styles* are allowed: the admin's and
+# the dashboard's <style> blocks and style attributes, and ReDoc's and Swagger
+# UI's generated styles need them (styles cannot run code). ReDoc runs its
+# search in a blob: worker; Swagger UI and ReDoc draw icons from data: URIs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# Staff two-factor sign-in (staffauth, django-otp TOTP). On: a staff user
+# signed in with a password alone reaches no admin or staff page (nor the API
+# through the session) until they enter a code from their authenticator app;
+# one without a confirmed device is taken to enrol one first. Vendors (portal)
+# and API tokens are not affected. On in production, off by default elsewhere.
+STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)
+# The issuer name authenticator apps show beside the account.
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Splitledger")
+
+# Password reset throttle (lib.password_reset): past these, the form answers
+# the same but sends no e-mail. Counted in the "throttle" cache below.
+PASSWORD_RESET_MAX_PER_EMAIL = int(env_str("PASSWORD_RESET_MAX_PER_EMAIL", "3"))
+PASSWORD_RESET_MAX_PER_IP = int(env_str("PASSWORD_RESET_MAX_PER_IP", "10"))
+PASSWORD_RESET_WINDOW_SECONDS = int(env_str("PASSWORD_RESET_WINDOW_SECONDS", "3600"))
+
+# Caches. "throttle" counts password-reset requests: it must be shared by every
+# web process, so it is the database (works on SQLite and PostgreSQL; its table
+# is created by a staffauth migration). THROTTLE_CACHE_URL=redis://... puts it
+# in Redis instead.
+_throttle_cache_url = env_str("THROTTLE_CACHE_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _throttle_cache_url}
+        if _throttle_cache_url
+        else {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "throttle_cache",
+        }
+    ),
+}
 
 # Celery: with no broker configured, tasks run in process (after commit).
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")

@@ -14,3 +14,5 @@ STORAGES = {
 }
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
 CELERY_TASK_ALWAYS_EAGER = True
+# Staff two-factor sign-in off, as locally; tests/security turns it on where it is tested.
+STAFF_REQUIRE_2FA = False

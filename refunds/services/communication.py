@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
+from lib.filetypes import SNIFF_BYTES, check_upload
 from vendors.models import Vendor
 
 from ..errors import RefundError
@@ -89,6 +90,7 @@ def add_attachment(
     name = (file.name or "attachment").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:200] or "attachment"
     if channel not in EventChannel.values:
         raise RefundError("channel", f"{channel!r} is not a known channel.")
+    content_type = sniffed_type(file, name)
     with transaction.atomic():
         locked = lock_case(case)
         now = timezone.now()
@@ -107,7 +109,7 @@ def add_attachment(
             case=locked,
             event=event,
             filename=name,
-            content_type=(getattr(file, "content_type", "") or "")[:100],
+            content_type=content_type,
             size=file.size,
             uploaded_by=actor if actor is not None and actor.is_authenticated else None,
             created_at=now,
@@ -119,6 +121,19 @@ def add_attachment(
             attachment.file.delete(save=False)
             raise
         return attachment
+
+
+def sniffed_type(file: UploadedFile, name: str) -> str:
+    """The file's type from its first bytes (what the uploader claimed is
+    ignored): one of settings.REFUND_ATTACHMENT_ALLOWED_TYPES, agreeing with
+    the name's extension, or a RefundError on "file"."""
+    file.seek(0)
+    head = file.read(SNIFF_BYTES)
+    file.seek(0)
+    try:
+        return check_upload(head, name, settings.REFUND_ATTACHMENT_ALLOWED_TYPES)
+    except ValueError as exc:
+        raise RefundError("file", str(exc), code="file_type") from None
 
 
 @refusing_collisions

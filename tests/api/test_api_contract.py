@@ -168,7 +168,11 @@ def test_disputes_resolutions_notes_and_attachments(staff_api, acme_api, order, 
 
     upload = staff_api.post(
         url + "attachments/",
-        {"file": SimpleUploadedFile("proof.png", b"png-bytes", content_type="image/png")},
+        {
+            "file": SimpleUploadedFile(
+                "proof.png", b"\x89PNG\r\n\x1a\npng-bytes", content_type="image/png"
+            )
+        },
         format="multipart",
     )
     assert upload.status_code == 201, upload.json()

@@ -60,7 +60,7 @@ def cases_world(acme, bolt, alice, settings, tmp_path):
     case_services.add_note(case=full, text="Photo sent.", actor=None, channel="email", vendor=acme)
     case_services.add_attachment(
         case=full,
-        file=SimpleUploadedFile("photo.png", b"\x89PNG....", content_type="image/png"),
+        file=SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n....", content_type="image/png"),
         actor=alice,
         note="The photo",
     )

@@ -236,7 +236,11 @@ def _case_body(world: World) -> dict[str, Any]:
 
 
 def _upload(world: World) -> dict[str, Any]:
-    return {"file": SimpleUploadedFile("proof.png", b"png-bytes", content_type="image/png")}
+    return {
+        "file": SimpleUploadedFile(
+            "proof.png", b"\x89PNG\r\n\x1a\npng-bytes", content_type="image/png"
+        )
+    }
 
 
 def _fixed(**data: Any) -> Callable[[World], dict[str, Any]]:

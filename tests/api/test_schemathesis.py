@@ -137,7 +137,7 @@ def _build_data() -> str:
     )
     case_services.assign_owner(case=shipped, owner=staff, actor=staff)
     case_services.add_note(case=shipped, text="Called the customer", actor=staff)
-    proof = SimpleUploadedFile("proof.png", b"png-bytes", content_type="image/png")
+    proof = SimpleUploadedFile("proof.png", b"\x89PNG\r\n\x1a\npng-bytes", content_type="image/png")
     case_services.add_attachment(case=shipped, file=proof, actor=staff)
     outbox.drain("ledger")
     assert CreditNote.objects.exists()

@@ -19,7 +19,7 @@ def test_the_case_page_leaves_out_internal_notes_and_files(vera, alice, shared_c
     add_note(case=shared_case, text="ACME is on our watch list.", actor=alice, internal=True)
     hidden = add_attachment(
         case=shared_case,
-        file=SimpleUploadedFile("margins.xlsx", b"ours"),
+        file=SimpleUploadedFile("margins.csv", b"ours"),
         actor=alice,
         internal=True,
     )
@@ -30,7 +30,7 @@ def test_the_case_page_leaves_out_internal_notes_and_files(vera, alice, shared_c
     body = page.content.decode()
     assert "Courier confirmed the damage." in body
     assert "watch list" not in body
-    assert "margins.xlsx" not in body
+    assert "margins.csv" not in body
     download = reverse("portal:attachment", args=[shared_case.case_id, hidden.pk])
     assert client.get(download).status_code == 404
 

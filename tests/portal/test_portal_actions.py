@@ -58,7 +58,7 @@ def test_accepting_twice_shows_the_engines_refusal_as_a_form_error(vera, acme, s
 
 
 def test_finance_disputes_with_a_message_and_files(mia, acme, shared_case, alice, client):
-    photo = SimpleUploadedFile("photo.jpg", b"\xff\xd8jpeg", content_type="image/jpeg")
+    photo = SimpleUploadedFile("photo.jpg", b"\xff\xd8\xff\xe0jpeg", content_type="image/jpeg")
     note = SimpleUploadedFile("courier.pdf", b"%PDF-1.4", content_type="application/pdf")
 
     response = logged_in(mia).post(
@@ -81,7 +81,7 @@ def test_finance_disputes_with_a_message_and_files(mia, acme, shared_case, alice
             acme,
             EventChannel.VENDOR_PORTAL,
         )
-    assert attachments[0].file.read() == b"\xff\xd8jpeg"
+    assert attachments[0].file.read() == b"\xff\xd8\xff\xe0jpeg"
 
     # Staff see the same rows in the admin right away.
     client.force_login(alice)

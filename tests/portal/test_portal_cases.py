@@ -281,11 +281,15 @@ def test_the_log_hides_other_vendors_entries_but_the_timeline_shows_the_status(
     assert "alice" not in body
 
 
+CONTENT = {"png": b"\x89PNG\r\n\x1a\ndata", "pdf": b"%PDF-1.4 data"}
+
+
 def test_attachments_visible_are_own_uploads_and_staff_uploads_for_everyone(
     vera, shared_case, acme, bolt, bruno, alice
 ):
     def upload(name, **kwargs):
-        return add_attachment(case=shared_case, file=SimpleUploadedFile(name, b"data"), **kwargs)
+        file = SimpleUploadedFile(name, CONTENT[name[-3:]])
+        return add_attachment(case=shared_case, file=file, **kwargs)
 
     for_all = upload("staff-photo.png", actor=alice)
     for_acme = upload("for-acme.pdf", actor=alice, vendor=acme)
@@ -307,7 +311,7 @@ def test_attachments_visible_are_own_uploads_and_staff_uploads_for_everyone(
             reverse("portal:attachment", args=[shared_case.case_id, attachment.pk])
         )
         assert download.status_code == 200
-        assert b"".join(download.streaming_content) == b"data"
+        assert b"".join(download.streaming_content) == CONTENT[attachment.filename[-3:]]
         assert attachment.filename in download["Content-Disposition"]
 
 

@@ -32,14 +32,14 @@ def foreign(bolt, bruno, shared_case):
     case = single_vendor_case(bolt, sku="BOLT-ONLY")
     attachment = add_attachment(
         case=case,
-        file=SimpleUploadedFile("bolt.pdf", b"bolt"),
+        file=SimpleUploadedFile("bolt.pdf", b"%PDF-1.4 bolt"),
         actor=bruno,
         vendor=bolt,
         channel=EventChannel.VENDOR_PORTAL,
     )
     shared_upload = add_attachment(
         case=shared_case,
-        file=SimpleUploadedFile("bolt-on-shared.pdf", b"bolt"),
+        file=SimpleUploadedFile("bolt-on-shared.pdf", b"%PDF-1.4 bolt"),
         actor=bruno,
         vendor=bolt,
         channel=EventChannel.VENDOR_PORTAL,

@@ -135,7 +135,7 @@ def everything_happens(world) -> dict[str, str]:
     add_note(case=case.case_id, text=f"Watch these three: {INTERNAL}", actor=alice, internal=True)
     add_attachment(
         case=case.case_id,
-        file=SimpleUploadedFile(f"margins-{INTERNAL}.xlsx", b"ours"),
+        file=SimpleUploadedFile(f"margins-{INTERNAL}.csv", b"ours"),
         actor=alice,
         internal=True,
     )
@@ -218,7 +218,7 @@ def test_another_vendors_files_cannot_be_downloaded(world, django_capture_on_com
     files = {a.filename: a for a in Attachment.objects.filter(case=case)}
     acme_file = files[f"photo-{MARKS['ACME']}.png"]
     cork_file = files[f"label-{MARKS['CORK']}.pdf"]
-    internal_file = files[f"margins-{INTERNAL}.xlsx"]
+    internal_file = files[f"margins-{INTERNAL}.csv"]
 
     def download(code: str, attachment: Attachment) -> int:
         url = reverse("portal:attachment", args=[case.case_id, attachment.pk])

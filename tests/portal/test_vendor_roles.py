@@ -39,7 +39,11 @@ def _portal(client, action: VendorAction, case: RefundCase) -> int:
     if action == VendorAction.ACKNOWLEDGE:
         return client.post(reverse("portal:acknowledge", args=[case.case_id])).status_code
     files = (
-        {"files": SimpleUploadedFile("proof.png", b"png", content_type="image/png")}
+        {
+            "files": SimpleUploadedFile(
+                "proof.png", b"\x89PNG\r\n\x1a\npng", content_type="image/png"
+            )
+        }
         if action == VendorAction.ATTACH
         else {}
     )
@@ -52,7 +56,7 @@ def _api(client, action: VendorAction, case: RefundCase) -> int:
     if action == VendorAction.VIEW:
         return client.get(base).status_code
     if action == VendorAction.ATTACH:
-        upload = SimpleUploadedFile("proof.png", b"png", content_type="image/png")
+        upload = SimpleUploadedFile("proof.png", b"\x89PNG\r\n\x1a\npng", content_type="image/png")
         body = {"file": upload, "vendor": "ACME"}
         return client.post(base + "attachments/", body, format="multipart").status_code
     body = {"vendor": "ACME", "message": "Not ours"}
@@ -60,7 +64,7 @@ def _api(client, action: VendorAction, case: RefundCase) -> int:
 
 
 def _file() -> SimpleUploadedFile:
-    return SimpleUploadedFile("proof.png", b"png", content_type="image/png")
+    return SimpleUploadedFile("proof.png", b"\x89PNG\r\n\x1a\npng", content_type="image/png")
 
 
 def _written(case: RefundCase) -> tuple:

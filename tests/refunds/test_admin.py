@@ -258,7 +258,9 @@ def test_it_reads_the_row_estimate_from_pg_class(worked_case):
 def test_it_shows_lines_breakdown_timeline_and_attachments(staff, alice, worked_case):
     attachment = add_attachment(
         case=worked_case,
-        file=SimpleUploadedFile("photo.jpg", b"jpeg bytes", content_type="image/jpeg"),
+        file=SimpleUploadedFile(
+            "photo.jpg", b"\xff\xd8\xff\xe0jpeg bytes", content_type="image/jpeg"
+        ),
         actor=alice,
     )
 

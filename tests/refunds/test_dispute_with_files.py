@@ -30,7 +30,7 @@ def stored_files(root: Path) -> list[Path]:
 def test_it_disputes_and_attaches_every_file_under_the_vendor(case, acme, alice, media):
     files = [
         SimpleUploadedFile("scan.pdf", b"%PDF-1.4 carrier scan", content_type="application/pdf"),
-        SimpleUploadedFile("photo.png", b"\x89PNG....", content_type="image/png"),
+        SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n....", content_type="image/png"),
     ]
 
     disputed = dispute_case(
@@ -65,7 +65,7 @@ def test_a_refused_file_leaves_nothing_half_written(case, acme, alice, media):
 
 
 def test_a_refused_dispute_stores_no_file(case, bolt, alice, media):
-    photo = SimpleUploadedFile("photo.png", b"\x89PNG....", content_type="image/png")
+    photo = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n....", content_type="image/png")
 
     with pytest.raises(RefundError):
         dispute_case(case=case, vendor=bolt, message="Not ours", actor=alice, files=[photo])

@@ -230,7 +230,7 @@ def test_notes_attachments_and_owners_go_into_the_log(new_case, alice, settings,
     add_note(case=case, text="Customer called, sent photos", actor=alice, channel="phone")
     attachment = add_attachment(
         case=case,
-        file=SimpleUploadedFile("photo.png", b"\x89PNG....", content_type="image/png"),
+        file=SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n....", content_type="image/png"),
         actor=alice,
         note="Photo of the broken mug",
     )
@@ -244,7 +244,7 @@ def test_notes_attachments_and_owners_go_into_the_log(new_case, alice, settings,
         EventKind.OWNER_ASSIGNED,
     ]
     assert attachment.event.kind == EventKind.ATTACHMENT
-    assert attachment.file.read() == b"\x89PNG...."
+    assert attachment.file.read() == b"\x89PNG\r\n\x1a\n...."
     case.refresh_from_db()
     assert case.owner == bob
 
