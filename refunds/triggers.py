@@ -15,7 +15,7 @@ To change a trigger: edit it here and add a migration whose forward runs
 this module only knows the current one). A trigger removed from here needs an
 explicit DROP TRIGGER in that migration. PostgreSQL only: on SQLite (local
 development) RefundDay stays empty and the dashboard reads the live rows
-(portal.staff_views.use_summary), and the order line identity is not guarded.
+(portal.staff_selectors.use_summary), and the order line identity is not guarded.
 """
 
 from lib.pgtriggers import Function, Trigger, install_sql, uninstall_sql

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from portal import staff_views
-from portal.staff_views import DIMENSIONS, Span
+from portal import staff_selectors
+from portal.staff_selectors import DIMENSIONS, Span
 from refunds.models import Order, RefundCase, RefundDay
 from refunds.services.cases import (
     LineRequest,
@@ -154,24 +154,24 @@ def busy(acme, bolt, alice):
             reject_case(case=case, actor=alice, reason="No")
 
 
-@pytest.mark.parametrize("days", staff_views.PERIODS)
+@pytest.mark.parametrize("days", staff_selectors.PERIODS)
 def test_the_dashboard_reads_the_same_figures_as_from_the_live_rows(busy, days, monkeypatch):
     assert_in_step()
     span = Span(days, timezone.now(), "EUR", "vendor")
 
     def figures() -> tuple:
-        tops = {d: staff_views.top_by(d, span) for d in DIMENSIONS}
+        tops = {d: staff_selectors.top_by(d, span) for d in DIMENSIONS}
         return (
-            staff_views.currencies(span.since),
-            staff_views.trend_total(span),
+            staff_selectors.currencies(span.since),
+            staff_selectors.trend_total(span),
             tops,
-            {d: staff_views.series_by(d, [r.key for r in tops[d]], span) for d in DIMENSIONS},
+            {d: staff_selectors.series_by(d, [r.key for r in tops[d]], span) for d in DIMENSIONS},
             # Rates compared as shown: PostgreSQL and Python divide to other precisions.
-            [(r.code, r.sold, r.refunded, r.percent) for r in staff_views.refund_rates(span)],
+            [(r.code, r.sold, r.refunded, r.percent) for r in staff_selectors.refund_rates(span)],
         )
 
     summary = figures()
-    monkeypatch.setattr(staff_views, "use_summary", lambda: False)
+    monkeypatch.setattr(staff_selectors, "use_summary", lambda: False)
     live = figures()
     assert summary == live
     assert summary[1]  # something to compare

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.staff_views import Span
+from portal.staff_selectors import Span
 from refunds.services.cases import (
     LineRequest,
     approve_case,

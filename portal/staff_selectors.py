@@ -1,0 +1,485 @@
+"""The staff dashboard's reads: open cases by age, refund trends, refund rates, disputes.
+
+Eleven queries whatever the data: an aggregate per figure, and the names of
+the vendors and reasons shown. On PostgreSQL the period's figures come from
+`refunds.models.RefundDay`, daily sums that triggers keep in step with every
+order, case, liability and refund line, so the work grows with the days and
+keys in the period (a few thousand rows for 30 days), not with the cases; open
+cases and disputes are read live from the status index. Elsewhere (SQLite)
+the same figures are aggregated from the live rows. Periods start at midnight
+UTC, whole days, as the daily sums do.
+
+Amounts are in one currency at a time (the busiest one of the period unless
+another is chosen): the ledger keeps no exchange rates to add them up.
+The page (`portal.staff_views`) draws these with `portal.charts`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection
+from django.db.models import (
+    Count,
+    DateField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Trunc
+
+from refunds.models import (
+    RELEASED_STATUSES,
+    CaseEvent,
+    CaseStatus,
+    Order,
+    OrderLine,
+    ReasonPolicy,
+    RefundCase,
+    RefundDay,
+    RefundLine,
+    VendorLiability,
+)
+from refunds.services.cases import TRANSITIONS
+from vendors.models import Vendor
+
+PERIODS = (30, 90, 365)
+# Points on the trend chart: a month of days, a quarter of weeks, a year of months.
+BUCKETS = {30: "day", 90: "week", 365: "month"}
+# Every status a case can still leave.
+OPEN_STATUSES = [status for status, targets in TRANSITIONS.items() if targets]
+# (label, from days old, up to days old exclusive; None: no upper bound)
+AGE_BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0–2 days", 0, 3),
+    ("3–7 days", 3, 8),
+    ("8–30 days", 8, 31),
+    ("over 30 days", 31, None),
+)
+DIMENSIONS = {"vendor": "Vendor", "sku": "Product (SKU)", "reason": "Reason"}
+TOP = 10
+SERIES = 5
+DISPUTES_SHOWN = 50
+DEFAULT_CURRENCY = "EUR"
+RATE_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=12, decimal_places=6)
+SUM_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=24, decimal_places=3)
+
+
+# ---------------------------------------------------------------- the period
+
+
+@dataclass(frozen=True)
+class Span:
+    """The dashboard's period, currency and trend dimension."""
+
+    days: int
+    now: datetime
+    currency: str
+    by: str
+
+    @property
+    def since(self) -> datetime:
+        """Midnight UTC `days` days ago: whole days, as RefundDay sums them."""
+        return datetime.combine((self.now - timedelta(days=self.days)).date(), time.min, UTC)
+
+    def bucket_of(self, day: date) -> date:
+        """The bucket a day falls in, as Trunc dates it."""
+        if self.bucket == "week":
+            return day - timedelta(days=day.weekday())
+        if self.bucket == "month":
+            return day.replace(day=1)
+        return day
+
+    @property
+    def bucket(self) -> str:
+        return BUCKETS[self.days]
+
+    def buckets(self) -> list[date]:
+        """Every bucket of the span, empty ones included, as Trunc dates them."""
+        first = self.since.date()
+        last = self.now.date()
+        if self.bucket == "day":
+            return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        if self.bucket == "week":
+            monday = first - timedelta(days=first.weekday())
+            return [monday + timedelta(weeks=n) for n in range((last - monday).days // 7 + 1)]
+        months, day = [], first.replace(day=1)
+        while day <= last:
+            months.append(day)
+            day = (day + timedelta(days=32)).replace(day=1)
+        return months
+
+
+# ---------------------------------------------------------------- queries
+
+
+def use_summary() -> bool:
+    """RefundDay is kept by PostgreSQL triggers; other databases read live rows."""
+    return connection.vendor == "postgresql"
+
+
+def summed(kind: str, span: Span) -> QuerySet[RefundDay]:
+    return RefundDay.objects.filter(kind=kind, currency=span.currency, day__gte=span.since.date())
+
+
+def summary_key(dimension: str, key: str) -> Any:
+    """RefundDay's text key as the live query's: an id, or a SKU (None for shipping)."""
+    if dimension == "sku":
+        return key or None
+    return int(key)
+
+
+def refunded_cases(span: Span) -> QuerySet[RefundCase]:
+    """Cases opened in the period that still count: not rejected or cancelled."""
+    return RefundCase.objects.filter(in_span("", span))
+
+
+def in_span(prefix: str, span: Span) -> Q:
+    return Q(**{f"{prefix}initiated_at__gte": span.since, f"{prefix}currency": span.currency}) & ~Q(
+        **{f"{prefix}status__in": RELEASED_STATUSES}
+    )
+
+
+def currencies(since: datetime) -> list[str]:
+    """The currencies of the orders placed since `since`, busiest first."""
+    if use_summary():
+        summary = (
+            RefundDay.objects.filter(kind="orders", day__gte=since.date())
+            .values("currency")
+            .annotate(orders=Sum("count"))
+            .filter(orders__gt=0)
+            .order_by("-orders", "currency")
+        )
+        return [row["currency"] for row in summary]
+    rows = (
+        Order.objects.filter(placed_at__gte=since)
+        .values("currency")
+        .annotate(orders=Count("id"))
+        .order_by("-orders", "currency")
+    )
+    return [row["currency"] for row in rows]
+
+
+@dataclass(frozen=True)
+class AgeRow:
+    status: str
+    label: str
+    counts: list[int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts)
+
+
+def open_cases_by_age(now: datetime) -> list[AgeRow]:
+    """Open cases (every currency) per status and age since opening."""
+    ages: dict[str, Count] = {}
+    for index, (_, low, high) in enumerate(AGE_BUCKETS):
+        condition = Q(initiated_at__lte=now - timedelta(days=low))
+        if high is not None:
+            condition &= Q(initiated_at__gt=now - timedelta(days=high))
+        # A column of the (status, initiated_at) index: an index-only count.
+        ages[f"age_{index}"] = Count("initiated_at", filter=condition)
+    rows = {
+        row["status"]: row
+        for row in RefundCase.objects.filter(status__in=OPEN_STATUSES)
+        .values("status")
+        .annotate(**ages)
+        .order_by()
+    }
+    return [
+        AgeRow(
+            status,
+            CaseStatus(status).label,
+            [rows.get(status, {}).get(f"age_{i}", 0) for i in range(len(AGE_BUCKETS))],
+        )
+        for status in OPEN_STATUSES
+    ]
+
+
+def trend_total(span: Span) -> dict[date, tuple[Decimal, int]]:
+    if use_summary():
+        totals: dict[date, tuple[Decimal, int]] = {}
+        for row in summed("case", span).values("day").annotate(a=Sum("amount"), n=Sum("count")):
+            if not row["n"]:
+                continue  # every case of the day was released
+            bucket = span.bucket_of(row["day"])
+            amount, cases = totals.get(bucket, (Decimal(0), 0))
+            totals[bucket] = (amount + row["a"], cases + row["n"])
+        return totals
+    rows = (
+        refunded_cases(span)
+        .annotate(bucket=Trunc("initiated_at", span.bucket, output_field=DateField()))
+        .values("bucket")
+        .annotate(amount=Sum("total_refund_amount"), cases=Count("id"))
+        .order_by()
+    )
+    return {row["bucket"]: (row["amount"], row["cases"]) for row in rows}
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """How refunds split by one dimension.
+
+    Rows are grouped by a narrow key (an id where there is one) and named
+    afterwards, for the ten rows shown: grouping a year of lines by names, or
+    counting distinct cases, would sort them all.
+    """
+
+    rows: Callable[[Span], QuerySet]
+    key: str
+    amount: str
+    counted: str  # what a row is: a vendor's part of a case, or a refund line
+    names: Callable[[list[Any]], dict[Any, str]]
+
+
+def vendor_names(ids: list[Any]) -> dict[Any, str]:
+    return {
+        pk: f"{code} · {name}"
+        for pk, code, name in Vendor.objects.filter(pk__in=ids).values_list("pk", "code", "name")
+    }
+
+
+def reason_names(ids: list[Any]) -> dict[Any, str]:
+    return dict(ReasonPolicy.objects.filter(pk__in=ids).values_list("pk", "label"))
+
+
+def sku_names(skus: list[Any]) -> dict[Any, str]:
+    return {sku: sku or "(shipping)" for sku in skus}
+
+
+DIMENSION_QUERIES: dict[str, Dimension] = {
+    # A vendor's part of each case: its lines and its share of shipping.
+    "vendor": Dimension(
+        rows=lambda span: VendorLiability.objects.filter(in_span("case__", span)),
+        key="vendor_id",
+        amount="refund_amount",
+        counted="cases",
+        names=vendor_names,
+    ),
+    "sku": Dimension(
+        rows=lambda span: RefundLine.objects.filter(in_span("case__", span)),
+        key="order_line__sku",
+        amount="gross_amount",
+        counted="lines",
+        names=sku_names,
+    ),
+    "reason": Dimension(
+        rows=lambda span: RefundLine.objects.filter(in_span("case__", span)),
+        key="reason_id",
+        amount="gross_amount",
+        counted="lines",
+        names=reason_names,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RankRow:
+    key: Any
+    label: str
+    amount: Decimal
+    count: int
+
+
+def top_by(dimension: str, span: Span) -> list[RankRow]:
+    spec = DIMENSION_QUERIES[dimension]
+    if use_summary():
+        rows = [
+            {spec.key: summary_key(dimension, row["key"]), **row}
+            for row in summed(dimension, span)
+            .values("key")
+            .annotate(amount=Sum("amount"), count=Sum("count"))
+            .filter(count__gt=0)
+            .order_by("-amount", "key")[:TOP]
+        ]
+    else:
+        rows = list(
+            spec.rows(span)
+            .values(spec.key)
+            .annotate(amount=Sum(spec.amount), count=Count("id"))
+            .order_by("-amount", spec.key)[:TOP]
+        )
+    names = spec.names([row[spec.key] for row in rows]) if rows else {}
+    return [
+        RankRow(
+            row[spec.key], names.get(row[spec.key], str(row[spec.key])), row["amount"], row["count"]
+        )
+        for row in rows
+    ]
+
+
+def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[date, Decimal]]:
+    spec = DIMENSION_QUERIES[dimension]
+    if not keys:
+        return {}
+    if use_summary():
+        by_text = {"" if key is None else str(key): key for key in keys}
+        series: dict[Any, dict[date, Decimal]] = {key: {} for key in keys}
+        rows = (
+            summed(dimension, span)
+            .filter(key__in=list(by_text))
+            .values("day", "key")
+            .annotate(amount=Sum("amount"), n=Sum("count"))
+            .filter(n__gt=0)
+        )
+        for row in rows:
+            points = series[by_text[row["key"]]]
+            bucket = span.bucket_of(row["day"])
+            points[bucket] = points.get(bucket, Decimal(0)) + row["amount"]
+        return series
+    wanted = Q(**{f"{spec.key}__in": [k for k in keys if k is not None]})
+    if None in keys:
+        wanted |= Q(**{f"{spec.key}__isnull": True})
+    rows = (
+        spec.rows(span)
+        .filter(wanted)
+        .annotate(bucket=Trunc("case__initiated_at", span.bucket, output_field=DateField()))
+        .values("bucket", spec.key)
+        .annotate(amount=Sum(spec.amount))
+        .order_by()
+    )
+    series = {key: {} for key in keys}
+    for row in rows:
+        series[row[spec.key]][row["bucket"]] = row["amount"]
+    return series
+
+
+@dataclass(frozen=True)
+class RateRow:
+    code: str
+    name: str
+    sold: Decimal
+    refunded: Decimal
+    rate: Decimal
+
+    @property
+    def percent(self) -> Decimal:
+        return (self.rate * 100).quantize(Decimal("0.1"))
+
+
+def refund_rates(span: Span) -> list[RateRow]:
+    """Of what each vendor sold in the period (orders placed), the share refunded
+    so far (cases not rejected or cancelled): gross, excluding shipping."""
+    if use_summary():
+        # Summed per vendor first, named after: a name looked up in the grouped
+        # query would be looked up once per summed row.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT v.code, v.name, s.sold, s.refunded
+                FROM (
+                    SELECT key, sum(amount) AS sold, sum(refunded) AS refunded
+                    FROM portal_refundday
+                    WHERE kind = 'sold' AND currency = %s AND day >= %s
+                    GROUP BY key HAVING sum(amount) > 0
+                ) s JOIN vendors_vendor v ON v.id = s.key::bigint
+                """,
+                [span.currency, span.since.date()],
+            )
+            summary = cursor.fetchall()
+        ranked = sorted(
+            (
+                RateRow(code, name, sold, refunded, (refunded / sold).quantize(Decimal("0.000001")))
+                for code, name, sold, refunded in summary
+            ),
+            key=lambda row: (-row.rate, -row.refunded, row.code),
+        )
+        return ranked[:TOP]
+    rows = (
+        OrderLine.objects.filter(order__placed_at__gte=span.since, order__currency=span.currency)
+        .values("vendor__code", "vendor__name")
+        .annotate(
+            sold=Sum(F("net_amount") + F("tax_amount"), output_field=SUM_FIELD),
+            refunded=Sum(F("refunded_net") + F("refunded_tax"), output_field=SUM_FIELD),
+        )
+        .filter(sold__gt=0)
+        .annotate(
+            rate=ExpressionWrapper(
+                F("refunded") * Value(Decimal("1.000000")) / F("sold"), output_field=RATE_FIELD
+            )
+        )
+        .order_by("-rate", "-refunded", "vendor__code")[:TOP]
+    )
+    return [
+        RateRow(r["vendor__code"], r["vendor__name"], r["sold"], r["refunded"], r["rate"])
+        for r in rows
+    ]
+
+
+def disputes_waiting() -> list[RefundCase]:
+    """The oldest disputed cases, with when and by whom they were disputed.
+
+    Oldest by opening, which the status index hands over in order: the
+    dispute's own time is looked up for the rows shown only.
+    """
+    disputed = CaseEvent.objects.filter(
+        case=OuterRef("pk"), to_status=CaseStatus.DISPUTED
+    ).order_by("-created_at", "-id")
+    return list(
+        RefundCase.objects.filter(status=CaseStatus.DISPUTED)
+        .annotate(
+            disputed_at=Subquery(disputed.values("created_at")[:1]),
+            disputed_by=Coalesce(Subquery(disputed.values("vendor__code")[:1]), Value("")),
+        )
+        .select_related("order")
+        .order_by("initiated_at", "id")[:DISPUTES_SHOWN]
+    )
+
+
+# ---------------------------------------------------------------- the page's figures
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the dashboard shows for one span, as numbers (no geometry)."""
+
+    ages: list[AgeRow]
+    age_totals: list[int]  # per age bucket, every open status
+    disputed_total: int
+    buckets: list[date]
+    # ("All refunds", amount per bucket), then the top keys of `span.by`, each a line.
+    lines: list[tuple[str, list[Decimal]]]
+    refund_total: Decimal
+    refund_cases: int
+    tops: dict[str, list[RankRow]]
+    rates: list[RateRow]
+    disputes: list[RefundCase]
+
+
+def dashboard_figures(span: Span) -> Figures:
+    ages = open_cases_by_age(span.now)
+    totals = trend_total(span)
+    tops = {dimension: top_by(dimension, span) for dimension in DIMENSIONS}
+    keys = [row.key for row in tops[span.by][:SERIES]]
+    series = series_by(span.by, keys, span)
+
+    buckets = span.buckets()
+    zero = Decimal(0)
+    lines: list[tuple[str, list[Decimal]]] = [
+        ("All refunds", [totals.get(day, (zero, 0))[0] for day in buckets])
+    ]
+    labels = {row.key: row.label for row in tops[span.by]}
+    for key in keys:
+        lines.append((labels[key], [series.get(key, {}).get(day, zero) for day in buckets]))
+    return Figures(
+        ages=ages,
+        age_totals=[sum(row.counts[i] for row in ages) for i in range(len(AGE_BUCKETS))],
+        disputed_total=next((row.total for row in ages if row.status == CaseStatus.DISPUTED), 0),
+        buckets=buckets,
+        lines=lines,
+        refund_total=sum((amount for amount, _ in totals.values()), zero),
+        refund_cases=sum(cases for _, cases in totals.values()),
+        tops=tops,
+        rates=refund_rates(span),
+        disputes=disputes_waiting(),
+    )
