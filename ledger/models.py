@@ -10,6 +10,7 @@ however many entries exist.
 from datetime import timedelta
 from decimal import Decimal
 
+import pghistory
 from django.db import models
 from django.db.models import F, Q
 
@@ -61,6 +62,8 @@ SINGLE_ROLES = [
 ]
 
 
+# History (lib/history.py): the chart, and each gateway's payment method -> bank account.
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Account(models.Model):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
@@ -270,6 +273,7 @@ def rate_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kwargs)
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class CreditNoteSettings(models.Model):
     """How credit notes are coded for the accounting system (one row, pk=1)."""
 
@@ -358,6 +362,7 @@ class IssuerProfile(models.Model):
         return profile
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ChannelMapping(models.Model):
     """Accounting codes for the orders of one channel.
 
@@ -391,6 +396,7 @@ class ChannelMapping(models.Model):
         return f"{self.source}/{self.subsource}" if self.subsource else f"{self.source}/*"
 
 
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class TaxCode(models.Model):
     """The accounting system's name for a tax rate (Xero's TaxType)."""
 

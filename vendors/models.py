@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,6 +13,8 @@ class PayoutFrequency(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
 
 
+# History of commission and payout terms (lib/history.py).
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Vendor(models.Model):
     code = models.SlugField(max_length=32, unique=True, help_text="Short stable code, e.g. ACME.")
     name = models.CharField(max_length=200)

@@ -39,6 +39,12 @@ INSTALLED_APPS = [
     "webhooks",
     "ops",
     "axes",
+    # History of money-bearing configuration (see lib/history.py). pghistory.admin
+    # comes after django.contrib.admin on purpose: Django's object-tools templates
+    # win, and the "History" button leads to the events instead.
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
 ]
 
 MIDDLEWARE = [
@@ -49,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed tracked configuration: the user and URL of each writing request.
+    "lib.history.HistoryMiddleware",
     "api.idempotency.IdempotencyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -289,3 +297,11 @@ LOGGING = {
 }
 READ_ONLY_GROUP = env_str("READ_ONLY_GROUP", "finance-readonly")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+# django-pghistory (lib/history.py): event tables refuse UPDATE and DELETE; the
+# middleware records context for writing requests only; the admin lists events
+# with their author (MiddlewareEvents: user and URL).
+PGHISTORY_APPEND_ONLY = True
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+PGHISTORY_ADMIN_CLASS = "lib.history.HistoryEventsAdmin"
