@@ -10,11 +10,11 @@ however many entries exist.
 from datetime import timedelta
 from decimal import Decimal
 
-import pghistory
 from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
+from lib.history import track_changes
 from lib.money import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
@@ -63,7 +63,7 @@ SINGLE_ROLES = [
 
 
 # History (lib/history.py): the chart, and each gateway's payment method -> bank account.
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class Account(models.Model):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
@@ -273,7 +273,7 @@ def rate_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kwargs)
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class CreditNoteSettings(models.Model):
     """How credit notes are coded for the accounting system (one row, pk=1)."""
 
@@ -362,7 +362,7 @@ class IssuerProfile(models.Model):
         return profile
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class ChannelMapping(models.Model):
     """Accounting codes for the orders of one channel.
 
@@ -396,7 +396,7 @@ class ChannelMapping(models.Model):
         return f"{self.source}/{self.subsource}" if self.subsource else f"{self.source}/*"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class TaxCode(models.Model):
     """The accounting system's name for a tax rate (Xero's TaxType)."""
 

@@ -9,13 +9,13 @@ counter that would pass what was sold or paid.
 
 from decimal import Decimal
 
-import pghistory
 import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
+from lib.history import track_changes
 from lib.money import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
@@ -47,7 +47,7 @@ def non_negative(prefix: str, *fields: str) -> list[models.CheckConstraint]:
 
 
 # History (lib/history.py): who changed what, and when.
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class Channel(models.Model):
     """Where an order came from: a source (web, marketplace, pos) and a subsource."""
 
@@ -230,7 +230,7 @@ class Bearer(models.TextChoices):
     PLATFORM = "platform", "Platform"
 
 
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class ReasonPolicy(models.Model):
     """Who bears a refund given for this reason.
 

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
 from lib.admin import NoEditAdmin, add_domain_error
-from lib.history import HistoryAdminMixin
+from lib.history_admin import HistoryAdminMixin
 
 from .errors import VendorError
 from .models import Vendor, VendorInvitation, VendorMembership

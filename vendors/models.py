@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-import pghistory
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from lib.history import track_changes
 from lib.money import CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
 
 
@@ -14,7 +14,7 @@ class PayoutFrequency(models.TextChoices):
 
 
 # History of commission and payout terms (lib/history.py).
-@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+@track_changes()
 class Vendor(models.Model):
     code = models.SlugField(max_length=32, unique=True, help_text="Short stable code, e.g. ACME.")
     name = models.CharField(max_length=200)

@@ -298,10 +298,9 @@ LOGGING = {
 READ_ONLY_GROUP = env_str("READ_ONLY_GROUP", "finance-readonly")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
-# django-pghistory (lib/history.py): event tables refuse UPDATE and DELETE; the
+# django-pghistory (lib/history.py; event tables are append-only there): the
 # middleware records context for writing requests only; the admin lists events
 # with their author (MiddlewareEvents: user and URL).
-PGHISTORY_APPEND_ONLY = True
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
-PGHISTORY_ADMIN_CLASS = "lib.history.HistoryEventsAdmin"
+PGHISTORY_ADMIN_CLASS = "lib.history_admin.HistoryEventsAdmin"

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path
 from django.utils.safestring import SafeString
 
 from lib.admin import money_cell
-from lib.history import HistoryAdminMixin
+from lib.history_admin import HistoryAdminMixin
 from lib.money import CURRENCY_CHOICES, display_amount
 from refunds.models import Order, RefundCase
 

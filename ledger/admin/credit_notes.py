@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import money_cell
 from lib.errors import DomainError
-from lib.history import HistoryAdminMixin
+from lib.history_admin import HistoryAdminMixin
 
 from ..credit_notes import issue_credit_note
 from ..exports import FORMATS, export_filename, export_lines

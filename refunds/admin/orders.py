@@ -18,7 +18,7 @@ from lib.admin import (
     money_column,
     timestamp_column,
 )
-from lib.history import HistoryAdminMixin
+from lib.history_admin import HistoryAdminMixin
 from lib.money import display_money
 from refunds.models import (
     Channel,

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
-from lib.history import HistoryAdminMixin
+from lib.history_admin import HistoryAdminMixin
 from refunds.models import (
     ReasonPolicy,
 )
