@@ -9,7 +9,6 @@ import django.db.models.deletion
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
-from django.utils import timezone
 
 def snapshot(app_label, *models):
     """Each existing row's state when history begins, as a "snapshot" event, so the
@@ -18,26 +17,27 @@ def snapshot(app_label, *models):
     def run(apps, schema_editor):
         if schema_editor.connection.vendor != "postgresql":
             return
+        quote = schema_editor.quote_name
         for name in models:
             model = apps.get_model(app_label, name)
             event_model = apps.get_model(app_label, f"{name}Event")
             copied = [
-                f.attname
+                f.column
                 for f in event_model._meta.concrete_fields
                 if not f.attname.startswith("pgh_")
             ]
-            # Milliseconds: Django's JSON serializer keeps no more, and a test database
-            # reload (serialized_rollback) must write back the same values.
-            now = timezone.now()
-            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
-            event_model.objects.bulk_create(
-                event_model(
-                    **{name: getattr(row, name) for name in copied},
-                    pgh_created_at=now,
-                    pgh_label="snapshot",
-                    pgh_obj_id=row.pk,
-                )
-                for row in model.objects.order_by("pk")
+            # In SQL, not bulk_create: pgh_created_at is auto_now_add, which would
+            # overwrite the time given with the current microsecond, row by row.
+            # Whole milliseconds: Django's JSON serializer keeps no more, and a test
+            # database reload (serialized_rollback) must write back the same values
+            # (the event table refuses an UPDATE that changes a row).
+            columns = ", ".join(quote(c) for c in copied)
+            schema_editor.execute(
+                f"INSERT INTO {quote(event_model._meta.db_table)} "
+                f"(pgh_created_at, pgh_label, pgh_obj_id, {columns}) "
+                f"SELECT date_trunc('milliseconds', statement_timestamp()), 'snapshot', "
+                f"{quote(model._meta.pk.column)}, {columns} "
+                f"FROM {quote(model._meta.db_table)} ORDER BY {quote(model._meta.pk.column)}"
             )
 
     return run
