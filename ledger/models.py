@@ -14,6 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
+from lib.history import track_changes
 from lib.money import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
@@ -61,6 +62,8 @@ SINGLE_ROLES = [
 ]
 
 
+# History (lib/history.py): the chart, and each gateway's payment method -> bank account.
+@track_changes()
 class Account(models.Model):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
@@ -274,6 +277,7 @@ def rate_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kwargs)
 
 
+@track_changes()
 class CreditNoteSettings(models.Model):
     """How credit notes are coded for the accounting system (one row, pk=1)."""
 
@@ -362,6 +366,7 @@ class IssuerProfile(models.Model):
         return profile
 
 
+@track_changes()
 class ChannelMapping(models.Model):
     """Accounting codes for the orders of one channel.
 
@@ -395,6 +400,7 @@ class ChannelMapping(models.Model):
         return f"{self.source}/{self.subsource}" if self.subsource else f"{self.source}/*"
 
 
+@track_changes()
 class TaxCode(models.Model):
     """The accounting system's name for a tax rate (Xero's TaxType)."""
 

@@ -9,11 +9,13 @@ counter that would pass what was sold or paid.
 
 from decimal import Decimal
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
+from lib.history import track_changes
 from lib.money import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
@@ -44,6 +46,8 @@ def non_negative(prefix: str, *fields: str) -> list[models.CheckConstraint]:
     ]
 
 
+# History (lib/history.py): who changed what, and when.
+@track_changes()
 class Channel(models.Model):
     """Where an order came from: a source (web, marketplace, pos) and a subsource."""
 
@@ -229,8 +233,15 @@ class Bearer(models.TextChoices):
     PLATFORM = "platform", "Platform"
 
 
+@track_changes()
 class ReasonPolicy(models.Model):
-    """Who bears a refund given for this reason."""
+    """Who bears a refund given for this reason.
+
+    `version` counts the policy's versions: on PostgreSQL a trigger adds one on
+    every update that changes the row (whatever writes it), and each refund line
+    keeps the version that priced it; the event of that version holds the terms.
+    On SQLite (dev) nothing counts and every policy stays at version 1.
+    """
 
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=120)
@@ -244,10 +255,22 @@ class ReasonPolicy(models.Model):
     )
     shipping_bearer = models.CharField(max_length=10, choices=Bearer.choices)
     is_active = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Counts the policy's versions; the database keeps it."
+    )
 
     class Meta:
         ordering = ["code"]
         verbose_name_plural = "reason policies"
+        triggers = [
+            pgtrigger.Trigger(
+                name="reason_policy_next_version",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.AnyChange(),
+                func="NEW.version := OLD.version + 1; RETURN NEW;",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(vendor_share_percent__gte=0) & Q(vendor_share_percent__lte=100),
@@ -358,6 +381,13 @@ class RefundLine(models.Model):
         Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="refund_lines"
     )
     reason = models.ForeignKey(ReasonPolicy, on_delete=models.PROTECT, related_name="refund_lines")
+    policy_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The reason policy's version that priced the line (blank: priced before "
+        "versions were kept).",
+    )
     quantity = models.PositiveIntegerField(default=0)
     net_amount = amount_field()
     tax_amount = amount_field()

@@ -215,6 +215,7 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
                 "tax_amount",
                 "shipping_amount",
                 "gross_amount",
+                "policy_version",
                 sku=F("order_line__sku"),
                 vendor_code=F("vendor__code"),
                 reason_code=F("reason__code"),
@@ -279,6 +280,7 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
                 "sku": None if line.order_line is None else line.order_line.sku,
                 "vendor_code": codes.get(line.vendor_id),
                 "reason_code": line.reason.code,
+                "policy_version": line.policy_version,
             }
             for line in sorted(lines, key=lambda line: line.pk)
         ],

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 
 from lib.admin import NoEditAdmin, add_domain_error
+from lib.history_admin import HistoryAdminMixin
 
 from .errors import VendorError
 from .models import Vendor, VendorInvitation, VendorMembership
@@ -87,7 +88,7 @@ class VendorForm(forms.ModelForm):
 
 
 @admin.register(Vendor)
-class VendorAdmin(admin.ModelAdmin):
+class VendorAdmin(HistoryAdminMixin, admin.ModelAdmin):
     form = VendorForm
     list_display = (
         "code",

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from lib.history import track_changes
 from lib.money import CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
 
 
@@ -12,6 +13,8 @@ class PayoutFrequency(models.TextChoices):
     MONTHLY = "monthly", "Monthly"
 
 
+# History of commission and payout terms (lib/history.py).
+@track_changes()
 class Vendor(models.Model):
     code = models.SlugField(max_length=32, unique=True, help_text="Short stable code, e.g. ACME.")
     name = models.CharField(max_length=200)

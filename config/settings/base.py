@@ -46,6 +46,12 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "axes",
+    # History of money-bearing configuration (see lib/history.py). pghistory.admin
+    # comes after django.contrib.admin on purpose: Django's object-tools templates
+    # win, and the "History" button leads to the events instead.
+    "pgtrigger",
+    "pghistory",
+    "pghistory.admin",
 ]
 
 MIDDLEWARE = [
@@ -64,6 +70,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who changed tracked configuration: the user and URL of each writing request.
+    "lib.history.HistoryMiddleware",
     # request.user.is_verified(); then staff pages ask for the second factor
     # when STAFF_REQUIRE_2FA is on (staffauth).
     "django_otp.middleware.OTPMiddleware",
@@ -469,3 +477,10 @@ if SENTRY_DSN:
     )
 READ_ONLY_GROUP = env_str("READ_ONLY_GROUP", "finance-readonly")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+
+# django-pghistory (lib/history.py; event tables are append-only there): the
+# middleware records context for writing requests only; the admin lists events
+# with their author (MiddlewareEvents: user and URL).
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+PGHISTORY_ADMIN_MODEL = "pghistory.MiddlewareEvents"
+PGHISTORY_ADMIN_CLASS = "lib.history_admin.HistoryEventsAdmin"

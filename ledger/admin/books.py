@@ -20,6 +20,7 @@ from django.urls import URLPattern, path
 from django.utils.safestring import SafeString
 
 from lib.admin import money_cell
+from lib.history_admin import HistoryAdminMixin
 from lib.money import CURRENCY_CHOICES, display_amount
 from refunds.models import Order, RefundCase
 
@@ -72,7 +73,7 @@ class TrialBalanceForm(forms.Form):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "role", "payment_method", "bank_account_code", "vendor")
     list_display_links = ("code",)
     list_filter = ("kind", "role")

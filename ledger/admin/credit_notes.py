@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import money_cell
 from lib.errors import DomainError
+from lib.history_admin import HistoryAdminMixin
 
 from ..credit_notes import issue_credit_note
 from ..exports import FORMATS, export_filename, export_lines
@@ -262,7 +263,7 @@ class CreditNoteSeriesAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChannelMapping)
-class ChannelMappingAdmin(admin.ModelAdmin):
+class ChannelMappingAdmin(HistoryAdminMixin, admin.ModelAdmin):
     list_display = (
         "source",
         "subsource",
@@ -293,7 +294,7 @@ class TaxCodeForm(forms.ModelForm):
 
 
 @admin.register(TaxCode)
-class TaxCodeAdmin(admin.ModelAdmin):
+class TaxCodeAdmin(HistoryAdminMixin, admin.ModelAdmin):
     form = TaxCodeForm
     list_display = ("rate", "tax_type")
 
@@ -317,7 +318,7 @@ class CreditNoteSettingsForm(forms.ModelForm):
 
 
 @admin.register(CreditNoteSettings)
-class CreditNoteSettingsAdmin(admin.ModelAdmin):
+class CreditNoteSettingsAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """One row: the list goes straight to it."""
 
     form = CreditNoteSettingsForm

@@ -43,6 +43,7 @@ class RefundLineInline(ReadOnlyInline):
         "shipping",
         "gross",
         "reason",
+        "policy",
         "vendor_share_amount",
         "platform_share_amount",
         "commission_reversal_amount",
@@ -80,6 +81,14 @@ class RefundLineInline(ReadOnlyInline):
     @admin.display(description="vendor")
     def vendor_code(self, obj: RefundLine) -> str:
         return obj.vendor.code if obj.vendor else "-"
+
+    @admin.display(description="policy version")
+    def policy(self, obj: RefundLine) -> SafeString | str:
+        # The version that priced the line; its history shows that version's terms.
+        if obj.policy_version is None:
+            return "-"
+        history = reverse("admin:refunds_reasonpolicy_history", args=[obj.reason_id])
+        return format_html('<a href="{}">v{}</a>', history, obj.policy_version)
 
 
 class VendorLiabilityInline(ReadOnlyInline):

@@ -18,6 +18,7 @@ from lib.admin import (
     money_column,
     timestamp_column,
 )
+from lib.history_admin import HistoryAdminMixin
 from lib.money import display_money
 from refunds.models import (
     Channel,
@@ -216,6 +217,6 @@ class PaymentAdmin(ViewOnlyAdmin, BigTableAdmin):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ViewOnlyAdmin):
+class ChannelAdmin(HistoryAdminMixin, ViewOnlyAdmin):
     list_display = ("source", "subsource", "payout_terms_days")
     search_fields = ("source", "subsource")

@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpRequest
 
+from lib.history_admin import HistoryAdminMixin
 from refunds.models import (
     ReasonPolicy,
 )
@@ -36,7 +37,9 @@ class ReasonPolicyForm(forms.ModelForm):
 
 
 @admin.register(ReasonPolicy)
-class ReasonPolicyAdmin(admin.ModelAdmin):
+class ReasonPolicyAdmin(HistoryAdminMixin, admin.ModelAdmin):
+    """ "History" on a policy lists its versions: who changed what, and when."""
+
     form = ReasonPolicyForm
     list_display = (
         "code",
@@ -45,6 +48,7 @@ class ReasonPolicyAdmin(admin.ModelAdmin):
         "refund_commission_to_vendor",
         "shipping_bearer",
         "is_active",
+        "version",
     )
     list_filter = ("is_active", "shipping_bearer")
     search_fields = ("code", "label")

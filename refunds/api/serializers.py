@@ -179,6 +179,12 @@ class RefundLineSerializer(serializers.ModelSerializer):
     tax = MoneyField(amount="tax_amount", currency="case.currency")
     shipping = MoneyField(amount="shipping_amount", currency="case.currency")
     gross = MoneyField(amount="gross_amount", currency="case.currency")
+    policy_version = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The version of the reason policy that priced the line (null: priced before "
+        "versions were kept); the policy's history in the admin shows its terms.",
+    )
 
     class Meta:
         model = RefundLine
@@ -194,6 +200,7 @@ class RefundLineSerializer(serializers.ModelSerializer):
             "shipping",
             "gross",
             "reason",
+            "policy_version",
         ]
 
 
@@ -475,6 +482,7 @@ def case_detail_data(rows) -> dict:
                 "shipping": _money(line["shipping_amount"], currency),
                 "gross": _money(line["gross_amount"], currency),
                 "reason": line["reason_code"],
+                "policy_version": line["policy_version"],
             }
             for line in rows.lines
         ],

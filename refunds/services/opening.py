@@ -313,6 +313,8 @@ def _refund_line(case: RefundCase, piece: PricedPiece) -> RefundLine:
         order_line=piece.order_line,
         vendor_id=piece.vendor_id,
         reason=piece.reason,
+        # The version that priced it, read with the policy (no extra query).
+        policy_version=piece.reason.version,
         quantity=piece.quantity,
         net_amount=piece.net,
         tax_amount=piece.tax,
