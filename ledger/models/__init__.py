@@ -1,0 +1,45 @@
+"""Double-entry ledger: accounts, journals, entries and maintained balances.
+
+Entries are never updated or deleted, and a journal's entries balance per
+currency; on PostgreSQL triggers enforce both (migration 0002), not only this
+code. Corrections are new journals that reverse or adjust. Account balances are
+maintained in the posting transaction, so reading one is a primary-key lookup
+however many entries exist.
+"""
+
+from .accounts import SINGLE_ROLES, Account, AccountBalance, AccountKind, AccountRole
+from .credit_notes import (
+    ChannelMapping,
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteSeries,
+    CreditNoteSettings,
+    IssuerProfile,
+    TaxCode,
+)
+from .fields import amount_field, rate_field
+from .journals import Entry, Journal, JournalKind
+from .payouts import Payout
+from .settlements import SettlementStatement
+
+__all__ = [
+    "SINGLE_ROLES",
+    "Account",
+    "AccountBalance",
+    "AccountKind",
+    "AccountRole",
+    "ChannelMapping",
+    "CreditNote",
+    "CreditNoteLine",
+    "CreditNoteSeries",
+    "CreditNoteSettings",
+    "Entry",
+    "IssuerProfile",
+    "Journal",
+    "JournalKind",
+    "Payout",
+    "SettlementStatement",
+    "TaxCode",
+    "amount_field",
+    "rate_field",
+]

@@ -1,0 +1,129 @@
+"""The chart of accounts and each account's maintained balance."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import Q
+
+from lib.history import track_changes
+from lib.money import (
+    CURRENCY_CHOICES,
+    display_money,
+)
+from refunds.models import PaymentMethod
+from vendors.models import Vendor
+
+from .fields import amount_field
+
+
+class AccountKind(models.TextChoices):
+    ASSET = "asset", "Asset"
+    LIABILITY = "liability", "Liability"
+    INCOME = "income", "Income"
+    EXPENSE = "expense", "Expense"
+    EQUITY = "equity", "Equity"
+
+
+class AccountRole(models.TextChoices):
+    """What the posting rules use an account for; codes stay editable."""
+
+    BANK = "bank", "Bank"
+    GATEWAY_CLEARING = "gateway_clearing", "Gateway clearing"
+    VENDOR_PAYABLE = "vendor_payable", "Vendor payable"
+    COMMISSION_INCOME = "commission_income", "Commission income"
+    SHIPPING_INCOME = "shipping_income", "Shipping income"
+    OUTPUT_TAX = "output_tax", "Output tax payable"
+    REFUND_EXPENSE = "refund_expense", "Refund expense"
+    OTHER = "other", "Other"
+
+
+SINGLE_ROLES = [
+    AccountRole.BANK,
+    AccountRole.COMMISSION_INCOME,
+    AccountRole.SHIPPING_INCOME,
+    AccountRole.OUTPUT_TAX,
+    AccountRole.REFUND_EXPENSE,
+]
+
+
+# History (lib/history.py): the chart, and each gateway's payment method -> bank account.
+@track_changes()
+class Account(models.Model):
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=AccountKind.choices)
+    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.OTHER)
+    vendor = models.ForeignKey(
+        Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, blank=True, default=""
+    )
+    bank_account_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The bank account in the accounting system that this clearing account settles to.",
+    )
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["role"], condition=Q(role__in=SINGLE_ROLES), name="account_single_role"
+            ),
+            models.UniqueConstraint(
+                fields=["vendor"],
+                condition=Q(role=AccountRole.VENDOR_PAYABLE),
+                name="account_one_payable_per_vendor",
+            ),
+            models.UniqueConstraint(
+                fields=["payment_method"],
+                condition=Q(role=AccountRole.GATEWAY_CLEARING),
+                name="account_one_clearing_per_method",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=AccountRole.VENDOR_PAYABLE) | Q(vendor__isnull=False),
+                name="account_payable_has_vendor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=AccountRole.GATEWAY_CLEARING) | ~Q(payment_method=""),
+                name="account_clearing_has_method",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def debit_normal(self) -> bool:
+        return self.kind in (AccountKind.ASSET, AccountKind.EXPENSE)
+
+
+class AccountBalance(models.Model):
+    """Running totals of an account in one currency, maintained by posting."""
+
+    # The unique (account, currency) index serves lookups by account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="balances", db_index=False
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    debit = amount_field()
+    credit = amount_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "currency"], name="balance_account_currency"
+            ),
+            models.CheckConstraint(
+                condition=Q(debit__gte=0) & Q(credit__gte=0), name="balance_totals_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        balance = display_money(self.net_debit, self.currency)
+        return f"{self.account.code} {self.account.name}: {balance} (Dr − Cr)"
+
+    @property
+    def net_debit(self) -> Decimal:
+        return self.debit - self.credit

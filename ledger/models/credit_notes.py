@@ -1,0 +1,287 @@
+"""Credit notes and what they are made from: settings, issuer, channel mappings, tax codes, series."""
+
+from decimal import Decimal
+
+from django.db import models
+from django.db.models import F, Q
+
+from lib.constraints import amounts_equal
+from lib.history import track_changes
+from lib.money import (
+    CURRENCY_CHOICES,
+)
+from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
+
+from .fields import amount_field, rate_field
+
+
+@track_changes()
+class CreditNoteSettings(models.Model):
+    """How credit notes are coded for the accounting system (one row, pk=1)."""
+
+    SINGLETON_PK = 1
+
+    platform_name = models.CharField(
+        max_length=200, default="Splitledger", help_text="Shown at the top of credit note PDFs."
+    )
+    number_prefix = models.CharField(
+        max_length=12,
+        default="CN-",
+        help_text="Credit notes are numbered per prefix and year: CN-2026-000001.",
+    )
+    channel_mapping_enabled = models.BooleanField(
+        # On by default: lines then carry the original invoice's tax.
+        default=True,
+        help_text="On: the order's channel decides sales account, tracking and customer, and "
+        "lines carry the original invoice's tax. Off: the default sales account and the "
+        "default refund tax rate apply to every line.",
+    )
+    default_sales_account_code = models.CharField(
+        max_length=40, default="200", help_text="Sales account code in the accounting system."
+    )
+    shipping_account_code = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Account code for refunded shipping when channel mapping is on "
+        "(blank: the line's sales account).",
+    )
+    default_refund_tax_rate = rate_field(
+        default=Decimal("0"), help_text="Used for every line when channel mapping is off."
+    )
+    default_customer_name = models.CharField(
+        max_length=200,
+        default="Marketplace customer",
+        help_text="The contact when neither a channel mapping nor the order names one.",
+    )
+
+    class Meta:
+        verbose_name = "credit note settings"
+        verbose_name_plural = "credit note settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="credit_note_settings_singleton"),
+            models.CheckConstraint(
+                condition=Q(default_refund_tax_rate__gte=0) & Q(default_refund_tax_rate__lte=1),
+                name="credit_note_settings_rate_between_0_and_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return "Credit note settings"
+
+    @classmethod
+    def load(cls) -> "CreditNoteSettings":
+        settings, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return settings
+
+
+class IssuerProfile(models.Model):
+    """The company that issues credit notes, as printed on them (one row, pk=1)."""
+
+    SINGLETON_PK = 1
+
+    legal_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The issuer's registered name on credit notes (blank: the platform name).",
+    )
+    address = models.TextField(
+        max_length=500, blank=True, help_text="Postal address, one line per line."
+    )
+    vat_id = models.CharField("VAT ID", max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+
+    class Meta:
+        verbose_name = "company details"
+        verbose_name_plural = "company details"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="issuer_profile_singleton")]
+
+    def __str__(self) -> str:
+        return "Company details"
+
+    @classmethod
+    def load(cls) -> "IssuerProfile":
+        profile, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return profile
+
+
+@track_changes()
+class ChannelMapping(models.Model):
+    """Accounting codes for the orders of one channel.
+
+    A blank subsource maps every subsource of the source that has no mapping of
+    its own.
+    """
+
+    source = models.CharField(max_length=50)
+    subsource = models.CharField(max_length=100, blank=True, default="")
+    sales_account_code = models.CharField(max_length=40, blank=True)
+    tracking_name = models.CharField(
+        max_length=100, blank=True, help_text="Tracking category, e.g. Channel."
+    )
+    tracking_option = models.CharField(
+        max_length=100, blank=True, help_text="Its option, e.g. Amazon DE."
+    )
+    customer_name = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Credit these orders to one contact (e.g. the marketplace) instead of the "
+        "order's customer.",
+    )
+
+    class Meta:
+        ordering = ["source", "subsource"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "subsource"], name="channel_mapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.subsource}" if self.subsource else f"{self.source}/*"
+
+
+@track_changes()
+class TaxCode(models.Model):
+    """The accounting system's name for a tax rate (Xero's TaxType)."""
+
+    rate = rate_field(unique=True)
+    tax_type = models.CharField(max_length=100, help_text="e.g. 10% (VAT on Income)")
+
+    class Meta:
+        ordering = ["rate"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gte=0) & Q(rate__lte=1), name="tax_code_rate_between_0_and_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{(self.rate * 100).normalize():f}% — {self.tax_type}"
+
+
+class CreditNoteSeries(models.Model):
+    """The next number of one numbering series (a prefix and a year).
+
+    Taking a number increments this row in the transaction that inserts the
+    credit note, so its row lock orders issuers and a rolled-back transaction
+    gives its numbers back: numbers are sequential without gaps.
+    """
+
+    prefix = models.CharField(max_length=12)
+    year = models.PositiveSmallIntegerField()
+    next_number = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["prefix", "year"]
+        verbose_name_plural = "credit note series"
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="credit_note_series_unique"),
+            models.CheckConstraint(
+                condition=Q(next_number__gte=1), name="credit_note_series_next_gte_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}{self.year}"
+
+    def format(self, sequence: int) -> str:
+        return f"{self.prefix}{self.year}-{sequence:06d}"
+
+
+class CreditNote(models.Model):
+    """The customer's document for a completed refund case."""
+
+    number = models.CharField(max_length=40, unique=True)
+    series = models.ForeignKey(
+        CreditNoteSeries, on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    sequence = models.PositiveIntegerField()
+    case = models.OneToOneField(RefundCase, on_delete=models.PROTECT, related_name="credit_note")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_notes")
+    reference = models.CharField(max_length=22, help_text="The refund case ID.")
+    order_number = models.CharField(max_length=64)
+    issue_date = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    customer_name = models.CharField(max_length=200)
+    customer_email = models.EmailField(blank=True)
+    customer_address = models.TextField(
+        max_length=500, blank=True, help_text="The order's, unless credited to a channel's contact."
+    )
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, blank=True, default=""
+    )
+    bank_account_code = models.CharField(
+        max_length=40, blank=True, help_text="Where the refund was paid from."
+    )
+    channel_mapping_applied = models.BooleanField(default=False)
+    net_amount = amount_field()
+    tax_amount = amount_field()
+    total_amount = amount_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
+        ordering = ["-issue_date", "-id"]
+        indexes = [
+            models.Index(fields=["issue_date", "id"], name="credit_note_date_idx"),
+            models.Index(fields=["order"], name="credit_note_order_idx"),
+            models.Index(fields=["order_number"], name="credit_note_order_number_idx"),
+            models.Index(fields=["reference"], name="credit_note_reference_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "sequence"], name="credit_note_series_sequence_unique"
+            ),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="credit_note_sequence_gte_1"),
+            amounts_equal(
+                "total_amount",
+                F("net_amount") + F("tax_amount"),
+                "credit_note_total_is_net_plus_tax",
+            ),
+            models.CheckConstraint(condition=Q(total_amount__gt=0), name="credit_note_total_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} for {self.reference}"
+
+
+class CreditNoteLine(models.Model):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="lines")
+    refund_line = models.ForeignKey(
+        RefundLine, on_delete=models.PROTECT, related_name="credit_note_lines"
+    )
+    position = models.PositiveSmallIntegerField()
+    kind = models.CharField(max_length=10, choices=RefundLineKind.choices)
+    description = models.CharField(max_length=400)
+    quantity = models.PositiveIntegerField()
+    unit_amount = amount_field(help_text="Net, per unit.")
+    tax_rate = rate_field()
+    tax_type = models.CharField(max_length=100, blank=True)
+    tax_amount = amount_field()
+    net_amount = amount_field()
+    gross_amount = amount_field()
+    account_code = models.CharField(max_length=40, blank=True)
+    tracking_name = models.CharField(max_length=100, blank=True)
+    tracking_option = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
+        ordering = ["credit_note_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_note", "position"], name="credit_note_line_position_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="credit_note_line_quantity_gte_1"
+            ),
+            amounts_equal(
+                "gross_amount",
+                F("net_amount") + F("tax_amount"),
+                "credit_note_line_gross_is_net_plus_tax",
+            ),
+            models.CheckConstraint(
+                condition=Q(net_amount__gte=0) & Q(tax_amount__gte=0) & Q(unit_amount__gte=0),
+                name="credit_note_line_amounts_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_note.number} line {self.position}: {self.description}"

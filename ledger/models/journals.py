@@ -1,0 +1,111 @@
+"""Journals and their entries: the books themselves."""
+
+from django.db import models
+from django.db.models import Q
+
+from lib.money import (
+    CURRENCY_CHOICES,
+    display_money,
+)
+from refunds.models import Order, RefundCase
+
+from .accounts import Account
+from .fields import amount_field
+from .payouts import Payout
+
+
+class JournalKind(models.TextChoices):
+    SALE = "sale", "Sale"
+    REFUND = "refund", "Refund"
+    CORRECTION = "correction", "Correction"
+    PAYOUT = "payout", "Vendor payout"
+    REVERSAL = "reversal", "Reversal"
+
+
+class Journal(models.Model):
+    """A posted journal. Links back to its source; posted exactly once per key."""
+
+    posting_key = models.CharField(max_length=80, unique=True)
+    kind = models.CharField(max_length=12, choices=JournalKind.choices)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    date = models.DateField()
+    memo = models.CharField(max_length=300, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
+    )
+    case = models.ForeignKey(
+        RefundCase,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journals",
+        db_index=False,  # journal_case_idx below
+    )
+    payout = models.ForeignKey(
+        Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
+    )
+    reverses = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+    )
+    # Declared at posting; the database checks at commit that exactly this many
+    # entries exist, so no entry can be slipped into a posted journal later.
+    entry_count = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
+        # balanced, in one currency, with entry_count entries, checked at commit.
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["date", "id"], name="journal_date_idx"),
+            models.Index(fields=["case"], name="journal_case_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=JournalKind.values), name="journal_kind_valid"
+            ),
+            models.CheckConstraint(condition=Q(entry_count__gte=2), name="journal_two_entries"),
+        ]
+
+    def __str__(self) -> str:
+        # "Journal J240 — refund RFND-…": its number, kind and what it posted.
+        if self.reverses_id is not None:
+            source = f"of J{self.reverses_id}"
+        elif self.case_id is not None:
+            source = self.case.case_id
+        elif self.order_id is not None:
+            source = self.order.number
+        elif self.payout_id is not None:
+            source = self.payout.reference or f"to {self.payout.vendor.code}"
+        else:
+            source = self.posting_key
+        return f"Journal J{self.pk} — {self.get_kind_display().lower()} {source}"
+
+
+class Entry(models.Model):
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    # entry_account_idx (account, journal) serves lookups by account.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    debit = amount_field()
+    credit = amount_field()
+
+    class Meta:
+        # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
+        # its journal is checked again at commit.
+        ordering = ["journal_id", "id"]
+        verbose_name_plural = "entries"
+        indexes = [models.Index(fields=["account", "journal"], name="entry_account_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
+                name="entry_one_positive_side",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        side = "Dr" if self.debit else "Cr"
+        amount = display_money(self.debit or self.credit, self.currency)
+        return f"J{self.journal_id} {side} {self.account.code} {self.account.name} {amount}"
