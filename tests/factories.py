@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from refunds.services.cases import LineRequest
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
@@ -93,3 +94,13 @@ def make_order(
         ],
         payments=[PaymentRequest(method=method, amount=str(total), reference="PAY-T")],
     )
+
+
+def worked_refund_lines(order) -> list[LineRequest]:
+    """DESIGN's worked refund on ORD-1001 (`worked_order`'s shape): one mug
+    (damaged) and 5.50 on the tee (late delivery), 27.50 EUR."""
+    mug, tee = order.lines.order_by("sku")
+    return [
+        LineRequest(mug.pk, "damaged", quantity=1),
+        LineRequest(tee.pk, "late_delivery", amount="5.50"),
+    ]

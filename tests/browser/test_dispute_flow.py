@@ -22,8 +22,14 @@ from ledger.settlements import generate_due_statements
 from portal.settlement_notifications import notify_ready_statements
 from refunds import outbox
 from refunds.models import Attachment, CaseStatus, RefundCase
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import MembershipFactory, StaffFactory, UserFactory, make_order
+from refunds.services.cases import approve_case, complete_case, open_case
+from tests.factories import (
+    MembershipFactory,
+    StaffFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -63,13 +69,9 @@ def completed_case(media_root, acme, bolt) -> RefundCase:
         shipping="10.00",
         lines=[(acme, "MUG-01", 2, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
     )
-    mug, tee = order.lines.order_by("sku")
     case = open_case(
         order=order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(order),
     )
     approve_case(case=case, actor=None)
     complete_case(case=case, actor=None, gateway_reference="re_browser_1")

@@ -13,7 +13,13 @@ import pytest
 from refunds import outbox
 from refunds.models import CaseStatus
 from refunds.services.cases import LineRequest, add_note, cancel_case, open_case
-from tests.factories import MembershipFactory, StaffFactory, UserFactory, make_order
+from tests.factories import (
+    MembershipFactory,
+    StaffFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -34,13 +40,10 @@ def cases(media_root, acme, bolt):
         shipping="10.00",
         lines=[(acme, "MUG-01", 4, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
     )
-    mug, tee = order.lines.order_by("sku")
+    mug = order.lines.get(sku="MUG-01")
     pending = open_case(
         order=order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(order),
     )
     add_note(case=pending, text="We asked the courier for photos.", actor=alice, channel="phone")
     cancelled = open_case(order=order, lines=[LineRequest(mug.pk, "damaged", quantity=2)])

@@ -21,21 +21,12 @@ from ledger.models import (
     TaxCode,
 )
 from ledger.pdf import credit_note_pdf
-from refunds import outbox
 from refunds.models import CaseStatus, Order
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import make_order
+from tests.audit_plugin import drain_ledger as drain
+from tests.factories import make_order, worked_refund_lines
 
 D = Decimal
-
-
-def drain():
-    outbox.drain("ledger")
-    # Deferred constraint triggers run now instead of at a commit that a
-    # test transaction never reaches.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def complete(order, lines, *, shipping=None, actor=None):
@@ -68,13 +59,9 @@ def worked_case(worked_order, alice):
     )
     worked_order.lines.filter(sku="MUG-01").update(description="Mug")
     worked_order.lines.filter(sku="TEE-01").update(description="Tee")
-    mug, tee = worked_order.lines.order_by("sku")
     return complete(
         worked_order,
-        [
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        worked_refund_lines(worked_order),
         actor=alice,
     )
 

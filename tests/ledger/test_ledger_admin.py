@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,20 +27,13 @@ from ledger.models import (
 )
 from ledger.posting import record_payout, reverse_journal
 from lib.money import display_money
-from refunds import outbox
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import StaffFactory, UserFactory
+from refunds.services.cases import approve_case, complete_case, open_case
+from tests.audit_plugin import drain_ledger as drain
+from tests.factories import StaffFactory, UserFactory, worked_refund_lines
 from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
 D = Decimal
 PASSWORD = "correct horse battery staple"
-
-
-def drain():
-    outbox.drain("ledger")
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def url(name: str, *args) -> str:
@@ -56,13 +48,9 @@ def staff(client, alice):
 
 @pytest.fixture
 def completed_case(worked_order, alice):
-    mug, tee = worked_order.lines.order_by("sku")
     case = open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order),
     )
     approve_case(case=case, actor=alice)
     complete_case(case=case, actor=alice)

@@ -52,6 +52,7 @@ from ledger.posting import record_payout
 from lib.money import ZERO, allocate, minor_unit, quantize
 from refunds.errors import RefundError
 from refunds.models import Bearer, CaseStatus, OrderLine, ReasonPolicy, RefundCase, VendorLiability
+from refunds.selectors import LIABILITY_AMOUNTS
 from refunds.services import cases as svc
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
@@ -97,15 +98,7 @@ MOVE_ACTIONS: dict[str, tuple[str, Any, dict[str, str]]] = {
 }
 _numbers = itertools.count(1)
 
-LIABILITY_FIELDS = (
-    "refund_amount",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_reversal",
-)
+LIABILITY_FIELDS = LIABILITY_AMOUNTS
 # The cases' statuses and the lines' and orders' refund counters, in one query.
 STATE_SQL = """
     SELECT 'case', id, status, status_before_dispute,

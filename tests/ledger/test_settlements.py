@@ -17,7 +17,6 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -51,6 +50,7 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from tests.audit_plugin import drain_ledger as drain
 from tests.factories import VendorFactory
 
 D = Decimal
@@ -69,15 +69,6 @@ def at(when: datetime) -> Iterator[None]:
     """Everything in the block happens at `when`: events, journal dates, postings."""
     with mock.patch("django.utils.timezone.now", return_value=when):
         yield
-
-
-def drain() -> None:
-    outbox.drain("ledger")
-    # Deferred constraint triggers run now instead of at a commit that a test
-    # transaction never reaches.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def sell(
