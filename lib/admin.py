@@ -22,7 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
-from django.urls import reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -154,6 +154,21 @@ class ExtraViewsMixin:
 
     admin_site: admin.AdminSite
     opts: Any
+    # This admin's own views as (route, name): the view is the method
+    # `<name>_view`, the URL name `<app>_<model>_<name>` (see admin_url).
+    extra_views: tuple[tuple[str, str], ...] = ()
+
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        own: list[URLPattern] = [
+            path(
+                route,
+                self.admin_site.admin_view(getattr(self, f"{name}_view")),
+                name=f"{prefix}_{name}",
+            )
+            for route, name in self.extra_views
+        ]
+        return [*own, *super().get_urls()]  # type: ignore[misc]
 
     def admin_url(self, name: str, *args: Any) -> str:
         """The URL of one of this model's admin views (its own extra ones included)."""

@@ -21,7 +21,6 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -171,15 +170,11 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             self.admin_url("pdf", obj.pk),
         )
 
-    def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        wrap = self.admin_site.admin_view
-        return [
-            path("generate/", wrap(self.generate_view), name=f"{prefix}_generate"),
-            path("<path:object_id>/csv/", wrap(self.csv_view), name=f"{prefix}_csv"),
-            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
-            *super().get_urls(),
-        ]
+    extra_views = (
+        ("generate/", "generate"),
+        ("<path:object_id>/csv/", "csv"),
+        ("<path:object_id>/pdf/", "pdf"),
+    )
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

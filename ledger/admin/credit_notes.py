@@ -18,7 +18,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -167,15 +167,11 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             False,
         )
 
-    def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        wrap = self.admin_site.admin_view
-        return [
-            path("export/", wrap(self.export_view), name=f"{prefix}_export"),
-            path("issue/", wrap(self.issue_view), name=f"{prefix}_issue"),
-            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
-            *super().get_urls(),
-        ]
+    extra_views = (
+        ("export/", "export"),
+        ("issue/", "issue"),
+        ("<path:object_id>/pdf/", "pdf"),
+    )
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None

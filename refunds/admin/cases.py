@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -105,22 +106,7 @@ class RefundCaseAdmin(CaseWorkbench, BulkCaseActions, BigTableAdmin):
             {"fields": ("initiated", "approved", "completed", "closed", "updated")},
         ),
     )
-    readonly_fields = (
-        "case_id",
-        "order_link",
-        "status_display",
-        "owner",
-        "opened_by",
-        "note",
-        "refund_total",
-        "shipping_refund",
-        "gateway_reference",
-        "initiated",
-        "approved",
-        "completed",
-        "closed",
-        "updated",
-    )
+    readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
     refund_total = money_column("total_refund_amount", "refund", operator.attrgetter("currency"))
     refund_total.admin_order_field = "total_refund_amount"

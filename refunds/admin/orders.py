@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -126,24 +127,7 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
         ),
         ("Refund cases", {"fields": ("refund_case_links",)}),
     )
-    readonly_fields = (
-        "number",
-        "channel",
-        "currency",
-        "customer_name",
-        "customer_email",
-        "placed_at",
-        "created_at",
-        "net",
-        "tax",
-        "shipping",
-        "total",
-        "captured",
-        "refunded",
-        "refunded_shipping_amount",
-        "refundable",
-        "refund_case_links",
-    )
+    readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
     net = money_column("net_amount", "net", own_currency)
     tax = money_column("tax_amount", "tax", own_currency)
