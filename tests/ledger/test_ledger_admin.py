@@ -486,3 +486,24 @@ def test_a_long_statement_pages_its_lines(staff, stated_week, monkeypatch):
     assert second.context["lines_next"] is None
     assert "Closing balance" in second.content.decode()
     assert nonsense.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("page", "crumbs"),
+    [
+        ("account_trial_balance", ["Ledger", "Accounts", "Trial balance"]),
+        ("creditnote_export", ["Ledger", "Credit notes"]),
+        ("creditnote_issue", ["Ledger", "Credit notes"]),
+    ],
+)
+def test_the_ledgers_own_pages_lead_back_to_their_list(staff, page, crumbs):
+    """The pages the admin adds (admin/includes/model_crumbs.html): Home, the app,
+    the model's list, linked, then the page."""
+    html = staff.get(url(page)).content.decode()
+    trail = html[html.index('<div class="breadcrumbs">') :]
+    trail = trail[: trail.index("</div>")]
+    assert f'href="{reverse("admin:index")}"' in trail
+    assert f'href="{reverse("admin:app_list", args=["ledger"])}"' in trail
+    assert f'href="{url(page.split("_")[0] + "_changelist")}"' in trail
+    positions = [trail.index(text) for text in ["Home", *crumbs]]
+    assert positions == sorted(positions)
