@@ -21,7 +21,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -170,6 +170,22 @@ class ExtraViewsMixin:
         ]
         return [*own, *super().get_urls()]  # type: ignore[misc]
 
+    # Extra views about one object that its page links to: each is in the page's
+    # context as `<name>_url`.
+    object_links: tuple[str, ...] = ()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        links = {f"{name}_url": self.admin_url(name, object_id) for name in self.object_links}
+        return super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, {**links, **(extra_context or {})}
+        )
+
     def admin_url(self, name: str, *args: Any) -> str:
         """The URL of one of this model's admin views (its own extra ones included)."""
         return reverse(
@@ -235,4 +251,28 @@ class ReadOnlyInline(admin.TabularInline):
         return any(
             request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
             for action in ("view", "change")
+        )
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A model of one row (its `load()` returns it, made if missing): nothing is
+    added or deleted, and the list goes straight to the row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = self.model.load()
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[row.pk]
+            )
         )

@@ -175,6 +175,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         ("<path:object_id>/csv/", "csv"),
         ("<path:object_id>/pdf/", "pdf"),
     )
+    object_links = ("csv", "pdf")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -192,11 +193,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra = {
-            "csv_url": self.admin_url("csv", object_id),
-            "pdf_url": self.admin_url("pdf", object_id),
-            **(extra_context or {}),
-        }
+        extra = dict(extra_context or {})
         statement = self.get_object(request, unquote(object_id))
         if statement is not None and self.has_view_permission(request, statement):
             extra.update(statement_lines_context(statement, lines_page(request)))

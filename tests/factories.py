@@ -11,6 +11,8 @@ from refunds.services.orders import OrderLineRequest, PaymentRequest, create_ord
 from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
 
+PASSWORD = "correct horse battery staple"  # every factory user's
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -19,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class StaffFactory(UserFactory):

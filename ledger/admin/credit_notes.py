@@ -18,11 +18,10 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from lib.admin import money_cell
+from lib.admin import SingletonAdmin, money_cell
 from lib.errors import DomainError
 
 from ..credit_notes import issue_credit_note
@@ -172,6 +171,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         ("issue/", "issue"),
         ("<path:object_id>/pdf/", "pdf"),
     )
+    object_links = ("pdf",)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -182,16 +182,6 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = {"pdf_url": self.admin_url("pdf", object_id), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
 
     def can_issue(self, request: HttpRequest) -> bool:
         # There is no raw "add" form: issuing goes through the service.
@@ -313,25 +303,7 @@ class CreditNoteSettingsForm(forms.ModelForm):
 
 
 @admin.register(CreditNoteSettings)
-class CreditNoteSettingsAdmin(admin.ModelAdmin):
+class CreditNoteSettingsAdmin(SingletonAdmin):
     """One row: the list goes straight to it."""
 
     form = CreditNoteSettingsForm
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: CreditNoteSettings | None = None
-    ) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        settings = CreditNoteSettings.load()
-        return HttpResponseRedirect(
-            reverse(f"{self.admin_site.name}:ledger_creditnotesettings_change", args=[settings.pk])
-        )

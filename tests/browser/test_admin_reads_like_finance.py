@@ -17,6 +17,7 @@ from ledger.settlements import generate_due_statements
 from refunds import outbox
 from refunds.models import RefundCase
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from tests.browser.pages import log_in
 from tests.factories import StaffFactory, make_order, worked_refund_lines
 
 sync_api = pytest.importorskip(
@@ -26,7 +27,6 @@ Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PASSWORD = "correct horse battery staple"
 VIEWPORT = {"width": 1280, "height": 800}
 
 # Every element that scrolls sideways when its table is wider than the page:
@@ -79,13 +79,6 @@ def books(acme, bolt, worked_order):
     next_month = (timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
     generate_due_statements(next_month, cutoff=timezone.now())
     return {"worked": worked, "sofa": sofa, "yen": yen}
-
-
-def log_in(page: Page, username: str) -> None:
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def assert_not_clipped(page: Page) -> None:

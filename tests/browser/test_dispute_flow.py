@@ -23,6 +23,7 @@ from portal.settlement_notifications import notify_ready_statements
 from refunds import outbox
 from refunds.models import Attachment, CaseStatus, RefundCase
 from refunds.services.cases import approve_case, complete_case, open_case
+from tests.browser.pages import log_in
 from tests.factories import (
     MembershipFactory,
     StaffFactory,
@@ -37,8 +38,6 @@ sync_api = pytest.importorskip(
 Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery staple"
 
 
 def png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -78,14 +77,6 @@ def completed_case(media_root, acme, bolt) -> RefundCase:
     outbox.drain("ledger")  # the sale and the refund journal
     assert Journal.objects.filter(case=case, kind=JournalKind.REFUND).exists()
     return case
-
-
-def log_in(page: Page, username: str) -> None:
-    """Fill the login form on the page (the portal's or the admin's) and send it."""
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def test_a_vendor_disputes_and_staff_resolve_with_new_shares(new_page, shots, completed_case):

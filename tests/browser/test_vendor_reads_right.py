@@ -13,6 +13,7 @@ import pytest
 from refunds import outbox
 from refunds.models import CaseStatus
 from refunds.services.cases import LineRequest, add_note, cancel_case, open_case
+from tests.browser.pages import log_in
 from tests.factories import (
     MembershipFactory,
     StaffFactory,
@@ -27,8 +28,6 @@ sync_api = pytest.importorskip(
 Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -52,18 +51,10 @@ def cases(media_root, acme, bolt):
     return {"pending": pending, "cancelled": cancelled}
 
 
-def log_in(page: Page, username: str) -> None:
-    page.goto("/portal/login/")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
-
-
 def test_a_vendor_disputes_and_reads_nothing_borne_on_a_cancelled_case(new_page, shots, cases):
     pending, cancelled = cases["pending"], cases["cancelled"]
     vendor = new_page()
-    log_in(vendor, "vera")
+    log_in(vendor, "vera", at="/portal/login/")
 
     # ---- a pending case offers both answers; staff are the team
     vendor.goto(f"/portal/cases/{pending.case_id}/")

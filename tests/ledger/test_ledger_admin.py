@@ -29,21 +29,14 @@ from ledger.posting import record_payout, reverse_journal
 from lib.money import display_money
 from refunds.services.cases import approve_case, complete_case, open_case
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import StaffFactory, UserFactory, worked_refund_lines
+from tests.factories import PASSWORD, StaffFactory, UserFactory, worked_refund_lines
 from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
 D = Decimal
-PASSWORD = "correct horse battery staple"
 
 
 def url(name: str, *args) -> str:
     return reverse(f"admin:ledger_{name}", args=args)
-
-
-@pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
 
 
 @pytest.fixture

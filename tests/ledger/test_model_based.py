@@ -354,6 +354,18 @@ def counted(function: Any) -> Any:
     return run
 
 
+def move_rule(action: str, cases: Bundle) -> Any:
+    """The rule that moves a live case by one of MOVE_ACTIONS and keeps it while
+    it can still move (the rule is named after the action)."""
+
+    def move(self: LedgerMachine, case: MCase) -> Any:
+        self._act(case, action)
+        return self._keep(case)
+
+    move.__name__ = move.__qualname__ = action
+    return rule(target=cases, case=consumes(cases))(counted(move))
+
+
 class LedgerMachine(RuleBasedStateMachine):
     """Drives the services; the model says what each step must do."""
 
@@ -615,35 +627,11 @@ class LedgerMachine(RuleBasedStateMachine):
     # finished case (closed, rejected, cancelled) goes to `self.finished`, where
     # `poke_finished` checks that it stays put.
 
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def approve(self, case: MCase) -> Any:
-        self._act(case, "approve")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def complete(self, case: MCase) -> Any:
-        self._act(case, "complete")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def close(self, case: MCase) -> Any:
-        self._act(case, "close")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def reject(self, case: MCase) -> Any:
-        self._act(case, "reject")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def cancel(self, case: MCase) -> Any:
-        self._act(case, "cancel")
-        return self._keep(case)
+    approve = move_rule("approve", cases)
+    complete = move_rule("complete", cases)
+    close = move_rule("close", cases)
+    reject = move_rule("reject", cases)
+    cancel = move_rule("cancel", cases)
 
     @rule(target=cases, case=consumes(cases), vendor=st.integers(0, len(VENDORS) - 1))
     @counted

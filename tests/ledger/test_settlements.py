@@ -110,6 +110,19 @@ def pay(vendor, day: date, amount: str, reference: str):
         )
 
 
+def trade_week_1(acme, bolt, staff) -> RefundCase:
+    """Both vendors paid weekly. In week 1 ACME sells two mugs (ORD-A1), refunds
+    one and is paid 18.00; BOLT sells one mug (ORD-B1). Returns the refund case."""
+    for vendor in (acme, bolt):
+        vendor.payout_frequency = "weekly"
+        vendor.save()
+    order = sell(acme, date(2026, 3, 3), mugs=2, number="ORD-A1")
+    case = refund_one(order, date(2026, 3, 4), staff)
+    pay(acme, date(2026, 3, 6), "18.00", "PO-A1")
+    sell(bolt, date(2026, 3, 3), number="ORD-B1")
+    return case
+
+
 def generate(today: date, **kwargs):
     # Generated at 03:00 on `today`, taking everything posted until then.
     result = generate_due_statements(today, cutoff=moment(today, 3), **kwargs)

@@ -13,10 +13,13 @@ from django.test import Client
 
 from refunds.models import RefundCase
 from refunds.services.cases import LineRequest, open_case
-from tests.factories import MembershipFactory, UserFactory, make_order, worked_refund_lines
+from tests.factories import (
+    MembershipFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 from vendors.models import Vendor
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
