@@ -6,8 +6,9 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from refunds.services.cases import LineRequest
+from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from tests.audit_plugin import drain_ledger
 from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
 
@@ -106,3 +107,14 @@ def worked_refund_lines(order) -> list[LineRequest]:
         LineRequest(mug.pk, "damaged", quantity=1),
         LineRequest(tee.pk, "late_delivery", amount="5.50"),
     ]
+
+
+def complete_worked_refund(order, actor, **complete: str):
+    """The worked refund on `order` (see worked_refund_lines), approved and
+    completed by `actor` (`complete`: complete_case's other arguments), its
+    journals posted."""
+    case = open_case(order=order, lines=worked_refund_lines(order))
+    approve_case(case=case, actor=actor)
+    complete_case(case=case, actor=actor, **complete)
+    drain_ledger()
+    return case

@@ -15,9 +15,7 @@ from ledger.credit_notes import issue_credit_note
 from ledger.exports import XERO_COLUMNS, export_lines, xero_row
 from ledger.models import CreditNote, CreditNoteLine
 from refunds.models import Order
-from refunds.services.cases import approve_case, complete_case, open_case
-from tests.audit_plugin import drain_ledger as drain
-from tests.factories import worked_refund_lines
+from tests.factories import complete_worked_refund
 
 D = Decimal
 
@@ -35,14 +33,7 @@ def today():
 def worked_note(worked_order, alice):
     """ORD-1001's refund (1 mug, 5.50 on the tee), posted and credited."""
     Order.objects.filter(pk=worked_order.pk).update(customer_name="Jane Doe")
-    case = open_case(
-        order=worked_order,
-        lines=worked_refund_lines(worked_order),
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice)
-    drain()
-    return issue_credit_note(case)
+    return issue_credit_note(complete_worked_refund(worked_order, alice))
 
 
 # ---------------------------------------------------------------- Xero

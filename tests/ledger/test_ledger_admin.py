@@ -27,9 +27,13 @@ from ledger.models import (
 )
 from ledger.posting import record_payout, reverse_journal
 from lib.money import display_money
-from refunds.services.cases import approve_case, complete_case, open_case
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import PASSWORD, StaffFactory, UserFactory, worked_refund_lines
+from tests.factories import (
+    PASSWORD,
+    StaffFactory,
+    UserFactory,
+    complete_worked_refund,
+)
 from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
 D = Decimal
@@ -41,14 +45,7 @@ def url(name: str, *args) -> str:
 
 @pytest.fixture
 def completed_case(worked_order, alice):
-    case = open_case(
-        order=worked_order,
-        lines=worked_refund_lines(worked_order),
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice)
-    drain()
-    return case
+    return complete_worked_refund(worked_order, alice)
 
 
 @pytest.fixture

@@ -11,14 +11,11 @@ from refunds import outbox
 from refunds.models import OutboxMessage
 from refunds.services.cases import (
     ShareOverride,
-    approve_case,
-    complete_case,
     dispute_case,
-    open_case,
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import worked_refund_lines
+from tests.factories import complete_worked_refund
 
 D = Decimal
 
@@ -38,14 +35,7 @@ def balance(code):
 
 @pytest.fixture
 def completed_case(worked_order, alice):
-    case = open_case(
-        order=worked_order,
-        lines=worked_refund_lines(worked_order),
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice, gateway_reference="re_27_50")
-    drain()
-    return case
+    return complete_worked_refund(worked_order, alice, gateway_reference="re_27_50")
 
 
 def test_the_sale_journal_matches_the_worked_example(worked_order):
