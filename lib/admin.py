@@ -45,12 +45,21 @@ def when(moment: datetime | None) -> str:
     return "-" if moment is None else f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
-def money_column(
-    attr: str, label: str, currency_of: Callable[[Any], str]
-) -> Callable[..., SafeString]:
-    """A read-only admin column showing `obj.<attr>` with its currency."""
+def own_currency(obj: Any) -> str:
+    return str(obj.currency)
 
-    @admin.display(description=label)
+
+def money_column(
+    attr: str,
+    label: str,
+    currency_of: Callable[[Any], str] = own_currency,
+    *,
+    ordering: str | None = None,
+) -> Callable[..., SafeString]:
+    """A read-only admin column showing `obj.<attr>` with its currency (by
+    default the object's own `currency`)."""
+
+    @admin.display(description=label, ordering=ordering)
     def column(self: Any, obj: Any) -> SafeString:
         return money_cell(getattr(obj, attr), currency_of(obj))
 

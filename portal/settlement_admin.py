@@ -23,11 +23,10 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from ledger.models import SettlementStatement
 from ledger.settlements.compute import statement_page
-from lib.admin import ReadOnlyAdmin, money_cell
+from lib.admin import ReadOnlyAdmin, money_column
 from lib.money import display_money
 from vendors.models import Vendor
 
@@ -135,32 +134,12 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     def statement(self, obj: SettlementStatement) -> str:
         return str(obj)
 
-    def _amount(self, obj: SettlementStatement, name: str) -> SafeString:
-        return money_cell(getattr(obj, name), obj.currency)
-
-    @admin.display(description="opening", ordering="opening")
-    def opening_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "opening")
-
-    @admin.display(description="sales net of commission")
-    def sales_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "sales")
-
-    @admin.display(description="refund deductions")
-    def deductions_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "deductions")
-
-    @admin.display(description="adjustments")
-    def adjustments_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "adjustments")
-
-    @admin.display(description="payouts")
-    def payouts_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "payouts")
-
-    @admin.display(description="closing", ordering="closing")
-    def closing_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "closing")
+    opening_text = money_column("opening", "opening", ordering="opening")
+    sales_text = money_column("sales", "sales net of commission")
+    deductions_text = money_column("deductions", "refund deductions")
+    adjustments_text = money_column("adjustments", "adjustments")
+    payouts_text = money_column("payouts", "payouts")
+    closing_text = money_column("closing", "closing", ordering="closing")
 
     @admin.display(description="download")
     def downloads(self, obj: SettlementStatement) -> str:

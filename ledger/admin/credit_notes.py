@@ -19,9 +19,8 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
-from lib.admin import SingletonAdmin, money_cell
+from lib.admin import SingletonAdmin, money_column
 from lib.errors import DomainError
 
 from ..credit_notes import issue_credit_note
@@ -38,15 +37,8 @@ from ..pdf import credit_note_pdf
 from .base import ReadOnlyAdmin, ReadOnlyInline, terms
 
 
-def line_amount(attr: str, label: str) -> Any:
-    """A read-only column showing a credit note line's amount in its currency."""
-
-    @admin.display(description=label)
-    def column(self: Any, obj: CreditNoteLine) -> SafeString:
-        return money_cell(getattr(obj, attr), obj.credit_note.currency)
-
-    column.__name__ = f"{attr}_text"
-    return column
+def note_currency(line: CreditNoteLine) -> str:
+    return line.credit_note.currency
 
 
 class CreditNoteLineInline(ReadOnlyInline):
@@ -68,10 +60,10 @@ class CreditNoteLineInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("position",)
 
-    unit = line_amount("unit_amount", "unit (net)")
-    tax = line_amount("tax_amount", "tax")
-    net = line_amount("net_amount", "net")
-    gross = line_amount("gross_amount", "total")
+    unit = money_column("unit_amount", "unit (net)", note_currency)
+    tax = money_column("tax_amount", "tax", note_currency)
+    net = money_column("net_amount", "net", note_currency)
+    gross = money_column("gross_amount", "total", note_currency)
 
     @admin.display(description="tax rate")
     def rate(self, obj: CreditNoteLine) -> str:
@@ -137,17 +129,9 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="total", ordering="total_amount")
-    def total_with_currency(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.total_amount, obj.currency)
-
-    @admin.display(description="net")
-    def net(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.net_amount, obj.currency)
-
-    @admin.display(description="tax")
-    def tax(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.tax_amount, obj.currency)
+    total_with_currency = money_column("total_amount", "total", ordering="total_amount")
+    net = money_column("net_amount", "net")
+    tax = money_column("tax_amount", "tax")
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: CreditNote) -> str:

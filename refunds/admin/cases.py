@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 import re
 from typing import Any
 
@@ -108,11 +107,9 @@ class RefundCaseAdmin(CaseWorkbench, BulkCaseActions, BigTableAdmin):
     )
     readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
-    refund_total = money_column("total_refund_amount", "refund", operator.attrgetter("currency"))
+    refund_total = money_column("total_refund_amount", "refund")
     refund_total.admin_order_field = "total_refund_amount"
-    shipping_refund = money_column(
-        "shipping_refund_amount", "shipping refund", operator.attrgetter("currency")
-    )
+    shipping_refund = money_column("shipping_refund_amount", "shipping refund")
 
     # ------------------------------------------------------------ permissions, queryset
 

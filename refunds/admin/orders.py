@@ -75,10 +75,6 @@ class PaymentInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("order")
 
 
-def own_currency(obj: Any) -> str:
-    return obj.currency
-
-
 @admin.register(Order)
 class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
     list_display = (
@@ -129,16 +125,14 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
     )
     readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
-    net = money_column("net_amount", "net", own_currency)
-    tax = money_column("tax_amount", "tax", own_currency)
-    shipping = money_column("shipping_amount", "shipping", own_currency)
-    total = money_column("total_amount", "total", own_currency)
-    captured = money_column("captured_amount", "captured", own_currency)
-    refunded = money_column("refunded_amount", "refunded or reserved", own_currency)
-    refunded_shipping_amount = money_column(
-        "refunded_shipping", "shipping refunded or reserved", own_currency
-    )
-    refundable = money_column("refundable_amount", "still refundable", own_currency)
+    net = money_column("net_amount", "net")
+    tax = money_column("tax_amount", "tax")
+    shipping = money_column("shipping_amount", "shipping")
+    total = money_column("total_amount", "total")
+    captured = money_column("captured_amount", "captured")
+    refunded = money_column("refunded_amount", "refunded or reserved")
+    refunded_shipping_amount = money_column("refunded_shipping", "shipping refunded or reserved")
+    refundable = money_column("refundable_amount", "still refundable")
     placed = timestamp_column("placed_at", "placed")
 
     @admin.display(description="customer")
