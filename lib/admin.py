@@ -49,6 +49,12 @@ def own_currency(obj: Any) -> str:
     return str(obj.currency)
 
 
+def currency_of(relation: str) -> Callable[[Any], str]:
+    """For money_column: the currency of `obj.<relation>` (a line's order, case
+    or credit note)."""
+    return lambda obj: str(getattr(obj, relation).currency)
+
+
 def money_column(
     attr: str,
     label: str,

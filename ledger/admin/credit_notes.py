@@ -20,7 +20,7 @@ from django.http import (
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
-from lib.admin import SingletonAdmin, money_column
+from lib.admin import SingletonAdmin, currency_of, money_column
 from lib.errors import DomainError
 
 from ..credit_notes import issue_credit_note
@@ -36,9 +36,7 @@ from ..models import (
 from ..pdf import credit_note_pdf
 from .base import ReadOnlyAdmin, ReadOnlyInline, terms
 
-
-def note_currency(line: CreditNoteLine) -> str:
-    return line.credit_note.currency
+note_currency = currency_of("credit_note")
 
 
 class CreditNoteLineInline(ReadOnlyInline):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,6 +12,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import (
     ReadOnlyInline,
+    currency_of,
     money_column,
     when,
 )
@@ -26,9 +25,7 @@ from refunds.models import (
     VendorLiability,
 )
 
-
-def case_currency(obj: Any) -> str:
-    return obj.case.currency
+case_currency = currency_of("case")
 
 
 class CaseAmountColumns:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
@@ -16,6 +14,7 @@ from lib.admin import (
     BigTableAdmin,
     ReadOnlyInline,
     ViewOnlyAdmin,
+    currency_of,
     money_column,
     timestamp_column,
 )
@@ -29,9 +28,7 @@ from refunds.models import (
 
 from .common import search_terms
 
-
-def order_currency(obj: Any) -> str:
-    return obj.order.currency
+order_currency = currency_of("order")
 
 
 class OrderLineInline(ReadOnlyInline):
