@@ -365,6 +365,26 @@ def vendor_picker(vendors: int) -> Weighted:
     return Weighted([(0, 0.13)] + [(i, w * scale) for i, w in rest])
 
 
+def write_event(
+    out: Buffers,
+    seq: Counters,
+    case_pk: int,
+    kind: str,
+    at: datetime,
+    *,
+    transition: tuple[str, str] = ("", ""),
+    actor: int | None = None,
+    vendor: int | None = None,
+    channel: str = "staff",
+    text: str = "",
+    internal: bool = False,
+) -> None:
+    """One refunds_caseevent row (no data), numbered from `seq`."""
+    seq.event += 1
+    row = (seq.event, case_pk, kind, *transition, actor, vendor, channel, text, "{}", ts(at))
+    out.write("refunds_caseevent", (*row, "t" if internal else "f"))
+
+
 def generate(world: World, first: int, count: int, total: int, seq: Counters) -> Buffers:
     """Cases first .. first+count-1 (0-based; case n has order and case id n+1)."""
     out = Buffers()
@@ -541,85 +561,50 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
                 sums[i] += value
 
         # Events: opened, each transition, notes, acknowledgements.
-        seq.event += 1
-        out.write(
-            "refunds_caseevent",
-            (
-                seq.event,
-                case_pk,
-                "opened",
-                "",
-                "pending",
-                None,
-                None,
-                "system",
-                "",
-                "{}",
-                ts(initiated),
-                "f",
-            ),
+        write_event(
+            out, seq, case_pk, "opened", initiated, transition=("", "pending"), channel="system"
         )
         case_vendors = sorted(by_vendor)
         for (source, target), moment in reached.items():
-            seq.event += 1
             vendor_id, channel, text, actor = None, "staff", "", world.staff_id
             if target == "disputed":
                 vendor_id = world.vendor_ids[rng.choice(case_vendors)]
                 channel, text, actor = "vendor_portal", "We dispute our part of this refund.", None
-            out.write(
-                "refunds_caseevent",
-                (
-                    seq.event,
-                    case_pk,
-                    "status_changed",
-                    source,
-                    target,
-                    actor,
-                    vendor_id,
-                    channel,
-                    text,
-                    "{}",
-                    ts(moment),
-                    "f",
-                ),
+            write_event(
+                out,
+                seq,
+                case_pk,
+                "status_changed",
+                moment,
+                transition=(source, target),
+                actor=actor,
+                vendor=vendor_id,
+                channel=channel,
+                text=text,
             )
         if rng.random() < 0.05:
-            seq.event += 1
-            out.write(
-                "refunds_caseevent",
-                (
-                    seq.event,
-                    case_pk,
-                    "note",
-                    "",
-                    "",
-                    world.staff_id,
-                    None,
-                    "staff",
-                    "Customer called about this refund.",
-                    "{}",
-                    ts(moments[-1]),
-                    "t" if rng.random() < 1 / 3 else "f",  # a third kept from vendors
-                ),
+            # a third kept from vendors
+            write_event(
+                out,
+                seq,
+                case_pk,
+                "note",
+                moments[-1],
+                actor=world.staff_id,
+                text="Customer called about this refund.",
+                internal=rng.random() < 1 / 3,
             )
         if rng.random() < 0.02:
-            seq.event += 1
-            out.write(
-                "refunds_caseevent",
-                (
-                    seq.event,
-                    case_pk,
-                    "note",
-                    "",
-                    "",
-                    world.staff_id,
-                    world.vendor_ids[rng.choice(case_vendors)],
-                    "email",
-                    "Please send the return label.",
-                    "{}",
-                    ts(moments[-1]),
-                    "f",
-                ),
+            write_event(
+                out,
+                seq,
+                case_pk,
+                "note",
+                moments[-1],
+                actor=world.staff_id,
+                vendor=world.vendor_ids[rng.choice(case_vendors)],
+                channel="email",
+                text="Please send the return label.",
             )
         answered = status in ("completed", "closed")
         for vendor in case_vendors:
@@ -628,23 +613,14 @@ def generate(world: World, first: int, count: int, total: int, seq: Counters) ->
             acknowledged = None
             if answered and rng.random() < 0.6:
                 acknowledged = min(initiated + timedelta(hours=rng.uniform(1, 96)), now)
-                seq.event += 1
-                out.write(
-                    "refunds_caseevent",
-                    (
-                        seq.event,
-                        case_pk,
-                        "acknowledged",
-                        "",
-                        "",
-                        None,
-                        world.vendor_ids[vendor],
-                        "vendor_portal",
-                        "",
-                        "{}",
-                        ts(acknowledged),
-                        "f",
-                    ),
+                write_event(
+                    out,
+                    seq,
+                    case_pk,
+                    "acknowledged",
+                    acknowledged,
+                    vendor=world.vendor_ids[vendor],
+                    channel="vendor_portal",
                 )
             out.write(
                 "refunds_vendorliability",

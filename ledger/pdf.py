@@ -11,8 +11,10 @@ the reasons of the refunded lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from io import BytesIO
+from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -161,20 +163,7 @@ def lines_table(note: CreditNote, lines: list[CreditNoteLine]) -> Table:
         colWidths=[None, 14 * mm, 24 * mm, 18 * mm, 22 * mm, 24 * mm],
         repeatRows=1,
     )
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), base_font()),
-                ("FONTNAME", (0, 0), (-1, 0), base_font(bold=True)),
-                ("FONTSIZE", (0, 0), (-1, -1), 8.5),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-                ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
+    table.setStyle(grid_style(8.5, right_from=1, extra=[("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return table
 
 
@@ -186,15 +175,42 @@ def totals_table(note: CreditNote) -> Table:
         ["Total credited", money(note.total_amount, currency)],
     ]
     table = Table(rows, colWidths=[40 * mm, 40 * mm], hAlign="RIGHT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                ("FONTNAME", (0, 0), (-1, -1), base_font()),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("FONTNAME", (0, -1), (-1, -1), base_font(bold=True)),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
-            ]
-        )
-    )
+    table.setStyle(totals_style())
     return table
+
+
+# ---------------------------------------------------------------- table styles
+# Shared by the credit note and the settlement statement PDFs.
+
+
+def totals_style() -> TableStyle:
+    """Label and amount rows, amounts right-aligned, the last row (the total)
+    bold under a rule."""
+    return TableStyle(
+        [
+            ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+            ("FONTNAME", (0, 0), (-1, -1), base_font()),
+            ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ("FONTNAME", (0, -1), (-1, -1), base_font(bold=True)),
+            ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
+        ]
+    )
+
+
+def grid_style(
+    font_size: float, *, right_from: int, extra: Sequence[tuple[Any, ...]] = ()
+) -> TableStyle:
+    """A table of lines: a shaded bold header row, hairlines between the rows,
+    the columns from `right_from` on right-aligned, then `extra` commands."""
+    return TableStyle(
+        [
+            ("FONTNAME", (0, 0), (-1, -1), base_font()),
+            ("FONTNAME", (0, 0), (-1, 0), base_font(bold=True)),
+            ("FONTSIZE", (0, 0), (-1, -1), font_size),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
+            ("ALIGN", (right_from, 0), (-1, -1), "RIGHT"),
+            *extra,
+        ]
+    )

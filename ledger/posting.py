@@ -219,19 +219,24 @@ def _refund_legs(
             draft.debit(chart.role(AccountRole.OUTPUT_TAX), sign * Decimal(row["tax_amount"]))
 
 
+def _case_draft(case: RefundCase, posting_key: str, kind: str, on: date, memo: str) -> JournalDraft:
+    """An empty journal about a refund case (and its order), in the case's currency."""
+    return JournalDraft(
+        posting_key=posting_key,
+        kind=kind,
+        currency=case.currency,
+        date=on,
+        memo=memo,
+        order_id=case.order_id,
+        case_id=case.pk,
+    )
+
+
 def refund_journal(
     case: RefundCase, breakdown: Sequence[dict[str, Any]], on: date, chart: Chart
 ) -> JournalDraft:
     """Case completed. `case.order` must come with its payments prefetched."""
-    draft = JournalDraft(
-        posting_key=f"refund:{case.pk}",
-        kind=JournalKind.REFUND,
-        currency=case.currency,
-        date=on,
-        memo=f"Refund {case.case_id}",
-        order_id=case.order_id,
-        case_id=case.pk,
-    )
+    draft = _case_draft(case, f"refund:{case.pk}", JournalKind.REFUND, on, f"Refund {case.case_id}")
     _refund_legs(draft, breakdown, chart)
     total = sum((Decimal(row["refund_amount"]) for row in breakdown), ZERO)
     payments = sorted(case.order.payments.all(), key=lambda p: p.pk)
@@ -250,14 +255,12 @@ def correction_journal(
     vendor_ids: dict[str, int],
 ) -> JournalDraft | None:
     """A dispute resolved after completion moved shares: post the difference."""
-    draft = JournalDraft(
-        posting_key=f"correction:{event_id}",
-        kind=JournalKind.CORRECTION,
-        currency=case.currency,
-        date=on,
-        memo=f"Correction {case.case_id} after dispute",
-        order_id=case.order_id,
-        case_id=case.pk,
+    draft = _case_draft(
+        case,
+        f"correction:{event_id}",
+        JournalKind.CORRECTION,
+        on,
+        f"Correction {case.case_id} after dispute",
     )
     for change in changes:
         vendor_id = vendor_ids[change["vendor"]]

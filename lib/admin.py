@@ -21,8 +21,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
@@ -45,12 +45,27 @@ def when(moment: datetime | None) -> str:
     return "-" if moment is None else f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"
 
 
-def money_column(
-    attr: str, label: str, currency_of: Callable[[Any], str]
-) -> Callable[..., SafeString]:
-    """A read-only admin column showing `obj.<attr>` with its currency."""
+def own_currency(obj: Any) -> str:
+    return str(obj.currency)
 
-    @admin.display(description=label)
+
+def currency_of(relation: str) -> Callable[[Any], str]:
+    """For money_column: the currency of `obj.<relation>` (a line's order, case
+    or credit note)."""
+    return lambda obj: str(getattr(obj, relation).currency)
+
+
+def money_column(
+    attr: str,
+    label: str,
+    currency_of: Callable[[Any], str] = own_currency,
+    *,
+    ordering: str | None = None,
+) -> Callable[..., SafeString]:
+    """A read-only admin column showing `obj.<attr>` with its currency (by
+    default the object's own `currency`)."""
+
+    @admin.display(description=label, ordering=ordering)
     def column(self: Any, obj: Any) -> SafeString:
         return money_cell(getattr(obj, attr), currency_of(obj))
 
@@ -154,6 +169,37 @@ class ExtraViewsMixin:
 
     admin_site: admin.AdminSite
     opts: Any
+    # This admin's own views as (route, name): the view is the method
+    # `<name>_view`, the URL name `<app>_<model>_<name>` (see admin_url).
+    extra_views: tuple[tuple[str, str], ...] = ()
+
+    def get_urls(self) -> list[URLPattern]:
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        own: list[URLPattern] = [
+            path(
+                route,
+                self.admin_site.admin_view(getattr(self, f"{name}_view")),
+                name=f"{prefix}_{name}",
+            )
+            for route, name in self.extra_views
+        ]
+        return [*own, *super().get_urls()]  # type: ignore[misc]
+
+    # Extra views about one object that its page links to: each is in the page's
+    # context as `<name>_url`.
+    object_links: tuple[str, ...] = ()
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        links = {f"{name}_url": self.admin_url(name, object_id) for name in self.object_links}
+        return super().change_view(  # type: ignore[misc]
+            request, object_id, form_url, {**links, **(extra_context or {})}
+        )
 
     def admin_url(self, name: str, *args: Any) -> str:
         """The URL of one of this model's admin views (its own extra ones included)."""
@@ -220,4 +266,28 @@ class ReadOnlyInline(admin.TabularInline):
         return any(
             request.user.has_perm(f"{opts.app_label}.{get_permission_codename(action, opts)}")
             for action in ("view", "change")
+        )
+
+
+class SingletonAdmin(admin.ModelAdmin):
+    """A model of one row (its `load()` returns it, made if missing): nothing is
+    added or deleted, and the list goes straight to the row."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = self.model.load()
+        opts = self.model._meta
+        return HttpResponseRedirect(
+            reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change", args=[row.pk]
+            )
         )

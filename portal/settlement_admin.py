@@ -21,14 +21,12 @@ from django.http import (
     HttpResponseRedirect,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from ledger.models import SettlementStatement
 from ledger.settlements.compute import statement_page
-from lib.admin import ReadOnlyAdmin, money_cell
+from lib.admin import ReadOnlyAdmin, money_column
 from lib.money import display_money
 from vendors.models import Vendor
 
@@ -136,32 +134,12 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     def statement(self, obj: SettlementStatement) -> str:
         return str(obj)
 
-    def _amount(self, obj: SettlementStatement, name: str) -> SafeString:
-        return money_cell(getattr(obj, name), obj.currency)
-
-    @admin.display(description="opening", ordering="opening")
-    def opening_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "opening")
-
-    @admin.display(description="sales net of commission")
-    def sales_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "sales")
-
-    @admin.display(description="refund deductions")
-    def deductions_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "deductions")
-
-    @admin.display(description="adjustments")
-    def adjustments_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "adjustments")
-
-    @admin.display(description="payouts")
-    def payouts_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "payouts")
-
-    @admin.display(description="closing", ordering="closing")
-    def closing_text(self, obj: SettlementStatement) -> SafeString:
-        return self._amount(obj, "closing")
+    opening_text = money_column("opening", "opening", ordering="opening")
+    sales_text = money_column("sales", "sales net of commission")
+    deductions_text = money_column("deductions", "refund deductions")
+    adjustments_text = money_column("adjustments", "adjustments")
+    payouts_text = money_column("payouts", "payouts")
+    closing_text = money_column("closing", "closing", ordering="closing")
 
     @admin.display(description="download")
     def downloads(self, obj: SettlementStatement) -> str:
@@ -171,15 +149,12 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             self.admin_url("pdf", obj.pk),
         )
 
-    def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        wrap = self.admin_site.admin_view
-        return [
-            path("generate/", wrap(self.generate_view), name=f"{prefix}_generate"),
-            path("<path:object_id>/csv/", wrap(self.csv_view), name=f"{prefix}_csv"),
-            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
-            *super().get_urls(),
-        ]
+    extra_views = (
+        ("generate/", "generate"),
+        ("<path:object_id>/csv/", "csv"),
+        ("<path:object_id>/pdf/", "pdf"),
+    )
+    object_links = ("csv", "pdf")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -197,11 +172,7 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        extra = {
-            "csv_url": self.admin_url("csv", object_id),
-            "pdf_url": self.admin_url("pdf", object_id),
-            **(extra_context or {}),
-        }
+        extra = dict(extra_context or {})
         statement = self.get_object(request, unquote(object_id))
         if statement is not None and self.has_view_permission(request, statement):
             extra.update(statement_lines_context(statement, lines_page(request)))

@@ -36,6 +36,7 @@ from vendors.permissions import VendorAction
 from . import selectors
 from .context import SESSION_KEY, PortalRequest, forbidden, portal_view
 from .forms import AcknowledgeForm, CaseFilterForm, DisputeForm
+from .models import Notification
 
 PAGE_SIZE = 25
 DASHBOARD_ROWS = 10
@@ -256,9 +257,8 @@ def inbox(request: PortalRequest) -> HttpResponse:
     )
 
 
-@require_POST
-@portal_view
-def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
+def _mark_read(request: PortalRequest, notification_id: int) -> Notification:
+    """The vendor's notification (404 if not its own), marked read if it was not."""
     notification = get_object_or_404(
         selectors.notifications_for(request.portal.vendor), pk=notification_id
     )
@@ -266,6 +266,13 @@ def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
         type(notification).objects.filter(pk=notification.pk, read_at__isnull=True).update(
             read_at=timezone.now()
         )
+    return notification
+
+
+@require_POST
+@portal_view
+def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
+    _mark_read(request, notification_id)
     return redirect_back(request)
 
 
@@ -273,13 +280,7 @@ def mark_read(request: PortalRequest, notification_id: int) -> HttpResponse:
 @portal_view
 def open_notification(request: PortalRequest, notification_id: int) -> HttpResponse:
     """Follow a notification to what it is about; opening it marks it read."""
-    notification = get_object_or_404(
-        selectors.notifications_for(request.portal.vendor), pk=notification_id
-    )
-    if notification.read_at is None:
-        type(notification).objects.filter(pk=notification.pk, read_at__isnull=True).update(
-            read_at=timezone.now()
-        )
+    notification = _mark_read(request, notification_id)
     return redirect(notification.get_absolute_url())
 
 

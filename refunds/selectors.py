@@ -133,7 +133,8 @@ CASE_COLUMNS = (
     "completed_at",
     "closed_at",
 )
-AMOUNT_COLUMNS = (
+# The money columns of a VendorLiability, in display order (API, exports, snapshots).
+LIABILITY_AMOUNTS = (
     "refund_amount",
     "net_amount",
     "tax_amount",
@@ -170,7 +171,7 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
     liabilities = list(
         _scoped(VendorLiability.objects.filter(case_id=pk), scope["liabilities"])
         .order_by("vendor__code")
-        .values(*AMOUNT_COLUMNS, "overridden", "acknowledged_at", vendor_code=F("vendor__code"))
+        .values(*LIABILITY_AMOUNTS, "overridden", "acknowledged_at", vendor_code=F("vendor__code"))
     )
     vendor_view = scope["liabilities"] is not None
     if vendor_view:
@@ -260,7 +261,7 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
         },
         liabilities=[
             {
-                **{name: getattr(row, name) for name in AMOUNT_COLUMNS},
+                **{name: getattr(row, name) for name in LIABILITY_AMOUNTS},
                 "overridden": row.overridden,
                 "acknowledged_at": row.acknowledged_at,
                 "vendor_code": codes[row.vendor_id],

@@ -8,15 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-  echo "==> Creating .venv with $PYTHON"
-  "$PYTHON" -m venv .venv
-fi
-echo "==> Installing requirements"
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements.txt
+source scripts/venv.sh
+ensure_venv requirements.txt
 
 # Credit note and statement PDFs embed Debian's Unicode fonts (ledger/fonts.py).
 source scripts/debian_packages.sh

@@ -5,15 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
-if [ ! -x .venv/bin/python ]; then
-  echo "==> Creating .venv with $PYTHON"
-  "$PYTHON" -m venv .venv
-fi
-echo "==> Installing requirements"
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -r requirements-dev.txt
+source scripts/venv.sh
+ensure_venv requirements-dev.txt
 
 # The browser tests (tests/browser) drive Debian's chromium through Playwright;
 # Playwright never downloads a browser of its own. The PDF tests read PDFs back

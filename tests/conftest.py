@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from tests.factories import StaffFactory, VendorFactory, make_order
+from refunds.services.cases import open_case
+from tests.factories import PASSWORD, StaffFactory, VendorFactory, make_order, worked_refund_lines
 
 # The ledger auditor runs after the whole suite: tests/audit_plugin.py, loaded
 # with -p from pyproject.toml.
@@ -96,6 +97,13 @@ def alice(db):
 
 
 @pytest.fixture
+def staff(client, alice):
+    """The test client, logged in as alice (staff)."""
+    assert client.login(username="alice", password=PASSWORD)
+    return client
+
+
+@pytest.fixture
 def worked_order(acme, bolt):
     """DESIGN's worked example: ORD-1001, EUR, tax 10%, shipping 10.00 untaxed, card."""
     return make_order(
@@ -106,3 +114,11 @@ def worked_order(acme, bolt):
             (bolt, "TEE-01", 1, "50.00", "0.10"),
         ],
     )
+
+
+@pytest.fixture
+def worked_case(worked_order, alice):
+    """ORD-1001's worked refund, opened by alice: one mug (damaged) and 5.50 on
+    the tee (late delivery), 27.50 EUR. ACME's part: net 20.00, of which it bears
+    18.00 (the platform 2.00, its commission given back)."""
+    return open_case(order=worked_order, lines=worked_refund_lines(worked_order), actor=alice)

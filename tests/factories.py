@@ -6,9 +6,13 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from tests.audit_plugin import drain_ledger
 from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
+
+PASSWORD = "correct horse battery staple"  # every factory user's
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -18,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.django.Password("correct horse battery staple")
+    password = factory.django.Password(PASSWORD)
 
 
 class StaffFactory(UserFactory):
@@ -93,3 +97,24 @@ def make_order(
         ],
         payments=[PaymentRequest(method=method, amount=str(total), reference="PAY-T")],
     )
+
+
+def worked_refund_lines(order) -> list[LineRequest]:
+    """DESIGN's worked refund on ORD-1001 (`worked_order`'s shape): one mug
+    (damaged) and 5.50 on the tee (late delivery), 27.50 EUR."""
+    mug, tee = order.lines.order_by("sku")
+    return [
+        LineRequest(mug.pk, "damaged", quantity=1),
+        LineRequest(tee.pk, "late_delivery", amount="5.50"),
+    ]
+
+
+def complete_worked_refund(order, actor, **complete: str):
+    """The worked refund on `order` (see worked_refund_lines), approved and
+    completed by `actor` (`complete`: complete_case's other arguments), its
+    journals posted."""
+    case = open_case(order=order, lines=worked_refund_lines(order))
+    approve_case(case=case, actor=actor)
+    complete_case(case=case, actor=actor, **complete)
+    drain_ledger()
+    return case

@@ -16,10 +16,9 @@ from django.http import (
     HttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
 from django.utils.safestring import SafeString
 
-from lib.admin import money_cell
+from lib.admin import ExtraViewsMixin, money_cell
 from lib.history_admin import HistoryAdminMixin
 from lib.money import CURRENCY_CHOICES, display_amount
 from refunds.models import Order, RefundCase
@@ -73,7 +72,7 @@ class TrialBalanceForm(forms.Form):
 
 
 @admin.register(Account)
-class AccountAdmin(HistoryAdminMixin, admin.ModelAdmin):
+class AccountAdmin(HistoryAdminMixin, ExtraViewsMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "role", "payment_method", "bank_account_code", "vendor")
     list_display_links = ("code",)
     list_filter = ("kind", "role")
@@ -95,16 +94,7 @@ class AccountAdmin(HistoryAdminMixin, admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
-    def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        return [
-            path(
-                "trial-balance/",
-                self.admin_site.admin_view(self.trial_balance_view),
-                name=f"{prefix}_trial_balance",
-            ),
-            *super().get_urls(),
-        ]
+    extra_views = (("trial-balance/", "trial_balance"),)
 
     def trial_balance_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):

@@ -18,11 +18,9 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
-from lib.admin import money_cell
+from lib.admin import SingletonAdmin, currency_of, money_column
 from lib.errors import DomainError
 from lib.history_admin import HistoryAdminMixin
 
@@ -39,16 +37,7 @@ from ..models import (
 from ..pdf import credit_note_pdf
 from .base import ReadOnlyAdmin, ReadOnlyInline, terms
 
-
-def line_amount(attr: str, label: str) -> Any:
-    """A read-only column showing a credit note line's amount in its currency."""
-
-    @admin.display(description=label)
-    def column(self: Any, obj: CreditNoteLine) -> SafeString:
-        return money_cell(getattr(obj, attr), obj.credit_note.currency)
-
-    column.__name__ = f"{attr}_text"
-    return column
+note_currency = currency_of("credit_note")
 
 
 class CreditNoteLineInline(ReadOnlyInline):
@@ -70,10 +59,10 @@ class CreditNoteLineInline(ReadOnlyInline):
     readonly_fields = fields
     ordering = ("position",)
 
-    unit = line_amount("unit_amount", "unit (net)")
-    tax = line_amount("tax_amount", "tax")
-    net = line_amount("net_amount", "net")
-    gross = line_amount("gross_amount", "total")
+    unit = money_column("unit_amount", "unit (net)", note_currency)
+    tax = money_column("tax_amount", "tax", note_currency)
+    net = money_column("net_amount", "net", note_currency)
+    gross = money_column("gross_amount", "total", note_currency)
 
     @admin.display(description="tax rate")
     def rate(self, obj: CreditNoteLine) -> str:
@@ -139,17 +128,9 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
 
-    @admin.display(description="total", ordering="total_amount")
-    def total_with_currency(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.total_amount, obj.currency)
-
-    @admin.display(description="net")
-    def net(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.net_amount, obj.currency)
-
-    @admin.display(description="tax")
-    def tax(self, obj: CreditNote) -> SafeString:
-        return money_cell(obj.tax_amount, obj.currency)
+    total_with_currency = money_column("total_amount", "total", ordering="total_amount")
+    net = money_column("net_amount", "net")
+    tax = money_column("tax_amount", "tax")
 
     @admin.display(description="PDF")
     def pdf_link(self, obj: CreditNote) -> str:
@@ -168,15 +149,12 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             False,
         )
 
-    def get_urls(self) -> list[URLPattern]:
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        wrap = self.admin_site.admin_view
-        return [
-            path("export/", wrap(self.export_view), name=f"{prefix}_export"),
-            path("issue/", wrap(self.issue_view), name=f"{prefix}_issue"),
-            path("<path:object_id>/pdf/", wrap(self.pdf_view), name=f"{prefix}_pdf"),
-            *super().get_urls(),
-        ]
+    extra_views = (
+        ("export/", "export"),
+        ("issue/", "issue"),
+        ("<path:object_id>/pdf/", "pdf"),
+    )
+    object_links = ("pdf",)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -187,16 +165,6 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             **(extra_context or {}),
         }
         return super().changelist_view(request, extra)
-
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = {"pdf_url": self.admin_url("pdf", object_id), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
 
     def can_issue(self, request: HttpRequest) -> bool:
         # There is no raw "add" form: issuing goes through the service.
@@ -318,25 +286,7 @@ class CreditNoteSettingsForm(forms.ModelForm):
 
 
 @admin.register(CreditNoteSettings)
-class CreditNoteSettingsAdmin(HistoryAdminMixin, admin.ModelAdmin):
+class CreditNoteSettingsAdmin(HistoryAdminMixin, SingletonAdmin):
     """One row: the list goes straight to it."""
 
     form = CreditNoteSettingsForm
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(
-        self, request: HttpRequest, obj: CreditNoteSettings | None = None
-    ) -> bool:
-        return False
-
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        settings = CreditNoteSettings.load()
-        return HttpResponseRedirect(
-            reverse(f"{self.admin_site.name}:ledger_creditnotesettings_change", args=[settings.pk])
-        )

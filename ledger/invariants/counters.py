@@ -87,8 +87,30 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     return _findings("vendor_payables", _fetch(sql, limit=limit), limit, make)
 
 
+def _mismatches(*pairs: tuple[str, str]) -> tuple[str, str]:
+    """For (counter, expected sum) column pairs: the SQL that lists the counters
+    that differ as "name counter <> sum", and the condition that any differs."""
+    differs = [f"[[{counter} <> coalesce({expected}, 0)]]" for counter, expected in pairs]
+    cases = [
+        f"CASE WHEN {test} THEN '{counter.split('.')[-1]} ' || {counter} || ' <> ' "
+        f"|| coalesce({expected}, 0) END"
+        for test, (counter, expected) in zip(differs, pairs, strict=True)
+    ]
+    return f"concat_ws(', ', {', '.join(cases)})", " OR ".join(differs)
+
+
 def refund_counters(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Order and line counters equal the sums over cases not rejected or cancelled."""
+    order_mismatches, order_differs = _mismatches(
+        ("o.refunded_amount", "x.amount"), ("o.refunded_shipping", "x.shipping")
+    )
+    line_mismatches, line_differs = _mismatches(
+        ("l.refunded_quantity", "p.quantity"),
+        ("l.refunded_net", "p.net"),
+        ("l.refunded_tax", "p.tax"),
+        ("l.commission_base_refunded", "p.base"),
+        ("l.commission_reversed", "p.reversal"),
+    )
     sql = _sql(
         """
         WITH cases AS (
@@ -104,47 +126,17 @@ def refund_counters(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             WHERE r.order_line_id IS NOT NULL AND NOT {released_c}
             GROUP BY r.order_line_id
         )
-        SELECT o.number, '',
-               concat_ws(', ',
-                   CASE WHEN [[o.refunded_amount <> coalesce(x.amount, 0)]] THEN
-                       'refunded_amount ' || o.refunded_amount || ' <> ' || coalesce(x.amount, 0)
-                   END,
-                   CASE WHEN [[o.refunded_shipping <> coalesce(x.shipping, 0)]] THEN
-                       'refunded_shipping ' || o.refunded_shipping || ' <> '
-                       || coalesce(x.shipping, 0)
-                   END)
-        FROM "{order}" o LEFT JOIN cases x ON x.order_id = o.id
-        WHERE [[o.refunded_amount <> coalesce(x.amount, 0)]]
-           OR [[o.refunded_shipping <> coalesce(x.shipping, 0)]]
+        """
+        f"""
+        SELECT o.number, '', {order_mismatches}
+        FROM "{{order}}" o LEFT JOIN cases x ON x.order_id = o.id
+        WHERE {order_differs}
         UNION ALL
-        SELECT o.number, 'line ' || l.id || ' ' || l.sku,
-               concat_ws(', ',
-                   CASE WHEN [[l.refunded_quantity <> coalesce(p.quantity, 0)]] THEN
-                       'refunded_quantity ' || l.refunded_quantity || ' <> '
-                       || coalesce(p.quantity, 0)
-                   END,
-                   CASE WHEN [[l.refunded_net <> coalesce(p.net, 0)]] THEN
-                       'refunded_net ' || l.refunded_net || ' <> ' || coalesce(p.net, 0)
-                   END,
-                   CASE WHEN [[l.refunded_tax <> coalesce(p.tax, 0)]] THEN
-                       'refunded_tax ' || l.refunded_tax || ' <> ' || coalesce(p.tax, 0)
-                   END,
-                   CASE WHEN [[l.commission_base_refunded <> coalesce(p.base, 0)]] THEN
-                       'commission_base_refunded ' || l.commission_base_refunded || ' <> '
-                       || coalesce(p.base, 0)
-                   END,
-                   CASE WHEN [[l.commission_reversed <> coalesce(p.reversal, 0)]] THEN
-                       'commission_reversed ' || l.commission_reversed || ' <> '
-                       || coalesce(p.reversal, 0)
-                   END)
-        FROM "{line}" l
-        JOIN "{order}" o ON o.id = l.order_id
+        SELECT o.number, 'line ' || l.id || ' ' || l.sku, {line_mismatches}
+        FROM "{{line}}" l
+        JOIN "{{order}}" o ON o.id = l.order_id
         LEFT JOIN pieces p ON p.order_line_id = l.id
-        WHERE [[l.refunded_quantity <> coalesce(p.quantity, 0)]]
-           OR [[l.refunded_net <> coalesce(p.net, 0)]]
-           OR [[l.refunded_tax <> coalesce(p.tax, 0)]]
-           OR [[l.commission_base_refunded <> coalesce(p.base, 0)]]
-           OR [[l.commission_reversed <> coalesce(p.reversal, 0)]]
+        WHERE {line_differs}
         """
     )
 

@@ -17,7 +17,6 @@ from django.db import connection, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
@@ -25,9 +24,9 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
-from ..fonts import base_font, markup, needs_markup, pdf_styles
+from ..fonts import markup, needs_markup, pdf_styles
 from ..models import CreditNoteSettings, SettlementStatement
-from ..pdf import money
+from ..pdf import grid_style, money, totals_style
 from .compute import (
     LINE_FIELDS,
     LINE_LABELS,
@@ -232,17 +231,7 @@ def _summary_table(statement: SettlementStatement) -> Table:
         ["Closing balance", money(statement.closing, currency)],
     ]
     table = Table(rows, colWidths=[60 * mm, 40 * mm], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                ("FONTNAME", (0, 0), (-1, -1), base_font()),
-                ("FONTSIZE", (0, 0), (-1, -1), 9),
-                ("FONTNAME", (0, -1), (-1, -1), base_font(bold=True)),
-                ("LINEABOVE", (0, -1), (-1, -1), 0.6, colors.black),
-            ]
-        )
-    )
+    table.setStyle(totals_style())
     return table
 
 
@@ -294,16 +283,8 @@ def _lines_tables(lines: list[list[str | Paragraph]]) -> list[Table]:
 
 
 def lines_style() -> TableStyle:
-    return TableStyle(
-        [
-            ("FONTNAME", (0, 0), (-1, -1), base_font()),
-            ("FONTNAME", (0, 0), (-1, 0), base_font(bold=True)),
-            ("FONTSIZE", (0, 0), (-1, -1), 7.5),
-            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-            ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.black),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#bbbbbb")),
-            ("ALIGN", (4, 0), (-1, -1), "RIGHT"),
-            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-        ]
+    return grid_style(
+        7.5,
+        right_from=4,
+        extra=[("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)],
     )

@@ -58,35 +58,37 @@ class BulkCaseActions(admin.ModelAdmin):
 
     @admin.action(description="Reject selected cases (text: reason)", permissions=["change"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
-        reason = action_text(request)
-        if not reason:
-            self.message_user(request, "reason: give a reason to reject cases.", messages.ERROR)
-            return
-        self.bulk(
-            request,
-            queryset,
-            "rejected",
-            lambda c: reject_case(case=c, actor=request.user, reason=reason),
-        )
+        self.bulk_with_reason(request, queryset, "reject", "rejected", reject_case)
 
     @admin.action(description="Cancel selected cases (text: reason)", permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
-        reason = action_text(request)
-        if not reason:
-            self.message_user(request, "reason: give a reason to cancel cases.", messages.ERROR)
-            return
-        self.bulk(
-            request,
-            queryset,
-            "cancelled",
-            lambda c: cancel_case(case=c, actor=request.user, reason=reason),
-        )
+        self.bulk_with_reason(request, queryset, "cancel", "cancelled", cancel_case)
 
     @admin.action(description="Close selected cases", permissions=["change"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
         note = action_text(request)
         self.bulk(
             request, queryset, "closed", lambda c: close_case(case=c, actor=request.user, note=note)
+        )
+
+    def bulk_with_reason(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[RefundCase],
+        verb: str,
+        done_verb: str,
+        service: Callable[..., object],
+    ) -> None:
+        """`bulk` for a service that needs a reason (the action's text), refused without one."""
+        reason = action_text(request)
+        if not reason:
+            self.message_user(request, f"reason: give a reason to {verb} cases.", messages.ERROR)
+            return
+        self.bulk(
+            request,
+            queryset,
+            done_verb,
+            lambda c: service(case=c, actor=request.user, reason=reason),
         )
 
     def bulk(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import operator
 import re
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -105,28 +105,11 @@ class RefundCaseAdmin(CaseWorkbench, BulkCaseActions, BigTableAdmin):
             {"fields": ("initiated", "approved", "completed", "closed", "updated")},
         ),
     )
-    readonly_fields = (
-        "case_id",
-        "order_link",
-        "status_display",
-        "owner",
-        "opened_by",
-        "note",
-        "refund_total",
-        "shipping_refund",
-        "gateway_reference",
-        "initiated",
-        "approved",
-        "completed",
-        "closed",
-        "updated",
-    )
+    readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
-    refund_total = money_column("total_refund_amount", "refund", operator.attrgetter("currency"))
+    refund_total = money_column("total_refund_amount", "refund")
     refund_total.admin_order_field = "total_refund_amount"
-    shipping_refund = money_column(
-        "shipping_refund_amount", "shipping refund", operator.attrgetter("currency")
-    )
+    shipping_refund = money_column("shipping_refund_amount", "shipping refund")
 
     # ------------------------------------------------------------ permissions, queryset
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -14,6 +12,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import (
     ReadOnlyInline,
+    currency_of,
     money_column,
     when,
 )
@@ -26,12 +25,23 @@ from refunds.models import (
     VendorLiability,
 )
 
-
-def case_currency(obj: Any) -> str:
-    return obj.case.currency
+case_currency = currency_of("case")
 
 
-class RefundLineInline(ReadOnlyInline):
+class CaseAmountColumns:
+    """The amount columns a refund line and a vendor's part share, in the case's currency."""
+
+    net = money_column("net_amount", "net", case_currency)
+    tax = money_column("tax_amount", "tax", case_currency)
+    shipping = money_column("shipping_amount", "shipping", case_currency)
+    vendor_share_amount = money_column("vendor_share", "vendor share", case_currency)
+    platform_share_amount = money_column("platform_share", "platform share", case_currency)
+    commission_reversal_amount = money_column(
+        "commission_reversal", "commission reversal", case_currency
+    )
+
+
+class RefundLineInline(CaseAmountColumns, ReadOnlyInline):
     model = RefundLine
     verbose_name_plural = "refund lines"
     fields = (
@@ -50,15 +60,7 @@ class RefundLineInline(ReadOnlyInline):
     )
     readonly_fields = fields
 
-    net = money_column("net_amount", "net", case_currency)
-    tax = money_column("tax_amount", "tax", case_currency)
-    shipping = money_column("shipping_amount", "shipping", case_currency)
     gross = money_column("gross_amount", "gross", case_currency)
-    vendor_share_amount = money_column("vendor_share", "vendor share", case_currency)
-    platform_share_amount = money_column("platform_share", "platform share", case_currency)
-    commission_reversal_amount = money_column(
-        "commission_reversal", "commission reversal", case_currency
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[RefundLine]:
         return (
@@ -91,7 +93,7 @@ class RefundLineInline(ReadOnlyInline):
         return format_html('<a href="{}">v{}</a>', history, obj.policy_version)
 
 
-class VendorLiabilityInline(ReadOnlyInline):
+class VendorLiabilityInline(CaseAmountColumns, ReadOnlyInline):
     model = VendorLiability
     verbose_name_plural = "breakdown by vendor"
     fields = (
@@ -109,14 +111,6 @@ class VendorLiabilityInline(ReadOnlyInline):
     readonly_fields = fields
 
     refund = money_column("refund_amount", "refund", case_currency)
-    net = money_column("net_amount", "net", case_currency)
-    tax = money_column("tax_amount", "tax", case_currency)
-    shipping = money_column("shipping_amount", "shipping", case_currency)
-    vendor_share_amount = money_column("vendor_share", "vendor share", case_currency)
-    platform_share_amount = money_column("platform_share", "platform share", case_currency)
-    commission_reversal_amount = money_column(
-        "commission_reversal", "commission reversal", case_currency
-    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[VendorLiability]:
         return super().get_queryset(request).select_related("case", "vendor", "acknowledged_by")

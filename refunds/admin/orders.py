@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -15,6 +14,7 @@ from lib.admin import (
     BigTableAdmin,
     ReadOnlyInline,
     ViewOnlyAdmin,
+    currency_of,
     money_column,
     timestamp_column,
 )
@@ -29,9 +29,7 @@ from refunds.models import (
 
 from .common import search_terms
 
-
-def order_currency(obj: Any) -> str:
-    return obj.order.currency
+order_currency = currency_of("order")
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -73,10 +71,6 @@ class PaymentInline(ReadOnlyInline):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Payment]:
         return super().get_queryset(request).select_related("order")
-
-
-def own_currency(obj: Any) -> str:
-    return obj.currency
 
 
 @admin.register(Order)
@@ -127,35 +121,16 @@ class OrderAdmin(ViewOnlyAdmin, BigTableAdmin):
         ),
         ("Refund cases", {"fields": ("refund_case_links",)}),
     )
-    readonly_fields = (
-        "number",
-        "channel",
-        "currency",
-        "customer_name",
-        "customer_email",
-        "placed_at",
-        "created_at",
-        "net",
-        "tax",
-        "shipping",
-        "total",
-        "captured",
-        "refunded",
-        "refunded_shipping_amount",
-        "refundable",
-        "refund_case_links",
-    )
+    readonly_fields = flatten_fieldsets(fieldsets)  # the page is read, never edited
 
-    net = money_column("net_amount", "net", own_currency)
-    tax = money_column("tax_amount", "tax", own_currency)
-    shipping = money_column("shipping_amount", "shipping", own_currency)
-    total = money_column("total_amount", "total", own_currency)
-    captured = money_column("captured_amount", "captured", own_currency)
-    refunded = money_column("refunded_amount", "refunded or reserved", own_currency)
-    refunded_shipping_amount = money_column(
-        "refunded_shipping", "shipping refunded or reserved", own_currency
-    )
-    refundable = money_column("refundable_amount", "still refundable", own_currency)
+    net = money_column("net_amount", "net")
+    tax = money_column("tax_amount", "tax")
+    shipping = money_column("shipping_amount", "shipping")
+    total = money_column("total_amount", "total")
+    captured = money_column("captured_amount", "captured")
+    refunded = money_column("refunded_amount", "refunded or reserved")
+    refunded_shipping_amount = money_column("refunded_shipping", "shipping refunded or reserved")
+    refundable = money_column("refundable_amount", "still refundable")
     placed = timestamp_column("placed_at", "placed")
 
     @admin.display(description="customer")

@@ -12,11 +12,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 
-from lib.admin import (
-    add_domain_error,
-)
+from lib.admin import ExtraViewsMixin, add_domain_error
 from lib.downloads import stored_file_response
 from lib.errors import DomainError
 from refunds.models import (
@@ -45,36 +43,19 @@ from .forms import (
 logger = logging.getLogger(__name__)
 
 
-class CaseWorkbench(admin.ModelAdmin):
+class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
     """RefundCaseAdmin's extra views (see refunds.admin.cases)."""
 
     # ------------------------------------------------------------ workbench views
 
-    def get_urls(self) -> list[URLPattern]:
-        info = f"{self.opts.app_label}_{self.opts.model_name}"
-
-        def view(func: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-            return self.admin_site.admin_view(func)
-
-        return [
-            path("<path:object_id>/note/", view(self.note_view), name=f"{info}_note"),
-            path(
-                "<path:object_id>/attachment/",
-                view(self.attachment_view),
-                name=f"{info}_attachment",
-            ),
-            path("<path:object_id>/owner/", view(self.owner_view), name=f"{info}_owner"),
-            path(
-                "<path:object_id>/breakdown/", view(self.breakdown_view), name=f"{info}_breakdown"
-            ),
-            path("<path:object_id>/resolve/", view(self.resolve_view), name=f"{info}_resolve"),
-            path(
-                "<path:object_id>/attachments/<int:attachment_id>/",
-                view(self.download_view),
-                name=f"{info}_download",
-            ),
-            *super().get_urls(),
-        ]
+    extra_views = (
+        ("<path:object_id>/note/", "note"),
+        ("<path:object_id>/attachment/", "attachment"),
+        ("<path:object_id>/owner/", "owner"),
+        ("<path:object_id>/breakdown/", "breakdown"),
+        ("<path:object_id>/resolve/", "resolve"),
+        ("<path:object_id>/attachments/<int:attachment_id>/", "download"),
+    )
 
     def case_url(self, name: str, case: RefundCase) -> str:
         return reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_{name}", args=[case.pk])

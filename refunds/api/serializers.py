@@ -16,6 +16,7 @@ from ..models import (
     RefundLine,
     VendorLiability,
 )
+from ..selectors import LIABILITY_AMOUNTS
 from ..visibility import STAFF_LABEL, is_staff_actor
 from .fields import AmountField, MoneyField, RateField
 
@@ -202,17 +203,6 @@ class RefundLineSerializer(serializers.ModelSerializer):
             "reason",
             "policy_version",
         ]
-
-
-LIABILITY_AMOUNTS = [
-    "refund_amount",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_reversal",
-]
 
 
 class LiabilitySerializer(serializers.ModelSerializer):

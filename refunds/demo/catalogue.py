@@ -49,128 +49,85 @@ class VendorSpec:
     products: tuple[Product, ...]
 
 
-def _products(*rows: tuple[str, str, str, str]) -> tuple[Product, ...]:
-    return tuple(Product(sku, text, D(price), D(rate)) for sku, text, price, rate in rows)
+def _vendor(
+    vendor: tuple[str, str, str, str, str, int], *products: tuple[str, str, str, str]
+) -> VendorSpec:
+    """A vendor from (code, name, currency, commission rate, payout frequency,
+    payout delay days) and its products as (sku, description, price, tax rate)."""
+    code, name, currency, rate, frequency, delay = vendor
+    return VendorSpec(
+        code,
+        name,
+        currency,
+        D(rate),
+        frequency,
+        delay,
+        tuple(Product(sku, text, D(price), D(tax)) for sku, text, price, tax in products),
+    )
 
 
 WEEKLY, MONTHLY = PayoutFrequency.WEEKLY.value, PayoutFrequency.MONTHLY.value
 
 VENDORS: tuple[VendorSpec, ...] = (
-    VendorSpec(
-        "NORDLICHT",
-        "Nordlicht Leuchten GmbH",
-        "EUR",
-        D("0.1200"),
-        MONTHLY,
-        7,
-        _products(
-            ("NL-LMP-OAK-01", "Oak table lamp, linen shade", "89.00", "0.19"),
-            ("NL-PND-BRS-30", "Brass pendant light, 30 cm", "149.00", "0.19"),
-            ("NL-BLB-E27-2700", "LED filament bulb E27, 2700 K", "6.49", "0.19"),
-            ("NL-CND-SOY-3", "Soy candles, cedar, set of 3", "24.90", "0.19"),
-            ("NL-STR-LED-5M", "LED light strip 5 m, warm white", "19.95", "0.19"),
-        ),
+    _vendor(
+        ("NORDLICHT", "Nordlicht Leuchten GmbH", "EUR", "0.1200", MONTHLY, 7),
+        ("NL-LMP-OAK-01", "Oak table lamp, linen shade", "89.00", "0.19"),
+        ("NL-PND-BRS-30", "Brass pendant light, 30 cm", "149.00", "0.19"),
+        ("NL-BLB-E27-2700", "LED filament bulb E27, 2700 K", "6.49", "0.19"),
+        ("NL-CND-SOY-3", "Soy candles, cedar, set of 3", "24.90", "0.19"),
+        ("NL-STR-LED-5M", "LED light strip 5 m, warm white", "19.95", "0.19"),
     ),
-    VendorSpec(
-        "KAFFEEWERK",
-        "Kaffeewerk Rösterei",
-        "EUR",
-        D("0.0800"),
-        WEEKLY,
-        3,
-        _products(
-            ("KW-BEAN-ETH-500", "Ethiopia Yirgacheffe beans, 500 g", "14.90", "0.07"),
-            ("KW-BEAN-BRA-1K", "Brazil Santos espresso beans, 1 kg", "22.50", "0.07"),
-            ("KW-GRD-HND-01", "Hand grinder, ceramic burr", "59.00", "0.19"),
-            ("KW-FLT-V60-100", "V60 paper filters, 100 pcs", "4.95", "0.19"),
-            ("KW-SUB-3M", "Coffee subscription, 3 months", "59.85", "0.07"),
-        ),
+    _vendor(
+        ("KAFFEEWERK", "Kaffeewerk Rösterei", "EUR", "0.0800", WEEKLY, 3),
+        ("KW-BEAN-ETH-500", "Ethiopia Yirgacheffe beans, 500 g", "14.90", "0.07"),
+        ("KW-BEAN-BRA-1K", "Brazil Santos espresso beans, 1 kg", "22.50", "0.07"),
+        ("KW-GRD-HND-01", "Hand grinder, ceramic burr", "59.00", "0.19"),
+        ("KW-FLT-V60-100", "V60 paper filters, 100 pcs", "4.95", "0.19"),
+        ("KW-SUB-3M", "Coffee subscription, 3 months", "59.85", "0.07"),
     ),
-    VendorSpec(
-        "LINNEN",
-        "Linnen & Co.",
-        "EUR",
-        D("0.1500"),
-        MONTHLY,
-        14,
-        _products(
-            ("LN-DUV-155-NAT", "Linen duvet cover 155×220, natural", "129.00", "0.19"),
-            ("LN-PIL-40-SGE", "Linen pillowcase 40×80, sage", "29.90", "0.19"),
-            ("LN-TWL-BTH-WHT", "Waffle bath towel, white", "34.00", "0.19"),
-            ("LN-RNR-180-RST", "Table runner 180 cm, rust", "27.50", "0.19"),
-        ),
+    _vendor(
+        ("LINNEN", "Linnen & Co.", "EUR", "0.1500", MONTHLY, 14),
+        ("LN-DUV-155-NAT", "Linen duvet cover 155×220, natural", "129.00", "0.19"),
+        ("LN-PIL-40-SGE", "Linen pillowcase 40×80, sage", "29.90", "0.19"),
+        ("LN-TWL-BTH-WHT", "Waffle bath towel, white", "34.00", "0.19"),
+        ("LN-RNR-180-RST", "Table runner 180 cm, rust", "27.50", "0.19"),
     ),
-    VendorSpec(
-        "BERGSPORT",
-        "Bergsport Outfitters",
-        "EUR",
-        D("0.1000"),
-        WEEKLY,
-        5,
-        _products(
-            ("BS-JKT-HRD-M", "Hardshell jacket, men's M", "219.00", "0.19"),
-            ("BS-BOT-HKG-42", "Hiking boots, size 42", "164.95", "0.19"),
-            ("BS-BTL-STL-750", "Steel bottle, 750 ml", "24.99", "0.19"),
-            ("BS-SCK-MER-3P", "Merino hiking socks, 3 pairs", "32.00", "0.19"),
-            ("BS-MAP-ALP-25", "Alpine trail map 1:25 000", "12.80", "0.07"),
-        ),
+    _vendor(
+        ("BERGSPORT", "Bergsport Outfitters", "EUR", "0.1000", WEEKLY, 5),
+        ("BS-JKT-HRD-M", "Hardshell jacket, men's M", "219.00", "0.19"),
+        ("BS-BOT-HKG-42", "Hiking boots, size 42", "164.95", "0.19"),
+        ("BS-BTL-STL-750", "Steel bottle, 750 ml", "24.99", "0.19"),
+        ("BS-SCK-MER-3P", "Merino hiking socks, 3 pairs", "32.00", "0.19"),
+        ("BS-MAP-ALP-25", "Alpine trail map 1:25 000", "12.80", "0.07"),
     ),
-    VendorSpec(
-        "PAPIERHAUS",
-        "Papierhaus Buch & Schreibwaren",
-        "EUR",
-        D("0.2000"),
-        MONTHLY,
-        10,
-        _products(
-            ("PH-BK-978300001", "Hardcover: Die Stadt der Bäume", "24.00", "0.07"),
-            ("PH-NB-A5-DOT", "Notebook A5, dotted, 192 pages", "16.50", "0.19"),
-            ("PH-PEN-FNT-M", "Fountain pen, medium nib", "45.00", "0.19"),
-            ("PH-GFT-25", "Gift card, 25 EUR", "25.00", "0.00"),
-            ("PH-CAL-2026", "Wall calendar 2026", "19.90", "0.19"),
-        ),
+    _vendor(
+        ("PAPIERHAUS", "Papierhaus Buch & Schreibwaren", "EUR", "0.2000", MONTHLY, 10),
+        ("PH-BK-978300001", "Hardcover: Die Stadt der Bäume", "24.00", "0.07"),
+        ("PH-NB-A5-DOT", "Notebook A5, dotted, 192 pages", "16.50", "0.19"),
+        ("PH-PEN-FNT-M", "Fountain pen, medium nib", "45.00", "0.19"),
+        ("PH-GFT-25", "Gift card, 25 EUR", "25.00", "0.00"),
+        ("PH-CAL-2026", "Wall calendar 2026", "19.90", "0.19"),
     ),
-    VendorSpec(
-        "KOBO",
-        "Kōbō Tokyo Ceramics",
-        "JPY",
-        D("0.1400"),
-        MONTHLY,
-        10,
-        _products(
-            ("KB-MUG-HAGI", "Hagi-yaki mug", "3800", "0.10"),
-            ("KB-BWL-RICE-2P", "Rice bowls, pair", "5400", "0.10"),
-            ("KB-TPT-KYUSU", "Tokoname kyusu teapot", "12800", "0.10"),
-            ("KB-CHP-WLNT-5", "Walnut chopsticks, 5 pairs", "2200", "0.10"),
-        ),
+    _vendor(
+        ("KOBO", "Kōbō Tokyo Ceramics", "JPY", "0.1400", MONTHLY, 10),
+        ("KB-MUG-HAGI", "Hagi-yaki mug", "3800", "0.10"),
+        ("KB-BWL-RICE-2P", "Rice bowls, pair", "5400", "0.10"),
+        ("KB-TPT-KYUSU", "Tokoname kyusu teapot", "12800", "0.10"),
+        ("KB-CHP-WLNT-5", "Walnut chopsticks, 5 pairs", "2200", "0.10"),
     ),
-    VendorSpec(
-        "UJICHA",
-        "Uji Cha House",
-        "JPY",
-        D("0.0900"),
-        WEEKLY,
-        5,
-        _products(
-            ("UJ-SEN-100", "Sencha, first flush, 100 g", "1620", "0.08"),
-            ("UJ-MAT-30", "Ceremonial matcha, 30 g", "2980", "0.08"),
-            ("UJ-HOJ-200", "Hojicha, 200 g", "1350", "0.08"),
-            ("UJ-WHK-CHASEN", "Bamboo whisk (chasen)", "3300", "0.10"),
-        ),
+    _vendor(
+        ("UJICHA", "Uji Cha House", "JPY", "0.0900", WEEKLY, 5),
+        ("UJ-SEN-100", "Sencha, first flush, 100 g", "1620", "0.08"),
+        ("UJ-MAT-30", "Ceremonial matcha, 30 g", "2980", "0.08"),
+        ("UJ-HOJ-200", "Hojicha, 200 g", "1350", "0.08"),
+        ("UJ-WHK-CHASEN", "Bamboo whisk (chasen)", "3300", "0.10"),
     ),
-    VendorSpec(
-        "ALNOOR",
-        "Al Noor Perfumes",
-        "KWD",
-        D("0.1600"),
-        MONTHLY,
-        14,
-        _products(
-            ("AN-OUD-50", "Oud al-Layl eau de parfum, 50 ml", "38.500", "0"),
-            ("AN-BKH-12", "Bakhoor incense, 12 pieces", "6.750", "0"),
-            ("AN-ATR-RSE-12", "Rose attar, 12 ml", "14.250", "0"),
-            ("AN-SET-3X10", "Discovery set, 3 × 10 ml", "21.125", "0"),
-        ),
+    _vendor(
+        ("ALNOOR", "Al Noor Perfumes", "KWD", "0.1600", MONTHLY, 14),
+        ("AN-OUD-50", "Oud al-Layl eau de parfum, 50 ml", "38.500", "0"),
+        ("AN-BKH-12", "Bakhoor incense, 12 pieces", "6.750", "0"),
+        ("AN-ATR-RSE-12", "Rose attar, 12 ml", "14.250", "0"),
+        ("AN-SET-3X10", "Discovery set, 3 × 10 ml", "21.125", "0"),
     ),
 )
 

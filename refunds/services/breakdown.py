@@ -17,6 +17,7 @@ from ..models import (
     EventKind,
     RefundCase,
 )
+from ..selectors import LIABILITY_AMOUNTS
 from ..statuses import CaseStatus
 from ._shared import (
     User,
@@ -129,16 +130,7 @@ def apply_shares(case: RefundCase, shares: Mapping[str, ShareOverride]) -> list[
 
 def breakdown_snapshot(case: RefundCase) -> list[dict[str, Any]]:
     """The case's per-vendor liabilities as plain data (amounts as strings)."""
-    fields = (
-        "refund_amount",
-        "net_amount",
-        "tax_amount",
-        "shipping_amount",
-        "vendor_share",
-        "platform_share",
-        "commission_reversal",
-    )
     return [
-        {"vendor_id": row["vendor_id"], **{name: str(row[name]) for name in fields}}
-        for row in case.liabilities.order_by("vendor_id").values("vendor_id", *fields)
+        {"vendor_id": row["vendor_id"], **{name: str(row[name]) for name in LIABILITY_AMOUNTS}}
+        for row in case.liabilities.order_by("vendor_id").values("vendor_id", *LIABILITY_AMOUNTS)
     ]

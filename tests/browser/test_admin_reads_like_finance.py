@@ -17,7 +17,8 @@ from ledger.settlements import generate_due_statements
 from refunds import outbox
 from refunds.models import RefundCase
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import StaffFactory, make_order
+from tests.browser.pages import log_in
+from tests.factories import StaffFactory, make_order, worked_refund_lines
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -26,7 +27,6 @@ Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-PASSWORD = "correct horse battery staple"
 VIEWPORT = {"width": 1280, "height": 800}
 
 # Every element that scrolls sideways when its table is wider than the page:
@@ -55,14 +55,10 @@ def books(acme, bolt, worked_order):
     """The worked example (27.50 EUR), a sofa refunded whole (10,592.89 EUR) and
     a kettle set in yen (7,260 JPY), completed, posted and stated."""
     StaffFactory(username="alice")
-    mug, tee = worked_order.lines.order_by("sku")
     worked = complete_and_post(
         open_case(
             order=worked_order,
-            lines=[
-                LineRequest(mug.pk, "damaged", quantity=1),
-                LineRequest(tee.pk, "late_delivery", amount="5.50"),
-            ],
+            lines=worked_refund_lines(worked_order),
         )
     )
     sofa_order = make_order(number="ORD-2001", lines=[(acme, "SOFA-01", 1, "9629.90", "0.10")])
@@ -83,13 +79,6 @@ def books(acme, bolt, worked_order):
     next_month = (timezone.localdate().replace(day=1) + timedelta(days=32)).replace(day=1)
     generate_due_statements(next_month, cutoff=timezone.now())
     return {"worked": worked, "sofa": sofa, "yen": yen}
-
-
-def log_in(page: Page, username: str) -> None:
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def assert_not_clipped(page: Page) -> None:

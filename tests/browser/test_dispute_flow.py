@@ -22,8 +22,15 @@ from ledger.settlements import generate_due_statements
 from portal.settlement_notifications import notify_ready_statements
 from refunds import outbox
 from refunds.models import Attachment, CaseStatus, RefundCase
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import MembershipFactory, StaffFactory, UserFactory, make_order
+from refunds.services.cases import approve_case, complete_case, open_case
+from tests.browser.pages import log_in
+from tests.factories import (
+    MembershipFactory,
+    StaffFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -31,8 +38,6 @@ sync_api = pytest.importorskip(
 Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery staple"
 
 
 def png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:
@@ -63,27 +68,15 @@ def completed_case(media_root, acme, bolt) -> RefundCase:
         shipping="10.00",
         lines=[(acme, "MUG-01", 2, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
     )
-    mug, tee = order.lines.order_by("sku")
     case = open_case(
         order=order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(order),
     )
     approve_case(case=case, actor=None)
     complete_case(case=case, actor=None, gateway_reference="re_browser_1")
     outbox.drain("ledger")  # the sale and the refund journal
     assert Journal.objects.filter(case=case, kind=JournalKind.REFUND).exists()
     return case
-
-
-def log_in(page: Page, username: str) -> None:
-    """Fill the login form on the page (the portal's or the admin's) and send it."""
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
 
 
 def test_a_vendor_disputes_and_staff_resolve_with_new_shares(new_page, shots, completed_case):

@@ -13,7 +13,14 @@ import pytest
 from refunds import outbox
 from refunds.models import CaseStatus
 from refunds.services.cases import LineRequest, add_note, cancel_case, open_case
-from tests.factories import MembershipFactory, StaffFactory, UserFactory, make_order
+from tests.browser.pages import log_in
+from tests.factories import (
+    MembershipFactory,
+    StaffFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -21,8 +28,6 @@ sync_api = pytest.importorskip(
 Page, expect = sync_api.Page, sync_api.expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
@@ -34,13 +39,10 @@ def cases(media_root, acme, bolt):
         shipping="10.00",
         lines=[(acme, "MUG-01", 4, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
     )
-    mug, tee = order.lines.order_by("sku")
+    mug = order.lines.get(sku="MUG-01")
     pending = open_case(
         order=order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(order),
     )
     add_note(case=pending, text="We asked the courier for photos.", actor=alice, channel="phone")
     cancelled = open_case(order=order, lines=[LineRequest(mug.pk, "damaged", quantity=2)])
@@ -49,18 +51,10 @@ def cases(media_root, acme, bolt):
     return {"pending": pending, "cancelled": cancelled}
 
 
-def log_in(page: Page, username: str) -> None:
-    page.goto("/portal/login/")
-    page.locator("input[name=username]").fill(username)
-    page.locator("input[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("input[name=password]")).to_have_count(0)
-
-
 def test_a_vendor_disputes_and_reads_nothing_borne_on_a_cancelled_case(new_page, shots, cases):
     pending, cancelled = cases["pending"], cases["cancelled"]
     vendor = new_page()
-    log_in(vendor, "vera")
+    log_in(vendor, "vera", at="/portal/login/")
 
     # ---- a pending case offers both answers; staff are the team
     vendor.goto(f"/portal/cases/{pending.case_id}/")

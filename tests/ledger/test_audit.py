@@ -26,7 +26,7 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from tests.audit_plugin import build_scenario, drain_ledger
-from tests.factories import make_order
+from tests.factories import make_order, worked_refund_lines
 
 pytestmark = pytest.mark.postgres
 
@@ -43,10 +43,7 @@ def books(worked_order, acme, bolt, alice):
     mug, tee = worked_order.lines.order_by("sku")
     completed = open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order),
     )
     approve_case(case=completed, actor=alice)
     complete_case(case=completed, actor=alice, gateway_reference="re_27_50")

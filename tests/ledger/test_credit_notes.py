@@ -21,21 +21,13 @@ from ledger.models import (
     TaxCode,
 )
 from ledger.pdf import credit_note_pdf
-from refunds import outbox
 from refunds.models import CaseStatus, Order
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import make_order
+from tests.audit_plugin import drain_ledger as drain
+from tests.factories import make_order, worked_refund_lines
+from tests.threads import run_together
 
 D = Decimal
-
-
-def drain():
-    outbox.drain("ledger")
-    # Deferred constraint triggers run now instead of at a commit that a
-    # test transaction never reaches.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def complete(order, lines, *, shipping=None, actor=None):
@@ -68,13 +60,9 @@ def worked_case(worked_order, alice):
     )
     worked_order.lines.filter(sku="MUG-01").update(description="Mug")
     worked_order.lines.filter(sku="TEE-01").update(description="Tee")
-    mug, tee = worked_order.lines.order_by("sku")
     return complete(
         worked_order,
-        [
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        worked_refund_lines(worked_order),
         actor=alice,
     )
 
@@ -378,16 +366,6 @@ def test_the_pdf_is_a_pdf_with_the_number(worked_case):
 # ---------------------------------------------------------------- concurrency
 
 
-def run_threads(n: int, target) -> None:
-    """Run target(i) on n threads, each on its own database connection."""
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "an issuer hung"
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_numbers_stay_gapless_when_issuers_race_and_one_rolls_back(acme, settings):
@@ -398,7 +376,6 @@ def test_numbers_stay_gapless_when_issuers_race_and_one_rolls_back(acme, setting
     line = order.lines.get()
     cases = [complete(order, [LineRequest(line.pk, "damaged", quantity=1)]) for _ in range(n)]
     first_taken = threading.Event()
-    results: list[object] = [None] * n
 
     def work(i: int) -> object:
         if i == 0:
@@ -413,15 +390,7 @@ def test_numbers_stay_gapless_when_issuers_race_and_one_rolls_back(acme, setting
         assert first_taken.wait(timeout=30)
         return issue_credit_note(cases[i])
 
-    def target(i: int) -> None:
-        try:
-            results[i] = work(i)
-        except Exception as error:  # asserted on below
-            results[i] = error
-        finally:
-            connection.close()
-
-    run_threads(n, target)
+    results = run_together(n, work)
 
     assert results[0] == "rolled back"
     assert all(isinstance(r, CreditNote) for r in results[1:]), results
@@ -439,19 +408,7 @@ def test_issuers_racing_on_one_case_issue_one_credit_note(acme, settings):
     n = 8
     order = make_order(lines=[(acme, "MUG-01", 1, "20.00", "0.10")])
     case = complete(order, [LineRequest(order.lines.get().pk, "damaged", quantity=1)])
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = issue_credit_note(case)
-        except Exception as error:  # asserted on below
-            results[i] = error
-        finally:
-            connection.close()
-
-    run_threads(n, target)
+    results = run_together(n, lambda i: issue_credit_note(case))
 
     assert {getattr(r, "pk", r) for r in results} == {CreditNote.objects.get(case=case).pk}
     assert CreditNoteSeries.objects.get().next_number == 2

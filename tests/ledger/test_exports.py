@@ -9,24 +9,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.utils import timezone
 
 from ledger.credit_notes import issue_credit_note
 from ledger.exports import XERO_COLUMNS, export_lines, xero_row
 from ledger.models import CreditNote, CreditNoteLine
-from refunds import outbox
 from refunds.models import Order
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from tests.factories import complete_worked_refund
 
 D = Decimal
-
-
-def drain():
-    outbox.drain("ledger")
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def read(lines) -> list[dict[str, str]]:
@@ -42,18 +33,7 @@ def today():
 def worked_note(worked_order, alice):
     """ORD-1001's refund (1 mug, 5.50 on the tee), posted and credited."""
     Order.objects.filter(pk=worked_order.pk).update(customer_name="Jane Doe")
-    mug, tee = worked_order.lines.order_by("sku")
-    case = open_case(
-        order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice)
-    drain()
-    return issue_credit_note(case)
+    return issue_credit_note(complete_worked_refund(worked_order, alice))
 
 
 # ---------------------------------------------------------------- Xero

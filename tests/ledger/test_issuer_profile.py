@@ -3,24 +3,16 @@ orders take a customer address through the API."""
 
 from __future__ import annotations
 
-import pytest
 from django.urls import reverse
 
 from ledger.models import IssuerProfile
 from refunds.models import Order
 from tests.api.conftest import client_for
 from tests.factories import StaffFactory
-from tests.ledger.test_ledger_admin import PASSWORD
 
 
 def url(name: str, *args) -> str:
     return reverse(f"admin:ledger_{name}", args=args)
-
-
-@pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
 
 
 def test_the_company_details_list_opens_the_one_page(staff):

@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,20 +27,16 @@ from ledger.models import (
 )
 from ledger.posting import record_payout, reverse_journal
 from lib.money import display_money
-from refunds import outbox
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
-from tests.factories import StaffFactory, UserFactory
+from tests.audit_plugin import drain_ledger as drain
+from tests.factories import (
+    PASSWORD,
+    StaffFactory,
+    UserFactory,
+    complete_worked_refund,
+)
 from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
 D = Decimal
-PASSWORD = "correct horse battery staple"
-
-
-def drain():
-    outbox.drain("ledger")
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def url(name: str, *args) -> str:
@@ -49,25 +44,8 @@ def url(name: str, *args) -> str:
 
 
 @pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
-
-
-@pytest.fixture
 def completed_case(worked_order, alice):
-    mug, tee = worked_order.lines.order_by("sku")
-    case = open_case(
-        order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice)
-    drain()
-    return case
+    return complete_worked_refund(worked_order, alice)
 
 
 @pytest.fixture
@@ -498,3 +476,24 @@ def test_a_long_statement_pages_its_lines(staff, stated_week, monkeypatch):
     assert second.context["lines_next"] is None
     assert "Closing balance" in second.content.decode()
     assert nonsense.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("page", "crumbs"),
+    [
+        ("account_trial_balance", ["Ledger", "Accounts", "Trial balance"]),
+        ("creditnote_export", ["Ledger", "Credit notes"]),
+        ("creditnote_issue", ["Ledger", "Credit notes"]),
+    ],
+)
+def test_the_ledgers_own_pages_lead_back_to_their_list(staff, page, crumbs):
+    """The pages the admin adds (admin/includes/model_crumbs.html): Home, the app,
+    the model's list, linked, then the page."""
+    html = staff.get(url(page)).content.decode()
+    trail = html[html.index('<div class="breadcrumbs">') :]
+    trail = trail[: trail.index("</div>")]
+    assert f'href="{reverse("admin:index")}"' in trail
+    assert f'href="{reverse("admin:app_list", args=["ledger"])}"' in trail
+    assert f'href="{url(page.split("_")[0] + "_changelist")}"' in trail
+    positions = [trail.index(text) for text in ["Home", *crumbs]]
+    assert positions == sorted(positions)

@@ -52,6 +52,7 @@ from ledger.posting import record_payout
 from lib.money import ZERO, allocate, minor_unit, quantize
 from refunds.errors import RefundError
 from refunds.models import Bearer, CaseStatus, OrderLine, ReasonPolicy, RefundCase, VendorLiability
+from refunds.selectors import LIABILITY_AMOUNTS
 from refunds.services import cases as svc
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
@@ -97,15 +98,7 @@ MOVE_ACTIONS: dict[str, tuple[str, Any, dict[str, str]]] = {
 }
 _numbers = itertools.count(1)
 
-LIABILITY_FIELDS = (
-    "refund_amount",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_reversal",
-)
+LIABILITY_FIELDS = LIABILITY_AMOUNTS
 # The cases' statuses and the lines' and orders' refund counters, in one query.
 STATE_SQL = """
     SELECT 'case', id, status, status_before_dispute,
@@ -359,6 +352,18 @@ def counted(function: Any) -> Any:
         return function(self, *args, **kwargs)
 
     return run
+
+
+def move_rule(action: str, cases: Bundle) -> Any:
+    """The rule that moves a live case by one of MOVE_ACTIONS and keeps it while
+    it can still move (the rule is named after the action)."""
+
+    def move(self: LedgerMachine, case: MCase) -> Any:
+        self._act(case, action)
+        return self._keep(case)
+
+    move.__name__ = move.__qualname__ = action
+    return rule(target=cases, case=consumes(cases))(counted(move))
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -622,35 +627,11 @@ class LedgerMachine(RuleBasedStateMachine):
     # finished case (closed, rejected, cancelled) goes to `self.finished`, where
     # `poke_finished` checks that it stays put.
 
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def approve(self, case: MCase) -> Any:
-        self._act(case, "approve")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def complete(self, case: MCase) -> Any:
-        self._act(case, "complete")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def close(self, case: MCase) -> Any:
-        self._act(case, "close")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def reject(self, case: MCase) -> Any:
-        self._act(case, "reject")
-        return self._keep(case)
-
-    @rule(target=cases, case=consumes(cases))
-    @counted
-    def cancel(self, case: MCase) -> Any:
-        self._act(case, "cancel")
-        return self._keep(case)
+    approve = move_rule("approve", cases)
+    complete = move_rule("complete", cases)
+    close = move_rule("close", cases)
+    reject = move_rule("reject", cases)
+    cancel = move_rule("cancel", cases)
 
     @rule(target=cases, case=consumes(cases), vendor=st.integers(0, len(VENDORS) - 1))
     @counted

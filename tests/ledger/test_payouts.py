@@ -12,16 +12,10 @@ from ledger.models import Payout
 from ledger.posting import PayoutError, record_payout
 from ledger.selectors import owed_to_vendor
 from refunds import outbox
+from tests.audit_plugin import drain_ledger as drain
 
 D = Decimal
 PAID_ON = date(2026, 11, 30)
-
-
-def drain():
-    outbox.drain("ledger")
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):

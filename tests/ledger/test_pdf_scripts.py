@@ -27,7 +27,7 @@ from ledger.pdf import credit_note_pdf
 from ledger.settlements.exports import statement_pdf
 from refunds.models import Order
 from refunds.services.cases import LineRequest
-from tests.factories import VendorFactory, make_order
+from tests.factories import VendorFactory, make_order, worked_refund_lines
 from tests.ledger.test_credit_notes import complete
 from tests.ledger.test_settlements import generate, pay, sell
 
@@ -185,13 +185,9 @@ def test_markup_escapes_and_picks_a_font_per_script():
 def worked_case(worked_order, alice):
     """DESIGN's worked example (as in test_credit_notes): a damaged mug, 5.50 late on the tee."""
     Order.objects.filter(pk=worked_order.pk).update(customer_name="Jane Doe")
-    mug, tee = worked_order.lines.order_by("sku")
     return complete(
         worked_order,
-        [
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        worked_refund_lines(worked_order),
         actor=alice,
     )
 

@@ -4,32 +4,20 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from ledger.models import Account, AccountBalance, Entry, Journal, JournalKind
 from ledger.posting import record_payout, reverse_journal
 from refunds import outbox
 from refunds.models import OutboxMessage
 from refunds.services.cases import (
-    LineRequest,
     ShareOverride,
-    approve_case,
-    complete_case,
     dispute_case,
-    open_case,
     resolve_dispute,
 )
+from tests.audit_plugin import drain_ledger as drain
+from tests.factories import complete_worked_refund
 
 D = Decimal
-
-
-def drain():
-    outbox.drain("ledger")
-    # Deferred constraint triggers run now instead of at a commit that a
-    # test transaction never reaches.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def legs(journal):
@@ -47,18 +35,7 @@ def balance(code):
 
 @pytest.fixture
 def completed_case(worked_order, alice):
-    mug, tee = worked_order.lines.order_by("sku")
-    case = open_case(
-        order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
-    )
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice, gateway_reference="re_27_50")
-    drain()
-    return case
+    return complete_worked_refund(worked_order, alice, gateway_reference="re_27_50")
 
 
 def test_the_sale_journal_matches_the_worked_example(worked_order):

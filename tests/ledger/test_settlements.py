@@ -17,7 +17,6 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -51,6 +50,7 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from tests.audit_plugin import drain_ledger as drain
 from tests.factories import VendorFactory
 
 D = Decimal
@@ -69,15 +69,6 @@ def at(when: datetime) -> Iterator[None]:
     """Everything in the block happens at `when`: events, journal dates, postings."""
     with mock.patch("django.utils.timezone.now", return_value=when):
         yield
-
-
-def drain() -> None:
-    outbox.drain("ledger")
-    # Deferred constraint triggers run now instead of at a commit that a test
-    # transaction never reaches.
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def sell(
@@ -117,6 +108,19 @@ def pay(vendor, day: date, amount: str, reference: str):
             reference=reference,
             advance=True,
         )
+
+
+def trade_week_1(acme, bolt, staff) -> RefundCase:
+    """Both vendors paid weekly. In week 1 ACME sells two mugs (ORD-A1), refunds
+    one and is paid 18.00; BOLT sells one mug (ORD-B1). Returns the refund case."""
+    for vendor in (acme, bolt):
+        vendor.payout_frequency = "weekly"
+        vendor.save()
+    order = sell(acme, date(2026, 3, 3), mugs=2, number="ORD-A1")
+    case = refund_one(order, date(2026, 3, 4), staff)
+    pay(acme, date(2026, 3, 6), "18.00", "PO-A1")
+    sell(bolt, date(2026, 3, 3), number="ORD-B1")
+    return case
 
 
 def generate(today: date, **kwargs):

@@ -1,6 +1,7 @@
 """The shared admin building blocks (lib.admin, lib.downloads, lib.csvfile)."""
 
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django import forms
@@ -13,7 +14,9 @@ from lib.admin import (
     ReadOnlyAdmin,
     ViewOnlyAdmin,
     add_domain_error,
+    currency_of,
     money_cell,
+    money_column,
 )
 from lib.csvfile import safe_cell
 from lib.downloads import download, stored_file_response
@@ -131,3 +134,16 @@ def test_a_stored_file_missing_from_storage_is_a_404_not_a_500(tmp_path, setting
 @pytest.fixture
 def rf():
     return RequestFactory()
+
+
+def test_money_column_reads_its_own_or_a_relations_currency_and_sorts_when_told():
+    line = SimpleNamespace(
+        total=Decimal("1234.5"), currency="EUR", order=SimpleNamespace(currency="JPY")
+    )
+    own = money_column("total", "total", ordering="total")
+    assert own(None, line) == '<span class="money">1,234.50 EUR</span>'
+    assert (own.short_description, own.admin_order_field) == ("total", "total")
+
+    related = money_column("total", "total", currency_of("order"))
+    assert related(None, line) == money_cell(Decimal("1234.5"), "JPY")
+    assert not hasattr(related, "admin_order_field")

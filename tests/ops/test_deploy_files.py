@@ -31,16 +31,21 @@ def services(compose):
     return interpolate(compose["services"], documented_env())
 
 
-def production_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    # A clean environment: only what the container would have, plus PATH.
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    """`manage.py <args>` in a clean environment: only what the container would
+    have, plus PATH."""
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING", *args],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env={"PATH": os.environ["PATH"], **env},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def production_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return manage(env, "check", "--deploy", "--fail-level", "WARNING", *args)
 
 
 def test_every_app_service_waits_for_the_one_shot_migrate(services):
@@ -161,14 +166,7 @@ def production_settings(env: dict[str, str]) -> subprocess.CompletedProcess:
         " s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, d['DISABLE_SERVER_SIDE_CURSORS'],"
         " d['CONN_MAX_AGE'], d['HOST'], sep='|')"
     )
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return manage(env, "shell", "-c", code)
 
 
 def test_production_settings_follow_the_environment(services):

@@ -10,6 +10,7 @@ from portal import notifications, tasks
 from portal.models import Notification
 from refunds import outbox
 from refunds.services.cases import LineRequest, approve_case, open_case
+from tests.factories import worked_refund_lines
 
 
 def test_each_vendor_of_a_case_is_notified_with_its_breakdown(
@@ -17,13 +18,9 @@ def test_each_vendor_of_a_case_is_notified_with_its_breakdown(
 ):
     acme.email = "finance@acme.example"
     acme.save()
-    mug, tee = worked_order.lines.order_by("sku")
     case = open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order),
     )
     with django_capture_on_commit_callbacks(execute=True):
         outbox.drain("notifications")

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 
 from portal.context import SESSION_KEY
-from tests.factories import VendorFactory
-from tests.portal.test_portal_support import PASSWORD, logged_in
+from tests.factories import PASSWORD, VendorFactory
+from tests.portal.test_portal_support import logged_in
 
 DASHBOARD = reverse("portal:dashboard")
 LOGIN = reverse("portal:login")

@@ -13,10 +13,13 @@ from django.test import Client
 
 from refunds.models import RefundCase
 from refunds.services.cases import LineRequest, open_case
-from tests.factories import MembershipFactory, UserFactory, make_order
+from tests.factories import (
+    MembershipFactory,
+    UserFactory,
+    make_order,
+    worked_refund_lines,
+)
 from vendors.models import Vendor
-
-PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(autouse=True)
@@ -61,13 +64,9 @@ def logged_in(user) -> Client:
 @pytest.fixture
 def shared_case(worked_order) -> RefundCase:
     """ORD-1001: one ACME mug (damaged) and 5.50 on the BOLT tee (late delivery)."""
-    mug, tee = worked_order.lines.order_by("sku")
     return open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "late_delivery", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order),
     )
 
 

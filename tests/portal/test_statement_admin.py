@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -11,7 +9,7 @@ from django.urls import reverse
 from ledger.models import SettlementStatement
 from portal.models import Notification, NotificationKind
 from tests.factories import UserFactory
-from tests.ledger.test_settlements import WEEK_1, pay, refund_one, sell
+from tests.ledger.test_settlements import WEEK_1, trade_week_1
 from tests.portal.test_portal_support import logged_in
 
 pytest_plugins = ["tests.portal.test_portal_support"]
@@ -19,14 +17,7 @@ pytest_plugins = ["tests.portal.test_portal_support"]
 
 @pytest.fixture
 def week_of_trade(acme, bolt, alice):
-    for vendor in (acme, bolt):
-        vendor.payout_frequency = "weekly"
-        vendor.save()
-    order = sell(acme, date(2026, 3, 3), mugs=2, number="ORD-A1")
-    case = refund_one(order, date(2026, 3, 4), alice)
-    pay(acme, date(2026, 3, 6), "18.00", "PO-A1")
-    sell(bolt, date(2026, 3, 3), number="ORD-B1")
-    return case
+    return trade_week_1(acme, bolt, alice)
 
 
 @pytest.fixture

@@ -16,7 +16,14 @@ from ledger.models import SettlementStatement
 from portal.models import Notification, NotificationKind
 from portal.settlement_notifications import notify_ready_statements
 from portal.settlement_tasks import generate_statements
-from tests.ledger.test_settlements import WEEK_1, WEEK_2, generate, pay, refund_one, sell
+from tests.ledger.test_settlements import (
+    WEEK_1,
+    WEEK_2,
+    generate,
+    refund_one,
+    sell,
+    trade_week_1,
+)
 from tests.portal.test_portal_support import logged_in
 
 pytest_plugins = ["tests.portal.test_portal_support"]
@@ -26,14 +33,8 @@ pytest_plugins = ["tests.portal.test_portal_support"]
 def statements(acme, bolt, alice):
     """ACME: a mug sold, refunded and paid out in week 1, another sold in week 2.
     BOLT: one sale in week 1."""
-    for vendor in (acme, bolt):
-        vendor.payout_frequency = "weekly"
-        vendor.save()
-    order = sell(acme, date(2026, 3, 3), mugs=2, number="ORD-A1")
-    case = refund_one(order, date(2026, 3, 4), alice)
-    pay(acme, date(2026, 3, 6), "18.00", "PO-A1")
+    case = trade_week_1(acme, bolt, alice)
     sell(acme, date(2026, 3, 10), number="ORD-A2")
-    sell(bolt, date(2026, 3, 3), number="ORD-B1")
     generate(date(2026, 3, 16))
     return {
         "case": case,

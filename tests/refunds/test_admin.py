@@ -32,10 +32,9 @@ from refunds.services.cases import (
     dispute_case,
     open_case,
 )
-from tests.factories import StaffFactory, UserFactory, VendorFactory, make_order
+from tests.factories import PASSWORD, StaffFactory, UserFactory, VendorFactory, make_order
 
 D = Decimal
-PASSWORD = "correct horse battery staple"
 CHANGELIST = "admin:refunds_refundcase_changelist"
 
 
@@ -45,28 +44,8 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
-
-
-@pytest.fixture
 def crab(db):
     return VendorFactory(code="CRAB", name="Crab Hats")
-
-
-@pytest.fixture
-def worked_case(worked_order, alice):
-    """ORD-1001: one mug (damaged) and 5.50 on the tee (late delivery), 27.50 EUR."""
-    mug, tee = worked_order.lines.order_by("sku")
-    return open_case(
-        order=worked_order,
-        lines=[
-            LineRequest(order_line_id=mug.pk, quantity=1, reason="damaged"),
-            LineRequest(order_line_id=tee.pk, amount="5.50", reason="late_delivery"),
-        ],
-        actor=alice,
-    )
 
 
 @pytest.fixture
@@ -578,11 +557,12 @@ def test_it_approves_pending_cases_in_bulk_and_reports_the_others(
     assert worked_case.events.filter(kind=EventKind.STATUS_CHANGED, actor=alice).exists()
 
 
-def test_it_refuses_to_reject_without_a_reason(staff, worked_case):
-    response = run_action(staff, "reject_selected", [worked_case], text="  ")
+@pytest.mark.parametrize("verb", ["reject", "cancel"])
+def test_it_refuses_to_reject_or_cancel_without_a_reason(staff, worked_case, verb):
+    response = run_action(staff, f"{verb}_selected", [worked_case], text="  ")
 
     assert response.status_code == 302
-    assert any("give a reason" in m for m in messages_of(response))
+    assert messages_of(response) == [f"reason: give a reason to {verb} cases."]
     worked_case.refresh_from_db()
     assert worked_case.status == CaseStatus.PENDING
 
@@ -1014,3 +994,16 @@ def run_outbox_action(client, rows):
         reverse("admin:refunds_outboxmessage_changelist"),
         {"action": "retry_selected", "_selected_action": [m.pk for m in rows], "index": 0},
     )
+
+
+@pytest.mark.parametrize("form", ["note", "attachment", "owner", "breakdown"])
+def test_a_workbench_page_leads_back_to_its_case(staff, worked_case, form):
+    """admin/includes/model_crumbs.html with the case between the list and the form."""
+    html = staff.get(case_url(form, worked_case)).content.decode()
+    trail = html[html.index('<div class="breadcrumbs">') :]
+    trail = trail[: trail.index("</div>")]
+    changelist = reverse("admin:refunds_refundcase_changelist")
+    case_link = f'<a href="{case_url("change", worked_case)}">{worked_case}</a>'
+    assert f'href="{changelist}"' in trail
+    assert case_link in trail
+    assert trail.index(changelist) < trail.index(case_link)

@@ -12,40 +12,15 @@ from ledger.models import Journal, JournalKind
 from refunds import outbox
 from refunds.models import CaseStatus, EventChannel, EventKind, RefundCase
 from refunds.services.cases import (
-    LineRequest,
     approve_case,
     complete_case,
     dispute_case,
-    open_case,
     resolve_dispute,
 )
-from tests.factories import MembershipFactory, UserFactory
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 D = Decimal
-PASSWORD = "correct horse battery staple"
 FORM = 'id="workbench-resolve"'
-
-
-@pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
-
-
-@pytest.fixture
-def worked_case(worked_order, alice):
-    """ORD-1001: one mug (damaged) and 5.50 on the tee (late delivery), 27.50 EUR.
-    ACME's part: net 20.00, of which it bears 18.00 (the platform 2.00, its
-    commission given back)."""
-    mug, tee = worked_order.lines.order_by("sku")
-    return open_case(
-        order=worked_order,
-        lines=[
-            LineRequest(order_line_id=mug.pk, quantity=1, reason="damaged"),
-            LineRequest(order_line_id=tee.pk, amount="5.50", reason="late_delivery"),
-        ],
-        actor=alice,
-    )
 
 
 @pytest.fixture

@@ -5,47 +5,23 @@ over-refund error, no deadlock (or any other database error) escapes, and case
 IDs stay unique.
 """
 
-import threading
 from collections import Counter
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from refunds.errors import RefundError
 from refunds.models import Order, RefundCase
 from refunds.services import case_ids
 from refunds.services.cases import LineRequest, cancel_case, open_case
 from tests.factories import make_order
+from tests.threads import run_together
 
 pytestmark = [
     pytest.mark.postgres,
     # serialized_rollback restores the reason codes seeded by a data migration.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def run_together(n: int, work) -> list[object]:
-    """Run work(i) on n threads, each on its own connection, released at once."""
-    barrier = threading.Barrier(n)
-    results: list[object] = [None] * n
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait(timeout=60)
-            results[i] = work(i)
-        except Exception as error:  # recorded and asserted on by the caller
-            results[i] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a request hung"
-    return results
 
 
 def outcome(results) -> Counter:

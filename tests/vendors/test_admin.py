@@ -9,14 +9,6 @@ from django.urls import reverse
 from tests.factories import MembershipFactory, UserFactory
 from vendors.models import Vendor, VendorInvitation, VendorMembership
 
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def staff(client, alice):
-    assert client.login(username="alice", password=PASSWORD)
-    return client
-
 
 def vendor_form(**fields: str) -> dict[str, str]:
     data = {

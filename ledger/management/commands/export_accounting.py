@@ -1,19 +1,12 @@
 """`manage.py export_accounting --format xero|journal --from DATE --to DATE [--output FILE]`."""
 
-from argparse import ArgumentParser, ArgumentTypeError
-from datetime import date
+from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ledger.exports import FORMATS, export_filename, export_lines
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+from lib.cli import iso_date
 
 
 class Command(BaseCommand):

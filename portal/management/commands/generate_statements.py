@@ -2,23 +2,16 @@
 and tell vendors in their inbox (and by email, if they chose it)."""
 
 from argparse import ArgumentParser
-from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from lib.cli import iso_date
 from lib.money import format_amount
 from vendors.models import Vendor
 
 from ...settlement_notifications import make_due_statements
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CommandError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):

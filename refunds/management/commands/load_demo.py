@@ -1,30 +1,14 @@
 """`manage.py load_demo`: demo vendors, orders and refund cases (see refunds.demo)."""
 
-from argparse import ArgumentParser, ArgumentTypeError
-from datetime import date, timedelta
+from argparse import ArgumentParser
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
+from lib.cli import iso_date, positive_int
 from refunds import demo, outbox
-
-
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise ArgumentTypeError("must be at least 1")
-    return value
-
-
-def iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
 class Command(BaseCommand):
