@@ -65,7 +65,8 @@ from typing import Any
 
 import psycopg2
 
-from bench.cases import check_consistency, create_orders
+from bench.cases.check import check_consistency
+from bench.cases.setup import create_orders
 from bench.common import (
     add_database_arguments,
     check_database_url,
@@ -135,7 +136,7 @@ class Fixture:
     key_hash: str
     read_ids: list[str]  # demo case IDs, in the order they are read
     creations: list[bytes]  # request bodies, in the order they are sent
-    orders: list[Any]  # bench.cases.BenchOrder: for the consistency check
+    orders: list[Any]  # bench.cases.setup.BenchOrder: for the consistency check
 
 
 def make_fixture(args: argparse.Namespace) -> Fixture:
