@@ -21,6 +21,8 @@ create or drop its own). Celery publishes to kombu's in-memory transport, so
 the outbox's consumers do not run inside the timings. See docs/benchmarks.md.
 """
 
+from bench.cases.check import check_consistency
 from bench.cases.cli import main
+from bench.cases.setup import create_orders
 
-__all__ = ["main"]
+__all__ = ["check_consistency", "create_orders", "main"]
