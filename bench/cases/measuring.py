@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.cases.setup import Job
+from bench.common import statement_kind, statement_label
 
 # ---------------------------------------------------------------- measuring
 
@@ -46,21 +46,6 @@ def open_with_service(job: Job) -> None:
     from refunds.services.cases import open_case
 
     open_case(order=job.order_id, lines=job.requests)
-
-
-TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
-
-
-def statement_kind(query: str) -> str:
-    return query.lstrip().split(None, 1)[0].upper()
-
-
-def statement_label(query: str) -> str:
-    """`SELECT refunds_order`, `INSERT refunds_refundline`, `SAVEPOINT`, ..."""
-    kind = statement_kind(query)
-    if kind in ("SELECT", "INSERT", "UPDATE", "DELETE") and (match := TABLE.search(query)):
-        return f"{kind} {match.group(1)}"
-    return kind
 
 
 class Probe:

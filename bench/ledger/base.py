@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import re
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -19,6 +18,7 @@ from psycopg2.extras import execute_values
 
 from bench.common import (
     backend_cpu_ns,
+    statement_label,
 )
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_ledgerbench"
@@ -53,17 +53,6 @@ def raw_connection(url: str, *, autocommit: bool = False) -> ProbedConnection:
 
 
 # ---------------------------------------------------------------- measuring
-
-
-TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
-
-
-def statement_label(query: str) -> str:
-    """`SELECT ledger_journal`, `INSERT ledger_entry`, `SAVEPOINT`, `COMMIT`, ..."""
-    kind = query.lstrip().split(None, 1)[0].upper()
-    if kind in ("SELECT", "INSERT", "UPDATE", "DELETE") and (match := TABLE.search(query)):
-        return f"{kind} {match.group(1)}"
-    return kind
 
 
 @dataclass
