@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -150,6 +151,25 @@ def django_backend_pid() -> int:
 
     connection.ensure_connection()
     return connection.connection.get_backend_pid()
+
+
+# ---------------------------------------------------------------- statement labels
+
+
+TABLE = re.compile(r'\b(?:FROM|INTO|UPDATE)\s+"?(\w+)', re.IGNORECASE)
+
+
+def statement_kind(query: str) -> str:
+    """`SELECT`, `INSERT`, `SAVEPOINT`, `COMMIT`, ...: the statement's first word."""
+    return query.lstrip().split(None, 1)[0].upper()
+
+
+def statement_label(query: str) -> str:
+    """`SELECT refunds_order`, `INSERT ledger_entry`, `SAVEPOINT`, `COMMIT`, ..."""
+    kind = statement_kind(query)
+    if kind in ("SELECT", "INSERT", "UPDATE", "DELETE") and (match := TABLE.search(query)):
+        return f"{kind} {match.group(1)}"
+    return kind
 
 
 # ---------------------------------------------------------------- arguments

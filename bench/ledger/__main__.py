@@ -1,0 +1,7 @@
+"""`python -m bench.ledger`: see the package docstring."""
+
+import sys
+
+from bench.ledger.cli import main
+
+sys.exit(main())
