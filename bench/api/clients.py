@@ -41,6 +41,8 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        # Plain HTTP on loopback, as behind a TLS-terminating proxy: no redirect.
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": url,
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         "DATABASE_CONN_HEALTH_CHECKS": "true",
