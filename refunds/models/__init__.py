@@ -7,10 +7,11 @@ their amount. They change only under the order's row lock (see
 counter that would pass what was sold or paid.
 """
 
+from lib.fields import amount_field, non_negative, rate_field
+
 from ..statuses import RELEASED_STATUSES, CaseStatus
 from .cases import CASE_ID_REGEX, RefundCase, RefundLine, RefundLineKind, VendorLiability
 from .events import Attachment, CaseEvent, EventChannel, EventKind, attachment_path
-from .fields import amount_field, non_negative, rate_field
 from .orders import Channel, Order, OrderLine, Payment, PaymentMethod
 from .outbox import OutboxMessage
 from .policies import Bearer, ReasonPolicy

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
+from lib.fields import amount_field, non_negative
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -12,7 +13,6 @@ from lib.money import (
 from vendors.models import Vendor
 
 from ..statuses import CaseStatus
-from .fields import amount_field, non_negative
 from .orders import Order, OrderLine
 from .policies import ReasonPolicy
 
