@@ -173,6 +173,19 @@ class RefundLine(models.Model):
         return f"{case.case_id} {display_money(self.gross_amount, case.currency)} on {sku}"
 
 
+# The money columns of a VendorLiability, in display order (API, exports, snapshots);
+# each is non-negative.
+LIABILITY_AMOUNTS = (
+    "refund_amount",
+    "net_amount",
+    "tax_amount",
+    "shipping_amount",
+    "vendor_share",
+    "platform_share",
+    "commission_reversal",
+)
+
+
 class VendorLiability(models.Model):
     """What one vendor's part of a case costs, and who bears it.
 
@@ -209,16 +222,7 @@ class VendorLiability(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["case", "vendor"], name="liability_case_vendor_unique"),
-            *non_negative(
-                "liability",
-                "refund_amount",
-                "net_amount",
-                "tax_amount",
-                "shipping_amount",
-                "vendor_share",
-                "platform_share",
-                "commission_reversal",
-            ),
+            *non_negative("liability", *LIABILITY_AMOUNTS),
             amounts_equal(
                 "refund_amount",
                 F("net_amount") + F("tax_amount") + F("shipping_amount"),
