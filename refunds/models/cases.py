@@ -19,6 +19,23 @@ from .policies import ReasonPolicy
 CASE_ID_REGEX = r"^RFND-[0-9]{8}-[A-HJ-NP-Z2-9]{6}$"
 
 
+def breakdown_adds_up(prefix: str, total: str) -> list[models.CheckConstraint]:
+    """A refund's breakdown (a line's or a vendor's part) adds up: the total is net + tax +
+    shipping, and the vendor bears net + shipping less what the platform bears."""
+    return [
+        amounts_equal(
+            total,
+            F("net_amount") + F("tax_amount") + F("shipping_amount"),
+            f"{prefix}_{total.removesuffix('_amount')}_is_sum",
+        ),
+        amounts_equal(
+            "vendor_share",
+            F("net_amount") + F("shipping_amount") - F("platform_share"),
+            f"{prefix}_shares_cover_net",
+        ),
+    ]
+
+
 class RefundCase(models.Model):
     case_id = models.CharField(max_length=22, unique=True, editable=False)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refund_cases")
@@ -142,16 +159,7 @@ class RefundLine(models.Model):
                 "commission_reversal",
             ),
             models.CheckConstraint(condition=Q(gross_amount__gt=0), name="refund_line_gross_gt_0"),
-            amounts_equal(
-                "gross_amount",
-                F("net_amount") + F("tax_amount") + F("shipping_amount"),
-                "refund_line_gross_is_sum",
-            ),
-            amounts_equal(
-                "vendor_share",
-                F("net_amount") + F("shipping_amount") - F("platform_share"),
-                "refund_line_shares_cover_net",
-            ),
+            *breakdown_adds_up("refund_line", "gross_amount"),
             models.CheckConstraint(
                 condition=(
                     Q(kind=RefundLineKind.QUANTITY, order_line__isnull=False, quantity__gt=0)
@@ -223,16 +231,7 @@ class VendorLiability(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["case", "vendor"], name="liability_case_vendor_unique"),
             *non_negative("liability", *LIABILITY_AMOUNTS),
-            amounts_equal(
-                "refund_amount",
-                F("net_amount") + F("tax_amount") + F("shipping_amount"),
-                "liability_refund_is_sum",
-            ),
-            amounts_equal(
-                "vendor_share",
-                F("net_amount") + F("shipping_amount") - F("platform_share"),
-                "liability_shares_cover_net",
-            ),
+            *breakdown_adds_up("liability", "refund_amount"),
             amount_at_most(
                 "commission_reversal",
                 "platform_share",
