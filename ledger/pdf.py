@@ -28,24 +28,37 @@ from .fonts import base_font, markup, pdf_styles
 from .models import CreditNote, CreditNoteLine, CreditNoteSettings, IssuerProfile
 
 
+def a4_document(
+    buffer: BytesIO, *, margin: float, title: str, author: str, subject: str | None = None
+) -> SimpleDocTemplate:
+    """An A4 document with the same margin all round that writes the same bytes for the
+    same content: no creation timestamp or random ID."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=margin,
+        rightMargin=margin,
+        topMargin=margin,
+        bottomMargin=margin,
+        title=title,
+        author=author,
+        subject=subject,
+        invariant=1,
+    )
+
+
 def credit_note_pdf(credit_note: CreditNote) -> bytes:
     """The credit note, one or more A4 pages, as PDF bytes."""
     buffer = BytesIO()
     platform = CreditNoteSettings.load().platform_name
     issuer = IssuerProfile.load()
     issuer_name = issuer.legal_name or platform
-    document = SimpleDocTemplate(
+    document = a4_document(
         buffer,
-        pagesize=A4,
-        leftMargin=18 * mm,
-        rightMargin=18 * mm,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
+        margin=18 * mm,
         title=f"Credit note {credit_note.number}",
         author=issuer_name,
         subject=f"Refund {credit_note.reference} on order {credit_note.order_number}",
-        # Same credit note, same bytes: no creation timestamp or random ID.
-        invariant=1,
     )
     styles = pdf_styles()
     lines = list(credit_note.lines.select_related("refund_line__reason").order_by("position"))

@@ -35,18 +35,23 @@ def parse_currency(value: object, field: str) -> str:
     return code
 
 
-def parse_amount(value: object, currency: str, field: str, *, allow_zero: bool = True) -> Decimal:
-    """An amount in `currency`, exact in its minor unit, not negative."""
+def _decimal(value: object, field: str, what: str, example: str) -> Decimal:
+    """`value` as a Decimal: a Decimal, or text (or an int) that reads as one; never a float."""
     if isinstance(value, float) or isinstance(value, bool):
-        raise InputError(field, "Give amounts as strings or decimals, never floats.")
+        raise InputError(field, f"Give {what} as strings or decimals, never floats.")
     try:
-        amount = (
-            Decimal(_number_text(value, field, '"5.50"'))
+        return (
+            Decimal(_number_text(value, field, example))
             if not isinstance(value, Decimal)
             else value
         )
     except (InvalidOperation, ValueError):
         raise InputError(field, f"{value!r} is not a number.") from None
+
+
+def parse_amount(value: object, currency: str, field: str, *, allow_zero: bool = True) -> Decimal:
+    """An amount in `currency`, exact in its minor unit, not negative."""
+    amount = _decimal(value, field, "amounts", '"5.50"')
     if not amount.is_finite():
         raise InputError(field, "Amount must be a finite number.")
     if amount < 0:
@@ -64,16 +69,7 @@ def parse_amount(value: object, currency: str, field: str, *, allow_zero: bool =
 
 def parse_rate(value: object, field: str) -> Decimal:
     """A fraction between 0 and 1 with at most 4 decimals ("0.1000" = 10%)."""
-    if isinstance(value, float) or isinstance(value, bool):
-        raise InputError(field, "Give rates as strings or decimals, never floats.")
-    try:
-        rate = (
-            Decimal(_number_text(value, field, '"0.1000"'))
-            if not isinstance(value, Decimal)
-            else value
-        )
-    except (InvalidOperation, ValueError):
-        raise InputError(field, f"{value!r} is not a number.") from None
+    rate = _decimal(value, field, "rates", '"0.1000"')
     if not rate.is_finite() or rate < 0 or rate > 1:
         raise InputError(field, "Rate must be between 0 and 1 (0.1 means 10%).")
     if rate != rate.quantize(Decimal("0.0001")):

@@ -257,6 +257,17 @@ def sku_names(skus: list[Any]) -> dict[Any, str]:
     return {sku: sku or "(shipping)" for sku in skus}
 
 
+def line_dimension(key: str, names: Callable[[list[Any]], dict[Any, str]]) -> Dimension:
+    """Refund lines (gross amounts) grouped by `key`."""
+    return Dimension(
+        rows=lambda span: RefundLine.objects.filter(in_span("case__", span)),
+        key=key,
+        amount="gross_amount",
+        counted="lines",
+        names=names,
+    )
+
+
 DIMENSION_QUERIES: dict[str, Dimension] = {
     # A vendor's part of each case: its lines and its share of shipping.
     "vendor": Dimension(
@@ -266,20 +277,8 @@ DIMENSION_QUERIES: dict[str, Dimension] = {
         counted="cases",
         names=vendor_names,
     ),
-    "sku": Dimension(
-        rows=lambda span: RefundLine.objects.filter(in_span("case__", span)),
-        key="order_line__sku",
-        amount="gross_amount",
-        counted="lines",
-        names=sku_names,
-    ),
-    "reason": Dimension(
-        rows=lambda span: RefundLine.objects.filter(in_span("case__", span)),
-        key="reason_id",
-        amount="gross_amount",
-        counted="lines",
-        names=reason_names,
-    ),
+    "sku": line_dimension("order_line__sku", sku_names),
+    "reason": line_dimension("reason_id", reason_names),
 }
 
 

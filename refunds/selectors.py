@@ -15,6 +15,7 @@ from vendors.models import Vendor
 from vendors.selectors import visible_vendor_ids
 
 from .models import (
+    LIABILITY_AMOUNTS,
     Attachment,
     CaseEvent,
     Order,
@@ -132,16 +133,6 @@ CASE_COLUMNS = (
     "approved_at",
     "completed_at",
     "closed_at",
-)
-# The money columns of a VendorLiability, in display order (API, exports, snapshots).
-LIABILITY_AMOUNTS = (
-    "refund_amount",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_reversal",
 )
 
 

@@ -11,6 +11,18 @@ from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
 # ---------------------------------------------------------------- sources
 
 
+def _one_journal(
+    kind: str, currency: str, journals: int, same_currency: bool | None, mismatch: str
+) -> str:
+    """What is wrong with a source that must post exactly one `kind` journal, in
+    `currency`, for its amount (`mismatch`: how the amounts differ)."""
+    if journals != 1:
+        return f"has {journals} {kind} journals, expected exactly 1"
+    if not same_currency:
+        return f"{kind} journal is not in {currency}"
+    return f"{kind} journal {mismatch}"
+
+
 def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Each order has exactly one sale journal, in its currency, for what was captured."""
     sql = _sql(
@@ -45,12 +57,13 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         same_currency: bool | None,
         debit: Decimal | None,
     ) -> tuple[str, str]:
-        subject = f"order {number}"
-        if journals != 1:
-            return subject, f"has {journals} sale journals, expected exactly 1"
-        if not same_currency:
-            return subject, f"sale journal is not in the order's currency {currency}"
-        return subject, f"sale journal posts {_n(debit)} but {_n(captured)} {currency} was captured"
+        return f"order {number}", _one_journal(
+            "sale",
+            f"the order's currency {currency}",
+            journals,
+            same_currency,
+            f"posts {_n(debit)} but {_n(captured)} {currency} was captured",
+        )
 
     return _findings("sales_posted", _fetch(sql, limit=limit), limit, make)
 
@@ -85,14 +98,12 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         same_currency: bool | None,
         debit: Decimal | None,
     ) -> tuple[str, str]:
-        subject = f"payout {pk} to {vendor}"
-        if journals != 1:
-            return subject, f"has {journals} payout journals, expected exactly 1"
-        if not same_currency:
-            return subject, f"payout journal is not in the payout's currency {currency}"
-        return (
-            subject,
-            f"payout journal posts {_n(debit)} but the payout is {_n(amount)} {currency}",
+        return f"payout {pk} to {vendor}", _one_journal(
+            "payout",
+            f"the payout's currency {currency}",
+            journals,
+            same_currency,
+            f"posts {_n(debit)} but the payout is {_n(amount)} {currency}",
         )
 
     return _findings("payouts_posted", _fetch(sql, limit=limit), limit, make)

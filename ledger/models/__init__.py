@@ -7,6 +7,8 @@ maintained in the posting transaction, so reading one is a primary-key lookup
 however many entries exist.
 """
 
+from lib.fields import amount_field, rate_field
+
 from .accounts import SINGLE_ROLES, Account, AccountBalance, AccountKind, AccountRole
 from .credit_notes import (
     ChannelMapping,
@@ -17,7 +19,6 @@ from .credit_notes import (
     IssuerProfile,
     TaxCode,
 )
-from .fields import amount_field, rate_field
 from .journals import Entry, Journal, JournalKind
 from .payouts import Payout
 from .settlements import SettlementStatement

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 
+from lib.fields import amount_field
 from lib.history import track_changes
 from lib.money import (
     CURRENCY_CHOICES,
@@ -12,8 +13,6 @@ from lib.money import (
 )
 from refunds.models import PaymentMethod
 from vendors.models import Vendor
-
-from .fields import amount_field
 
 
 class AccountKind(models.TextChoices):

@@ -6,13 +6,12 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
+from lib.fields import amount_field, rate_field
 from lib.history import track_changes
 from lib.money import (
     CURRENCY_CHOICES,
 )
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
-
-from .fields import amount_field, rate_field
 
 
 @track_changes()

@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from lib.fields import amount_field
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -10,7 +11,6 @@ from lib.money import (
 from refunds.models import Order, RefundCase
 
 from .accounts import Account
-from .fields import amount_field
 from .payouts import Payout
 
 

@@ -3,13 +3,12 @@
 from django.db import models
 from django.db.models import Q
 
+from lib.fields import amount_field
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
 )
 from vendors.models import Vendor
-
-from .fields import amount_field
 
 
 class Payout(models.Model):

@@ -6,13 +6,13 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
+from lib.fields import amount_field
 from lib.money import (
     CURRENCY_CHOICES,
 )
 from vendors.models import PayoutFrequency, Vendor
 
 from .accounts import Account
-from .fields import amount_field
 
 
 class SettlementStatement(models.Model):

@@ -17,16 +17,15 @@ from django.db import connection, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
 from ..fonts import markup, needs_markup, pdf_styles
 from ..models import CreditNoteSettings, SettlementStatement
-from ..pdf import grid_style, money, totals_style
+from ..pdf import a4_document, grid_style, money, totals_style
 from .compute import (
     LINE_FIELDS,
     LINE_LABELS,
@@ -168,17 +167,11 @@ def statement_pdf(statement: SettlementStatement) -> bytes:
     platform = CreditNoteSettings.load().platform_name
     vendor = statement.vendor
     period = f"{statement.period_start.isoformat()} to {statement.period_end.isoformat()}"
-    document = SimpleDocTemplate(
+    document = a4_document(
         buffer,
-        pagesize=A4,
-        leftMargin=15 * mm,
-        rightMargin=15 * mm,
-        topMargin=15 * mm,
-        bottomMargin=15 * mm,
+        margin=15 * mm,
         title=f"Settlement statement {vendor.code} {statement.currency} {period}",
         author=platform,
-        # Same statement, same bytes: no creation timestamp or random ID.
-        invariant=1,
     )
     styles = pdf_styles()
     lines = list(_pdf_lines(statement))

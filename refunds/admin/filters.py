@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.db import models
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 
@@ -15,34 +16,40 @@ from refunds.models import (
 from vendors.models import Vendor
 
 
-class VendorFilter(admin.SimpleListFilter):
+class CaseRowFilter(admin.SimpleListFilter):
+    """Cases with at least one `rows` row (a liability, a line) whose `lookup` is the
+    chosen value."""
+
+    rows: type[models.Model]
+    lookup: str
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() is None:
+            return queryset
+        matching = self.rows._default_manager.filter(
+            case=OuterRef("pk"), **{self.lookup: self.value()}
+        )
+        return queryset.filter(Exists(matching))
+
+
+class VendorFilter(CaseRowFilter):
     title = "vendor"
     parameter_name = "vendor"
+    rows = VendorLiability
+    lookup = "vendor__code"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return [(code, code) for code in Vendor.objects.values_list("code", flat=True)]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
-            return queryset
-        return queryset.filter(
-            Exists(VendorLiability.objects.filter(case=OuterRef("pk"), vendor__code=self.value()))
-        )
 
-
-class ReasonFilter(admin.SimpleListFilter):
+class ReasonFilter(CaseRowFilter):
     title = "reason"
     parameter_name = "reason"
+    rows = RefundLine
+    lookup = "reason__code"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
         return list(ReasonPolicy.objects.values_list("code", "label"))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() is None:
-            return queryset
-        return queryset.filter(
-            Exists(RefundLine.objects.filter(case=OuterRef("pk"), reason__code=self.value()))
-        )
 
 
 class OwnerFilter(admin.SimpleListFilter):

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 
 from lib.history_admin import HistoryAdminMixin
 from refunds.models import (
+    REASON_POLICY_FIELDS,
     ReasonPolicy,
 )
 
@@ -18,14 +19,7 @@ from refunds.models import (
 class ReasonPolicyForm(forms.ModelForm):
     class Meta:
         model = ReasonPolicy
-        fields = (
-            "code",
-            "label",
-            "vendor_share_percent",
-            "refund_commission_to_vendor",
-            "shipping_bearer",
-            "is_active",
-        )
+        fields = REASON_POLICY_FIELDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,15 +35,7 @@ class ReasonPolicyAdmin(HistoryAdminMixin, admin.ModelAdmin):
     """ "History" on a policy lists its versions: who changed what, and when."""
 
     form = ReasonPolicyForm
-    list_display = (
-        "code",
-        "label",
-        "vendor_share_percent",
-        "refund_commission_to_vendor",
-        "shipping_bearer",
-        "is_active",
-        "version",
-    )
+    list_display = (*REASON_POLICY_FIELDS, "version")
     list_filter = ("is_active", "shipping_bearer")
     search_fields = ("code", "label")
 

@@ -6,6 +6,7 @@ from rest_framework import serializers
 from lib.money import ZERO, format_amount
 
 from ..models import (
+    REASON_POLICY_FIELDS,
     Attachment,
     CaseEvent,
     Order,
@@ -412,14 +413,7 @@ class ReasonSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ReasonPolicy
-        fields = [
-            "code",
-            "label",
-            "vendor_share_percent",
-            "refund_commission_to_vendor",
-            "shipping_bearer",
-            "is_active",
-        ]
+        fields = list(REASON_POLICY_FIELDS)
 
 
 # ---------------------------------------------------------------- case detail, fast

@@ -7,17 +7,27 @@ their amount. They change only under the order's row lock (see
 counter that would pass what was sold or paid.
 """
 
+from lib.fields import amount_field, non_negative, rate_field
+
 from ..statuses import RELEASED_STATUSES, CaseStatus
-from .cases import CASE_ID_REGEX, RefundCase, RefundLine, RefundLineKind, VendorLiability
+from .cases import (
+    CASE_ID_REGEX,
+    LIABILITY_AMOUNTS,
+    RefundCase,
+    RefundLine,
+    RefundLineKind,
+    VendorLiability,
+)
 from .events import Attachment, CaseEvent, EventChannel, EventKind, attachment_path
-from .fields import amount_field, non_negative, rate_field
 from .orders import Channel, Order, OrderLine, Payment, PaymentMethod
 from .outbox import OutboxMessage
-from .policies import Bearer, ReasonPolicy
+from .policies import REASON_POLICY_FIELDS, Bearer, ReasonPolicy
 from .summary import RefundDay
 
 __all__ = [
     "CASE_ID_REGEX",
+    "LIABILITY_AMOUNTS",
+    "REASON_POLICY_FIELDS",
     "RELEASED_STATUSES",
     "Attachment",
     "Bearer",

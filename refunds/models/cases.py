@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
+from lib.fields import amount_field, non_negative
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -12,11 +13,27 @@ from lib.money import (
 from vendors.models import Vendor
 
 from ..statuses import CaseStatus
-from .fields import amount_field, non_negative
 from .orders import Order, OrderLine
 from .policies import ReasonPolicy
 
 CASE_ID_REGEX = r"^RFND-[0-9]{8}-[A-HJ-NP-Z2-9]{6}$"
+
+
+def breakdown_adds_up(prefix: str, total: str) -> list[models.CheckConstraint]:
+    """A refund's breakdown (a line's or a vendor's part) adds up: the total is net + tax +
+    shipping, and the vendor bears net + shipping less what the platform bears."""
+    return [
+        amounts_equal(
+            total,
+            F("net_amount") + F("tax_amount") + F("shipping_amount"),
+            f"{prefix}_{total.removesuffix('_amount')}_is_sum",
+        ),
+        amounts_equal(
+            "vendor_share",
+            F("net_amount") + F("shipping_amount") - F("platform_share"),
+            f"{prefix}_shares_cover_net",
+        ),
+    ]
 
 
 class RefundCase(models.Model):
@@ -142,16 +159,7 @@ class RefundLine(models.Model):
                 "commission_reversal",
             ),
             models.CheckConstraint(condition=Q(gross_amount__gt=0), name="refund_line_gross_gt_0"),
-            amounts_equal(
-                "gross_amount",
-                F("net_amount") + F("tax_amount") + F("shipping_amount"),
-                "refund_line_gross_is_sum",
-            ),
-            amounts_equal(
-                "vendor_share",
-                F("net_amount") + F("shipping_amount") - F("platform_share"),
-                "refund_line_shares_cover_net",
-            ),
+            *breakdown_adds_up("refund_line", "gross_amount"),
             models.CheckConstraint(
                 condition=(
                     Q(kind=RefundLineKind.QUANTITY, order_line__isnull=False, quantity__gt=0)
@@ -171,6 +179,19 @@ class RefundLine(models.Model):
         if self.kind == RefundLineKind.QUANTITY:
             return f"{case.case_id} {sku} × {self.quantity}"
         return f"{case.case_id} {display_money(self.gross_amount, case.currency)} on {sku}"
+
+
+# The money columns of a VendorLiability, in display order (API, exports, snapshots);
+# each is non-negative.
+LIABILITY_AMOUNTS = (
+    "refund_amount",
+    "net_amount",
+    "tax_amount",
+    "shipping_amount",
+    "vendor_share",
+    "platform_share",
+    "commission_reversal",
+)
 
 
 class VendorLiability(models.Model):
@@ -209,26 +230,8 @@ class VendorLiability(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["case", "vendor"], name="liability_case_vendor_unique"),
-            *non_negative(
-                "liability",
-                "refund_amount",
-                "net_amount",
-                "tax_amount",
-                "shipping_amount",
-                "vendor_share",
-                "platform_share",
-                "commission_reversal",
-            ),
-            amounts_equal(
-                "refund_amount",
-                F("net_amount") + F("tax_amount") + F("shipping_amount"),
-                "liability_refund_is_sum",
-            ),
-            amounts_equal(
-                "vendor_share",
-                F("net_amount") + F("shipping_amount") - F("platform_share"),
-                "liability_shares_cover_net",
-            ),
+            *non_negative("liability", *LIABILITY_AMOUNTS),
+            *breakdown_adds_up("liability", "refund_amount"),
             amount_at_most(
                 "commission_reversal",
                 "platform_share",

@@ -6,14 +6,13 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
+from lib.fields import amount_field, non_negative, rate_field
 from lib.history import track_changes
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
 )
 from vendors.models import Vendor
-
-from .fields import amount_field, non_negative, rate_field
 
 
 # History (lib/history.py): who changed what, and when.

@@ -12,6 +12,17 @@ class Bearer(models.TextChoices):
     PLATFORM = "platform", "Platform"
 
 
+# What describes a policy: the fields staff edit, and the API lists.
+REASON_POLICY_FIELDS = (
+    "code",
+    "label",
+    "vendor_share_percent",
+    "refund_commission_to_vendor",
+    "shipping_bearer",
+    "is_active",
+)
+
+
 @track_changes()
 class ReasonPolicy(models.Model):
     """Who bears a refund given for this reason.

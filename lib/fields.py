@@ -1,8 +1,9 @@
-"""Model fields every ledger model uses."""
+"""Model fields and constraints for money: one home for every app's models."""
 
 from decimal import Decimal
 
 from django.db import models
+from django.db.models import Q
 
 from lib.money import (
     AMOUNT_DIGITS,
@@ -19,3 +20,10 @@ def amount_field(**kwargs) -> models.DecimalField:
 
 def rate_field(**kwargs) -> models.DecimalField:
     return models.DecimalField(max_digits=RATE_DIGITS, decimal_places=RATE_PLACES, **kwargs)
+
+
+def non_negative(prefix: str, *fields: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(condition=Q(**{f"{name}__gte": 0}), name=f"{prefix}_{name}_gte_0")
+        for name in fields
+    ]
