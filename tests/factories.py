@@ -6,7 +6,15 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from refunds.services.cases import (
+    LineRequest,
+    ShareOverride,
+    approve_case,
+    complete_case,
+    dispute_case,
+    open_case,
+    resolve_dispute,
+)
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
 from vendors.models import Vendor, VendorMembership
@@ -118,3 +126,16 @@ def complete_worked_refund(order, actor, **complete: str):
     complete_case(case=case, actor=actor, **complete)
     drain_ledger()
     return case
+
+
+def platform_bears_half(case, vendor, actor, message: str = "Platform bears half"):
+    """`vendor` (ACME, 20.00 of net borne on the worked refund) disputes `case`;
+    staff resolve it with the platform bearing half of the net: vendor 9.00,
+    platform 11.00 of which 1.00 commission reversal. Posts nothing itself."""
+    dispute_case(case=case, vendor=vendor, message="Courier broke it", actor=actor)
+    resolve_dispute(
+        case=case,
+        message=message,
+        actor=actor,
+        shares={vendor.code: ShareOverride("9.00", "11.00", "1.00")},
+    )

@@ -42,16 +42,13 @@ from refunds import outbox
 from refunds.models import CaseEvent, CaseStatus, EventKind, Order, RefundCase
 from refunds.services.cases import (
     LineRequest,
-    ShareOverride,
     approve_case,
     complete_case,
-    dispute_case,
     open_case,
-    resolve_dispute,
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import VendorFactory
+from tests.factories import VendorFactory, platform_bears_half
 
 D = Decimal
 WEEK_1 = Period(date(2026, 3, 2), date(2026, 3, 8))  # Monday to Sunday
@@ -170,13 +167,7 @@ def scenario(weekly_acme, alice):
     pay(acme, date(2026, 3, 7), "18.00", "PO-W1")
     second = refund_one(order, date(2026, 3, 10), alice)
     with at(moment(date(2026, 3, 18), 11)):
-        dispute_case(case=second, vendor=acme, message="Courier broke it", actor=alice)
-        resolve_dispute(
-            case=second,
-            message="Platform bears half",
-            actor=alice,
-            shares={"ACME": ShareOverride("9.00", "11.00", "1.00")},
-        )
+        platform_bears_half(second, acme, alice)
         drain()
     sell(acme, date(2026, 3, 19), mugs=1, number="ORD-W3")
     return {"acme": acme, "first": first, "second": second}
