@@ -107,13 +107,13 @@ def make_order(
     )
 
 
-def worked_refund_lines(order) -> list[LineRequest]:
+def worked_refund_lines(order, tee_reason: str = "late_delivery") -> list[LineRequest]:
     """DESIGN's worked refund on ORD-1001 (`worked_order`'s shape): one mug
-    (damaged) and 5.50 on the tee (late delivery), 27.50 EUR."""
+    (damaged) and 5.50 on the tee (late delivery, or `tee_reason`), 27.50 EUR."""
     mug, tee = order.lines.order_by("sku")
     return [
         LineRequest(mug.pk, "damaged", quantity=1),
-        LineRequest(tee.pk, "late_delivery", amount="5.50"),
+        LineRequest(tee.pk, tee_reason, amount="5.50"),
     ]
 
 
