@@ -1,11 +1,13 @@
 """Factories for test data. Orders go through the same service the API uses."""
 
+from datetime import date
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from ledger.posting import record_payout
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
@@ -138,4 +140,16 @@ def platform_bears_half(case, vendor, actor, message: str = "Platform bears half
         message=message,
         actor=actor,
         shares={vendor.code: ShareOverride("9.00", "11.00", "1.00")},
+    )
+
+
+def eur_payout(vendor, amount: str, paid_on: date, reference: str = "", *, advance: bool = False):
+    """record_payout of amount EUR to vendor (advance: more than it is owed may be paid)."""
+    return record_payout(
+        vendor=vendor,
+        amount=Decimal(amount),
+        currency="EUR",
+        paid_on=paid_on,
+        reference=reference,
+        advance=advance,
     )

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import Account, AccountBalance, Entry, Journal, JournalKind
-from ledger.posting import record_payout, reverse_journal
+from ledger.posting import reverse_journal
 from refunds import outbox
 from refunds.models import OutboxMessage
 from refunds.services.cases import (
@@ -14,7 +14,7 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import complete_worked_refund, platform_bears_half
+from tests.factories import complete_worked_refund, eur_payout, platform_bears_half
 
 D = Decimal
 
@@ -101,13 +101,7 @@ def test_a_resolution_without_new_shares_posts_nothing(completed_case, acme, ali
 
 def test_a_payout_debits_the_vendor_and_credits_the_bank(worked_order, acme):
     drain()
-    payout = record_payout(
-        vendor=acme,
-        amount=D("36.00"),
-        currency="EUR",
-        paid_on=date(2026, 11, 30),
-        reference="PO-1",
-    )
+    payout = eur_payout(acme, "36.00", date(2026, 11, 30), "PO-1")
     assert legs(payout.journals.get()) == {
         "Vendor payable - Acme Mugs": ("Dr", D("36.00")),
         "Bank": ("Cr", D("36.00")),

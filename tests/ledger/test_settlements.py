@@ -28,7 +28,7 @@ from ledger.models import (
     JournalKind,
     SettlementStatement,
 )
-from ledger.posting import record_payout, reverse_journal
+from ledger.posting import reverse_journal
 from ledger.selectors import trial_balance
 from ledger.settlements.compute import (
     Period,
@@ -48,7 +48,7 @@ from refunds.services.cases import (
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import VendorFactory, platform_bears_half
+from tests.factories import VendorFactory, eur_payout, platform_bears_half
 
 D = Decimal
 WEEK_1 = Period(date(2026, 3, 2), date(2026, 3, 8))  # Monday to Sunday
@@ -97,14 +97,7 @@ def refund_one(order: Order, day: date, staff) -> RefundCase:
 def pay(vendor, day: date, amount: str, reference: str):
     with at(moment(day, 10)):
         # Amounts the statements are about, owed or not (advance=True).
-        return record_payout(
-            vendor=vendor,
-            amount=D(amount),
-            currency="EUR",
-            paid_on=day,
-            reference=reference,
-            advance=True,
-        )
+        return eur_payout(vendor, amount, day, reference, advance=True)
 
 
 def trade_week_1(acme, bolt, staff) -> RefundCase:
