@@ -1,12 +1,22 @@
 """Factories for test data. Orders go through the same service the API uses."""
 
+from datetime import date
 from decimal import Decimal
 
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from ledger.posting import record_payout
+from refunds.services.cases import (
+    LineRequest,
+    ShareOverride,
+    approve_case,
+    complete_case,
+    dispute_case,
+    open_case,
+    resolve_dispute,
+)
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
 from vendors.models import Vendor, VendorMembership
@@ -99,13 +109,13 @@ def make_order(
     )
 
 
-def worked_refund_lines(order) -> list[LineRequest]:
+def worked_refund_lines(order, tee_reason: str = "late_delivery") -> list[LineRequest]:
     """DESIGN's worked refund on ORD-1001 (`worked_order`'s shape): one mug
-    (damaged) and 5.50 on the tee (late delivery), 27.50 EUR."""
+    (damaged) and 5.50 on the tee (late delivery, or `tee_reason`), 27.50 EUR."""
     mug, tee = order.lines.order_by("sku")
     return [
         LineRequest(mug.pk, "damaged", quantity=1),
-        LineRequest(tee.pk, "late_delivery", amount="5.50"),
+        LineRequest(tee.pk, tee_reason, amount="5.50"),
     ]
 
 
@@ -118,3 +128,28 @@ def complete_worked_refund(order, actor, **complete: str):
     complete_case(case=case, actor=actor, **complete)
     drain_ledger()
     return case
+
+
+def platform_bears_half(case, vendor, actor, message: str = "Platform bears half"):
+    """`vendor` (ACME, 20.00 of net borne on the worked refund) disputes `case`;
+    staff resolve it with the platform bearing half of the net: vendor 9.00,
+    platform 11.00 of which 1.00 commission reversal. Posts nothing itself."""
+    dispute_case(case=case, vendor=vendor, message="Courier broke it", actor=actor)
+    resolve_dispute(
+        case=case,
+        message=message,
+        actor=actor,
+        shares={vendor.code: ShareOverride("9.00", "11.00", "1.00")},
+    )
+
+
+def eur_payout(vendor, amount: str, paid_on: date, reference: str = "", *, advance: bool = False):
+    """record_payout of amount EUR to vendor (advance: more than it is owed may be paid)."""
+    return record_payout(
+        vendor=vendor,
+        amount=Decimal(amount),
+        currency="EUR",
+        paid_on=paid_on,
+        reference=reference,
+        advance=advance,
+    )

@@ -51,6 +51,19 @@ def case_body(order):
     }
 
 
+def complete_through_api(staff_api, order) -> dict:
+    """Open the worked case over the API, approve and complete it, and post it to
+    the ledger; returns the case as the API created it."""
+    from refunds import outbox
+
+    case = staff_api.post("/api/v1/refund-cases/", case_body(order), format="json").json()
+    url = f"/api/v1/refund-cases/{case['case_id']}/"
+    assert staff_api.post(url + "approve/", {}, format="json").status_code == 200
+    assert staff_api.post(url + "complete/", {}, format="json").status_code == 200
+    outbox.drain("ledger")
+    return case
+
+
 def test_an_order_is_created_and_priced_per_line(order):
     mug, tee = order["lines"]
     assert (mug["net"], mug["tax"], mug["gross"]) == ("40.00", "4.00", "44.00")
@@ -273,13 +286,7 @@ def test_amounts_in_jpy_and_kwd_keep_their_minor_digits(staff_api, acme):
 
 
 def test_journals_accounts_and_trial_balance(staff_api, order, acme_api):
-    from refunds import outbox
-
-    case = staff_api.post("/api/v1/refund-cases/", case_body(order), format="json").json()
-    url = f"/api/v1/refund-cases/{case['case_id']}/"
-    staff_api.post(url + "approve/", {}, format="json")
-    staff_api.post(url + "complete/", {}, format="json")
-    outbox.drain("ledger")
+    case = complete_through_api(staff_api, order)
 
     journals = staff_api.get(f"/api/v1/journals/?case={case['case_id']}").json()["results"]
     assert len(journals) == 1 and journals[0]["kind"] == "refund"
@@ -328,13 +335,7 @@ def test_staff_create_a_key_in_admin_and_see_it_once(alice, client):
 
 
 def test_credit_notes_and_their_pdf(staff_api, order, django_capture_on_commit_callbacks):
-    from refunds import outbox
-
-    case = staff_api.post("/api/v1/refund-cases/", case_body(order), format="json").json()
-    url = f"/api/v1/refund-cases/{case['case_id']}/"
-    staff_api.post(url + "approve/", {}, format="json")
-    staff_api.post(url + "complete/", {}, format="json")
-    outbox.drain("ledger")
+    case = complete_through_api(staff_api, order)
 
     notes = staff_api.get(f"/api/v1/credit-notes/?case={case['case_id']}").json()["results"]
     assert len(notes) == 1

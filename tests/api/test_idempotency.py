@@ -1,13 +1,11 @@
 """Idempotency-Key: the same request twice has one effect, also when racing."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from refunds.models import RefundCase
 from tests.api.conftest import client_for
 from tests.factories import make_order
+from tests.threads import run_together
 
 
 def body(order):
@@ -79,23 +77,14 @@ def test_racing_requests_with_one_key_have_one_effect(acme, n):
     auth = clients[0]._credentials
     for client in clients:
         client.credentials(**auth)
-    barrier = threading.Barrier(n)
-    responses = [None] * n
 
     def send(i):
-        try:
-            barrier.wait(timeout=30)
-            responses[i] = clients[i].post(
-                "/api/v1/refund-cases/", body(order), format="json", HTTP_IDEMPOTENCY_KEY="race"
-            )
-        finally:
-            connection.close()
+        return clients[i].post(
+            "/api/v1/refund-cases/", body(order), format="json", HTTP_IDEMPOTENCY_KEY="race"
+        )
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    responses = run_together(n, send)
+    assert not [r for r in responses if isinstance(r, Exception)]
     assert [r.status_code for r in responses] == [201] * n
     assert len({r.json()["case_id"] for r in responses}) == 1
     assert RefundCase.objects.filter(order=order).count() == 1

@@ -74,6 +74,14 @@ def media_root(settings, tmp_path):
 
 
 @pytest.fixture
+def vera(acme):
+    """ACME's owner in the portal."""
+    from tests.factories import MembershipFactory, UserFactory
+
+    return MembershipFactory(user=UserFactory(username="vera"), vendor=acme, role="owner").user
+
+
+@pytest.fixture
 def browser(monkeypatch):
     """A headless chromium for this test."""
     if not CHROMIUM.exists():

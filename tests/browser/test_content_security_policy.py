@@ -13,7 +13,6 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from refunds.services.cases import LineRequest, add_attachment, open_case
-from tests.factories import MembershipFactory, UserFactory
 
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
@@ -123,8 +122,7 @@ def test_the_verify_page_passes_the_policy(new_page, shots, settings, alice):
     assert watched.violations == []
 
 
-def test_portal_pages_pass_the_policy(new_page, shots, case_with_file, acme):
-    MembershipFactory(user=UserFactory(username="vera"), vendor=acme, role="owner")
+def test_portal_pages_pass_the_policy(new_page, shots, case_with_file, vera):
     watched = Watched(new_page())
     page = watched.page
 

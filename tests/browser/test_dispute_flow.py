@@ -25,10 +25,6 @@ from refunds.models import Attachment, CaseStatus, RefundCase
 from refunds.services.cases import approve_case, complete_case, open_case
 from tests.browser.pages import log_in
 from tests.factories import (
-    MembershipFactory,
-    StaffFactory,
-    UserFactory,
-    make_order,
     worked_refund_lines,
 )
 
@@ -57,21 +53,11 @@ def png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (200, 40, 4
 
 
 @pytest.fixture
-def completed_case(media_root, acme, bolt) -> RefundCase:
+def completed_case(media_root, alice, vera, worked_order) -> RefundCase:
     """ORD-1001: one ACME mug (damaged) and 5.50 on a BOLT tee, completed and
     posted. ACME bears 18.00 of its 20.00 net; the platform gives back the
     2.00 commission."""
-    StaffFactory(username="alice")
-    MembershipFactory(user=UserFactory(username="vera"), vendor=acme, role="owner")
-    order = make_order(
-        number="ORD-1001",
-        shipping="10.00",
-        lines=[(acme, "MUG-01", 2, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
-    )
-    case = open_case(
-        order=order,
-        lines=worked_refund_lines(order),
-    )
+    case = open_case(order=worked_order, lines=worked_refund_lines(worked_order))
     approve_case(case=case, actor=None)
     complete_case(case=case, actor=None, gateway_reference="re_browser_1")
     outbox.drain("ledger")  # the sale and the refund journal

@@ -15,9 +15,6 @@ from refunds.models import CaseStatus
 from refunds.services.cases import LineRequest, add_note, cancel_case, open_case
 from tests.browser.pages import log_in
 from tests.factories import (
-    MembershipFactory,
-    StaffFactory,
-    UserFactory,
     make_order,
     worked_refund_lines,
 )
@@ -31,9 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 @pytest.fixture
-def cases(media_root, acme, bolt):
-    alice = StaffFactory(username="alice")
-    MembershipFactory(user=UserFactory(username="vera"), vendor=acme, role="owner")
+def cases(media_root, alice, vera, acme, bolt):
     order = make_order(
         number="ORD-1001",
         shipping="10.00",

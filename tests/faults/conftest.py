@@ -177,11 +177,23 @@ class Workers:
         self.env = env
         self.started: list[Worker] = []
 
+    def _spawn(self, command: list[str], log: Path, extra_env: dict[str, str]) -> subprocess.Popen:
+        """Start command in its own process group (see Worker.stop), appending to log."""
+        env = {**os.environ, **self.env, **extra_env}
+        with log.open("ab") as out:
+            return subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
     def start(
         self, name: str, *, concurrency: int = 2, queues: str = "default", **extra_env: str
     ) -> Worker:
         log = self.directory / f"worker-{name}.log"
-        env = {**os.environ, **self.env, **extra_env}
         command = [
             str(CELERY),
             "-A",
@@ -203,15 +215,7 @@ class Workers:
             "--loglevel",
             "INFO",
         ]
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = self._spawn(command, log, extra_env)
         worker = Worker(name, process, log)
         self.started.append(worker)
 
@@ -229,20 +233,11 @@ class Workers:
     def start_beat(self, **extra_env: str) -> subprocess.Popen:
         """Celery beat with the production schedule (settings.CELERY_BEAT_SCHEDULE)."""
         log = self.directory / "beat.log"
-        env = {**os.environ, **self.env, **extra_env}
         command = [
             *(str(CELERY), "-A", "tests.faults.fault_app", "beat", "--loglevel", "INFO"),
             *("--schedule", str(self.directory / "beat-schedule")),
         ]
-        with log.open("ab") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        process = self._spawn(command, log, extra_env)
         self.started.append(Worker("beat", process, log))
         return process
 

@@ -16,17 +16,14 @@ from ledger.posting import JournalDraft, post_one, record_payout, reverse_journa
 from refunds.models import CaseEvent, Order, OrderLine, OutboxMessage, RefundCase, VendorLiability
 from refunds.services.cases import (
     LineRequest,
-    ShareOverride,
     approve_case,
     close_case,
     complete_case,
-    dispute_case,
     open_case,
     reject_case,
-    resolve_dispute,
 )
 from tests.audit_plugin import build_scenario, drain_ledger
-from tests.factories import make_order, worked_refund_lines
+from tests.factories import make_order, platform_bears_half, worked_refund_lines
 
 pytestmark = pytest.mark.postgres
 
@@ -47,13 +44,7 @@ def books(worked_order, acme, bolt, alice):
     )
     approve_case(case=completed, actor=alice)
     complete_case(case=completed, actor=alice, gateway_reference="re_27_50")
-    dispute_case(case=completed, vendor=acme, message="Courier broke it", actor=alice)
-    resolve_dispute(
-        case=completed,
-        message="Platform bears half",
-        actor=alice,
-        shares={"ACME": ShareOverride("9.00", "11.00", "1.00")},
-    )
+    platform_bears_half(completed, acme, alice)
     close_case(case=completed, actor=alice)
     rejected = open_case(order=worked_order, lines=[LineRequest(tee.pk, "goodwill", amount="3")])
     reject_case(case=rejected, actor=alice, reason="No")

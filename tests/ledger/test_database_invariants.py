@@ -67,16 +67,23 @@ def test_balancing_in_another_currency_does_not_count():
         post("mixed", [(clearing, "10.00", "0", "EUR"), (income, "0", "10.00", "USD")])
 
 
+def balanced_journal(cursor, key: str, debit: int, credit: int) -> int:
+    """Write a journal declaring 2 entries and its two balanced entries (10.00 EUR),
+    with the deferred checks not yet run; returns its id."""
+    cursor.execute(JOURNAL, [key, "EUR", 2])
+    journal_id = cursor.fetchone()[0]
+    cursor.execute(ENTRY, [journal_id, debit, "EUR", "10.00", "0"])
+    cursor.execute(ENTRY, [journal_id, credit, "EUR", "0", "10.00"])
+    return journal_id
+
+
 def test_an_entry_added_after_the_checks_ran_early_is_checked_too():
     """Django's check_constraints() runs the deferred checks in the middle of a
     transaction; an entry written after that must still be checked at commit."""
     clearing, income = accounts()
     with pytest.raises(IntegrityError, match="declares 2 entries but has 3"):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(JOURNAL, ["early-checks", "EUR", 2])
-            journal_id = cursor.fetchone()[0]
-            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
-            cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "10.00"])
+            journal_id = balanced_journal(cursor, "early-checks", clearing, income)
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
             cursor.execute(ENTRY, [journal_id, clearing, "EUR", "999.00", "0"])
@@ -87,10 +94,7 @@ def test_an_entry_added_in_a_later_savepoint_is_checked_too():
     clearing, income = accounts()
     with pytest.raises(IntegrityError, match="declares 2 entries but has 3"):
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(JOURNAL, ["savepoint", "EUR", 2])
-            journal_id = cursor.fetchone()[0]
-            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
-            cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "10.00"])
+            journal_id = balanced_journal(cursor, "savepoint", clearing, income)
             with transaction.atomic():
                 cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "1.00"])
 

@@ -25,7 +25,7 @@ from ledger.models import (
     SettlementStatement,
     TaxCode,
 )
-from ledger.posting import record_payout, reverse_journal
+from ledger.posting import reverse_journal
 from lib.money import display_money
 from tests.audit_plugin import drain_ledger as drain
 from tests.factories import (
@@ -33,6 +33,7 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
     complete_worked_refund,
+    eur_payout,
 )
 from tests.ledger.test_settlements import generate, pay, refund_one, sell
 
@@ -324,14 +325,7 @@ def test_ledger_rows_name_themselves_by_what_they_are(completed_case, worked_ord
     refund = Journal.objects.get(case=completed_case, kind=JournalKind.REFUND)
     sale = Journal.objects.get(order=worked_order, kind=JournalKind.SALE)
     payable = Entry.objects.get(journal=refund, account__vendor=acme)
-    payout = record_payout(
-        vendor=acme,
-        amount=D("12345.6"),
-        currency="EUR",
-        paid_on=date(2026, 3, 6),
-        reference="PO-7",
-        advance=True,
-    )
+    payout = eur_payout(acme, "12345.6", date(2026, 3, 6), "PO-7", advance=True)
     payout_journal = payout.journals.get()
     reversal = reverse_journal(payout_journal, on=date(2026, 3, 7))
     balance = AccountBalance.objects.get(account=payable.account, currency="EUR")
@@ -406,14 +400,7 @@ def test_a_journal_page_is_titled_and_shows_entries_with_their_currency(staff, c
 
 def test_big_amounts_have_thousands_separators_in_the_ledger_lists(staff, worked_order, acme):
     drain()
-    record_payout(
-        vendor=acme,
-        amount=D("10592.89"),
-        currency="EUR",
-        paid_on=date(2026, 3, 6),
-        reference="X",
-        advance=True,
-    )
+    eur_payout(acme, "10592.89", date(2026, 3, 6), "X", advance=True)
 
     payouts = staff.get(url("payout_changelist")).content.decode()
     entries = staff.get(url("entry_changelist")).content.decode()

@@ -113,22 +113,25 @@ STATE_SQL = """
     WHERE l.order_id = ANY(%s)
 """
 
-# An order's lines as (vendor index, quantity, unit price in minor units, tax rate).
-ORDER = {
-    "currency": st.sampled_from(CURRENCIES),
-    "lines": st.lists(
-        st.tuples(
-            st.integers(0, len(VENDORS) - 1),
-            st.integers(1, 5),
-            st.integers(1, 30_000),
-            st.sampled_from(TAX_RATES),
+# An order's makings, as _create_order takes them; its lines as (vendor index,
+# quantity, unit price in minor units, tax rate).
+ORDER = st.fixed_dictionaries(
+    {
+        "currency": st.sampled_from(CURRENCIES),
+        "lines": st.lists(
+            st.tuples(
+                st.integers(0, len(VENDORS) - 1),
+                st.integers(1, 5),
+                st.integers(1, 30_000),
+                st.sampled_from(TAX_RATES),
+            ),
+            min_size=1,
+            max_size=3,
         ),
-        min_size=1,
-        max_size=3,
-    ),
-    "shipping_units": st.one_of(st.just(0), st.integers(1, 2_000)),
-    "split": st.booleans(),
-}
+        "shipping_units": st.one_of(st.just(0), st.integers(1, 2_000)),
+        "split": st.booleans(),
+    }
+)
 
 
 # ---------------------------------------------------------------- the model
@@ -409,40 +412,20 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # Every example starts with an order and a case, so that every rule can run
     # from the first steps on (Hypothesis favours the first valid rule otherwise).
-    @initialize(target=orders, **ORDER)
+    @initialize(target=orders, order=ORDER)
     @counted
-    def first_order(
-        self,
-        currency: str,
-        lines: list[tuple[int, int, int, str]],
-        shipping_units: int,
-        split: bool,
-    ) -> MOrder:
-        return self._create_order(currency, lines, shipping_units, split)
+    def first_order(self, order: dict[str, Any]) -> MOrder:
+        return self._create_order(**order)
 
-    @initialize(target=cases, **ORDER, data=st.data())
+    @initialize(target=cases, order=ORDER, data=st.data())
     @counted
-    def first_case(
-        self,
-        currency: str,
-        lines: list[tuple[int, int, int, str]],
-        shipping_units: int,
-        split: bool,
-        data: st.DataObject,
-    ) -> Any:
-        order = self._create_order(currency, lines, shipping_units, split)
-        return self._bundled(self._open_case(order, data))
+    def first_case(self, order: dict[str, Any], data: st.DataObject) -> Any:
+        return self._bundled(self._open_case(self._create_order(**order), data))
 
-    @rule(target=orders, **ORDER)
+    @rule(target=orders, order=ORDER)
     @counted
-    def create_order(
-        self,
-        currency: str,
-        lines: list[tuple[int, int, int, str]],
-        shipping_units: int,
-        split: bool,
-    ) -> MOrder:
-        return self._create_order(currency, lines, shipping_units, split)
+    def create_order(self, order: dict[str, Any]) -> MOrder:
+        return self._create_order(**order)
 
     def _create_order(
         self,

@@ -6,16 +6,15 @@ from decimal import Decimal
 import pytest
 
 from ledger.models import Account, AccountBalance, Entry, Journal, JournalKind
-from ledger.posting import record_payout, reverse_journal
+from ledger.posting import reverse_journal
 from refunds import outbox
 from refunds.models import OutboxMessage
 from refunds.services.cases import (
-    ShareOverride,
     dispute_case,
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import complete_worked_refund
+from tests.factories import complete_worked_refund, eur_payout, platform_bears_half
 
 D = Decimal
 
@@ -81,13 +80,7 @@ def test_each_source_posts_exactly_once(completed_case, worked_order):
 
 
 def test_a_dispute_resolved_after_completion_posts_the_difference(completed_case, acme, alice):
-    dispute_case(case=completed_case, vendor=acme, message="Courier broke it", actor=alice)
-    resolve_dispute(
-        case=completed_case,
-        message="Platform bears half of the net",
-        actor=alice,
-        shares={"ACME": ShareOverride("9.00", "11.00", "1.00")},
-    )
+    platform_bears_half(completed_case, acme, alice, message="Platform bears half of the net")
     drain()
     correction = Journal.objects.get(case=completed_case, kind=JournalKind.CORRECTION)
     assert legs(correction) == {
@@ -108,13 +101,7 @@ def test_a_resolution_without_new_shares_posts_nothing(completed_case, acme, ali
 
 def test_a_payout_debits_the_vendor_and_credits_the_bank(worked_order, acme):
     drain()
-    payout = record_payout(
-        vendor=acme,
-        amount=D("36.00"),
-        currency="EUR",
-        paid_on=date(2026, 11, 30),
-        reference="PO-1",
-    )
+    payout = eur_payout(acme, "36.00", date(2026, 11, 30), "PO-1")
     assert legs(payout.journals.get()) == {
         "Vendor payable - Acme Mugs": ("Dr", D("36.00")),
         "Bank": ("Cr", D("36.00")),

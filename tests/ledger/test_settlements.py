@@ -28,7 +28,7 @@ from ledger.models import (
     JournalKind,
     SettlementStatement,
 )
-from ledger.posting import record_payout, reverse_journal
+from ledger.posting import reverse_journal
 from ledger.selectors import trial_balance
 from ledger.settlements.compute import (
     Period,
@@ -42,16 +42,13 @@ from refunds import outbox
 from refunds.models import CaseEvent, CaseStatus, EventKind, Order, RefundCase
 from refunds.services.cases import (
     LineRequest,
-    ShareOverride,
     approve_case,
     complete_case,
-    dispute_case,
     open_case,
-    resolve_dispute,
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import VendorFactory
+from tests.factories import VendorFactory, eur_payout, platform_bears_half
 
 D = Decimal
 WEEK_1 = Period(date(2026, 3, 2), date(2026, 3, 8))  # Monday to Sunday
@@ -100,14 +97,7 @@ def refund_one(order: Order, day: date, staff) -> RefundCase:
 def pay(vendor, day: date, amount: str, reference: str):
     with at(moment(day, 10)):
         # Amounts the statements are about, owed or not (advance=True).
-        return record_payout(
-            vendor=vendor,
-            amount=D(amount),
-            currency="EUR",
-            paid_on=day,
-            reference=reference,
-            advance=True,
-        )
+        return eur_payout(vendor, amount, day, reference, advance=True)
 
 
 def trade_week_1(acme, bolt, staff) -> RefundCase:
@@ -170,13 +160,7 @@ def scenario(weekly_acme, alice):
     pay(acme, date(2026, 3, 7), "18.00", "PO-W1")
     second = refund_one(order, date(2026, 3, 10), alice)
     with at(moment(date(2026, 3, 18), 11)):
-        dispute_case(case=second, vendor=acme, message="Courier broke it", actor=alice)
-        resolve_dispute(
-            case=second,
-            message="Platform bears half",
-            actor=alice,
-            shares={"ACME": ShareOverride("9.00", "11.00", "1.00")},
-        )
+        platform_bears_half(second, acme, alice)
         drain()
     sell(acme, date(2026, 3, 19), mugs=1, number="ORD-W3")
     return {"acme": acme, "first": first, "second": second}

@@ -6,7 +6,6 @@ before the triggers modules gives the same triggers as a fresh database."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from importlib import import_module
 
 import pghistory.models
@@ -23,6 +22,7 @@ from refunds import triggers as refunds_triggers
 from refunds.models import ReasonPolicy, RefundDay, RefundLine
 from refunds.services.cases import LineRequest, cancel_case, open_case
 from tests.factories import make_order
+from tests.refund_day import expected, kept
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
@@ -186,32 +186,6 @@ def test_refund_day_belongs_to_refunds():
     assert RefundDay._meta.db_table == "portal_refundday"
     assert ContentType.objects.get_for_model(RefundDay).app_label == "refunds"
     assert not ContentType.objects.filter(app_label="portal", model="refundday").exists()
-
-
-def kept() -> dict[tuple, tuple]:
-    totals: dict[tuple, list] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT kind, currency, day, key, amount, refunded, count FROM portal_refundday"
-        )
-        for kind, currency, day, key, amount, refunded, count in cursor.fetchall():
-            sums = totals.setdefault((kind, currency, day, key), [Decimal(0), Decimal(0), 0])
-            sums[0] += amount
-            sums[1] += refunded
-            sums[2] += count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
-
-
-def expected() -> dict[tuple, tuple]:
-    totals: dict[tuple, list] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(refunds_triggers.EXPECTED, None)
-        for kind, currency, day, key, _shard, amount, refunded, count in cursor.fetchall():
-            sums = totals.setdefault((kind, currency, day, key), [Decimal(0), Decimal(0), 0])
-            sums[0] += amount
-            sums[1] += refunded
-            sums[2] += count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
 
 
 def policy_version_columns(*, add: bool) -> None:

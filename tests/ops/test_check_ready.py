@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -15,7 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from refunds.models import OutboxMessage
-from tests.ops.conftest import ROOT, free_port
+from tests.ops.conftest import free_port
+from tests.processes import manage
 
 pytestmark = pytest.mark.postgres
 
@@ -62,14 +61,7 @@ def test_check_ready_exits_1_when_the_database_does_not_answer():
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/nothing",
     }
 
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check_ready", "--json"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = manage("check_ready", "--json", env=env)
 
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 
 import pytest
 
+from tests import processes
 from tests.ops.compose import (
     ROOT,
     MissingVariable,
@@ -34,14 +34,7 @@ def services(compose):
 def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     """`manage.py <args>` in a clean environment: only what the container would
     have, plus PATH."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return processes.manage(*args, env={"PATH": os.environ["PATH"], **env})
 
 
 def production_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
@@ -208,14 +201,7 @@ def test_probes_over_plain_http_are_not_redirected_to_https(services, tmp_path):
         " c.get('/admin/login/', HTTP_X_FORWARDED_PROTO='https').status_code)"
     )
 
-    done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env={"PATH": os.environ["PATH"], **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = manage(env, "shell", "-c", code)
 
     # /healthz answers over http; a page is sent to https, unless the proxy
     # says the client already came over https.

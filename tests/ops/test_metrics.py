@@ -13,6 +13,7 @@ from ops.metrics import model_named
 from refunds.models import OutboxMessage
 from tests.factories import StaffFactory, VendorFactory, make_order
 from tests.ops.metrics_scrape import TOKEN, scrape, value
+from tests.processes import manage
 
 REQUESTS = "splitledger_http_requests_total"
 DURATION_COUNT = "splitledger_http_request_duration_seconds_count"
@@ -200,10 +201,6 @@ def test_in_multiprocess_mode_a_scrape_adds_up_every_process(tmp_path):
     """What gunicorn's workers do: each process counts into the shared
     directory; whichever one is scraped reports the total."""
     import os
-    import subprocess
-    import sys
-
-    from tests.ops.compose import ROOT
 
     env = {
         "PATH": os.environ["PATH"],
@@ -219,14 +216,7 @@ def test_in_multiprocess_mode_a_scrape_adds_up_every_process(tmp_path):
     )
 
     def shell(code):
-        done = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = manage("shell", "-c", code, env=env)
         assert done.returncode == 0, done.stderr
         return done.stdout
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from datetime import timedelta
 
@@ -11,7 +10,8 @@ from django.utils import timezone
 
 from ops.probe import host_header, main
 from refunds.models import OutboxMessage
-from tests.ops.conftest import ROOT, free_port
+from tests.ops.conftest import free_port
+from tests.processes import run
 
 # A live server needs committed data, so those tests are transactional.
 POSTGRES = pytest.mark.postgres
@@ -61,12 +61,8 @@ def test_the_probe_fails_when_readyz_is_503(live_server, settings, monkeypatch, 
 
 def test_the_probe_fails_when_nothing_listens():
     # As the container runs it: its own interpreter, no Django.
-    done = subprocess.run(
-        [sys.executable, "-m", "ops.probe", f"http://127.0.0.1:{free_port()}/healthz"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run(
+        [sys.executable, "-m", "ops.probe", f"http://127.0.0.1:{free_port()}/healthz"], timeout=60
     )
 
     assert done.returncode == 1

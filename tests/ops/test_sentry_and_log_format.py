@@ -7,24 +7,21 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sentry_sdk
 
-from tests.ops.compose import ROOT
+from tests.processes import manage
 
 
 def manage_shell(code: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
+    return manage(
+        "shell",
+        "-c",
+        code,
         env={"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings.local", **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
 
 

@@ -25,25 +25,24 @@ AUTH_URL_NAMES = {
 }
 
 
+def bolt_upload(bruno, bolt, case, name: str):
+    """Bruno uploads a small PDF for BOLT to case through the portal."""
+    return add_attachment(
+        case=case,
+        file=SimpleUploadedFile(name, b"%PDF-1.4 bolt"),
+        actor=bruno,
+        vendor=bolt,
+        channel=EventChannel.VENDOR_PORTAL,
+    )
+
+
 @pytest.fixture
 def foreign(bolt, bruno, shared_case):
     """BOLT's objects: a case of its own, its attachment and notification, and
     BOLT's upload on the case it shares with ACME."""
     case = single_vendor_case(bolt, sku="BOLT-ONLY")
-    attachment = add_attachment(
-        case=case,
-        file=SimpleUploadedFile("bolt.pdf", b"%PDF-1.4 bolt"),
-        actor=bruno,
-        vendor=bolt,
-        channel=EventChannel.VENDOR_PORTAL,
-    )
-    shared_upload = add_attachment(
-        case=shared_case,
-        file=SimpleUploadedFile("bolt-on-shared.pdf", b"%PDF-1.4 bolt"),
-        actor=bruno,
-        vendor=bolt,
-        channel=EventChannel.VENDOR_PORTAL,
-    )
+    attachment = bolt_upload(bruno, bolt, case, "bolt.pdf")
+    shared_upload = bolt_upload(bruno, bolt, shared_case, "bolt-on-shared.pdf")
     outbox.drain("notifications")
     return {
         "case": case,

@@ -26,39 +26,14 @@ from refunds.services.cases import (
     reject_case,
     resolve_dispute,
 )
-from refunds.triggers import EXPECTED
-from tests.factories import make_order
+from tests.factories import make_order, worked_refund_lines
+from tests.refund_day import expected, kept
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="RefundDay is kept by PostgreSQL triggers"
 )
 
 D = Decimal
-
-
-def kept() -> dict[tuple, tuple]:
-    """The table, shards added up, rows that add up to nothing left out."""
-    totals: dict[tuple, list] = {}
-    for row in RefundDay.objects.all():
-        key = (row.kind, row.currency, row.day, row.key)
-        sums = totals.setdefault(key, [D(0), D(0), 0])
-        sums[0] += row.amount
-        sums[1] += row.refunded
-        sums[2] += row.count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
-
-
-def expected() -> dict[tuple, tuple]:
-    """The same sums computed from the live rows now."""
-    totals: dict[tuple, list] = {}
-    with connection.cursor() as cursor:
-        cursor.execute(EXPECTED, None)
-        for kind, currency, day, key, _shard, amount, refunded, count in cursor.fetchall():
-            sums = totals.setdefault((kind, currency, day, key), [D(0), D(0), 0])
-            sums[0] += amount
-            sums[1] += refunded
-            sums[2] += count
-    return {k: tuple(v) for k, v in totals.items() if v != [0, 0, 0]}
 
 
 def assert_in_step() -> None:
@@ -74,10 +49,7 @@ def test_it_follows_every_step_of_a_case(acme, bolt, alice, worked_order):
     mug, tee = worked_order.lines.order_by("sku")
     case = open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "goodwill", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order, tee_reason="goodwill"),
         now=days_ago(3),
     )
     assert_in_step()
@@ -187,13 +159,10 @@ def row_versions() -> dict[int, str]:
 def test_moves_that_change_no_sum_write_no_summary_row(acme, bolt, alice, worked_order):
     """Approving, disputing, resolving and completing move no figure, so they
     neither write nor lock a summary row another case could be waiting for."""
-    mug, tee = worked_order.lines.order_by("sku")
+    mug = worked_order.lines.get(sku="MUG-01")
     case = open_case(
         order=worked_order,
-        lines=[
-            LineRequest(mug.pk, "damaged", quantity=1),
-            LineRequest(tee.pk, "goodwill", amount="5.50"),
-        ],
+        lines=worked_refund_lines(worked_order, tee_reason="goodwill"),
     )
     before = row_versions()
     approve_case(case=case, actor=alice)

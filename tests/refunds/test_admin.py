@@ -395,17 +395,21 @@ def breakdown_post(case: RefundCase, **changes: str) -> dict[str, str]:
     return data
 
 
+def post_breakdown(staff, case: RefundCase, **changes: str):
+    return staff.post(case_url("breakdown", case), breakdown_post(case, **changes))
+
+
+# ACME's part (20.00) borne half by ACME, half by the platform.
+ACME_HALF_AND_HALF = {
+    "liabilities__ACME__vendor_share": "10.00",
+    "liabilities__ACME__platform_share": "10.00",
+}
+
+
 def test_it_overrides_the_breakdown_of_a_pending_case(staff, alice, worked_case):
     assert staff.get(case_url("breakdown", worked_case)).status_code == 200
 
-    response = staff.post(
-        case_url("breakdown", worked_case),
-        breakdown_post(
-            worked_case,
-            liabilities__ACME__vendor_share="10.00",
-            liabilities__ACME__platform_share="10.00",
-        ),
-    )
+    response = post_breakdown(staff, worked_case, **ACME_HALF_AND_HALF)
 
     assert response.status_code == 302
     acme_row = worked_case.liabilities.get(vendor__code="ACME")
@@ -422,10 +426,7 @@ def test_it_overrides_the_breakdown_of_a_pending_case(staff, alice, worked_case)
 
 
 def test_it_shows_a_wrong_breakdown_sum_as_an_error_naming_the_vendor(staff, worked_case):
-    response = staff.post(
-        case_url("breakdown", worked_case),
-        breakdown_post(worked_case, liabilities__ACME__vendor_share="15.00"),
-    )
+    response = post_breakdown(staff, worked_case, liabilities__ACME__vendor_share="15.00")
 
     assert response.status_code == 200
     errors = response.context["item"].form.non_field_errors()
@@ -435,10 +436,7 @@ def test_it_shows_a_wrong_breakdown_sum_as_an_error_naming_the_vendor(staff, wor
 
 
 def test_it_puts_a_commission_reversal_refusal_on_its_field(staff, worked_case):
-    response = staff.post(
-        case_url("breakdown", worked_case),
-        breakdown_post(worked_case, liabilities__ACME__commission_reversal="3.00"),
-    )
+    response = post_breakdown(staff, worked_case, liabilities__ACME__commission_reversal="3.00")
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["liabilities.ACME.commission_reversal"]
@@ -451,14 +449,7 @@ def test_it_refuses_to_override_the_breakdown_once_approved(staff, alice, worked
     assert page.status_code == 302
     assert any("only be overridden while pending" in m for m in messages_of(page))
 
-    response = staff.post(
-        case_url("breakdown", worked_case),
-        breakdown_post(
-            worked_case,
-            liabilities__ACME__vendor_share="10.00",
-            liabilities__ACME__platform_share="10.00",
-        ),
-    )
+    response = post_breakdown(staff, worked_case, **ACME_HALF_AND_HALF)
     assert response.status_code == 200
     assert "status: " in response.content.decode()
     assert not worked_case.liabilities.filter(overridden=True).exists()

@@ -66,6 +66,11 @@ def resolve_post(case: RefundCase, message: str = "Agreed with ACME.", **changes
     return {"resolve-message": message, **current_shares(case), **changes}
 
 
+def post_resolve(staff, case: RefundCase, *args: str, **changes: str):
+    """Send the resolve form of case: its current shares with changes (see resolve_post)."""
+    return staff.post(case_url("resolve", case), resolve_post(case, *args, **changes))
+
+
 def acme_row(case: RefundCase):
     return case.liabilities.get(vendor__code="ACME")
 
@@ -111,9 +116,8 @@ def test_it_sends_a_resolve_page_of_an_undisputed_case_back_to_the_case(staff, w
 def test_it_resolves_a_dispute_without_new_shares(staff, alice, disputed_case):
     before = {row.vendor.code: row.vendor_share for row in disputed_case.liabilities.all()}
 
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, message="The photos show a chipped mug: refund stands."),
+    response = post_resolve(
+        staff, disputed_case, message="The photos show a chipped mug: refund stands."
     )
 
     assert response.status_code == 302
@@ -137,10 +141,7 @@ def test_it_resolves_a_dispute_without_new_shares(staff, alice, disputed_case):
 def test_it_resolves_with_new_shares_and_the_ledger_posts_a_correction(staff, alice, disputed_case):
     outbox.drain("ledger")  # the refund journal of the completion
 
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, **shares("8.00", "12.00", "2.00")),
-    )
+    response = post_resolve(staff, disputed_case, **shares("8.00", "12.00", "2.00"))
 
     assert response.status_code == 302
     disputed_case.refresh_from_db()
@@ -166,10 +167,7 @@ def test_it_resolves_back_to_approved_without_a_correction(staff, alice, worked_
     approve_case(case=worked_case, actor=alice)
     dispute_case(case=worked_case, vendor=acme, message="Not ours.", actor=alice)
 
-    response = staff.post(
-        case_url("resolve", worked_case),
-        resolve_post(worked_case, **shares("10.00", "10.00", "2.00")),
-    )
+    response = post_resolve(staff, worked_case, **shares("10.00", "10.00", "2.00"))
 
     assert response.status_code == 302
     worked_case.refresh_from_db()
@@ -180,9 +178,7 @@ def test_it_resolves_back_to_approved_without_a_correction(staff, alice, worked_
 
 
 def test_it_leaves_a_vendor_whose_shares_were_all_emptied_unchanged(staff, disputed_case):
-    response = staff.post(
-        case_url("resolve", disputed_case), resolve_post(disputed_case, **shares("", "", ""))
-    )
+    response = post_resolve(staff, disputed_case, **shares("", "", ""))
 
     assert response.status_code == 302
     assert acme_row(disputed_case).vendor_share == D("18.00")
@@ -193,10 +189,7 @@ def test_it_leaves_a_vendor_whose_shares_were_all_emptied_unchanged(staff, dispu
 
 
 def test_it_shows_a_wrong_sum_on_the_vendors_share_field(staff, disputed_case):
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, **shares("15.00", "2.00", "2.00")),
-    )
+    response = post_resolve(staff, disputed_case, **shares("15.00", "2.00", "2.00"))
 
     assert response.status_code == 200
     form = response.context["item"].form
@@ -210,10 +203,7 @@ def test_it_shows_a_wrong_sum_on_the_vendors_share_field(staff, disputed_case):
 
 
 def test_it_puts_a_commission_reversal_refusal_on_its_field(staff, disputed_case):
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, **shares("18.00", "2.00", "3.00")),
-    )
+    response = post_resolve(staff, disputed_case, **shares("18.00", "2.00", "3.00"))
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["liabilities.ACME.commission_reversal"]
@@ -222,7 +212,7 @@ def test_it_puts_a_commission_reversal_refusal_on_its_field(staff, disputed_case
 
 
 def test_it_requires_a_message(staff, disputed_case):
-    response = staff.post(case_url("resolve", disputed_case), resolve_post(disputed_case, ""))
+    response = post_resolve(staff, disputed_case, "")
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["message"]
@@ -231,9 +221,7 @@ def test_it_requires_a_message(staff, disputed_case):
 
 
 def test_it_shows_the_services_refusal_of_a_long_message_on_the_message_field(staff, disputed_case):
-    response = staff.post(
-        case_url("resolve", disputed_case), resolve_post(disputed_case, "x" * 5001)
-    )
+    response = post_resolve(staff, disputed_case, "x" * 5001)
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["message"]
@@ -242,10 +230,7 @@ def test_it_shows_the_services_refusal_of_a_long_message_on_the_message_field(st
 
 
 def test_it_asks_for_the_other_share_when_only_one_is_given(staff, disputed_case):
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, **shares("10.00", "", "2.00")),
-    )
+    response = post_resolve(staff, disputed_case, **shares("10.00", "", "2.00"))
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["liabilities.ACME.platform_share"]
@@ -254,10 +239,7 @@ def test_it_asks_for_the_other_share_when_only_one_is_given(staff, disputed_case
 
 @pytest.mark.parametrize("value", ["-1.00", "abc", "1.234"])
 def test_it_refuses_malformed_shares_on_their_field(staff, disputed_case, value):
-    response = staff.post(
-        case_url("resolve", disputed_case),
-        resolve_post(disputed_case, **shares(value, "2.00", "2.00")),
-    )
+    response = post_resolve(staff, disputed_case, **shares(value, "2.00", "2.00"))
 
     assert response.status_code == 200
     assert response.context["item"].form.errors["liabilities.ACME.vendor_share"]

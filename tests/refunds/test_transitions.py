@@ -190,26 +190,19 @@ def test_an_override_before_approval_is_logged(new_case, alice):
     assert event.data["changes"][0]["after"]["platform_share"] == "0.91"
 
 
-def test_an_override_must_cover_net_and_shipping(new_case, alice):
+@pytest.mark.parametrize(
+    ("shares", "field"),
+    [
+        ({"ACME": ShareOverride("0.50", "0.50")}, "liabilities.ACME"),
+        ({"BOLT": ShareOverride("0", "0.91")}, "liabilities.BOLT"),
+        ({"ACME": ShareOverride("0.81", "0.10", "0.2")}, "liabilities.ACME.commission_reversal"),
+    ],
+)
+def test_an_override_must_cover_net_and_shipping(new_case, alice, shares, field):
     case = new_case(S.PENDING)
     with pytest.raises(RefundError) as info:
-        override_breakdown(
-            case=case, shares={"ACME": ShareOverride("0.50", "0.50")}, reason="x", actor=alice
-        )
-    assert info.value.field == "liabilities.ACME"
-    with pytest.raises(RefundError) as info:
-        override_breakdown(
-            case=case, shares={"BOLT": ShareOverride("0", "0.91")}, reason="x", actor=alice
-        )
-    assert info.value.field == "liabilities.BOLT"
-    with pytest.raises(RefundError) as info:
-        override_breakdown(
-            case=case,
-            shares={"ACME": ShareOverride("0.81", "0.10", "0.2")},
-            reason="x",
-            actor=alice,
-        )
-    assert info.value.field == "liabilities.ACME.commission_reversal"
+        override_breakdown(case=case, shares=shares, reason="x", actor=alice)
+    assert info.value.field == field
     assert not case.liabilities.get().overridden
 
 

@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from tests.processes import manage, run
+
 ROOT = Path(settings.BASE_DIR)
+VENV_PYTHON = ".venv/bin/python"  # relative to ROOT, where the commands run
 ORDERS = "12"
 # A note staff write between two runs, through the case engine.
 ADD_NOTE = """
@@ -51,12 +54,9 @@ def environment(tmp_path: Path) -> dict[str, str]:
 
 def setup(tmp_path: Path, *args: str) -> str:
     database = tmp_path / "dev.sqlite3"
-    done = subprocess.run(
+    done = run(
         ["bash", "scripts/dev_setup.sh", "--database", str(database), "--orders", ORDERS, *args],
-        cwd=ROOT,
-        env=environment(tmp_path),
-        capture_output=True,
-        text=True,
+        environment(tmp_path),
         timeout=600,
     )
     assert done.returncode == 0, done.stdout + done.stderr
@@ -70,14 +70,7 @@ def manage_shell(tmp_path: Path, code: str, *extra: str) -> str:
         DATABASE_URL=f"sqlite:///{tmp_path / 'dev.sqlite3'}",
         CELERY_BROKER_URL="",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", _runner(code), *extra],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run([sys.executable, "-c", _runner(code), *extra], env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -141,26 +134,12 @@ def test_each_log_line_is_printed_once_and_no_library_banner(set_up):
         "logging.getLogger('django.request').warning('probe one')\n"
         "logging.getLogger('refunds').warning('probe two')\n"
     )
-    done = subprocess.run(
-        [".venv/bin/python", "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = manage("shell", "-c", code, env=env, python=VENV_PYTHON, timeout=300)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     assert output.count("probe one") == 1, output
     assert output.count("probe two") == 1, output
-    check = subprocess.run(
-        [".venv/bin/python", "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    check = manage("check", env=env, python=VENV_PYTHON, timeout=300)
     assert check.stdout.strip() == "System check identified no issues (0 silenced)."
     assert check.stderr == "", check.stderr
 
@@ -172,14 +151,7 @@ def audit(database: Path, tmp_path: Path) -> subprocess.CompletedProcess:
         DATABASE_URL=f"sqlite:///{database}",
         CELERY_BROKER_URL="",
     )
-    return subprocess.run(
-        [".venv/bin/python", "manage.py", "check_ledger"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return manage("check_ledger", env=env, python=VENV_PYTHON, timeout=300)
 
 
 def test_the_ledger_audit_runs_on_the_sqlite_dev_database(set_up):
