@@ -8,6 +8,19 @@ from lib.history import track_changes
 from lib.money import CURRENCY_CHOICES, RATE_DIGITS, RATE_PLACES
 
 
+class TaxModel(models.TextChoices):
+    """Who is the seller of record of a vendor's goods, for tax.
+
+    facilitator: the platform collects and remits the tax on the goods (it
+    issues the invoice and books the output tax). seller: the vendor is the
+    seller of record; the tax on its goods is part of what the platform owes it,
+    and invoices are issued on its behalf in its own numbering series.
+    """
+
+    FACILITATOR = "facilitator", "Marketplace facilitator (platform remits tax)"
+    SELLER = "seller", "Vendor is seller of record (vendor remits tax)"
+
+
 class PayoutFrequency(models.TextChoices):
     WEEKLY = "weekly", "Weekly"
     MONTHLY = "monthly", "Monthly"
@@ -31,6 +44,13 @@ class Vendor(models.Model):
     payout_delay_days = models.PositiveSmallIntegerField(
         default=7, help_text="Days after the period closes until the payout is made."
     )
+    tax_model = models.CharField(
+        max_length=12,
+        choices=TaxModel.choices,
+        blank=True,
+        default="",
+        help_text="Blank: the tax model of the channel the order came from.",
+    )
     email = models.EmailField(blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,6 +65,9 @@ class Vendor(models.Model):
             models.CheckConstraint(
                 condition=Q(commission_rate__gte=0) & Q(commission_rate__lte=1),
                 name="vendor_commission_rate_between_0_and_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(tax_model__in=["", *TaxModel.values]), name="vendor_tax_model_valid"
             ),
         ]
 

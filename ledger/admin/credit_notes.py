@@ -254,7 +254,7 @@ def rate_validators(form: forms.ModelForm, name: str) -> None:
 class TaxCodeForm(forms.ModelForm):
     class Meta:
         model = TaxCode
-        fields = ("rate", "tax_type")
+        fields = ("code", "name", "jurisdiction", "rate", "tax_type")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -264,7 +264,9 @@ class TaxCodeForm(forms.ModelForm):
 @admin.register(TaxCode)
 class TaxCodeAdmin(HistoryAdminMixin, admin.ModelAdmin):
     form = TaxCodeForm
-    list_display = ("rate", "tax_type")
+    list_display = ("code", "jurisdiction", "rate", "tax_type", "name")
+    list_filter = ("jurisdiction",)
+    search_fields = ("code", "name", "tax_type")
 
 
 class CreditNoteSettingsForm(forms.ModelForm):

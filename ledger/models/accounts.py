@@ -33,6 +33,13 @@ class AccountRole(models.TextChoices):
     SHIPPING_INCOME = "shipping_income", "Shipping income"
     OUTPUT_TAX = "output_tax", "Output tax payable"
     REFUND_EXPENSE = "refund_expense", "Refund expense"
+    REFUNDS_AND_ALLOWANCES = "refunds_and_allowances", "Refunds and allowances (contra-revenue)"
+    CARRIER_CLAIMS = "carrier_claims", "Carrier claims (receivable)"
+    VENDOR_RECEIVABLE = "vendor_receivable", "Vendor receivable"
+    PROVIDER_FEES = "provider_fees", "Payment-provider fees"
+    CHARGEBACKS = "chargebacks", "Chargebacks"
+    PROVIDER_RESERVE = "provider_reserve", "Payment-provider reserve"
+    SUSPENSE = "suspense", "Suspense"
     OTHER = "other", "Other"
 
 
@@ -51,7 +58,7 @@ class Account(models.Model):
     code = models.CharField(max_length=40, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=AccountKind.choices)
-    role = models.CharField(max_length=20, choices=AccountRole.choices, default=AccountRole.OTHER)
+    role = models.CharField(max_length=30, choices=AccountRole.choices, default=AccountRole.OTHER)
     vendor = models.ForeignKey(
         Vendor, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
     )

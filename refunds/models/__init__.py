@@ -19,7 +19,15 @@ from .cases import (
     VendorLiability,
 )
 from .events import Attachment, CaseEvent, EventChannel, EventKind, attachment_path
-from .orders import Channel, Order, OrderLine, Payment, PaymentMethod
+from .orders import (
+    Channel,
+    Order,
+    OrderLine,
+    Payment,
+    PaymentMethod,
+    ShippingEarner,
+    ShippingTax,
+)
 from .outbox import OutboxMessage
 from .policies import REASON_POLICY_FIELDS, Bearer, ReasonPolicy
 from .summary import RefundDay
@@ -46,6 +54,8 @@ __all__ = [
     "RefundDay",
     "RefundLine",
     "RefundLineKind",
+    "ShippingEarner",
+    "ShippingTax",
     "VendorLiability",
     "amount_field",
     "attachment_path",

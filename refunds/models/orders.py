@@ -12,7 +12,18 @@ from lib.money import (
     CURRENCY_CHOICES,
     display_money,
 )
-from vendors.models import Vendor
+from vendors.models import TaxModel, Vendor
+
+
+class ShippingTax(models.TextChoices):
+    UNTAXED = "untaxed", "Untaxed"
+    FOLLOW_GOODS = "follow_goods", "Follows the goods (by their share)"
+    FIXED = "fixed", "A fixed rate"
+
+
+class ShippingEarner(models.TextChoices):
+    PLATFORM = "platform", "Platform"
+    VENDOR = "vendor", "Vendors (by their share of the goods)"
 
 
 # History (lib/history.py): who changed what, and when.
@@ -25,11 +36,47 @@ class Channel(models.Model):
     payout_terms_days = models.PositiveSmallIntegerField(
         default=14, help_text="Days after invoicing until the channel pays out."
     )
+    # Tax: the default for the channel's vendors (a vendor may override it).
+    tax_model = models.CharField(
+        max_length=12, choices=TaxModel.choices, default=TaxModel.FACILITATOR
+    )
+    jurisdiction = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="Where the channel's sales are taxed (e.g. DE); selects tax codes by rate.",
+    )
+    shipping_tax = models.CharField(
+        max_length=12,
+        choices=ShippingTax.choices,
+        default=ShippingTax.UNTAXED,
+        help_text="Shipping as charged includes this tax: none, the goods' rates by their "
+        "share (the EU rule), or the fixed rate below.",
+    )
+    shipping_tax_rate = rate_field(
+        default=Decimal("0"), help_text="Used when shipping is taxed at a fixed rate (0.2 = 20%)."
+    )
+    shipping_earned_by = models.CharField(
+        max_length=10, choices=ShippingEarner.choices, default=ShippingEarner.PLATFORM
+    )
 
     class Meta:
         ordering = ["source", "subsource"]
         constraints = [
             models.UniqueConstraint(fields=["source", "subsource"], name="channel_unique"),
+            models.CheckConstraint(
+                condition=Q(tax_model__in=TaxModel.values), name="channel_tax_model_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_tax__in=ShippingTax.values), name="channel_shipping_tax_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_earned_by__in=ShippingEarner.values),
+                name="channel_shipping_earner_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(shipping_tax_rate__gte=0) & Q(shipping_tax_rate__lte=1),
+                name="channel_shipping_tax_rate_between_0_and_1",
+            ),
         ]
 
     def __str__(self) -> str:

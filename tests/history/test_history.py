@@ -66,7 +66,7 @@ ADMIN_EDITS = {
     "vendor commission": (make_vendor, "commission_rate", "0.1500", Decimal("0.1500")),
     "vendor payout terms": (make_vendor, "payout_delay_days", "21", 21),
     "tax code": (
-        lambda: TaxCode.objects.create(rate=Decimal("0.07"), tax_type="7% VAT"),
+        lambda: TaxCode.objects.create(code="VAT-7", rate=Decimal("0.07"), tax_type="7% VAT"),
         "tax_type",
         "7% (VAT on Income)",
         "7% (VAT on Income)",
@@ -139,7 +139,7 @@ SERVICE_EDITS = {
     "reason policy": (make_policy, "label", "Changed"),
     "vendor": (make_vendor, "commission_rate", Decimal("0.2000")),
     "tax code": (
-        lambda: TaxCode.objects.create(rate=Decimal("0.05"), tax_type="5%"),
+        lambda: TaxCode.objects.create(code="VAT-5", rate=Decimal("0.05"), tax_type="5%"),
         "tax_type",
         "5% X",
     ),

@@ -202,7 +202,7 @@ def test_mapping_off_applies_the_default_account_and_rate_to_every_line(worked_c
         default_refund_tax_rate=D("0.2000"),
     )
     ChannelMapping.objects.create(source="web", subsource="eu-store", sales_account_code="210")
-    TaxCode.objects.create(rate=D("0.2000"), tax_type="20% (VAT on Income)")
+    TaxCode.objects.create(code="VAT-20", rate=D("0.2000"), tax_type="20% (VAT on Income)")
 
     note = issue_credit_note(worked_case)
 

@@ -344,7 +344,12 @@ def test_ledger_rows_name_themselves_by_what_they_are(completed_case, worked_ord
     )
     assert str(note) == f"{note.number} for {completed_case.case_id}"
     assert str(note.lines.get(position=1)).startswith(f"{note.number} line 1: ")
-    assert str(TaxCode(rate=D("0.1000"), tax_type="VAT on Income")) == "10% — VAT on Income"
+    assert str(TaxCode(code="VAT-10", rate=D("0.1000"), tax_type="VAT on Income")) == (
+        "VAT-10: 10% — VAT on Income"
+    )
+    assert str(TaxCode(code="DE-7", jurisdiction="DE", rate=D("0.07"), tax_type="7%")) == (
+        "DE-7 (DE): 7% — 7%"
+    )
 
 
 @pytest.mark.parametrize(
