@@ -330,6 +330,12 @@ OUTBOX_CONSUMERS = {
 }
 # An Idempotency-Key is remembered this long; a retry after that runs again.
 IDEMPOTENCY_RETENTION_DAYS = int(env_str("IDEMPOTENCY_RETENTION_DAYS", "7"))
+
+# The platform's tax on the commission it invoices to vendors, as a fraction
+# (0.19 = 19%; 0, the default, invoices commission without tax). Its tax code is
+# the one of this rate in COMMISSION_TAX_JURISDICTION (blank: of no jurisdiction).
+COMMISSION_TAX_RATE = env_str("COMMISSION_TAX_RATE", "0")
+COMMISSION_TAX_JURISDICTION = env_str("COMMISSION_TAX_JURISDICTION", "")
 WEBHOOK_MAX_ATTEMPTS = int(env_str("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_BACKOFF_SECONDS = int(env_str("WEBHOOK_BACKOFF_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))

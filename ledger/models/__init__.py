@@ -17,11 +17,11 @@ from .credit_notes import (
     CreditNoteSeries,
     CreditNoteSettings,
     IssuerProfile,
-    TaxCode,
 )
 from .journals import Entry, Journal, JournalKind
 from .payouts import Payout
 from .settlements import SettlementStatement
+from .tax import TaxCode
 
 __all__ = [
     "SINGLE_ROLES",

@@ -14,6 +14,8 @@ from lib.money import (
 from refunds.models import PaymentMethod
 from vendors.models import Vendor
 
+from .tax import TaxCode
+
 
 class AccountKind(models.TextChoices):
     ASSET = "asset", "Asset"
@@ -64,6 +66,20 @@ class Account(models.Model):
     )
     payment_method = models.CharField(
         max_length=20, choices=PaymentMethod.choices, blank=True, default=""
+    )
+    tax_code = models.ForeignKey(
+        TaxCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts",
+        help_text="Output-tax accounts: the tax code whose tax this account holds.",
+    )
+    currency = models.CharField(
+        max_length=3,
+        choices=CURRENCY_CHOICES,
+        blank=True,
+        help_text="Bank and output-tax accounts: the one currency it holds (blank: any).",
     )
     bank_account_code = models.CharField(
         max_length=40,
