@@ -90,7 +90,7 @@ def build_month(entries: int) -> int:
     vendor = Vendor.objects.create(code=VENDOR, name="Bench statements", payout_frequency="monthly")
     payable = ensure_payable_accounts([vendor.pk])[vendor.pk]
     clearing = Account.objects.get(role=AccountRole.GATEWAY_CLEARING, payment_method="card").pk
-    bank = Account.objects.get(role=AccountRole.BANK).pk
+    bank = Account.objects.filter(role=AccountRole.BANK).order_by("code").first().pk
     channel, _ = Channel.objects.get_or_create(source="bench", subsource="")
     noon = datetime.combine(MONTH, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
     with transaction.atomic():

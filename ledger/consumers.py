@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.db.models import Prefetch
 
-from refunds.models import CaseEvent, CaseStatus, Order, OutboxMessage, Payment
+from refunds.models import CaseEvent, CaseStatus, Order, OutboxMessage, Payment, RefundLine
 from vendors.models import Vendor
 
 from .credit_notes import issue_credit_notes
@@ -25,13 +25,22 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     order_ids = [m.order_id for m in messages if m.topic == "order.paid" and m.order_id]
     event_ids = [m.event_id for m in messages if m.topic == "case.status_changed" and m.event_id]
 
-    orders = list(Order.objects.filter(pk__in=order_ids).prefetch_related("lines", "payments"))
+    orders = list(
+        Order.objects.filter(pk__in=order_ids)
+        .select_related("channel")
+        .prefetch_related("lines", "payments")
+    )
     events = [
         event
         for event in CaseEvent.objects.filter(pk__in=event_ids)
-        .select_related("case", "case__order")
+        .select_related("case", "case__order", "case__order__channel")
         .prefetch_related(
-            Prefetch("case__order__payments", queryset=Payment.objects.order_by("id"))
+            Prefetch("case__order__payments", queryset=Payment.objects.order_by("id")),
+            Prefetch(
+                "case__lines",
+                queryset=RefundLine.objects.select_related("order_line", "reason").order_by("id"),
+            ),
+            "case__liabilities",
         )
         .order_by("id")
         if _posts(event)

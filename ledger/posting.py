@@ -1,16 +1,26 @@
 """Posting rules and the one way journals reach the ledger.
 
-Rules (DESIGN's worked example is the reference):
+Rules (DESIGN's worked example is the reference; docs/accounting.md has every
+leg with numbers, for both tax models):
 - Sale (order paid): Dr gateway clearing per payment; Cr each vendor's payable
-  with its net less commission; Cr commission income; Cr output tax; Cr
-  shipping income.
-- Refund (case completed), from the breakdown as it stood at completion:
-  Dr vendor payable (vendor share); Dr commission income (commission
-  reversal); Dr refund expense (the rest of the platform's share); Dr output
-  tax (tax); Cr gateway clearing (the total, over the order's payments).
+  with its net less commission; Cr commission income; the tax on the goods to
+  output tax (per tax code and currency) when the platform is the
+  facilitator, to the vendor's payable when the vendor is the seller of record;
+  shipping (split by `refunds.tax.split_shipping`): the platform's part to
+  shipping income (net) and output tax, a vendor's part to its payable (gross
+  if it is the seller of record, else net, and the tax to output tax); the
+  platform's tax on commission: Dr payable, Cr output tax (commission's code).
+- Refund (case completed), from the breakdown as it stood at completion, per
+  vendor: Dr payable (the vendor's share of the goods); Dr commission income
+  (commission reversal) and its tax back (Dr output tax, Cr payable); Dr
+  refunds and allowances, or carrier claims by the reason policy, (the
+  platform's share of the goods); the goods' tax back from whoever booked it
+  (output tax, or the seller's payable); refunded shipping reverses whoever
+  earned it, tax included, and the one who bears it pays the earner its net;
+  Cr gateway clearing (the total, over the order's payments).
 - Correction (dispute resolved after completion with new shares): the
-  difference between the refund journal of the new and the old shares.
-- Payout: Dr vendor payable; Cr bank.
+  difference between the refund legs of the new and the old shares.
+- Payout: Dr vendor payable; Cr the bank of the payout's currency.
 - Reversal: any journal mirrored, debit for credit.
 
 `post_journals` writes a batch of drafts: journals whose posting key already
@@ -23,7 +33,7 @@ batches never deadlock.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -35,24 +45,44 @@ from django.utils import timezone
 from lib.errors import DomainError
 from lib.money import ZERO, allocate, display_money
 from lib.parsing import parse_amount, parse_currency
-from refunds.models import Order, RefundCase
-from vendors.models import Vendor
+from refunds.models import (
+    Channel,
+    Order,
+    OrderLine,
+    PlatformShareTo,
+    RefundCase,
+    RefundLineKind,
+    ShippingTax,
+)
+from refunds.tax import GoodsShare, ShippingPart, split_shipping
+from vendors.models import TaxModel, Vendor
 
+from .chart import Chart, PostingError, ensure_payable_accounts
 from .models import (
-    SINGLE_ROLES,
-    Account,
     AccountBalance,
-    AccountKind,
     AccountRole,
     Entry,
     Journal,
     JournalKind,
     Payout,
 )
+from .tax import commission_tax
 
-
-class PostingError(DomainError):
-    """A journal that must not be posted (unbalanced, missing account, ...)."""
+__all__ = [
+    "Chart",
+    "JournalDraft",
+    "PayoutError",
+    "PostingError",
+    "correction_journal",
+    "ensure_payable_accounts",
+    "payout_journal",
+    "post_journals",
+    "post_one",
+    "record_payout",
+    "refund_journal",
+    "reverse_journal",
+    "sale_journal",
+]
 
 
 @dataclass
@@ -105,118 +135,261 @@ class JournalDraft:
             raise PostingError(self.posting_key, "Each entry is a positive debit or credit.")
 
 
-# ---------------------------------------------------------------- accounts
-
-
-class Chart:
-    """The accounts the rules post to, looked up by role (codes may change)."""
-
-    def __init__(self, vendor_ids: Iterable[int] = ()) -> None:
-        self.single: dict[str, int] = {}
-        self.clearing: dict[str, int] = {}
-        self.payable: dict[int, int] = {}
-        for account in Account.objects.filter(
-            role__in=[*SINGLE_ROLES, AccountRole.GATEWAY_CLEARING]
-        ).only("id", "role", "payment_method"):
-            if account.role == AccountRole.GATEWAY_CLEARING:
-                self.clearing[account.payment_method] = account.pk
-            else:
-                self.single[account.role] = account.pk
-        self.add_vendors(vendor_ids)
-
-    def add_vendors(self, vendor_ids: Iterable[int]) -> None:
-        wanted = set(vendor_ids) - set(self.payable)
-        if wanted:
-            self.payable.update(ensure_payable_accounts(wanted))
-
-    def role(self, role: str) -> int:
-        try:
-            return self.single[role]
-        except KeyError:
-            raise PostingError("account", f"No account has the role {role!r}.") from None
-
-    def clearing_for(self, method: str) -> int:
-        try:
-            return self.clearing[method]
-        except KeyError:
-            raise PostingError(
-                "account", f"No gateway clearing account for payment method {method!r}."
-            ) from None
-
-
-def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
-    """Each vendor's payable sub-account, created on first use."""
-    vendor_ids = set(vendor_ids)
-    found = dict(
-        Account.objects.filter(
-            role=AccountRole.VENDOR_PAYABLE, vendor_id__in=vendor_ids
-        ).values_list("vendor_id", "id")
-    )
-    missing = vendor_ids - set(found)
-    if missing:
-        Account.objects.bulk_create(
-            [
-                Account(
-                    code=f"2000-{vendor.code}",
-                    name=f"Vendor payable - {vendor.name}",
-                    kind=AccountKind.LIABILITY,
-                    role=AccountRole.VENDOR_PAYABLE,
-                    vendor=vendor,
-                )
-                for vendor in Vendor.objects.filter(pk__in=missing)
-            ],
-            ignore_conflicts=True,
-        )
-        found.update(
-            Account.objects.filter(
-                role=AccountRole.VENDOR_PAYABLE, vendor_id__in=missing
-            ).values_list("vendor_id", "id")
-        )
-    return found
-
-
 # ---------------------------------------------------------------- rules
 
 
+def _goods_tax_account(
+    chart: Chart, channel: Channel, vendor_id: int, rate: Decimal, currency: str
+) -> int:
+    """Where the tax on a vendor's goods is booked: output tax (facilitator) or,
+    when the vendor is the seller of record, its own payable."""
+    if chart.tax_model(vendor_id, channel) == TaxModel.SELLER:
+        return chart.payable[vendor_id]
+    return chart.output_tax(rate, channel.jurisdiction, currency)
+
+
+def _shipping_parts(
+    amount: Decimal, goods: Sequence[GoodsShare], channel: Channel, currency: str
+) -> list[ShippingPart]:
+    """`split_shipping`; an order with no goods to weigh by (none can be made
+    through the services) books its shipping as the platform's, at the fixed
+    rate if the channel has one."""
+    if goods or amount == ZERO:
+        return split_shipping(amount, goods, channel, currency)
+    bare = Channel(
+        shipping_tax=ShippingTax.FIXED if channel.shipping_tax == ShippingTax.FIXED else "",
+        shipping_tax_rate=channel.shipping_tax_rate,
+    )
+    return split_shipping(amount, goods, bare, currency)
+
+
+def _shipping_earned(
+    chart: Chart, channel: Channel, currency: str, part: ShippingPart
+) -> list[tuple[int, Decimal]]:
+    """What a piece of shipping earns, as (account, amount) credits: the
+    platform's net to shipping income and its tax to output tax; a vendor's to
+    its payable, gross if it is the seller of record, else net and the tax to
+    output tax. A refund debits the same legs."""
+    if part.earner_vendor_id is None:
+        earned = [(chart.role(AccountRole.SHIPPING_INCOME), part.net)]
+    else:
+        payable = chart.payable[part.earner_vendor_id]
+        if chart.tax_model(part.earner_vendor_id, channel) == TaxModel.SELLER:
+            return [(payable, part.gross)]
+        earned = [(payable, part.net)]
+    if part.tax:
+        earned.append((chart.output_tax(part.rate, channel.jurisdiction, currency), part.tax))
+    return earned
+
+
+def _commission_tax(
+    draft: JournalDraft, chart: Chart, vendor_id: int, commission: Decimal, sign: int = 1
+) -> None:
+    """The platform's tax on commission, charged to the vendor (sign -1 gives it back)."""
+    tax = commission_tax(commission, draft.currency)
+    if tax:
+        draft.debit(chart.payable[vendor_id], sign * tax)
+        draft.credit(chart.commission_output_tax(draft.currency), sign * tax)
+
+
 def sale_journal(order: Order, chart: Chart) -> JournalDraft:
-    """Order paid. `order` must come with its lines and payments prefetched."""
+    """Order paid. `order` must come with its channel, lines and payments prefetched."""
+    channel = order.channel
+    currency = order.currency
     draft = JournalDraft(
         posting_key=f"sale:{order.pk}",
         kind=JournalKind.SALE,
-        currency=order.currency,
+        currency=currency,
         date=order.placed_at.date(),
         memo=f"Sale {order.number}",
         order_id=order.pk,
     )
     for payment in order.payments.all():
         draft.debit(chart.clearing_for(payment.method), payment.amount)
-    vendor_net: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    commission = tax = ZERO
-    for line in order.lines.all():
-        vendor_net[line.vendor_id] += line.net_amount - line.commission_amount
-        commission += line.commission_amount
-        tax += line.tax_amount
-    for vendor_id in sorted(vendor_net):
-        draft.credit(chart.payable[vendor_id], vendor_net[vendor_id])
-    draft.credit(chart.role(AccountRole.COMMISSION_INCOME), commission)
-    draft.credit(chart.role(AccountRole.OUTPUT_TAX), tax)
-    draft.credit(chart.role(AccountRole.SHIPPING_INCOME), order.shipping_amount)
-    return draft
+    lines = list(order.lines.all())
+    commission: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        draft.credit(chart.payable[line.vendor_id], line.net_amount - line.commission_amount)
+        commission[line.vendor_id] += line.commission_amount
+        if line.tax_amount:
+            account = _goods_tax_account(chart, channel, line.vendor_id, line.tax_rate, currency)
+            draft.credit(account, line.tax_amount)
+    income = chart.role(AccountRole.COMMISSION_INCOME)
+    for vendor_id in sorted(commission):
+        draft.credit(income, commission[vendor_id])
+        _commission_tax(draft, chart, vendor_id, commission[vendor_id])
+    goods = [GoodsShare(line.vendor_id, line.net_amount, line.tax_rate) for line in lines]
+    for part in _shipping_parts(order.shipping_amount, goods, channel, currency):
+        for account, amount in _shipping_earned(chart, channel, currency, part):
+            draft.credit(account, amount)
+    return draft.merged()
+
+
+PLATFORM_SHARE_ROLES: dict[str, str] = {
+    PlatformShareTo.ALLOWANCES: AccountRole.REFUNDS_AND_ALLOWANCES,
+    PlatformShareTo.CARRIER_CLAIMS: AccountRole.CARRIER_CLAIMS,
+}
+
+
+@dataclass
+class RefundTerms:
+    """What a case's refund lines say beyond its per-vendor breakdown.
+
+    goods: each vendor's refunded goods (net and rate), which refunded shipping
+    follows; tax_by_rate: each vendor's refunded tax per rate; platform_to: per
+    vendor, where the platform's share of the goods goes (account role) and
+    the weight of each; shipping_vendor_bears and shipping_platform_to: the
+    shipping line's bearer and where the platform's part of it goes.
+    """
+
+    order: Order
+    goods: dict[int, list[GoodsShare]] = field(default_factory=dict)
+    tax_by_rate: dict[int, dict[Decimal, Decimal]] = field(default_factory=dict)
+    platform_to: dict[int, dict[str, Decimal]] = field(default_factory=dict)
+    shipping_vendor_bears: bool = False
+    shipping_platform_to: str = AccountRole.REFUNDS_AND_ALLOWANCES
+    _order_goods: dict[int, list[OrderLine]] | None = None
+
+    @classmethod
+    def of(cls, case: RefundCase) -> RefundTerms:
+        """From `case.lines` (prefetch them with order_line and reason)."""
+        terms = cls(order=case.order)
+        fallback: dict[int, dict[str, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+        for line in case.lines.all():
+            role = PLATFORM_SHARE_ROLES.get(
+                line.reason.platform_share_to, AccountRole.REFUNDS_AND_ALLOWANCES
+            )
+            if line.kind == RefundLineKind.SHIPPING:
+                terms.shipping_vendor_bears = line.vendor_share > 0
+                terms.shipping_platform_to = role
+                continue
+            order_line = line.order_line
+            assert order_line is not None  # a goods line (database constraint)
+            vendor_id = order_line.vendor_id
+            rate = order_line.tax_rate
+            terms.goods.setdefault(vendor_id, []).append(
+                GoodsShare(vendor_id, line.net_amount, rate)
+            )
+            by_rate = terms.tax_by_rate.setdefault(vendor_id, {})
+            by_rate[rate] = by_rate.get(rate, ZERO) + line.tax_amount
+            weights = terms.platform_to.setdefault(vendor_id, {})
+            weights[role] = weights.get(role, ZERO) + line.platform_share - line.commission_reversal
+            fallback[vendor_id][role] += line.net_amount
+        for vendor_id, weights in terms.platform_to.items():
+            if not any(weights.values()):
+                # Shares overridden onto the platform: by the reasons' nets.
+                terms.platform_to[vendor_id] = dict(fallback[vendor_id])
+        return terms
+
+    def order_goods(self, vendor_id: int) -> list[OrderLine]:
+        if self._order_goods is None:
+            self._order_goods = defaultdict(list)
+            for line in self.order.lines.all():
+                self._order_goods[line.vendor_id].append(line)
+        return self._order_goods.get(vendor_id, [])
+
+    def shipping_goods(self, vendor_id: int) -> list[GoodsShare]:
+        """The goods a vendor's refunded shipping follows: its goods in the
+        case, or for a shipping-only case its goods in the order."""
+        return self.goods.get(vendor_id) or [
+            GoodsShare(vendor_id, line.net_amount, line.tax_rate)
+            for line in self.order_goods(vendor_id)
+        ]
+
+    def tax_rates(
+        self, vendor_id: int, tax: Decimal, currency: str
+    ) -> list[tuple[Decimal, Decimal]]:
+        """A vendor's refunded tax split by rate, (rate, tax)."""
+        if not tax:
+            return []
+        by_rate = self.tax_by_rate.get(vendor_id) or {}
+        if not any(by_rate.values()):
+            by_rate = {}
+            for line in self.order_goods(vendor_id):
+                by_rate[line.tax_rate] = by_rate.get(line.tax_rate, ZERO) + line.tax_amount
+        if not any(by_rate.values()):
+            raise PostingError("tax_amount", f"Refunded tax {tax} has no rate to be booked at.")
+        rates = sorted(by_rate)
+        return list(zip(rates, allocate(tax, [by_rate[r] for r in rates], currency), strict=True))
+
+    def platform_roles(
+        self, vendor_id: int, amount: Decimal, currency: str
+    ) -> list[tuple[str, Decimal]]:
+        """The platform's share of a vendor's goods by the account role it goes to."""
+        if not amount:
+            return []
+        weights = self.platform_to.get(vendor_id) or {}
+        if not any(weights.values()):
+            return [(AccountRole.REFUNDS_AND_ALLOWANCES, amount)]
+        roles = sorted(weights)
+        return list(
+            zip(roles, allocate(amount, [weights[r] for r in roles], currency), strict=True)
+        )
+
+
+def _amount(row: Mapping[str, Any], name: str) -> Decimal:
+    return Decimal(row.get(name) or "0")
 
 
 def _refund_legs(
-    draft: JournalDraft, shares: Iterable[dict[str, Any]], chart: Chart, sign: int = 1
+    draft: JournalDraft,
+    row: Mapping[str, Any],
+    terms: RefundTerms,
+    chart: Chart,
+    sign: int = 1,
 ) -> None:
-    """Debit legs of a refund for a breakdown (sign -1 takes them back)."""
-    for row in shares:
-        vendor_share = Decimal(row["vendor_share"])
-        reversal = Decimal(row["commission_reversal"])
-        platform = Decimal(row["platform_share"]) - reversal
-        draft.debit(chart.payable[int(row["vendor_id"])], sign * vendor_share)
-        draft.debit(chart.role(AccountRole.COMMISSION_INCOME), sign * reversal)
-        draft.debit(chart.role(AccountRole.REFUND_EXPENSE), sign * platform)
-        if "tax_amount" in row:
-            draft.debit(chart.role(AccountRole.OUTPUT_TAX), sign * Decimal(row["tax_amount"]))
+    """Debit legs of one vendor's part of a refund (sign -1 takes them back).
+
+    `row` is a breakdown row: refund, net, tax, shipping, vendor and platform
+    shares, commission reversal. docs/accounting.md explains each leg.
+    """
+    vendor_id = int(row["vendor_id"])
+    channel = terms.order.channel
+    currency = draft.currency
+    payable = chart.payable[vendor_id]
+    vendor_share = _amount(row, "vendor_share")
+    platform_share = _amount(row, "platform_share")
+    reversal = _amount(row, "commission_reversal")
+    shipping = _amount(row, "shipping_amount")
+    # Who bears the shipping (the shares hold it as charged, gross): the
+    # shipping line's bearer, as far as its share reaches.
+    if shipping and terms.shipping_vendor_bears:
+        vendor_shipping = min(shipping, max(vendor_share, ZERO))
+    else:
+        vendor_shipping = shipping - min(shipping, max(platform_share - reversal, ZERO))
+    platform_shipping = shipping - vendor_shipping
+
+    # The goods: the shares as costs; the commission given back, with its tax.
+    draft.debit(payable, sign * (vendor_share - vendor_shipping))
+    draft.debit(chart.role(AccountRole.COMMISSION_INCOME), sign * reversal)
+    _commission_tax(draft, chart, vendor_id, reversal, sign=-sign)
+    goods_cost = platform_share - platform_shipping - reversal
+    for role, amount in terms.platform_roles(vendor_id, goods_cost, currency):
+        draft.debit(chart.role(role), sign * amount)
+    for rate, tax in terms.tax_rates(vendor_id, _amount(row, "tax_amount"), currency):
+        draft.debit(_goods_tax_account(chart, channel, vendor_id, rate, currency), sign * tax)
+
+    # Shipping: whoever earned it gives it back, tax included; whoever bears it
+    # pays the earner the net of its part (the tax goes back to the authority).
+    parts = _shipping_parts(shipping, terms.shipping_goods(vendor_id), channel, currency)
+    borne = allocate(vendor_shipping, [p.gross for p in parts], currency) if parts else []
+    for part, by_vendor in zip(parts, borne, strict=True):
+        for account, amount in _shipping_earned(chart, channel, currency, part):
+            draft.debit(account, sign * amount)
+        vendor_net, platform_net = allocate(part.net, [by_vendor, part.gross - by_vendor], currency)
+        if part.earner_vendor_id is None:
+            income = chart.role(AccountRole.SHIPPING_INCOME)
+            # The vendor pays the platform for the shipping it refunded ...
+            draft.debit(payable, sign * vendor_net)
+            draft.credit(income, sign * vendor_net)
+            # ... and a carrier the platform claims from makes good its own part.
+            if terms.shipping_platform_to == AccountRole.CARRIER_CLAIMS:
+                draft.debit(chart.role(AccountRole.CARRIER_CLAIMS), sign * platform_net)
+                draft.credit(income, sign * platform_net)
+        else:
+            # The platform (or the carrier) pays the vendor for the shipping it refunded.
+            draft.debit(chart.role(terms.shipping_platform_to), sign * platform_net)
+            draft.credit(chart.payable[part.earner_vendor_id], sign * platform_net)
 
 
 def _case_draft(case: RefundCase, posting_key: str, kind: str, on: date, memo: str) -> JournalDraft:
@@ -235,9 +408,12 @@ def _case_draft(case: RefundCase, posting_key: str, kind: str, on: date, memo: s
 def refund_journal(
     case: RefundCase, breakdown: Sequence[dict[str, Any]], on: date, chart: Chart
 ) -> JournalDraft:
-    """Case completed. `case.order` must come with its payments prefetched."""
+    """Case completed. `case` must come with its order's channel and payments,
+    and its lines with their order lines and reasons, prefetched."""
     draft = _case_draft(case, f"refund:{case.pk}", JournalKind.REFUND, on, f"Refund {case.case_id}")
-    _refund_legs(draft, breakdown, chart)
+    terms = RefundTerms.of(case)
+    for row in breakdown:
+        _refund_legs(draft, row, terms, chart)
     total = sum((Decimal(row["refund_amount"]) for row in breakdown), ZERO)
     payments = sorted(case.order.payments.all(), key=lambda p: p.pk)
     parts = allocate(total, [p.amount for p in payments], case.currency)
@@ -254,7 +430,11 @@ def correction_journal(
     chart: Chart,
     vendor_ids: dict[str, int],
 ) -> JournalDraft | None:
-    """A dispute resolved after completion moved shares: post the difference."""
+    """A dispute resolved after completion moved shares: post the difference.
+
+    The refunded amounts of a vendor's part (net, tax, shipping) never change,
+    so its legs are those of its liability with the old and the new shares.
+    """
     draft = _case_draft(
         case,
         f"correction:{event_id}",
@@ -262,10 +442,20 @@ def correction_journal(
         on,
         f"Correction {case.case_id} after dispute",
     )
+    terms = RefundTerms.of(case)
+    amounts = {
+        row.vendor_id: {
+            "net_amount": row.net_amount,
+            "tax_amount": row.tax_amount,
+            "shipping_amount": row.shipping_amount,
+        }
+        for row in case.liabilities.all()
+    }
     for change in changes:
         vendor_id = vendor_ids[change["vendor"]]
-        _refund_legs(draft, [{**change["after"], "vendor_id": vendor_id}], chart)
-        _refund_legs(draft, [{**change["before"], "vendor_id": vendor_id}], chart, sign=-1)
+        part = {**amounts.get(vendor_id, {}), "vendor_id": vendor_id}
+        _refund_legs(draft, {**part, **change["after"]}, terms, chart)
+        _refund_legs(draft, {**part, **change["before"]}, terms, chart, sign=-1)
     draft.merged()
     return draft if draft.lines else None
 
@@ -280,7 +470,7 @@ def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
         payout_id=payout.pk,
     )
     draft.debit(chart.payable[payout.vendor_id], payout.amount)
-    draft.credit(chart.role(AccountRole.BANK), payout.amount)
+    draft.credit(chart.bank_for(payout.currency), payout.amount)
     return draft
 
 

@@ -76,6 +76,7 @@ def seed_defaults() -> None:
         import_module("refunds.migrations.0002_default_reason_policies").create(apps, None)
     if not Account.objects.exists():
         import_module("ledger.migrations.0003_default_chart").create(apps, None)
+        import_module("ledger.migrations.0017_chart_for_tax_models").update_chart(apps, None)
     if not Group.objects.filter(name=FINANCE_GROUP).exists():
         import_module("vendors.migrations.0003_finance_group").create(apps, None)
 

@@ -143,6 +143,7 @@ def baseline_drafts(backlog: Backlog) -> list[tuple[int, Any]]:
     from django.db import connection
 
     from ledger.posting import Chart, sale_journal
+    from refunds.models import Channel
 
     low, high = backlog.order_ids
     with connection.cursor() as cur:
@@ -152,10 +153,13 @@ def baseline_drafts(backlog: Backlog) -> list[tuple[int, Any]]:
         )
         messages = cur.fetchall()
         cur.execute(
-            "SELECT id, number, currency, placed_at, shipping_amount FROM refunds_order "
-            "WHERE id BETWEEN %s AND %s",
+            "SELECT id, number, currency, placed_at, shipping_amount, channel_id "
+            "FROM refunds_order WHERE id BETWEEN %s AND %s",
             [low, high],
         )
+        rows = cur.fetchall()
+        # The channels' tax settings, as the consumer's select_related reads them.
+        channels = Channel.objects.in_bulk({row[5] for row in rows})
         orders = {
             row[0]: SimpleNamespace(
                 pk=row[0],
@@ -163,18 +167,19 @@ def baseline_drafts(backlog: Backlog) -> list[tuple[int, Any]]:
                 currency=row[2],
                 placed_at=row[3],
                 shipping_amount=row[4],
+                channel=channels[row[5]],
                 lines=Related(),
                 payments=Related(),
             )
-            for row in cur.fetchall()
+            for row in rows
         }
         cur.execute(
-            "SELECT order_id, vendor_id, net_amount, commission_amount, tax_amount "
+            "SELECT order_id, vendor_id, net_amount, commission_amount, tax_amount, tax_rate "
             "FROM refunds_orderline WHERE order_id BETWEEN %s AND %s ORDER BY order_id, id",
             [low, high],
         )
         vendor_ids = set()
-        for order_id, vendor_id, net, commission, tax in cur.fetchall():
+        for order_id, vendor_id, net, commission, tax, rate in cur.fetchall():
             vendor_ids.add(vendor_id)
             orders[order_id].lines.items.append(
                 SimpleNamespace(
@@ -182,6 +187,7 @@ def baseline_drafts(backlog: Backlog) -> list[tuple[int, Any]]:
                     net_amount=net,
                     commission_amount=commission,
                     tax_amount=tax,
+                    tax_rate=rate,
                 )
             )
         cur.execute(

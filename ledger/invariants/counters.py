@@ -5,22 +5,48 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
+from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql, commission_tax_sql
 
 
 def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
-    """Payable = sales (net less commission) - vendor shares of completed cases - payouts."""
+    """Payable = sales (net less commission) - vendor shares of completed cases - payouts.
+
+    With the vendor as seller of record its sales and refunds carry the tax on
+    its goods; the platform's tax on commission (COMMISSION_TAX_RATE) is taken
+    from sales per order and given back with commission reversals. A vendor and
+    currency whose payable holds shipping these statements cannot price (sold
+    on a channel where vendors earn shipping, or refunded taxed shipping: see
+    sql.SHIPPING_TAXED) is left out, like one with postings still in the outbox.
+    """
+    sales_tax = commission_tax_sql("commission", "currency")
+    refund_tax = commission_tax_sql("l.commission_reversal", "c.currency")
     sql = _sql(
         """
         WITH {backlog},
+        order_sales AS (
+            SELECT l.vendor_id, o.currency,
+                   sum(l.net_amount - l.commission_amount
+                       + CASE WHEN {seller} THEN l.tax_amount ELSE 0 END) AS amount,
+                   sum(l.commission_amount) AS commission
+            FROM "{line}" l
+            JOIN "{order}" o ON o.id = l.order_id
+            JOIN "{channel}" ch ON ch.id = o.channel_id
+            JOIN "{vendor}" v ON v.id = l.vendor_id
+            GROUP BY l.vendor_id, o.id, o.currency
+        ),
         sales AS (
-            SELECT l.vendor_id, o.currency, sum(l.net_amount - l.commission_amount) AS amount
-            FROM "{line}" l JOIN "{order}" o ON o.id = l.order_id
-            GROUP BY l.vendor_id, o.currency
+            SELECT vendor_id, currency, sum(amount - @sales_tax) AS amount
+            FROM order_sales GROUP BY vendor_id, currency
         ),
         refunds AS (
-            SELECT l.vendor_id, c.currency, sum(l.vendor_share) AS amount
-            FROM "{liability}" l JOIN "{case}" c ON c.id = l.case_id
+            SELECT l.vendor_id, c.currency,
+                   sum(l.vendor_share + CASE WHEN {seller} THEN l.tax_amount ELSE 0 END
+                       - @refund_tax) AS amount
+            FROM "{liability}" l
+            JOIN "{case}" c ON c.id = l.case_id
+            JOIN "{order}" o ON o.id = c.order_id
+            JOIN "{channel}" ch ON ch.id = o.channel_id
+            JOIN "{vendor}" v ON v.id = l.vendor_id
             WHERE {completed_c}
             GROUP BY l.vendor_id, c.currency
         ),
@@ -55,6 +81,19 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             FROM pending_cases p
             JOIN "{case}" c ON c.id = p.case_id
             JOIN "{liability}" l ON l.case_id = c.id
+            UNION
+            SELECT l.vendor_id, o.currency
+            FROM "{order}" o
+            JOIN "{channel}" ch ON ch.id = o.channel_id
+            JOIN "{line}" l ON l.order_id = o.id
+            WHERE {shipping_by_vendors} AND o.shipping_amount > 0
+            UNION
+            SELECT l.vendor_id, c.currency
+            FROM "{liability}" l
+            JOIN "{case}" c ON c.id = l.case_id
+            JOIN "{order}" o ON o.id = c.order_id
+            JOIN "{channel}" ch ON ch.id = o.channel_id
+            WHERE {shipping_taxed} AND l.shipping_amount > 0 AND {completed_c}
         )
         SELECT v.code, coalesce(x.currency, g.currency),
                coalesce(x.sales, 0), coalesce(x.refunds, 0), coalesce(x.payouts, 0),
@@ -67,7 +106,7 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
               SELECT 1 FROM unsettled u
               WHERE u.vendor_id = v.id AND u.currency = coalesce(x.currency, g.currency)
           )
-        """
+        """.replace("@sales_tax", sales_tax).replace("@refund_tax", refund_tax)
     )
 
     def make(

@@ -3,10 +3,11 @@ case posted once, with the legs its breakdown says."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
-from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
+from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql, commission_tax_sql
 
 # ---------------------------------------------------------------- sources
 
@@ -140,8 +141,13 @@ def refunds_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     return _findings("refunds_posted", _fetch(sql, limit=limit), limit, make)
 
 
+# @ctax(amount) in a case's rows: the tax on that much commission, in the case's currency.
+_CTAX = re.compile(r"@ctax\(((?:[^()]+|\([^()]*\))*)\)")
+
+
 def _case_legs_sql(expected: str, kinds: str) -> str:
     """Cases whose posted legs (journals of `kinds`) differ from `expected` legs."""
+    expected = _CTAX.sub(lambda m: commission_tax_sql(m.group(1), "c.currency"), expected)
     return _sql(
         """
         WITH {backlog},
@@ -161,22 +167,32 @@ def _case_legs_sql(expected: str, kinds: str) -> str:
         FROM expected x
         FULL OUTER JOIN posted p ON p.case_id = x.case_id AND p.leg = x.leg
         JOIN "{case}" c ON c.id = coalesce(x.case_id, p.case_id)
+        JOIN "{order}" o ON o.id = c.order_id
+        JOIN "{channel}" ch ON ch.id = o.channel_id
         WHERE [[coalesce(x.amount, 0) <> coalesce(p.amount, 0)]]
           AND NOT EXISTS (SELECT 1 FROM pending_cases q WHERE q.case_id = c.id)
+          -- Taxed shipping refunded: its split is not priced here (see SHIPPING_TAXED).
+          AND NOT ({shipping_taxed} AND c.shipping_refund_amount > 0
+                   AND coalesce(x.leg, p.leg) NOT IN ('commission', 'clearing'))
         """.replace("{expected}", expected).replace("{kinds}", kinds)
     )
 
 
 # Debit legs of a refund from per-vendor rows `r` (vendor_share, platform_share,
-# commission_reversal, tax_amount, refund_amount), as posting.refund_journal
-# books them; the clearing accounts are credited with the refund amount.
+# commission_reversal, tax_amount, refund_amount, the vendor's code, `seller`:
+# whether it is the seller of record, `ctax`: the tax on the commission
+# reversal), as posting.refund_journal books them with untaxed shipping: the
+# seller's tax goes back through its payable, the facilitator's through output
+# tax; the clearing accounts are credited with the refund amount.
 _LEGS_FROM_ROWS = """
-    SELECT case_id, 'payable:' || code AS leg, sum(vendor_share) AS amount
+    SELECT case_id, 'payable:' || code AS leg,
+           sum(vendor_share + CASE WHEN seller THEN tax_amount ELSE 0 END - ctax) AS amount
         FROM r GROUP BY case_id, code
     UNION ALL SELECT case_id, 'commission', sum(commission_reversal) FROM r GROUP BY case_id
-    UNION ALL SELECT case_id, 'expense', sum(platform_share - commission_reversal)
+    UNION ALL SELECT case_id, 'platform', sum(platform_share - commission_reversal)
         FROM r GROUP BY case_id
-    UNION ALL SELECT case_id, 'tax', sum(tax_amount) FROM r GROUP BY case_id
+    UNION ALL SELECT case_id, 'tax', sum(CASE WHEN seller THEN 0 ELSE tax_amount END + ctax)
+        FROM r GROUP BY case_id
     UNION ALL SELECT case_id, 'clearing', -sum(refund_amount) FROM r GROUP BY case_id
 """
 
@@ -202,9 +218,12 @@ def refund_journals_match_completion(limit: int = DEFAULT_LIMIT) -> list[Finding
                    (row->>'platform_share')::numeric AS platform_share,
                    (row->>'commission_reversal')::numeric AS commission_reversal,
                    (row->>'tax_amount')::numeric AS tax_amount,
-                   (row->>'refund_amount')::numeric AS refund_amount
+                   (row->>'refund_amount')::numeric AS refund_amount,
+                   {seller} AS seller, @ctax((row->>'commission_reversal')::numeric) AS ctax
             FROM "{event}" ev
             JOIN "{case}" c ON c.id = ev.case_id
+            JOIN "{order}" o ON o.id = c.order_id
+            JOIN "{channel}" ch ON ch.id = o.channel_id
             CROSS JOIN LATERAL jsonb_array_elements(ev.data->'liabilities') AS row
             JOIN "{vendor}" v ON v.id = (row->>'vendor_id')::bigint
             WHERE ev.from_status = {s_approved} AND ev.to_status = {s_completed}
@@ -231,9 +250,12 @@ def case_postings_match_liabilities(limit: int = DEFAULT_LIMIT) -> list[Finding]
         """
         WITH r AS (
             SELECT l.case_id, v.code, l.vendor_share, l.platform_share,
-                   l.commission_reversal, l.tax_amount, l.refund_amount
+                   l.commission_reversal, l.tax_amount, l.refund_amount,
+                   {seller} AS seller, @ctax(l.commission_reversal) AS ctax
             FROM "{liability}" l
             JOIN "{case}" c ON c.id = l.case_id
+            JOIN "{order}" o ON o.id = c.order_id
+            JOIN "{channel}" ch ON ch.id = o.channel_id
             JOIN "{vendor}" v ON v.id = l.vendor_id
             WHERE {completed_c}
         )

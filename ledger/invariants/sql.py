@@ -9,20 +9,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 
+from lib.money import CURRENCY_EXPONENTS
 from refunds.models import (
     CaseEvent,
     CaseStatus,
+    Channel,
     Order,
     OrderLine,
     OutboxMessage,
     RefundCase,
     RefundLine,
+    ShippingEarner,
+    ShippingTax,
     VendorLiability,
 )
 from refunds.statuses import PAID_STATUSES, RELEASED_STATUSES, sql_list
-from vendors.models import Vendor
+from vendors.models import TaxModel, Vendor
 
 from ..models import Account, AccountBalance, AccountRole, Entry, Journal, JournalKind, Payout
 
@@ -33,6 +38,7 @@ TABLES = {
     "account": Account._meta.db_table,
     "balance": AccountBalance._meta.db_table,
     "case": RefundCase._meta.db_table,
+    "channel": Channel._meta.db_table,
     "entry": Entry._meta.db_table,
     "event": CaseEvent._meta.db_table,
     "journal": Journal._meta.db_table,
@@ -73,17 +79,50 @@ BACKLOG = """
 
 # A ledger leg named by what it is for, so a case's expected and posted legs
 # can be compared without knowing account ids: payable:<vendor code>,
-# commission, expense, tax, clearing (all payment methods together).
+# commission, platform (what the platform bears: refunds and allowances,
+# carrier claims, shipping income), tax (every output-tax account), clearing
+# (all payment methods together).
 LEG = """
     CASE a.role
         WHEN {r_vendor_payable} THEN 'payable:' || v.code
         WHEN {r_commission_income} THEN 'commission'
-        WHEN {r_refund_expense} THEN 'expense'
+        WHEN {r_refunds_and_allowances} THEN 'platform'
+        WHEN {r_carrier_claims} THEN 'platform'
+        WHEN {r_shipping_income} THEN 'platform'
         WHEN {r_output_tax} THEN 'tax'
         WHEN {r_gateway_clearing} THEN 'clearing'
         ELSE 'account:' || a.code
     END
 """
+
+# The seller of record of vendor `v`'s goods on channel `ch` (refunds.tax.tax_model_of).
+SELLER = f"(coalesce(nullif(v.tax_model, ''), ch.tax_model) = '{TaxModel.SELLER.value}')"
+
+# Shipping the checks cannot price: taxed shipping (its split into net and tax
+# by rate), and shipping vendors earn (its split over the order's vendors).
+# Both are refunds.tax.split_shipping's largest-remainder rounding, which these
+# statements do not repeat; the checks leave out what depends on them.
+SHIPPING_TAXED = f"(ch.shipping_tax <> '{ShippingTax.UNTAXED.value}')"
+SHIPPING_BY_VENDORS = f"(ch.shipping_earned_by <> '{ShippingEarner.PLATFORM.value}')"
+
+
+def commission_tax_sql(commission: str, currency: str) -> str:
+    """SQL for ledger.tax.commission_tax of a non-negative amount: times
+    COMMISSION_TAX_RATE, rounded half to even to the currency's minor unit."""
+    rate = Decimal(str(settings.COMMISSION_TAX_RATE))
+    if not rate:
+        return "0"
+    scale = " ".join(
+        f"WHEN '{code}' THEN {10**places}"
+        for code, places in sorted(CURRENCY_EXPONENTS.items())
+        if places != 2
+    )
+    scale = f"(CASE {currency} {scale} ELSE 100 END)"
+    units = f"(({commission}) * {rate} * {scale})"
+    return (
+        f"((CASE WHEN {units} - floor({units}) = 0.5 "
+        f"THEN floor({units}) + mod(floor({units}), 2) ELSE round({units}) END) / {scale})"
+    )
 
 
 @dataclass(frozen=True)
@@ -123,6 +162,9 @@ def _fill(template: str, completed: str) -> str:
         **_NAMES,
         backlog=BACKLOG.format(**_NAMES),
         leg=LEG.format(**_NAMES),
+        seller=SELLER,
+        shipping_taxed=SHIPPING_TAXED,
+        shipping_by_vendors=SHIPPING_BY_VENDORS,
         completed_c=completed.format(c="c"),
         released_c=RELEASED.format(c="c", **_NAMES),
     )

@@ -26,7 +26,12 @@ class AccountKind(models.TextChoices):
 
 
 class AccountRole(models.TextChoices):
-    """What the posting rules use an account for; codes stay editable."""
+    """What the posting rules use an account for; codes stay editable.
+
+    docs/accounting.md describes each role: its kind, normal side and what
+    posts there. Refunds and allowances is an income account (contra-revenue):
+    it is debited, so its balance reads as negative income and reduces revenue.
+    """
 
     BANK = "bank", "Bank"
     GATEWAY_CLEARING = "gateway_clearing", "Gateway clearing"
@@ -34,7 +39,6 @@ class AccountRole(models.TextChoices):
     COMMISSION_INCOME = "commission_income", "Commission income"
     SHIPPING_INCOME = "shipping_income", "Shipping income"
     OUTPUT_TAX = "output_tax", "Output tax payable"
-    REFUND_EXPENSE = "refund_expense", "Refund expense"
     REFUNDS_AND_ALLOWANCES = "refunds_and_allowances", "Refunds and allowances (contra-revenue)"
     CARRIER_CLAIMS = "carrier_claims", "Carrier claims (receivable)"
     VENDOR_RECEIVABLE = "vendor_receivable", "Vendor receivable"
@@ -45,19 +49,26 @@ class AccountRole(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Roles held by exactly one account. Banks (per bank and currency), output tax
+# (per tax code and currency), clearing (per payment method) and payables (per
+# vendor) are many accounts of one role.
 SINGLE_ROLES = [
-    AccountRole.BANK,
     AccountRole.COMMISSION_INCOME,
     AccountRole.SHIPPING_INCOME,
-    AccountRole.OUTPUT_TAX,
-    AccountRole.REFUND_EXPENSE,
+    AccountRole.REFUNDS_AND_ALLOWANCES,
+    AccountRole.CARRIER_CLAIMS,
+    AccountRole.PROVIDER_FEES,
+    AccountRole.CHARGEBACKS,
+    AccountRole.PROVIDER_RESERVE,
+    AccountRole.SUSPENSE,
 ]
 
 
 # History (lib/history.py): the chart, and each gateway's payment method -> bank account.
 @track_changes()
 class Account(models.Model):
-    code = models.CharField(max_length=40, unique=True)
+    # Room for output-tax accounts: 2100-<tax code (up to 40)>-<currency>.
+    code = models.CharField(max_length=60, unique=True)
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=AccountKind.choices)
     role = models.CharField(max_length=30, choices=AccountRole.choices, default=AccountRole.OTHER)
@@ -86,6 +97,16 @@ class Account(models.Model):
         blank=True,
         help_text="The bank account in the accounting system that this clearing account settles to.",
     )
+    settles_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="settled_from",
+        limit_choices_to={"role": AccountRole.BANK},
+        help_text="Gateway clearing accounts: the bank account (of this ledger) the "
+        "provider's payouts of this payment method go to.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -110,6 +131,12 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~Q(role=AccountRole.GATEWAY_CLEARING) | ~Q(payment_method=""),
                 name="account_clearing_has_method",
+            ),
+            # Output tax posted before tax codes stays on the account without one.
+            models.UniqueConstraint(
+                fields=["tax_code", "currency"],
+                condition=Q(role=AccountRole.OUTPUT_TAX, tax_code__isnull=False),
+                name="account_one_output_tax_per_code_and_currency",
             ),
         ]
 

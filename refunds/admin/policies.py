@@ -36,7 +36,7 @@ class ReasonPolicyAdmin(HistoryAdminMixin, admin.ModelAdmin):
 
     form = ReasonPolicyForm
     list_display = (*REASON_POLICY_FIELDS, "version")
-    list_filter = ("is_active", "shipping_bearer")
+    list_filter = ("is_active", "shipping_bearer", "platform_share_to")
     search_fields = ("code", "label")
 
     def get_readonly_fields(

@@ -29,7 +29,7 @@ from .orders import (
     ShippingTax,
 )
 from .outbox import OutboxMessage
-from .policies import REASON_POLICY_FIELDS, Bearer, ReasonPolicy
+from .policies import REASON_POLICY_FIELDS, Bearer, PlatformShareTo, ReasonPolicy
 from .summary import RefundDay
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "OutboxMessage",
     "Payment",
     "PaymentMethod",
+    "PlatformShareTo",
     "ReasonPolicy",
     "RefundCase",
     "RefundDay",

@@ -12,6 +12,13 @@ class Bearer(models.TextChoices):
     PLATFORM = "platform", "Platform"
 
 
+class PlatformShareTo(models.TextChoices):
+    """Where the ledger books the part of a refund the platform bears."""
+
+    ALLOWANCES = "allowances", "Refunds and allowances (the platform's cost)"
+    CARRIER_CLAIMS = "carrier_claims", "Carrier claims (charged to the carrier)"
+
+
 # What describes a policy: the fields staff edit, and the API lists.
 REASON_POLICY_FIELDS = (
     "code",
@@ -19,6 +26,7 @@ REASON_POLICY_FIELDS = (
     "vendor_share_percent",
     "refund_commission_to_vendor",
     "shipping_bearer",
+    "platform_share_to",
     "is_active",
 )
 
@@ -44,6 +52,13 @@ class ReasonPolicy(models.Model):
         help_text="Give the vendor back the platform's commission on the part it bears."
     )
     shipping_bearer = models.CharField(max_length=10, choices=Bearer.choices)
+    platform_share_to = models.CharField(
+        max_length=20,
+        choices=PlatformShareTo.choices,
+        default=PlatformShareTo.ALLOWANCES,
+        help_text="Where the platform's share is booked: its own refunds and allowances, "
+        "or a claim on the carrier (a receivable).",
+    )
     is_active = models.BooleanField(default=True)
     version = models.PositiveIntegerField(
         default=1, editable=False, help_text="Counts the policy's versions; the database keeps it."
@@ -69,6 +84,10 @@ class ReasonPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(shipping_bearer__in=Bearer.values),
                 name="reason_shipping_bearer_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(platform_share_to__in=PlatformShareTo.values),
+                name="reason_platform_share_to_valid",
             ),
         ]
 

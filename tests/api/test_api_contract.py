@@ -197,6 +197,7 @@ def test_reasons_list_their_policy(staff_api):
     assert reasons["damaged"]["vendor_share_percent"] == "100.00"
     assert reasons["customer_remorse"]["refund_commission_to_vendor"] is False
     assert reasons["goodwill"]["vendor_share_percent"] == "0.00"
+    assert reasons["late_delivery"]["platform_share_to"] == "allowances"
 
 
 def test_lists_filter_and_paginate_by_cursor(staff_api, order):
@@ -295,7 +296,7 @@ def test_journals_accounts_and_trial_balance(staff_api, order, acme_api):
         ("2000-ACME", "18.00", "0.00"),
         ("4000", "2.00", "0.00"),
         ("5000", "5.00", "0.00"),
-        ("2100", "2.50", "0.00"),
+        ("2100-VAT-10-EUR", "2.50", "0.00"),
         ("1100", "0.00", "27.50"),
     }
     accounts = {

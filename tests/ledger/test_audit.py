@@ -244,7 +244,7 @@ def test_a_refund_journal_that_differs_from_the_completion_snapshot(books):
         f"case {case.case_id} leg payable:ACME": (
             "completion snapshot says 17 EUR (net debit), the journals post 18"
         ),
-        f"case {case.case_id} leg expense": (
+        f"case {case.case_id} leg platform": (
             "completion snapshot says 6 EUR (net debit), the journals post 5"
         ),
     }
@@ -257,7 +257,7 @@ def test_liabilities_changed_after_completion_without_a_correction(books):
     )
     assert checks_failing() == {"case_postings_match_liabilities", "vendor_payables"}
     legs = {f.subject.rsplit(" ", 1)[1] for f in invariants.case_postings_match_liabilities()}
-    assert legs == {"payable:ACME", "expense"}
+    assert legs == {"payable:ACME", "platform"}
     [payable] = invariants.vendor_payables()
     assert payable.detail == (
         "payable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"

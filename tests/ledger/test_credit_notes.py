@@ -96,7 +96,7 @@ def test_the_credit_note_tax_is_what_the_refund_journal_posted(worked_case):
     drain()
     note = issue_credit_note(worked_case)
     journal = Journal.objects.get(case=worked_case, kind=JournalKind.REFUND)
-    tax_debit = journal.entries.get(account__code="2100").debit
+    tax_debit = journal.entries.get(account__role="output_tax").debit
     clearing_credit = journal.entries.get(account__code="1100").credit
 
     assert note.tax_amount == tax_debit == D("2.50")

@@ -113,7 +113,7 @@ def test_the_journal_csv_has_every_entry_with_its_case_id(worked_note, today):
         ("2000-ACME", "18.00", ""),
         ("4000", "2.00", ""),
         ("5000", "5.00", ""),
-        ("2100", "2.50", ""),
+        ("2100-VAT-10-EUR", "2.50", ""),
         ("1100", "", "27.50"),
     }
     assert len(sale) == 6

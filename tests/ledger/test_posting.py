@@ -45,7 +45,7 @@ def test_the_sale_journal_matches_the_worked_example(worked_order):
         "Vendor payable - Acme Mugs": ("Cr", D("36.00")),
         "Vendor payable - Bolt Tees": ("Cr", D("42.50")),
         "Commission income": ("Cr", D("11.50")),
-        "Output tax payable": ("Cr", D("9.00")),
+        "Output tax VAT-10 EUR": ("Cr", D("9.00")),
         "Shipping income": ("Cr", D("10.00")),
     }
     assert journal.posting_key == f"sale:{worked_order.pk}"
@@ -56,15 +56,15 @@ def test_the_refund_journal_matches_the_worked_example(completed_case):
     assert legs(journal) == {
         "Vendor payable - Acme Mugs": ("Dr", D("18.00")),
         "Commission income": ("Dr", D("2.00")),
-        "Refund expense (platform-borne)": ("Dr", D("5.00")),
-        "Output tax payable": ("Dr", D("2.50")),
+        "Refunds and allowances (contra-revenue)": ("Dr", D("5.00")),
+        "Output tax VAT-10 EUR": ("Dr", D("2.50")),
         "Gateway clearing - card": ("Cr", D("27.50")),
     }
     assert balance("1100") == D("81.50")
     assert balance("2000-ACME") == D("-18.00")
     assert balance("2000-BOLT") == D("-42.50")
     assert balance("4000") == D("-9.50")
-    assert balance("2100") == D("-6.50")
+    assert balance("2100-VAT-10-EUR") == D("-6.50")
     assert balance("5000") == D("5.00")
     assert not OutboxMessage.objects.filter(consumer="ledger").exists()
 
@@ -86,7 +86,7 @@ def test_a_dispute_resolved_after_completion_posts_the_difference(completed_case
     assert legs(correction) == {
         "Vendor payable - Acme Mugs": ("Cr", D("9.00")),
         "Commission income": ("Cr", D("1.00")),
-        "Refund expense (platform-borne)": ("Dr", D("10.00")),
+        "Refunds and allowances (contra-revenue)": ("Dr", D("10.00")),
     }
     assert balance("2000-ACME") == D("-27.00")
     assert balance("1100") == D("81.50")

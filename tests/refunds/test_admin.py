@@ -666,6 +666,7 @@ def reason_form(**fields: str) -> dict[str, str]:
         "vendor_share_percent": "50",
         "refund_commission_to_vendor": "on",
         "shipping_bearer": "platform",
+        "platform_share_to": "allowances",
         "is_active": "on",
     }
     data.update(fields)
@@ -678,6 +679,22 @@ def test_it_lets_staff_add_a_reason_policy(staff):
     assert response.status_code == 302
     policy = ReasonPolicy.objects.get(code="price_match")
     assert (policy.vendor_share_percent, policy.shipping_bearer) == (D("50"), "platform")
+    assert policy.platform_share_to == "allowances"
+
+
+def test_a_reason_policy_may_charge_the_platforms_share_to_the_carrier(staff):
+    response = staff.post(
+        reverse("admin:refunds_reasonpolicy_add"),
+        reason_form(code="lost_parcel", platform_share_to="carrier_claims"),
+    )
+
+    assert response.status_code == 302
+    assert ReasonPolicy.objects.get(code="lost_parcel").platform_share_to == "carrier_claims"
+    refused = staff.post(
+        reverse("admin:refunds_reasonpolicy_add"),
+        reason_form(code="lost_box", platform_share_to="the_courier"),
+    )
+    assert refused.context["adminform"].form.errors["platform_share_to"]
 
 
 @pytest.mark.parametrize("percent", ["-1", "100.01", "150"])
