@@ -31,6 +31,7 @@ TERMS_FIELDS = (
     "commission_rate",
     "payout_frequency",
     "payout_delay_days",
+    "tax_model",
 )
 
 
@@ -95,11 +96,12 @@ class VendorAdmin(HistoryAdminMixin, admin.ModelAdmin):
         "name",
         "currency",
         "commission",
+        "tax_model",
         "payout_frequency",
         "payout_delay_days",
         "is_active",
     )
-    list_filter = ("is_active", "payout_frequency", "currency")
+    list_filter = ("is_active", "payout_frequency", "currency", "tax_model")
     search_fields = ("code", "name", "email")
     fields = (*VendorForm.Meta.fields, "created_at")
     inlines = (VendorMembershipInline,)

@@ -21,7 +21,14 @@ from lib.links import link_to
 from lib.money import CURRENCY_EXPONENTS
 
 from .errors import VendorError
-from .models import PayoutFrequency, Vendor, VendorInvitation, VendorMembership, VendorRole
+from .models import (
+    PayoutFrequency,
+    TaxModel,
+    Vendor,
+    VendorInvitation,
+    VendorMembership,
+    VendorRole,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +44,7 @@ class VendorTerms:
     payout_frequency: str
     payout_delay_days: int
     email: str
+    tax_model: str
 
 
 def parse_vendor_terms(
@@ -48,6 +56,7 @@ def parse_vendor_terms(
     payout_frequency: Any = PayoutFrequency.MONTHLY,
     payout_delay_days: Any = 7,
     email: Any = "",
+    tax_model: Any = "",
 ) -> VendorTerms:
     """The vendor rules, without writing anything: forms ask them before saving."""
     code = str(code or "").strip()
@@ -75,6 +84,12 @@ def parse_vendor_terms(
         raise VendorError("payout_delay_days", "A whole number of days.") from None
     if not 0 <= delay <= 365:
         raise VendorError("payout_delay_days", "Between 0 and 365 days.")
+    tax_model = str(tax_model or "")
+    if tax_model not in ("", *TaxModel.values):
+        raise VendorError(
+            "tax_model",
+            f"One of {', '.join(TaxModel.values)}, or blank for the channel's tax model.",
+        )
     return VendorTerms(
         code=code,
         name=name,
@@ -83,6 +98,7 @@ def parse_vendor_terms(
         payout_frequency=payout_frequency,
         payout_delay_days=delay,
         email=str(email or "")[:254],
+        tax_model=tax_model,
     )
 
 

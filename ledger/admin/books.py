@@ -73,9 +73,20 @@ class TrialBalanceForm(forms.Form):
 
 @admin.register(Account)
 class AccountAdmin(HistoryAdminMixin, ExtraViewsMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "kind", "role", "payment_method", "bank_account_code", "vendor")
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "role",
+        "currency",
+        "tax_code",
+        "payment_method",
+        "settles_to",
+        "bank_account_code",
+        "vendor",
+    )
     list_display_links = ("code",)
-    list_filter = ("kind", "role")
+    list_filter = ("kind", "role", "currency")
     search_fields = ("code", "name")
     ordering = ("code",)
 
@@ -85,7 +96,9 @@ class AccountAdmin(HistoryAdminMixin, ExtraViewsMixin, admin.ModelAdmin):
         # Posting rules find accounts by role (and vendor, payment method), and
         # posted entries were made under its kind: fixed once it exists.
         if obj is not None:
-            return ("kind", "role", "vendor", "payment_method")
+            fixed = ("kind", "role", "vendor", "payment_method", "tax_code")
+            # What an account holds (a bank's or a tax's currency) is fixed once posted to.
+            return (*fixed, "currency") if obj.balances.exists() else fixed
         return ()
 
     def has_delete_permission(self, request: HttpRequest, obj: Account | None = None) -> bool:

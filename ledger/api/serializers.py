@@ -62,6 +62,16 @@ class AccountSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(
         source="vendor.code", read_only=True, default=None, allow_null=True
     )
+    tax_code = serializers.CharField(
+        source="tax_code.code", read_only=True, default=None, allow_null=True
+    )
+    settles_to = serializers.CharField(
+        source="settles_to.code",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Gateway clearing: the code of the bank account it settles to.",
+    )
     balances = serializers.SerializerMethodField()
 
     class Meta:
@@ -72,7 +82,10 @@ class AccountSerializer(serializers.ModelSerializer):
             "kind",
             "role",
             "vendor",
+            "currency",
+            "tax_code",
             "payment_method",
+            "settles_to",
             "bank_account_code",
             "balances",
         ]

@@ -59,7 +59,9 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     filterset_fields = ["role", "kind"]
-    queryset = Account.objects.select_related("vendor").prefetch_related("balances")
+    queryset = Account.objects.select_related("vendor", "tax_code", "settles_to").prefetch_related(
+        "balances"
+    )
 
 
 class TrialBalanceQuery(serializers.Serializer):

@@ -1,10 +1,15 @@
-"""Orders, payments and channels: rows that come from integrations, shown read-only."""
+"""Orders, payments and channels: rows that come from integrations, shown
+read-only; of a channel, staff set only its tax settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
-from django.db.models import Q, QuerySet
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -12,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import (
     BigTableAdmin,
+    ExtraViewsMixin,
     ReadOnlyInline,
     ViewOnlyAdmin,
     currency_of,
@@ -25,6 +31,7 @@ from refunds.models import (
     Order,
     OrderLine,
     Payment,
+    ShippingTax,
 )
 
 from .common import search_terms
@@ -191,7 +198,64 @@ class PaymentAdmin(ViewOnlyAdmin, BigTableAdmin):
         return queryset, False
 
 
+# What staff may change on a channel: how its sales are taxed (docs/accounting.md).
+CHANNEL_TAX_FIELDS = (
+    "tax_model",
+    "jurisdiction",
+    "shipping_tax",
+    "shipping_tax_rate",
+    "shipping_earned_by",
+)
+
+
+class ChannelTaxForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = CHANNEL_TAX_FIELDS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Refused on the field itself, not as the CHECK constraint's form-wide error.
+        rate = self.fields["shipping_tax_rate"]
+        rate.validators += [MinValueValidator(0), MaxValueValidator(1)]
+        rate.widget.attrs.update(min="0", max="1", step="0.0001")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("shipping_tax") == ShippingTax.FIXED and not data.get("shipping_tax_rate"):
+            self.add_error(
+                "shipping_tax_rate",
+                "Shipping taxed at a fixed rate needs the rate (e.g. 0.2 for 20%); "
+                "choose untaxed for none.",
+            )
+        return data
+
+
 @admin.register(Channel)
-class ChannelAdmin(HistoryAdminMixin, ViewOnlyAdmin):
-    list_display = ("source", "subsource", "payout_terms_days")
+class ChannelAdmin(HistoryAdminMixin, ExtraViewsMixin, admin.ModelAdmin):
+    """A channel comes from the integrations; its tax settings are staff's.
+
+    A change applies to what posts from then on: orders paid and cases
+    completed later. Journals already posted stay as they are.
+    """
+
+    form = ChannelTaxForm
+    list_display = (
+        "source",
+        "subsource",
+        "payout_terms_days",
+        "tax_model",
+        "jurisdiction",
+        "shipping_tax",
+        "shipping_earned_by",
+    )
+    list_filter = ("tax_model", "shipping_tax", "shipping_earned_by")
     search_fields = ("source", "subsource")
+    fields = ("source", "subsource", "payout_terms_days", *CHANNEL_TAX_FIELDS)
+    readonly_fields = ("source", "subsource", "payout_terms_days")
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

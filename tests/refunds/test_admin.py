@@ -1015,3 +1015,49 @@ def test_a_workbench_page_leads_back_to_its_case(staff, worked_case, form):
     assert f'href="{changelist}"' in trail
     assert case_link in trail
     assert trail.index(changelist) < trail.index(case_link)
+
+
+def channel_form(**fields: str) -> dict[str, str]:
+    data = {
+        "tax_model": "seller",
+        "jurisdiction": "DE",
+        "shipping_tax": "follow_goods",
+        "shipping_tax_rate": "0",
+        "shipping_earned_by": "vendor",
+    }
+    data.update(fields)
+    return data
+
+
+def test_staff_change_a_channels_tax_settings_and_nothing_else(staff, worked_order):
+    channel = worked_order.channel
+    url = reverse("admin:refunds_channel_change", args=[channel.pk])
+
+    response = staff.post(url, channel_form(source="hacked", payout_terms_days="99"))
+
+    assert response.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.source, channel.subsource, channel.payout_terms_days) == ("web", "eu-store", 14)
+    assert (channel.tax_model, channel.jurisdiction) == ("seller", "DE")
+    assert (channel.shipping_tax, channel.shipping_earned_by) == ("follow_goods", "vendor")
+    assert staff.post(reverse("admin:refunds_channel_add"), channel_form()).status_code == 403
+    assert staff.post(reverse("admin:refunds_channel_delete", args=[channel.pk])).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"shipping_tax": "fixed", "shipping_tax_rate": "0"}, "shipping_tax_rate"),
+        ({"shipping_tax": "fixed", "shipping_tax_rate": "1.5"}, "shipping_tax_rate"),
+        ({"tax_model": "agent"}, "tax_model"),
+    ],
+)
+def test_it_refuses_channel_tax_settings_that_cannot_post(staff, worked_order, fields, field):
+    url = reverse("admin:refunds_channel_change", args=[worked_order.channel.pk])
+
+    response = staff.post(url, channel_form(**fields))
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors[field]
+    worked_order.channel.refresh_from_db()
+    assert worked_order.channel.tax_model == "facilitator"

@@ -167,3 +167,17 @@ def test_a_member_without_an_email_address_is_refused_on_the_user_field(staff):
     [inline] = response.context["inline_admin_formsets"]
     assert inline.formset.forms[0].errors["user"] == ["A valid email address is required."]
     assert not Vendor.objects.filter(code="DUCK").exists()
+
+
+def test_a_vendor_may_be_made_seller_of_record_or_follow_its_channel(staff, acme):
+    response = staff.post(reverse("admin:vendors_vendor_add"), vendor_form(tax_model="seller"))
+    assert response.status_code == 302
+    assert Vendor.objects.get(code="DUCK").tax_model == "seller"
+
+    change = reverse("admin:vendors_vendor_change", args=[acme.pk])
+    response = staff.post(change, vendor_form(code="ACME", tax_model=""))
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert acme.tax_model == ""  # the channel's
+    refused = staff.post(change, vendor_form(code="ACME", tax_model="reseller"))
+    assert refused.context["adminform"].form.errors["tax_model"]

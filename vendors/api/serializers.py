@@ -1,6 +1,12 @@
 from rest_framework import serializers
 
-from ..models import PayoutFrequency, Vendor, VendorMembership, VendorRole
+from ..models import PayoutFrequency, TaxModel, Vendor, VendorMembership, VendorRole
+
+TAX_MODEL_HELP = (
+    "facilitator: the platform collects and remits the tax on the vendor's goods; "
+    "seller: the vendor is the seller of record; blank: the tax model of the channel "
+    "an order comes from."
+)
 
 
 class VendorSerializer(serializers.ModelSerializer):
@@ -19,11 +25,13 @@ class VendorSerializer(serializers.ModelSerializer):
             "commission_rate",
             "payout_frequency",
             "payout_delay_days",
+            "tax_model",
             "email",
             "is_active",
             "created_at",
         ]
         read_only_fields = fields
+        extra_kwargs = {"tax_model": {"help_text": TAX_MODEL_HELP}}
 
 
 class VendorCreateSerializer(serializers.Serializer):
@@ -38,6 +46,13 @@ class VendorCreateSerializer(serializers.Serializer):
     )
     payout_delay_days = serializers.IntegerField(min_value=0, max_value=365, default=7)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
+    tax_model = serializers.ChoiceField(
+        choices=TaxModel.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=TAX_MODEL_HELP,
+    )
 
 
 class VendorUserSerializer(serializers.ModelSerializer):
