@@ -288,12 +288,13 @@ class RefundTerms:
                 self._order_goods[line.vendor_id].append(line)
         return self._order_goods.get(vendor_id, [])
 
-    def shipping_goods(self, vendor_id: int) -> list[GoodsShare]:
-        """The goods a vendor's refunded shipping follows: its goods in the
-        case, or for a shipping-only case its goods in the order."""
-        return self.goods.get(vendor_id) or [
-            GoodsShare(vendor_id, line.net_amount, line.tax_rate)
-            for line in self.order_goods(vendor_id)
+    def shipping_goods(self) -> list[GoodsShare]:
+        """The goods refunded shipping follows: the case's, or for a
+        shipping-only case the order's."""
+        goods = [share for shares in self.goods.values() for share in shares]
+        return goods or [
+            GoodsShare(line.vendor_id, line.net_amount, line.tax_rate)
+            for line in self.order.lines.all()
         ]
 
     def tax_rates(
@@ -331,6 +332,18 @@ def _amount(row: Mapping[str, Any], name: str) -> Decimal:
     return Decimal(row.get(name) or "0")
 
 
+def _vendor_shipping(row: Mapping[str, Any], terms: RefundTerms) -> Decimal:
+    """The part of a vendor row's shipping (as charged, gross) its vendor bears:
+    the shipping line's bearer's, as far as that one's share of the row reaches."""
+    shipping = _amount(row, "shipping_amount")
+    if not shipping:
+        return ZERO
+    if terms.shipping_vendor_bears:
+        return min(shipping, max(_amount(row, "vendor_share"), ZERO))
+    platform_share = _amount(row, "platform_share") - _amount(row, "commission_reversal")
+    return shipping - min(shipping, max(platform_share, ZERO))
+
+
 def _refund_legs(
     draft: JournalDraft,
     row: Mapping[str, Any],
@@ -338,7 +351,8 @@ def _refund_legs(
     chart: Chart,
     sign: int = 1,
 ) -> None:
-    """Debit legs of one vendor's part of a refund (sign -1 takes them back).
+    """Debit legs of the goods of one vendor's part of a refund (sign -1 takes
+    them back); its shipping is `_shipping_legs`'s, for the case as a whole.
 
     `row` is a breakdown row: refund, net, tax, shipping, vendor and platform
     shares, commission reversal. docs/accounting.md explains each leg.
@@ -346,50 +360,64 @@ def _refund_legs(
     vendor_id = int(row["vendor_id"])
     channel = terms.order.channel
     currency = draft.currency
-    payable = chart.payable[vendor_id]
-    vendor_share = _amount(row, "vendor_share")
-    platform_share = _amount(row, "platform_share")
     reversal = _amount(row, "commission_reversal")
-    shipping = _amount(row, "shipping_amount")
-    # Who bears the shipping (the shares hold it as charged, gross): the
-    # shipping line's bearer, as far as its share reaches.
-    if shipping and terms.shipping_vendor_bears:
-        vendor_shipping = min(shipping, max(vendor_share, ZERO))
-    else:
-        vendor_shipping = shipping - min(shipping, max(platform_share - reversal, ZERO))
-    platform_shipping = shipping - vendor_shipping
-
-    # The goods: the shares as costs; the commission given back, with its tax.
-    draft.debit(payable, sign * (vendor_share - vendor_shipping))
+    vendor_shipping = _vendor_shipping(row, terms)
+    platform_shipping = _amount(row, "shipping_amount") - vendor_shipping
+    # The shares as costs; the commission given back, with its tax.
+    draft.debit(chart.payable[vendor_id], sign * (_amount(row, "vendor_share") - vendor_shipping))
     draft.debit(chart.role(AccountRole.COMMISSION_INCOME), sign * reversal)
     _commission_tax(draft, chart, vendor_id, reversal, sign=-sign)
-    goods_cost = platform_share - platform_shipping - reversal
+    goods_cost = _amount(row, "platform_share") - platform_shipping - reversal
     for role, amount in terms.platform_roles(vendor_id, goods_cost, currency):
         draft.debit(chart.role(role), sign * amount)
+    # The tax back from whoever booked it.
     for rate, tax in terms.tax_rates(vendor_id, _amount(row, "tax_amount"), currency):
         draft.debit(_goods_tax_account(chart, channel, vendor_id, rate, currency), sign * tax)
 
-    # Shipping: whoever earned it gives it back, tax included; whoever bears it
-    # pays the earner the net of its part (the tax goes back to the authority).
-    parts = _shipping_parts(shipping, terms.shipping_goods(vendor_id), channel, currency)
-    borne = allocate(vendor_shipping, [p.gross for p in parts], currency) if parts else []
-    for part, by_vendor in zip(parts, borne, strict=True):
+
+def _shipping_legs(
+    draft: JournalDraft,
+    rows: Sequence[Mapping[str, Any]],
+    terms: RefundTerms,
+    chart: Chart,
+    sign: int = 1,
+) -> None:
+    """Debit legs of a case's refunded shipping (the rows' together).
+
+    Split as the sale's (`split_shipping`, over the case's goods), each part
+    is given back by whoever earned it, tax included, and the earner is paid
+    its net back; then whoever bears the shipping (the rows' shares, gross)
+    bears its net, the tax going back to the authority: a vendor from its
+    payable; the platform as less shipping income when it earned the
+    shipping (a carrier claim instead, by the reason policy), else to the
+    policy's account.
+    """
+    shipping = sum((_amount(row, "shipping_amount") for row in rows), ZERO)
+    if not shipping:
+        return
+    channel = terms.order.channel
+    currency = draft.currency
+    parts = _shipping_parts(shipping, terms.shipping_goods(), channel, currency)
+    for part in parts:
         for account, amount in _shipping_earned(chart, channel, currency, part):
             draft.debit(account, sign * amount)
-        vendor_net, platform_net = allocate(part.net, [by_vendor, part.gross - by_vendor], currency)
         if part.earner_vendor_id is None:
-            income = chart.role(AccountRole.SHIPPING_INCOME)
-            # The vendor pays the platform for the shipping it refunded ...
-            draft.debit(payable, sign * vendor_net)
-            draft.credit(income, sign * vendor_net)
-            # ... and a carrier the platform claims from makes good its own part.
-            if terms.shipping_platform_to == AccountRole.CARRIER_CLAIMS:
-                draft.debit(chart.role(AccountRole.CARRIER_CLAIMS), sign * platform_net)
-                draft.credit(income, sign * platform_net)
+            draft.credit(chart.role(AccountRole.SHIPPING_INCOME), sign * part.net)
         else:
-            # The platform (or the carrier) pays the vendor for the shipping it refunded.
-            draft.debit(chart.role(terms.shipping_platform_to), sign * platform_net)
-            draft.credit(chart.payable[part.earner_vendor_id], sign * platform_net)
+            draft.credit(chart.payable[part.earner_vendor_id], sign * part.net)
+    bearers = [(chart.payable[int(row["vendor_id"])], _vendor_shipping(row, terms)) for row in rows]
+    platform_borne = shipping - sum((gross for _, gross in bearers), ZERO)
+    platform_earned = all(part.earner_vendor_id is None for part in parts)
+    if platform_earned and terms.shipping_platform_to != AccountRole.CARRIER_CLAIMS:
+        platform_account = chart.role(AccountRole.SHIPPING_INCOME)
+    else:
+        platform_account = chart.role(terms.shipping_platform_to)
+    bearers.append((platform_account, platform_borne))
+    net = sum((part.net for part in parts), ZERO)
+    for (account, _), cost in zip(
+        bearers, allocate(net, [gross for _, gross in bearers], currency), strict=True
+    ):
+        draft.debit(account, sign * cost)
 
 
 def _case_draft(case: RefundCase, posting_key: str, kind: str, on: date, memo: str) -> JournalDraft:
@@ -414,6 +442,7 @@ def refund_journal(
     terms = RefundTerms.of(case)
     for row in breakdown:
         _refund_legs(draft, row, terms, chart)
+    _shipping_legs(draft, breakdown, terms, chart)
     total = sum((Decimal(row["refund_amount"]) for row in breakdown), ZERO)
     payments = sorted(case.order.payments.all(), key=lambda p: p.pk)
     parts = allocate(total, [p.amount for p in payments], case.currency)
@@ -443,19 +472,28 @@ def correction_journal(
         f"Correction {case.case_id} after dispute",
     )
     terms = RefundTerms.of(case)
-    amounts = {
+    rows = {
         row.vendor_id: {
+            "vendor_id": row.vendor_id,
             "net_amount": row.net_amount,
             "tax_amount": row.tax_amount,
             "shipping_amount": row.shipping_amount,
+            "vendor_share": row.vendor_share,
+            "platform_share": row.platform_share,
+            "commission_reversal": row.commission_reversal,
         }
         for row in case.liabilities.all()
     }
+    before, after = dict(rows), dict(rows)
     for change in changes:
         vendor_id = vendor_ids[change["vendor"]]
-        part = {**amounts.get(vendor_id, {}), "vendor_id": vendor_id}
-        _refund_legs(draft, {**part, **change["after"]}, terms, chart)
-        _refund_legs(draft, {**part, **change["before"]}, terms, chart, sign=-1)
+        part = rows.get(vendor_id, {"vendor_id": vendor_id})
+        before[vendor_id] = {**part, **change["before"]}
+        after[vendor_id] = {**part, **change["after"]}
+        _refund_legs(draft, after[vendor_id], terms, chart)
+        _refund_legs(draft, before[vendor_id], terms, chart, sign=-1)
+    _shipping_legs(draft, list(after.values()), terms, chart)
+    _shipping_legs(draft, list(before.values()), terms, chart, sign=-1)
     draft.merged()
     return draft if draft.lines else None
 
