@@ -78,6 +78,12 @@ class Chart:
                 for vendor in Vendor.objects.filter(pk__in=wanted).only("id", "tax_model")
             )
 
+    def payable_for(self, vendor_id: int) -> int:
+        """A vendor's payable account (made if it has none yet)."""
+        if vendor_id not in self.payable:
+            self.add_vendors([vendor_id])
+        return self.payable[vendor_id]
+
     def role(self, role: str) -> int:
         if role == AccountRole.BANK:
             # The role was single once: the first bank account stands for it.

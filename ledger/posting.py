@@ -144,7 +144,7 @@ def _goods_tax_account(
     """Where the tax on a vendor's goods is booked: output tax (facilitator) or,
     when the vendor is the seller of record, its own payable."""
     if chart.tax_model(vendor_id, channel) == TaxModel.SELLER:
-        return chart.payable[vendor_id]
+        return chart.payable_for(vendor_id)
     return chart.output_tax(rate, channel.jurisdiction, currency)
 
 
@@ -157,7 +157,9 @@ def _shipping_parts(
     if goods or amount == ZERO:
         return split_shipping(amount, goods, channel, currency)
     bare = Channel(
-        shipping_tax=ShippingTax.FIXED if channel.shipping_tax == ShippingTax.FIXED else "",
+        shipping_tax=(
+            ShippingTax.FIXED if channel.shipping_tax == ShippingTax.FIXED else ShippingTax.UNTAXED
+        ),
         shipping_tax_rate=channel.shipping_tax_rate,
     )
     return split_shipping(amount, goods, bare, currency)
@@ -173,7 +175,7 @@ def _shipping_earned(
     if part.earner_vendor_id is None:
         earned = [(chart.role(AccountRole.SHIPPING_INCOME), part.net)]
     else:
-        payable = chart.payable[part.earner_vendor_id]
+        payable = chart.payable_for(part.earner_vendor_id)
         if chart.tax_model(part.earner_vendor_id, channel) == TaxModel.SELLER:
             return [(payable, part.gross)]
         earned = [(payable, part.net)]
@@ -188,7 +190,7 @@ def _commission_tax(
     """The platform's tax on commission, charged to the vendor (sign -1 gives it back)."""
     tax = commission_tax(commission, draft.currency)
     if tax:
-        draft.debit(chart.payable[vendor_id], sign * tax)
+        draft.debit(chart.payable_for(vendor_id), sign * tax)
         draft.credit(chart.commission_output_tax(draft.currency), sign * tax)
 
 
@@ -364,7 +366,9 @@ def _refund_legs(
     vendor_shipping = _vendor_shipping(row, terms)
     platform_shipping = _amount(row, "shipping_amount") - vendor_shipping
     # The shares as costs; the commission given back, with its tax.
-    draft.debit(chart.payable[vendor_id], sign * (_amount(row, "vendor_share") - vendor_shipping))
+    draft.debit(
+        chart.payable_for(vendor_id), sign * (_amount(row, "vendor_share") - vendor_shipping)
+    )
     draft.debit(chart.role(AccountRole.COMMISSION_INCOME), sign * reversal)
     _commission_tax(draft, chart, vendor_id, reversal, sign=-sign)
     goods_cost = _amount(row, "platform_share") - platform_shipping - reversal
@@ -404,8 +408,10 @@ def _shipping_legs(
         if part.earner_vendor_id is None:
             draft.credit(chart.role(AccountRole.SHIPPING_INCOME), sign * part.net)
         else:
-            draft.credit(chart.payable[part.earner_vendor_id], sign * part.net)
-    bearers = [(chart.payable[int(row["vendor_id"])], _vendor_shipping(row, terms)) for row in rows]
+            draft.credit(chart.payable_for(part.earner_vendor_id), sign * part.net)
+    bearers = [
+        (chart.payable_for(int(row["vendor_id"])), _vendor_shipping(row, terms)) for row in rows
+    ]
     platform_borne = shipping - sum((gross for _, gross in bearers), ZERO)
     platform_earned = all(part.earner_vendor_id is None for part in parts)
     if platform_earned and terms.shipping_platform_to != AccountRole.CARRIER_CLAIMS:

@@ -16,7 +16,14 @@ What the checks compare:
   breakdown snapshotted at completion, and its refund and correction journals
   together post its current liabilities; no other case has journals.
 - Each vendor's payable per currency equals its sales (net less commission)
-  less the vendor shares of completed cases less its payouts.
+  less the vendor shares of completed cases less its payouts; for a vendor
+  that is the seller of record, with the tax on its goods; less the tax on
+  commission (COMMISSION_TAX_RATE), as posting books them.
+- Shipping split by rate or over vendors (refunds.tax.split_shipping's
+  rounding) is not repeated in SQL: a case that refunded taxed shipping is
+  compared on its commission and clearing legs only, and a vendor whose
+  payable holds such shipping is left out of the payable check
+  (docs/accounting.md).
 - The order and line refund counters equal the sums over cases that are not
   rejected or cancelled, and each case's lines and liabilities add up to it.
 

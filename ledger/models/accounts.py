@@ -64,6 +64,10 @@ SINGLE_ROLES = [
 ]
 
 
+# Income accounts that hold debits (contra-revenue): reports show them as negative income.
+CONTRA_ROLES = [AccountRole.REFUNDS_AND_ALLOWANCES]
+
+
 # History (lib/history.py): the chart, and each gateway's payment method -> bank account.
 @track_changes()
 class Account(models.Model):
@@ -145,6 +149,9 @@ class Account(models.Model):
 
     @property
     def debit_normal(self) -> bool:
+        # Refunds and allowances is income by kind but a contra account: debits grow it.
+        if self.role in CONTRA_ROLES:
+            return True
         return self.kind in (AccountKind.ASSET, AccountKind.EXPENSE)
 
 

@@ -102,10 +102,20 @@ def test_the_worked_example_books_the_platforms_part_to_refunds_and_allowances(w
     }
     allowances = Account.objects.get(code="5000")
     assert (allowances.role, allowances.kind) == ("refunds_and_allowances", "income")
+    assert allowances.debit_normal  # contra-revenue
     # A tax code for 10% of no jurisdiction was made on first use.
     code = TaxCode.objects.get(code="VAT-10")
     assert (code.jurisdiction, code.rate, code.tax_type) == ("", D("0.1000"), "10%")
     books_agree()
+
+
+def test_a_rate_whose_code_name_is_taken_still_gets_a_code(worked_order):
+    TaxCode.objects.create(code="VAT-10", jurisdiction="AT", rate=D("0.10"), tax_type="10% AT")
+    drain()
+
+    made = TaxCode.objects.get(jurisdiction="", rate=D("0.10"))
+    assert made.code == "VAT-10-2"
+    assert sale(worked_order)["2100-VAT-10-2-EUR"] == ("Cr", D("9.00"))
 
 
 # ---------------------------------------------------------------- seller of record
