@@ -17,7 +17,9 @@ Rules (DESIGN's worked example is the reference):
 exists are skipped (each source is posted exactly once), then one INSERT for
 the journals, one for their entries and one upsert that adds each account's
 summed delta to its maintained balance, in account order so concurrent
-batches never deadlock.
+batches never deadlock. A draft dated in a closed period is posted on the
+first day of the first open one and keeps its own date as `original_date`
+(ledger.periods, which also locks the periods posted into).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from .models import (
     JournalKind,
     Payout,
 )
+from .periods import posting_dates
 
 
 class PostingError(DomainError):
@@ -288,8 +291,8 @@ def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
 
 
 JOURNAL_COLUMNS = (
-    "posting_key, kind, currency, date, memo, order_id, case_id, payout_id, reverses_id, "
-    "entry_count, created_at"
+    "posting_key, kind, currency, date, original_date, memo, order_id, case_id, payout_id, "
+    "reverses_id, entry_count, created_at"
 )
 JOURNALS_PER_INSERT = 1000
 ENTRIES_PER_INSERT = 5000
@@ -317,15 +320,19 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
     batch = list(fresh.values())
     posted: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
+        # First, before any balance row: the periods posted into (see ledger.periods).
+        dates = posting_dates(d.date for d in batch)
         for start in range(0, len(batch), JOURNALS_PER_INSERT):
             chunk = batch[start : start + JOURNALS_PER_INSERT]
             params: list[Any] = []
             for d in chunk:
+                posted_on = dates[d.date]
                 params += [
                     d.posting_key,
                     d.kind,
                     d.currency,
-                    ops.adapt_datefield_value(d.date),
+                    ops.adapt_datefield_value(posted_on),
+                    ops.adapt_datefield_value(d.date) if posted_on != d.date else None,
                     d.memo[:300],
                     d.order_id,
                     d.case_id,
@@ -334,7 +341,7 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
                     len(d.lines),
                     created_at,
                 ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {Journal._meta.db_table} ({JOURNAL_COLUMNS}) VALUES {values} "
                 "ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, id",
@@ -366,16 +373,19 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
                 [value for row in entry_rows for value in row],
             )
         _add_to_balances(deltas)
-    return [_posted_journal(d, posted[d.posting_key], now) for d in new]
+    return [_posted_journal(d, posted[d.posting_key], dates[d.date], now) for d in new]
 
 
-def _posted_journal(draft: JournalDraft, journal_id: int, created_at: datetime) -> Journal:
+def _posted_journal(
+    draft: JournalDraft, journal_id: int, posted_on: date, created_at: datetime
+) -> Journal:
     journal = Journal(
         id=journal_id,
         posting_key=draft.posting_key,
         kind=draft.kind,
         currency=draft.currency,
-        date=draft.date,
+        date=posted_on,
+        original_date=draft.date if posted_on != draft.date else None,
         memo=draft.memo[:300],
         order_id=draft.order_id,
         case_id=draft.case_id,
@@ -442,6 +452,8 @@ def record_payout(
     currency = parse_currency(currency, "currency")
     amount = parse_amount(amount, currency, "amount", allow_zero=False)
     with transaction.atomic():
+        # The period first, as every posting locks it (ledger.periods).
+        posting_dates([paid_on])
         chart = Chart([vendor.pk])
         payable_id = chart.payable[vendor.pk]
         bank_id = chart.role(AccountRole.BANK)

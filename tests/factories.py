@@ -87,8 +87,10 @@ def make_order(
     method: str = "card",
     source: str = "web",
     subsource: str = "eu-store",
+    placed_at=None,
 ):
-    """An order from (vendor, sku, quantity, unit_price, tax_rate) tuples, paid in full."""
+    """An order from (vendor, sku, quantity, unit_price, tax_rate) tuples, paid in full
+    (placed now, or at `placed_at`)."""
     from lib.money import quantize
 
     total = Decimal(shipping)
@@ -106,6 +108,7 @@ def make_order(
             for v, sku, q, p, t in lines
         ],
         payments=[PaymentRequest(method=method, amount=str(total), reference="PAY-T")],
+        placed_at=placed_at,
     )
 
 
@@ -153,3 +156,22 @@ def eur_payout(vendor, amount: str, paid_on: date, reference: str = "", *, advan
         reference=reference,
         advance=advance,
     )
+
+
+def ended_months_with_books() -> tuple[date, date]:
+    """The two months before this one, the earlier posted in (a sale journal of
+    10.00 EUR on its first day), so it is the first month of the books: (earlier, later)."""
+    from django.utils import timezone
+
+    from ledger.models import Account, JournalKind
+    from ledger.periods import month_start, previous_month
+    from ledger.posting import JournalDraft, post_one
+
+    later = previous_month(month_start(timezone.localdate()))
+    earlier = previous_month(later)
+    accounts = dict(Account.objects.values_list("code", "id"))
+    draft = JournalDraft(posting_key="sale", kind=JournalKind.SALE, currency="EUR", date=earlier)
+    draft.debit(accounts["1100"], Decimal("10.00"))
+    draft.credit(accounts["4000"], Decimal("10.00"))
+    post_one(draft)
+    return earlier, later

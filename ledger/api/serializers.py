@@ -166,3 +166,20 @@ class CreditNoteSerializer(serializers.ModelSerializer):
 
     def get_pdf(self, note) -> str:
         return f"/api/v1/credit-notes/{note.number}/pdf/"
+
+
+class PeriodSerializer(serializers.Serializer):
+    month = serializers.CharField(source="label", help_text="YYYY-MM.")
+    status = serializers.CharField()
+    closed_by = serializers.CharField(help_text="Username of who closed it; blank while open.")
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class PeriodListSerializer(serializers.Serializer):
+    results = PeriodSerializer(many=True)
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Why the month is reopened (required)."
+    )

@@ -21,6 +21,7 @@ from .credit_notes import (
 )
 from .journals import Entry, Journal, JournalKind
 from .payouts import Payout
+from .periods import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
 from .settlements import SettlementStatement
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "AccountBalance",
     "AccountKind",
     "AccountRole",
+    "AccountingPeriod",
     "ChannelMapping",
     "CreditNote",
     "CreditNoteLine",
@@ -39,6 +41,9 @@ __all__ = [
     "Journal",
     "JournalKind",
     "Payout",
+    "PeriodAction",
+    "PeriodEvent",
+    "PeriodStatus",
     "SettlementStatement",
     "TaxCode",
     "amount_field",

@@ -1,7 +1,7 @@
 """Journals and their entries: the books themselves."""
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from lib.fields import amount_field
 from lib.money import (
@@ -12,6 +12,7 @@ from refunds.models import Order, RefundCase
 
 from .accounts import Account
 from .payouts import Payout
+from .periods import JOURNAL_IN_OPEN_PERIOD
 
 
 class JournalKind(models.TextChoices):
@@ -28,7 +29,11 @@ class Journal(models.Model):
     posting_key = models.CharField(max_length=80, unique=True)
     kind = models.CharField(max_length=12, choices=JournalKind.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The posting date: in an open period (ledger.periods). An item that happened
+    # in a closed period is posted on the first day of the first open one, and
+    # keeps the day it happened in original_date (blank when the two agree).
     date = models.DateField()
+    original_date = models.DateField(null=True, blank=True)
     memo = models.CharField(max_length=300, blank=True)
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
@@ -54,7 +59,8 @@ class Journal(models.Model):
 
     class Meta:
         # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
-        # balanced, in one currency, with entry_count entries, checked at commit.
+        # balanced, in one currency, with entry_count entries, checked at commit;
+        # and (below) never dated in a closed period.
         ordering = ["-date", "-id"]
         indexes = [
             models.Index(fields=["date", "id"], name="journal_date_idx"),
@@ -65,7 +71,13 @@ class Journal(models.Model):
                 condition=Q(kind__in=JournalKind.values), name="journal_kind_valid"
             ),
             models.CheckConstraint(condition=Q(entry_count__gte=2), name="journal_two_entries"),
+            models.CheckConstraint(
+                condition=Q(original_date__isnull=True) | Q(original_date__lt=F("date")),
+                name="journal_original_date_before_posting",
+            ),
         ]
+        # Refuses a journal dated in a closed period (ledger/models/periods.py).
+        triggers = [JOURNAL_IN_OPEN_PERIOD]
 
     def __str__(self) -> str:
         # "Journal J240 — refund RFND-…": its number, kind and what it posted.
