@@ -29,7 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -50,6 +50,7 @@ from .models import (
     Journal,
     JournalKind,
     Payout,
+    default_label,
 )
 from .periods import posting_dates
 
@@ -58,54 +59,89 @@ class PostingError(DomainError):
     """A journal that must not be posted (unbalanced, missing account, ...)."""
 
 
+class Leg(NamedTuple):
+    """One entry of a draft: a positive debit or credit, and what it is."""
+
+    account_id: int
+    debit: Decimal
+    credit: Decimal
+    label: str
+
+
 @dataclass
 class JournalDraft:
     posting_key: str
     kind: str
     currency: str
-    date: date
+    date: date  # when it happened; posted then, or on the first open day (ledger.periods)
     memo: str = ""
     order_id: int | None = None
     case_id: int | None = None
     payout_id: int | None = None
     reverses_id: int | None = None
-    # (account id, debit, credit)
-    lines: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)
+    lines: list[Leg] = field(default_factory=list)
 
-    def debit(self, account_id: int, amount: Decimal) -> None:
-        self._add(account_id, amount)
+    def debit(self, account_id: int, amount: Decimal, *, label: str | None = None) -> None:
+        """A debit leg; `label` says what it is (EntryLabel), else the journal's kind."""
+        self._add(account_id, amount, label)
 
-    def credit(self, account_id: int, amount: Decimal) -> None:
-        self._add(account_id, -amount)
+    def credit(self, account_id: int, amount: Decimal, *, label: str | None = None) -> None:
+        """A credit leg; `label` says what it is (EntryLabel), else the journal's kind."""
+        self._add(account_id, -amount, label)
 
-    def _add(self, account_id: int, signed: Decimal) -> None:
+    def _add(self, account_id: int, signed: Decimal, label: str | None) -> None:
         # Positive is a debit, negative a credit; zero legs are left out.
+        label = label or default_label(self.kind)
         if signed > 0:
-            self.lines.append((account_id, signed, ZERO))
+            self.lines.append(Leg(account_id, signed, ZERO, label))
         elif signed < 0:
-            self.lines.append((account_id, ZERO, -signed))
+            self.lines.append(Leg(account_id, ZERO, -signed, label))
 
     def merged(self) -> JournalDraft:
-        """One leg per account: Dr and Cr of the same account net out."""
-        net: dict[int, Decimal] = defaultdict(lambda: ZERO)
-        for account_id, debit, credit in self.lines:
-            net[account_id] += debit - credit
+        """One leg per account and label: Dr and Cr of the same account and
+        label net out (legs labelled apart stay apart)."""
+        net: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        for leg in self.lines:
+            net[(leg.account_id, leg.label)] += leg.debit - leg.credit
         self.lines = []
-        for account_id in sorted(net):
-            self._add(account_id, net[account_id])
+        for account_id, label in sorted(net):
+            self._add(account_id, net[(account_id, label)], label)
         return self
 
     def check(self) -> None:
-        debits = sum((d for _, d, _ in self.lines), ZERO)
-        credits = sum((c for _, _, c in self.lines), ZERO)
+        debits = sum((leg.debit for leg in self.lines), ZERO)
+        credits = sum((leg.credit for leg in self.lines), ZERO)
         if len(self.lines) < 2:
             raise PostingError(self.posting_key, "A journal needs at least two entries.")
         if debits != credits:
             raise PostingError(
                 self.posting_key, f"Debits {debits} and credits {credits} do not balance."
             )
-        if any(d < 0 or c < 0 or (d > 0) == (c > 0) for _, d, c in self.lines):
+        if any(
+            leg.debit < 0 or leg.credit < 0 or (leg.debit > 0) == (leg.credit > 0)
+            for leg in self.lines
+        ):
             raise PostingError(self.posting_key, "Each entry is a positive debit or credit.")
+        if any(not leg.label for leg in self.lines):
+            raise PostingError(self.posting_key, "Each entry has a label.")
+
+
+@dataclass(frozen=True)
+class PostedBy:
+    """Who posts a batch: the process ("outbox:ledger", "admin", "api", "demo",
+    "period-close", ...) and, when a person acted, the user. The journals
+    record both; the database refuses a journal with neither."""
+
+    process: str
+    user_id: int | None = None
+
+    @classmethod
+    def user(cls, user: Any, process: str) -> PostedBy:
+        return cls(process, user.pk if user is not None else None)
+
+
+# The ledger's outbox consumer (ledger.consumers).
+OUTBOX = PostedBy("outbox:ledger")
 
 
 # ---------------------------------------------------------------- accounts
@@ -292,14 +328,14 @@ def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
 
 JOURNAL_COLUMNS = (
     "posting_key, kind, currency, date, original_date, memo, order_id, case_id, payout_id, "
-    "reverses_id, entry_count, created_at"
+    "reverses_id, entry_count, created_at, posted_by_id, posted_by_process"
 )
 JOURNALS_PER_INSERT = 1000
 ENTRIES_PER_INSERT = 5000
 
 
-def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
-    """Post drafts not yet posted; returns the journals written now.
+def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> list[Journal]:
+    """Post drafts not yet posted, as `posted_by`; returns the journals written now.
 
     Each journal goes in with `INSERT ... ON CONFLICT (posting_key) DO NOTHING`:
     the database itself skips a key already posted, also one a concurrent
@@ -309,6 +345,8 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
     statements because the ORM's bulk_create costs about three times as much
     CPU per journal here (docs/benchmarks.md, ledger (a)).
     """
+    if not posted_by.process and posted_by.user_id is None:
+        raise PostingError("posted_by", "Say who or which process posts.")
     fresh: dict[str, JournalDraft] = {}
     for draft in drafts:
         fresh.setdefault(draft.posting_key, draft)
@@ -340,8 +378,10 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
                     d.reverses_id,
                     len(d.lines),
                     created_at,
+                    posted_by.user_id,
+                    posted_by.process[:40],
                 ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            values = ", ".join(["(" + ", ".join(["%s"] * 14) + ")"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {Journal._meta.db_table} ({JOURNAL_COLUMNS}) VALUES {values} "
                 "ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, id",
@@ -359,8 +399,8 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
         deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for draft in new:
             journal_id = posted[draft.posting_key]
-            for account_id, debit, credit in draft.lines:
-                rows.append((journal_id, account_id, draft.currency, debit, credit))
+            for account_id, debit, credit, label in draft.lines:
+                rows.append((journal_id, account_id, draft.currency, debit, credit, label))
                 delta = deltas[(account_id, draft.currency)]
                 delta[0] += debit
                 delta[1] += credit
@@ -368,16 +408,16 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
             entry_rows = rows[start : start + ENTRIES_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {Entry._meta.db_table} "
-                "(journal_id, account_id, currency, debit, credit) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(entry_rows)),
+                "(journal_id, account_id, currency, debit, credit, label) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(entry_rows)),
                 [value for row in entry_rows for value in row],
             )
         _add_to_balances(deltas)
-    return [_posted_journal(d, posted[d.posting_key], dates[d.date], now) for d in new]
+    return [_posted_journal(d, posted[d.posting_key], dates[d.date], now, posted_by) for d in new]
 
 
 def _posted_journal(
-    draft: JournalDraft, journal_id: int, posted_on: date, created_at: datetime
+    draft: JournalDraft, journal_id: int, posted_on: date, created_at: datetime, by: PostedBy
 ) -> Journal:
     journal = Journal(
         id=journal_id,
@@ -393,6 +433,8 @@ def _posted_journal(
         reverses_id=draft.reverses_id,
         entry_count=len(draft.lines),
         created_at=created_at,
+        posted_by_id=by.user_id,
+        posted_by_process=by.process[:40],
     )
     journal._state.adding = False
     journal._state.db = connection.alias
@@ -419,8 +461,8 @@ def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
             )
 
 
-def post_one(draft: JournalDraft) -> Journal | None:
-    journals = post_journals([draft])
+def post_one(draft: JournalDraft, *, posted_by: PostedBy) -> Journal | None:
+    journals = post_journals([draft], posted_by=posted_by)
     return journals[0] if journals else None
 
 
@@ -439,6 +481,7 @@ def record_payout(
     paid_on: date,
     reference: str = "",
     advance: bool = False,
+    posted_by: PostedBy,
 ) -> Payout:
     """Pay a vendor: the payout and its journal in one transaction.
 
@@ -477,11 +520,13 @@ def record_payout(
         payout = Payout.objects.create(
             vendor=vendor, currency=currency, amount=amount, paid_on=paid_on, reference=reference
         )
-        post_one(payout_journal(payout, chart))
+        post_one(payout_journal(payout, chart), posted_by=posted_by)
     return payout
 
 
-def reverse_journal(journal: Journal, *, on: date, memo: str = "") -> Journal | None:
+def reverse_journal(
+    journal: Journal, *, on: date, memo: str = "", posted_by: PostedBy
+) -> Journal | None:
     """Post the mirror image of `journal` (the only way to undo one)."""
     draft = JournalDraft(
         posting_key=f"reversal:{journal.pk}",
@@ -495,5 +540,5 @@ def reverse_journal(journal: Journal, *, on: date, memo: str = "") -> Journal | 
         reverses_id=journal.pk,
     )
     for entry in journal.entries.all():
-        draft.lines.append((entry.account_id, entry.credit, entry.debit))
-    return post_one(draft)
+        draft.debit(entry.account_id, entry.credit - entry.debit)
+    return post_one(draft, posted_by=posted_by)

@@ -6,8 +6,11 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from ledger.posting import record_payout
+from ledger.models import Account, JournalKind
+from ledger.periods import month_start, previous_month
+from ledger.posting import JournalDraft, PostedBy, post_one, record_payout
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
@@ -23,6 +26,8 @@ from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
 
 PASSWORD = "correct horse battery staple"  # every factory user's
+# What the tests post journals as (Journal.posted_by_process).
+BY_TESTS = PostedBy("tests")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -155,23 +160,18 @@ def eur_payout(vendor, amount: str, paid_on: date, reference: str = "", *, advan
         paid_on=paid_on,
         reference=reference,
         advance=advance,
+        posted_by=BY_TESTS,
     )
 
 
 def ended_months_with_books() -> tuple[date, date]:
     """The two months before this one, the earlier posted in (a sale journal of
     10.00 EUR on its first day), so it is the first month of the books: (earlier, later)."""
-    from django.utils import timezone
-
-    from ledger.models import Account, JournalKind
-    from ledger.periods import month_start, previous_month
-    from ledger.posting import JournalDraft, post_one
-
     later = previous_month(month_start(timezone.localdate()))
     earlier = previous_month(later)
     accounts = dict(Account.objects.values_list("code", "id"))
     draft = JournalDraft(posting_key="sale", kind=JournalKind.SALE, currency="EUR", date=earlier)
     draft.debit(accounts["1100"], Decimal("10.00"))
     draft.credit(accounts["4000"], Decimal("10.00"))
-    post_one(draft)
+    post_one(draft, posted_by=BY_TESTS)
     return earlier, later

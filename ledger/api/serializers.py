@@ -15,7 +15,7 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["account", "account_name", "debit", "credit", "currency"]
+        fields = ["account", "account_name", "debit", "credit", "currency", "label"]
 
     def get_debit(self, entry) -> str:
         return format_amount(entry.debit, entry.currency)
@@ -32,6 +32,13 @@ class JournalSerializer(serializers.ModelSerializer):
         source="order.number", read_only=True, default=None, allow_null=True
     )
     entries = EntrySerializer(many=True, read_only=True)
+    posted_by = serializers.CharField(
+        source="posted_by.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Username of the staff member who posted it, if one did.",
+    )
 
     class Meta:
         model = Journal
@@ -41,6 +48,9 @@ class JournalSerializer(serializers.ModelSerializer):
             "kind",
             "currency",
             "date",
+            "original_date",
+            "posted_by",
+            "posted_by_process",
             "memo",
             "case",
             "order",
@@ -173,10 +183,6 @@ class PeriodSerializer(serializers.Serializer):
     status = serializers.CharField()
     closed_by = serializers.CharField(help_text="Username of who closed it; blank while open.")
     closed_at = serializers.DateTimeField(allow_null=True)
-
-
-class PeriodListSerializer(serializers.Serializer):
-    results = PeriodSerializer(many=True)
 
 
 class ReopenSerializer(serializers.Serializer):

@@ -23,7 +23,6 @@ from .serializers import (
     AccountSerializer,
     CreditNoteSerializer,
     JournalSerializer,
-    PeriodListSerializer,
     PeriodSerializer,
     ReopenSerializer,
     TrialBalanceSerializer,
@@ -51,7 +50,9 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "retrieve": staff_read("ledger.view_journal"),
     }
     filterset_class = JournalFilter
-    queryset = Journal.objects.select_related("case", "order").prefetch_related("entries__account")
+    queryset = Journal.objects.select_related("case", "order", "posted_by").prefetch_related(
+        "entries__account"
+    )
 
 
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -162,10 +163,10 @@ class PeriodViewSet(viewsets.ViewSet):
     lookup_field = "month"
     lookup_value_regex = r"[0-9]{4}-[0-9]{2}"
 
-    @extend_schema(responses={200: PeriodListSerializer})
+    @extend_schema(responses={200: PeriodSerializer(many=True)})
     def list(self, request):
         # Every month of the books, newest first: a dozen a year, not paginated.
-        return Response({"results": PeriodSerializer(period_rows(), many=True).data})
+        return Response(PeriodSerializer(period_rows(), many=True).data)
 
     @extend_schema(responses={200: PeriodSerializer})
     def retrieve(self, request, month=None):

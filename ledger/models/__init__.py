@@ -19,7 +19,7 @@ from .credit_notes import (
     IssuerProfile,
     TaxCode,
 )
-from .journals import Entry, Journal, JournalKind
+from .journals import Entry, EntryLabel, Journal, JournalKind, default_label
 from .payouts import Payout
 from .periods import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
 from .settlements import SettlementStatement
@@ -37,6 +37,7 @@ __all__ = [
     "CreditNoteSeries",
     "CreditNoteSettings",
     "Entry",
+    "EntryLabel",
     "IssuerProfile",
     "Journal",
     "JournalKind",
@@ -47,5 +48,6 @@ __all__ = [
     "SettlementStatement",
     "TaxCode",
     "amount_field",
+    "default_label",
     "rate_field",
 ]

@@ -1,5 +1,6 @@
 """Journals and their entries: the books themselves."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -21,6 +22,27 @@ class JournalKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
     PAYOUT = "payout", "Vendor payout"
     REVERSAL = "reversal", "Reversal"
+
+
+class EntryLabel(models.TextChoices):
+    """What an entry is, in a journal of several kinds of legs. A leg posted
+    without one is labelled by its journal's kind (the first members)."""
+
+    SALE = "sale", "Sale"
+    REFUND = "refund", "Refund"
+    CORRECTION = "correction", "Correction"
+    PAYOUT = "payout", "Payout"
+    REVERSAL = "reversal", "Reversal"
+    PAYABLE_ADJUSTMENT = "payable_adjustment", "Payable adjustment"
+    COMMISSION = "commission", "Commission"
+    COMMISSION_REVERSAL = "commission_reversal", "Commission reversal"
+    TAX = "tax", "Tax"
+    SHIPPING = "shipping", "Shipping"
+
+
+def default_label(kind: str) -> str:
+    """The label of a leg posted without one: its journal's kind."""
+    return EntryLabel(kind).value
 
 
 class Journal(models.Model):
@@ -52,6 +74,16 @@ class Journal(models.Model):
     reverses = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
+    # Who posted it: a user (staff who acted) and/or the process that posted
+    # ("outbox:ledger", "admin", "api", "demo", ...); never neither.
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    posted_by_process = models.CharField(max_length=40, blank=True)
     # Declared at posting; the database checks at commit that exactly this many
     # entries exist, so no entry can be slipped into a posted journal later.
     entry_count = models.PositiveSmallIntegerField()
@@ -75,6 +107,10 @@ class Journal(models.Model):
                 condition=Q(original_date__isnull=True) | Q(original_date__lt=F("date")),
                 name="journal_original_date_before_posting",
             ),
+            models.CheckConstraint(
+                condition=Q(posted_by__isnull=False) | ~Q(posted_by_process=""),
+                name="journal_posted_by_someone",
+            ),
         ]
         # Refuses a journal dated in a closed period (ledger/models/periods.py).
         triggers = [JOURNAL_IN_OPEN_PERIOD]
@@ -93,6 +129,14 @@ class Journal(models.Model):
             source = self.posting_key
         return f"Journal J{self.pk} — {self.get_kind_display().lower()} {source}"
 
+    @property
+    def poster(self) -> str:
+        """Who posted it: "alice (admin)", or the process alone ("outbox:ledger")."""
+        user = self.posted_by.get_username() if self.posted_by_id else ""
+        if user and self.posted_by_process:
+            return f"{user} ({self.posted_by_process})"
+        return user or self.posted_by_process
+
 
 class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
@@ -103,6 +147,7 @@ class Entry(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     debit = amount_field()
     credit = amount_field()
+    label = models.CharField(max_length=30, choices=EntryLabel.choices)
 
     class Meta:
         # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
@@ -115,6 +160,7 @@ class Entry(models.Model):
                 condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
                 name="entry_one_positive_side",
             ),
+            models.CheckConstraint(condition=~Q(label=""), name="entry_has_label"),
         ]
 
     def __str__(self) -> str:

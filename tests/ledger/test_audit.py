@@ -23,7 +23,7 @@ from refunds.services.cases import (
     reject_case,
 )
 from tests.audit_plugin import build_scenario, drain_ledger
-from tests.factories import make_order, platform_bears_half, worked_refund_lines
+from tests.factories import BY_TESTS, make_order, platform_bears_half, worked_refund_lines
 
 pytestmark = pytest.mark.postgres
 
@@ -55,7 +55,13 @@ def books(worked_order, acme, bolt, alice):
     )
     jpy = make_order(currency="JPY", shipping="500", lines=[(bolt, "TEE-JP", 2, "3800", "0.10")])
     drain_ledger()
-    record_payout(vendor=bolt, amount=D("30.00"), currency="EUR", paid_on=date(2026, 11, 30))
+    record_payout(
+        vendor=bolt,
+        amount=D("30.00"),
+        currency="EUR",
+        paid_on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
+    )
     return {"completed": completed, "rejected": rejected, "pending": pending, "jpy": jpy}
 
 
@@ -268,6 +274,7 @@ def test_a_reversed_refund_is_a_difference_while_the_case_stands(books):
     reverse_journal(
         Journal.objects.get(case=books["completed"], kind=JournalKind.REFUND),
         on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
     )
     assert checks_failing() == {"case_postings_match_liabilities", "vendor_payables"}
 
@@ -331,15 +338,15 @@ def _stray_journal(legs: list[tuple[str, ...]], *, declared: int | None = None) 
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo,"
-                " entry_count, created_at) VALUES ('stray', 'sale', 'EUR', '2026-11-22', '',"
-                " %s, now()) RETURNING id",
+                " entry_count, created_at, posted_by_process) VALUES ('stray', 'sale', 'EUR',"
+                " '2026-11-22', '', %s, now(), 'script') RETURNING id",
                 [declared or len(legs)],
             )
             journal = cursor.fetchone()[0]
             for code, debit, credit, *currency in legs:
                 cursor.execute(
-                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit)"
-                    " SELECT %s, id, %s, %s, %s FROM ledger_account WHERE code = %s",
+                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit,"
+                    " label) SELECT %s, id, %s, %s, %s, 'sale' FROM ledger_account WHERE code = %s",
                     [journal, currency[0] if currency else "EUR", debit, credit, code],
                 )
         yield journal
@@ -356,6 +363,6 @@ def _post(legs: dict[str, str], *, kind: str, key: str = "stray", **links: int) 
     )
     for code, amount in legs.items():
         draft.debit(accounts[code], D(amount))
-    journal = post_one(draft)
+    journal = post_one(draft, posted_by=BY_TESTS)
     assert journal is not None
     return journal

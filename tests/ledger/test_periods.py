@@ -26,7 +26,7 @@ from ledger.models import (
 from ledger.periods import first_open_day, posting_dates
 from ledger.posting import JournalDraft, post_one, record_payout
 from tests.audit_plugin import drain_ledger
-from tests.factories import StaffFactory, make_order
+from tests.factories import BY_TESTS, StaffFactory, make_order
 
 D = Decimal
 TODAY = date(2026, 6, 15)  # the close service's "today" in these tests
@@ -56,11 +56,11 @@ def status_of(month: str) -> str:
 
 
 def test_a_late_item_is_posted_on_the_first_open_day_and_keeps_its_date(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 20)))
+    post_one(draft(accounts, "jan", date(2026, 1, 20)), posted_by=BY_TESTS)
     close("2026-01", alice)
     close("2026-02", alice)
 
-    journal = post_one(draft(accounts, "late", date(2026, 1, 31)))
+    journal = post_one(draft(accounts, "late", date(2026, 1, 31)), posted_by=BY_TESTS)
 
     assert (journal.date, journal.original_date) == (date(2026, 3, 1), date(2026, 1, 31))
     stored = Journal.objects.get(posting_key="late")
@@ -68,10 +68,10 @@ def test_a_late_item_is_posted_on_the_first_open_day_and_keeps_its_date(accounts
 
 
 def test_an_item_in_an_open_period_keeps_its_date_and_has_no_original_date(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 20)))
+    post_one(draft(accounts, "jan", date(2026, 1, 20)), posted_by=BY_TESTS)
     close("2026-01", alice)
 
-    journal = post_one(draft(accounts, "feb", date(2026, 2, 3)))
+    journal = post_one(draft(accounts, "feb", date(2026, 2, 3)), posted_by=BY_TESTS)
 
     assert (journal.date, journal.original_date) == (date(2026, 2, 3), None)
 
@@ -95,7 +95,12 @@ def test_a_payout_dated_in_a_closed_month_is_posted_on_the_first_open_day(acme, 
     close("2026-04", alice)
 
     payout = record_payout(
-        vendor=acme, amount=D("5.00"), currency="EUR", paid_on=date(2026, 4, 30), advance=True
+        vendor=acme,
+        amount=D("5.00"),
+        currency="EUR",
+        paid_on=date(2026, 4, 30),
+        advance=True,
+        posted_by=BY_TESTS,
     )
 
     payout.refresh_from_db()
@@ -105,8 +110,8 @@ def test_a_payout_dated_in_a_closed_month_is_posted_on_the_first_open_day(acme, 
 
 
 def test_posting_makes_the_period_of_each_month_it_posts_in(accounts):
-    post_one(draft(accounts, "a", date(2026, 7, 4)))
-    post_one(draft(accounts, "b", date(2026, 9, 30)))
+    post_one(draft(accounts, "a", date(2026, 7, 4)), posted_by=BY_TESTS)
+    post_one(draft(accounts, "b", date(2026, 9, 30)), posted_by=BY_TESTS)
 
     assert set(AccountingPeriod.objects.values_list("month", "status")) == {
         (date(2026, 7, 1), PeriodStatus.OPEN),
@@ -115,7 +120,7 @@ def test_posting_makes_the_period_of_each_month_it_posts_in(accounts):
 
 
 def test_posting_dates_before_the_first_month_of_the_books_count_as_closed(accounts, alice):
-    post_one(draft(accounts, "may", date(2026, 5, 2)))
+    post_one(draft(accounts, "may", date(2026, 5, 2)), posted_by=BY_TESTS)
     close("2026-05", alice)
 
     assert posting_dates([date(2025, 12, 24), date(2026, 6, 2)]) == {
@@ -130,7 +135,7 @@ def test_posting_dates_before_the_first_month_of_the_books_count_as_closed(accou
 
 
 def test_closing_records_who_and_when_and_an_audit_row(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
 
     period = close("2026-01", alice)
 
@@ -178,8 +183,8 @@ def refused_and_unchanged(field: str, code: str, message: str):
 
 
 def test_months_close_in_order(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
-    post_one(draft(accounts, "mar", date(2026, 3, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
+    post_one(draft(accounts, "mar", date(2026, 3, 5)), posted_by=BY_TESTS)
 
     with refused_and_unchanged("month", "invalid_transition", "Close 2026-02 first"):
         close("2026-03", alice)
@@ -191,7 +196,7 @@ def test_months_close_in_order(accounts, alice):
 
 
 def test_the_first_month_of_the_books_closes_without_a_previous_one(accounts, alice):
-    post_one(draft(accounts, "apr", date(2026, 4, 5)))
+    post_one(draft(accounts, "apr", date(2026, 4, 5)), posted_by=BY_TESTS)
 
     close("2026-04", alice)
 
@@ -213,7 +218,7 @@ def test_the_first_month_of_the_books_closes_without_a_previous_one(accounts, al
 def test_a_month_that_has_not_ended_or_is_closed_does_not_close(
     accounts, alice, month, code, message
 ):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     close("2026-01", alice)
 
     with refused_and_unchanged("month", code, message):
@@ -221,7 +226,7 @@ def test_a_month_that_has_not_ended_or_is_closed_does_not_close(
 
 
 def test_reopening_needs_a_reason_and_is_audited(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     close("2026-01", alice)
     bob = StaffFactory(username="bob")
 
@@ -240,11 +245,13 @@ def test_reopening_needs_a_reason_and_is_audited(accounts, alice):
         (PeriodAction.REOPEN, "bob", "Supplier invoice missed"),
     ]
     # Open again: a journal dated in it keeps its date.
-    assert post_one(draft(accounts, "again", date(2026, 1, 31))).date == date(2026, 1, 31)
+    assert post_one(draft(accounts, "again", date(2026, 1, 31)), posted_by=BY_TESTS).date == date(
+        2026, 1, 31
+    )
 
 
 def test_only_the_latest_closed_month_reopens(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     close("2026-01", alice)
     close("2026-02", alice)
 
@@ -263,8 +270,8 @@ def test_a_month_is_written_yyyy_mm(value):
 
 
 def test_period_rows_list_every_month_of_the_books_newest_first(accounts, alice):
-    post_one(draft(accounts, "feb", date(2026, 2, 5)))
-    post_one(draft(accounts, "apr", date(2026, 4, 5)))
+    post_one(draft(accounts, "feb", date(2026, 2, 5)), posted_by=BY_TESTS)
+    post_one(draft(accounts, "apr", date(2026, 4, 5)), posted_by=BY_TESTS)
     close("2026-02", alice)
 
     rows = period_rows(TODAY)
@@ -283,15 +290,15 @@ def test_period_rows_list_every_month_of_the_books_newest_first(accounts, alice)
 
 @pytest.mark.postgres
 def test_the_database_refuses_a_journal_dated_in_a_closed_period(accounts, alice):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     close("2026-01", alice)
 
     with pytest.raises(IntegrityError, match="is dated 2026-01-31, in a closed period"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, "
-                "entry_count, created_at) "
-                "VALUES ('raw', 'sale', 'EUR', '2026-01-31', '', 2, now())"
+                "entry_count, created_at, posted_by_process) "
+                "VALUES ('raw', 'sale', 'EUR', '2026-01-31', '', 2, now(), 'script')"
             )
 
 
@@ -301,7 +308,7 @@ def test_the_database_refuses_a_journal_dated_in_a_closed_period(accounts, alice
     ["UPDATE ledger_periodevent SET reason = 'edited'", "DELETE FROM ledger_periodevent"],
 )
 def test_the_audit_rows_are_never_changed(accounts, alice, statement):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     close("2026-01", alice)
 
     with pytest.raises(Exception, match="Cannot update or delete"):
@@ -319,7 +326,7 @@ def test_a_period_month_is_a_first_day(db):
 def test_the_database_refuses_a_reopen_without_a_reason_and_a_closed_period_without_who(
     accounts, alice
 ):
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     period = AccountingPeriod.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         PeriodEvent.objects.create(
@@ -390,7 +397,7 @@ def hold_then_race(first, second) -> dict[str, object]:
 def committed_books(transactional_db):
     """January posted in and committed, February's period made: both open."""
     accounts = dict(Account.objects.values_list("code", "id"))
-    post_one(draft(accounts, "jan", date(2026, 1, 5)))
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
     AccountingPeriod.objects.create(month=date(2026, 2, 1))
     return accounts, StaffFactory(username="carol")
 
@@ -402,7 +409,7 @@ def test_a_posting_that_meets_a_close_waits_and_moves_to_the_first_open_day(comm
 
     results = hold_then_race(
         lambda: close("2026-01", carol),
-        lambda: post_one(draft(accounts, "late", date(2026, 1, 31))),
+        lambda: post_one(draft(accounts, "late", date(2026, 1, 31)), posted_by=BY_TESTS),
     )
 
     assert results["blocked"], f"the posting did not wait for the close: {results}"
@@ -417,7 +424,7 @@ def test_a_close_that_meets_a_posting_waits_and_closes_over_it(committed_books):
     accounts, carol = committed_books
 
     results = hold_then_race(
-        lambda: post_one(draft(accounts, "in-time", date(2026, 1, 31))),
+        lambda: post_one(draft(accounts, "in-time", date(2026, 1, 31)), posted_by=BY_TESTS),
         lambda: close("2026-01", carol),
     )
 
@@ -436,7 +443,12 @@ def test_a_payout_that_meets_a_close_of_its_month_is_posted_after_it(committed_b
     results = hold_then_race(
         lambda: close("2026-01", carol),
         lambda: record_payout(
-            vendor=acme, amount=D("1.00"), currency="EUR", paid_on=date(2026, 1, 30), advance=True
+            vendor=acme,
+            amount=D("1.00"),
+            currency="EUR",
+            paid_on=date(2026, 1, 30),
+            advance=True,
+            posted_by=BY_TESTS,
         ),
     )
 
