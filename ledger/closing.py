@@ -6,6 +6,9 @@
   month" (ledger.periods, and the journal trigger beside AccountingPeriod).
 - Only the latest closed month reopens, with a reason.
 - Each close and reopen is a PeriodEvent: who, when, from where, why.
+- A close first moves every vendor's payable debit balance at the month's end
+  to its receivable (ledger.receivables), dated the month's last day and
+  posted as the user who closed: the month closes with its reclassifications.
 
 Both run under the period rows' locks (FOR UPDATE, in month order), which a
 posting into the month waits for (ledger.periods): no journal slips into a
@@ -26,6 +29,8 @@ from lib.errors import DomainError
 
 from .models import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
 from .periods import first_open_day, month_end, month_start, next_month, previous_month
+from .posting import PostedBy, post_journals
+from .receivables import reclassification_drafts
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -88,8 +93,16 @@ def close_period(
                 "and the one before is open.",
                 code="invalid_transition",
             )
+        # Each close of the month reclassifies what is new since the last one.
+        closes = PeriodEvent.objects.filter(period=period, action=PeriodAction.CLOSE).count()
+        drafts = reclassification_drafts(day=month_end(month), key=f"{label(month)}:{closes + 1}")
+        posted = post_journals(drafts, posted_by=PostedBy.user(user, process))
         event = PeriodEvent.objects.create(
-            period=period, action=PeriodAction.CLOSE, user=user, process=process
+            period=period,
+            action=PeriodAction.CLOSE,
+            user=user,
+            process=process,
+            reclassified=len(posted),
         )
         period.status = PeriodStatus.CLOSED
         period.closed_by = user

@@ -47,6 +47,7 @@ from .models import (
     AccountKind,
     AccountRole,
     Entry,
+    EntryLabel,
     Journal,
     JournalKind,
     Payout,
@@ -185,21 +186,33 @@ class Chart:
 
 def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
     """Each vendor's payable sub-account, created on first use."""
+    return ensure_vendor_accounts(AccountRole.VENDOR_PAYABLE, vendor_ids)
+
+
+# Each vendor's own sub-accounts: (code prefix, name, kind) by role.
+VENDOR_ACCOUNTS = {
+    AccountRole.VENDOR_PAYABLE: ("2000", "Vendor payable", AccountKind.LIABILITY),
+    AccountRole.VENDOR_RECEIVABLE: ("1200", "Vendor receivable", AccountKind.ASSET),
+}
+
+
+def ensure_vendor_accounts(role: str, vendor_ids: Iterable[int]) -> dict[int, int]:
+    """Each vendor's sub-account of `role` (VENDOR_ACCOUNTS), created on first
+    use: {vendor id: account id}."""
+    prefix, name, kind = VENDOR_ACCOUNTS[AccountRole(role)]
     vendor_ids = set(vendor_ids)
     found = dict(
-        Account.objects.filter(
-            role=AccountRole.VENDOR_PAYABLE, vendor_id__in=vendor_ids
-        ).values_list("vendor_id", "id")
+        Account.objects.filter(role=role, vendor_id__in=vendor_ids).values_list("vendor_id", "id")
     )
     missing = vendor_ids - set(found)
     if missing:
         Account.objects.bulk_create(
             [
                 Account(
-                    code=f"2000-{vendor.code}",
-                    name=f"Vendor payable - {vendor.name}",
-                    kind=AccountKind.LIABILITY,
-                    role=AccountRole.VENDOR_PAYABLE,
+                    code=f"{prefix}-{vendor.code}",
+                    name=f"{name} - {vendor.name}",
+                    kind=kind,
+                    role=role,
                     vendor=vendor,
                 )
                 for vendor in Vendor.objects.filter(pk__in=missing)
@@ -207,9 +220,7 @@ def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
             ignore_conflicts=True,
         )
         found.update(
-            Account.objects.filter(
-                role=AccountRole.VENDOR_PAYABLE, vendor_id__in=missing
-            ).values_list("vendor_id", "id")
+            Account.objects.filter(role=role, vendor_id__in=missing).values_list("vendor_id", "id")
         )
     return found
 
@@ -470,7 +481,8 @@ def post_one(draft: JournalDraft, *, posted_by: PostedBy) -> Journal | None:
 
 
 class PayoutError(DomainError):
-    """A payout refused by the rule "no payout beyond what is owed"."""
+    """A payout refused by the rule "no payout beyond what may be paid": what is
+    owed less what is held back for open cases (code beyond_owed, held_back)."""
 
 
 def record_payout(
@@ -485,11 +497,24 @@ def record_payout(
 ) -> Payout:
     """Pay a vendor: the payout and its journal in one transaction.
 
-    The rule: a payout never pays more than the platform owes the vendor in
-    that currency (its payable balance) unless `advance` says so explicitly
-    (the balance then goes negative until sales cover it). The vendor's
-    maintained payable balance row is locked (SELECT ... FOR UPDATE) while it
-    is read and the payout posted, so two payouts at once cannot both spend
+    The rule: a payout never pays more than may be paid to the vendor in that
+    currency unless `advance` says so explicitly (the balance then goes
+    negative until sales cover it). What may be paid is what the platform owes
+    the vendor, its payable less its receivable (what a period close found the
+    vendor owed the platform, ledger.receivables), less what is held back for
+    its open cases (ledger.holdback). The payout settles the receivable first:
+    its journal debits the payable with the receivable it settles (Cr
+    receivable, labelled receivable_settlement) and with the amount paid (Cr
+    bank), and the payout records the settled part as `receivable_offset`.
+
+    Locks, in the order every posting takes them: the period of `paid_on`
+    (ledger.periods); the vendor's row, FOR UPDATE, which a case being opened
+    for the vendor needs too: the foreign key of its liability row takes FOR
+    KEY SHARE on the vendor when checked, at the case's commit. So a case that
+    commits first is seen and held back, and one that has not committed when
+    the payout reads waits for the payout to commit and opens after it; then
+    the balance rows the journal updates (payable, receivable, bank) in account
+    order. Two payouts at once cannot both spend
     the same balance: the second waits and sees what the first left.
     """
     currency = parse_currency(currency, "currency")
@@ -500,28 +525,64 @@ def record_payout(
         chart = Chart([vendor.pk])
         payable_id = chart.payable[vendor.pk]
         bank_id = chart.role(AccountRole.BANK)
-        # Both rows the payout's journal updates, locked in account order as
+        receivable_id = (
+            Account.objects.filter(role=AccountRole.VENDOR_RECEIVABLE, vendor=vendor)
+            .values_list("id", flat=True)
+            .first()
+        )
+        locked = [payable_id, bank_id] + ([receivable_id] if receivable_id else [])
+        # Every row the payout's journal updates, locked in account order as
         # every posting does (a concurrent reversal cannot deadlock with us).
         balances = {
-            row.account_id: row.credit - row.debit
+            row.account_id: row.debit - row.credit
             for row in AccountBalance.objects.select_for_update()
-            .filter(account_id__in=[payable_id, bank_id], currency=currency)
+            .filter(account_id__in=locked, currency=currency)
             .order_by("account_id")
         }
-        owed = balances.get(payable_id, ZERO)
+        payable = -balances.get(payable_id, ZERO)
+        receivable = balances.get(receivable_id, ZERO) if receivable_id else ZERO
+        owed = payable - receivable
         if amount > owed and not advance:
             raise PayoutError(
                 "amount",
-                f"{vendor} is owed {display_money(owed, currency)}: this pays "
-                f"{display_money(amount - owed, currency)} more. Pay it as an advance "
-                "to pay more than is owed.",
+                _beyond(vendor, currency, amount, payable, receivable),
                 code="beyond_owed",
             )
+        # Settled out of what the payable holds, never turning it into a debit.
+        offset = max(ZERO, min(receivable, payable))
         payout = Payout.objects.create(
-            vendor=vendor, currency=currency, amount=amount, paid_on=paid_on, reference=reference
+            vendor=vendor,
+            currency=currency,
+            amount=amount,
+            receivable_offset=offset,
+            paid_on=paid_on,
+            reference=reference,
         )
-        post_one(payout_journal(payout, chart), posted_by=posted_by)
+        draft = payout_journal(payout, chart)
+        if offset and receivable_id:
+            draft.debit(payable_id, offset, label=EntryLabel.RECEIVABLE_SETTLEMENT)
+            draft.credit(receivable_id, offset, label=EntryLabel.RECEIVABLE_SETTLEMENT)
+            draft.memo = (
+                f"{draft.memo}; settles {display_money(offset, currency)} "
+                f"{vendor.code} owed the platform"
+            )
+        post_one(draft, posted_by=posted_by)
     return payout
+
+
+def _beyond(
+    vendor: Vendor, currency: str, amount: Decimal, payable: Decimal, receivable: Decimal
+) -> str:
+    """Why a payout pays too much: what is owed, and the excess."""
+
+    def money(value: Decimal) -> str:
+        return display_money(value, currency)
+
+    owed = payable - receivable
+    said = f"{vendor} is owed {money(owed)}"
+    if receivable:
+        said += f" (payable {money(payable)} less {money(receivable)} it owes the platform)"
+    return said + f": this pays {money(amount - owed)} more. Pay it as an advance to pay more than is owed."
 
 
 def reverse_journal(

@@ -15,8 +15,10 @@ What the checks compare:
   closed, or disputed after completion) one refund journal whose legs are the
   breakdown snapshotted at completion, and its refund and correction journals
   together post its current liabilities; no other case has journals.
-- Each vendor's payable per currency equals its sales (net less commission)
-  less the vendor shares of completed cases less its payouts.
+- Each vendor's payable less its receivable per currency equals its sales
+  (net less commission) less the vendor shares of completed cases less its
+  payouts (a close's reclassification and a payout's settlement of the
+  receivable move amounts between the two).
 - The order and line refund counters equal the sums over cases that are not
   rejected or cancelled, and each case's lines and liabilities add up to it.
 

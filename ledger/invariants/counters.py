@@ -9,7 +9,10 @@ from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
 
 
 def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
-    """Payable = sales (net less commission) - vendor shares of completed cases - payouts."""
+    """Payable - receivable = sales (net less commission) - vendor shares of
+    completed cases - payouts. A period close moves a payable debit balance to
+    the vendor's receivable and a payout settles it from the payable: both
+    leave payable - receivable, what the vendor is owed, as it was."""
     sql = _sql(
         """
         WITH {backlog},
@@ -41,9 +44,10 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
                AND p.currency = coalesce(s.currency, r.currency)
         ),
         ledger AS (
-            SELECT a.vendor_id, b.currency, b.credit - b.debit AS amount
+            SELECT a.vendor_id, b.currency, sum(b.credit - b.debit) AS amount
             FROM "{balance}" b JOIN "{account}" a ON a.id = b.account_id
-            WHERE a.role = {r_vendor_payable}
+            WHERE a.role IN ({r_vendor_payable}, {r_vendor_receivable})
+            GROUP BY a.vendor_id, b.currency
         ),
         unsettled AS (
             SELECT l.vendor_id, o.currency
@@ -80,7 +84,7 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     ) -> tuple[str, str]:
         expected = sales - refunds - payouts
         return f"vendor {code} {currency}", (
-            f"payable is {_n(ledger)} in the ledger but sales {_n(sales)} - refunds "
+            f"payable less receivable is {_n(ledger)} in the ledger but sales {_n(sales)} - refunds "
             f"{_n(refunds)} - payouts {_n(payouts)} = {_n(expected)}"
         )
 

@@ -34,6 +34,9 @@ class AccountRole(models.TextChoices):
     OUTPUT_TAX = "output_tax", "Output tax payable"
     REFUND_EXPENSE = "refund_expense", "Refund expense"
     OTHER = "other", "Other"
+    # What a vendor owes the platform: its payable's debit balance at a period
+    # close, moved here (ledger.receivables) and settled by its next payout.
+    VENDOR_RECEIVABLE = "vendor_receivable", "Vendor receivable"
 
 
 SINGLE_ROLES = [
@@ -76,6 +79,11 @@ class Account(models.Model):
                 name="account_one_payable_per_vendor",
             ),
             models.UniqueConstraint(
+                fields=["vendor"],
+                condition=Q(role=AccountRole.VENDOR_RECEIVABLE),
+                name="account_one_receivable_per_vendor",
+            ),
+            models.UniqueConstraint(
                 fields=["payment_method"],
                 condition=Q(role=AccountRole.GATEWAY_CLEARING),
                 name="account_one_clearing_per_method",
@@ -83,6 +91,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~Q(role=AccountRole.VENDOR_PAYABLE) | Q(vendor__isnull=False),
                 name="account_payable_has_vendor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=AccountRole.VENDOR_RECEIVABLE) | Q(vendor__isnull=False),
+                name="account_receivable_has_vendor",
             ),
             models.CheckConstraint(
                 condition=~Q(role=AccountRole.GATEWAY_CLEARING) | ~Q(payment_method=""),

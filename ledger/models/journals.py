@@ -22,6 +22,8 @@ class JournalKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
     PAYOUT = "payout", "Vendor payout"
     REVERSAL = "reversal", "Reversal"
+    # A vendor's payable debit balance moved to its receivable at a period close.
+    RECLASSIFICATION = "reclassification", "Reclassification"
 
 
 class EntryLabel(models.TextChoices):
@@ -33,11 +35,14 @@ class EntryLabel(models.TextChoices):
     CORRECTION = "correction", "Correction"
     PAYOUT = "payout", "Payout"
     REVERSAL = "reversal", "Reversal"
+    RECLASSIFICATION = "reclassification", "Reclassification"
     PAYABLE_ADJUSTMENT = "payable_adjustment", "Payable adjustment"
     COMMISSION = "commission", "Commission"
     COMMISSION_REVERSAL = "commission_reversal", "Commission reversal"
     TAX = "tax", "Tax"
     SHIPPING = "shipping", "Shipping"
+    # A payout's legs that settle what the vendor owed (its receivable) first.
+    RECEIVABLE_SETTLEMENT = "receivable_settlement", "Receivable settlement"
 
 
 def default_label(kind: str) -> str:
@@ -49,7 +54,7 @@ class Journal(models.Model):
     """A posted journal. Links back to its source; posted exactly once per key."""
 
     posting_key = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=12, choices=JournalKind.choices)
+    kind = models.CharField(max_length=20, choices=JournalKind.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     # The posting date: in an open period (ledger.periods). An item that happened
     # in a closed period is posted on the first day of the first open one, and

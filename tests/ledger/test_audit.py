@@ -266,7 +266,7 @@ def test_liabilities_changed_after_completion_without_a_correction(books):
     assert legs == {"payable:ACME", "expense"}
     [payable] = invariants.vendor_payables()
     assert payable.detail == (
-        "payable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"
+        "payable less receivable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"
     )
 
 
@@ -285,7 +285,8 @@ def test_a_journal_that_moves_a_payable_without_a_source(books):
     [finding] = invariants.vendor_payables()
     assert finding.subject == "vendor BOLT EUR"
     assert finding.detail == (
-        "payable is 10.5 in the ledger but sales 42.5 - refunds 0 - payouts 30 = 12.5"
+        "payable less receivable is 10.5 in the ledger but sales 42.5 - refunds 0 - payouts 30 "
+        "= 12.5"
     )
 
 
