@@ -40,6 +40,7 @@ from lib.parsing import parse_amount, parse_currency
 from refunds.models import Order, RefundCase
 from vendors.models import Vendor
 
+from .holdback import Holdback, held_back
 from .models import (
     SINGLE_ROLES,
     Account,
@@ -522,6 +523,7 @@ def record_payout(
     with transaction.atomic():
         # The period first, as every posting locks it (ledger.periods).
         posting_dates([paid_on])
+        Vendor.objects.select_for_update().filter(pk=vendor.pk).values_list("pk").first()
         chart = Chart([vendor.pk])
         payable_id = chart.payable[vendor.pk]
         bank_id = chart.role(AccountRole.BANK)
@@ -542,11 +544,13 @@ def record_payout(
         payable = -balances.get(payable_id, ZERO)
         receivable = balances.get(receivable_id, ZERO) if receivable_id else ZERO
         owed = payable - receivable
-        if amount > owed and not advance:
+        held = held_back(vendor.pk, currency)
+        may_pay = owed - held.amount
+        if amount > may_pay and not advance:
             raise PayoutError(
                 "amount",
-                _beyond(vendor, currency, amount, payable, receivable),
-                code="beyond_owed",
+                _beyond(vendor, currency, amount, payable, receivable, held),
+                code="held_back" if amount <= owed else "beyond_owed",
             )
         # Settled out of what the payable holds, never turning it into a debit.
         offset = max(ZERO, min(receivable, payable))
@@ -571,9 +575,14 @@ def record_payout(
 
 
 def _beyond(
-    vendor: Vendor, currency: str, amount: Decimal, payable: Decimal, receivable: Decimal
+    vendor: Vendor,
+    currency: str,
+    amount: Decimal,
+    payable: Decimal,
+    receivable: Decimal,
+    held: Holdback,
 ) -> str:
-    """Why a payout pays too much: what is owed, and the excess."""
+    """Why a payout pays too much: what is owed, what is held back, the excess."""
 
     def money(value: Decimal) -> str:
         return display_money(value, currency)
@@ -582,7 +591,19 @@ def _beyond(
     said = f"{vendor} is owed {money(owed)}"
     if receivable:
         said += f" (payable {money(payable)} less {money(receivable)} it owes the platform)"
-    return said + f": this pays {money(amount - owed)} more. Pay it as an advance to pay more than is owed."
+    if held.amount:
+        cases = f"{held.cases} open case" + ("s" if held.cases != 1 else "")
+        may_pay = owed - held.amount
+        said += (
+            f", of which {money(held.amount)} is held back for {cases}: at most "
+            f"{money(max(may_pay, ZERO))} may be paid now, and this pays "
+            f"{money(amount - may_pay)} more. Pay it as an advance to pay more than may be paid."
+        )
+        return said
+    return (
+        said
+        + f": this pays {money(amount - owed)} more. Pay it as an advance to pay more than is owed."
+    )
 
 
 def reverse_journal(
