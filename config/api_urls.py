@@ -11,6 +11,7 @@ from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
     JournalViewSet,
+    PeriodViewSet,
     TrialBalanceView,
 )
 from refunds.api.views import OrderViewSet, ReasonViewSet, RefundCaseViewSet
@@ -25,6 +26,7 @@ router.register("reasons", ReasonViewSet, basename="reason")
 router.register("journals", JournalViewSet, basename="journal")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
+router.register("periods", PeriodViewSet, basename="period")
 
 # What /api/v1/ lists: (name, URL name) of each resource.
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [

@@ -153,21 +153,33 @@ class Chart:
 
 def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
     """Each vendor's payable sub-account, created on first use."""
+    return ensure_vendor_accounts(AccountRole.VENDOR_PAYABLE, vendor_ids)
+
+
+# Each vendor's own sub-accounts: (code prefix, name, kind) by role.
+VENDOR_ACCOUNTS = {
+    AccountRole.VENDOR_PAYABLE: ("2000", "Vendor payable", AccountKind.LIABILITY),
+    AccountRole.VENDOR_RECEIVABLE: ("1200", "Vendor receivable", AccountKind.ASSET),
+}
+
+
+def ensure_vendor_accounts(role: str, vendor_ids: Iterable[int]) -> dict[int, int]:
+    """Each vendor's sub-account of `role` (VENDOR_ACCOUNTS), created on first
+    use: {vendor id: account id}."""
+    prefix, name, kind = VENDOR_ACCOUNTS[AccountRole(role)]
     vendor_ids = set(vendor_ids)
     found = dict(
-        Account.objects.filter(
-            role=AccountRole.VENDOR_PAYABLE, vendor_id__in=vendor_ids
-        ).values_list("vendor_id", "id")
+        Account.objects.filter(role=role, vendor_id__in=vendor_ids).values_list("vendor_id", "id")
     )
     missing = vendor_ids - set(found)
     if missing:
         Account.objects.bulk_create(
             [
                 Account(
-                    code=f"2000-{vendor.code}",
-                    name=f"Vendor payable - {vendor.name}",
-                    kind=AccountKind.LIABILITY,
-                    role=AccountRole.VENDOR_PAYABLE,
+                    code=f"{prefix}-{vendor.code}",
+                    name=f"{name} - {vendor.name}",
+                    kind=kind,
+                    role=role,
                     vendor=vendor,
                 )
                 for vendor in Vendor.objects.filter(pk__in=missing)
@@ -175,9 +187,7 @@ def ensure_payable_accounts(vendor_ids: Iterable[int]) -> dict[int, int]:
             ignore_conflicts=True,
         )
         found.update(
-            Account.objects.filter(
-                role=AccountRole.VENDOR_PAYABLE, vendor_id__in=missing
-            ).values_list("vendor_id", "id")
+            Account.objects.filter(role=role, vendor_id__in=missing).values_list("vendor_id", "id")
         )
     return found
 

@@ -12,6 +12,7 @@ from vendors.models import Vendor
 
 from .credit_notes import issue_credit_notes
 from .posting import (
+    OUTBOX,
     Chart,
     JournalDraft,
     correction_journal,
@@ -67,7 +68,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
             )
             if draft is not None:
                 drafts.append(draft)
-    post_journals(drafts)
+    post_journals(drafts, posted_by=OUTBOX)
     # After the journals, in the same transaction: see ledger.credit_notes.
     issue_credit_notes(events)
 

@@ -6,7 +6,8 @@
   the credit note number and Reference the refund case ID.
 - `journal`: every ledger entry of the journals dated in the range, one row
   per entry (QuickBooks-style journal import: one of Debit/Credit per row,
-  rows of one journal share its number).
+  rows of one journal share its number), with the entry's label, the day a
+  late item happened (Original date) and who or which process posted it.
 
 Rows are produced by generators over `.iterator(chunk_size=...)` (a
 server-side cursor on PostgreSQL) and written through a csv writer whose
@@ -75,6 +76,9 @@ JOURNAL_COLUMNS = [
     "Order number",
     "Posting key",
     "Journal type",
+    "Entry label",
+    "Original date",
+    "Posted by",
 ]
 
 
@@ -146,7 +150,9 @@ def journal_rows(date_from: date, date_to: date) -> Iterator[list[str]]:
     yield JOURNAL_COLUMNS
     entries = (
         Entry.objects.filter(journal__date__gte=date_from, journal__date__lte=date_to)
-        .select_related("journal", "journal__case", "journal__order", "account")
+        .select_related(
+            "journal", "journal__case", "journal__order", "journal__posted_by", "account"
+        )
         .order_by("journal__date", "journal_id", "id")
     )
     for entry in entries.iterator(chunk_size=CHUNK_SIZE):
@@ -169,6 +175,9 @@ def journal_row(entry: Entry) -> list[str]:
         safe_text(journal.order.number) if journal.order_id else "",
         journal.posting_key,
         journal.kind,
+        entry.label,
+        journal.original_date.isoformat() if journal.original_date else "",
+        safe_text(journal.poster),
     ]
 
 

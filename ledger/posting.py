@@ -27,7 +27,9 @@ leg with numbers, for both tax models):
 exists are skipped (each source is posted exactly once), then one INSERT for
 the journals, one for their entries and one upsert that adds each account's
 summed delta to its maintained balance, in account order so concurrent
-batches never deadlock.
+batches never deadlock. A draft dated in a closed period is posted on the
+first day of the first open one and keeps its own date as `original_date`
+(ledger.periods, which also locks the periods posted into).
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -57,15 +59,20 @@ from refunds.models import (
 from refunds.tax import GoodsShare, ShippingPart, split_shipping
 from vendors.models import TaxModel, Vendor
 
-from .chart import Chart, PostingError, ensure_payable_accounts
+from .chart import Chart, PostingError, ensure_payable_accounts, ensure_vendor_accounts
+from .holdback import Holdback, held_back
 from .models import (
+    Account,
     AccountBalance,
     AccountRole,
     Entry,
+    EntryLabel,
     Journal,
     JournalKind,
     Payout,
+    default_label,
 )
+from .periods import posting_dates
 from .tax import commission_tax
 
 __all__ = [
@@ -75,6 +82,7 @@ __all__ = [
     "PostingError",
     "correction_journal",
     "ensure_payable_accounts",
+    "ensure_vendor_accounts",
     "payout_journal",
     "post_journals",
     "post_one",
@@ -85,54 +93,89 @@ __all__ = [
 ]
 
 
+class Leg(NamedTuple):
+    """One entry of a draft: a positive debit or credit, and what it is."""
+
+    account_id: int
+    debit: Decimal
+    credit: Decimal
+    label: str
+
+
 @dataclass
 class JournalDraft:
     posting_key: str
     kind: str
     currency: str
-    date: date
+    date: date  # when it happened; posted then, or on the first open day (ledger.periods)
     memo: str = ""
     order_id: int | None = None
     case_id: int | None = None
     payout_id: int | None = None
     reverses_id: int | None = None
-    # (account id, debit, credit)
-    lines: list[tuple[int, Decimal, Decimal]] = field(default_factory=list)
+    lines: list[Leg] = field(default_factory=list)
 
-    def debit(self, account_id: int, amount: Decimal) -> None:
-        self._add(account_id, amount)
+    def debit(self, account_id: int, amount: Decimal, *, label: str | None = None) -> None:
+        """A debit leg; `label` says what it is (EntryLabel), else the journal's kind."""
+        self._add(account_id, amount, label)
 
-    def credit(self, account_id: int, amount: Decimal) -> None:
-        self._add(account_id, -amount)
+    def credit(self, account_id: int, amount: Decimal, *, label: str | None = None) -> None:
+        """A credit leg; `label` says what it is (EntryLabel), else the journal's kind."""
+        self._add(account_id, -amount, label)
 
-    def _add(self, account_id: int, signed: Decimal) -> None:
+    def _add(self, account_id: int, signed: Decimal, label: str | None) -> None:
         # Positive is a debit, negative a credit; zero legs are left out.
+        label = label or default_label(self.kind)
         if signed > 0:
-            self.lines.append((account_id, signed, ZERO))
+            self.lines.append(Leg(account_id, signed, ZERO, label))
         elif signed < 0:
-            self.lines.append((account_id, ZERO, -signed))
+            self.lines.append(Leg(account_id, ZERO, -signed, label))
 
     def merged(self) -> JournalDraft:
-        """One leg per account: Dr and Cr of the same account net out."""
-        net: dict[int, Decimal] = defaultdict(lambda: ZERO)
-        for account_id, debit, credit in self.lines:
-            net[account_id] += debit - credit
+        """One leg per account and label: Dr and Cr of the same account and
+        label net out (legs labelled apart stay apart)."""
+        net: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        for leg in self.lines:
+            net[(leg.account_id, leg.label)] += leg.debit - leg.credit
         self.lines = []
-        for account_id in sorted(net):
-            self._add(account_id, net[account_id])
+        for account_id, label in sorted(net):
+            self._add(account_id, net[(account_id, label)], label)
         return self
 
     def check(self) -> None:
-        debits = sum((d for _, d, _ in self.lines), ZERO)
-        credits = sum((c for _, _, c in self.lines), ZERO)
+        debits = sum((leg.debit for leg in self.lines), ZERO)
+        credits = sum((leg.credit for leg in self.lines), ZERO)
         if len(self.lines) < 2:
             raise PostingError(self.posting_key, "A journal needs at least two entries.")
         if debits != credits:
             raise PostingError(
                 self.posting_key, f"Debits {debits} and credits {credits} do not balance."
             )
-        if any(d < 0 or c < 0 or (d > 0) == (c > 0) for _, d, c in self.lines):
+        if any(
+            leg.debit < 0 or leg.credit < 0 or (leg.debit > 0) == (leg.credit > 0)
+            for leg in self.lines
+        ):
             raise PostingError(self.posting_key, "Each entry is a positive debit or credit.")
+        if any(not leg.label for leg in self.lines):
+            raise PostingError(self.posting_key, "Each entry has a label.")
+
+
+@dataclass(frozen=True)
+class PostedBy:
+    """Who posts a batch: the process ("outbox:ledger", "admin", "api", "demo",
+    "period-close", ...) and, when a person acted, the user. The journals
+    record both; the database refuses a journal with neither."""
+
+    process: str
+    user_id: int | None = None
+
+    @classmethod
+    def user(cls, user: Any, process: str) -> PostedBy:
+        return cls(process, user.pk if user is not None else None)
+
+
+# The ledger's outbox consumer (ledger.consumers).
+OUTBOX = PostedBy("outbox:ledger")
 
 
 # ---------------------------------------------------------------- rules
@@ -522,15 +565,15 @@ def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
 
 
 JOURNAL_COLUMNS = (
-    "posting_key, kind, currency, date, memo, order_id, case_id, payout_id, reverses_id, "
-    "entry_count, created_at"
+    "posting_key, kind, currency, date, original_date, memo, order_id, case_id, payout_id, "
+    "reverses_id, entry_count, created_at, posted_by_id, posted_by_process"
 )
 JOURNALS_PER_INSERT = 1000
 ENTRIES_PER_INSERT = 5000
 
 
-def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
-    """Post drafts not yet posted; returns the journals written now.
+def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> list[Journal]:
+    """Post drafts not yet posted, as `posted_by`; returns the journals written now.
 
     Each journal goes in with `INSERT ... ON CONFLICT (posting_key) DO NOTHING`:
     the database itself skips a key already posted, also one a concurrent
@@ -540,6 +583,8 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
     statements because the ORM's bulk_create costs about three times as much
     CPU per journal here (docs/benchmarks.md, ledger (a)).
     """
+    if not posted_by.process and posted_by.user_id is None:
+        raise PostingError("posted_by", "Say who or which process posts.")
     fresh: dict[str, JournalDraft] = {}
     for draft in drafts:
         fresh.setdefault(draft.posting_key, draft)
@@ -551,15 +596,19 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
     batch = list(fresh.values())
     posted: dict[str, int] = {}
     with transaction.atomic(), connection.cursor() as cursor:
+        # First, before any balance row: the periods posted into (see ledger.periods).
+        dates = posting_dates(d.date for d in batch)
         for start in range(0, len(batch), JOURNALS_PER_INSERT):
             chunk = batch[start : start + JOURNALS_PER_INSERT]
             params: list[Any] = []
             for d in chunk:
+                posted_on = dates[d.date]
                 params += [
                     d.posting_key,
                     d.kind,
                     d.currency,
-                    ops.adapt_datefield_value(d.date),
+                    ops.adapt_datefield_value(posted_on),
+                    ops.adapt_datefield_value(d.date) if posted_on != d.date else None,
                     d.memo[:300],
                     d.order_id,
                     d.case_id,
@@ -567,8 +616,10 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
                     d.reverses_id,
                     len(d.lines),
                     created_at,
+                    posted_by.user_id,
+                    posted_by.process[:40],
                 ]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+            values = ", ".join(["(" + ", ".join(["%s"] * 14) + ")"] * len(chunk))
             cursor.execute(
                 f"INSERT INTO {Journal._meta.db_table} ({JOURNAL_COLUMNS}) VALUES {values} "
                 "ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, id",
@@ -586,8 +637,8 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
         deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for draft in new:
             journal_id = posted[draft.posting_key]
-            for account_id, debit, credit in draft.lines:
-                rows.append((journal_id, account_id, draft.currency, debit, credit))
+            for account_id, debit, credit, label in draft.lines:
+                rows.append((journal_id, account_id, draft.currency, debit, credit, label))
                 delta = deltas[(account_id, draft.currency)]
                 delta[0] += debit
                 delta[1] += credit
@@ -595,21 +646,24 @@ def post_journals(drafts: Sequence[JournalDraft]) -> list[Journal]:
             entry_rows = rows[start : start + ENTRIES_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {Entry._meta.db_table} "
-                "(journal_id, account_id, currency, debit, credit) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s)"] * len(entry_rows)),
+                "(journal_id, account_id, currency, debit, credit, label) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(entry_rows)),
                 [value for row in entry_rows for value in row],
             )
         _add_to_balances(deltas)
-    return [_posted_journal(d, posted[d.posting_key], now) for d in new]
+    return [_posted_journal(d, posted[d.posting_key], dates[d.date], now, posted_by) for d in new]
 
 
-def _posted_journal(draft: JournalDraft, journal_id: int, created_at: datetime) -> Journal:
+def _posted_journal(
+    draft: JournalDraft, journal_id: int, posted_on: date, created_at: datetime, by: PostedBy
+) -> Journal:
     journal = Journal(
         id=journal_id,
         posting_key=draft.posting_key,
         kind=draft.kind,
         currency=draft.currency,
-        date=draft.date,
+        date=posted_on,
+        original_date=draft.date if posted_on != draft.date else None,
         memo=draft.memo[:300],
         order_id=draft.order_id,
         case_id=draft.case_id,
@@ -617,6 +671,8 @@ def _posted_journal(draft: JournalDraft, journal_id: int, created_at: datetime) 
         reverses_id=draft.reverses_id,
         entry_count=len(draft.lines),
         created_at=created_at,
+        posted_by_id=by.user_id,
+        posted_by_process=by.process[:40],
     )
     journal._state.adding = False
     journal._state.db = connection.alias
@@ -643,8 +699,8 @@ def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
             )
 
 
-def post_one(draft: JournalDraft) -> Journal | None:
-    journals = post_journals([draft])
+def post_one(draft: JournalDraft, *, posted_by: PostedBy) -> Journal | None:
+    journals = post_journals([draft], posted_by=posted_by)
     return journals[0] if journals else None
 
 
@@ -652,7 +708,8 @@ def post_one(draft: JournalDraft) -> Journal | None:
 
 
 class PayoutError(DomainError):
-    """A payout refused by the rule "no payout beyond what is owed"."""
+    """A payout refused by the rule "no payout beyond what may be paid": what is
+    owed less what is held back for open cases (code beyond_owed, held_back)."""
 
 
 def record_payout(
@@ -663,47 +720,121 @@ def record_payout(
     paid_on: date,
     reference: str = "",
     advance: bool = False,
+    posted_by: PostedBy,
 ) -> Payout:
     """Pay a vendor: the payout and its journal in one transaction.
 
-    The rule: a payout never pays more than the platform owes the vendor in
-    that currency (its payable balance) unless `advance` says so explicitly
-    (the balance then goes negative until sales cover it). The vendor's
-    maintained payable balance row is locked (SELECT ... FOR UPDATE) while it
-    is read and the payout posted, so two payouts at once cannot both spend
+    The rule: a payout never pays more than may be paid to the vendor in that
+    currency unless `advance` says so explicitly (the balance then goes
+    negative until sales cover it). What may be paid is what the platform owes
+    the vendor, its payable less its receivable (what a period close found the
+    vendor owed the platform, ledger.receivables), less what is held back for
+    its open cases (ledger.holdback). The payout settles the receivable first:
+    its journal debits the payable with the receivable it settles (Cr
+    receivable, labelled receivable_settlement) and with the amount paid (Cr
+    bank), and the payout records the settled part as `receivable_offset`.
+
+    Locks, in the order every posting takes them: the period of `paid_on`
+    (ledger.periods); the vendor's row, FOR UPDATE, which a case being opened
+    for the vendor needs too: the foreign key of its liability row takes FOR
+    KEY SHARE on the vendor when checked, at the case's commit. So a case that
+    commits first is seen and held back, and one that has not committed when
+    the payout reads waits for the payout to commit and opens after it; then
+    the balance rows the journal updates (payable, receivable, bank) in account
+    order. Two payouts at once cannot both spend
     the same balance: the second waits and sees what the first left.
     """
     currency = parse_currency(currency, "currency")
     amount = parse_amount(amount, currency, "amount", allow_zero=False)
     with transaction.atomic():
+        # The period first, as every posting locks it (ledger.periods).
+        posting_dates([paid_on])
+        Vendor.objects.select_for_update().filter(pk=vendor.pk).values_list("pk").first()
         chart = Chart([vendor.pk])
         payable_id = chart.payable[vendor.pk]
-        bank_id = chart.role(AccountRole.BANK)
-        # Both rows the payout's journal updates, locked in account order as
+        bank_id = chart.bank_for(currency)
+        receivable_id = (
+            Account.objects.filter(role=AccountRole.VENDOR_RECEIVABLE, vendor=vendor)
+            .values_list("id", flat=True)
+            .first()
+        )
+        locked = [payable_id, bank_id] + ([receivable_id] if receivable_id else [])
+        # Every row the payout's journal updates, locked in account order as
         # every posting does (a concurrent reversal cannot deadlock with us).
         balances = {
-            row.account_id: row.credit - row.debit
+            row.account_id: row.debit - row.credit
             for row in AccountBalance.objects.select_for_update()
-            .filter(account_id__in=[payable_id, bank_id], currency=currency)
+            .filter(account_id__in=locked, currency=currency)
             .order_by("account_id")
         }
-        owed = balances.get(payable_id, ZERO)
-        if amount > owed and not advance:
+        payable = -balances.get(payable_id, ZERO)
+        receivable = balances.get(receivable_id, ZERO) if receivable_id else ZERO
+        owed = payable - receivable
+        held = held_back(vendor.pk, currency)
+        may_pay = owed - held.amount
+        if amount > may_pay and not advance:
             raise PayoutError(
                 "amount",
-                f"{vendor} is owed {display_money(owed, currency)}: this pays "
-                f"{display_money(amount - owed, currency)} more. Pay it as an advance "
-                "to pay more than is owed.",
-                code="beyond_owed",
+                _beyond(vendor, currency, amount, payable, receivable, held),
+                code="held_back" if amount <= owed else "beyond_owed",
             )
+        # Settled out of what the payable holds, never turning it into a debit.
+        offset = max(ZERO, min(receivable, payable))
         payout = Payout.objects.create(
-            vendor=vendor, currency=currency, amount=amount, paid_on=paid_on, reference=reference
+            vendor=vendor,
+            currency=currency,
+            amount=amount,
+            receivable_offset=offset,
+            paid_on=paid_on,
+            reference=reference,
         )
-        post_one(payout_journal(payout, chart))
+        draft = payout_journal(payout, chart)
+        if offset and receivable_id:
+            draft.debit(payable_id, offset, label=EntryLabel.RECEIVABLE_SETTLEMENT)
+            draft.credit(receivable_id, offset, label=EntryLabel.RECEIVABLE_SETTLEMENT)
+            draft.memo = (
+                f"{draft.memo}; settles {display_money(offset, currency)} "
+                f"{vendor.code} owed the platform"
+            )
+        post_one(draft, posted_by=posted_by)
     return payout
 
 
-def reverse_journal(journal: Journal, *, on: date, memo: str = "") -> Journal | None:
+def _beyond(
+    vendor: Vendor,
+    currency: str,
+    amount: Decimal,
+    payable: Decimal,
+    receivable: Decimal,
+    held: Holdback,
+) -> str:
+    """Why a payout pays too much: what is owed, what is held back, the excess."""
+
+    def money(value: Decimal) -> str:
+        return display_money(value, currency)
+
+    owed = payable - receivable
+    said = f"{vendor} is owed {money(owed)}"
+    if receivable:
+        said += f" (payable {money(payable)} less {money(receivable)} it owes the platform)"
+    if held.amount:
+        cases = f"{held.cases} open case" + ("s" if held.cases != 1 else "")
+        may_pay = owed - held.amount
+        said += (
+            f", of which {money(held.amount)} is held back for {cases}: at most "
+            f"{money(max(may_pay, ZERO))} may be paid now, and this pays "
+            f"{money(amount - may_pay)} more. Pay it as an advance to pay more than may be paid."
+        )
+        return said
+    return (
+        said
+        + f": this pays {money(amount - owed)} more. Pay it as an advance to pay more than is owed."
+    )
+
+
+def reverse_journal(
+    journal: Journal, *, on: date, memo: str = "", posted_by: PostedBy
+) -> Journal | None:
     """Post the mirror image of `journal` (the only way to undo one)."""
     draft = JournalDraft(
         posting_key=f"reversal:{journal.pk}",
@@ -717,5 +848,5 @@ def reverse_journal(journal: Journal, *, on: date, memo: str = "") -> Journal | 
         reverses_id=journal.pk,
     )
     for entry in journal.entries.all():
-        draft.lines.append((entry.account_id, entry.credit, entry.debit))
-    return post_one(draft)
+        draft.debit(entry.account_id, entry.credit - entry.debit)
+    return post_one(draft, posted_by=posted_by)

@@ -77,17 +77,14 @@ def account_balance(account: Account | int, currency: str) -> Decimal:
 
 def owed_to_vendor(vendor_id: int, currency: str) -> Decimal:
     """What the platform owes a vendor in `currency` now: credit minus debit of
-    its payable account (negative when the vendor owes the platform)."""
-    row = (
-        AccountBalance.objects.filter(
-            account__role=AccountRole.VENDOR_PAYABLE,
-            account__vendor_id=vendor_id,
-            currency=currency,
-        )
-        .values_list("debit", "credit")
-        .first()
-    )
-    return row[1] - row[0] if row else ZERO
+    its payable less its receivable (ledger.receivables); negative when the
+    vendor owes the platform."""
+    rows = AccountBalance.objects.filter(
+        account__role__in=[AccountRole.VENDOR_PAYABLE, AccountRole.VENDOR_RECEIVABLE],
+        account__vendor_id=vendor_id,
+        currency=currency,
+    ).values_list("debit", "credit")
+    return sum((credit - debit for debit, credit in rows), ZERO)
 
 
 def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:

@@ -168,7 +168,9 @@ REASONS = ["damaged", "customer_remorse", "goodwill", "late_delivery", "defectiv
 def build_scenario(seed: int = 20261122, orders: int = 45) -> dict[str, int]:
     """Orders, refund cases in every status and payouts, through the services only."""
     from ledger.models import Journal
-    from ledger.posting import record_payout
+    from ledger.posting import PostedBy, record_payout
+
+    BY_TESTS = PostedBy("tests")
     from lib.money import quantize
     from refunds.errors import RefundError
     from refunds.models import CaseStatus, RefundCase
@@ -240,6 +242,7 @@ def build_scenario(seed: int = 20261122, orders: int = 45) -> dict[str, int]:
                     currency=currency,
                     paid_on=date(2026, 11, 30),
                     reference=f"PO-{vendor.code}-{currency}",
+                    posted_by=BY_TESTS,
                 )
                 paid += 1
     statuses = set(RefundCase.objects.values_list("status", flat=True))

@@ -6,8 +6,11 @@ from decimal import Decimal
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
-from ledger.posting import record_payout
+from ledger.models import Account, JournalKind
+from ledger.periods import month_start, previous_month
+from ledger.posting import JournalDraft, PostedBy, post_one, record_payout
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
@@ -23,6 +26,8 @@ from vendors.models import Vendor, VendorMembership
 from vendors.permissions import FINANCE_GROUP
 
 PASSWORD = "correct horse battery staple"  # every factory user's
+# What the tests post journals as (Journal.posted_by_process).
+BY_TESTS = PostedBy("tests")
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -87,8 +92,10 @@ def make_order(
     method: str = "card",
     source: str = "web",
     subsource: str = "eu-store",
+    placed_at=None,
 ):
-    """An order from (vendor, sku, quantity, unit_price, tax_rate) tuples, paid in full."""
+    """An order from (vendor, sku, quantity, unit_price, tax_rate) tuples, paid in full
+    (placed now, or at `placed_at`)."""
     from lib.money import quantize
 
     total = Decimal(shipping)
@@ -106,6 +113,7 @@ def make_order(
             for v, sku, q, p, t in lines
         ],
         payments=[PaymentRequest(method=method, amount=str(total), reference="PAY-T")],
+        placed_at=placed_at,
     )
 
 
@@ -152,4 +160,18 @@ def eur_payout(vendor, amount: str, paid_on: date, reference: str = "", *, advan
         paid_on=paid_on,
         reference=reference,
         advance=advance,
+        posted_by=BY_TESTS,
     )
+
+
+def ended_months_with_books() -> tuple[date, date]:
+    """The two months before this one, the earlier posted in (a sale journal of
+    10.00 EUR on its first day), so it is the first month of the books: (earlier, later)."""
+    later = previous_month(month_start(timezone.localdate()))
+    earlier = previous_month(later)
+    accounts = dict(Account.objects.values_list("code", "id"))
+    draft = JournalDraft(posting_key="sale", kind=JournalKind.SALE, currency="EUR", date=earlier)
+    draft.debit(accounts["1100"], Decimal("10.00"))
+    draft.credit(accounts["4000"], Decimal("10.00"))
+    post_one(draft, posted_by=BY_TESTS)
+    return earlier, later

@@ -262,11 +262,11 @@ def cents(value: int) -> Decimal:
 INSERT_JOURNALS = """
     INSERT INTO ledger_journal (
         posting_key, kind, currency, date, memo, order_id, case_id, payout_id, reverses_id,
-        entry_count, created_at
+        entry_count, created_at, posted_by_process
     ) VALUES %s RETURNING id
 """
 INSERT_ENTRIES = (
-    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit) VALUES %s"
+    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label) VALUES %s"
 )
 # The statement ledger.posting._add_to_balances sends.
 UPSERT_BALANCES = """
@@ -289,7 +289,7 @@ def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
         [
             (
                 d.posting_key, d.kind, d.currency, d.date, d.memo[:300], d.order_id, d.case_id,
-                d.payout_id, d.reverses_id, len(d.lines), now,
+                d.payout_id, d.reverses_id, len(d.lines), now, "bench",
             )
             for d in drafts
         ],
@@ -299,8 +299,8 @@ def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
     entries = []
     deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for (journal_id,), draft in zip(ids, drafts, strict=True):
-        for account_id, debit, credit in draft.lines:
-            entries.append((journal_id, account_id, draft.currency, debit, credit))
+        for account_id, debit, credit, label in draft.lines:
+            entries.append((journal_id, account_id, draft.currency, debit, credit, label))
             delta = deltas[(account_id, draft.currency)]
             delta[0] += debit
             delta[1] += credit

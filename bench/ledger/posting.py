@@ -74,10 +74,10 @@ class DraftSource:
 
 
 def post_with_service(draft: Any) -> Callable[[], int]:
-    from ledger.posting import post_one
+    from ledger.posting import PostedBy, post_one
 
     def call() -> int:
-        if post_one(draft) is None:
+        if post_one(draft, posted_by=PostedBy("bench")) is None:
             raise RuntimeError(f"{draft.posting_key} was already posted")
         return 1
 

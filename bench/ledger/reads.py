@@ -34,13 +34,16 @@ from bench.ledger.base import (
 
 FILL_CHUNK = """
 WITH j AS (
-    INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, entry_count, created_at)
-    SELECT %(prefix)s || g, 'sale', %(currency)s, DATE '2025-01-01' + g %% 365, '', 5, now()
+    INSERT INTO ledger_journal (
+        posting_key, kind, currency, date, memo, entry_count, created_at, posted_by_process
+    )
+    SELECT %(prefix)s || g, 'sale', %(currency)s, DATE '2025-01-01' + g %% 365, '', 5, now(),
+           'bench'
     FROM generate_series(%(start)s, %(stop)s) AS g
     RETURNING id
 ), e AS (
-    INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit)
-    SELECT j.id, l.account_id, %(currency)s, l.debit, l.credit
+    INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label)
+    SELECT j.id, l.account_id, %(currency)s, l.debit, l.credit, 'sale'
     FROM j
     CROSS JOIN LATERAL (
         SELECT 10.00 + j.id %% 9000 / 100.0 AS a, 5.50 + j.id * 37 %% 4000 / 100.0 AS b,

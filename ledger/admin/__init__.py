@@ -7,7 +7,7 @@ moves through ledger.posting (payouts) and credit notes through
 ledger.credit_notes, never through a raw model save.
 """
 
-from . import books, credit_notes, issuer, payouts
+from . import books, credit_notes, issuer, payouts, periods
 from .base import ReadOnlyAdmin, ReadOnlyInline, exact_ids, terms
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "exact_ids",
     "issuer",
     "payouts",
+    "periods",
     "terms",
 ]

@@ -149,7 +149,7 @@ def entry_side(attr: str) -> Any:
 
 class EntryInline(ReadOnlyInline):
     model = Entry
-    fields = ("account", "dr", "cr")
+    fields = ("account", "label", "dr", "cr")
     readonly_fields = fields
     dr = entry_side("debit")
     cr = entry_side("credit")
@@ -160,9 +160,9 @@ class EntryInline(ReadOnlyInline):
 
 @admin.register(Journal)
 class JournalAdmin(ReadOnlyAdmin):
-    list_display = ("number", "date", "kind", "source", "memo", "amount")
-    list_filter = ("kind", "currency", "date")
-    list_select_related = ("case", "order", "payout__vendor")
+    list_display = ("number", "date", "kind", "source", "memo", "amount", "posted_by_text")
+    list_filter = ("kind", "currency", "date", "posted_by_process")
+    list_select_related = ("case", "order", "payout__vendor", "posted_by")
     search_fields = ("posting_key",)
     search_help_text = "Exact journal number, posting key, case ID or order number."
     inlines = (EntryInline,)
@@ -171,6 +171,7 @@ class JournalAdmin(ReadOnlyAdmin):
         "kind",
         "currency",
         "date",
+        "original_date",
         "memo",
         "order",
         "case",
@@ -178,6 +179,8 @@ class JournalAdmin(ReadOnlyAdmin):
         "reverses",
         "entry_count",
         "created_at",
+        "posted_by",
+        "posted_by_process",
     )
     fields = readonly_fields
 
@@ -200,6 +203,10 @@ class JournalAdmin(ReadOnlyAdmin):
     @admin.display(description="amount")
     def amount(self, obj: Journal) -> SafeString:
         return money_cell(getattr(obj, "debit_total", None), obj.currency)
+
+    @admin.display(description="posted by")
+    def posted_by_text(self, obj: Journal) -> str:
+        return obj.poster
 
     @admin.display(description="source")
     def source(self, obj: Journal) -> str:
@@ -236,8 +243,8 @@ class JournalAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ("entry", "journal_date", "account", "dr", "cr")
-    list_filter = ("currency", "account__role")
+    list_display = ("entry", "journal_date", "account", "label", "dr", "cr")
+    list_filter = ("currency", "account__role", "label")
     # The journal is named by its source (Journal.__str__).
     list_select_related = (
         "journal__case",
@@ -245,7 +252,7 @@ class EntryAdmin(ReadOnlyAdmin):
         "journal__payout__vendor",
         "account",
     )
-    fields = ("journal", "account", "currency", "dr", "cr")
+    fields = ("journal", "account", "label", "currency", "dr", "cr")
     readonly_fields = fields
     dr = entry_side("debit")
     cr = entry_side("credit")

@@ -19,7 +19,7 @@ from lib.parsing import parse_amount, parse_currency
 from ..models import (
     Payout,
 )
-from ..posting import record_payout
+from ..posting import PostedBy, record_payout
 
 
 class PayoutForm(forms.ModelForm):
@@ -38,6 +38,7 @@ class PayoutForm(forms.ModelForm):
         fields = ("vendor", "currency", "amount", "paid_on", "reference")
 
     payout: Payout | None = None
+    posted_by: PostedBy  # the admin user's, set by PayoutAdmin.get_form
 
     def clean(self) -> dict[str, Any]:
         # The posting service's own parsers, so the model sees what it would.
@@ -70,6 +71,7 @@ class PayoutForm(forms.ModelForm):
                     paid_on=data["paid_on"],
                     reference=data.get("reference") or "",
                     advance=bool(data.get("advance")),
+                    posted_by=self.posted_by,
                 )
         except DomainError as error:
             self.add_error(error.field if error.field in self.fields else None, error.message)
@@ -88,6 +90,13 @@ class PayoutAdmin(admin.ModelAdmin):
     @admin.display(description="amount", ordering="amount")
     def amount_with_currency(self, obj: Payout) -> SafeString:
         return money_cell(obj.amount, obj.currency)
+
+    def get_form(
+        self, request: HttpRequest, obj: Payout | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change, **kwargs)
+        # The journal records who posted it.
+        return type(form.__name__, (form,), {"posted_by": PostedBy.user(request.user, "admin")})
 
     def has_change_permission(self, request: HttpRequest, obj: Payout | None = None) -> bool:
         # A payout is posted: correct it with a reversing journal, not an edit.

@@ -15,7 +15,7 @@ class EntrySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Entry
-        fields = ["account", "account_name", "debit", "credit", "currency"]
+        fields = ["account", "account_name", "debit", "credit", "currency", "label"]
 
     def get_debit(self, entry) -> str:
         return format_amount(entry.debit, entry.currency)
@@ -32,6 +32,13 @@ class JournalSerializer(serializers.ModelSerializer):
         source="order.number", read_only=True, default=None, allow_null=True
     )
     entries = EntrySerializer(many=True, read_only=True)
+    posted_by = serializers.CharField(
+        source="posted_by.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Username of the staff member who posted it, if one did.",
+    )
 
     class Meta:
         model = Journal
@@ -41,6 +48,9 @@ class JournalSerializer(serializers.ModelSerializer):
             "kind",
             "currency",
             "date",
+            "original_date",
+            "posted_by",
+            "posted_by_process",
             "memo",
             "case",
             "order",
@@ -179,3 +189,16 @@ class CreditNoteSerializer(serializers.ModelSerializer):
 
     def get_pdf(self, note) -> str:
         return f"/api/v1/credit-notes/{note.number}/pdf/"
+
+
+class PeriodSerializer(serializers.Serializer):
+    month = serializers.CharField(source="label", help_text="YYYY-MM.")
+    status = serializers.CharField()
+    closed_by = serializers.CharField(help_text="Username of who closed it; blank while open.")
+    closed_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReopenSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="Why the month is reopened (required)."
+    )

@@ -7,13 +7,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lib.errors import DomainError
 from lib.money import CURRENCY_EXPONENTS, format_amount
-from vendors.api.permissions import ApiAccess, staff_read
+from vendors.api.permissions import ApiAccess, change, staff_read
 
+from ..closing import close_period, parse_month, period_row, period_rows, reopen_period
 from ..models import Account, CreditNote, Journal
 from ..pdf import credit_note_pdf
 from ..selectors import trial_balance
@@ -21,6 +23,8 @@ from .serializers import (
     AccountSerializer,
     CreditNoteSerializer,
     JournalSerializer,
+    PeriodSerializer,
+    ReopenSerializer,
     TrialBalanceSerializer,
 )
 
@@ -46,7 +50,9 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         "retrieve": staff_read("ledger.view_journal"),
     }
     filterset_class = JournalFilter
-    queryset = Journal.objects.select_related("case", "order").prefetch_related("entries__account")
+    queryset = Journal.objects.select_related("case", "order", "posted_by").prefetch_related(
+        "entries__account"
+    )
 
 
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -144,3 +150,49 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
         return response
+
+
+class PeriodViewSet(viewsets.ViewSet):
+    """Accounting periods (calendar months): list, close, reopen (ledger.closing)."""
+
+    permission_classes = [ApiAccess]
+    access = {
+        "list": staff_read("ledger.view_accountingperiod"),
+        "retrieve": staff_read("ledger.view_accountingperiod"),
+        "close": change("ledger.close_accountingperiod"),
+        "reopen": change("ledger.reopen_accountingperiod"),
+    }
+    lookup_field = "month"
+    lookup_value_regex = r"[0-9]{4}-[0-9]{2}"
+
+    @extend_schema(responses={200: PeriodSerializer(many=True)})
+    def list(self, request):
+        # Every month of the books, newest first: a dozen a year, not paginated.
+        return Response(PeriodSerializer(period_rows(), many=True).data)
+
+    @extend_schema(responses={200: PeriodSerializer})
+    def retrieve(self, request, month=None):
+        wanted = parse_month(month)
+        for row in period_rows():
+            if row.month == wanted:
+                return Response(PeriodSerializer(row).data)
+        raise NotFound(f"No period {month} in the books.")
+
+    @extend_schema(request=None, responses={200: PeriodSerializer})
+    @action(detail=True, methods=["post"])
+    def close(self, request, month=None):
+        period = close_period(month=parse_month(month), user=request.user, process="api")
+        return Response(PeriodSerializer(period_row(period)).data)
+
+    @extend_schema(request=ReopenSerializer, responses={200: PeriodSerializer})
+    @action(detail=True, methods=["post"])
+    def reopen(self, request, month=None):
+        data = ReopenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        period = reopen_period(
+            month=parse_month(month),
+            user=request.user,
+            process="api",
+            reason=data.validated_data.get("reason", ""),
+        )
+        return Response(PeriodSerializer(period_row(period)).data)

@@ -15,10 +15,12 @@ What the checks compare:
   closed, or disputed after completion) one refund journal whose legs are the
   breakdown snapshotted at completion, and its refund and correction journals
   together post its current liabilities; no other case has journals.
-- Each vendor's payable per currency equals its sales (net less commission)
-  less the vendor shares of completed cases less its payouts; for a vendor
-  that is the seller of record, with the tax on its goods; less the tax on
-  commission (COMMISSION_TAX_RATE), as posting books them.
+- Each vendor's payable less its receivable per currency equals its sales
+  (net less commission) less the vendor shares of completed cases less its
+  payouts (a close's reclassification and a payout's settlement of the
+  receivable move amounts between the two); for a vendor that is the seller
+  of record, with the tax on its goods; less the tax on commission
+  (COMMISSION_TAX_RATE), as posting books them.
 - Shipping split by rate or over vendors (refunds.tax.split_shipping's
   rounding) is not repeated in SQL: a case that refunded taxed shipping is
   compared on its commission and clearing legs only, and a vendor whose

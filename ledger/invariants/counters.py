@@ -9,14 +9,18 @@ from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql, commission
 
 
 def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
-    """Payable = sales (net less commission) - vendor shares of completed cases - payouts.
+    """Payable - receivable = sales (net less commission) - vendor shares of
+    completed cases - payouts.
 
-    With the vendor as seller of record its sales and refunds carry the tax on
-    its goods; the platform's tax on commission (COMMISSION_TAX_RATE) is taken
-    from sales per order and given back with commission reversals. A vendor and
-    currency whose payable holds shipping these statements cannot price (sold
-    on a channel where vendors earn shipping, or refunded taxed shipping: see
-    sql.SHIPPING_TAXED) is left out, like one with postings still in the outbox.
+    A period close moves a payable debit balance to the vendor's receivable and
+    a payout settles it from the payable: both leave payable - receivable, what
+    the vendor is owed, as it was. With the vendor as seller of record its
+    sales and refunds carry the tax on its goods; the platform's tax on
+    commission (COMMISSION_TAX_RATE) is taken from sales per order and given
+    back with commission reversals. A vendor and currency whose payable holds
+    shipping these statements cannot price (sold on a channel where vendors
+    earn shipping, or refunded taxed shipping: see sql.SHIPPING_TAXED) is left
+    out, like one with postings still in the outbox.
     """
     sales_tax = commission_tax_sql("commission", "currency")
     refund_tax = commission_tax_sql("l.commission_reversal", "c.currency")
@@ -67,9 +71,10 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
                AND p.currency = coalesce(s.currency, r.currency)
         ),
         ledger AS (
-            SELECT a.vendor_id, b.currency, b.credit - b.debit AS amount
+            SELECT a.vendor_id, b.currency, sum(b.credit - b.debit) AS amount
             FROM "{balance}" b JOIN "{account}" a ON a.id = b.account_id
-            WHERE a.role = {r_vendor_payable}
+            WHERE a.role IN ({r_vendor_payable}, {r_vendor_receivable})
+            GROUP BY a.vendor_id, b.currency
         ),
         unsettled AS (
             SELECT l.vendor_id, o.currency
@@ -119,7 +124,7 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     ) -> tuple[str, str]:
         expected = sales - refunds - payouts
         return f"vendor {code} {currency}", (
-            f"payable is {_n(ledger)} in the ledger but sales {_n(sales)} - refunds "
+            f"payable less receivable is {_n(ledger)} in the ledger but sales {_n(sales)} - refunds "
             f"{_n(refunds)} - payouts {_n(payouts)} = {_n(expected)}"
         )
 

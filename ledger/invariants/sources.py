@@ -70,7 +70,8 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
 
 
 def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
-    """Each payout has exactly one payout journal, in its currency, for its amount."""
+    """Each payout has exactly one payout journal, in its currency, for its amount
+    (debits: the amount paid plus the receivable it settled)."""
     sql = _sql(
         """
         WITH posted AS (
@@ -82,11 +83,13 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             WHERE j.kind = {k_payout}
             GROUP BY j.payout_id
         )
-        SELECT p.id, v.code, p.currency, p.amount, coalesce(x.journals, 0), x.same_currency, x.debit
+        SELECT p.id, v.code, p.currency, p.amount + p.receivable_offset,
+               coalesce(x.journals, 0), x.same_currency, x.debit
         FROM "{payout}" p
         JOIN "{vendor}" v ON v.id = p.vendor_id
         LEFT JOIN posted x ON x.payout_id = p.id
-        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency OR [[x.debit <> p.amount]]
+        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency
+           OR [[x.debit <> p.amount + p.receivable_offset]]
         """
     )
 

@@ -18,8 +18,9 @@ from .credit_notes import (
     CreditNoteSettings,
     IssuerProfile,
 )
-from .journals import Entry, Journal, JournalKind
+from .journals import Entry, EntryLabel, Journal, JournalKind, default_label
 from .payouts import Payout
+from .periods import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
 from .settlements import SettlementStatement
 from .tax import TaxCode
 
@@ -29,18 +30,24 @@ __all__ = [
     "AccountBalance",
     "AccountKind",
     "AccountRole",
+    "AccountingPeriod",
     "ChannelMapping",
     "CreditNote",
     "CreditNoteLine",
     "CreditNoteSeries",
     "CreditNoteSettings",
     "Entry",
+    "EntryLabel",
     "IssuerProfile",
     "Journal",
     "JournalKind",
     "Payout",
+    "PeriodAction",
+    "PeriodEvent",
+    "PeriodStatus",
     "SettlementStatement",
     "TaxCode",
     "amount_field",
+    "default_label",
     "rate_field",
 ]

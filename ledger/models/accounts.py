@@ -41,6 +41,8 @@ class AccountRole(models.TextChoices):
     OUTPUT_TAX = "output_tax", "Output tax payable"
     REFUNDS_AND_ALLOWANCES = "refunds_and_allowances", "Refunds and allowances (contra-revenue)"
     CARRIER_CLAIMS = "carrier_claims", "Carrier claims (receivable)"
+    # What a vendor owes the platform: its payable's debit balance at a period
+    # close, moved here (ledger.receivables) and settled by its next payout.
     VENDOR_RECEIVABLE = "vendor_receivable", "Vendor receivable"
     PROVIDER_FEES = "provider_fees", "Payment-provider fees"
     CHARGEBACKS = "chargebacks", "Chargebacks"
@@ -124,6 +126,11 @@ class Account(models.Model):
                 name="account_one_payable_per_vendor",
             ),
             models.UniqueConstraint(
+                fields=["vendor"],
+                condition=Q(role=AccountRole.VENDOR_RECEIVABLE),
+                name="account_one_receivable_per_vendor",
+            ),
+            models.UniqueConstraint(
                 fields=["payment_method"],
                 condition=Q(role=AccountRole.GATEWAY_CLEARING),
                 name="account_one_clearing_per_method",
@@ -131,6 +138,10 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~Q(role=AccountRole.VENDOR_PAYABLE) | Q(vendor__isnull=False),
                 name="account_payable_has_vendor",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=AccountRole.VENDOR_RECEIVABLE) | Q(vendor__isnull=False),
+                name="account_receivable_has_vendor",
             ),
             models.CheckConstraint(
                 condition=~Q(role=AccountRole.GATEWAY_CLEARING) | ~Q(payment_method=""),

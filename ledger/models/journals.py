@@ -1,7 +1,8 @@
 """Journals and their entries: the books themselves."""
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from lib.fields import amount_field
 from lib.money import (
@@ -12,6 +13,7 @@ from refunds.models import Order, RefundCase
 
 from .accounts import Account
 from .payouts import Payout
+from .periods import JOURNAL_IN_OPEN_PERIOD
 
 
 class JournalKind(models.TextChoices):
@@ -20,15 +22,45 @@ class JournalKind(models.TextChoices):
     CORRECTION = "correction", "Correction"
     PAYOUT = "payout", "Vendor payout"
     REVERSAL = "reversal", "Reversal"
+    # A vendor's payable debit balance moved to its receivable at a period close.
+    RECLASSIFICATION = "reclassification", "Reclassification"
+
+
+class EntryLabel(models.TextChoices):
+    """What an entry is, in a journal of several kinds of legs. A leg posted
+    without one is labelled by its journal's kind (the first members)."""
+
+    SALE = "sale", "Sale"
+    REFUND = "refund", "Refund"
+    CORRECTION = "correction", "Correction"
+    PAYOUT = "payout", "Payout"
+    REVERSAL = "reversal", "Reversal"
+    RECLASSIFICATION = "reclassification", "Reclassification"
+    PAYABLE_ADJUSTMENT = "payable_adjustment", "Payable adjustment"
+    COMMISSION = "commission", "Commission"
+    COMMISSION_REVERSAL = "commission_reversal", "Commission reversal"
+    TAX = "tax", "Tax"
+    SHIPPING = "shipping", "Shipping"
+    # A payout's legs that settle what the vendor owed (its receivable) first.
+    RECEIVABLE_SETTLEMENT = "receivable_settlement", "Receivable settlement"
+
+
+def default_label(kind: str) -> str:
+    """The label of a leg posted without one: its journal's kind."""
+    return EntryLabel(kind).value
 
 
 class Journal(models.Model):
     """A posted journal. Links back to its source; posted exactly once per key."""
 
     posting_key = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=12, choices=JournalKind.choices)
+    kind = models.CharField(max_length=20, choices=JournalKind.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # The posting date: in an open period (ledger.periods). An item that happened
+    # in a closed period is posted on the first day of the first open one, and
+    # keeps the day it happened in original_date (blank when the two agree).
     date = models.DateField()
+    original_date = models.DateField(null=True, blank=True)
     memo = models.CharField(max_length=300, blank=True)
     order = models.ForeignKey(
         Order, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
@@ -47,6 +79,16 @@ class Journal(models.Model):
     reverses = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
     )
+    # Who posted it: a user (staff who acted) and/or the process that posted
+    # ("outbox:ledger", "admin", "api", "demo", ...); never neither.
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    posted_by_process = models.CharField(max_length=40, blank=True)
     # Declared at posting; the database checks at commit that exactly this many
     # entries exist, so no entry can be slipped into a posted journal later.
     entry_count = models.PositiveSmallIntegerField()
@@ -54,7 +96,8 @@ class Journal(models.Model):
 
     class Meta:
         # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
-        # balanced, in one currency, with entry_count entries, checked at commit.
+        # balanced, in one currency, with entry_count entries, checked at commit;
+        # and (below) never dated in a closed period.
         ordering = ["-date", "-id"]
         indexes = [
             models.Index(fields=["date", "id"], name="journal_date_idx"),
@@ -65,7 +108,17 @@ class Journal(models.Model):
                 condition=Q(kind__in=JournalKind.values), name="journal_kind_valid"
             ),
             models.CheckConstraint(condition=Q(entry_count__gte=2), name="journal_two_entries"),
+            models.CheckConstraint(
+                condition=Q(original_date__isnull=True) | Q(original_date__lt=F("date")),
+                name="journal_original_date_before_posting",
+            ),
+            models.CheckConstraint(
+                condition=Q(posted_by__isnull=False) | ~Q(posted_by_process=""),
+                name="journal_posted_by_someone",
+            ),
         ]
+        # Refuses a journal dated in a closed period (ledger/models/periods.py).
+        triggers = [JOURNAL_IN_OPEN_PERIOD]
 
     def __str__(self) -> str:
         # "Journal J240 — refund RFND-…": its number, kind and what it posted.
@@ -81,6 +134,14 @@ class Journal(models.Model):
             source = self.posting_key
         return f"Journal J{self.pk} — {self.get_kind_display().lower()} {source}"
 
+    @property
+    def poster(self) -> str:
+        """Who posted it: "alice (admin)", or the process alone ("outbox:ledger")."""
+        user = self.posted_by.get_username() if self.posted_by_id else ""
+        if user and self.posted_by_process:
+            return f"{user} ({self.posted_by_process})"
+        return user or self.posted_by_process
+
 
 class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
@@ -91,6 +152,7 @@ class Entry(models.Model):
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     debit = amount_field()
     credit = amount_field()
+    label = models.CharField(max_length=30, choices=EntryLabel.choices)
 
     class Meta:
         # PostgreSQL triggers (ledger/triggers.py): never updated or deleted;
@@ -103,6 +165,7 @@ class Entry(models.Model):
                 condition=(Q(debit__gt=0) & Q(credit=0)) | (Q(credit__gt=0) & Q(debit=0)),
                 name="entry_one_positive_side",
             ),
+            models.CheckConstraint(condition=~Q(label=""), name="entry_has_label"),
         ]
 
     def __str__(self) -> str:

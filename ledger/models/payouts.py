@@ -17,6 +17,10 @@ class Payout(models.Model):
     vendor = models.ForeignKey(Vendor, on_delete=models.PROTECT, related_name="payouts")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     amount = amount_field()
+    # Of what the vendor was owed, the part that settled its receivable (what it
+    # owed the platform) instead of going to the bank: the payout journal
+    # debits the payable with amount + receivable_offset.
+    receivable_offset = amount_field()
     reference = models.CharField(max_length=128, blank=True)
     paid_on = models.DateField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -25,6 +29,9 @@ class Payout(models.Model):
         ordering = ["-paid_on", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(receivable_offset__gte=0), name="payout_receivable_offset_gte_0"
+            ),
         ]
 
     def __str__(self) -> str:

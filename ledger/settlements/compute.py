@@ -81,6 +81,7 @@ LINE_LABELS = {
     JournalKind.CORRECTION: "Adjustment (dispute correction)",
     JournalKind.REVERSAL: "Adjustment (reversal)",
     JournalKind.PAYOUT: "Payout",
+    JournalKind.RECLASSIFICATION: "Adjustment (debit balance moved to receivable)",
 }
 
 

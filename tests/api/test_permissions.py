@@ -34,7 +34,9 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
-from ledger.models import CreditNote, Journal
+from ledger.closing import close_period
+from ledger.models import AccountingPeriod, CreditNote, Journal
+from ledger.periods import previous_month
 from lib.money import format_amount
 from refunds import outbox
 from refunds.errors import RefundError
@@ -118,6 +120,10 @@ def _build_world() -> World:
             "journal": journal.pk,
             "credit_note": credit_note.number,
             "acme_line": acme_order.lines.get().pk,
+            # The journals are dated today: this month's period, and last month's
+            # (no journal, nothing before it: the first month of the books closes).
+            "period": f"{timezone.localdate():%Y-%m}",
+            "last_month": f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}",
         },
     )
 
@@ -204,6 +210,11 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("credit notes list",         "GET",  V1 + "/credit-notes/",                        200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note",               "GET",  V1 + "/credit-notes/{credit_note}/",          200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note PDF",           "GET",  V1 + "/credit-notes/{credit_note}/pdf/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
+    # Accounting periods: view to read; close and reopen are permissions of their own.
+    ("periods list",              "GET",  V1 + "/periods/",                             200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("period",                    "GET",  V1 + "/periods/{period}/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("period close",              "POST", V1 + "/periods/{last_month}/close/",          200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("period reopen",             "POST", V1 + "/periods/{last_month}/reopen/",         200, 200, 403, 403, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -265,13 +276,15 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "acknowledge shared as ACME": _fixed(vendor="ACME", message="Fine"),
     "acknowledge missing case": _fixed(vendor="ACME", message="Fine"),
     "resolve": _fixed(message="Split"),
+    "period reopen": _fixed(reason="A refund was missed"),
     "notes": _fixed(text="Called the customer"),
     "attachments": _upload,
     "attachments for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
     "attachments shared for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
 }
 # The state ACME's case is put in first (through the service, by staff); else pending.
-STATES = {"complete": "approved", "resolve": "disputed"}
+# "last month closed": the world's last month is closed first.
+STATES = {"complete": "approved", "resolve": "disputed", "period reopen": "last month closed"}
 
 CASES = [
     pytest.param(name, method, path, persona, expected, id=f"{name} | {persona}")
@@ -287,6 +300,9 @@ def _put_in_state(case: RefundCase, state: str) -> None:
     elif state == "disputed":
         vendor = Vendor.objects.get(code="ACME")
         case_services.dispute_case(case=case, vendor=vendor, message="No", actor=None)
+    elif state == "last month closed":
+        last_month = previous_month(timezone.localdate().replace(day=1))
+        close_period(month=last_month, user=staff, process="test")
     else:
         assert state == "pending"
 
@@ -294,6 +310,7 @@ def _put_in_state(case: RefundCase, state: str) -> None:
 def _snapshot() -> tuple[Any, ...]:
     """What a refused request must leave as it was."""
     return (
+        list(AccountingPeriod.objects.order_by("month").values_list("month", "status")),
         list(RefundCase.objects.order_by("id").values_list("case_id", "status")),
         CaseEvent.objects.count(),
         Order.objects.count(),
@@ -342,6 +359,7 @@ def test_the_matrix_covers_every_api_route():
     samples = dict.fromkeys(["acme_case", "bolt_case", "shared_case", "missing_case"], "RFND-X")
     samples["journal"] = 1
     samples["credit_note"] = "CN-X"
+    samples["period"] = samples["last_month"] = "2026-01"
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")

@@ -23,7 +23,7 @@ from refunds.services.cases import (
     reject_case,
 )
 from tests.audit_plugin import build_scenario, drain_ledger
-from tests.factories import make_order, platform_bears_half, worked_refund_lines
+from tests.factories import BY_TESTS, make_order, platform_bears_half, worked_refund_lines
 
 pytestmark = pytest.mark.postgres
 
@@ -55,7 +55,13 @@ def books(worked_order, acme, bolt, alice):
     )
     jpy = make_order(currency="JPY", shipping="500", lines=[(bolt, "TEE-JP", 2, "3800", "0.10")])
     drain_ledger()
-    record_payout(vendor=bolt, amount=D("30.00"), currency="EUR", paid_on=date(2026, 11, 30))
+    record_payout(
+        vendor=bolt,
+        amount=D("30.00"),
+        currency="EUR",
+        paid_on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
+    )
     return {"completed": completed, "rejected": rejected, "pending": pending, "jpy": jpy}
 
 
@@ -260,7 +266,7 @@ def test_liabilities_changed_after_completion_without_a_correction(books):
     assert legs == {"payable:ACME", "platform"}
     [payable] = invariants.vendor_payables()
     assert payable.detail == (
-        "payable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"
+        "payable less receivable is 27 in the ledger but sales 36 - refunds 8 - payouts 0 = 28"
     )
 
 
@@ -268,6 +274,7 @@ def test_a_reversed_refund_is_a_difference_while_the_case_stands(books):
     reverse_journal(
         Journal.objects.get(case=books["completed"], kind=JournalKind.REFUND),
         on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
     )
     assert checks_failing() == {"case_postings_match_liabilities", "vendor_payables"}
 
@@ -278,7 +285,8 @@ def test_a_journal_that_moves_a_payable_without_a_source(books):
     [finding] = invariants.vendor_payables()
     assert finding.subject == "vendor BOLT EUR"
     assert finding.detail == (
-        "payable is 10.5 in the ledger but sales 42.5 - refunds 0 - payouts 30 = 12.5"
+        "payable less receivable is 10.5 in the ledger but sales 42.5 - refunds 0 - payouts 30 "
+        "= 12.5"
     )
 
 
@@ -331,15 +339,15 @@ def _stray_journal(legs: list[tuple[str, ...]], *, declared: int | None = None) 
         with connection.cursor() as cursor:
             cursor.execute(
                 "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo,"
-                " entry_count, created_at) VALUES ('stray', 'sale', 'EUR', '2026-11-22', '',"
-                " %s, now()) RETURNING id",
+                " entry_count, created_at, posted_by_process) VALUES ('stray', 'sale', 'EUR',"
+                " '2026-11-22', '', %s, now(), 'script') RETURNING id",
                 [declared or len(legs)],
             )
             journal = cursor.fetchone()[0]
             for code, debit, credit, *currency in legs:
                 cursor.execute(
-                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit)"
-                    " SELECT %s, id, %s, %s, %s FROM ledger_account WHERE code = %s",
+                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit,"
+                    " label) SELECT %s, id, %s, %s, %s, 'sale' FROM ledger_account WHERE code = %s",
                     [journal, currency[0] if currency else "EUR", debit, credit, code],
                 )
         yield journal
@@ -356,6 +364,6 @@ def _post(legs: dict[str, str], *, kind: str, key: str = "stray", **links: int) 
     )
     for code, amount in legs.items():
         draft.debit(accounts[code], D(amount))
-    journal = post_one(draft)
+    journal = post_one(draft, posted_by=BY_TESTS)
     assert journal is not None
     return journal

@@ -15,12 +15,13 @@ pytestmark = [
 ]
 
 JOURNAL = (
-    "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, entry_count, created_at)"
-    " VALUES (%s, 'sale', %s, '2026-11-22', '', %s, now()) RETURNING id"
+    "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, entry_count,"
+    " created_at, posted_by_process) VALUES (%s, 'sale', %s, '2026-11-22', '', %s, now(),"
+    " 'script') RETURNING id"
 )
 ENTRY = (
-    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit)"
-    " VALUES (%s, %s, %s, %s, %s)"
+    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label)"
+    " VALUES (%s, %s, %s, %s, %s, 'sale')"
 )
 
 

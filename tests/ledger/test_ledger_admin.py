@@ -29,6 +29,7 @@ from ledger.posting import reverse_journal
 from lib.money import display_money
 from tests.audit_plugin import drain_ledger as drain
 from tests.factories import (
+    BY_TESTS,
     PASSWORD,
     StaffFactory,
     UserFactory,
@@ -327,7 +328,7 @@ def test_ledger_rows_name_themselves_by_what_they_are(completed_case, worked_ord
     payable = Entry.objects.get(journal=refund, account__vendor=acme)
     payout = eur_payout(acme, "12345.6", date(2026, 3, 6), "PO-7", advance=True)
     payout_journal = payout.journals.get()
-    reversal = reverse_journal(payout_journal, on=date(2026, 3, 7))
+    reversal = reverse_journal(payout_journal, on=date(2026, 3, 7), posted_by=BY_TESTS)
     balance = AccountBalance.objects.get(account=payable.account, currency="EUR")
 
     assert str(refund) == f"Journal J{refund.pk} — refund {completed_case.case_id}"

@@ -56,7 +56,7 @@ from refunds.selectors import LIABILITY_AMOUNTS
 from refunds.services import cases as svc
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
-from tests.factories import VendorFactory
+from tests.factories import BY_TESTS, VendorFactory
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.postgres
@@ -814,6 +814,7 @@ class LedgerMachine(RuleBasedStateMachine):
             currency=currency,
             paid_on=date(2026, 11, 30),
             advance=True,
+            posted_by=BY_TESTS,
         )
         self.payables[(vendor_id, currency)] -= units * unit
         self.reached.add("payout")

@@ -13,6 +13,7 @@ from ledger.posting import PayoutError, record_payout
 from ledger.selectors import owed_to_vendor
 from refunds import outbox
 from tests.audit_plugin import drain_ledger as drain
+from tests.factories import BY_TESTS
 
 D = Decimal
 PAID_ON = date(2026, 11, 30)
@@ -22,7 +23,9 @@ def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):
     drain()  # ACME is owed 36.00 for its two mugs
 
     with pytest.raises(PayoutError) as refused:
-        record_payout(vendor=acme, amount=D("36.01"), currency="EUR", paid_on=PAID_ON)
+        record_payout(
+            vendor=acme, amount=D("36.01"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
+        )
 
     assert refused.value.field == "amount"
     assert "is owed 36.00 EUR: this pays 0.01 EUR more" in refused.value.message
@@ -32,9 +35,18 @@ def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):
 
 def test_a_vendor_with_nothing_owed_is_paid_only_as_an_advance(acme):
     with pytest.raises(PayoutError):
-        record_payout(vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON)
+        record_payout(
+            vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
+        )
 
-    record_payout(vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, advance=True)
+    record_payout(
+        vendor=acme,
+        amount=D("5.00"),
+        currency="EUR",
+        paid_on=PAID_ON,
+        advance=True,
+        posted_by=BY_TESTS,
+    )
 
     assert owed_to_vendor(acme.pk, "EUR") == D("-5.00")
 
@@ -42,7 +54,9 @@ def test_a_vendor_with_nothing_owed_is_paid_only_as_an_advance(acme):
 def test_paying_exactly_what_is_owed_needs_no_advance(worked_order, acme):
     drain()
 
-    record_payout(vendor=acme, amount=D("36.00"), currency="EUR", paid_on=PAID_ON)
+    record_payout(
+        vendor=acme, amount=D("36.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
+    )
 
     assert owed_to_vendor(acme.pk, "EUR") == 0
 
@@ -75,7 +89,11 @@ def test_two_payouts_at_once_cannot_both_spend_the_balance(worked_order, acme, a
         try:
             with transaction.atomic():
                 results["first"] = record_payout(
-                    vendor=acme, amount=D("30.00"), currency="EUR", paid_on=PAID_ON
+                    vendor=acme,
+                    amount=D("30.00"),
+                    currency="EUR",
+                    paid_on=PAID_ON,
+                    posted_by=BY_TESTS,
                 )
                 first_posted.set()
                 release_first.wait(timeout=60)
@@ -88,7 +106,12 @@ def test_two_payouts_at_once_cannot_both_spend_the_balance(worked_order, acme, a
     def second() -> None:
         try:
             results["second"] = record_payout(
-                vendor=acme, amount=D("30.00"), currency="EUR", paid_on=PAID_ON, advance=advance
+                vendor=acme,
+                amount=D("30.00"),
+                currency="EUR",
+                paid_on=PAID_ON,
+                advance=advance,
+                posted_by=BY_TESTS,
             )
         except Exception as error:  # asserted on below
             results["second"] = error

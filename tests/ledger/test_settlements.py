@@ -48,7 +48,7 @@ from refunds.services.cases import (
 )
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import VendorFactory, eur_payout, platform_bears_half
+from tests.factories import BY_TESTS, VendorFactory, eur_payout, platform_bears_half
 
 D = Decimal
 WEEK_1 = Period(date(2026, 3, 2), date(2026, 3, 8))  # Monday to Sunday
@@ -304,7 +304,9 @@ def test_an_entry_posted_after_its_period_was_stated_goes_to_the_next_statement(
     # 14 March: week 2 was already stated.
     payout_journal = Journal.objects.get(kind=JournalKind.PAYOUT)
     with at(moment(date(2026, 3, 24), 10)):
-        reverse_journal(payout_journal, on=date(2026, 3, 14), memo="Payout PO-W1 bounced")
+        reverse_journal(
+            payout_journal, on=date(2026, 3, 14), memo="Payout PO-W1 bounced", posted_by=BY_TESTS
+        )
         drain()
 
     [week_4] = generate(date(2026, 3, 30))

@@ -28,7 +28,7 @@ from refunds.services.cases import (
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import complete_worked_refund, make_order, platform_bears_half
+from tests.factories import BY_TESTS, complete_worked_refund, make_order, platform_bears_half
 from vendors.models import Vendor
 
 D = Decimal
@@ -460,8 +460,20 @@ def test_output_tax_and_banks_are_per_currency(acme, bolt):
     assert chart.bank_for("EUR") == bank.pk  # the bank of no currency
     assert chart.bank_for_method("card", "USD") == bank.pk  # card settles to 1000
 
-    record_payout(vendor=bolt, amount=D("25.50"), currency="USD", paid_on=date(2026, 11, 30))
-    record_payout(vendor=acme, amount=D("18.00"), currency="EUR", paid_on=date(2026, 11, 30))
+    record_payout(
+        vendor=bolt,
+        amount=D("25.50"),
+        currency="USD",
+        paid_on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
+    )
+    record_payout(
+        vendor=acme,
+        amount=D("18.00"),
+        currency="EUR",
+        paid_on=date(2026, 11, 30),
+        posted_by=BY_TESTS,
+    )
     assert balance("1010", "USD") == D("-25.50")
     assert balance("1000", "EUR") == D("-18.00")
     books_agree("EUR", "USD")
