@@ -14,9 +14,18 @@ from .credit_notes import (
     ChannelMapping,
     CreditNote,
     CreditNoteLine,
+    CreditNoteRefund,
     CreditNoteSeries,
     CreditNoteSettings,
     IssuerProfile,
+)
+from .invoices import (
+    COMMISSION_KINDS,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceSeries,
 )
 from .journals import Entry, Journal, JournalKind
 from .payouts import Payout
@@ -24,6 +33,7 @@ from .settlements import SettlementStatement
 from .tax import TaxCode
 
 __all__ = [
+    "COMMISSION_KINDS",
     "SINGLE_ROLES",
     "Account",
     "AccountBalance",
@@ -32,9 +42,15 @@ __all__ = [
     "ChannelMapping",
     "CreditNote",
     "CreditNoteLine",
+    "CreditNoteRefund",
     "CreditNoteSeries",
     "CreditNoteSettings",
     "Entry",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceLineKind",
+    "InvoiceSeries",
     "IssuerProfile",
     "Journal",
     "JournalKind",
