@@ -443,7 +443,9 @@ def commission_credit_drafts(
     return drafts
 
 
-def commission_credit_notes_drafts(case_ids: Sequence[int], issued: set[Identity]) -> list[Draft]:
+def commission_credit_notes_drafts(
+    case_ids: Sequence[int], issued: set[Identity], pending: dict[tuple[int, int], Invoice]
+) -> list[Draft]:
     """Commission credit notes of the completed cases not yet `issued`, from
     the breakdown their refund journals posted; dated as those journals."""
     found = list(
@@ -469,7 +471,7 @@ def commission_credit_notes_drafts(case_ids: Sequence[int], issued: set[Identity
     vendors = Vendor.objects.in_bulk(vendor_ids)
     dates = journal_dates(JournalKind.REFUND, case_ids)
     parties = Parties.load()
-    commission_invoices = _commission_invoices(order_ids)
+    commission_invoices = {**pending, **_commission_invoices(order_ids)}
     drafts: list[Draft] = []
     for case in sorted(found, key=lambda c: (c.completed_at, c.pk)):
         event = completions.get(case.pk)
@@ -506,7 +508,9 @@ def is_correction(event: CaseEvent) -> bool:
     )
 
 
-def correction_drafts(event_ids: Sequence[int], issued: set[Identity]) -> list[Draft]:
+def correction_drafts(
+    event_ids: Sequence[int], issued: set[Identity], pending: dict[tuple[int, int], Invoice]
+) -> list[Draft]:
     """For each dispute resolved after completion that moved a vendor's
     commission reversal: a commission credit note for more given back, a
     commission invoice for less. Its tax is the difference of the tax on the
@@ -527,7 +531,7 @@ def correction_drafts(event_ids: Sequence[int], issued: set[Identity]) -> list[D
         ).values_list("posting_key", "date")
     )
     parties = Parties.load()
-    commission_invoices = _commission_invoices(order_ids)
+    commission_invoices = {**pending, **_commission_invoices(order_ids)}
     drafts: list[Draft] = []
     for pk in sorted(events_by_id):
         event = events_by_id[pk]
@@ -593,10 +597,16 @@ def issue_documents(
         )
         issued = _issued(sorted(touched))
         drafts = invoice_drafts(order_ids, issued) if order_ids else []
+        # Commission invoices issued in this same call, for credit notes to correct.
+        pending = {
+            (d.invoice.order_id, d.invoice.billed_vendor_id): d.invoice
+            for d in drafts
+            if d.invoice.kind == InvoiceKind.COMMISSION and d.invoice.billed_vendor_id
+        }
         if case_ids:
-            drafts += commission_credit_notes_drafts(case_ids, issued)
+            drafts += commission_credit_notes_drafts(case_ids, issued, pending)
         if event_ids:
-            drafts += correction_drafts(event_ids, issued)
+            drafts += correction_drafts(event_ids, issued, pending)
         return issue_drafts(drafts)
 
 
@@ -632,7 +642,12 @@ def issue_drafts(drafts: Sequence[Draft]) -> list[Invoice]:
             draft.invoice.series = series[key]
             draft.invoice.sequence = first + offset
             draft.invoice.number = series[key].format(first + offset)
-    invoices = Invoice.objects.bulk_create([d.invoice for d in todo])
+    # Documents that correct one written in this call go in after it (they need its id).
+    ready = [d for d in todo if d.invoice.corrects is None or d.invoice.corrects.pk]
+    later = [d for d in todo if d.invoice.corrects is not None and not d.invoice.corrects.pk]
+    todo = ready + later
+    invoices = Invoice.objects.bulk_create([d.invoice for d in ready])
+    invoices += Invoice.objects.bulk_create([d.invoice for d in later])
     lines: list[InvoiceLine] = []
     for invoice, draft in zip(invoices, todo, strict=True):
         for line in draft.lines:
@@ -685,3 +700,65 @@ def tax_summary(lines: Iterable[Any]) -> list[TaxRow]:
         TaxRow(rate, code, tax_type, net, tax)
         for (rate, code, tax_type), (net, tax) in sorted(sums.items())
     ]
+
+
+# ---------------------------------------------------------------- backfill
+
+
+@dataclass
+class Backfilled:
+    invoices: int = 0
+    credit_notes: int = 0
+
+
+def issue_missing_documents(chunk_size: int = 500) -> Backfilled:
+    """Issue every document the books say is due and that does not exist:
+    for orders whose sale journal is posted, their invoices; for cases whose
+    refund journal is posted, their credit notes and commission credit notes;
+    for posted corrections, their commission documents. Dated as those
+    journals. For data from before invoices existed (`manage.py
+    issue_invoices`); each chunk commits on its own, and a second run issues
+    nothing. Credit notes issued before invoices stay as they were issued
+    (they are never changed) and keep no invoice."""
+    from .credit_notes import issue_credit_notes
+
+    done = Backfilled()
+    orders = (
+        Journal.objects.filter(kind=JournalKind.SALE, order_id__isnull=False)
+        .exclude(order__invoices__kind=InvoiceKind.SALE)
+        .values_list("order_id", flat=True)
+        .order_by("order_id")
+    )
+    for chunk in _chunks(list(orders), chunk_size):
+        done.invoices += len(issue_documents(orders=chunk))
+    cases = list(
+        Journal.objects.filter(kind=JournalKind.REFUND, case_id__isnull=False)
+        .values_list("case_id", flat=True)
+        .order_by("case_id")
+    )
+    for chunk in _chunks(cases, chunk_size):
+        with transaction.atomic():
+            done.invoices += len(issue_documents(cases=chunk))
+            completed = RefundCase.objects.filter(pk__in=chunk).order_by("pk")
+            done.credit_notes += len(issue_credit_notes(completed))
+    corrections = list(
+        CaseEvent.objects.filter(
+            pk__in=[
+                int(key.removeprefix("correction:"))
+                for key in Journal.objects.filter(kind=JournalKind.CORRECTION).values_list(
+                    "posting_key", flat=True
+                )
+                if key.startswith("correction:")
+            ]
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for chunk in _chunks(corrections, chunk_size):
+        done.invoices += len(issue_documents(events=chunk))
+    return done
+
+
+def _chunks(ids: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
