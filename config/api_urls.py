@@ -10,7 +10,9 @@ from api.views import api_not_found, api_root, api_v1_root
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
+    InvoiceViewSet,
     JournalViewSet,
+    TaxCodeViewSet,
     TrialBalanceView,
 )
 from refunds.api.views import OrderViewSet, ReasonViewSet, RefundCaseViewSet
@@ -25,6 +27,8 @@ router.register("reasons", ReasonViewSet, basename="reason")
 router.register("journals", JournalViewSet, basename="journal")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
+router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("tax-codes", TaxCodeViewSet, basename="tax-code")
 
 # What /api/v1/ lists: (name, URL name) of each resource.
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [

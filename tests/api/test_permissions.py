@@ -16,7 +16,8 @@ the target matters), one column per persona, the status code expected.
 
 Every test gets the same small world, built once for the module: one order
 (and one pending case) that touches only ACME, one only BOLT, one both (with
-shipping), a completed ACME case with its credit note, and the ledger journals.
+shipping), a completed ACME case with its credit note, and the ledger journals,
+invoices (the platform's, as facilitator) and commission invoices.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
-from ledger.models import CreditNote, Journal
+from ledger.models import CreditNote, Invoice, InvoiceKind, Journal, TaxCode
 from lib.money import format_amount
 from refunds import outbox
 from refunds.errors import RefundError
@@ -102,9 +103,11 @@ def _build_world() -> World:
     done_case = open_case(acme_order)
     case_services.approve_case(case=done_case, actor=alice)
     case_services.complete_case(case=done_case, actor=alice, gateway_reference="re_0")
-    outbox.drain("ledger")  # journals of the sales and the refund, the credit note
+    outbox.drain("ledger")  # journals of the sales and the refund, invoices, the credit note
     journal = Journal.objects.order_by("id").first()
     credit_note = CreditNote.objects.get(case=done_case)
+    TaxCode.objects.create(code="VAT-10", rate=Decimal("0.1000"), tax_type="10% VAT")
+    invoices = Invoice.objects.filter(order__number="ORD-BOTH")
     return World(
         acme_case,
         bolt_case,
@@ -117,6 +120,8 @@ def _build_world() -> World:
             "missing_case": MISSING_CASE,
             "journal": journal.pk,
             "credit_note": credit_note.number,
+            "platform_invoice": invoices.get(kind=InvoiceKind.SALE).number,
+            "acme_commission": invoices.get(billed_vendor=acme).number,
             "acme_line": acme_order.lines.get().pk,
         },
     )
@@ -204,6 +209,15 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("credit notes list",         "GET",  V1 + "/credit-notes/",                        200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note",               "GET",  V1 + "/credit-notes/{credit_note}/",          200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note PDF",           "GET",  V1 + "/credit-notes/{credit_note}/pdf/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
+    # Vendors read the invoices issued on their behalf and the commission documents
+    # billed to them; the platform's own sales invoice (as facilitator) is not theirs.
+    ("invoices list",             "GET",  V1 + "/invoices/",                            200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("platform's invoice",        "GET",  V1 + "/invoices/{platform_invoice}/",         200, 200, 200, 200, 404, 404, 404, 404, 401),
+    ("ACME's commission invoice", "GET",  V1 + "/invoices/{acme_commission}/",          200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("commission invoice PDF",    "GET",  V1 + "/invoices/{acme_commission}/pdf/",      200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("platform's invoice PDF",    "GET",  V1 + "/invoices/{platform_invoice}/pdf/",     200, 200, 200, 200, 404, 404, 404, 404, 401),
+    ("tax codes",                 "GET",  V1 + "/tax-codes/",                           200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("tax code",                  "GET",  V1 + "/tax-codes/VAT-10/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -342,6 +356,7 @@ def test_the_matrix_covers_every_api_route():
     samples = dict.fromkeys(["acme_case", "bolt_case", "shared_case", "missing_case"], "RFND-X")
     samples["journal"] = 1
     samples["credit_note"] = "CN-X"
+    samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")
