@@ -10,8 +10,10 @@ from api.views import api_not_found, api_root, api_v1_root
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
+    InvoiceViewSet,
     JournalViewSet,
     PeriodViewSet,
+    TaxCodeViewSet,
     TrialBalanceView,
 )
 from refunds.api.views import OrderViewSet, ReasonViewSet, RefundCaseViewSet
@@ -27,6 +29,8 @@ router.register("journals", JournalViewSet, basename="journal")
 router.register("accounts", AccountViewSet, basename="account")
 router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("periods", PeriodViewSet, basename="period")
+router.register("invoices", InvoiceViewSet, basename="invoice")
+router.register("tax-codes", TaxCodeViewSet, basename="tax-code")
 
 # What /api/v1/ lists: (name, URL name) of each resource.
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [

@@ -11,6 +11,7 @@ from refunds.models import CaseEvent, CaseStatus, Order, OutboxMessage, Payment,
 from vendors.models import Vendor
 
 from .credit_notes import issue_credit_notes
+from .invoices import is_correction, issue_documents
 from .posting import (
     OUTBOX,
     Chart,
@@ -69,7 +70,17 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
             if draft is not None:
                 drafts.append(draft)
     post_journals(drafts, posted_by=OUTBOX)
-    # After the journals, in the same transaction: see ledger.credit_notes.
+    # After the journals, in the same transaction (dated as they are, exactly
+    # once): each paid order's invoices and commission invoices, each
+    # completed case's commission credit notes and the commission corrections
+    # of disputes resolved after completion (ledger.invoices), then the
+    # customers' credit notes (ledger.credit_notes), which correct the invoices.
+    completed = [e.case for e in events if e.from_status == CaseStatus.APPROVED]
+    issue_documents(
+        orders=[*orders, *(case.order_id for case in completed)],
+        cases=completed,
+        events=[e for e in events if is_correction(e)],
+    )
     issue_credit_notes(events)
 
 

@@ -1,29 +1,41 @@
-"""Credit notes: the customer's document for a completed refund case.
+"""Credit notes: the customer's documents for a completed refund case.
 
-One completed case gets exactly one credit note, mirroring the original
-invoice's lines for what was refunded: one credit note line per refund line (a
-quantity of an order line, an amount against one, or shipping), with the
-order line's SKU and description, quantity, net unit amount, tax rate and tax,
-and the accounting codes that apply. The total is the case's
-total_refund_amount to the minor unit, because it documents that money.
+A credit note corrects one invoice (ledger.invoices): a completed case gets
+one credit note per invoice it touches, so a case over the goods of two
+sellers of record (the platform for facilitator vendors, and a vendor that is
+seller of record itself) gets two, each in its seller's series (CN-2026-…, or
+ACME-CN-2026-… issued on the vendor's behalf). Each mirrors its invoice for
+what was refunded: the invoice's customer, one line per refund line (a
+quantity of an order line, or an amount against one) with the order line's
+SKU, description, quantity, net unit amount and tax rate, and for refunded
+shipping one line per part of `refunds.tax.split_shipping` (by earner and
+rate, split over the goods the case refunds: the rules the refund journal
+posts by) on the invoice of the seller of record of whoever earned it.
 
-Coding (CreditNoteSettings):
+Tax is always the tax actually refunded: each goods line carries the refund
+line's tax at the order line's rate, and shipping the tax extracted from each
+part. That is what the refund journal debits from output tax (or from the
+vendor that is seller of record), so documents and books agree to the cent,
+whatever the coding settings say. The notes of a case add up to its
+total_refund_amount to the minor unit.
+
+Refunds: the case's total goes back over the order's payments by
+`refunds.payments.refund_by_payment`, as the refund journal credits their
+clearing accounts; each credit note carries one refund row per payment method
+with its part (the notes of a case take their parts in turn, each spread over
+what the payments have left, so the rows of all notes add up per payment).
+The note's own payment_method / bank_account_code name the method that
+refunded most of it.
+
+Coding (CreditNoteSettings), for the accounting export:
 - Channel mapping ON: the order's channel (source and subsource, else the
-  source's catch-all mapping) decides the sales account, the tracking category
-  and the contact; unmapped channels get the default account, no tracking and
-  the order's customer. Lines carry the original invoice's tax: the order
-  line's rate and the tax actually refunded (shipping was sold untaxed, so it
-  is credited at 0%). This is what the refund journal posted, so documents and
-  ledger agree to the cent.
-- Channel mapping OFF: the default sales account and the default refund tax
-  rate apply to every line (shipping included). The tax is worked out
-  tax-inclusive from what the customer got back on the line:
-  net = quantize(gross / (1 + rate)), tax = gross - net. We keep the gross
-  rather than computing quantize(net × rate) on the refunded net because a
-  credit note that does not add up to the money refunded is wrong whatever the
-  rate; the two ways differ by at most one minor unit per line, and when the
-  default rate is the one the sale used (the usual reason to turn mapping off)
-  an amount refund gives exactly the refunded net and tax.
+  source's catch-all mapping) decides the sales account and the tracking
+  category (and the contact, on the invoice the note mirrors); unmapped
+  channels get the default account and no tracking.
+- Channel mapping OFF: the default sales account and no tracking on every
+  line. The default refund tax rate is no longer applied: a rate other than
+  the one sold at would make the note disagree with the money refunded and
+  with the books (issue 11: tax 0.00 on the note, 7.30 in the journal).
 
 Numbering: sequential per series (prefix and year of the issue date), without
 gaps. Numbers are taken by incrementing the series row in the transaction that
@@ -31,11 +43,13 @@ inserts the credit notes; the row stays locked until commit, so concurrent
 issuers queue in order and a transaction that rolls back gives its numbers
 back.
 
-Issuing is idempotent: a case with a credit note is skipped, checked again
-under the series lock, so two issuers cannot both see "none yet" (the unique
-case constraint is the last line). The ledger's outbox consumer calls
-`issue_credit_notes` in the batch transaction that posts the refund journal;
-staff and tests call `issue_credit_note`.
+Issuing is idempotent: a case with credit notes is skipped, checked again
+under the series locks, so two issuers cannot both see "none yet" (the unique
+(case, invoice) constraint is the last line). The ledger's outbox consumer
+calls `issue_credit_notes` in the batch transaction that posts the refund
+journal; staff and tests call `issue_credit_note`. Either issues first what
+the notes need and is missing (the order's invoices, and the case's
+commission credit notes to vendors: ledger.invoices.issue_documents).
 """
 
 from __future__ import annotations
@@ -50,31 +64,51 @@ from django.db import transaction
 from django.db.models import F
 
 from lib.errors import DomainError
-from lib.money import ZERO, quantize
+from lib.money import ZERO, allocate, quantize
 from refunds import outbox
 from refunds.models import (
     CaseEvent,
     CaseStatus,
-    Channel,
     OrderLine,
     Payment,
     RefundCase,
     RefundLine,
     RefundLineKind,
 )
+from refunds.payments import refund_by_payment
+from refunds.tax import refund_goods, split_shipping
 
+from .invoices import (
+    SHIPPING_DESCRIPTION,
+    Parties,
+    describe,
+    issue_documents,
+    journal_dates,
+    order_goods,
+    seller_of_record,
+    vendor_prefix,
+)
 from .models import (
     Account,
     AccountRole,
-    ChannelMapping,
     CreditNote,
     CreditNoteLine,
+    CreditNoteRefund,
     CreditNoteSeries,
     CreditNoteSettings,
-    TaxCode,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceLineKind,
+    JournalKind,
 )
 
-SHIPPING_DESCRIPTION = "Shipping"
+__all__ = [
+    "SHIPPING_DESCRIPTION",
+    "CreditNoteError",
+    "issue_credit_note",
+    "issue_credit_notes",
+]
 
 
 class CreditNoteError(DomainError):
@@ -85,7 +119,9 @@ class CreditNoteError(DomainError):
 
 
 def issue_credit_note(case: RefundCase | str) -> CreditNote:
-    """The credit note of one completed case, issued now if it has none yet."""
+    """The credit notes of one completed case, issued now if it has none yet;
+    returns the first (a case touching two sellers of record has two: see
+    `case.credit_notes`)."""
     with transaction.atomic():
         found = _find_case(case)
         if found.completed_at is None:
@@ -96,7 +132,7 @@ def issue_credit_note(case: RefundCase | str) -> CreditNote:
                 code="not_completed",
             )
         issue_credit_notes([found])
-        return CreditNote.objects.get(case=found)
+        return CreditNote.objects.filter(case=found).order_by("id").first()  # type: ignore[return-value]
 
 
 def issue_credit_notes(items: Iterable[RefundCase | CaseEvent]) -> list[CreditNote]:
@@ -116,31 +152,38 @@ def issue_credit_notes(items: Iterable[RefundCase | CaseEvent]) -> list[CreditNo
         )
         if not cases:
             return []
+        # What the notes mirror, and the vendors' commission credit notes,
+        # before any credit note series is locked (see issue_documents).
+        issue_documents(orders={c.order_id for c in cases}, cases=cases)
         settings = CreditNoteSettings.load()
+        context = IssueContext.load(cases, settings)
+        # Numbers follow completion order.
+        cases.sort(key=lambda c: (c.completed_at, c.pk))
+        plans = {case.pk: build_drafts(case, context) for case in cases}
         # Every issuer of a series queues on its row, so once we hold it a
         # credit note another issuer committed for one of our cases is visible:
         # check again, and no case is credited twice. Cases are not locked, so
         # issuing never waits on (or deadlocks with) staff working a case.
-        series = {
-            year: lock_series(settings.number_prefix, year)
-            for year in sorted({issue_date(c).year for c in cases})
-        }
+        keys = sorted({(d.prefix, d.note.issue_date.year) for p in plans.values() for d in p})
+        series = {key: lock_series(*key) for key in keys}
         todo = _without_credit_note(cases)
         if not todo:
             return []
-        # Numbers follow completion order.
-        todo.sort(key=lambda c: (c.completed_at, c.pk))
-        context = IssueContext.load(todo, settings)
-        drafts = [build_draft(case, context) for case in todo]
+        drafts = [draft for case in todo for draft in plans[case.pk]]
         _number(drafts, series)
         notes = CreditNote.objects.bulk_create([d.note for d in drafts])
         lines: list[CreditNoteLine] = []
+        refunds: list[CreditNoteRefund] = []
         for note, draft in zip(notes, drafts, strict=True):
             for line in draft.lines:
                 line.credit_note_id = note.pk
                 lines.append(line)
+            for refund in draft.refunds:
+                refund.credit_note_id = note.pk
+                refunds.append(refund)
         CreditNoteLine.objects.bulk_create(lines, batch_size=2000)
-        # Integrators hear of each note (webhook credit_note.created).
+        CreditNoteRefund.objects.bulk_create(refunds, batch_size=2000)
+        # Integrators hear of each case's notes (webhook credit_note.created).
         outbox.emit_many(("credit_note.created", None, case, None) for case in todo)
     return notes
 
@@ -156,7 +199,9 @@ def _without_credit_note(cases: Iterable[RefundCase]) -> list[RefundCase]:
 
 
 def issue_date(case: RefundCase) -> date:
-    # The refund journal's date (see ledger.consumers), so exports agree.
+    # The refund journal's date when it is posted (see IssueContext), so
+    # documents, exports and books fall in the same period.
+    assert case.completed_at is not None
     return case.completed_at.date()
 
 
@@ -193,11 +238,17 @@ class IssueContext:
     """Everything building a batch of credit notes reads, in a few queries."""
 
     settings: CreditNoteSettings
-    mappings: dict[tuple[str, str], ChannelMapping]
-    tax_types: dict[Decimal, str]
+    parties: Parties
     bank_codes: dict[str, str]
     refund_lines: dict[int, list[RefundLine]]
+    order_lines: dict[int, list[OrderLine]]
     payments: dict[int, list[Payment]]
+    dates: dict[int, date]
+    # The order's sales invoices by seller of record (None: the platform), the
+    # invoice of each order line, and of each earner's shipping (order, earner).
+    invoices: dict[tuple[int, int | None], Invoice]
+    line_invoices: dict[int, Invoice]
+    shipping_invoices: dict[tuple[int, int | None], Invoice]
 
     @classmethod
     def load(cls, cases: Sequence[RefundCase], settings: CreditNoteSettings) -> IssueContext:
@@ -206,35 +257,76 @@ class IssueContext:
         refund_lines: dict[int, list[RefundLine]] = defaultdict(list)
         for line in (
             RefundLine.objects.filter(case_id__in=case_ids)
-            .select_related("order_line")
+            .select_related("order_line", "reason")
             .order_by("case_id", "id")
         ):
             refund_lines[line.case_id].append(line)
+        order_lines: dict[int, list[OrderLine]] = defaultdict(list)
+        for order_line in (
+            OrderLine.objects.filter(order_id__in=order_ids)
+            .select_related("vendor")
+            .order_by("order_id", "id")
+        ):
+            order_lines[order_line.order_id].append(order_line)
         payments: dict[int, list[Payment]] = defaultdict(list)
         for payment in Payment.objects.filter(order_id__in=order_ids).order_by("id"):
             payments[payment.order_id].append(payment)
+        invoices = {
+            (invoice.order_id, invoice.seller_vendor_id): invoice
+            for invoice in Invoice.objects.filter(order_id__in=order_ids, kind=InvoiceKind.SALE)
+        }
+        by_id = {invoice.pk: invoice for invoice in invoices.values()}
+        line_invoices: dict[int, Invoice] = {}
+        shipping_invoices: dict[tuple[int, int | None], Invoice] = {}
+        for invoice_line in InvoiceLine.objects.filter(invoice_id__in=list(by_id)).only(
+            "invoice_id", "kind", "order_line_id", "earner_vendor_id"
+        ):
+            invoice = by_id[invoice_line.invoice_id]
+            if invoice_line.kind == InvoiceLineKind.GOODS and invoice_line.order_line_id:
+                line_invoices[invoice_line.order_line_id] = invoice
+            elif invoice_line.kind == InvoiceLineKind.SHIPPING:
+                shipping_invoices[(invoice.order_id, invoice_line.earner_vendor_id)] = invoice
         return cls(
             settings=settings,
-            mappings={(m.source, m.subsource): m for m in ChannelMapping.objects.all()},
-            tax_types=dict(TaxCode.objects.values_list("rate", "tax_type")),
+            parties=Parties.load(),
             bank_codes=dict(
                 Account.objects.filter(role=AccountRole.GATEWAY_CLEARING).values_list(
                     "payment_method", "bank_account_code"
                 )
             ),
             refund_lines=refund_lines,
+            order_lines=order_lines,
             payments=payments,
+            dates=journal_dates(JournalKind.REFUND, case_ids),
+            invoices=invoices,
+            line_invoices=line_invoices,
+            shipping_invoices=shipping_invoices,
         )
 
-    def mapping_for(self, channel: Channel) -> ChannelMapping | None:
-        """The channel's own mapping, else its source's catch-all (blank subsource)."""
-        return self.mappings.get((channel.source, channel.subsource)) or self.mappings.get(
-            (channel.source, "")
-        )
+    def invoice_for(self, case: RefundCase, vendor_id: int | None, what: str) -> Invoice:
+        """The sales invoice of the seller of record of `vendor_id`'s goods (None: the
+        platform's) on the case's order."""
+        order = case.order
+        seller = None
+        if vendor_id is not None:
+            vendors = {line.vendor_id: line.vendor for line in self.order_lines[order.pk]}
+            seller = seller_of_record(vendors[vendor_id], order.channel)
+        invoice = self.invoices.get((order.pk, seller))
+        if invoice is None:
+            raise CreditNoteError(
+                "invoice",
+                f"Order {order.number} has no invoice for {what} refunded by {case.case_id}.",
+                code="no_invoice",
+            )
+        return invoice
 
-    def tax_type(self, rate: Decimal) -> str:
-        # Unnamed rates are written as a percentage, for finance to map on import.
-        return self.tax_types.get(rate) or f"{(rate * 100).normalize():f}%"
+    def goods_invoice(self, case: RefundCase, order_line: OrderLine) -> Invoice:
+        found = self.line_invoices.get(order_line.pk)
+        return found or self.invoice_for(case, order_line.vendor_id, order_line.sku)
+
+    def shipping_invoice(self, case: RefundCase, earner: int | None) -> Invoice:
+        found = self.shipping_invoices.get((case.order_id, earner))
+        return found or self.invoice_for(case, earner, "shipping")
 
 
 @dataclass(frozen=True)
@@ -242,21 +334,19 @@ class Coding:
     account_code: str
     tracking_name: str
     tracking_option: str
-    customer_name: str
     mapped: bool
 
 
 def coding_for(case: RefundCase, context: IssueContext) -> Coding:
-    """Sales account, tracking and contact of the case's credit note."""
+    """Sales account and tracking of the case's credit notes."""
     settings = context.settings
-    mapping = context.mapping_for(case.order.channel) if settings.channel_mapping_enabled else None
+    mapping = context.parties.mapping_for(case.order.channel)
     if mapping is None:
-        return Coding(settings.default_sales_account_code, "", "", "", mapped=False)
+        return Coding(settings.default_sales_account_code, "", "", mapped=False)
     return Coding(
         account_code=mapping.sales_account_code or settings.default_sales_account_code,
         tracking_name=mapping.tracking_name,
         tracking_option=mapping.tracking_option,
-        customer_name=mapping.customer_name,
         mapped=True,
     )
 
@@ -267,107 +357,191 @@ def coding_for(case: RefundCase, context: IssueContext) -> Coding:
 @dataclass
 class Draft:
     note: CreditNote
+    prefix: str
     lines: list[CreditNoteLine] = field(default_factory=list)
+    refunds: list[CreditNoteRefund] = field(default_factory=list)
 
 
-def build_draft(case: RefundCase, context: IssueContext) -> Draft:
-    """The credit note of `case`, unnumbered and unsaved."""
+def build_drafts(case: RefundCase, context: IssueContext) -> list[Draft]:
+    """The credit notes of `case`, one per invoice it corrects (the platform's
+    first), unnumbered and unsaved."""
     order = case.order
-    settings = context.settings
+    currency = case.currency
     coding = coding_for(case, context)
-    method = refund_payment_method(context.payments.get(order.pk, []))
-    if coding.customer_name:
-        # Credited to the channel's contact: the shopper's email and address are not theirs.
-        customer_name, customer_email, customer_address = coding.customer_name, "", ""
-    else:
-        customer_name = order.customer_name or settings.default_customer_name
-        customer_email = order.customer_email
-        customer_address = order.customer_address
-    lines = [
-        build_line(refund_line, position, case.currency, coding, context)
-        for position, refund_line in enumerate(context.refund_lines.get(case.pk, []), start=1)
+    by_invoice: dict[int, list[CreditNoteLine]] = defaultdict(list)
+    invoices: dict[int, Invoice] = {}
+    refund_lines = context.refund_lines.get(case.pk, [])
+    refunded_goods = [
+        (line.order_line.vendor_id, line.net_amount, line.order_line.tax_rate)
+        for line in refund_lines
+        if line.order_line is not None
     ]
-    net = sum((line.net_amount for line in lines), ZERO)
-    tax = sum((line.tax_amount for line in lines), ZERO)
-    if net + tax != case.total_refund_amount:
+    goods = refund_goods(refunded_goods, order_goods(context.order_lines[order.pk]))
+    for refund_line in refund_lines:
+        order_line = refund_line.order_line
+        if refund_line.kind == RefundLineKind.SHIPPING or order_line is None:
+            parts = split_shipping(refund_line.gross_amount, goods, order.channel, currency)
+            for part in parts:
+                invoice = context.shipping_invoice(case, part.earner_vendor_id)
+                invoices[invoice.pk] = invoice
+                by_invoice[invoice.pk].append(
+                    credit_line(
+                        refund_line,
+                        SHIPPING_DESCRIPTION,
+                        1,
+                        part.rate,
+                        part.net,
+                        part.tax,
+                        None,
+                        shipping_coding(coding, context),
+                        context,
+                        order.channel.jurisdiction,
+                        currency,
+                    )
+                )
+            continue
+        invoice = context.goods_invoice(case, order_line)
+        invoices[invoice.pk] = invoice
+        preferred = order_line.unit_price if refund_line.kind == RefundLineKind.QUANTITY else None
+        by_invoice[invoice.pk].append(
+            credit_line(
+                refund_line,
+                describe(order_line),
+                refund_line.quantity or 1,
+                order_line.tax_rate,
+                refund_line.net_amount + refund_line.shipping_amount,
+                refund_line.tax_amount,
+                preferred,
+                coding,
+                context,
+                order.channel.jurisdiction,
+                currency,
+            )
+        )
+    ordered = sorted(
+        invoices.values(), key=lambda i: (i.seller_vendor_id is not None, i.seller_vendor_id or 0)
+    )
+    drafts = [
+        draft_for(case, invoice, by_invoice[invoice.pk], coding, context) for invoice in ordered
+    ]
+    total = sum((d.note.total_amount for d in drafts), ZERO)
+    if total != case.total_refund_amount:
         raise CreditNoteError(
             "total",
-            f"Credit note lines of {case.case_id} add up to {net + tax}, "
+            f"Credit note lines of {case.case_id} add up to {total}, "
             f"not the {case.total_refund_amount} refunded.",
             code="mismatch",
         )
-    note = CreditNote(
-        case=case,
-        order=order,
-        reference=case.case_id,
-        order_number=order.number,
-        issue_date=issue_date(case),
-        currency=case.currency,
-        customer_name=customer_name[:200],
-        customer_email=customer_email,
-        customer_address=customer_address[:500],
-        payment_method=method,
-        bank_account_code=context.bank_codes.get(method, ""),
-        channel_mapping_applied=coding.mapped,
-        net_amount=net,
-        tax_amount=tax,
-        total_amount=net + tax,
-    )
-    return Draft(note, lines)
+    add_refunds(case, drafts, context)
+    return drafts
 
 
-def build_line(
-    refund_line: RefundLine, position: int, currency: str, coding: Coding, context: IssueContext
-) -> CreditNoteLine:
+def shipping_coding(coding: Coding, context: IssueContext) -> Coding:
     settings = context.settings
-    order_line = refund_line.order_line
-    quantity = refund_line.quantity or 1
-    account = coding.account_code
-    if refund_line.kind == RefundLineKind.SHIPPING:
-        description = SHIPPING_DESCRIPTION
-        if settings.channel_mapping_enabled and settings.shipping_account_code:
-            account = settings.shipping_account_code
-    else:
-        description = describe(order_line)
-    if settings.channel_mapping_enabled:
-        # The original invoice's tax: shipping was sold untaxed.
-        rate = order_line.tax_rate if order_line is not None else ZERO
-        net = refund_line.net_amount + refund_line.shipping_amount
-        tax = refund_line.tax_amount
-    else:
-        rate = settings.default_refund_tax_rate
-        gross = refund_line.gross_amount
-        net = quantize(gross / (1 + rate), currency)
-        tax = gross - net
-    preferred = (
-        order_line.unit_price
-        if order_line is not None and refund_line.kind == RefundLineKind.QUANTITY
-        else None
-    )
+    if settings.channel_mapping_enabled and settings.shipping_account_code:
+        return Coding(
+            settings.shipping_account_code, coding.tracking_name, coding.tracking_option, True
+        )
+    return coding
+
+
+def credit_line(
+    refund_line: RefundLine,
+    description: str,
+    quantity: int,
+    rate: Decimal,
+    net: Decimal,
+    tax: Decimal,
+    preferred_unit: Decimal | None,
+    coding: Coding,
+    context: IssueContext,
+    jurisdiction: str,
+    currency: str,
+) -> CreditNoteLine:
+    tax_code, tax_type = context.parties.tax(rate, jurisdiction)
     return CreditNoteLine(
         refund_line=refund_line,
-        position=position,
         kind=refund_line.kind,
         description=description,
         quantity=quantity,
-        unit_amount=unit_amount(net, quantity, preferred, currency),
+        unit_amount=unit_amount(net, quantity, preferred_unit, currency),
         tax_rate=rate,
-        tax_type=context.tax_type(rate),
+        tax_code=tax_code,
+        tax_type=tax_type,
         tax_amount=tax,
         net_amount=net,
         gross_amount=net + tax,
-        account_code=account,
+        account_code=coding.account_code,
         tracking_name=coding.tracking_name,
         tracking_option=coding.tracking_option,
     )
 
 
-def describe(order_line: OrderLine | None) -> str:
-    if order_line is None:
-        return ""
-    if order_line.description:
-        return f"{order_line.sku} {order_line.description}"[:400]
-    return order_line.sku
+def draft_for(
+    case: RefundCase,
+    invoice: Invoice,
+    lines: list[CreditNoteLine],
+    coding: Coding,
+    context: IssueContext,
+) -> Draft:
+    for position, line in enumerate(lines, start=1):
+        line.position = position
+    net = sum((line.net_amount for line in lines), ZERO)
+    tax = sum((line.tax_amount for line in lines), ZERO)
+    prefix = context.settings.number_prefix
+    if invoice.seller_vendor is not None:
+        prefix = vendor_prefix(invoice.seller_vendor, prefix)
+    note = CreditNote(
+        case=case,
+        invoice=invoice,
+        order=case.order,
+        reference=case.case_id,
+        order_number=case.order.number,
+        issue_date=context.dates.get(case.pk) or issue_date(case),
+        currency=case.currency,
+        # Mirrors the invoice it corrects.
+        customer_name=invoice.customer_name,
+        customer_email=invoice.customer_email,
+        customer_address=invoice.customer_address,
+        channel_mapping_applied=coding.mapped,
+        net_amount=net,
+        tax_amount=tax,
+        total_amount=net + tax,
+    )
+    return Draft(note, prefix, lines)
+
+
+def add_refunds(case: RefundCase, drafts: Sequence[Draft], context: IssueContext) -> None:
+    """Each note's refund rows, one per payment method: the case's total over
+    the order's payments as the refund journal spreads it, each note taking
+    its share of what the payments have left in turn."""
+    currency = case.currency
+    payments = context.payments.get(case.order_id, [])
+    if not payments:
+        raise CreditNoteError(
+            "payments", f"Order {case.order.number} has no payment to refund to.", code="invalid"
+        )
+    parts = refund_by_payment(case.total_refund_amount, payments, currency)
+    left = [amount for _, amount in parts]
+    for draft in drafts:
+        shares = allocate(draft.note.total_amount, left, currency)
+        left = [remaining - share for remaining, share in zip(left, shares, strict=True)]
+        by_method: dict[str, Decimal] = {}
+        for (payment, _), share in zip(parts, shares, strict=True):
+            if share > 0:
+                by_method[payment.method] = by_method.get(payment.method, ZERO) + share
+        draft.refunds = [
+            CreditNoteRefund(
+                position=position,
+                payment_method=method,
+                bank_account_code=context.bank_codes.get(method, ""),
+                amount=amount,
+            )
+            for position, (method, amount) in enumerate(by_method.items(), start=1)
+        ]
+        main = max(draft.refunds, key=lambda r: (r.amount, -r.position))
+        draft.note.payment_method = main.payment_method
+        draft.note.bank_account_code = main.bank_account_code
 
 
 def unit_amount(net: Decimal, quantity: int, preferred: Decimal | None, currency: str) -> Decimal:
@@ -379,27 +553,19 @@ def unit_amount(net: Decimal, quantity: int, preferred: Decimal | None, currency
     return quantize(net / quantity, currency)
 
 
-def refund_payment_method(payments: Sequence[Payment]) -> str:
-    """The method that took most of the order's money (earliest on a tie):
-    its clearing account's bank is where the refund is paid from."""
-    if not payments:
-        return ""
-    return max(payments, key=lambda p: (p.amount, -p.pk)).method
-
-
 # ---------------------------------------------------------------- numbering
 
 
-def _number(drafts: Sequence[Draft], series: dict[int, CreditNoteSeries]) -> None:
-    by_year: dict[int, list[Draft]] = defaultdict(list)
+def _number(drafts: Sequence[Draft], series: dict[tuple[str, int], CreditNoteSeries]) -> None:
+    by_series: dict[tuple[str, int], list[Draft]] = defaultdict(list)
     for draft in drafts:
-        by_year[draft.note.issue_date.year].append(draft)
-    for year, group in by_year.items():
-        first = take_numbers(series[year], len(group))
+        by_series[(draft.prefix, draft.note.issue_date.year)].append(draft)
+    for key, group in by_series.items():
+        first = take_numbers(series[key], len(group))
         for offset, draft in enumerate(group):
-            draft.note.series = series[year]
+            draft.note.series = series[key]
             draft.note.sequence = first + offset
-            draft.note.number = series[year].format(first + offset)
+            draft.note.number = series[key].format(first + offset)
 
 
 def lock_series(prefix: str, year: int) -> CreditNoteSeries:

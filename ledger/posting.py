@@ -56,6 +56,7 @@ from refunds.models import (
     RefundLineKind,
     ShippingTax,
 )
+from refunds.payments import refund_by_payment
 from refunds.tax import GoodsShare, ShippingPart, split_shipping
 from vendors.models import TaxModel, Vendor
 
@@ -493,9 +494,8 @@ def refund_journal(
         _refund_legs(draft, row, terms, chart)
     _shipping_legs(draft, breakdown, terms, chart)
     total = sum((Decimal(row["refund_amount"]) for row in breakdown), ZERO)
-    payments = sorted(case.order.payments.all(), key=lambda p: p.pk)
-    parts = allocate(total, [p.amount for p in payments], case.currency)
-    for payment, part in zip(payments, parts, strict=True):
+    # Spread over the payments as the credit notes say it went back (refunds.payments).
+    for payment, part in refund_by_payment(total, case.order.payments.all(), case.currency):
         draft.credit(chart.clearing_for(payment.method), part)
     return draft.merged()
 

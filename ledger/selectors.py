@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum
 
 from lib.money import ZERO
+from vendors.selectors import visible_vendor_ids
 
-from .models import Account, AccountBalance, AccountRole, Entry
+from .models import COMMISSION_KINDS, Account, AccountBalance, AccountRole, Entry, Invoice
 
 
 @dataclass(frozen=True)
@@ -120,3 +122,27 @@ def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:
 
 def ledger_currencies() -> list[str]:
     return sorted(set(AccountBalance.objects.values_list("currency", flat=True)))
+
+
+# ---------------------------------------------------------------- invoices
+
+
+def invoices_for(user: User | AnonymousUser) -> QuerySet[Invoice]:
+    """The invoices `user` may read: all of them for staff and the read-only
+    group; for a vendor user, those issued on behalf of its vendors (seller of
+    record) and the commission invoices and credit notes billed to them."""
+    queryset = Invoice.objects.select_related("seller_vendor", "billed_vendor", "corrects")
+    ids = visible_vendor_ids(user)
+    if ids is None:
+        return queryset
+    return queryset.filter(
+        Q(seller_vendor_id__in=ids) | Q(billed_vendor_id__in=ids, kind__in=COMMISSION_KINDS)
+    )
+
+
+def vendor_commission_documents(vendor_id: int) -> QuerySet[Invoice]:
+    """A vendor's commission invoices and credit notes, and the invoices issued
+    on its behalf, newest first (the portal's invoice page)."""
+    return Invoice.objects.filter(
+        Q(seller_vendor_id=vendor_id) | Q(billed_vendor_id=vendor_id, kind__in=COMMISSION_KINDS)
+    ).order_by("-issue_date", "-id")

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
 from ledger.models import SettlementStatement
-from ledger.settlements.compute import statement_page, vendor_statements
+from ledger.settlements.compute import statement_documents, statement_page, vendor_statements
 from ledger.settlements.exports import (
     NEGATIVE_NOTE,
     PDF_MAX_LINES,
@@ -95,6 +95,7 @@ def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
             "portal": request.portal,
             "statement": statement,
             "page": Page(rows, number, LINES_PER_PAGE),
+            "documents": list(statement_documents(statement)),
             "negative_note": NEGATIVE_NOTE,
             "pdf_max_lines": PDF_MAX_LINES,
         },

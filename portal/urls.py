@@ -3,7 +3,7 @@ from django.urls import path, reverse_lazy
 
 from lib.password_reset import ThrottledPasswordResetForm
 
-from . import views
+from . import invoice_views, views
 
 app_name = "portal"
 
@@ -64,6 +64,8 @@ urlpatterns = [
         views.attachment_download,
         name="attachment",
     ),
+    path("invoices/", invoice_views.invoice_list, name="invoice_list"),
+    path("invoices/<str:number>/pdf/", invoice_views.invoice_pdf_download, name="invoice_pdf"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.mark_all_read, name="mark_all_read"),
     path("inbox/<int:notification_id>/read/", views.mark_read, name="mark_read"),

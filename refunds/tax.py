@@ -66,7 +66,9 @@ def split_shipping(
         if not goods:
             raise ValueError("Shipping that follows the goods needs the goods it belongs to.")
         weights = [g.net for g in goods] if any(g.net > 0 for g in goods) else [ONE] * len(goods)
-        pieces = list(zip(goods, allocate(amount, weights, currency), strict=True))
+        pieces: list[tuple[GoodsShare | None, Decimal]] = list(
+            zip(goods, allocate(amount, weights, currency), strict=True)
+        )
     else:
         pieces = [(None, amount)]
     merged: dict[tuple[int | None, Decimal], Decimal] = {}
@@ -90,3 +92,13 @@ def split_shipping(
         net = quantize(gross / (1 + rate), currency) if rate else gross
         parts.append(ShippingPart(earner, rate, gross, net, gross - net))
     return parts
+
+
+def refund_goods(
+    refunded: Sequence[tuple[int, Decimal, Decimal]], order_goods: Sequence[GoodsShare]
+) -> list[GoodsShare]:
+    """The goods a refund's shipping is split over: the goods it refunds
+    (vendor, refunded net, rate), or, for a refund of shipping alone, the
+    order's goods (as the case engine splits refunded shipping over vendors)."""
+    goods = [GoodsShare(vendor_id, net, rate) for vendor_id, net, rate in refunded]
+    return goods or list(order_goods)

@@ -64,5 +64,7 @@ fi
 "${MANAGE[@]}" migrate --noinput -v0
 # Loads only into a database with no orders: a kept one stays as it is.
 "${MANAGE[@]}" load_demo --admin --if-empty --orders "$DEMO_ORDERS"
+# A database kept from before invoices existed: its posted orders and cases get them.
+"${MANAGE[@]}" issue_invoices | tail -n 1
 echo "==> Making the settlement statements that are due"
 "${MANAGE[@]}" generate_statements --all-posted | tail -n 1

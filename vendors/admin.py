@@ -33,6 +33,8 @@ TERMS_FIELDS = (
     "payout_delay_days",
     "tax_model",
 )
+# Printed on invoices issued on the vendor's behalf and on its commission invoices.
+INVOICING_FIELDS = ("legal_name", "address", "vat_id")
 
 
 class MembershipForm(forms.ModelForm):
@@ -65,7 +67,7 @@ class VendorMembershipInline(admin.TabularInline):
 class VendorForm(forms.ModelForm):
     class Meta:
         model = Vendor
-        fields = (*TERMS_FIELDS, "is_active")
+        fields = (*TERMS_FIELDS, "is_active", *INVOICING_FIELDS)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -52,6 +52,15 @@ class Vendor(models.Model):
         help_text="Blank: the tax model of the channel the order came from.",
     )
     email = models.EmailField(blank=True)
+    # As printed on invoices: those issued on the vendor's behalf when it is the
+    # seller of record, and the platform's commission invoices to it.
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="Registered name on invoices (blank: the name)."
+    )
+    address = models.TextField(
+        max_length=500, blank=True, help_text="Postal address on invoices, one line per line."
+    )
+    vat_id = models.CharField("VAT ID", max_length=40, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -73,6 +82,10 @@ class Vendor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.name})"
+
+    @property
+    def invoice_name(self) -> str:
+        return self.legal_name or self.name
 
 
 class VendorRole(models.TextChoices):

@@ -30,6 +30,7 @@ from ..models import (
     ChannelMapping,
     CreditNote,
     CreditNoteLine,
+    CreditNoteRefund,
     CreditNoteSeries,
     CreditNoteSettings,
     TaxCode,
@@ -72,6 +73,16 @@ class CreditNoteLineInline(ReadOnlyInline):
         return super().get_queryset(request).select_related("credit_note")
 
 
+class CreditNoteRefundInline(ReadOnlyInline):
+    model = CreditNoteRefund
+    fields = ("position", "payment_method", "bank_account_code", "refunded")
+    readonly_fields = fields
+    ordering = ("position",)
+    verbose_name_plural = "refunded to"
+
+    refunded = money_column("amount", "amount", note_currency)
+
+
 class ExportForm(forms.Form):
     kind = forms.ChoiceField(label="Format", choices=[(f.name, f.label) for f in FORMATS.values()])
     date_from = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
@@ -105,9 +116,10 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     list_filter = ("issue_date", "currency", "channel_mapping_applied")
     search_fields = ("number",)
     search_help_text = "Exact credit note number, case ID or order number."
-    inlines = (CreditNoteLineInline,)
+    inlines = (CreditNoteLineInline, CreditNoteRefundInline)
     readonly_fields = (
         "number",
+        "invoice",
         "issue_date",
         "reference",
         "case",
@@ -210,9 +222,13 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             except DomainError as error:
                 form.add_error("case_id", error.message)
             else:
-                messages.success(
-                    request, f"Credit note {note.number} for {note.reference} is issued."
+                numbers = [n.number for n in note.case.credit_notes.order_by("id")]
+                issued = (
+                    f"Credit note {numbers[0]} for {note.reference} is issued."
+                    if len(numbers) == 1
+                    else f"Credit notes {', '.join(numbers)} for {note.reference} are issued."
                 )
+                messages.success(request, issued)
                 return HttpResponseRedirect(self.admin_url("change", note.pk))
         context = {
             **self.admin_site.each_context(request),

@@ -4,7 +4,18 @@ from rest_framework import serializers
 from lib.api_fields import MoneyField
 from lib.money import format_amount
 
-from ..models import Account, CreditNote, CreditNoteLine, Entry, Journal
+from ..invoices import tax_summary
+from ..models import (
+    Account,
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteRefund,
+    Entry,
+    Invoice,
+    InvoiceLine,
+    Journal,
+    TaxCode,
+)
 
 
 class EntrySerializer(serializers.ModelSerializer):
@@ -159,19 +170,62 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
         ]
 
 
+class CreditNoteRefundSerializer(serializers.ModelSerializer):
+    amount = MoneyField(currency="credit_note.currency")
+
+    class Meta:
+        model = CreditNoteRefund
+        fields = ["payment_method", "bank_account_code", "amount"]
+
+
+class TaxRowSerializer(serializers.Serializer):
+    """Net and tax at one rate of a document."""
+
+    tax_rate = serializers.CharField()
+    tax_code = serializers.CharField()
+    tax_type = serializers.CharField()
+    net_amount = serializers.CharField()
+    tax_amount = serializers.CharField()
+
+
+def tax_rows(lines, currency: str) -> list[dict[str, str]]:
+    return [
+        {
+            "tax_rate": f"{row.rate:.4f}",
+            "tax_code": row.tax_code,
+            "tax_type": row.tax_type,
+            "net_amount": format_amount(row.net, currency),
+            "tax_amount": format_amount(row.tax, currency),
+        }
+        for row in tax_summary(lines)
+    ]
+
+
 class CreditNoteSerializer(serializers.ModelSerializer):
     case = serializers.CharField(source="reference", read_only=True)
     order = serializers.CharField(source="order_number", read_only=True)
+    invoice = serializers.CharField(
+        source="invoice.number",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The number of the invoice it corrects (null: issued before invoices).",
+    )
     net_amount = MoneyField()
     tax_amount = MoneyField()
     total_amount = MoneyField()
     lines = CreditNoteLineSerializer(many=True, read_only=True)
+    tax = serializers.SerializerMethodField(help_text="Net and tax per rate.")
+    refunds = serializers.SerializerMethodField(
+        help_text="Where the money went back: one row per payment method."
+    )
     pdf = serializers.SerializerMethodField()
 
     class Meta:
         model = CreditNote
         fields = [
             "number",
+            "invoice",
             "case",
             "order",
             "issue_date",
@@ -184,8 +238,28 @@ class CreditNoteSerializer(serializers.ModelSerializer):
             "tax_amount",
             "total_amount",
             "lines",
+            "tax",
+            "refunds",
             "pdf",
         ]
+
+    @extend_schema_field(TaxRowSerializer(many=True))
+    def get_tax(self, note) -> list[dict[str, str]]:
+        return tax_rows(note.lines.all(), note.currency)
+
+    @extend_schema_field(CreditNoteRefundSerializer(many=True))
+    def get_refunds(self, note) -> list[dict[str, str]]:
+        rows = CreditNoteRefundSerializer(note.refunds.all(), many=True).data
+        if not rows and note.payment_method:
+            # Issued before refund rows: its one method took the whole total.
+            return [
+                {
+                    "payment_method": note.payment_method,
+                    "bank_account_code": note.bank_account_code,
+                    "amount": format_amount(note.total_amount, note.currency),
+                }
+            ]
+        return rows
 
     def get_pdf(self, note) -> str:
         return f"/api/v1/credit-notes/{note.number}/pdf/"
@@ -202,3 +276,99 @@ class ReopenSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, help_text="Why the month is reopened (required)."
     )
+
+
+class InvoiceLineSerializer(serializers.ModelSerializer):
+    unit_amount = MoneyField(currency="invoice.currency")
+    tax_amount = MoneyField(currency="invoice.currency")
+    net_amount = MoneyField(currency="invoice.currency")
+    gross_amount = MoneyField(currency="invoice.currency")
+    tax_rate = serializers.DecimalField(
+        max_digits=7, decimal_places=4, coerce_to_string=True, read_only=True
+    )
+
+    class Meta:
+        model = InvoiceLine
+        fields = [
+            "position",
+            "kind",
+            "description",
+            "quantity",
+            "unit_amount",
+            "tax_rate",
+            "tax_code",
+            "tax_type",
+            "tax_amount",
+            "net_amount",
+            "gross_amount",
+        ]
+
+
+class InvoiceSerializer(serializers.ModelSerializer):
+    order = serializers.CharField(source="order_number", read_only=True)
+    case = serializers.CharField(source="reference", read_only=True, allow_blank=True)
+    seller_vendor = serializers.CharField(
+        source="seller_vendor.code",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="The vendor on whose behalf a sales invoice is issued (null: the platform).",
+    )
+    billed_vendor = serializers.CharField(
+        source="billed_vendor.code",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Commission documents: the vendor invoiced or credited.",
+    )
+    corrects = serializers.CharField(
+        source="corrects.number", read_only=True, default=None, allow_null=True
+    )
+    net_amount = MoneyField()
+    tax_amount = MoneyField()
+    total_amount = MoneyField()
+    lines = InvoiceLineSerializer(many=True, read_only=True)
+    tax = serializers.SerializerMethodField(help_text="Net and tax per rate.")
+    pdf = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invoice
+        fields = [
+            "number",
+            "kind",
+            "order",
+            "case",
+            "issue_date",
+            "currency",
+            "seller_vendor",
+            "seller_name",
+            "seller_vat_id",
+            "billed_vendor",
+            "customer_name",
+            "customer_email",
+            "customer_vat_id",
+            "corrects",
+            "net_amount",
+            "tax_amount",
+            "total_amount",
+            "lines",
+            "tax",
+            "pdf",
+        ]
+
+    @extend_schema_field(TaxRowSerializer(many=True))
+    def get_tax(self, invoice) -> list[dict[str, str]]:
+        return tax_rows(invoice.lines.all(), invoice.currency)
+
+    def get_pdf(self, invoice) -> str:
+        return f"/api/v1/invoices/{invoice.number}/pdf/"
+
+
+class TaxCodeSerializer(serializers.ModelSerializer):
+    rate = serializers.DecimalField(
+        max_digits=7, decimal_places=4, coerce_to_string=True, read_only=True
+    )
+
+    class Meta:
+        model = TaxCode
+        fields = ["code", "name", "jurisdiction", "rate", "tax_type"]

@@ -2,6 +2,7 @@
 read-only group; vendors read their figures in the portal's statements."""
 
 import django_filters
+from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,18 +14,20 @@ from rest_framework.views import APIView
 
 from lib.errors import DomainError
 from lib.money import CURRENCY_EXPONENTS, format_amount
-from vendors.api.permissions import ApiAccess, change, staff_read
+from vendors.api.permissions import ApiAccess, change, read, staff_read
 
 from ..closing import close_period, parse_month, period_row, period_rows, reopen_period
-from ..models import Account, CreditNote, Journal
-from ..pdf import credit_note_pdf
-from ..selectors import trial_balance
+from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, TaxCode
+from ..pdf import credit_note_pdf, invoice_pdf
+from ..selectors import invoices_for, trial_balance
 from .serializers import (
     AccountSerializer,
     CreditNoteSerializer,
+    InvoiceSerializer,
     JournalSerializer,
     PeriodSerializer,
     ReopenSerializer,
+    TaxCodeSerializer,
     TrialBalanceSerializer,
 )
 
@@ -141,7 +144,7 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     filterset_class = CreditNoteFilter
-    queryset = CreditNote.objects.prefetch_related("lines")
+    queryset = CreditNote.objects.select_related("invoice").prefetch_related("lines", "refunds")
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
@@ -196,3 +199,62 @@ class PeriodViewSet(viewsets.ViewSet):
             reason=data.validated_data.get("reason", ""),
         )
         return Response(PeriodSerializer(period_row(period)).data)
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    order = django_filters.CharFilter(field_name="order_number", help_text="Order number.")
+    vendor = django_filters.CharFilter(
+        method="for_vendor",
+        help_text="Vendor code: invoices issued on its behalf and its commission documents.",
+    )
+    kind = django_filters.ChoiceFilter(choices=InvoiceKind.choices)
+    date_from = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+
+    class Meta:
+        model = Invoice
+        fields = ["order", "vendor", "kind", "currency"]
+
+    def for_vendor(self, queryset, name, value):
+        return queryset.filter(Q(seller_vendor__code=value) | Q(billed_vendor__code=value))
+
+
+class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Sales invoices (per order and seller of record) and the platform's
+    commission invoices and credit notes. Vendor users see those issued on
+    their behalf and those billed to them."""
+
+    serializer_class = InvoiceSerializer
+    permission_classes = [ApiAccess]
+    access = {
+        "list": read("ledger.view_invoice"),
+        "retrieve": read("ledger.view_invoice"),
+        "pdf": read("ledger.view_invoice"),
+    }
+    lookup_field = "number"
+    lookup_value_regex = "[^/]+"
+    filterset_class = InvoiceFilter
+
+    def get_queryset(self):
+        return invoices_for(self.request.user).prefetch_related("lines")
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, number=None):
+        invoice = self.get_object()
+        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
+        return response
+
+
+class TaxCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = TaxCodeSerializer
+    permission_classes = [ApiAccess]
+    access = {
+        "list": staff_read("ledger.view_taxcode"),
+        "retrieve": staff_read("ledger.view_taxcode"),
+    }
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"
+    filterset_fields = ["jurisdiction"]
+    queryset = TaxCode.objects.all()

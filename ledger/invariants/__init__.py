@@ -28,6 +28,12 @@ What the checks compare:
   (docs/accounting.md).
 - The order and line refund counters equal the sums over cases that are not
   rejected or cancelled, and each case's lines and liabilities add up to it.
+- Documents against the books: the tax on the platform's own invoices
+  (facilitator sales, commission) less the tax on its credit notes (customer
+  and commission) equals the movement of the output-tax accounts, per tax
+  code (an output-tax account that names one; the accounts of no code as one
+  group) and currency and month: documents are dated as the journals they
+  document.
 
 The ledger posts from the outbox, so a message not yet consumed is a backlog,
 not a broken invariant: it is reported once, and the checks that compare
@@ -52,6 +58,7 @@ from .books import (
     trial_balance_nets_to_zero,
 )
 from .counters import case_breakdowns, refund_counters, vendor_payables
+from .documents import output_tax_matches_documents
 from .runner import CHECKS, POSTGRES_ONLY, Check, check_invariants, run_checks
 from .sources import (
     case_postings_match_liabilities,
@@ -75,6 +82,7 @@ __all__ = [
     "check_invariants",
     "journals_balance",
     "outbox_backlog",
+    "output_tax_matches_documents",
     "payouts_posted",
     "refund_counters",
     "refund_journals_match_completion",

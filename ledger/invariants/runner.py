@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from . import books, counters, sources
+from . import books, counters, documents, sources
 from .sql import DEFAULT_LIMIT, Finding
 
 # ---------------------------------------------------------------- all of them
@@ -52,6 +52,7 @@ CHECKS: tuple[Check, ...] = tuple(
         ("vendor_payables", counters.vendor_payables),
         ("refund_counters", counters.refund_counters),
         ("case_breakdowns", counters.case_breakdowns),
+        ("output_tax_matches_documents", documents.output_tax_matches_documents),
     )
 )
 

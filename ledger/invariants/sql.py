@@ -29,7 +29,20 @@ from refunds.models import (
 from refunds.statuses import PAID_STATUSES, RELEASED_STATUSES, sql_list
 from vendors.models import TaxModel, Vendor
 
-from ..models import Account, AccountBalance, AccountRole, Entry, Journal, JournalKind, Payout
+from ..models import (
+    Account,
+    AccountBalance,
+    AccountRole,
+    CreditNote,
+    CreditNoteLine,
+    Entry,
+    Invoice,
+    InvoiceLine,
+    Journal,
+    JournalKind,
+    Payout,
+    TaxCode,
+)
 
 LEDGER_CONSUMER = "ledger"
 DEFAULT_LIMIT = 50
@@ -39,8 +52,12 @@ TABLES = {
     "balance": AccountBalance._meta.db_table,
     "case": RefundCase._meta.db_table,
     "channel": Channel._meta.db_table,
+    "credit_note": CreditNote._meta.db_table,
+    "credit_note_line": CreditNoteLine._meta.db_table,
     "entry": Entry._meta.db_table,
     "event": CaseEvent._meta.db_table,
+    "invoice": Invoice._meta.db_table,
+    "invoice_line": InvoiceLine._meta.db_table,
     "journal": Journal._meta.db_table,
     "liability": VendorLiability._meta.db_table,
     "line": OrderLine._meta.db_table,
@@ -48,6 +65,7 @@ TABLES = {
     "outbox": OutboxMessage._meta.db_table,
     "payout": Payout._meta.db_table,
     "refund_line": RefundLine._meta.db_table,
+    "tax_code": TaxCode._meta.db_table,
     "vendor": Vendor._meta.db_table,
 }
 

@@ -14,9 +14,18 @@ from .credit_notes import (
     ChannelMapping,
     CreditNote,
     CreditNoteLine,
+    CreditNoteRefund,
     CreditNoteSeries,
     CreditNoteSettings,
     IssuerProfile,
+)
+from .invoices import (
+    COMMISSION_KINDS,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceLineKind,
+    InvoiceSeries,
 )
 from .journals import Entry, EntryLabel, Journal, JournalKind, default_label
 from .payouts import Payout
@@ -25,6 +34,7 @@ from .settlements import SettlementStatement
 from .tax import TaxCode
 
 __all__ = [
+    "COMMISSION_KINDS",
     "SINGLE_ROLES",
     "Account",
     "AccountBalance",
@@ -34,10 +44,16 @@ __all__ = [
     "ChannelMapping",
     "CreditNote",
     "CreditNoteLine",
+    "CreditNoteRefund",
     "CreditNoteSeries",
     "CreditNoteSettings",
     "Entry",
     "EntryLabel",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceLineKind",
+    "InvoiceSeries",
     "IssuerProfile",
     "Journal",
     "JournalKind",

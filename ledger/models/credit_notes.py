@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pgtrigger
 from django.db import models
 from django.db.models import F, Q
 
@@ -12,6 +13,8 @@ from lib.money import (
     CURRENCY_CHOICES,
 )
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
+
+from .invoices import Invoice, immutable
 
 
 @track_changes()
@@ -31,9 +34,9 @@ class CreditNoteSettings(models.Model):
     channel_mapping_enabled = models.BooleanField(
         # On by default: lines then carry the original invoice's tax.
         default=True,
-        help_text="On: the order's channel decides sales account, tracking and customer, and "
-        "lines carry the original invoice's tax. Off: the default sales account and the "
-        "default refund tax rate apply to every line.",
+        help_text="On: the order's channel decides sales account, tracking and customer. "
+        "Off: the default sales account applies to every line. Either way lines carry the "
+        "tax actually refunded, at the rates of the invoice they correct.",
     )
     default_sales_account_code = models.CharField(
         max_length=40, default="200", help_text="Sales account code in the accounting system."
@@ -45,7 +48,9 @@ class CreditNoteSettings(models.Model):
         "(blank: the line's sales account).",
     )
     default_refund_tax_rate = rate_field(
-        default=Decimal("0"), help_text="Used for every line when channel mapping is off."
+        default=Decimal("0"),
+        help_text="No longer used: a credit note's tax is always the tax actually refunded, "
+        "at the rates of the invoice it corrects (kept for a release).",
     )
     default_customer_name = models.CharField(
         max_length=200,
@@ -137,6 +142,46 @@ class ChannelMapping(models.Model):
         return f"{self.source}/{self.subsource}" if self.subsource else f"{self.source}/*"
 
 
+# A credit note's lines add up to its net and tax, and its refunds (one per
+# payment method) to its total: checked at commit whenever a note, a line or a
+# refund is inserted. Notes issued before refund rows existed were never
+# inserted again, so they are not checked.
+NOTE_ADDS_UP = """
+SELECT n.net_amount AS net, n.tax_amount AS tax, n.total_amount AS total,
+       (SELECT count(*) FROM ledger_creditnoteline l WHERE l.credit_note_id = n.id) AS lines,
+       (SELECT coalesce(sum(l.net_amount), 0) FROM ledger_creditnoteline l
+            WHERE l.credit_note_id = n.id) AS lines_net,
+       (SELECT coalesce(sum(l.tax_amount), 0) FROM ledger_creditnoteline l
+            WHERE l.credit_note_id = n.id) AS lines_tax,
+       (SELECT coalesce(sum(r.amount), 0) FROM ledger_creditnoterefund r
+            WHERE r.credit_note_id = n.id) AS refunded
+    INTO found
+    FROM ledger_creditnote n WHERE n.id = NEW.{column};
+IF found.lines = 0 OR found.lines_net <> found.net OR found.lines_tax <> found.tax THEN
+    RAISE EXCEPTION 'ledger: credit note % has % lines of net % and tax %, but says net % and tax %',
+        NEW.{column}, found.lines, found.lines_net, found.lines_tax, found.net, found.tax
+        USING ERRCODE = 'check_violation';
+END IF;
+IF found.refunded <> found.total THEN
+    RAISE EXCEPTION 'ledger: credit note % refunds % but its total is %',
+        NEW.{column}, found.refunded, found.total
+        USING ERRCODE = 'check_violation';
+END IF;
+RETURN NULL;
+"""
+
+
+def note_adds_up(name: str, column: str) -> pgtrigger.Trigger:
+    return pgtrigger.Trigger(
+        name=name,
+        when=pgtrigger.After,
+        operation=pgtrigger.Insert,
+        timing=pgtrigger.Deferred,
+        declare=[("found", "record")],
+        func=NOTE_ADDS_UP.format(column=column),
+    )
+
+
 class CreditNoteSeries(models.Model):
     """The next number of one numbering series (a prefix and a year).
 
@@ -145,7 +190,8 @@ class CreditNoteSeries(models.Model):
     gives its numbers back: numbers are sequential without gaps.
     """
 
-    prefix = models.CharField(max_length=12)
+    # A seller-of-record vendor's series is prefixed with its code: ACME-CN-.
+    prefix = models.CharField(max_length=50)
     year = models.PositiveSmallIntegerField()
     next_number = models.PositiveIntegerField(default=1)
 
@@ -167,14 +213,23 @@ class CreditNoteSeries(models.Model):
 
 
 class CreditNote(models.Model):
-    """The customer's document for a completed refund case."""
+    """The customer's document for a completed refund case: one per invoice the
+    case corrects (a case touching two sellers of record gets two)."""
 
-    number = models.CharField(max_length=40, unique=True)
+    number = models.CharField(max_length=64, unique=True)
     series = models.ForeignKey(
         CreditNoteSeries, on_delete=models.PROTECT, related_name="credit_notes"
     )
     sequence = models.PositiveIntegerField()
-    case = models.OneToOneField(RefundCase, on_delete=models.PROTECT, related_name="credit_note")
+    case = models.ForeignKey(RefundCase, on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        help_text="The invoice it corrects (blank: issued before invoices existed).",
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_notes")
     reference = models.CharField(max_length=22, help_text="The refund case ID.")
     order_number = models.CharField(max_length=64)
@@ -185,11 +240,12 @@ class CreditNote(models.Model):
     customer_address = models.TextField(
         max_length=500, blank=True, help_text="The order's, unless credited to a channel's contact."
     )
+    # The method that refunded most of it; `refunds` has one row per method.
     payment_method = models.CharField(
         max_length=20, choices=PaymentMethod.choices, blank=True, default=""
     )
     bank_account_code = models.CharField(
-        max_length=40, blank=True, help_text="Where the refund was paid from."
+        max_length=40, blank=True, help_text="Where most of the refund was paid from."
     )
     channel_mapping_applied = models.BooleanField(default=False)
     net_amount = amount_field()
@@ -217,7 +273,19 @@ class CreditNote(models.Model):
                 "credit_note_total_is_net_plus_tax",
             ),
             models.CheckConstraint(condition=Q(total_amount__gt=0), name="credit_note_total_gt_0"),
+            # One per case and invoice corrected (and one per case before invoices).
+            models.UniqueConstraint(
+                fields=["case", "invoice"],
+                condition=Q(invoice__isnull=False),
+                name="credit_note_once_per_invoice",
+            ),
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(invoice__isnull=True),
+                name="credit_note_once_per_case_without_invoice",
+            ),
         ]
+        triggers = [note_adds_up("credit_note_adds_up", "id")]
 
     def __str__(self) -> str:
         return f"{self.number} for {self.reference}"
@@ -234,6 +302,7 @@ class CreditNoteLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_amount = amount_field(help_text="Net, per unit.")
     tax_rate = rate_field()
+    tax_code = models.CharField(max_length=40, blank=True, help_text="The TaxCode's code.")
     tax_type = models.CharField(max_length=100, blank=True)
     tax_amount = amount_field()
     net_amount = amount_field()
@@ -262,6 +331,38 @@ class CreditNoteLine(models.Model):
                 name="credit_note_line_amounts_gte_0",
             ),
         ]
+        triggers = [note_adds_up("credit_note_line_adds_up", "credit_note_id")]
 
     def __str__(self) -> str:
         return f"{self.credit_note.number} line {self.position}: {self.description}"
+
+
+class CreditNoteRefund(models.Model):
+    """How much of a credit note went back through one payment method, and the
+    bank account that pays it: the refund is spread over the order's payments
+    as the refund journal credits their clearing accounts."""
+
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="refunds")
+    position = models.PositiveSmallIntegerField()
+    payment_method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    bank_account_code = models.CharField(max_length=40, blank=True)
+    amount = amount_field()
+
+    class Meta:
+        ordering = ["credit_note_id", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_note", "position"], name="credit_note_refund_position_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["credit_note", "payment_method"], name="credit_note_refund_method_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_refund_gt_0"),
+        ]
+        triggers = [
+            immutable("credit_note_refund_immutable"),
+            note_adds_up("credit_note_refund_adds_up", "credit_note_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_note.number} refund {self.position}: {self.payment_method}"

@@ -21,7 +21,10 @@ checks that against the maintained account balance and refuses to store a
 statement that disagrees.
 
 Statements store totals only; their lines are the entries, which never change,
-read again on demand (`statement_entries`).
+read again on demand (`statement_entries`). Beside them a statement lists the
+commission invoices and commission credit notes the platform issued to the
+vendor in the period and currency (`statement_documents`): the documents for
+the commission its sales and refunds lines are net of.
 """
 
 from __future__ import annotations
@@ -56,9 +59,11 @@ from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, ZERO
 from vendors.models import PayoutFrequency
 
 from ..models import (
+    COMMISSION_KINDS,
     AccountBalance,
     AccountRole,
     Entry,
+    Invoice,
     JournalKind,
     SettlementStatement,
 )
@@ -478,3 +483,15 @@ def vendor_statements(vendor_id: int) -> QuerySet[SettlementStatement]:
     return SettlementStatement.objects.filter(vendor_id=vendor_id).order_by(
         "-period_end", "currency"
     )
+
+
+def statement_documents(statement: SettlementStatement) -> QuerySet[Invoice]:
+    """The commission invoices and credit notes issued to the statement's vendor
+    in its period and currency, in issue order."""
+    return Invoice.objects.filter(
+        billed_vendor_id=statement.vendor_id,
+        kind__in=COMMISSION_KINDS,
+        currency=statement.currency,
+        issue_date__gte=statement.period_start,
+        issue_date__lte=statement.period_end,
+    ).order_by("issue_date", "id")

@@ -24,13 +24,14 @@ from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
 from ..fonts import markup, needs_markup, pdf_styles
-from ..models import CreditNoteSettings, SettlementStatement
+from ..models import CreditNoteSettings, InvoiceKind, SettlementStatement
 from ..pdf import a4_document, grid_style, money, totals_style
 from .compute import (
     LINE_FIELDS,
     LINE_LABELS,
     line_from_row,
     running_owed,
+    statement_documents,
     statement_entries,
 )
 
@@ -188,6 +189,7 @@ def statement_pdf(statement: SettlementStatement) -> bytes:
         _summary_table(statement),
         Spacer(1, 6 * mm),
         *_lines_tables(lines),
+        *_documents_table(statement),
     ]
     if statement.entry_count > PDF_MAX_LINES:
         story.append(
@@ -211,6 +213,35 @@ NEGATIVE_NOTE = (
     "balance of your next statement and set off against what you earn then; nothing is "
     "paid out until the balance is positive again."
 )
+
+
+def _documents_table(statement: SettlementStatement) -> list[Paragraph | Spacer | Table]:
+    """The commission invoices and credit notes issued in the period."""
+    documents = list(statement_documents(statement))
+    if not documents:
+        return []
+    currency = statement.currency
+    rows: list[list[str]] = [["Date", "Document", "Number", "Order", "Net", "Tax", "Total"]]
+    for doc in documents:
+        sign = -1 if doc.kind == InvoiceKind.COMMISSION_CREDIT else 1
+        rows.append(
+            [
+                doc.issue_date.isoformat(),
+                doc.get_kind_display(),
+                doc.number,
+                cut(doc.order_number, 20),
+                money(sign * doc.net_amount, currency),
+                money(sign * doc.tax_amount, currency),
+                money(sign * doc.total_amount, currency),
+            ]
+        )
+    table = Table(rows, repeatRows=1)
+    table.setStyle(grid_style(7.5, right_from=4))
+    return [
+        Spacer(1, 6 * mm),
+        Paragraph(markup("Commission invoices and credit notes"), pdf_styles()["heading"]),
+        table,
+    ]
 
 
 def _summary_table(statement: SettlementStatement) -> Table:

@@ -38,6 +38,8 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "journals",
         "accounts",
         "credit-notes",
+        "invoices",
+        "tax-codes",
         "trial-balance",
     ]
     for name, url in index.items():

@@ -16,7 +16,8 @@ the target matters), one column per persona, the status code expected.
 
 Every test gets the same small world, built once for the module: one order
 (and one pending case) that touches only ACME, one only BOLT, one both (with
-shipping), a completed ACME case with its credit note, and the ledger journals.
+shipping), a completed ACME case with its credit note, and the ledger journals,
+invoices (the platform's, as facilitator) and commission invoices.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from api.tokens import create_token, revoke
 from ledger.closing import close_period
-from ledger.models import AccountingPeriod, CreditNote, Journal
+from ledger.models import AccountingPeriod, CreditNote, Invoice, InvoiceKind, Journal, TaxCode
 from ledger.periods import previous_month
 from lib.money import format_amount
 from refunds import outbox
@@ -104,9 +105,12 @@ def _build_world() -> World:
     done_case = open_case(acme_order)
     case_services.approve_case(case=done_case, actor=alice)
     case_services.complete_case(case=done_case, actor=alice, gateway_reference="re_0")
-    outbox.drain("ledger")  # journals of the sales and the refund, the credit note
+    outbox.drain("ledger")  # journals of the sales and the refund, invoices, the credit note
     journal = Journal.objects.order_by("id").first()
     credit_note = CreditNote.objects.get(case=done_case)
+    # The sales made VAT-10 on first use (ledger.tax.TaxCodes.ensure).
+    assert TaxCode.objects.filter(code="VAT-10", rate=Decimal("0.1000")).exists()
+    invoices = Invoice.objects.filter(order__number="ORD-BOTH")
     return World(
         acme_case,
         bolt_case,
@@ -119,6 +123,8 @@ def _build_world() -> World:
             "missing_case": MISSING_CASE,
             "journal": journal.pk,
             "credit_note": credit_note.number,
+            "platform_invoice": invoices.get(kind=InvoiceKind.SALE).number,
+            "acme_commission": invoices.get(billed_vendor=acme).number,
             "acme_line": acme_order.lines.get().pk,
             # The journals are dated today: this month's period, and last month's
             # (no journal, nothing before it: the first month of the books closes).
@@ -215,6 +221,15 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("period",                    "GET",  V1 + "/periods/{period}/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("period close",              "POST", V1 + "/periods/{last_month}/close/",          200, 200, 403, 403, 403, 403, 403, 403, 401),
     ("period reopen",             "POST", V1 + "/periods/{last_month}/reopen/",         200, 200, 403, 403, 403, 403, 403, 403, 401),
+    # Vendors read the invoices issued on their behalf and the commission documents
+    # billed to them; the platform's own sales invoice (as facilitator) is not theirs.
+    ("invoices list",             "GET",  V1 + "/invoices/",                            200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("platform's invoice",        "GET",  V1 + "/invoices/{platform_invoice}/",         200, 200, 200, 200, 404, 404, 404, 404, 401),
+    ("ACME's commission invoice", "GET",  V1 + "/invoices/{acme_commission}/",          200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("commission invoice PDF",    "GET",  V1 + "/invoices/{acme_commission}/pdf/",      200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("platform's invoice PDF",    "GET",  V1 + "/invoices/{platform_invoice}/pdf/",     200, 200, 200, 200, 404, 404, 404, 404, 401),
+    ("tax codes",                 "GET",  V1 + "/tax-codes/",                           200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("tax code",                  "GET",  V1 + "/tax-codes/VAT-10/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -360,6 +375,7 @@ def test_the_matrix_covers_every_api_route():
     samples["journal"] = 1
     samples["credit_note"] = "CN-X"
     samples["period"] = samples["last_month"] = "2026-01"
+    samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")

@@ -195,31 +195,36 @@ def test_an_unmapped_channel_falls_back_to_the_defaults(worked_case):
     assert note.tax_amount == D("2.50")
 
 
-def test_mapping_off_applies_the_default_account_and_rate_to_every_line(worked_case):
+def test_mapping_off_codes_the_default_account_but_credits_the_tax_actually_refunded(worked_case):
+    # Issue 11: with mapping off the note said tax 0.00 while the journal
+    # debited output tax. The default refund rate (here 20%, or 0) no longer
+    # changes the tax: the note credits what was refunded, at the invoice's rate.
     configure(
         channel_mapping_enabled=False,
         default_sales_account_code="201",
         default_refund_tax_rate=D("0.2000"),
     )
     ChannelMapping.objects.create(source="web", subsource="eu-store", sales_account_code="210")
-    TaxCode.objects.create(code="VAT-20", rate=D("0.2000"), tax_type="20% (VAT on Income)")
+    TaxCode.objects.create(code="VAT-10", rate=D("0.1000"), tax_type="10% (VAT on Income)")
+    drain()
 
     note = issue_credit_note(worked_case)
 
-    # Each line's refunded gross, split tax-inclusive at 20%.
     assert line_figures(note) == [
-        ("MUG-01 Mug", 1, D("18.33"), D("0.20"), D("3.67"), D("18.33"), D("22.00")),
-        ("TEE-01 Tee", 1, D("4.58"), D("0.20"), D("0.92"), D("4.58"), D("5.50")),
+        ("MUG-01 Mug", 1, D("20.00"), D("0.10"), D("2.00"), D("20.00"), D("22.00")),
+        ("TEE-01 Tee", 1, D("5.00"), D("0.10"), D("0.50"), D("5.00"), D("5.50")),
     ]
-    assert {(line.account_code, line.tax_type, line.tracking_name) for line in note.lines.all()} == {
-        ("201", "20% (VAT on Income)", "")
+    assert {(line.account_code, line.tax_code, line.tax_type, line.tracking_name) for line in note.lines.all()} == {
+        ("201", "VAT-10", "10% (VAT on Income)", "")
     }  # fmt: skip
+    journal = Journal.objects.get(case=worked_case, kind=JournalKind.REFUND)
+    assert note.tax_amount == journal.entries.get(account__role="output_tax").debit == D("2.50")
     assert note.total_amount == worked_case.total_refund_amount == D("27.50")
     assert not note.channel_mapping_applied
 
 
-def test_mapping_off_at_the_sales_rate_gives_the_invoice_figures(worked_case):
-    configure(channel_mapping_enabled=False, default_refund_tax_rate=D("0.1000"))
+def test_mapping_off_with_a_zero_default_rate_still_credits_the_tax(worked_case):
+    configure(channel_mapping_enabled=False, default_refund_tax_rate=D("0"))
 
     note = issue_credit_note(worked_case)
 

@@ -2,9 +2,9 @@
 
 from django.core.management import call_command
 
-from ledger.models import Journal, JournalKind
+from ledger.models import CreditNote, Journal, JournalKind
 from ledger.selectors import ledger_currencies, trial_balance
-from refunds.models import CaseStatus, OutboxMessage, RefundCase
+from refunds.models import CaseStatus, Order, OutboxMessage, RefundCase
 
 
 def test_the_trial_balance_nets_to_zero_for_every_currency_after_the_demo_data(db):
@@ -24,4 +24,7 @@ def test_the_trial_balance_nets_to_zero_for_every_currency_after_the_demo_data(d
     closed_or_completed = RefundCase.objects.filter(
         status__in=[CaseStatus.COMPLETED, CaseStatus.CLOSED]
     )
-    assert all(hasattr(case, "credit_note") for case in closed_or_completed)
+    assert all(case.credit_notes.exists() for case in closed_or_completed)
+    # Every order paid has its invoice, every credit note the invoice it corrects.
+    assert not Order.objects.filter(invoices__isnull=True).exists()
+    assert not CreditNote.objects.filter(invoice__isnull=True).exists()

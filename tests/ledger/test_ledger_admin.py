@@ -248,6 +248,50 @@ def test_issuing_for_an_unknown_case_shows_the_error(staff, db):
     assert "does not exist" in str(response.context["form"].errors)
 
 
+def test_an_invoice_page_shows_its_lines_and_downloads_its_pdf(staff, note):
+    invoice = note.invoice
+    response = staff.get(url("invoice_change", invoice.pk))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "MUG-01" in page and "Shipping" in page
+    assert url("invoice_pdf", invoice.pk) in page
+    assert staff.post(url("invoice_delete", invoice.pk)).status_code == 403
+    pdf = staff.get(url("invoice_pdf", invoice.pk))
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    assert invoice.number in pdf["Content-Disposition"]
+
+
+def test_invoices_are_found_by_number_order_case_or_vendor(staff, note):
+    sale = note.invoice
+    for term, expected in (
+        (sale.number, {sale.number}),
+        ("ORD-1001", {sale.number, "COM-", "CCN-"}),
+        (note.reference, {"CCN-"}),
+        ("BOLT", {"COM-"}),
+    ):
+        response = staff.get(url("invoice_changelist"), {"q": term})
+        found = {
+            i.number if i.kind == "sale" else i.number[:4]
+            for i in response.context["cl"].result_list
+        }
+        assert found == expected, term
+
+
+def test_the_credit_note_page_names_its_invoice_and_where_it_was_refunded(staff, note):
+    page = staff.get(url("creditnote_change", note.pk)).content.decode()
+
+    assert note.invoice.number in page
+    assert "Refunded to" in page and "27.50" in page
+
+
+def test_staff_without_the_view_permission_cannot_download_an_invoice(client, note):
+    StaffFactory(username="carol", is_superuser=False)
+    assert client.login(username="carol", password=PASSWORD)
+
+    assert client.get(url("invoice_pdf", note.invoice_id)).status_code == 403
+
+
 # ---------------------------------------------------------------- exports
 
 

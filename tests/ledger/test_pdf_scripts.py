@@ -22,8 +22,9 @@ from reportlab.pdfbase import pdfmetrics
 
 from ledger.credit_notes import issue_credit_note
 from ledger.fonts import markup, pdf_fonts, visual_order
-from ledger.models import IssuerProfile, SettlementStatement
-from ledger.pdf import credit_note_pdf
+from ledger.invoices import issue_invoices
+from ledger.models import Invoice, IssuerProfile, SettlementStatement
+from ledger.pdf import credit_note_pdf, invoice_pdf
 from ledger.settlements.exports import statement_pdf
 from refunds.models import Order
 from refunds.services.cases import LineRequest
@@ -231,3 +232,39 @@ def test_the_credit_note_shows_issuer_customer_address_reasons_and_order(worked_
     assert reasons.group(1) == "; ".join(labels)
     assert extracted.count(f"Reason: {labels[0]}") == 1
     assert credit_note_pdf(note) == pdf  # same note, same bytes
+
+
+def test_a_statement_lists_its_commission_invoices(alice, tmp_path):
+    vendor = VendorFactory(code="KILN", name="Kiln", payout_frequency="weekly")
+    sell(vendor, date(2026, 3, 3), mugs=2, number="ORD-K1")
+    generate(date(2026, 3, 9))
+    [invoice] = Invoice.objects.filter(billed_vendor=vendor)
+
+    extracted = pdf_text(statement_pdf(SettlementStatement.objects.get(vendor=vendor)), tmp_path)
+
+    documents = extracted.split("Commission invoices and credit notes")[1]
+    assert f"2026-03-03 Commission invoice {invoice.number} ORD-K1" in documents
+    assert "4.00 EUR 0.00 EUR 4.00 EUR" in documents
+
+
+def test_an_invoice_issued_for_a_seller_of_record_names_it_and_the_platform(acme, tmp_path):
+    IssuerProfile.objects.update_or_create(pk=1, defaults={"legal_name": "Splitledger GmbH"})
+    acme.tax_model = "seller"
+    acme.legal_name = "Acme Mugs Ltd"
+    acme.vat_id = "GB123456789"
+    acme.save()
+    order = make_order(number="ORD-S1", lines=[(acme, "MUG-01", 2, "20.00", "0.10")])
+    [invoice] = issue_invoices([order])[:1]
+
+    extracted = pdf_text(invoice_pdf(invoice), tmp_path)
+
+    for expected in (
+        "Acme Mugs Ltd",
+        "VAT ID: GB123456789",
+        "Issued by Splitledger GmbH on behalf of Acme Mugs Ltd.",
+        f"Invoice number {invoice.number}",
+        "Order ORD-S1",
+        "Tax rate",
+        "Net 40.00 EUR Tax 4.00 EUR Total 44.00 EUR",
+    ):
+        assert expected in extracted, expected

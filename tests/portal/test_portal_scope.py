@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import get_resolver, reverse
 
+from ledger.models import Invoice
 from portal.models import Notification
 from refunds import outbox
 from refunds.models import CaseStatus, EventChannel, VendorLiability
@@ -44,12 +45,14 @@ def foreign(bolt, bruno, shared_case):
     attachment = bolt_upload(bruno, bolt, case, "bolt.pdf")
     shared_upload = bolt_upload(bruno, bolt, shared_case, "bolt-on-shared.pdf")
     outbox.drain("notifications")
+    outbox.drain("ledger")  # BOLT's commission invoices
     return {
         "case": case,
         "attachment": attachment,
         "shared_upload": shared_upload,
         "notification": Notification.objects.filter(vendor=bolt, case=case).first(),
         "vendor": bolt,
+        "invoice": Invoice.objects.filter(billed_vendor=bolt).first(),
     }
 
 
@@ -93,6 +96,12 @@ def walk(foreign, shared_case, own_case) -> list[tuple[str, str, str, dict]]:
             {},
         ),
         (
+            "invoice_pdf",
+            "get",
+            reverse("portal:invoice_pdf", args=[foreign["invoice"].number]),
+            {},
+        ),
+        (
             "switch_vendor",
             "post",
             reverse("portal:switch_vendor", args=[foreign["vendor"].pk]),
@@ -131,6 +140,7 @@ def test_the_lists_never_show_another_vendors_objects(vera, shared_case, foreign
         client.get(reverse("portal:case_list"), {"status": "pending", "sort": "-amount"}),
         client.get(reverse("portal:inbox")),
         client.get(reverse("portal:case_detail", args=[shared_case.case_id])),
+        client.get(reverse("portal:invoice_list")),
     ]
     for response in pages:
         assert response.status_code == 200
@@ -138,6 +148,7 @@ def test_the_lists_never_show_another_vendors_objects(vera, shared_case, foreign
         body = response.content.decode().replace(f'value="{case_id}"', "")
         assert case_id not in body
         assert "bolt-on-shared.pdf" not in body
+        assert foreign["invoice"].number not in body
     mark_all = client.post(reverse("portal:mark_all_read"))
     assert mark_all.status_code == 302
     foreign["notification"].refresh_from_db()
@@ -153,5 +164,12 @@ def test_the_walk_covers_every_portal_url(foreign, shared_case, acme):
     }
     walked = {name for name, *_ in walk(foreign, shared_case, single_vendor_case(acme))}
     # The id-less pages are covered by the lists test above.
-    id_less = {"dashboard", "case_list", "inbox", "mark_all_read", "email_preference"}
+    id_less = {
+        "dashboard",
+        "case_list",
+        "inbox",
+        "mark_all_read",
+        "email_preference",
+        "invoice_list",
+    }
     assert names - AUTH_URL_NAMES - id_less == walked

@@ -12,7 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from ledger.models import SettlementStatement
+from ledger.models import Invoice, SettlementStatement
+from ledger.settlements import statement_documents
 from portal.models import Notification, NotificationKind
 from portal.settlement_notifications import notify_ready_statements
 from portal.settlement_tasks import generate_statements
@@ -225,3 +226,43 @@ def test_the_nightly_run_keeps_the_task_name_beat_schedules():
     assert scheduled == "portal.statement_tasks.generate_statements"
     assert generate_statements.name == scheduled
     assert app.tasks[scheduled].run.__module__ == "portal.settlement_tasks"
+
+
+def test_the_statement_lists_the_commission_documents_of_its_period(vera, statements):
+    week_1 = statements["acme_week_1"]
+    body = logged_in(vera).get(reverse("statements:detail", args=[week_1.pk])).content.decode()
+
+    documents = {
+        (doc.kind, doc.order_number, doc.total_amount)
+        for doc in Invoice.objects.filter(billed_vendor__code="ACME")
+    }
+    assert documents == {
+        ("commission", "ORD-A1", 4),
+        ("commission_credit", "ORD-A1", 2),
+        ("commission", "ORD-A2", 2),
+    }
+    section = body.split('id="commission-documents"')[1]
+    for doc in Invoice.objects.filter(order__number="ORD-A1", billed_vendor__code="ACME"):
+        assert doc.number in section
+        assert reverse("portal:invoice_pdf", args=[doc.number]) in section
+    # ORD-A2 was sold in week 2: its commission invoice is on that statement.
+    week_2_doc = Invoice.objects.get(order__number="ORD-A2", kind="commission")
+    assert week_2_doc.number not in section
+    assert [d.number for d in statement_documents(statements["acme_week_2"])] == [week_2_doc.number]
+    assert statement_documents(statements["bolt_week_2"]).count() == 0
+
+
+def test_the_invoice_page_lists_the_vendors_own_documents_and_serves_their_pdf(vera, statements):
+    client = logged_in(vera)
+    response = client.get(reverse("portal:invoice_list"))
+    assert response.status_code == 200
+    own = Invoice.objects.filter(billed_vendor__code="ACME")
+    assert [i.number for i in response.context["page"].items] == [
+        i.number for i in own.order_by("-issue_date", "-id")
+    ]
+    bolt_invoice = Invoice.objects.get(billed_vendor__code="BOLT")
+    assert bolt_invoice.number not in response.content.decode()
+
+    pdf = client.get(reverse("portal:invoice_pdf", args=[own.first().number]))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get(reverse("portal:invoice_pdf", args=[bolt_invoice.number])).status_code == 404

@@ -17,6 +17,8 @@ def test_finance_staff_may_work_cases_and_read_the_ledger_but_delete_nothing(db)
         "vendors.add_vendormembership",
         "ledger.view_journal",
         "ledger.add_settlementstatement",
+        "ledger.view_invoice",
+        "ledger.view_taxcode",
         "api.view_apitoken",
         "webhooks.view_webhookdelivery",
     ):
