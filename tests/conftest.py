@@ -78,6 +78,7 @@ def seed_defaults() -> None:
         import_module("ledger.migrations.0003_default_chart").create(apps, None)
     if not Group.objects.filter(name=FINANCE_GROUP).exists():
         import_module("vendors.migrations.0003_finance_group").create(apps, None)
+        import_module("cash.migrations.0002_payout_reports").grant_finance(apps, None)
 
 
 @pytest.fixture
