@@ -17,7 +17,7 @@ from cash.payout_files import (
     read_type_values,
 )
 
-from .payout_files import Txn, marketplace_report, stripe_report
+from .files import Txn, marketplace_report, stripe_report
 
 
 def refused(data: bytes, mapping, code: str, says: str, **kwargs) -> PayoutFileError:
