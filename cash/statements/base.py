@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from lib.errors import DomainError
 from lib.money import CurrencyError, exponent, is_in_minor_units
 
+from ..errors import CashError
 
-class StatementFileError(DomainError):
+
+class StatementFileError(CashError):
     """A statement file refused whole; `message` says where and why."""
 
     def __init__(self, message: str, code: str = "invalid_file", field: str = "file") -> None:
