@@ -17,6 +17,7 @@ exception or resolve it twice.
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Round
@@ -151,6 +152,18 @@ class PayoutMapping(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        from ..payout_files.mappings import TypeValuesError, read_type_values
+
+        try:
+            read_type_values(self.type_values)
+        except TypeValuesError as error:
+            raise ValidationError({"type_values": str(error)}) from None
+        if self.unsigned_amounts and self.unknown_types == UnknownTypes.ADJUSTMENT:
+            raise ValidationError(
+                {"unknown_types": "Adjustments need signed amounts: refuse unknown types."}
+            )
 
 
 class PayoutProvider(models.Model):

@@ -367,7 +367,7 @@ def resolve_payout_exception(
             raise PayoutReportError(
                 "exception",
                 f"Exception {pk} was resolved at {at:%Y-%m-%d %H:%M} by {locked.resolved_by}.",
-                code="already_resolved",
+                code="invalid_transition",
             )
         locked.status = ExceptionStatus.RESOLVED
         locked.note = text

@@ -451,7 +451,7 @@ def test_staff_resolve_an_exception_once_with_a_note(exception, alice, bob_staff
     assert resolved.resolved_at is not None
     with pytest.raises(PayoutReportError) as caught:
         resolve_payout_exception(exception=exception, note="Again", user=bob_staff)
-    assert caught.value.code == "already_resolved"
+    assert caught.value.code == "invalid_transition"
     assert "by alice" in caught.value.message
 
 
