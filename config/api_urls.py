@@ -7,6 +7,7 @@ from drf_spectacular.views import (
 from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root
+from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -31,6 +32,10 @@ router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("periods", PeriodViewSet, basename="period")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("tax-codes", TaxCodeViewSet, basename="tax-code")
+router.register(
+    "payout-reports/exceptions", PayoutExceptionViewSet, basename="payout-report-exception"
+)
+router.register("payout-reports", PayoutReportViewSet, basename="payout-report")
 
 # What /api/v1/ lists: (name, URL name) of each resource.
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [

@@ -79,7 +79,8 @@ def seed_defaults() -> None:
         import_module("ledger.migrations.0017_chart_for_tax_models").update_chart(apps, None)
     if not Group.objects.filter(name=FINANCE_GROUP).exists():
         import_module("vendors.migrations.0003_finance_group").create(apps, None)
-        import_module("ledger.migrations.0015_accounting_periods").grant_finance(apps, None)
+        import_module("ledger.migrations.0018_accounting_periods").grant_finance(apps, None)
+        import_module("cash.migrations.0002_payout_reports").grant_finance(apps, None)
 
 
 @pytest.fixture

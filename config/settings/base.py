@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "vendors",
     "refunds",
     "ledger",
+    # Bank statements and reconciliation (above ledger, below portal/api).
+    "cash",
     "portal",
     # Migrations only, for a release: its models moved to api and webhooks.
     "integrations",

@@ -32,7 +32,7 @@ def staffview_api(db):
     user.user_permissions.add(
         *Permission.objects.filter(
             codename__startswith="view_",
-            content_type__app_label__in=["refunds", "ledger", "vendors", "portal"],
+            content_type__app_label__in=["refunds", "ledger", "vendors", "portal", "cash"],
         )
     )
     return client_for(user)

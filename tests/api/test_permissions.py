@@ -35,8 +35,18 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
+from cash.models import PayoutException, PayoutProvider, PayoutReport
+from cash.services.payout_reports import import_payout_report
 from ledger.closing import close_period
-from ledger.models import AccountingPeriod, CreditNote, Invoice, InvoiceKind, Journal, TaxCode
+from ledger.models import (
+    Account,
+    AccountingPeriod,
+    CreditNote,
+    Invoice,
+    InvoiceKind,
+    Journal,
+    TaxCode,
+)
 from ledger.periods import previous_month
 from lib.money import format_amount
 from refunds import outbox
@@ -111,6 +121,13 @@ def _build_world() -> World:
     # The sales made VAT-10 on first use (ledger.tax.TaxCodes.ensure).
     assert TaxCode.objects.filter(code="VAT-10", rate=Decimal("0.1000")).exists()
     invoices = Invoice.objects.filter(order__number="ORD-BOTH")
+    # A Stripe payout whose one charge matches nothing: a report and an exception.
+    if not Account.objects.filter(role="provider_fees").exists():
+        Account.objects.create(code="6000", name="Fees", kind="expense", role="provider_fees")
+    stripe = PayoutProvider.objects.create(code="stripe", name="Stripe", payment_method="card")
+    (payout,) = import_payout_report(
+        data=payout_file("po_world", "ch_nobody"), provider=stripe
+    ).outcomes
     return World(
         acme_case,
         bolt_case,
@@ -130,8 +147,20 @@ def _build_world() -> World:
             # (no journal, nothing before it: the first month of the books closes).
             "period": f"{timezone.localdate():%Y-%m}",
             "last_month": f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}",
+            "payout_report": payout.report.pk,
+            "payout_exception": PayoutException.objects.get().pk,
         },
     )
+
+
+def payout_file(payout: str, charge: str) -> bytes:
+    """A Stripe itemized payout report of one charge."""
+    return (
+        "automatic_payout_id,automatic_payout_effective_at,balance_transaction_id,created_utc,"
+        "currency,gross,fee,net,reporting_category,source_id\n"
+        f"{payout},2026-11-05 00:00:00,txn_{payout},2026-11-02 10:00:00,eur,15.00,0.50,14.50,"
+        f"charge,{charge}\n"
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +259,13 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("platform's invoice PDF",    "GET",  V1 + "/invoices/{platform_invoice}/pdf/",     200, 200, 200, 200, 404, 404, 404, 404, 401),
     ("tax codes",                 "GET",  V1 + "/tax-codes/",                           200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("tax code",                  "GET",  V1 + "/tax-codes/VAT-10/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
+    # Payout reports: finance staff only (vendors never see the provider's side).
+    ("payout reports list",       "GET",  V1 + "/payout-reports/",                      200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("payout report",             "GET",  V1 + "/payout-reports/{payout_report}/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("payout report upload",      "POST", V1 + "/payout-reports/",                      201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("payout exceptions",         "GET",  V1 + "/payout-reports/exceptions/",           200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("payout exception",          "GET",  V1 + "/payout-reports/exceptions/{payout_exception}/", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("payout exception resolve",  "POST", V1 + "/payout-reports/exceptions/{payout_exception}/resolve/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -296,6 +332,13 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
     "attachments": _upload,
     "attachments for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
     "attachments shared for ACME": lambda world: {**_upload(world), "vendor": "ACME"},
+    "payout report upload": lambda world: {
+        "file": SimpleUploadedFile(
+            "payouts.csv", payout_file("po_upload", "ch_upload"), content_type="text/csv"
+        ),
+        "provider": "stripe",
+    },
+    "payout exception resolve": _fixed(note="A test charge from the dashboard"),
 }
 # The state ACME's case is put in first (through the service, by staff); else pending.
 # "last month closed": the world's last month is closed first.
@@ -331,6 +374,8 @@ def _snapshot() -> tuple[Any, ...]:
         Order.objects.count(),
         Vendor.objects.count(),
         list(Vendor.objects.values_list("code", "memberships__user__username").order_by("code")),
+        PayoutReport.objects.count(),
+        PayoutException.objects.filter(status="open").count(),
     )
 
 
@@ -376,6 +421,7 @@ def test_the_matrix_covers_every_api_route():
     samples["credit_note"] = "CN-X"
     samples["period"] = samples["last_month"] = "2026-01"
     samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
+    samples["payout_report"] = samples["payout_exception"] = 1
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")

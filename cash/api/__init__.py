@@ -1,0 +1,1 @@
+"""The cash side's API (staff only): payout reports and their exceptions."""

@@ -1,0 +1,148 @@
+"""Payout reports over the API, for finance staff: upload (multipart), list,
+detail with rows; the exception queue and its resolution."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.response import Response
+
+from lib.errors import DomainError
+from vendors.api.permissions import ApiAccess, change, staff_read
+
+from ..models import PayoutException, PayoutMapping, PayoutProvider, PayoutReport, PayoutReportRow
+from ..services.payout_reports import import_payout_report, resolve_payout_exception
+from .payout_serializers import (
+    PayoutExceptionSerializer,
+    PayoutImportSerializer,
+    PayoutReportDetailSerializer,
+    PayoutReportSerializer,
+    PayoutUploadSerializer,
+    ResolveExceptionSerializer,
+)
+
+
+class PayoutReportFilter(django_filters.FilterSet):
+    provider = django_filters.CharFilter(field_name="provider__code", help_text="Provider code.")
+    payout_id = django_filters.CharFilter()
+    currency = django_filters.CharFilter()
+    arrival_from = django_filters.DateFilter(field_name="arrival_date", lookup_expr="gte")
+    arrival_to = django_filters.DateFilter(field_name="arrival_date", lookup_expr="lte")
+
+    class Meta:
+        model = PayoutReport
+        fields = ["provider", "payout_id", "currency"]
+
+
+def _provider(code: str) -> PayoutProvider:
+    if code:
+        provider = PayoutProvider.objects.filter(code=code).first()
+        if provider is None:
+            raise DomainError("provider", f"No payout provider {code!r}.", code="not_found")
+        return provider
+    providers = list(PayoutProvider.objects.all()[:2])
+    if len(providers) != 1:
+        raise DomainError("provider", "Name the provider whose payouts the file reports.")
+    return providers[0]
+
+
+class PayoutReportViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    permission_classes = [ApiAccess]
+    access = {
+        "list": staff_read("cash.view_payoutreport"),
+        "retrieve": staff_read("cash.view_payoutreport"),
+        "create": change("cash.add_payoutreport"),
+    }
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = PayoutReportFilter
+    # The one POST is the upload.
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        reports = PayoutReport.objects.select_related(
+            "provider", "mapping", "bank_ledger_account", "imported_by"
+        )
+        if self.action == "retrieve":
+            rows = PayoutReportRow.objects.select_related(
+                "order", "refund_case", "exception"
+            ).order_by("row_number")
+            reports = reports.prefetch_related(Prefetch("rows", queryset=rows))
+        return reports
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return PayoutReportDetailSerializer
+        if self.action == "create":
+            return PayoutUploadSerializer
+        return PayoutReportSerializer
+
+    @extend_schema(
+        request={"multipart/form-data": PayoutUploadSerializer},
+        responses={201: PayoutImportSerializer, 200: PayoutImportSerializer},
+    )
+    def create(self, request):
+        data = PayoutUploadSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        mapping = None
+        if values["mapping"]:
+            mapping = PayoutMapping.objects.filter(name=values["mapping"]).first()
+            if mapping is None:
+                raise DomainError(
+                    "mapping", f"No saved payout mapping {values['mapping']!r}.", "not_found"
+                )
+        upload = values["file"]
+        result = import_payout_report(
+            data=upload.read(),
+            provider=_provider(values["provider"]),
+            file_name=upload.name or "",
+            fmt=values["format"],
+            mapping=mapping,
+            currency=values["currency"],
+            payout_amount=values["payout_amount"] or None,
+            user=request.user,
+        )
+        answer = status.HTTP_201_CREATED if result.new_rows else status.HTTP_200_OK
+        return Response(PayoutImportSerializer(result).data, status=answer)
+
+
+class PayoutExceptionFilter(django_filters.FilterSet):
+    provider = django_filters.CharFilter(field_name="row__provider__code")
+    report = django_filters.NumberFilter(field_name="row__report_id")
+
+    class Meta:
+        model = PayoutException
+        fields = ["status", "reason", "provider", "report"]
+
+
+class PayoutExceptionViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = PayoutExceptionSerializer
+    permission_classes = [ApiAccess]
+    access = {
+        "list": staff_read("cash.view_payoutexception"),
+        "retrieve": staff_read("cash.view_payoutexception"),
+        "resolve": change("cash.change_payoutexception"),
+    }
+    lookup_value_regex = r"[0-9]+"
+    filterset_class = PayoutExceptionFilter
+    queryset = PayoutException.objects.select_related("row__provider", "resolved_by")
+
+    @extend_schema(request=ResolveExceptionSerializer, responses={200: PayoutExceptionSerializer})
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        data = ResolveExceptionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        exception = self.get_object()
+        resolved = resolve_payout_exception(
+            exception=exception, note=data.validated_data["note"], user=request.user
+        )
+        fresh = self.get_queryset().get(pk=resolved.pk)
+        return Response(PayoutExceptionSerializer(fresh).data)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CashConfig(AppConfig):
+    name = "cash"
+    verbose_name = "Cash"

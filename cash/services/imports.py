@@ -1,0 +1,390 @@
+"""Importing a bank statement file: parse, check, then load with COPY.
+
+`import_statement_file` is what the management command (and later the API and
+admin) call. The whole file is parsed and checked before anything is written;
+a refusal names where and why and leaves nothing behind. Lines go through a
+temporary staging table filled by COPY, then one INSERT ... SELECT ... ON
+CONFLICT (account_id, natural_key) DO NOTHING: a line already imported, from
+this file or an overlapping one, is counted as known and never added twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from lib.money import display_money, exponent
+
+from ..models import BankAccount, BankStatement, CsvMapping
+from ..statements import ParsedStatement, StatementFileError, detect_format, parse
+from ..statements.keys import assign_keys, reference_keys
+
+COPY_BATCH = 50_000
+
+STAGING_COLUMNS = (
+    "account_id",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "amount_minor",
+    "counterparty",
+    "counterparty_account",
+    "remittance",
+    "bank_reference",
+    "entry_reference",
+    "end_to_end_id",
+    "transaction_code",
+    "natural_key",
+    "key_source",
+    "key_conflict",
+    "reference_keys",
+)
+
+# Unlogged and private to the transaction: what COPY fills before one INSERT.
+STAGING_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS cash_staging_line (
+    seq bigserial,
+    account_id bigint NOT NULL,
+    booking_date date NOT NULL,
+    value_date date,
+    amount numeric(18, 3) NOT NULL,
+    currency varchar(3) NOT NULL,
+    amount_minor bigint NOT NULL,
+    counterparty varchar(140) NOT NULL,
+    counterparty_account varchar(40) NOT NULL,
+    remittance text NOT NULL,
+    bank_reference varchar(140) NOT NULL,
+    entry_reference varchar(140) NOT NULL,
+    end_to_end_id varchar(140) NOT NULL,
+    transaction_code varchar(40) NOT NULL,
+    natural_key varchar(200) NOT NULL,
+    key_source varchar(20) NOT NULL,
+    key_conflict boolean NOT NULL,
+    reference_keys text NOT NULL
+) ON COMMIT DROP
+"""
+
+
+@dataclass
+class StatementOutcome:
+    where: str
+    account: BankAccount
+    statement: BankStatement | None  # None: the same statement was imported before
+    line_count: int
+    new_lines: int
+    known_lines: int
+    changed_lines: int = 0
+    key_conflicts: int = 0
+
+
+@dataclass
+class ImportResult:
+    format: str
+    file_sha256: str
+    already_imported: bool = False
+    outcomes: list[StatementOutcome] = field(default_factory=list)
+
+    @property
+    def new_lines(self) -> int:
+        return sum(o.new_lines for o in self.outcomes)
+
+    @property
+    def known_lines(self) -> int:
+        return sum(o.known_lines for o in self.outcomes)
+
+
+# ---------------------------------------------------------------- deciding
+
+
+def find_account(identifier: str) -> BankAccount | None:
+    """A bank account by its name, IBAN or account number (spaces and case ignored)."""
+    wanted = "".join(identifier.split()).upper()
+    for account in BankAccount.objects.filter(name=identifier):
+        return account
+    return (
+        BankAccount.objects.filter(iban=wanted).first()
+        or BankAccount.objects.filter(account_number=wanted).first()
+    )
+
+
+def _named_account(parsed: ParsedStatement) -> BankAccount | None:
+    candidates = {x for x in (parsed.iban, parsed.account_number) if x}
+    # MT940's :25: is often "bank code/account number".
+    candidates |= {x.rsplit("/", 1)[-1] for x in candidates if "/" in x}
+    if not candidates:
+        return None
+    return (
+        BankAccount.objects.filter(iban__in=candidates).first()
+        or BankAccount.objects.filter(account_number__in=candidates).first()
+    )
+
+
+def _resolve_account(parsed: ParsedStatement, override: BankAccount | None) -> BankAccount:
+    named = _named_account(parsed)
+    said = parsed.iban or parsed.account_number
+    if override is not None:
+        if named is not None and named.pk != override.pk:
+            raise StatementFileError(
+                f"{parsed.where}: the file is for {named.name} ({said}), not {override.name}.",
+                code="other_account",
+                field="account",
+            )
+        return override
+    if named is None:
+        raise StatementFileError(
+            f"{parsed.where}: no bank account has the IBAN or number {said or '(none given)'}; "
+            "add it in the admin or name the account.",
+            code="unknown_account",
+            field="account",
+        )
+    return named
+
+
+def _check(parsed: ParsedStatement, account: BankAccount) -> None:
+    if parsed.currency != account.currency:
+        raise StatementFileError(
+            f"{parsed.where}: the statement is in {parsed.currency}, {account.name} in "
+            f"{account.currency}.",
+            code="currency_mismatch",
+        )
+    opening, closing = parsed.opening_balance, parsed.closing_balance
+    if opening is not None and closing is not None:
+        total = parsed.lines_total
+        if opening + total != closing:
+            c = parsed.currency
+            raise StatementFileError(
+                f"{parsed.where}: the opening balance {display_money(opening, c)} plus "
+                f"{len(parsed.lines)} lines of {display_money(total, c)} makes "
+                f"{display_money(opening + total, c)}, but the closing balance is "
+                f"{display_money(closing, c)} (a difference of "
+                f"{display_money(closing - opening - total, c)}); the file is refused.",
+                code="balances_do_not_add_up",
+            )
+
+
+def _mapping_for(account: BankAccount | None, mapping: CsvMapping | None) -> CsvMapping:
+    if mapping is not None:
+        return mapping
+    if account is None:
+        # Only one account reads CSV: that is the one (its mapping follows).
+        accounts = list(
+            BankAccount.objects.exclude(csv_mapping=None).select_related("csv_mapping")[:2]
+        )
+        account = accounts[0] if len(accounts) == 1 else None
+    if account is not None and account.csv_mapping is not None:
+        return account.csv_mapping
+    raise StatementFileError(
+        "a CSV file needs a column mapping: name one, or give the account a default mapping.",
+        code="no_mapping",
+        field="mapping",
+    )
+
+
+# ---------------------------------------------------------------- writing
+
+ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _tsv_rows(account_id: int, parsed: ParsedStatement) -> Iterator[str]:
+    scale = exponent(parsed.currency)
+    keys = assign_keys(str(account_id), parsed.lines)
+    for line, (key, source, conflict) in zip(parsed.lines, keys, strict=True):
+        yield (
+            "\t".join(
+                (
+                    str(account_id),
+                    line.booking_date.isoformat(),
+                    line.value_date.isoformat() if line.value_date else "\\N",
+                    str(line.amount),
+                    line.currency,
+                    str(int(line.amount.scaleb(scale))),
+                    line.counterparty.translate(ESCAPES),
+                    line.counterparty_account.translate(ESCAPES),
+                    line.remittance.translate(ESCAPES),
+                    line.bank_reference.translate(ESCAPES),
+                    line.entry_reference.translate(ESCAPES),
+                    line.end_to_end_id.translate(ESCAPES),
+                    line.transaction_code.translate(ESCAPES),
+                    key.translate(ESCAPES),
+                    source,
+                    "t" if conflict else "f",
+                    reference_keys(line.end_to_end_id, line.remittance),
+                )
+            )
+            + "\n"
+        )
+
+
+def _batches(rows: Iterable[str], size: int) -> Iterator[str]:
+    batch: list[str] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield "".join(batch)
+            batch = []
+    if batch:
+        yield "".join(batch)
+
+
+def _stage(cursor: Any, account_id: int, parsed: ParsedStatement) -> None:
+    cursor.execute(STAGING_TABLE)
+    cursor.execute("TRUNCATE cash_staging_line")
+    raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
+    columns = ", ".join(STAGING_COLUMNS)
+    for chunk in _batches(_tsv_rows(account_id, parsed), COPY_BATCH):
+        raw.copy_expert(f"COPY cash_staging_line ({columns}) FROM STDIN", io.StringIO(chunk))
+
+
+def _same_statement_exists(account: BankAccount, parsed: ParsedStatement) -> bool:
+    return BankStatement.objects.filter(
+        account=account,
+        statement_ref=parsed.statement_ref[:140],
+        opening_date=parsed.opening_date,
+        closing_date=parsed.closing_date,
+        opening_balance=parsed.opening_balance,
+        closing_balance=parsed.closing_balance,
+        line_count=len(parsed.lines),
+    ).exists()
+
+
+def _load(
+    *,
+    parsed: ParsedStatement,
+    account: BankAccount,
+    position: int,
+    fmt: str,
+    sha256: str,
+    file_name: str,
+    mapping: CsvMapping | None,
+    user: Any,
+) -> StatementOutcome:
+    count = len(parsed.lines)
+    with connection.cursor() as cursor:
+        _stage(cursor, account.pk, parsed)
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE l.id IS NOT NULL), "
+            "count(*) FILTER (WHERE l.id IS NOT NULL AND (l.amount <> s.amount "
+            "OR l.booking_date <> s.booking_date)), "
+            "count(*) FILTER (WHERE s.key_conflict) "
+            "FROM cash_staging_line s LEFT JOIN cash_bankstatementline l "
+            "ON l.account_id = s.account_id AND l.natural_key = s.natural_key"
+        )
+        known, changed, conflicts = cursor.fetchone()
+        outcome = StatementOutcome(
+            where=parsed.where,
+            account=account,
+            statement=None,
+            line_count=count,
+            new_lines=0,
+            known_lines=known,
+            changed_lines=changed,
+            key_conflicts=conflicts,
+        )
+        if known == count and _same_statement_exists(account, parsed):
+            return outcome  # the same statement again, in another file: nothing to add
+        statement = BankStatement.objects.create(
+            account=account,
+            format=fmt,
+            csv_mapping=mapping if fmt == "csv" else None,
+            file_name=file_name[:255],
+            file_sha256=sha256,
+            position=position,
+            statement_ref=parsed.statement_ref[:140],
+            currency=parsed.currency,
+            opening_balance=parsed.opening_balance,
+            closing_balance=parsed.closing_balance,
+            opening_date=parsed.opening_date,
+            closing_date=parsed.closing_date,
+            lines_total=parsed.lines_total,
+            line_count=count,
+            new_lines=0,
+            known_lines=count,
+            key_conflicts=conflicts,
+            imported_by=user if getattr(user, "pk", None) else None,
+        )
+        columns = ", ".join(STAGING_COLUMNS)
+        cursor.execute(
+            f"INSERT INTO cash_bankstatementline (statement_id, status, allocated_minor, {columns}) "
+            f"SELECT %s, 'unmatched', 0, {columns} FROM cash_staging_line ORDER BY seq "
+            "ON CONFLICT (account_id, natural_key) DO NOTHING",
+            [statement.pk],
+        )
+        new = cursor.rowcount
+    BankStatement.objects.filter(pk=statement.pk).update(new_lines=new, known_lines=count - new)
+    statement.new_lines, statement.known_lines = new, count - new
+    outcome.statement, outcome.new_lines, outcome.known_lines = statement, new, count - new
+    return outcome
+
+
+def import_statement_file(
+    *,
+    data: bytes,
+    file_name: str = "",
+    fmt: str | None = None,
+    account: BankAccount | None = None,
+    mapping: CsvMapping | None = None,
+    user: Any = None,
+) -> ImportResult:
+    """Import every statement in a file, or refuse the file whole.
+
+    `fmt` overrides the detected format, `account` the account the file names
+    (refused if the file names another known account), `mapping` the account's
+    CSV mapping.
+    """
+    sha256 = hashlib.sha256(data).hexdigest()
+    earlier = list(BankStatement.objects.filter(file_sha256=sha256).select_related("account"))
+    if earlier:
+        result = ImportResult(format=earlier[0].format, file_sha256=sha256, already_imported=True)
+        result.outcomes = [
+            StatementOutcome(
+                where=f"statement {s.position}",
+                account=s.account,
+                statement=s,
+                line_count=s.line_count,
+                new_lines=0,
+                known_lines=s.line_count,
+            )
+            for s in earlier
+        ]
+        return result
+    fmt = fmt or detect_format(data)
+    csv_mapping = _mapping_for(account, mapping) if fmt == "csv" else None
+    if fmt == "csv" and account is None:
+        users = list(BankAccount.objects.filter(csv_mapping=csv_mapping)[:2])
+        if len(users) != 1:
+            raise StatementFileError(
+                "a CSV file does not say which account it is for: name the account.",
+                code="unknown_account",
+                field="account",
+            )
+        account = users[0]
+    parsed_statements = parse(
+        data, fmt, mapping=csv_mapping, currency=account.currency if account else ""
+    )
+    accounts = [_resolve_account(parsed, account) for parsed in parsed_statements]
+    for parsed, target in zip(parsed_statements, accounts, strict=True):
+        _check(parsed, target)
+    result = ImportResult(format=fmt, file_sha256=sha256)
+    with transaction.atomic():
+        for position, (parsed, target) in enumerate(
+            zip(parsed_statements, accounts, strict=True), start=1
+        ):
+            result.outcomes.append(
+                _load(
+                    parsed=parsed,
+                    account=target,
+                    position=position,
+                    fmt=fmt,
+                    sha256=sha256,
+                    file_name=file_name,
+                    mapping=csv_mapping,
+                    user=user,
+                )
+            )
+    return result

@@ -1,0 +1,105 @@
+"""Where open items come from: a small registry of sources.
+
+An open item is something booked on the ledger side that a bank line should
+settle. Each source is one SELECT over its own tables giving, per row, the
+columns below; `sync_open_items` copies rows it has not seen yet into
+cash_openitem with one INSERT ... SELECT per source, so matching works on one
+table with one shape whatever the source.
+
+Columns a source's SELECT returns (in this order):
+  source_id          bigint   the row's id in the source table
+  ledger_account_id  bigint   the ledger account (role bank) the item is posted to
+  currency           text
+  amount             numeric  signed as the bank line will show it: money out negative
+  item_date          date     the bank line comes on or after this day
+  reference          text     what the payer writes in the remittance (normalised to join)
+  counterparty       text
+  id_reference       text     a second reference the remittance may carry, e.g. PAYOUT-17
+
+Today: vendor payouts (a bank debit). The payout-report import adds provider
+payouts (a bank credit) by calling `register(OpenItemSource(...))` from this
+app's ready() or a module it imports; nothing here needs to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from lib.money import CURRENCY_EXPONENTS
+
+
+@dataclass(frozen=True)
+class OpenItemSource:
+    kind: str  # cash_openitem.kind; at most 30 characters
+    label: str
+    select: str  # the SELECT described above, with no parameters
+
+
+SOURCES: dict[str, OpenItemSource] = {}
+
+
+def register(source: OpenItemSource) -> None:
+    if len(source.kind) > 30:
+        raise ValueError(f"open item kind {source.kind!r} is longer than 30 characters")
+    SOURCES[source.kind] = source
+
+
+def minor_units_sql(amount: str, currency: str) -> str:
+    """SQL for `amount` in minor units of `currency` (both SQL expressions)."""
+    odd = {code: exp for code, exp in CURRENCY_EXPONENTS.items() if exp != 2}
+    cases = " ".join(f"WHEN '{code}' THEN {10**exp}" for code, exp in sorted(odd.items()))
+    return f"round({amount} * CASE {currency} {cases} ELSE 100 END)::bigint"
+
+
+def reference_keys_sql(*texts: str) -> str:
+    """SQL doing what cash.statements.keys.normalise_reference does to whole
+    references: upper case, letters and digits only, kept when at least 4 long
+    and holding a digit; space-separated."""
+    parts = []
+    for text in texts:
+        norm = f"left(regexp_replace(upper(coalesce({text}, '')), '[^A-Z0-9]', '', 'g'), 60)"
+        parts.append(f"CASE WHEN length({norm}) >= 4 AND {norm} ~ '[0-9]' THEN {norm} END")
+    return f"concat_ws(' ', {', '.join(parts)})"
+
+
+# The ledger has one account with role bank (ledger.models.SINGLE_ROLES); every
+# vendor payout is credited to it (ledger.posting.payout_journal).
+VENDOR_PAYOUTS = OpenItemSource(
+    kind="vendor_payout",
+    label="Vendor payout (bank debit)",
+    select="""
+SELECT p.id, (SELECT id FROM ledger_account WHERE role = 'bank' ORDER BY id LIMIT 1),
+       p.currency, -p.amount, p.paid_on, p.reference, v.name, 'PAYOUT-' || p.id
+  FROM ledger_payout p JOIN vendors_vendor v ON v.id = p.vendor_id
+""",
+)
+
+register(VENDOR_PAYOUTS)
+
+
+def sync_open_items() -> int:
+    """Copy every source's rows not yet seen into cash_openitem; how many were new."""
+    added = 0
+    with connection.cursor() as cursor:
+        for source in SOURCES.values():
+            cursor.execute(
+                f"""
+INSERT INTO cash_openitem (kind, source_id, ledger_account_id, currency, amount, amount_minor,
+                           remaining_minor, item_date, reference, counterparty,
+                           reference_keys, created_at)
+SELECT %s, s.source_id, s.ledger_account_id, s.currency, s.amount,
+       {minor_units_sql("s.amount", "s.currency")}, abs({minor_units_sql("s.amount", "s.currency")}),
+       s.item_date, left(coalesce(s.reference, ''), 140), left(coalesce(s.counterparty, ''), 140),
+       {reference_keys_sql("s.reference", "s.id_reference")}, now()
+  FROM ({source.select}) AS s (source_id, ledger_account_id, currency, amount, item_date,
+                               reference, counterparty, id_reference)
+ WHERE s.amount <> 0 AND s.ledger_account_id IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM cash_openitem o WHERE o.kind = %s AND o.source_id = s.source_id)
+ON CONFLICT (kind, source_id) DO NOTHING
+""",
+                [source.kind, source.kind],
+            )
+            added += cursor.rowcount
+    return added

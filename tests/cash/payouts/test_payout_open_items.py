@@ -1,0 +1,72 @@
+"""Provider payouts as open items: the matching engine finds each one's bank
+credit by the payout id in the remittance, else by amount and date window."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from cash.models import Allocation, OpenItem, Suggestion
+from cash.services.imports import import_statement_file
+from cash.services.matching import reconcile
+from cash.services.payout_reports import import_payout_report
+from cash.services.sources import SOURCES, sync_open_items
+from refunds.models import Payment
+from tests.audit_plugin import drain_ledger
+
+from ..statement_files import Entry, camt
+from .files import Txn, stripe_report
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+
+@pytest.fixture
+def payout(stripe, worked_order):
+    """Stripe's payout po_1QxYz of ORD-1001's charge: 109.00 less 3.27 fees."""
+    Payment.objects.filter(order=worked_order).update(reference="ch_1001")
+    drain_ledger()
+    data = stripe_report([Txn("charge", "109.00", "3.27", source_id="ch_1001")])
+    return import_payout_report(data=data, provider=stripe).outcomes[0].report
+
+
+def test_provider_payouts_are_a_registered_source_of_bank_credits(payout, account):
+    assert "provider_payout" in SOURCES
+    assert sync_open_items() == 1
+    item = OpenItem.objects.get(kind="provider_payout")
+    assert (item.source_id, item.ledger_account_id, item.currency) == (
+        payout.pk,
+        payout.bank_ledger_account_id,
+        "EUR",
+    )
+    assert (item.amount, item.amount_minor, item.remaining_minor) == (
+        Decimal("105.73"),
+        10573,
+        10573,
+    )
+    assert (item.item_date, item.reference, item.counterparty) == (
+        date(2026, 11, 5),
+        "po_1QxYz",
+        "Stripe",
+    )
+    assert item.reference_keys == "PO1QXYZ"
+    assert sync_open_items() == 0
+
+
+def test_the_payout_id_in_the_remittance_matches_the_bank_credit(payout, account):
+    import_statement_file(
+        data=camt([Entry("105.73", "2026-11-06", remittance="STRIPE PAYOUT po_1QxYz")])
+    )
+    result = reconcile()
+    assert result.matched_by_tier["reference"] == 1
+    (allocation,) = Allocation.objects.all()
+    assert (allocation.item.kind, allocation.item.source_id) == ("provider_payout", payout.pk)
+    assert allocation.line.status == "matched"
+
+
+def test_without_the_payout_id_an_amount_in_the_window_is_suggested(payout, account):
+    import_statement_file(data=camt([Entry("105.73", "2026-11-07", remittance="STRIPE")]))
+    result = reconcile()
+    assert result.matched == 0
+    (suggestion,) = Suggestion.objects.all()
+    assert suggestion.tier == "amount"
+    assert [i.item.source_id for i in suggestion.items.all()] == [payout.pk]
