@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +90,7 @@ class ImportResult:
     file_sha256: str
     already_imported: bool = False
     outcomes: list[StatementOutcome] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: parse, load
 
     @property
     def new_lines(self) -> int:
@@ -266,6 +268,7 @@ def _load(
 ) -> StatementOutcome:
     count = len(parsed.lines)
     with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '128MB'")  # the known-lines join, in memory
         _stage(cursor, account.pk, parsed)
         cursor.execute(
             "SELECT count(*) FILTER (WHERE l.id IS NOT NULL), "
@@ -364,6 +367,7 @@ def import_statement_file(
                 field="account",
             )
         account = users[0]
+    started = time.perf_counter()
     parsed_statements = parse(
         data, fmt, mapping=csv_mapping, currency=account.currency if account else ""
     )
@@ -371,6 +375,8 @@ def import_statement_file(
     for parsed, target in zip(parsed_statements, accounts, strict=True):
         _check(parsed, target)
     result = ImportResult(format=fmt, file_sha256=sha256)
+    result.timings["parse"] = time.perf_counter() - started
+    started = time.perf_counter()
     with transaction.atomic():
         for position, (parsed, target) in enumerate(
             zip(parsed_statements, accounts, strict=True), start=1
@@ -387,4 +393,5 @@ def import_statement_file(
                     user=user,
                 )
             )
+    result.timings["load"] = time.perf_counter() - started
     return result
