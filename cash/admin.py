@@ -482,7 +482,11 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     def run_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST" or not request.user.has_perm("cash.add_allocation"):
             raise PermissionDenied
-        result = reconcile(user=request.user)
+        try:
+            result = reconcile(user=request.user)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(self.admin_url("changelist"))
         messages.success(
             request,
             f"Run {result.run.pk}: matched {result.matched}, suggested {result.suggested}, "

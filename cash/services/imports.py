@@ -23,6 +23,7 @@ from django.db import connection, transaction
 
 from lib.money import display_money, exponent
 
+from ..errors import require_postgres
 from ..models import BankAccount, BankStatement, CsvMapping
 from ..statements import ParsedStatement, StatementFileError, detect_format, parse
 from ..statements.keys import assign_keys, reference_keys
@@ -342,6 +343,7 @@ def import_statement_file(
     (refused if the file names another known account), `mapping` the account's
     CSV mapping.
     """
+    require_postgres()
     sha256 = hashlib.sha256(data).hexdigest()
     earlier = list(BankStatement.objects.filter(file_sha256=sha256).select_related("account"))
     if earlier:

@@ -42,6 +42,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..errors import require_postgres
 from ..models import ReconciliationRun
 from .sources import sync_open_items
 
@@ -474,6 +475,7 @@ def reconcile(
     *, account_ids: Sequence[int] | None = None, user: Any = None, sync: bool = True
 ) -> RunResult:
     """Match every account's open lines (or those of `account_ids`) with open items."""
+    require_postgres()
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
             started_by=user if getattr(user, "pk", None) else None

@@ -131,3 +131,14 @@ def test_a_csv_mapping_is_saved_in_the_admin(staff):
         },
     )
     assert CsvMapping.objects.get().name == "Bank X"
+
+
+def test_staff_run_a_reconciliation_from_the_run_list(staff, world):
+    page = staff.get(reverse("admin:cash_bankstatement_changelist")).content.decode()
+    assert "Import a bank statement" in page
+    upload(staff, world)
+    page = staff.get(reverse("admin:cash_reconciliationrun_changelist")).content.decode()
+    assert "Reconcile every account now" in page
+    response = staff.post(reverse("admin:cash_reconciliationrun_run"), follow=True)
+    assert "matched 1, suggested 2, unmatched 1" in response.content.decode()
+    assert Allocation.objects.count() == 1
