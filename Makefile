@@ -4,7 +4,7 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal
+.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal bench-reconciliation
 
 bench: bench-cases
 
@@ -22,3 +22,6 @@ bench-api:
 
 bench-portal:
 	$(PYTHON) -m bench.portal $(BENCH_ARGS)
+
+bench-reconciliation:
+	$(PYTHON) -m bench.reconciliation $(BENCH_ARGS)

@@ -30,6 +30,7 @@ class OpenItem(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # checked per statement by a trigger (cash/triggers.py)
         help_text="The bank account in the ledger the item is posted to.",
     )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -89,10 +90,18 @@ class MatchMethod(models.TextChoices):
 
 
 class Allocation(models.Model):
+    # Checked per statement by a trigger, not by FOREIGN KEYs (cash/triggers.py);
+    # the unique (line, item, reversed_at) index serves lookups by line.
     line = models.ForeignKey(
-        BankStatementLine, on_delete=models.PROTECT, related_name="allocations"
+        BankStatementLine,
+        on_delete=models.PROTECT,
+        related_name="allocations",
+        db_index=False,
+        db_constraint=False,
     )
-    item = models.ForeignKey(OpenItem, on_delete=models.PROTECT, related_name="allocations")
+    item = models.ForeignKey(
+        OpenItem, on_delete=models.PROTECT, related_name="allocations", db_constraint=False
+    )
     amount_minor = models.BigIntegerField()
     method = models.CharField(max_length=12, choices=MatchMethod.choices)
     # No index on the run, suggestion or user columns: nothing looks allocations up
@@ -136,9 +145,11 @@ class Allocation(models.Model):
         ordering = ["-id"]
         constraints = [
             # Two runs, or a run and a person, never allocate the same pair twice.
+            # NULLS NOT DISTINCT: one active (unreversed) allocation per pair; reversed
+            # ones differ by their time. The index also serves lookups by line.
             models.UniqueConstraint(
-                fields=["line", "item"],
-                condition=Q(reversed_at__isnull=True),
+                fields=["line", "item", "reversed_at"],
+                nulls_distinct=False,
                 name="allocation_one_active_per_pair",
             ),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="allocation_amount_gt_0"),
@@ -165,11 +176,10 @@ class Suggestion(models.Model):
     proposes the same thing twice, and a rejected proposal is never made again.
     """
 
+    # The unique (line, item_key) index serves lookups by line.
     line = models.ForeignKey(
-        BankStatementLine, on_delete=models.PROTECT, related_name="suggestions"
+        BankStatementLine, on_delete=models.PROTECT, related_name="suggestions", db_index=False
     )
-    # No index on the run, suggestion or user columns: nothing looks allocations up
-    # by them, and each index costs every run's bulk insert.
     run = models.ForeignKey(
         ReconciliationRun,
         on_delete=models.PROTECT,

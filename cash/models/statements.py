@@ -123,11 +123,20 @@ class BankStatement(models.Model):
 
 
 class BankStatementLine(models.Model):
-    # The unique (account, natural_key) index serves lookups by account.
+    # The unique (account, natural_key) index serves lookups by account. These two
+    # references (and an allocation's, and an item's ledger account) are checked
+    # by statement-level triggers instead of FOREIGN KEYs: a foreign key checks
+    # each of a million rows one by one at commit (cash/triggers.py).
     account = models.ForeignKey(
-        BankAccount, on_delete=models.PROTECT, related_name="lines", db_index=False
+        BankAccount,
+        on_delete=models.PROTECT,
+        related_name="lines",
+        db_index=False,
+        db_constraint=False,
     )
-    statement = models.ForeignKey(BankStatement, on_delete=models.PROTECT, related_name="lines")
+    statement = models.ForeignKey(
+        BankStatement, on_delete=models.PROTECT, related_name="lines", db_constraint=False
+    )
     booking_date = models.DateField()
     value_date = models.DateField(null=True, blank=True)
     amount = amount_field(help_text="Signed: credits positive, debits negative.")

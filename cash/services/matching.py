@@ -32,6 +32,7 @@ reversed match, which records one) is never matched automatically either.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -41,10 +42,13 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ..errors import require_postgres
 from ..models import ReconciliationRun
 from .sources import sync_open_items
 
+CREATED = re.compile(r"CREATE TEMP TABLE (\w+)")
 RUN_LOCK = 0x63617368  # "cash": one run at a time
+WORK_MEM = "128MB"
 MAX_GROUP = 12
 SUBSET_SEARCH_SECONDS = 5.0
 SUBSET_CANDIDATES = 16
@@ -79,7 +83,13 @@ class RunResult:
 
 def _exec(cursor: Any, sql: str, params: Sequence[Any] | None = None) -> int:
     cursor.execute(sql, params)
-    return int(cursor.rowcount)
+    rowcount = int(cursor.rowcount)
+    created = CREATED.search(sql)
+    if created:
+        # Temporary tables have no statistics until analysed; the planner then
+        # guesses, and a guessed nested loop over a million rows never ends.
+        cursor.execute(f"ANALYZE {created.group(1)}")
+    return rowcount
 
 
 def _scope(cursor: Any, account_ids: Sequence[int] | None) -> None:
@@ -109,8 +119,6 @@ SELECT i.id, i.ledger_account_id AS la, i.currency, i.amount_minor, i.item_date,
    AND i.ledger_account_id IN (SELECT DISTINCT la FROM m_lines)
 """,
     )
-    _exec(cursor, "ANALYZE m_lines")
-    _exec(cursor, "ANALYZE m_items")
     # What the tiers propose, gathered and written at the end.
     _exec(
         cursor,
@@ -185,9 +193,12 @@ SELECT lk.line_id, ik.item_id, lk.k, lc.n AS lines_with_key, ic.n AS items_with_
         cursor,
         """
 CREATE TEMP TABLE t_ref_auto ON COMMIT DROP AS
-WITH pairs AS (SELECT DISTINCT line_id, item_id FROM t_refpairs),
+WITH pairs AS (
+        SELECT line_id, item_id,
+               bool_or(lines_with_key = 1 AND items_with_key = 1) AS unique_key
+          FROM t_refpairs GROUP BY line_id, item_id),
      counted AS (
-        SELECT p.line_id, p.item_id,
+        SELECT p.line_id, p.item_id, p.unique_key,
                count(*) OVER (PARTITION BY p.line_id) AS per_line,
                count(*) OVER (PARTITION BY p.item_id) AS per_item
           FROM pairs p)
@@ -195,10 +206,8 @@ SELECT c.line_id, c.item_id
   FROM counted c
   JOIN m_lines l ON l.id = c.line_id
   JOIN m_items i ON i.id = c.item_id
- WHERE c.per_line = 1 AND c.per_item = 1
+ WHERE c.per_line = 1 AND c.per_item = 1 AND c.unique_key
    AND l.amount_minor = i.amount_minor AND l.currency = i.currency
-   AND EXISTS (SELECT 1 FROM t_refpairs r WHERE r.line_id = c.line_id AND r.item_id = c.item_id
-                AND r.lines_with_key = 1 AND r.items_with_key = 1)
    AND NOT EXISTS (SELECT 1 FROM cash_suggestion s WHERE s.line_id = c.line_id
                     AND s.item_key = c.item_id::text AND s.status = 'rejected')
 """,
@@ -466,6 +475,7 @@ def reconcile(
     *, account_ids: Sequence[int] | None = None, user: Any = None, sync: bool = True
 ) -> RunResult:
     """Match every account's open lines (or those of `account_ids`) with open items."""
+    require_postgres()
     with transaction.atomic():
         run = ReconciliationRun.objects.create(
             started_by=user if getattr(user, "pk", None) else None
@@ -481,6 +491,8 @@ def reconcile(
 
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK])
+            # Hash joins and aggregates over a million rows spill to disk at 4 MB.
+            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
             result.items_added = sync_open_items() if sync else 0
             lap("sync")
             _scope(cursor, account_ids)

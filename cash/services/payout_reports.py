@@ -28,7 +28,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from ledger.posting import post_one
+from ledger.posting import PostedBy, post_one
 from lib.errors import DomainError
 from lib.parsing import parse_currency, parse_text
 
@@ -235,7 +235,11 @@ def _write(
     )
     draft = payout_report_journal(report, payout_legs(payout.rows))
     if draft is not None:
-        journal = post_one(draft)
+        # Who imported the report posts its journal.
+        journal = post_one(
+            draft,
+            posted_by=PostedBy.user(user if getattr(user, "pk", None) else None, "payout-report"),
+        )
         if journal is not None:
             PayoutReport.objects.filter(pk=report.pk, journal=None).update(journal=journal)
             report.journal = journal

@@ -53,15 +53,15 @@ def minor_units_sql(amount: str, currency: str) -> str:
     return f"round({amount} * CASE {currency} {cases} ELSE 100 END)::bigint"
 
 
-def reference_keys_sql(*texts: str) -> str:
-    """SQL doing what cash.statements.keys.normalise_reference does to whole
-    references: upper case, letters and digits only, kept when at least 4 long
-    and holding a digit; space-separated."""
-    parts = []
-    for text in texts:
-        norm = f"left(regexp_replace(upper(coalesce({text}, '')), '[^A-Z0-9]', '', 'g'), 60)"
-        parts.append(f"CASE WHEN length({norm}) >= 4 AND {norm} ~ '[0-9]' THEN {norm} END")
-    return f"concat_ws(' ', {', '.join(parts)})"
+def normalised_sql(text: str) -> str:
+    """SQL doing what cash.statements.keys.normalise_reference does: upper case,
+    letters and digits only (at most 60 characters)."""
+    return f"left(regexp_replace(upper(coalesce({text}, '')), '[^A-Z0-9]', '', 'g'), 60)"
+
+
+def kept_sql(normalised: str) -> str:
+    """A normalised reference kept as a key: at least 4 long and holding a digit."""
+    return f"CASE WHEN length({normalised}) >= 4 AND {normalised} ~ '[0-9]' THEN {normalised} END"
 
 
 # The ledger has one account with role bank (ledger.models.SINGLE_ROLES); every
@@ -89,12 +89,14 @@ def sync_open_items() -> int:
 INSERT INTO cash_openitem (kind, source_id, ledger_account_id, currency, amount, amount_minor,
                            remaining_minor, item_date, reference, counterparty,
                            reference_keys, created_at)
-SELECT %s, s.source_id, s.ledger_account_id, s.currency, s.amount,
-       {minor_units_sql("s.amount", "s.currency")}, abs({minor_units_sql("s.amount", "s.currency")}),
+SELECT %s, s.source_id, s.ledger_account_id, s.currency, s.amount, n.minor, abs(n.minor),
        s.item_date, left(coalesce(s.reference, ''), 140), left(coalesce(s.counterparty, ''), 140),
-       {reference_keys_sql("s.reference", "s.id_reference")}, now()
+       concat_ws(' ', {kept_sql("n.r1")}, {kept_sql("n.r2")}), now()
   FROM ({source.select}) AS s (source_id, ledger_account_id, currency, amount, item_date,
                                reference, counterparty, id_reference)
+ CROSS JOIN LATERAL (SELECT {minor_units_sql("s.amount", "s.currency")} AS minor,
+                            {normalised_sql("s.reference")} AS r1,
+                            {normalised_sql("s.id_reference")} AS r2) AS n
  WHERE s.amount <> 0 AND s.ledger_account_id IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM cash_openitem o WHERE o.kind = %s AND o.source_id = s.source_id)
 ON CONFLICT (kind, source_id) DO NOTHING

@@ -35,6 +35,7 @@ PREFIX = {
 
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._:+-]*")
 NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+HAS_DIGIT = re.compile(r"[0-9]")
 
 
 def is_real_id(value: str) -> bool:
@@ -91,10 +92,14 @@ def reference_keys(*texts: str) -> str:
     or SEPA are not references), space-separated, each once."""
     found: dict[str, None] = {}
     for text in texts:
-        if not text:
+        if not text or not HAS_DIGIT.search(text):
             continue
         for token in TOKEN.findall(text):
-            key = normalise_reference(token)
-            if len(key) >= 4 and any(ch.isdigit() for ch in key):
-                found[key[:60]] = None
+            # "PO-2026/0042" is a key as written ("PO20260042"), and so are its
+            # parts when banks split it: "INV/2026/0042" or "PO-1/ACME GmbH".
+            parts = token.split("/") if "/" in token else ()
+            for piece in (token, *parts):
+                key = NOT_ALNUM.sub("", piece.upper())
+                if len(key) >= 4 and HAS_DIGIT.search(key):
+                    found[key[:60]] = None
     return " ".join(found)

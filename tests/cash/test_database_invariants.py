@@ -165,3 +165,54 @@ def test_counters_follow_a_million_style_bulk_insert(account, bank_ledger_accoun
         )
     assert set(BankStatementLine.objects.values_list("status", flat=True)) == {"matched"}
     assert set(OpenItem.objects.values_list("remaining_minor", flat=True)) == {0}
+
+
+def test_a_line_must_name_a_statement_of_its_own_account(account, bank_ledger_account):
+    other = BankAccount.objects.create(
+        name="Other",
+        iban="DE02120300000000202051",
+        currency="EUR",
+        ledger_account=bank_ledger_account,
+    )
+    foreign = make_statement(other, file_sha256="b" * 64)
+    with refused(), transaction.atomic():
+        BankStatementLine.objects.create(
+            account=account,
+            statement=foreign,
+            booking_date="2026-11-02",
+            amount=Decimal("-1.00"),
+            currency="EUR",
+            amount_minor=-100,
+            natural_key="k1",
+            key_source="hash",
+        )
+
+
+def test_an_allocation_must_name_a_line_and_an_item_that_exist(account, bank_ledger_account):
+    line = make_line(make_statement(account), "-1.00", "k1")
+    item = make_item(bank_ledger_account, "-1.00", 1)
+    for line_id, item_id in ((line.pk + 1000, item.pk), (line.pk, item.pk + 1000)):
+        with refused(), transaction.atomic():
+            Allocation.objects.create(
+                line_id=line_id, item_id=item_id, amount_minor=1, method="manual"
+            )
+
+
+def test_statements_and_items_are_never_deleted_and_items_change_only_by_allocation(
+    account, bank_ledger_account
+):
+    statement = make_statement(account)
+    item = make_item(bank_ledger_account, "-1.00", 1)
+    with refused(), transaction.atomic():
+        statement.delete()
+    with refused(), transaction.atomic():
+        OpenItem.objects.filter(pk=item.pk).delete()
+    for change in ({"remaining_minor": 0}, {"amount_minor": -5}, {"reference": "x"}):
+        with refused(), transaction.atomic():
+            OpenItem.objects.filter(pk=item.pk).update(**change)
+
+
+def test_an_item_is_booked_to_a_bank_ledger_account(db):
+    other = Account.objects.exclude(role="bank").first()
+    with refused(), transaction.atomic():
+        make_item(other, "-1.00", 1)

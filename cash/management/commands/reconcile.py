@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cash.services.imports import find_account
 from cash.services.matching import line_counts, reconcile
+from lib.errors import DomainError
 
 
 class Command(BaseCommand):
@@ -26,7 +27,10 @@ class Command(BaseCommand):
             if account is None:
                 raise CommandError(f"--account: no bank account {name!r}")
             ids.append(account.pk)
-        result = reconcile(account_ids=ids or None)
+        try:
+            result = reconcile(account_ids=ids or None)
+        except DomainError as error:
+            raise CommandError(error.message) from None
         tiers = ", ".join(f"{tier} {count}" for tier, count in result.matched_by_tier.items())
         self.stdout.write(
             f"run {result.run.pk}: {result.items_added} new open items; matched {result.matched} "
