@@ -119,8 +119,10 @@ def issue_credit_notes(items: Iterable[RefundCase | CaseEvent]) -> list[CreditNo
         settings = CreditNoteSettings.load()
         # Every issuer of a series queues on its row, so once we hold it a
         # credit note another issuer committed for one of our cases is visible:
-        # check again, and no case is credited twice. Cases are not locked, so
-        # issuing never waits on (or deadlocks with) staff working a case.
+        # check again, and no case is credited twice. Cases are locked only at
+        # the end, one short UPDATE each in case order, by the outbox numbering
+        # their messages; staff working a case never wait on a series, so
+        # the two cannot deadlock.
         series = {
             year: lock_series(settings.number_prefix, year)
             for year in sorted({issue_date(c).year for c in cases})

@@ -112,7 +112,7 @@ def test_the_old_task_names_still_run(db):
     assert app.tasks["integrations.tasks.purge_idempotency_records"].delay().get() == 1
     assert not IdempotencyRecord.objects.exists()
 
-    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks", secret="s")
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint,
         event_type="case.created",
