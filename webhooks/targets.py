@@ -69,8 +69,8 @@ def allowed_addresses(host: str, port: int) -> list[IPAddress]:
     refused = [a for a in addresses if not is_public(a)]
     if refused:
         raise TargetRefused(
-            f"{host} resolves to {refused[0]}, a loopback, private or link-local address "
-            "(set WEBHOOK_ALLOW_PRIVATE_TARGETS=true to allow)"
+            f"{host} resolves to {refused[0]}, which is not a public address (loopback, "
+            "private, link-local or reserved; WEBHOOK_ALLOW_PRIVATE_TARGETS=true allows it)"
         )
     return addresses
 
