@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from .. import catalogue
-from ..models import WebhookDelivery, WebhookEndpoint
+from ..models import DisabledReason, WebhookDelivery, WebhookEndpoint
 
 
 def event_names(**kwargs) -> serializers.ListField:
@@ -17,6 +17,13 @@ def event_names(**kwargs) -> serializers.ListField:
 
 class WebhookEndpointSerializer(serializers.ModelSerializer):
     events = event_names(read_only=True)
+    disabled_reason = serializers.ChoiceField(
+        choices=DisabledReason.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Why it is disabled: `staff`, or `failing` (after "
+        "WEBHOOK_DISABLE_AFTER_FAILURES deliveries failed in a row); empty while active.",
+    )
 
     class Meta:
         model = WebhookEndpoint
@@ -34,11 +41,6 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
         extra_kwargs = {
-            "disabled_reason": {
-                "help_text": "Why it is disabled: `staff`, or `failing` (after "
-                "WEBHOOK_DISABLE_AFTER_FAILURES deliveries failed in a row); empty while "
-                "active."
-            },
             "previous_secret_expires_at": {
                 "help_text": "Until then the secret replaced by the last rotation signs too."
             },
