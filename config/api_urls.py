@@ -32,7 +32,7 @@ router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-e
 nested = DefaultRouter(trailing_slash=True)
 nested.include_root_view = False
 nested.register(
-    r"webhook-endpoints/(?P<endpoint_pk>[0-9]+)/deliveries",
+    r"webhook-endpoints/(?P<endpoint_id>[0-9]+)/deliveries",
     WebhookDeliveryViewSet,
     basename="webhook-delivery",
 )

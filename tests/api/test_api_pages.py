@@ -38,7 +38,9 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "journals",
         "accounts",
         "credit-notes",
+        "webhook-endpoints",
         "trial-balance",
+        "webhook-events",
     ]
     for name, url in index.items():
         query = "?currency=EUR" if name == "trial-balance" else ""

@@ -32,6 +32,12 @@ VIEW_ENDPOINTS = "webhooks.view_webhookendpoint"
 CHANGE_ENDPOINTS = "webhooks.change_webhookendpoint"
 
 
+def read_body(request) -> None:
+    """Parse the body of a POST that takes none, so that a malformed one (bad
+    JSON, nested too deep) is refused with a 400 as on every other POST."""
+    request.data  # noqa: B018
+
+
 class WebhookEventsView(APIView):
     """The event catalogue: every event an endpoint can be sent."""
 
@@ -105,6 +111,7 @@ class WebhookEndpointViewSet(
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
         """Send nothing more to it until it is enabled again (PATCH `is_active: true`)."""
+        read_body(request)
         endpoint = services.disable_endpoint(endpoint=self.get_object())
         return Response(WebhookEndpointSerializer(endpoint).data)
 
@@ -129,6 +136,7 @@ class WebhookEndpointViewSet(
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
         """Send a `webhook.test` event to the endpoint now (also when disabled)."""
+        read_body(request)
         delivery = services.send_test_event(endpoint=self.get_object())
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
@@ -139,6 +147,7 @@ class WebhookDeliveryViewSet(
     """What was sent to one endpoint, newest first: attempts and the last answer."""
 
     serializer_class = WebhookDeliverySerializer
+    lookup_url_kwarg = "delivery_id"
     lookup_value_regex = "[0-9]+"
     permission_classes = [ApiAccess]
     access = {
@@ -151,7 +160,7 @@ class WebhookDeliveryViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # the schema's generator
             return WebhookDelivery.objects.none()
-        endpoint = get_object_or_404(WebhookEndpoint, pk=self.kwargs["endpoint_pk"])
+        endpoint = get_object_or_404(WebhookEndpoint, pk=self.kwargs["endpoint_id"])
         return WebhookDelivery.objects.filter(endpoint=endpoint)
 
     @extend_schema(
@@ -159,8 +168,9 @@ class WebhookDeliveryViewSet(
         responses={202: OpenApiResponse(WebhookDeliverySerializer, "Queued to be sent again.")},
     )
     @action(detail=True, methods=["post"])
-    def redeliver(self, request, endpoint_pk=None, pk=None):
+    def redeliver(self, request, endpoint_id=None, delivery_id=None):
         """Send the same message (same webhook-id) again now; if that fails it is
         retried on the usual schedule."""
+        read_body(request)
         delivery = services.redeliver(delivery=self.get_object())
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
