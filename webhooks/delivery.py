@@ -69,7 +69,9 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     }
     deliveries = []
     for message in messages:
-        built = _payload(message, events.get(message.event_id), cases.get(message.case_id))
+        event = events.get(message.event_id) if message.event_id else None
+        case = cases.get(message.case_id) if message.case_id else None
+        built = _payload(message, event, case)
         if built is None:
             continue
         event_key, payload = built

@@ -16,6 +16,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -111,7 +112,7 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
     else:
         connection = http.client.HTTPConnection(host, port, timeout=timeout)
 
-    def connect(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def connect(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
         # The checked addresses, in order; TLS still verifies the certificate for `host`.
         error: OSError | None = None
         for checked in addresses:

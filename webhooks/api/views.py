@@ -8,7 +8,12 @@ exception handler shapes them.
 from datetime import timedelta
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -60,6 +65,16 @@ class WebhookEventsView(APIView):
         return Response(WebhookEventSerializer(rows, many=True).data)
 
 
+ENDPOINT_ID = OpenApiParameter(
+    "endpoint_id", int, OpenApiParameter.PATH, description="The endpoint's id."
+)
+DELIVERY_ID = OpenApiParameter(
+    "delivery_id", int, OpenApiParameter.PATH, description="The delivery's id."
+)
+ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The endpoint's id.")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[ID]))
 class WebhookEndpointViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -93,7 +108,9 @@ class WebhookEndpointViewSet(
         )
 
     @extend_schema(
-        request=WebhookEndpointUpdateSerializer, responses={200: WebhookEndpointSerializer}
+        parameters=[ID],
+        request=WebhookEndpointUpdateSerializer,
+        responses={200: WebhookEndpointSerializer},
     )
     def partial_update(self, request, pk=None):
         """Change the URL, description or events; `is_active: true` enables it again."""
@@ -102,12 +119,13 @@ class WebhookEndpointViewSet(
         endpoint = services.update_endpoint(endpoint=self.get_object(), **data.validated_data)
         return Response(WebhookEndpointSerializer(endpoint).data)
 
+    @extend_schema(parameters=[ID])
     def destroy(self, request, pk=None):
         """Delete the endpoint and its deliveries' records."""
         services.delete_endpoint(endpoint=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=None, responses={200: WebhookEndpointSerializer})
+    @extend_schema(parameters=[ID], request=None, responses={200: WebhookEndpointSerializer})
     @action(detail=True, methods=["post"])
     def disable(self, request, pk=None):
         """Send nothing more to it until it is enabled again (PATCH `is_active: true`)."""
@@ -115,7 +133,9 @@ class WebhookEndpointViewSet(
         endpoint = services.disable_endpoint(endpoint=self.get_object())
         return Response(WebhookEndpointSerializer(endpoint).data)
 
-    @extend_schema(request=RotateSerializer, responses={200: WebhookEndpointSecretSerializer})
+    @extend_schema(
+        parameters=[ID], request=RotateSerializer, responses={200: WebhookEndpointSecretSerializer}
+    )
     @action(detail=True, methods=["post"])
     def rotate(self, request, pk=None):
         """A new signing secret, shown only in this answer. The old one signs too
@@ -130,6 +150,7 @@ class WebhookEndpointViewSet(
         return Response(WebhookEndpointSecretSerializer(endpoint).data)
 
     @extend_schema(
+        parameters=[ID],
         request=None,
         responses={202: OpenApiResponse(WebhookDeliverySerializer, "The test delivery, queued.")},
     )
@@ -141,6 +162,11 @@ class WebhookEndpointViewSet(
         return Response(WebhookDeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[ENDPOINT_ID]),
+    retrieve=extend_schema(parameters=[ENDPOINT_ID, DELIVERY_ID]),
+    redeliver=extend_schema(parameters=[ENDPOINT_ID, DELIVERY_ID]),
+)
 class WebhookDeliveryViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
