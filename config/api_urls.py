@@ -19,6 +19,7 @@ from ledger.api.views import (
 )
 from refunds.api.views import OrderViewSet, ReasonViewSet, RefundCaseViewSet
 from vendors.api.views import VendorViewSet
+from webhooks.api.views import WebhookDeliveryViewSet, WebhookEndpointViewSet, WebhookEventsView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -36,17 +37,30 @@ router.register(
     "payout-reports/exceptions", PayoutExceptionViewSet, basename="payout-report-exception"
 )
 router.register("payout-reports", PayoutReportViewSet, basename="payout-report")
+router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
+
+# Under one endpoint: not in the index, which lists what needs no identifier.
+nested = DefaultRouter(trailing_slash=True)
+nested.include_root_view = False
+nested.register(
+    r"webhook-endpoints/(?P<endpoint_id>[0-9]+)/deliveries",
+    WebhookDeliveryViewSet,
+    basename="webhook-delivery",
+)
 
 # What /api/v1/ lists: (name, URL name) of each resource.
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [
-    ("trial-balance", "trial-balance")
+    ("trial-balance", "trial-balance"),
+    ("webhook-events", "webhook-events"),
 ]
 
 urlpatterns = [
     path("", api_root, name="api-root"),
     path("v1/", api_v1_root, {"resources": V1_RESOURCES}, name="api-v1-root"),
     path("v1/", include(router.urls)),
+    path("v1/", include(nested.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
+    path("v1/webhook-events/", WebhookEventsView.as_view(), name="webhook-events"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.

@@ -162,8 +162,10 @@ def issue_credit_notes(items: Iterable[RefundCase | CaseEvent]) -> list[CreditNo
         plans = {case.pk: build_drafts(case, context) for case in cases}
         # Every issuer of a series queues on its row, so once we hold it a
         # credit note another issuer committed for one of our cases is visible:
-        # check again, and no case is credited twice. Cases are not locked, so
-        # issuing never waits on (or deadlocks with) staff working a case.
+        # check again, and no case is credited twice. Cases are locked only at
+        # the end, one short UPDATE each in case order, by the outbox numbering
+        # their messages; staff working a case never wait on a series, so
+        # the two cannot deadlock.
         keys = sorted({(d.prefix, d.note.issue_date.year) for p in plans.values() for d in p})
         series = {key: lock_series(*key) for key in keys}
         todo = _without_credit_note(cases)

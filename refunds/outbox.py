@@ -2,6 +2,9 @@
 
 `emit` writes one OutboxMessage per consumer subscribed to a topic, inside the
 caller's transaction, and asks Celery (after commit) to drain that consumer.
+A message about a case carries the case's next sequence number (1, 2, 3, ...
+in the order the case's messages were written), so that consumers, and the
+webhook receivers they tell, can put a case's events in order.
 Consumers are named in settings.OUTBOX_CONSUMERS with the dotted path of a
 batch handler, so this app never imports the apps that consume its events.
 
@@ -19,12 +22,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import timedelta
 from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -59,23 +63,51 @@ def emit_many(
     items: Iterable[tuple[str, Order | None, RefundCase | None, CaseEvent | None]],
 ) -> None:
     now = timezone.now()
-    rows = [
-        OutboxMessage(
-            consumer=consumer,
-            topic=topic,
-            order=order,
-            case=case,
-            event=event,
-            available_at=now,
-        )
-        for topic, order, case, event in items
-        for consumer in consumers_for(topic)
-    ]
-    if not rows:
-        return
-    OutboxMessage.objects.bulk_create(rows)
+    wanted = [(item, consumers_for(item[0])) for item in items]
+    rows = []
+    with transaction.atomic(savepoint=False):
+        numbers = _take_sequences([item[2] for item, names in wanted if item[2] and names])
+        for (topic, order, case, event), names in wanted:
+            # One number per message of a case, shared by its consumers' rows.
+            sequence = next(numbers[case.pk]) if case and names else None
+            rows += [
+                OutboxMessage(
+                    consumer=consumer,
+                    topic=topic,
+                    order=order,
+                    case=case,
+                    event=event,
+                    sequence=sequence,
+                    available_at=now,
+                )
+                for consumer in names
+            ]
+        if not rows:
+            return
+        OutboxMessage.objects.bulk_create(rows)
     consumers = sorted({row.consumer for row in rows})
     transaction.on_commit(lambda: dispatch(*consumers))
+
+
+def _take_sequences(cases: list[RefundCase]) -> dict[int, Iterator[int]]:
+    """Number each case's new messages after its last one: the case's counter
+    is raised by one UPDATE in the transaction that writes the messages. That
+    UPDATE holds the case's row until commit, so a concurrent writer to the
+    same case waits and numbers after these; a rollback gives the numbers back
+    with the messages. Receivers order a case's webhooks by these numbers."""
+    counts = Counter(case.pk for case in cases)
+    table = connection.ops.quote_name(RefundCase._meta.db_table)
+    numbers: dict[int, Iterator[int]] = {}
+    with connection.cursor() as cursor:
+        for pk in sorted(counts):  # every writer locks in the same order: no deadlock
+            cursor.execute(
+                f"UPDATE {table} SET event_sequence = event_sequence + %s "
+                "WHERE id = %s RETURNING event_sequence",
+                [counts[pk], pk],
+            )
+            (last,) = cursor.fetchone()
+            numbers[pk] = iter(range(last - counts[pk] + 1, last + 1))
+    return numbers
 
 
 def drain_flag(consumer: str) -> str:

@@ -48,6 +48,8 @@ export DATABASE_URL="sqlite:///$DATABASE_FILE"
 export CELERY_BROKER_URL=
 export DJANGO_SETTINGS_MODULE=config.settings.local
 export PORT=${PORT:-8000}
+# Webhook receivers you try locally listen on 127.0.0.1 (docs/webhooks.md).
+export WEBHOOK_ALLOW_PRIVATE_TARGETS=${WEBHOOK_ALLOW_PRIVATE_TARGETS:-true}
 # Links in notifications and e-mails point at the server this script starts.
 export PORTAL_BASE_URL=${PORTAL_BASE_URL:-http://127.0.0.1:$PORT}
 MANAGE=(.venv/bin/python manage.py)

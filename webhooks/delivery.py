@@ -2,32 +2,33 @@
 
 The outbox consumer turns refund events into one WebhookDelivery per
 interested endpoint (unique per endpoint and source event, so a redelivered
-event never creates a second delivery). Deliveries are sent by Celery: a send
-is claimed with a short lease (compare-and-set on next_attempt_at), so two
-workers never send the same delivery at once; a failure backs off
-exponentially; after WEBHOOK_MAX_ATTEMPTS the delivery is marked failed.
-Delivery is at least once (a worker can die after the receiver answered):
-receivers deduplicate by the `id` in the body, which is stable per event.
+event never creates a second delivery). The event names and payloads are
+webhooks.catalogue's; each payload about a case carries the case's sequence
+number (refunds.outbox). Deliveries are sent by Celery: a send is claimed with
+a short lease (compare-and-set on next_attempt_at), so two workers never send
+the same delivery at once; a failure backs off exponentially; after
+WEBHOOK_MAX_ATTEMPTS the delivery is marked failed, and after
+WEBHOOK_DISABLE_AFTER_FAILURES failed deliveries in a row its endpoint is
+disabled. Delivery is at least once (a worker can die after the receiver
+answered): receivers deduplicate by the webhook-id header (the payload's `id`),
+which is the same on every attempt.
 
-Signature: header `Splitledger-Signature: t=<unix time>,v1=<hex>` where hex is
-HMAC-SHA256 of "<t>.<raw body>" with the endpoint's secret.
+Requests are signed as Standard Webhooks asks (webhooks.signing) and go only to
+public addresses (webhooks.targets).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import http.client
 import json
 import logging
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ledger.models import CreditNote
@@ -35,29 +36,18 @@ from lib.money import format_amount
 from refunds import outbox
 from refunds.models import CaseEvent, EventKind, OutboxMessage, RefundCase
 
-from .models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from . import catalogue, signing, targets
+from .models import DeliveryStatus, DisabledReason, WebhookDelivery, WebhookEndpoint
 
 logger = logging.getLogger(__name__)
 
-SIGNATURE_HEADER = "Splitledger-Signature"
 LEASE = timedelta(seconds=60)
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={digest.hexdigest()}"
-
-
-def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300) -> bool:
-    """What a receiver does: recompute the signature and check its age."""
-    try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(time.time() - timestamp) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, timestamp, body), header)
+USER_AGENT = "Splitledger-Webhooks/2"
+# The case event each case message is about.
+EVENT_KINDS = {
+    catalogue.CASE_OPENED: EventKind.OPENED,
+    catalogue.CASE_STATUS_CHANGED: EventKind.STATUS_CHANGED,
+}
 
 
 # ---------------------------------------------------------------- consumer
@@ -79,16 +69,18 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     }
     deliveries = []
     for message in messages:
-        built = _payload(message, events.get(message.event_id), cases.get(message.case_id))
+        event = events.get(message.event_id) if message.event_id else None
+        case = cases.get(message.case_id) if message.case_id else None
+        built = _payload(message, event, case)
         if built is None:
             continue
-        event_type, event_key, payload = built
+        event_key, payload = built
         for endpoint in endpoints:
-            if endpoint.wants(event_type):
+            if endpoint.wants(payload["type"]):
                 deliveries.append(
                     WebhookDelivery(
                         endpoint=endpoint,
-                        event_type=event_type,
+                        event_type=payload["type"],
                         event_key=event_key,
                         payload=payload,
                         next_attempt_at=timezone.now(),
@@ -103,10 +95,10 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
             event_key__in=keys, status=DeliveryStatus.PENDING, attempts=0
         ).values_list("pk", flat=True)
     )
-    transaction.on_commit(lambda: _queue(ids))
+    transaction.on_commit(lambda: queue(ids))
 
 
-def _queue(ids: list[int]) -> None:
+def queue(ids: list[int]) -> None:
     from .tasks import deliver_webhook
 
     for pk in ids:
@@ -116,28 +108,30 @@ def _queue(ids: list[int]) -> None:
 
 def _payload(
     message: OutboxMessage, event: CaseEvent | None, case: RefundCase | None
-) -> tuple[str, str, dict[str, Any]] | None:
-    if case is None:
+) -> tuple[str, dict[str, Any]] | None:
+    """The event key (one delivery per endpoint and key) and the payload of a
+    message, as catalogued; None for a message webhooks do not tell."""
+    name = message.topic
+    if case is None or name not in catalogue.SUBSCRIBABLE:
         return None
-    if message.topic == "credit_note.created":
-        event_type, event_key = "credit_note.created", f"credit_note:{case.pk}"
-        extra: dict[str, Any] = {"credit_note": _credit_note(case)}
-    elif event is None:
+    extra: dict[str, Any] = {}
+    if name == catalogue.CREDIT_NOTE_CREATED:
+        event_key = f"credit_note:{case.pk}"
+        extra["credit_note"] = _credit_note(case)
+    elif event is None or event.kind != EVENT_KINDS[name]:
         return None
-    elif event.kind == EventKind.OPENED:
-        event_type, event_key, extra = "case.created", f"event:{event.pk}", {}
-    elif event.kind == EventKind.STATUS_CHANGED:
-        event_type, event_key = "case.status_changed", f"event:{event.pk}"
-        extra = {"from_status": event.from_status, "to_status": event.to_status}
     else:
-        return None
+        event_key = f"event:{event.pk}"
+        if name == catalogue.CASE_STATUS_CHANGED:
+            extra = {"from_status": event.from_status, "to_status": event.to_status}
     currency = case.currency
     payload = {
-        "id": event_key,
-        "type": event_type,
-        "created_at": (event.created_at if event else timezone.now()).isoformat(),
+        "id": "msg_" + event_key.replace(":", "_"),
+        "type": name,
+        "timestamp": (event.created_at if event else timezone.now()).isoformat(),
         "data": {
             "case_id": case.case_id,
+            "sequence": message.sequence,
             "order": case.order.number,
             "status": case.status,
             "currency": currency,
@@ -155,7 +149,7 @@ def _payload(
             **extra,
         },
     }
-    return event_type, event_key, payload
+    return event_key, payload
 
 
 def _credit_note(case: RefundCase) -> dict[str, Any] | None:
@@ -173,40 +167,46 @@ def _credit_note(case: RefundCase) -> dict[str, Any] | None:
 # ---------------------------------------------------------------- sending
 
 
+def sendable() -> Q:
+    """Deliveries that may go out: to an active endpoint, or test events (staff
+    check a disabled endpoint with one before enabling it)."""
+    return Q(endpoint__is_active=True) | Q(event_type=catalogue.TEST)
+
+
+def body_of(delivery: WebhookDelivery) -> bytes:
+    return json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+
+
 def deliver(delivery_id: int) -> str:
     """Send one delivery if it is due; returns its status afterwards."""
     now = timezone.now()
-    claimed = WebhookDelivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=now + LEASE, last_attempt_at=now)
+    claimed = (
+        WebhookDelivery.objects.filter(
+            pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+        )
+        .filter(sendable())
+        .update(next_attempt_at=now + LEASE, last_attempt_at=now)
+    )
     if not claimed:
         return "skipped"
     delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(time.time())
-    request = urllib.request.Request(
-        delivery.endpoint.url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "Splitledger-Webhooks/1",
-            "Splitledger-Event": delivery.event_type,
-            "Splitledger-Delivery": str(delivery.pk),
-            SIGNATURE_HEADER: sign(delivery.endpoint.secret, timestamp, body),
-        },
-    )
+    endpoint = delivery.endpoint
+    body = body_of(delivery)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        **signing.headers(endpoint.signing_secrets(now), delivery.message_id, body),
+    }
     status: int | None = None
     text = ""
     error = ""
     try:
-        with urllib.request.urlopen(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-            text = response.read(4000).decode("utf-8", "replace")
-    except urllib.error.HTTPError as failure:
-        status = failure.code
-        text = failure.read(4000).decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError, ValueError) as failure:
+        status, text = targets.post(
+            endpoint.url, body, headers, timeout=settings.WEBHOOK_TIMEOUT_SECONDS
+        )
+    except targets.TargetRefused as refused:
+        error = f"Refused: {refused}"[:2000]
+    except (OSError, http.client.HTTPException, ValueError, UnicodeError) as failure:
         error = f"{type(failure).__name__}: {failure}"[:2000]
     return _record(delivery, status, text, error)
 
@@ -221,27 +221,53 @@ def _record(delivery: WebhookDelivery, status: int | None, text: str, error: str
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+    elif delivery.attempts - delivery.attempts_at_redelivery >= settings.WEBHOOK_MAX_ATTEMPTS:
         delivery.status = DeliveryStatus.FAILED
         delivery.next_attempt_at = None
     else:
-        delivery.next_attempt_at = now + backoff(delivery.attempts)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "response_status",
-            "response_body",
-            "error",
-            "status",
-            "delivered_at",
-            "next_attempt_at",
-        ]
-    )
+        delivery.next_attempt_at = now + backoff(
+            delivery.attempts - delivery.attempts_at_redelivery
+        )
+    with transaction.atomic():
+        delivery.save(
+            update_fields=[
+                "attempts",
+                "response_status",
+                "response_body",
+                "error",
+                "status",
+                "delivered_at",
+                "next_attempt_at",
+            ]
+        )
+        _count_outcome(delivery)
     return delivery.status
 
 
+def _count_outcome(delivery: WebhookDelivery) -> None:
+    """An accepted delivery clears its endpoint's count of failures; one failed
+    for good adds to it, and the endpoint is disabled at
+    WEBHOOK_DISABLE_AFTER_FAILURES in a row."""
+    endpoints = WebhookEndpoint.objects.filter(pk=delivery.endpoint_id)
+    if delivery.status == DeliveryStatus.DELIVERED:
+        endpoints.exclude(failures_in_a_row=0).update(failures_in_a_row=0)
+        return
+    if delivery.status != DeliveryStatus.FAILED or delivery.event_type == catalogue.TEST:
+        return
+    endpoints.update(failures_in_a_row=F("failures_in_a_row") + 1)
+    limit = settings.WEBHOOK_DISABLE_AFTER_FAILURES
+    if limit and endpoints.filter(is_active=True, failures_in_a_row__gte=limit).update(
+        is_active=False, disabled_at=timezone.now(), disabled_reason=DisabledReason.FAILING
+    ):
+        logger.warning(
+            "webhooks: endpoint %s disabled after %s deliveries failed in a row",
+            delivery.endpoint_id,
+            limit,
+        )
+
+
 def backoff(attempts: int) -> timedelta:
-    """10 s, 20 s, 40 s, ... at most 6 hours."""
+    """10 s, 20 s, 40 s, ... (WEBHOOK_BACKOFF_SECONDS, doubling) at most 6 hours."""
     base = settings.WEBHOOK_BACKOFF_SECONDS
     return timedelta(seconds=min(base * 2 ** (attempts - 1), 6 * 3600))
 
@@ -251,6 +277,7 @@ def due_deliveries(limit: int = 500) -> list[int]:
         WebhookDelivery.objects.filter(
             status=DeliveryStatus.PENDING, next_attempt_at__lte=timezone.now()
         )
+        .filter(sendable())
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -341,6 +341,13 @@ COMMISSION_TAX_JURISDICTION = env_str("COMMISSION_TAX_JURISDICTION", "")
 WEBHOOK_MAX_ATTEMPTS = int(env_str("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_BACKOFF_SECONDS = int(env_str("WEBHOOK_BACKOFF_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# An endpoint whose deliveries failed for good this many times in a row is
+# disabled (0: never). A rotated-out secret keeps signing this long by default.
+WEBHOOK_DISABLE_AFTER_FAILURES = int(env_str("WEBHOOK_DISABLE_AFTER_FAILURES", "20"))
+WEBHOOK_SECRET_OVERLAP_SECONDS = int(env_str("WEBHOOK_SECRET_OVERLAP_SECONDS", "86400"))
+# Endpoints on loopback, private or link-local addresses are refused unless this
+# is true (config.settings.test and scripts/dev.sh set it: receivers on 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
@@ -405,6 +412,7 @@ SPECTACULAR_SETTINGS = {
         "JournalKindEnum": "ledger.models.JournalKind",
         "VendorRoleEnum": "vendors.models.VendorRole",
         "PayoutFrequencyEnum": "vendors.models.PayoutFrequency",
+        "WebhookEventNameEnum": "webhooks.catalogue.SUBSCRIBABLE",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
@@ -417,6 +425,10 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"tokenAuth": []}],
+    # The `webhooks` section needs OpenAPI 3.1: every event of webhooks.catalogue,
+    # its payload as the request a receiver gets (one import string, of the list).
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "webhooks.openapi.WEBHOOKS",
 }
 
 # One handler, on the root logger: every record is printed once. Django's own

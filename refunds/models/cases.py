@@ -67,6 +67,9 @@ class RefundCase(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The number of the case's last outbox message (refunds.outbox.emit): raised
+    # by one UPDATE in the transaction that writes the message, never by save().
+    event_sequence = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["-initiated_at", "-id"]

@@ -27,6 +27,12 @@ class OutboxMessage(models.Model):
     event = models.ForeignKey(
         CaseEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
+    sequence = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="The case's message number: 1, 2, 3, ... in the order they were "
+        "written (blank without a case).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     available_at = models.DateTimeField(db_index=False)
     attempts = models.PositiveIntegerField(default=0)
@@ -41,6 +47,14 @@ class OutboxMessage(models.Model):
                 fields=["consumer", "id"],
                 name="outbox_pending_idx",
                 condition=Q(failed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            # One number per message of a case, whatever writes them concurrently.
+            models.UniqueConstraint(
+                fields=["consumer", "case", "sequence"],
+                condition=Q(sequence__isnull=False),
+                name="outbox_case_sequence_once",
             ),
         ]
 

@@ -40,7 +40,9 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "credit-notes",
         "invoices",
         "tax-codes",
+        "webhook-endpoints",
         "trial-balance",
+        "webhook-events",
     ]
     for name, url in index.items():
         query = "?currency=EUR" if name == "trial-balance" else ""

@@ -27,9 +27,10 @@ from .conftest import client_for
 READ_STATEMENTS = 6
 # A creation, outside any outer transaction (as gunicorn runs it): key; order,
 # locked; its lines; the reason codes; INSERT case, lines, liabilities, event;
-# UPDATE order lines, order; INSERT outbox rows; the vendors' codes to render
-# the answer (BEGIN and COMMIT not counted).
-CREATE_STATEMENTS = 12
+# UPDATE order lines, order; UPDATE the case's message number (refunds.outbox);
+# INSERT outbox rows; the vendors' codes to render the answer (BEGIN and COMMIT
+# not counted).
+CREATE_STATEMENTS = 13
 
 
 @pytest.fixture

@@ -12,11 +12,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.parsers import MAX_DEPTH, nesting_exceeds
+from refunds import outbox
 from refunds.errors import RefundError
 from refunds.models import Order, RefundCase
 from refunds.services.cases import LineRequest, open_case
 from refunds.services.parsing import parse_amount, parse_quantity, parse_rate
 from tests.factories import MembershipFactory, StaffFactory, UserFactory
+from webhooks.models import WebhookEndpoint
 
 NUL = "a%00b"
 
@@ -90,12 +92,21 @@ def test_the_sweep_finds_every_api_post_endpoint(case):
     paths = api_post_paths({})
     assert "/api/v1/refund-cases/" in paths and "/api/v1/orders/" in paths
     assert "/api/v1/refund-cases/X/approve/" in paths and "/api/v1/vendors/X/users/" in paths
-    assert len(paths) == 14, paths
+    assert len(paths) == 19, paths
 
 
 @pytest.mark.parametrize("shape", DEEP_BODIES)
 def test_every_api_post_refuses_a_deeply_nested_body(staff, case, shape):
-    refs = {"case_id": case.case_id, "code": "ACME", "number": case.order.number}
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
+    outbox.drain("webhooks")  # the case's delivery, to redeliver
+    refs = {
+        "case_id": case.case_id,
+        "code": "ACME",
+        "number": case.order.number,
+        "pk": str(endpoint.pk),
+        "endpoint_id": str(endpoint.pk),
+        "delivery_id": str(endpoint.deliveries.get().pk),
+    }
     paths = api_post_paths(refs)
     for path in paths:
         response = staff.post(path, DEEP_BODIES[shape], content_type="application/json")

@@ -4,6 +4,7 @@ queued under the old names still run."""
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
@@ -82,7 +83,9 @@ def test_a_database_from_before_the_split_keeps_its_rows_and_grants():
     assert ApiToken.objects.get().name == "shop"
     delivery = WebhookDelivery.objects.select_related("endpoint").get()
     assert delivery.endpoint.url == "https://shop.example.com/hooks"
-    assert delivery.endpoint.wants("case.created")
+    # webhooks 0002: one name per event, and the same key as a whsec_ secret.
+    assert delivery.endpoint.events == ["case.opened"]
+    assert delivery.endpoint.secret == "whsec_" + base64.b64encode(b"s3cret").decode()
     assert delivery.status == DeliveryStatus.PENDING
     assert IdempotencyRecord.objects.get().key == "k"
     # The Finance group still holds its view permissions, under the new labels.
@@ -112,7 +115,7 @@ def test_the_old_task_names_still_run(db):
     assert app.tasks["integrations.tasks.purge_idempotency_records"].delay().get() == 1
     assert not IdempotencyRecord.objects.exists()
 
-    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks", secret="s")
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
     delivery = WebhookDelivery.objects.create(
         endpoint=endpoint,
         event_type="case.created",

@@ -12,7 +12,9 @@ the target matters), one column per persona, the status code expected.
   404, exactly as if it did not exist), and the POSTs their role allows in
   vendors.permissions.ROLE_ACTIONS, for their own vendor: acknowledge, dispute,
   attach (owner, finance), manage users (owner); a viewer none;
-- anonymous: 401 everywhere but the schema and its docs page, which are public.
+- anonymous: 401 everywhere but the schema and its docs page, which are public;
+- webhooks: staff with the `webhooks` model permissions (the Finance group only
+  views), the read-only group reads, vendor users get 403 (no access at all).
 
 Every test gets the same small world, built once for the module: one order
 (and one pending case) that touches only ACME, one only BOLT, one both (with
@@ -62,6 +64,7 @@ from tests.factories import (
     make_order,
 )
 from vendors.models import Vendor
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 from .conftest import client_for
 
@@ -93,6 +96,8 @@ def _build_world() -> World:
     acme = VendorFactory(code="ACME", name="Acme Mugs", commission_rate=Decimal("0.1000"))
     bolt = VendorFactory(code="BOLT", name="Bolt Tees", commission_rate=Decimal("0.1500"))
     alice = StaffFactory(username="alice")
+    # Told of every event below: its deliveries are the matrix's.
+    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
     acme_order = make_order(number="ORD-ACME", lines=[(acme, "MUG-01", 3, "20.00", "0.10")])
     bolt_order = make_order(number="ORD-BOLT", lines=[(bolt, "TEE-01", 3, "50.00", "0.10")])
     shared_order = make_order(
@@ -116,6 +121,7 @@ def _build_world() -> World:
     case_services.approve_case(case=done_case, actor=alice)
     case_services.complete_case(case=done_case, actor=alice, gateway_reference="re_0")
     outbox.drain("ledger")  # journals of the sales and the refund, invoices, the credit note
+    outbox.drain("webhooks")  # deliveries made, not sent: on_commit does not run here
     journal = Journal.objects.order_by("id").first()
     credit_note = CreditNote.objects.get(case=done_case)
     # The sales made VAT-10 on first use (ledger.tax.TaxCodes.ensure).
@@ -149,6 +155,8 @@ def _build_world() -> World:
             "last_month": f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}",
             "payout_report": payout.report.pk,
             "payout_exception": PayoutException.objects.get().pk,
+            "webhook_endpoint": endpoint.pk,
+            "webhook_delivery": endpoint.deliveries.order_by("id").first().pk,
         },
     )
 
@@ -189,6 +197,8 @@ def world(_module_world, db, settings, tmp_path) -> World:
 
 V1 = "/api/v1"
 CASE = V1 + "/refund-cases/{acme_case}/"
+HOOK = V1 + "/webhook-endpoints/{webhook_endpoint}/"
+DELIVERY = HOOK + "deliveries/{webhook_delivery}/"
 
 # fmt: off
 MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] = [
@@ -266,6 +276,21 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("payout exceptions",         "GET",  V1 + "/payout-reports/exceptions/",           200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout exception",          "GET",  V1 + "/payout-reports/exceptions/{payout_exception}/", 200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout exception resolve",  "POST", V1 + "/payout-reports/exceptions/{payout_exception}/resolve/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    # Webhooks: staff with the webhooks app's permissions (Finance: view only), the
+    # read-only group reads; vendors have no access at all.
+    ("webhook events",            "GET",  V1 + "/webhook-events/",                      200, 200, 403, 200, 403, 403, 403, 403, 401),
+    ("webhook endpoints list",    "GET",  V1 + "/webhook-endpoints/",                   200, 200, 403, 200, 403, 403, 403, 403, 401),
+    ("webhook endpoint",          "GET",  HOOK,                                         200, 200, 403, 200, 403, 403, 403, 403, 401),
+    ("webhook endpoint missing",  "GET",  V1 + "/webhook-endpoints/999999/",            404, 404, 403, 404, 403, 403, 403, 403, 401),
+    ("webhook endpoint create",   "POST", V1 + "/webhook-endpoints/",                   201, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook endpoint update",   "PATCH", HOOK,                                        200, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook endpoint delete",   "DELETE", HOOK,                                       204, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook endpoint disable",  "POST", HOOK + "disable/",                            200, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook endpoint rotate",   "POST", HOOK + "rotate/",                             200, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook endpoint test",     "POST", HOOK + "test/",                               202, 403, 403, 403, 403, 403, 403, 403, 401),
+    ("webhook deliveries",        "GET",  HOOK + "deliveries/",                         200, 200, 403, 200, 403, 403, 403, 403, 401),
+    ("webhook delivery",          "GET",  DELIVERY,                                     200, 200, 403, 200, 403, 403, 403, 403, 401),
+    ("webhook redeliver",         "POST", DELIVERY + "redeliver/",                      202, 403, 403, 403, 403, 403, 403, 403, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -339,6 +364,8 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
         "provider": "stripe",
     },
     "payout exception resolve": _fixed(note="A test charge from the dashboard"),
+    "webhook endpoint create": _fixed(url="https://hooks.example.com/new", events=["case.opened"]),
+    "webhook endpoint update": _fixed(description="The shop"),
 }
 # The state ACME's case is put in first (through the service, by staff); else pending.
 # "last month closed": the world's last month is closed first.
@@ -376,6 +403,16 @@ def _snapshot() -> tuple[Any, ...]:
         list(Vendor.objects.values_list("code", "memberships__user__username").order_by("code")),
         PayoutReport.objects.count(),
         PayoutException.objects.filter(status="open").count(),
+        list(
+            WebhookEndpoint.objects.order_by("id").values_list(
+                "url", "description", "secret", "is_active"
+            )
+        ),
+        list(
+            WebhookDelivery.objects.order_by("id").values_list(
+                "id", "status", "next_attempt_at", "attempts_at_redelivery"
+            )
+        ),
     )
 
 
@@ -388,13 +425,16 @@ def test_permission_matrix(request, world, name, method, path, persona, expected
     url = path.format(**world.refs)
     if method == "GET":
         response = client.get(url)
+    elif method == "DELETE":
+        response = client.delete(url)
     else:
         body = BODIES[name](world) if name in BODIES else {}
         multipart = any(isinstance(v, SimpleUploadedFile) for v in body.values())
-        response = client.post(url, body, format="multipart" if multipart else "json")
+        send = client.post if method == "POST" else client.patch
+        response = send(url, body, format="multipart" if multipart else "json")
 
     assert response.status_code == expected, f"{method} {url}: {response.content[:300]!r}"
-    if method == "POST" and expected >= 400:
+    if method != "GET" and expected >= 400:
         assert _snapshot() == before, "a refused request changed something"
 
 
@@ -422,6 +462,7 @@ def test_the_matrix_covers_every_api_route():
     samples["period"] = samples["last_month"] = "2026-01"
     samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     samples["payout_report"] = samples["payout_exception"] = 1
+    samples["webhook_endpoint"] = samples["webhook_delivery"] = 1
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")

@@ -62,7 +62,7 @@ def world(db, acme, bolt):
             role="owner",
         ).user
     alice = StaffFactory(username="alice")
-    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", secret="s")
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook")
     order = make_order(
         number="ORD-3V",
         shipping="9.00",

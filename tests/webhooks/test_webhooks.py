@@ -1,73 +1,22 @@
 """Webhooks: signed, delivered from the outbox, retried with backoff."""
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
-import pytest
 from django.utils import timezone
 
 from refunds import outbox
-from refunds.services.cases import LineRequest, approve_case, open_case
+from refunds.services.cases import approve_case
 from webhooks import delivery as webhook_delivery
+from webhooks import signing
 from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 
-class Receiver:
-    """A local HTTP endpoint that answers with the statuses it is given."""
-
-    def __init__(self, statuses):
-        self.statuses = list(statuses)
-        self.requests = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-                self.wfile.write(b"ok" if status < 300 else b"try later")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    servers = []
-
-    def make(*statuses):
-        server = Receiver(statuses)
-        servers.append(server)
-        return server
-
-    yield make
-    for server in servers:
-        server.close()
-
-
-def open_worked_case(order):
-    mug, _ = order.lines.order_by("sku")
-    return open_case(order=order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
-
-
 def test_a_case_event_is_delivered_signed(
-    worked_order, receiver, django_capture_on_commit_callbacks
+    worked_order, receiver, open_worked_case, django_capture_on_commit_callbacks
 ):
     server = receiver(200)
-    endpoint = WebhookEndpoint.objects.create(url=server.url, secret="s3cret")
+    endpoint = WebhookEndpoint.objects.create(url=server.url)
     case = open_worked_case(worked_order)
     with django_capture_on_commit_callbacks(execute=True):
         outbox.drain("webhooks")
@@ -75,18 +24,34 @@ def test_a_case_event_is_delivered_signed(
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.response_status == 200
     headers, body = server.requests[0]
-    assert headers["Splitledger-Event"] == "case.created"
-    assert webhook_delivery.verify("s3cret", headers["Splitledger-Signature"], body)
-    assert not webhook_delivery.verify("wrong", headers["Splitledger-Signature"], body)
-    assert not webhook_delivery.verify("s3cret", headers["Splitledger-Signature"], body + b" ")
+    assert headers["webhook-id"] == delivery.message_id == json.loads(body)["id"]
+    assert headers["webhook-signature"].startswith("v1,")
+    assert signing.verify(endpoint.secret, headers, body)
+    assert not signing.verify(signing.new_secret(), headers, body)
+    assert not signing.verify(endpoint.secret, headers, body + b" ")
+    assert not signing.verify(endpoint.secret, {**headers, "webhook-id": "msg_other"}, body)
     payload = json.loads(body)
-    assert payload["type"] == "case.created" and payload["data"]["case_id"] == case.case_id
+    assert payload["type"] == "case.opened" and payload["data"]["case_id"] == case.case_id
+    assert payload["data"]["sequence"] == 1
     assert payload["data"]["liabilities"][0]["vendor_share"] == "18.00"
 
 
-def test_a_failed_delivery_is_retried_with_backoff(worked_order, receiver, settings):
+def test_an_old_timestamp_does_not_verify():
+    secret = signing.new_secret()
+    body = b'{"id":"msg_1"}'
+    fresh = signing.headers([secret], "msg_1", body)
+    stale = signing.headers(
+        [secret], "msg_1", body, timestamp=int(fresh["webhook-timestamp"]) - 301
+    )
+    assert signing.verify(secret, fresh, body)
+    assert not signing.verify(secret, stale, body)
+
+
+def test_a_failed_delivery_is_retried_with_backoff(
+    worked_order, receiver, open_worked_case, settings
+):
     server = receiver(500, 503, 200)
-    WebhookEndpoint.objects.create(url=server.url, secret="s")
+    endpoint = WebhookEndpoint.objects.create(url=server.url)
     open_worked_case(worked_order)
     outbox.drain("webhooks")
     delivery = WebhookDelivery.objects.get()
@@ -103,14 +68,30 @@ def test_a_failed_delivery_is_retried_with_backoff(worked_order, receiver, setti
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempts == 3
     assert len(server.requests) == 3
-    # The same event id every time, so the receiver can deduplicate.
+    # The same message id every time, so the receiver can deduplicate; each
+    # attempt signed afresh.
+    assert {h["webhook-id"] for h, _ in server.requests} == {delivery.message_id}
     assert len({json.loads(body)["id"] for _, body in server.requests}) == 1
+    assert all(signing.verify(endpoint.secret, h, body) for h, body in server.requests)
 
 
-def test_a_delivery_fails_for_good_after_the_last_attempt(worked_order, receiver, settings):
+def test_the_backoff_doubles_up_to_six_hours(settings):
+    settings.WEBHOOK_BACKOFF_SECONDS = 10
+    assert [webhook_delivery.backoff(n).total_seconds() for n in (1, 2, 3, 7)] == [
+        10,
+        20,
+        40,
+        640,
+    ]
+    assert webhook_delivery.backoff(30) == timedelta(hours=6)
+
+
+def test_a_delivery_fails_for_good_after_the_last_attempt(
+    worked_order, receiver, open_worked_case, settings
+):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     server = receiver(500, 500)
-    WebhookEndpoint.objects.create(url=server.url, secret="s")
+    WebhookEndpoint.objects.create(url=server.url)
     open_worked_case(worked_order)
     outbox.drain("webhooks")
     delivery = WebhookDelivery.objects.get()
@@ -119,8 +100,8 @@ def test_a_delivery_fails_for_good_after_the_last_attempt(worked_order, receiver
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.FAILED
 
 
-def test_an_unreachable_endpoint_is_recorded(worked_order):
-    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/nothing", secret="s")
+def test_an_unreachable_endpoint_is_recorded(worked_order, open_worked_case):
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/nothing")
     open_worked_case(worked_order)
     outbox.drain("webhooks")
     delivery = WebhookDelivery.objects.get()
@@ -129,11 +110,22 @@ def test_an_unreachable_endpoint_is_recorded(worked_order):
     assert delivery.error and delivery.response_status is None
 
 
-def test_endpoints_get_only_the_events_they_want_once(worked_order, receiver, alice):
+def test_a_redirect_is_not_followed(worked_order, receiver, open_worked_case):
+    server = receiver(302)
+    WebhookEndpoint.objects.create(url=server.url)
+    open_worked_case(worked_order)
+    outbox.drain("webhooks")
+    delivery = WebhookDelivery.objects.get()
+    assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.PENDING
+    delivery.refresh_from_db()
+    assert delivery.response_status == 302 and len(server.requests) == 1
+
+
+def test_endpoints_get_only_the_events_they_want_once(
+    worked_order, receiver, open_worked_case, alice
+):
     server = receiver()
-    status_only = WebhookEndpoint.objects.create(
-        url=server.url, secret="s", events=["case.status_changed"]
-    )
+    status_only = WebhookEndpoint.objects.create(url=server.url, events=["case.status_changed"])
     case = open_worked_case(worked_order)
     approve_case(case=case, actor=alice)
     outbox.drain("webhooks")
