@@ -8,7 +8,7 @@ holds the statements' and allocations' own).
   journal's posting key names the report, so the report is written first).
 - An exception changes only from open to resolved, once, with its note and who.
 
-Installed by migration 0002 with lib.pgtriggers. PostgreSQL only.
+Installed by migration 0001_squashed with lib.pgtriggers. PostgreSQL only.
 """
 
 from lib.pgtriggers import Function, Trigger, install_sql, uninstall_sql

@@ -25,7 +25,7 @@
   real foreign key from its statements), so an insert-time check is enough.
 - Open items change only in `remaining_minor`, and only through allocations.
 
-Installed by migration 0001 with lib.pgtriggers (see ledger/triggers.py for why
+Installed by migration 0001_squashed with lib.pgtriggers (see ledger/triggers.py for why
 SQL rather than django-pgtrigger). PostgreSQL only.
 """
 

@@ -6,9 +6,8 @@ functions (`ledger_refuse_change` guards four tables, `ledger_check_journal`
 two) and raise messages and error codes the code and tests rely on. Keeping
 the SQL as it runs today changes nothing in the database.
 
-Before this module the definitions were spread over migrations 0002 (the
-functions and the journal/entry triggers), 0005 (credit notes), 0009 and 0011
-(the balance check rewritten twice). Migration 0013 installs exactly this.
+Migration 0001_squashed installs exactly this (before the migrations were
+squashed the definitions were spread over migrations 0002-0013).
 
 To change a trigger: edit it here and add a migration whose forward runs
 `install_sql(FUNCTIONS, TRIGGERS)` and whose reverse runs the previous SQL

@@ -62,25 +62,27 @@ def _seeded_defaults(request, _django_db_marker):
 
 
 def seed_defaults() -> None:
-    """Put back the reason codes and the default chart if a flush removed them."""
-    from importlib import import_module
-
+    """Put back the reason codes, the default chart and the Finance group if a
+    flush removed them: the same functions the migrations run."""
     from django.apps import apps
     from django.contrib.auth.models import Group
 
+    from cash.seed import grant_finance as grant_cash
     from ledger.models import Account
+    from ledger.seed import create_default_chart, grant_period_permissions
     from refunds.models import ReasonPolicy
+    from refunds.seed import create_default_policies
+    from vendors.finance_group import create_finance_group
     from vendors.permissions import FINANCE_GROUP
 
     if not ReasonPolicy.objects.exists():
-        import_module("refunds.migrations.0002_default_reason_policies").create(apps, None)
+        create_default_policies(apps)
     if not Account.objects.exists():
-        import_module("ledger.migrations.0003_default_chart").create(apps, None)
-        import_module("ledger.migrations.0017_chart_for_tax_models").update_chart(apps, None)
+        create_default_chart(apps)
     if not Group.objects.filter(name=FINANCE_GROUP).exists():
-        import_module("vendors.migrations.0003_finance_group").create(apps, None)
-        import_module("ledger.migrations.0018_accounting_periods").grant_finance(apps, None)
-        import_module("cash.migrations.0002_payout_reports").grant_finance(apps, None)
+        create_finance_group(apps)
+        grant_period_permissions(apps)
+        grant_cash(apps)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Double-entry ledger: accounts, journals, entries and maintained balances.
 
 Entries are never updated or deleted, and a journal's entries balance per
-currency; on PostgreSQL triggers enforce both (migration 0002), not only this
+currency; on PostgreSQL triggers enforce both (ledger/triggers.py), not only this
 code. Corrections are new journals that reverse or adjust. Account balances are
 maintained in the posting transaction, so reading one is a primary-key lookup
 however many entries exist.

@@ -43,7 +43,7 @@ def _portal_user(username: str, seats: Sequence[tuple[Vendor, str]]) -> Login:
 
 
 def _staff_users() -> list[AbstractUser]:
-    """Finance staff: in the Finance group (vendors migration 0003), no superusers."""
+    """Finance staff: in the Finance group (vendors.finance_group), no superusers."""
     finance = Group.objects.get(name=FINANCE_GROUP)
     users = []
     for username, first, last in STAFF:

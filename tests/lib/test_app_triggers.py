@@ -6,7 +6,6 @@ before the triggers modules gives the same triggers as a fresh database."""
 from __future__ import annotations
 
 import re
-from importlib import import_module
 
 import pghistory.models
 import pgtrigger
@@ -15,14 +14,10 @@ from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from ledger import triggers as ledger_triggers
 from refunds import triggers as refunds_triggers
-from refunds.models import ReasonPolicy, RefundDay, RefundLine
-from refunds.services.cases import LineRequest, cancel_case, open_case
-from tests.factories import make_order
-from tests.refund_day import expected, kept
+from refunds.models import RefundDay
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
@@ -186,90 +181,3 @@ def test_refund_day_belongs_to_refunds():
     assert RefundDay._meta.db_table == "portal_refundday"
     assert ContentType.objects.get_for_model(RefundDay).app_label == "refunds"
     assert not ContentType.objects.filter(app_label="portal", model="refundday").exists()
-
-
-def policy_version_columns(*, add: bool) -> None:
-    with connection.schema_editor() as editor:
-        for model, name in ((ReasonPolicy, "version"), (RefundLine, "policy_version")):
-            field = model._meta.get_field(name)
-            if add:
-                editor.add_field(model, field)
-            else:
-                editor.remove_field(model, field)
-
-
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_migrating_from_before_gives_what_a_fresh_database_has(acme, bolt):
-    fresh = (installed_triggers(), app_functions())
-    order = make_order(number="TRIP-1", lines=[(acme, "MUG-01", 2, "20.00", "0.10")])
-    open_case(order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)])
-
-    content_type = ContentType.objects.get(app_label="refunds", model="refundday").pk
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(BEFORE)
-    before = installed_triggers()
-    # The content type row went back to portal, keeping its id (and its grants).
-    assert ContentType.objects.filter(pk=content_type, app_label="portal").exists()
-    # Portal's triggers on refunds' tables, as they were.
-    assert ("refunds_refundcase", "portal_refundday_refundcase_updates") in before
-    assert not any(name.startswith("refunds_refundday") for _, name in before)
-    # Written under the old triggers, between the two migrations. The code stamps the
-    # reason policy's version (refunds 0012, after the triggers): lend it the columns.
-    policy_version_columns(add=True)
-    cancel_case(case=order.refund_cases.get(), actor=None, reason="Round trip")
-    second = make_order(
-        number="TRIP-2",
-        lines=[(acme, "MUG-01", 1, "20.00", "0.10"), (bolt, "TEE-01", 1, "50.00", "0.10")],
-    )
-    mug, tee = second.lines.order_by("sku")
-    open_case(order=second, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
-    policy_version_columns(add=False)
-
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
-    assert (installed_triggers(), app_functions()) == fresh
-    assert ContentType.objects.filter(pk=content_type, app_label="refunds").exists()
-    # The sums kept by the old triggers and then the new are the live rows' sums.
-    assert kept() == expected()
-    open_case(order=second, lines=[LineRequest(tee.pk, "goodwill", amount="5.00")])
-    assert kept() == expected()
-
-
-def test_ledger_sql_is_what_its_migrations_installed():
-    """The ledger's current SQL is what 0002, 0005 and 0011 installed."""
-    previous = (
-        import_module("ledger.migrations.0002_ledger_invariants").INSTALL
-        + import_module("ledger.migrations.0005_credit_notes_immutable").INSTALL
-    )
-    for trigger in ledger_triggers.TRIGGERS:
-        assert " ".join(trigger.sql.split()) in " ".join(previous.split())
-    full = import_module("ledger.migrations.0011_full_balance_check").FULL_CHECK
-    assert body(ledger_triggers.CHECK_JOURNAL.sql) == body(full)
-    assert body(ledger_triggers.REFUSE_CHANGE.sql) in previous
-
-
-def renamed(sql: str) -> str:
-    return sql.replace("portal_day(", "refunds_refundday_day(").replace(
-        "portal_refundday_rank(", "refunds_refundday_rank("
-    )
-
-
-def test_refund_day_sql_is_portal_0007s_under_refunds_names():
-    """The summary's triggers moved app, not behaviour: the same SQL but for names."""
-    old = import_module("portal.migrations.0007_refund_day_lock_order")
-    for table, (name, sql) in old.TABLES.items():
-        new = refunds_triggers.SUMMARY_FUNCTIONS[table]
-        assert renamed(sql).replace(f"{name}()", new.signature) == new.sql
-        for event in old.REFERENCING:
-            trigger = refunds_triggers.summary_trigger(table, event)
-            assert trigger.sql == renamed(
-                f"CREATE TRIGGER {old.trigger_name(table, event)} AFTER {event.upper()} ON "
-                f"{table}\n    {old.REFERENCING[event]} FOR EACH STATEMENT EXECUTE FUNCTION "
-                f"{name}();\n"
-            ).replace(old.trigger_name(table, event), trigger.name).replace(
-                f"{name}()", new.signature
-            )
-    assert renamed(old.INSTALL.split("$$")[1]) == body(refunds_triggers.RANK.sql)
-    expected = import_module("portal.migrations.0003_refund_day_summary").EXPECTED
-    assert " ".join(renamed(expected).split()) == " ".join(refunds_triggers.EXPECTED.split())

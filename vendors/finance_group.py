@@ -6,21 +6,23 @@ events are never deleted, and configuration is changed, not removed).
 Superusers have every permission anyway; everyone else gets only what a group
 or their own permissions give them (a read-only user: view_* only).
 
-Models added later need a migration of their own that adds their permissions.
-`create` is also called by the test suite after a flush (tests/conftest.py).
+Run by the migrations (vendors 0002_finance_group) and by the test suite after
+a flush (tests/conftest.py); `apps` is the migration's app registry or the real one.
 """
 
-from django.contrib.auth.management import create_permissions
-from django.db import migrations
+from typing import Any
 
-FINANCE_GROUP = "Finance"
+from django.contrib.auth.management import create_permissions
+
+from .permissions import FINANCE_GROUP
+
 FULL_APPS = ("refunds", "ledger", "vendors", "portal")
 # `integrations` was split into `api` and `webhooks` (integrations 0003 moves
 # the content types over); a fresh database grants on the old label here.
 VIEW_APPS = ("integrations", "api", "webhooks")
 
 
-def create(apps, schema_editor):
+def create_finance_group(apps: Any) -> None:
     # Permissions are made by post_migrate, after every migration: make them now.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
@@ -38,22 +40,3 @@ def create(apps, schema_editor):
         or (p.content_type.app_label in FULL_APPS and p.codename.split("_")[0] in ("add", "change"))
     ]
     group.permissions.add(*wanted)
-
-
-def remove(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name=FINANCE_GROUP).delete()
-
-
-class Migration(migrations.Migration):
-    dependencies = [
-        ("vendors", "0002_membership_email_preference"),
-        ("auth", "0012_alter_user_first_name_max_length"),
-        ("contenttypes", "0002_remove_content_type_name"),
-        # The models whose permissions the group holds.
-        ("refunds", "0009_order_line_identity"),
-        ("ledger", "0011_full_balance_check"),
-        ("portal", "0006_email_attempts"),
-        ("integrations", "0001_initial"),
-    ]
-
-    operations = [migrations.RunPython(create, remove)]

@@ -1,9 +1,14 @@
-from decimal import Decimal
+"""What a new installation starts with: the default reason policies.
 
-from django.db import migrations
+Run by the migrations (refunds 0001_squashed) and by the test suite after a
+flush (tests/conftest.py); `apps` is the migration's app registry or the real one.
+"""
+
+from decimal import Decimal
+from typing import Any
 
 # code, label, vendor share %, commission back to vendor, who bears shipping
-DEFAULTS = [
+DEFAULT_POLICIES = [
     ("damaged", "Arrived damaged", 100, True, "vendor"),
     ("defective", "Defective", 100, True, "vendor"),
     ("wrong_item", "Wrong item sent", 100, True, "vendor"),
@@ -16,9 +21,9 @@ DEFAULTS = [
 ]
 
 
-def create(apps, schema_editor):
+def create_default_policies(apps: Any) -> None:
     ReasonPolicy = apps.get_model("refunds", "ReasonPolicy")
-    for code, label, share, commission, shipping in DEFAULTS:
+    for code, label, share, commission, shipping in DEFAULT_POLICIES:
         ReasonPolicy.objects.get_or_create(
             code=code,
             defaults={
@@ -28,8 +33,3 @@ def create(apps, schema_editor):
                 "shipping_bearer": shipping,
             },
         )
-
-
-class Migration(migrations.Migration):
-    dependencies = [("refunds", "0001_initial")]
-    operations = [migrations.RunPython(create, migrations.RunPython.noop)]
