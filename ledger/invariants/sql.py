@@ -24,7 +24,16 @@ from refunds.models import (
 from refunds.statuses import PAID_STATUSES, RELEASED_STATUSES, sql_list
 from vendors.models import Vendor
 
-from ..models import Account, AccountBalance, AccountRole, Entry, Journal, JournalKind, Payout
+from ..models import (
+    Account,
+    AccountBalance,
+    AccountingPeriod,
+    AccountRole,
+    Entry,
+    Journal,
+    JournalKind,
+    Payout,
+)
 
 LEDGER_CONSUMER = "ledger"
 DEFAULT_LIMIT = 50
@@ -41,6 +50,7 @@ TABLES = {
     "order": Order._meta.db_table,
     "outbox": OutboxMessage._meta.db_table,
     "payout": Payout._meta.db_table,
+    "period": AccountingPeriod._meta.db_table,
     "refund_line": RefundLine._meta.db_table,
     "vendor": Vendor._meta.db_table,
 }

@@ -38,6 +38,7 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "journals",
         "accounts",
         "credit-notes",
+        "periods",
         "trial-balance",
     ]
     for name, url in index.items():

@@ -90,12 +90,18 @@ def test_the_sweep_finds_every_api_post_endpoint(case):
     paths = api_post_paths({})
     assert "/api/v1/refund-cases/" in paths and "/api/v1/orders/" in paths
     assert "/api/v1/refund-cases/X/approve/" in paths and "/api/v1/vendors/X/users/" in paths
-    assert len(paths) == 14, paths
+    assert "/api/v1/periods/X/close/" in paths and "/api/v1/periods/X/reopen/" in paths
+    assert len(paths) == 16, paths
 
 
 @pytest.mark.parametrize("shape", DEEP_BODIES)
 def test_every_api_post_refuses_a_deeply_nested_body(staff, case, shape):
-    refs = {"case_id": case.case_id, "code": "ACME", "number": case.order.number}
+    refs = {
+        "case_id": case.case_id,
+        "code": "ACME",
+        "number": case.order.number,
+        "month": "2026-11",
+    }
     paths = api_post_paths(refs)
     for path in paths:
         response = staff.post(path, DEEP_BODIES[shape], content_type="application/json")
