@@ -59,36 +59,61 @@ def first_open_day() -> date | None:
 def posting_dates(days: Iterable[date]) -> dict[date, date]:
     """Each day's posting date (itself, or the first open day when it is in a
     closed period), with the periods posted into locked until the transaction
-    ends (see the module doc). Call it inside the posting's transaction."""
+    ends (see the module doc). Call it inside the posting's transaction.
+
+    Usually one statement: lock the months of the days as they are and read
+    the latest closed month with them. Again only when a month has no period
+    row yet (its first posting makes it), a day must move, or a close of a
+    month it locks committed meanwhile (closes are rare and move forward, so
+    this ends)."""
     wanted = set(days)
     if not wanted:
         return {}
+    dates = {day: day for day in wanted}
     while True:
-        first_open = first_open_day()
-        dates = {day: max(day, first_open) if first_open else day for day in wanted}
         months = sorted({month_start(day) for day in dates.values()})
-        if _lock_open(months):
+        statuses, latest_closed = _lock(months)
+        if len(statuses) < len(months):
+            # A month's first posting: date by a fresh read of the closed
+            # months, then make the rows of the (open) months posted into.
+            dates = _moved(wanted, first_open_day())
+            AccountingPeriod.objects.bulk_create(
+                [AccountingPeriod(month=month_start(day)) for day in set(dates.values())],
+                ignore_conflicts=True,
+            )
+            continue
+        if any(status != PeriodStatus.OPEN for status in statuses):
+            # A close committed while we waited for its month: read it next round.
+            dates = _moved(wanted, first_open_day())
+            continue
+        moved = _moved(wanted, next_month(latest_closed) if latest_closed else None)
+        if moved == dates:
             return dates
-        # A close of one of these months committed after first_open was read:
-        # read again (closes are rare and move forward, so this ends).
+        dates = moved
 
 
-def _lock_open(months: list[date]) -> bool:
-    """Make the months' period rows if missing and lock them FOR SHARE, in month
-    order; whether all of them are open."""
-    AccountingPeriod.objects.bulk_create(
-        [AccountingPeriod(month=month) for month in months], ignore_conflicts=True
-    )
+def _moved(days: set[date], first_open: date | None) -> dict[date, date]:
+    return {day: max(day, first_open) if first_open else day for day in days}
+
+
+def _lock(months: list[date]) -> tuple[list[str], date | None]:
+    """The statuses of the months' existing period rows, locked FOR SHARE in
+    month order, and the latest closed month."""
+    table = AccountingPeriod._meta.db_table
     if connection.vendor != "postgresql":
         # SQLite (local development) has one writer at a time and no row locks.
         statuses = AccountingPeriod.objects.filter(month__in=months).values_list(
             "status", flat=True
         )
-        return all(status == PeriodStatus.OPEN for status in statuses)
+        latest = AccountingPeriod.objects.filter(status=PeriodStatus.CLOSED).aggregate(
+            latest=Max("month")
+        )["latest"]
+        return list(statuses), latest
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT status FROM {AccountingPeriod._meta.db_table} "
-            "WHERE month = ANY(%s) ORDER BY month FOR SHARE",
-            [months],
+            f"SELECT p.status, (SELECT max(c.month) FROM {table} c WHERE c.status = %s) "
+            f"FROM {table} p WHERE p.month = ANY(%s) ORDER BY p.month FOR SHARE OF p",
+            [PeriodStatus.CLOSED, months],
         )
-        return all(status == PeriodStatus.OPEN for (status,) in cursor.fetchall())
+        rows = cursor.fetchall()
+    return [status for status, _ in rows], rows[0][1] if rows else None

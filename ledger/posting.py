@@ -741,8 +741,8 @@ def record_payout(
     commits first is seen and held back, and one that has not committed when
     the payout reads waits for the payout to commit and opens after it; then
     the balance rows the journal updates (payable, receivable, bank) in account
-    order. Two payouts at once cannot both spend
-    the same balance: the second waits and sees what the first left.
+    order. Two payouts at once cannot both spend the same balance: the second
+    waits and sees what the first left.
     """
     currency = parse_currency(currency, "currency")
     amount = parse_amount(amount, currency, "amount", allow_zero=False)

@@ -184,6 +184,7 @@ class PeriodViewSet(viewsets.ViewSet):
     @extend_schema(request=None, responses={200: PeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, month=None):
+        request.data  # noqa: B018 -- the body is read (and a hostile one refused) as on every POST
         period = close_period(month=parse_month(month), user=request.user, process="api")
         return Response(PeriodSerializer(period_row(period)).data)
 

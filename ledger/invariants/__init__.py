@@ -8,7 +8,8 @@ returns at most `limit` findings plus one that says how many more there are.
 
 What the checks compare:
 - Journals: entries balance, are in the journal's currency, and number exactly
-  the declared entry_count. The trial balance nets to zero per currency.
+  the declared entry_count. The trial balance nets to zero per currency. No
+  journal was posted into a month after it closed.
 - Maintained balances equal the sums of the entries per (account, currency).
 - Sources against the ledger: each order has one sale journal for its captured
   amount; each payout one payout journal; each completed case (completed,
@@ -54,6 +55,7 @@ PostgreSQL only: on SQLite the checks are the only guard.)
 from .books import (
     balances_match_entries,
     journals_balance,
+    journals_in_open_periods,
     outbox_backlog,
     trial_balance_nets_to_zero,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "case_postings_match_liabilities",
     "check_invariants",
     "journals_balance",
+    "journals_in_open_periods",
     "outbox_backlog",
     "output_tax_matches_documents",
     "payouts_posted",

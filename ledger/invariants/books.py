@@ -86,6 +86,30 @@ def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     return _findings("balances_match_entries", _fetch(sql, limit=limit), limit, make)
 
 
+def journals_in_open_periods(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """No journal was posted into a month after the month (last) closed."""
+    # A journal's month is the latest period row on or before its date: every
+    # month posted in has a row (ledger.periods), so that is its own month.
+    sql = _sql(
+        """
+        SELECT j.id, j.posting_key, j.date, p.month, p.closed_at, j.created_at
+        FROM "{journal}" j
+        JOIN "{period}" p
+            ON p.month = (SELECT max(q.month) FROM "{period}" q WHERE q.month <= j.date)
+        WHERE p.status = 'closed' AND j.created_at > p.closed_at
+        """
+    )
+
+    def make(
+        pk: int, key: str, day: object, month: object, closed: object, posted: object
+    ) -> tuple[str, str]:
+        return f"journal {pk} ({key})", (
+            f"dated {day} in the period of {month}, closed at {closed}, but posted at {posted}"
+        )
+
+    return _findings("journals_in_open_periods", _fetch(sql, limit=limit), limit, make)
+
+
 def trial_balance_nets_to_zero(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Per currency, all debit totals equal all credit totals."""
     sql = _sql(

@@ -43,6 +43,7 @@ CHECKS: tuple[Check, ...] = tuple(
         ("journals_balance", books.journals_balance),
         ("balances_match_entries", books.balances_match_entries),
         ("trial_balance", books.trial_balance_nets_to_zero),
+        ("journals_in_open_periods", books.journals_in_open_periods),
         ("outbox_backlog", books.outbox_backlog),
         ("sales_posted", sources.sales_posted),
         ("payouts_posted", sources.payouts_posted),

@@ -32,6 +32,7 @@ from vendors.models import TaxModel, Vendor
 from ..models import (
     Account,
     AccountBalance,
+    AccountingPeriod,
     AccountRole,
     CreditNote,
     CreditNoteLine,
@@ -64,6 +65,7 @@ TABLES = {
     "order": Order._meta.db_table,
     "outbox": OutboxMessage._meta.db_table,
     "payout": Payout._meta.db_table,
+    "period": AccountingPeriod._meta.db_table,
     "refund_line": RefundLine._meta.db_table,
     "tax_code": TaxCode._meta.db_table,
     "vendor": Vendor._meta.db_table,

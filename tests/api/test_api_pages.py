@@ -41,6 +41,7 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "invoices",
         "tax-codes",
         "webhook-endpoints",
+        "periods",
         "trial-balance",
         "webhook-events",
     ]

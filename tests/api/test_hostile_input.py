@@ -92,6 +92,7 @@ def test_the_sweep_finds_every_api_post_endpoint(case):
     paths = api_post_paths({})
     assert "/api/v1/refund-cases/" in paths and "/api/v1/orders/" in paths
     assert "/api/v1/refund-cases/X/approve/" in paths and "/api/v1/vendors/X/users/" in paths
+    assert "/api/v1/periods/X/close/" in paths and "/api/v1/periods/X/reopen/" in paths
     assert len(paths) == 19, paths
 
 
@@ -106,6 +107,7 @@ def test_every_api_post_refuses_a_deeply_nested_body(staff, case, shape):
         "pk": str(endpoint.pk),
         "endpoint_id": str(endpoint.pk),
         "delivery_id": str(endpoint.deliveries.get().pk),
+        "month": "2026-11",
     }
     paths = api_post_paths(refs)
     for path in paths:

@@ -1,5 +1,5 @@
 """Model-based test: random sequences of orders, partial refunds, disputes,
-corrections and payouts against a small in-memory reference model.
+corrections, payouts and a period close against a small in-memory reference model.
 
 The model knows, independently of the services, what each step must do: the
 status table, how a piece of a refund is priced and who bears it (the rules in
@@ -7,8 +7,11 @@ refunds.services.liability's docstring, restated here), what each line and
 order still has to refund, and what each vendor is owed. After every step the
 cases' statuses and the refund counters in the database must equal the model's;
 every refusal must be one the model predicts, and every step the model allows
-must succeed. Whenever the ledger's outbox is drained, each vendor's payable in
-the ledger must equal the model's, and the auditor must find nothing.
+must succeed. Whenever the ledger's outbox is drained, what the ledger owes each
+vendor (payable less receivable) must equal the model's, and the auditor must
+find nothing (no journal in a closed period among its checks). Closing the
+payouts' month moves vendors' debit balances to their receivables and posts
+later payouts dated in it on the next month's first day.
 
 Each example runs inside a savepoint of one test transaction, rolled back at
 its end, so examples are independent and nothing is committed. CI (the CI
@@ -30,8 +33,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import F
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -46,6 +51,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from ledger.closing import close_period
 from ledger.invariants import check_invariants
 from ledger.models import AccountBalance, AccountRole
 from ledger.posting import record_payout
@@ -394,6 +400,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.audited = False
         self.reached: set[str] = set()  # milestones of this example, for the report
         self.payables: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        self.closed = False
         type(self).examples += 1
 
     def teardown(self) -> None:
@@ -808,7 +815,7 @@ class LedgerMachine(RuleBasedStateMachine):
         vendor = next(v for v in self.vendors if v.pk == vendor_id)
         # The model's payables count messages not yet posted, so the posted
         # balance may be lower: an advance, as far as the ledger knows.
-        record_payout(
+        paid = record_payout(
             vendor=vendor,
             amount=units * unit,
             currency=currency,
@@ -816,8 +823,29 @@ class LedgerMachine(RuleBasedStateMachine):
             advance=True,
             posted_by=BY_TESTS,
         )
+        if paid.receivable_offset:
+            self.reached.add("receivable settled")
         self.payables[(vendor_id, currency)] -= units * unit
         self.reached.add("payout")
+
+    # The payouts' month (2026-11) closes once: vendors that owe the platform at
+    # its end move to their receivables, and later payouts dated in it are posted
+    # on 2026-12-01 (settling those receivables first).
+    @precondition(lambda self: not self.closed)
+    @rule()
+    @counted
+    def close_payouts_month(self) -> None:
+        closer, _ = get_user_model().objects.get_or_create(username="model-closer")
+        period = close_period(
+            month=date(2026, 11, 1),
+            user=closer,
+            process="tests",
+            today=max(timezone.localdate(), date(2026, 12, 1)),
+        )
+        self.closed = True
+        self.reached.add("close")
+        if period.events.get().reclassified:
+            self.reached.add("reclassification")
 
     # Now and then one message per batch, so that the consumer posts a case's
     # refund and its correction, or an order's sale and its refunds, in
@@ -830,12 +858,11 @@ class LedgerMachine(RuleBasedStateMachine):
     def _settle(self, batch_size: int = 500) -> None:
         """Post the outbox: the ledger must now owe each vendor what the model does."""
         posted = drain_ledger(batch_size)
-        ledger = {
-            (vendor_id, currency): amount
-            for vendor_id, currency, amount in AccountBalance.objects.filter(
-                account__role=AccountRole.VENDOR_PAYABLE
-            ).values_list("account__vendor_id", "currency", F("credit") - F("debit"))
-        }
+        ledger: dict[tuple[int, str], Decimal] = defaultdict(lambda: ZERO)
+        for vendor_id, currency, amount in AccountBalance.objects.filter(
+            account__role__in=[AccountRole.VENDOR_PAYABLE, AccountRole.VENDOR_RECEIVABLE]
+        ).values_list("account__vendor_id", "currency", F("credit") - F("debit")):
+            ledger[(vendor_id, currency)] += amount
         model = {key: amount for key, amount in self.payables.items() if amount != 0}
         assert {k: v for k, v in ledger.items() if v != 0} == model
         if posted or not self.audited:  # else the books are as last audited

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from ledger import invariants
 from ledger.closing import PeriodError, close_period, parse_month, period_rows, reopen_period
 from ledger.models import (
     Account,
@@ -334,6 +335,21 @@ def test_the_database_refuses_a_reopen_without_a_reason_and_a_closed_period_with
         )
     with pytest.raises(IntegrityError), transaction.atomic():
         AccountingPeriod.objects.filter(pk=period.pk).update(status=PeriodStatus.CLOSED)
+
+
+def test_the_checker_finds_a_journal_posted_into_a_month_after_it_closed(accounts, alice):
+    post_one(draft(accounts, "jan", date(2026, 1, 5)), posted_by=BY_TESTS)
+    close("2026-01", alice)
+    assert invariants.journals_in_open_periods() == []
+    # As if it had closed before the journal was posted (no trigger on SQLite).
+    AccountingPeriod.objects.filter(month=date(2026, 1, 1)).update(
+        closed_at=datetime(2025, 12, 31, tzinfo=UTC)
+    )
+
+    (finding,) = invariants.journals_in_open_periods()
+
+    assert finding.subject.endswith("(jan)")
+    assert "dated 2026-01-05 in the period of 2026-01-01, closed at 2025-12-31" in finding.detail
 
 
 # ---------------------------------------------------------------- races
