@@ -25,15 +25,18 @@ Records older than IDEMPOTENCY_RETENTION_DAYS are purged by a periodic task
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
+
+from lib.problems import is_problem, problem_response
 
 from .models import ApiToken, IdempotencyRecord
 
@@ -73,12 +76,26 @@ def _storable(response: HttpResponse) -> bool:
     )
 
 
-def _retry_later() -> JsonResponse:
-    response = JsonResponse(
-        {"detail": "The request conflicts with the current state; retry it.", "code": "conflict"},
-        status=409,
+def _retry_later(request: HttpRequest) -> HttpResponse:
+    return problem_response(
+        request,
+        "conflict",
+        "The request conflicts with the current state; retry it.",
+        retry_after=1,
     )
-    response["Retry-After"] = "1"
+
+
+def _replayed(request: HttpRequest, record: IdempotencyRecord) -> HttpResponse:
+    """The stored answer; a stored problem names this request's ID, as every
+    problem repeats the X-Request-ID of its response."""
+    body = bytes(record.body)
+    response = HttpResponse(body, status=record.status_code, content_type=record.content_type)
+    if is_problem(response):
+        problem = json.loads(body)
+        if "request_id" in problem and getattr(request, "request_id", None):
+            problem["request_id"] = request.request_id
+            response.content = json.dumps(problem).encode()
+    response["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -92,13 +109,12 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            return JsonResponse(
-                {
-                    "detail": f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters.",
-                    "code": "invalid",
-                    "errors": {"Idempotency-Key": ["Invalid length."]},
-                },
-                status=400,
+            message = f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters."
+            return problem_response(
+                request,
+                "validation_error",
+                message,
+                errors={"Idempotency-Key": [message]},
             )
         scope = principal_scope(request)
         if scope is None:
@@ -133,28 +149,22 @@ class IdempotencyMiddleware:
                 return response
         except IntegrityError:
             pass
-        return self._replay(scope, key, fingerprint)
+        return self._replay(request, scope, key, fingerprint)
 
-    def _replay(self, scope: str, key: str, fingerprint: str) -> HttpResponse:
+    def _replay(self, request: HttpRequest, scope: str, key: str, fingerprint: str) -> HttpResponse:
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.status_code is None:
             # Purged in between, or a record written before answers that were
             # not stored were rolled back: nothing to replay.
-            return _retry_later()
+            return _retry_later(request)
         if record.fingerprint != fingerprint:
-            return JsonResponse(
-                {
-                    "detail": "This Idempotency-Key was used with a different request.",
-                    "code": "idempotency_key_reused",
-                    "errors": {"Idempotency-Key": ["Used before with another body or path."]},
-                },
-                status=422,
+            return problem_response(
+                request,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+                errors={"Idempotency-Key": ["Used before with another body or path."]},
             )
-        response = HttpResponse(
-            bytes(record.body), status=record.status_code, content_type=record.content_type
-        )
-        response["Idempotent-Replayed"] = "true"
-        return response
+        return _replayed(request, record)
 
 
 def purge_idempotency_records(*, now: datetime | None = None) -> int:

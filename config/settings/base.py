@@ -59,6 +59,8 @@ MIDDLEWARE = [
     # request ID and is counted (ops.middleware).
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestMetricsMiddleware",
+    # Every error under /api/ a problem (RFC 9457), whoever made it (api.middleware).
+    "api.middleware.ProblemDetailsMiddleware",
     # First: a body larger than REQUEST_MAX_BYTES is refused (413) on its
     # Content-Length, before anything reads it.
     "lib.request_limits.RequestSizeLimitMiddleware",
