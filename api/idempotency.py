@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -42,6 +43,8 @@ from .models import ApiToken, IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
+# Visible ASCII, inner spaces allowed: what a client can send in a header as is.
+KEY_PATTERN = r"^[\x21-\x7E]([\x20-\x7E]{0,253}[\x21-\x7E])?$"
 PURGE_BATCH_SIZE = 5000
 
 
@@ -107,9 +110,11 @@ class IdempotencyMiddleware:
         key = request.META.get(HEADER)
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            message = f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters."
+        if not re.fullmatch(KEY_PATTERN.removeprefix("^").removesuffix("$"), key):
+            message = (
+                f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} visible ASCII characters "
+                "(spaces inside only)."
+            )
             return problem_response(
                 request,
                 "validation_error",

@@ -355,14 +355,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["vendors.api.permissions.ApiAccess"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only; the endpoints that take files add multipart (attachments, dispute).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    # The APIClient of the tests sends JSON unless told otherwise.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
     # ISO 8601 in UTC ("Z"); isoformat, unlike strftime, zero-pads years before 1000.
     "DATETIME_FORMAT": "iso-8601",
@@ -387,7 +386,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One named enum per choice set, whatever the field is called.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Problem responses, Idempotency-Key, X-Request-ID, text patterns (api.schema).
+        "api.schema.postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "lib.money.CURRENCY_CHOICES",
         "CaseStatusEnum": "refunds.models.CaseStatus",
         "EventKindEnum": "refunds.models.EventKind",
         "EventChannelEnum": "refunds.models.EventChannel",

@@ -1,6 +1,7 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
+from lib.money import CURRENCY_CHOICES
 from vendors.selectors import visible_vendor_ids
 
 from ..models import (
@@ -52,7 +53,7 @@ class RefundCaseFilter(django_filters.FilterSet):
 
 class OrderFilter(django_filters.FilterSet):
     vendor = django_filters.CharFilter(method="filter_vendor", help_text="Vendor code.")
-    currency = django_filters.CharFilter()
+    currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     created_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
     search = django_filters.CharFilter(field_name="number", lookup_expr="istartswith")

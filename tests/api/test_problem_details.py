@@ -41,7 +41,7 @@ def test_invalid_input_names_every_field_by_its_path(staff_api, worked_order):
     )
     assert problem["errors"] == {
         "lines[0].quantity": ["Ensure this value is greater than or equal to 1."],
-        "lines[1].order_line": ["A valid integer is required."],
+        "lines[1].order_line": ["Send a whole number, e.g. 2."],
         "lines[1].amount": ['Send amounts as strings, e.g. "5.50".'],
     }
     assert (
