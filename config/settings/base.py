@@ -347,7 +347,23 @@ HEALTH_OUTBOX_MAX_FAILED = int(env_str("HEALTH_OUTBOX_MAX_FAILED", "0"))
 HEALTH_BROKER_TIMEOUT_SECONDS = float(env_str("HEALTH_BROKER_TIMEOUT_SECONDS", "2"))
 HEALTH_MIGRATIONS_CACHE_SECONDS = int(env_str("HEALTH_MIGRATIONS_CACHE_SECONDS", "300"))
 
+# API rate limits (api.throttling): requests per API key (a session: per user)
+# and, without credentials, per client address; "N/sec|min|hour|day", or "off".
+# Past one: 429 with Retry-After. Counted in Redis when THROTTLE_CACHE_URL is
+# set (shared by every process), else in each process's memory (a limit per process).
+API_THROTTLE_RATES = {
+    "authenticated": env_str("API_THROTTLE_RATE", "1200/min"),
+    "anonymous": env_str("API_THROTTLE_ANON_RATE", "60/min"),
+}
+API_THROTTLE_CACHE = "throttle" if _throttle_cache_url else "default"
 REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.ApiKeyRateThrottle",
+        "api.throttling.AnonymousRateThrottle",
+    ],
+    # Proxies in front that append the client's address to X-Forwarded-For; 0
+    # trusts only REMOTE_ADDR (the header is the client's to forge).
+    "NUM_PROXIES": int(env_str("API_THROTTLE_NUM_PROXIES", "0")),
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

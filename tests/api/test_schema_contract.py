@@ -33,7 +33,10 @@ def operations(schema):
 
 
 def resolve(schema, node):
-    while "$ref" in node:
+    while "$ref" in node or len(node.get("allOf", [])) == 1:
+        node = node["allOf"][0] if "allOf" in node else node
+        if "$ref" not in node:
+            break
         node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
     return node
 
