@@ -106,12 +106,13 @@ RETRY_AFTER_HEADER = {
 
 # Status → what it means, for every operation (EVERY) and for POSTs (ON_POST).
 EVERY = {
-    "400": "Invalid input (`validation_error`, `errors` names the fields), malformed JSON "
-    "(`parse_error`) or an unknown cursor (`invalid_cursor`).",
+    "400": "Invalid input (`validation_error`, `errors` names the fields) or malformed JSON "
+    "(`parse_error`).",
     "401": "No API key, or one that is invalid, expired or revoked.",
     "403": "The credentials do not allow this request.",
     "404": "Not found, or not visible to these credentials; also an object the body names "
-    "(`errors` says which field).",
+    "(`errors` says which field), or a page `cursor` the API did not hand out "
+    "(`invalid_cursor`).",
     "406": "No representation matches the Accept header.",
     "429": "Too many requests (`throttled`): wait Retry-After seconds.",
     "503": "The database is unavailable (`service_unavailable`): retry after Retry-After seconds.",

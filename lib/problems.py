@@ -58,9 +58,10 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         400, "Malformed request body", "The body is not valid JSON (or nests too deep)."
     ),
     "invalid_cursor": ProblemType(
-        400,
+        404,
         "Invalid cursor",
-        "The `cursor` query parameter is not one this API handed out; start from the first page.",
+        "The `cursor` query parameter names no page: it is not one this API handed out. "
+        "Start again from the first page.",
     ),
     "not_authenticated": ProblemType(
         401, "Authentication required", "Send `Authorization: Token <key>`."

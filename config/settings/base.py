@@ -369,7 +369,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vendors.api.permissions.ApiAccess"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, refusing a repeated parameter or a boolean that is not true/false.
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
@@ -386,11 +387,15 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Splitledger API",
     "DESCRIPTION": (
         "Push orders and refund requests; read cases, breakdowns, journals and credit "
-        "notes. Amounts are strings with the currency's minor digits; timestamps are "
-        "ISO 8601 UTC. Authenticate with `Authorization: Token <key>`. Every POST "
-        "accepts an `Idempotency-Key` header."
+        "notes. Amounts are strings with the currency's minor digits, rates fractions "
+        '("0.1000" is 10%); timestamps are ISO 8601 UTC. Authenticate with '
+        "`Authorization: Token <key>`. Every POST accepts an `Idempotency-Key` header. "
+        "Every error is an RFC 9457 problem (`application/problem+json`) with a stable "
+        "`code` and the response's X-Request-ID in `request_id`. The integrator's guide "
+        "is docs/api.md."
     ),
-    "VERSION": "1.0.0",
+    # docs/api.md, "Versioning and deprecation": the minor grows with each additive change.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # /api/docs/ and /api/redoc/ load their scripts from our static files
     # (drf-spectacular-sidecar), never from a CDN: they work offline.

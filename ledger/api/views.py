@@ -81,6 +81,17 @@ class TrialBalanceQuery(serializers.Serializer):
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
     as_of = serializers.DateField(required=False)
 
+    def validate(self, attrs):
+        # Each parameter once: the serializer would read the last of several.
+        repeated = {
+            name: ["Give this parameter once."]
+            for name in self.fields
+            if len(self.initial_data.getlist(name)) > 1
+        }
+        if repeated:
+            raise serializers.ValidationError(repeated)
+        return attrs
+
 
 class TrialBalanceView(APIView):
     permission_classes = [ApiAccess]

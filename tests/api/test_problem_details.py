@@ -138,9 +138,9 @@ def test_a_body_in_another_media_type_is_415(staff_api, worked_order):
     assert_problem(response, 415, "unsupported_media_type")
 
 
-def test_a_cursor_the_api_did_not_give_is_400(staff_api):
+def test_a_cursor_the_api_did_not_give_names_no_page(staff_api):
     problem = assert_problem(
-        staff_api.get("/api/v1/refund-cases/?cursor=bm9wZQ"), 400, "invalid_cursor"
+        staff_api.get("/api/v1/refund-cases/?cursor=bm9wZQ"), 404, "invalid_cursor"
     )
     assert list(problem["errors"]) == ["cursor"]
 

@@ -1,3 +1,4 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from lib.api_fields import RateField, RateOutputField, TextField, WholeNumberField
@@ -31,12 +32,13 @@ class VendorSerializer(serializers.ModelSerializer):
 class VendorCreateSerializer(serializers.Serializer):
     """A new vendor. (Shape only; the rules live in vendors.services.create_vendor.)"""
 
-    code = serializers.RegexField(
-        VENDOR_CODE_PATTERN,
+    code = TextField(
         max_length=32,
         trim_whitespace=False,
+        validators=[
+            RegexValidator(VENDOR_CODE_PATTERN, "Use 1-32 letters A-Z or a-z, digits, - or _.")
+        ],
         help_text="1-32 letters A-Z or a-z, digits, - or _: it names the vendor in URLs.",
-        error_messages={"invalid": "Use 1-32 letters A-Z or a-z, digits, - or _."},
     )
     name = TextField(max_length=200)
     currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, default="EUR")
