@@ -2,11 +2,16 @@
 under /api/ a problem."""
 
 import json
-from http import HTTPStatus
 
 from django.http import Http404, HttpRequest, HttpResponse
 
-from lib.problems import PROBLEM_TYPES, code_for_status, is_problem, problem_response
+from lib.problems import (
+    PROBLEM_TYPES,
+    code_for_status,
+    is_problem,
+    problem_response,
+    status_phrase,
+)
 
 from .views import api_not_found
 
@@ -60,7 +65,7 @@ class ProblemDetailsMiddleware:
         status = response.status_code
         code = code_for_status(status)
         known = PROBLEM_TYPES.get(code)
-        detail = f"{known.title if known else HTTPStatus(status).phrase}."
+        detail = f"{known.title if known else status_phrase(status)}."
         if code == "method_not_allowed":
             detail = f"Method {request.method} is not allowed here."
         problem = problem_response(request, code, detail, status=status)

@@ -163,6 +163,13 @@ STATUS_CODES: dict[int, str] = {
 GENERIC_FIELD_CODES = frozenset({"invalid", "required"})
 
 
+def status_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # a status Python does not name
+        return "Error"
+
+
 def code_for_status(status: int) -> str:
     return STATUS_CODES.get(status, "server_error" if status >= 500 else "bad_request")
 
@@ -192,7 +199,7 @@ def problem(
     status = status or (known.status if known else 400)
     body: dict[str, Any] = {
         "type": f"{TYPE_PREFIX}{code}/" if known else "about:blank",
-        "title": known.title if known else HTTPStatus(status).phrase,
+        "title": known.title if known else status_phrase(status),
         "status": status,
         "detail": detail,
         "code": code,
