@@ -25,20 +25,26 @@ Records older than IDEMPOTENCY_RETENTION_DAYS are purged by a periodic task
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from lib.problems import is_problem, problem_response
+
 from .models import ApiToken, IdempotencyRecord
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 MAX_KEY_LENGTH = 255
+# Visible ASCII, inner spaces allowed: what a client can send in a header as is.
+KEY_PATTERN = r"^[\x21-\x7E]([\x20-\x7E]{0,253}[\x21-\x7E])?$"
 PURGE_BATCH_SIZE = 5000
 
 
@@ -73,12 +79,26 @@ def _storable(response: HttpResponse) -> bool:
     )
 
 
-def _retry_later() -> JsonResponse:
-    response = JsonResponse(
-        {"detail": "The request conflicts with the current state; retry it.", "code": "conflict"},
-        status=409,
+def _retry_later(request: HttpRequest) -> HttpResponse:
+    return problem_response(
+        request,
+        "conflict",
+        "The request conflicts with the current state; retry it.",
+        retry_after=1,
     )
-    response["Retry-After"] = "1"
+
+
+def _replayed(request: HttpRequest, record: IdempotencyRecord) -> HttpResponse:
+    """The stored answer; a stored problem names this request's ID, as every
+    problem repeats the X-Request-ID of its response."""
+    body = bytes(record.body)
+    response = HttpResponse(body, status=record.status_code, content_type=record.content_type)
+    if is_problem(response):
+        problem = json.loads(body)
+        if "request_id" in problem and getattr(request, "request_id", None):
+            problem["request_id"] = request.request_id
+            response.content = json.dumps(problem).encode()
+    response["Idempotent-Replayed"] = "true"
     return response
 
 
@@ -90,15 +110,16 @@ class IdempotencyMiddleware:
         key = request.META.get(HEADER)
         if request.method != "POST" or key is None or not request.path.startswith("/api/"):
             return self.get_response(request)
-        key = key.strip()
-        if not key or len(key) > MAX_KEY_LENGTH:
-            return JsonResponse(
-                {
-                    "detail": f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters.",
-                    "code": "invalid",
-                    "errors": {"Idempotency-Key": ["Invalid length."]},
-                },
-                status=400,
+        if not re.fullmatch(KEY_PATTERN.removeprefix("^").removesuffix("$"), key):
+            message = (
+                f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} visible ASCII characters "
+                "(spaces inside only)."
+            )
+            return problem_response(
+                request,
+                "validation_error",
+                message,
+                errors={"Idempotency-Key": [message]},
             )
         scope = principal_scope(request)
         if scope is None:
@@ -133,28 +154,22 @@ class IdempotencyMiddleware:
                 return response
         except IntegrityError:
             pass
-        return self._replay(scope, key, fingerprint)
+        return self._replay(request, scope, key, fingerprint)
 
-    def _replay(self, scope: str, key: str, fingerprint: str) -> HttpResponse:
+    def _replay(self, request: HttpRequest, scope: str, key: str, fingerprint: str) -> HttpResponse:
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
         if record is None or record.status_code is None:
             # Purged in between, or a record written before answers that were
             # not stored were rolled back: nothing to replay.
-            return _retry_later()
+            return _retry_later(request)
         if record.fingerprint != fingerprint:
-            return JsonResponse(
-                {
-                    "detail": "This Idempotency-Key was used with a different request.",
-                    "code": "idempotency_key_reused",
-                    "errors": {"Idempotency-Key": ["Used before with another body or path."]},
-                },
-                status=422,
+            return problem_response(
+                request,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with a different request.",
+                errors={"Idempotency-Key": ["Used before with another body or path."]},
             )
-        response = HttpResponse(
-            bytes(record.body), status=record.status_code, content_type=record.content_type
-        )
-        response["Idempotent-Replayed"] = "true"
-        return response
+        return _replayed(request, record)
 
 
 def purge_idempotency_records(*, now: datetime | None = None) -> int:

@@ -14,8 +14,10 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views import defaults
+
+from lib.problems import problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -42,20 +44,18 @@ def is_database_unavailable(exc: BaseException) -> bool:
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
-        response: HttpResponse = JsonResponse(
-            {
-                "detail": "The database is unavailable; retry the request shortly.",
-                "code": "service_unavailable",
-            },
-            status=503,
+        return problem_response(
+            request,
+            "service_unavailable",
+            "The database is unavailable; retry the request shortly.",
+            retry_after=RETRY_AFTER_SECONDS,
         )
-    else:
-        response = HttpResponse(
-            "Service unavailable: the site cannot reach its database. "
-            "Please try again in a few seconds.",
-            status=503,
-            content_type="text/plain; charset=utf-8",
-        )
+    response = HttpResponse(
+        "Service unavailable: the site cannot reach its database. "
+        "Please try again in a few seconds.",
+        status=503,
+        content_type="text/plain; charset=utf-8",
+    )
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -82,4 +82,10 @@ def server_error(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     exc = sys.exc_info()[1]
     if exc is not None and is_database_unavailable(exc):
         return unavailable_response(request)
+    if request.path.startswith("/api/"):
+        return problem_response(
+            request,
+            "server_error",
+            "The server failed to answer this request; the request ID finds it in our logs.",
+        )
     return defaults.server_error(request, *args, **kwargs)

@@ -6,7 +6,7 @@ from drf_spectacular.views import (
 )
 from rest_framework.routers import DefaultRouter
 
-from api.views import api_not_found, api_root, api_v1_root
+from api.views import api_not_found, api_root, api_v1_root, problem_type, problem_types
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
 from ledger.api.views import (
     AccountViewSet,
@@ -61,6 +61,9 @@ urlpatterns = [
     path("v1/", include(nested.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("v1/webhook-events/", WebhookEventsView.as_view(), name="webhook-events"),
+    # What each error code means: a problem's `type` (lib.problems).
+    path("problems/", problem_types, name="api-problems"),
+    path("problems/<str:code>/", problem_type, name="api-problem-type"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
+
+from .problems import problem_response
 
 
 def declared_length(request: HttpRequest) -> int:
@@ -21,7 +23,7 @@ def too_large(request: HttpRequest, limit: int) -> HttpResponse:
     detail = f"The request body is larger than {megabytes:.0f} MB."
     response: HttpResponse
     if request.path_info.startswith("/api/"):
-        response = JsonResponse({"detail": detail, "code": "too_large"}, status=413)
+        response = problem_response(request, "too_large", detail)
     else:
         response = HttpResponse(
             "<!doctype html><title>Request too large</title>"

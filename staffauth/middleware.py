@@ -7,9 +7,11 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django_otp import user_has_device
+
+from lib.problems import problem_response
 
 # Pages for staff: the admin, the staff dashboard, and the API when used
 # through the session (API tokens are their own credential: not asked).
@@ -42,13 +44,11 @@ class StaffTwoFactorMiddleware:
 
     def ask_for_second_factor(self, request: HttpRequest) -> HttpResponse:
         if request.path_info.startswith("/api/"):
-            return JsonResponse(
-                {
-                    "detail": "Enter your two-factor code at /two-factor/verify/ first, "
-                    "or authenticate with an API token.",
-                    "code": "two_factor_required",
-                },
-                status=403,
+            return problem_response(
+                request,
+                "two_factor_required",
+                "Enter your two-factor code at /two-factor/verify/ first, "
+                "or authenticate with an API token.",
             )
         step = "verify" if user_has_device(request.user) else "enrol"
         query = urlencode({"next": request.get_full_path()})

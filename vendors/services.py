@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from dataclasses import asdict, dataclass
 from decimal import Decimal, InvalidOperation
@@ -32,6 +33,10 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
+# A vendor's code names it in URLs (/api/v1/vendors/<code>/, the portal): ASCII
+# letters, digits, - and _ only, so that every client can address it as typed.
+VENDOR_CODE_PATTERN = r"^[A-Za-z0-9_-]{1,32}\Z"
+
 
 @dataclass(frozen=True)
 class VendorTerms:
@@ -60,8 +65,8 @@ def parse_vendor_terms(
 ) -> VendorTerms:
     """The vendor rules, without writing anything: forms ask them before saving."""
     code = str(code or "").strip()
-    if not code or len(code) > 32 or not code.replace("-", "").replace("_", "").isalnum():
-        raise VendorError("code", "Use 1-32 letters, digits, - or _.", code="invalid")
+    if not re.match(VENDOR_CODE_PATTERN, code):
+        raise VendorError("code", "Use 1-32 letters A-Z or a-z, digits, - or _.", code="invalid")
     name = str(name or "").strip()
     if not name or len(name) > 200:
         raise VendorError("name", "A name of 1-200 characters is required.", code="required")

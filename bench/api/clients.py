@@ -50,6 +50,8 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
         # an in-process transport no worker consumes, rather than run it eagerly.
         "CELERY_BROKER_URL": "memory://",
         "LOG_LEVEL": "WARNING",
+        # The benchmark measures the API, not its rate limit.
+        "API_THROTTLE_RATE": "off",
     }
     env.pop("DJANGO_DEBUG", None)
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-api-gunicorn-", suffix=".log")

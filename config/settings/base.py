@@ -61,6 +61,8 @@ MIDDLEWARE = [
     # request ID and is counted (ops.middleware).
     "ops.middleware.RequestIdMiddleware",
     "ops.middleware.RequestMetricsMiddleware",
+    # Every error under /api/ a problem (RFC 9457), whoever made it (api.middleware).
+    "api.middleware.ProblemDetailsMiddleware",
     # First: a body larger than REQUEST_MAX_BYTES is refused (413) on its
     # Content-Length, before anything reads it.
     "lib.request_limits.RequestSizeLimitMiddleware",
@@ -360,22 +362,38 @@ HEALTH_OUTBOX_MAX_FAILED = int(env_str("HEALTH_OUTBOX_MAX_FAILED", "0"))
 HEALTH_BROKER_TIMEOUT_SECONDS = float(env_str("HEALTH_BROKER_TIMEOUT_SECONDS", "2"))
 HEALTH_MIGRATIONS_CACHE_SECONDS = int(env_str("HEALTH_MIGRATIONS_CACHE_SECONDS", "300"))
 
+# API rate limits (api.throttling): requests per API key (a session: per user)
+# and, without credentials, per client address; "N/sec|min|hour|day", or "off".
+# Past one: 429 with Retry-After. Counted in Redis when THROTTLE_CACHE_URL is
+# set (shared by every process), else in each process's memory (a limit per process).
+API_THROTTLE_RATES = {
+    "authenticated": env_str("API_THROTTLE_RATE", "1200/min"),
+    "anonymous": env_str("API_THROTTLE_ANON_RATE", "60/min"),
+}
+API_THROTTLE_CACHE = "throttle" if _throttle_cache_url else "default"
 REST_FRAMEWORK = {
+    "DEFAULT_THROTTLE_CLASSES": [
+        "api.throttling.ApiKeyRateThrottle",
+        "api.throttling.AnonymousRateThrottle",
+    ],
+    # Proxies in front that append the client's address to X-Forwarded-For; 0
+    # trusts only REMOTE_ADDR (the header is the client's to forge).
+    "NUM_PROXIES": int(env_str("API_THROTTLE_NUM_PROXIES", "0")),
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "api.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["vendors.api.permissions.ApiAccess"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # django-filter's, refusing a repeated parameter or a boolean that is not true/false.
+    "DEFAULT_FILTER_BACKENDS": ["api.filters.StrictFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "api.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON bodies only; the endpoints that take files add multipart (attachments, dispute).
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    # The APIClient of the tests sends JSON unless told otherwise.
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
     # ISO 8601 in UTC ("Z"); isoformat, unlike strftime, zero-pads years before 1000.
     "DATETIME_FORMAT": "iso-8601",
@@ -384,11 +402,15 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Splitledger API",
     "DESCRIPTION": (
         "Push orders and refund requests; read cases, breakdowns, journals and credit "
-        "notes. Amounts are strings with the currency's minor digits; timestamps are "
-        "ISO 8601 UTC. Authenticate with `Authorization: Token <key>`. Every POST "
-        "accepts an `Idempotency-Key` header."
+        "notes. Amounts are strings with the currency's minor digits, rates fractions "
+        '("0.1000" is 10%); timestamps are ISO 8601 UTC. Authenticate with '
+        "`Authorization: Token <key>`. Every POST accepts an `Idempotency-Key` header. "
+        "Every error is an RFC 9457 problem (`application/problem+json`) with a stable "
+        "`code` and the response's X-Request-ID in `request_id`. The integrator's guide "
+        "is docs/api.md."
     ),
-    "VERSION": "1.0.0",
+    # docs/api.md, "Versioning and deprecation": the minor grows with each additive change.
+    "VERSION": "1.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # /api/docs/ and /api/redoc/ load their scripts from our static files
     # (drf-spectacular-sidecar), never from a CDN: they work offline.
@@ -400,7 +422,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One named enum per choice set, whatever the field is called.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        # Problem responses, Idempotency-Key, X-Request-ID, text patterns (api.schema).
+        "api.schema.postprocess",
+    ],
     "ENUM_NAME_OVERRIDES": {
+        "CurrencyEnum": "lib.money.CURRENCY_CHOICES",
         "CaseStatusEnum": "refunds.models.CaseStatus",
         "EventKindEnum": "refunds.models.EventKind",
         "EventChannelEnum": "refunds.models.EventChannel",

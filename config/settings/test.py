@@ -18,3 +18,7 @@ CELERY_TASK_ALWAYS_EAGER = True
 STAFF_REQUIRE_2FA = False
 # Test receivers listen on 127.0.0.1; tests/webhooks/test_targets.py turns the check on.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+# Generous API rate limits: the suite makes many requests from one key and one
+# address (tests/api/test_throttling.py sets low ones where a limit is the point).
+API_THROTTLE_RATES = {"authenticated": "100000/min", "anonymous": "100000/min"}

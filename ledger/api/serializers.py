@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lib.api_fields import MoneyField
+from lib.api_fields import MoneyField, RateOutputField
 from lib.money import format_amount
 
 from ..invoices import tax_summary
@@ -147,9 +147,7 @@ class CreditNoteLineSerializer(serializers.ModelSerializer):
     tax_amount = MoneyField(currency="credit_note.currency")
     net_amount = MoneyField(currency="credit_note.currency")
     gross_amount = MoneyField(currency="credit_note.currency")
-    tax_rate = serializers.DecimalField(
-        max_digits=7, decimal_places=4, coerce_to_string=True, read_only=True
-    )
+    tax_rate = RateOutputField()
 
     class Meta:
         model = CreditNoteLine

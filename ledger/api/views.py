@@ -5,19 +5,20 @@ import django_filters
 from django.db.models import Q
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.api_renderers import PDFRenderer
 from lib.errors import DomainError
-from lib.money import CURRENCY_EXPONENTS, format_amount
+from lib.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
 from vendors.api.permissions import ApiAccess, change, read, staff_read
 
 from ..closing import close_period, parse_month, period_row, period_rows, reopen_period
-from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, TaxCode
+from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, JournalKind, TaxCode
 from ..pdf import credit_note_pdf, invoice_pdf
 from ..selectors import invoices_for, trial_balance
 from .serializers import (
@@ -35,8 +36,8 @@ from .serializers import (
 class JournalFilter(django_filters.FilterSet):
     case = django_filters.CharFilter(field_name="case__case_id", help_text="Case ID.")
     order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
-    kind = django_filters.CharFilter()
-    currency = django_filters.CharFilter()
+    kind = django_filters.ChoiceFilter(choices=JournalKind.choices)
+    currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
 
@@ -45,6 +46,13 @@ class JournalFilter(django_filters.FilterSet):
         fields = ["case", "order", "kind", "currency"]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Posted journals, newest first: each with its balanced entries (debit and "
+        "credit per account). Filter by case, order, kind, currency and date."
+    ),
+    retrieve=extend_schema(description="One journal and its entries."),
+)
 class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = JournalSerializer
     permission_classes = [ApiAccess]
@@ -58,6 +66,13 @@ class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="The chart of accounts with each account's balance per currency "
+        "(debit, credit, balance = debit - credit)."
+    ),
+    retrieve=extend_schema(description="One account and its balances."),
+)
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = AccountSerializer
     permission_classes = [ApiAccess]
@@ -74,8 +89,19 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class TrialBalanceQuery(serializers.Serializer):
-    currency = serializers.CharField(max_length=3)
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
     as_of = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        # Each parameter once: the serializer would read the last of several.
+        repeated = {
+            name: ["Give this parameter once."]
+            for name in self.fields
+            if len(self.initial_data.getlist(name)) > 1
+        }
+        if repeated:
+            raise serializers.ValidationError(repeated)
+        return attrs
 
 
 class TrialBalanceView(APIView):
@@ -83,8 +109,12 @@ class TrialBalanceView(APIView):
     access = {"get": staff_read("ledger.view_account")}
 
     @extend_schema(
+        description="Every account's debit, credit and balance in one currency, as of a date "
+        "(default: today); `balanced` is true when debits equal credits.",
         parameters=[
-            OpenApiParameter("currency", OpenApiTypes.STR, required=True),
+            OpenApiParameter(
+                "currency", str, required=True, enum=[code for code, _ in CURRENCY_CHOICES]
+            ),
             OpenApiParameter("as_of", OpenApiTypes.DATE, required=False),
         ],
         responses={200: TrialBalanceSerializer},
@@ -133,6 +163,12 @@ class CreditNoteFilter(django_filters.FilterSet):
         fields = ["case", "order", "currency"]
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Credit notes issued for completed refunds, newest first; each links its PDF."
+    ),
+    retrieve=extend_schema(description="One credit note and its lines."),
+)
 class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = CreditNoteSerializer
     permission_classes = [ApiAccess]
@@ -146,8 +182,12 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     filterset_class = CreditNoteFilter
     queryset = CreditNote.objects.select_related("invoice").prefetch_related("lines", "refunds")
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    @action(detail=True, methods=["get"])
+    @extend_schema(
+        description="The credit note as a PDF (the document sent to the customer). Send "
+        "`Accept: application/pdf` or nothing; errors are problem+json.",
+        responses={(200, "application/pdf"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[PDFRenderer])
     def pdf(self, request, number=None):
         note = self.get_object()
         response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")

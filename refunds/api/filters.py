@@ -1,6 +1,8 @@
 import django_filters
 from django.db.models import Exists, OuterRef
 
+from lib.api_filters import UtcIsoDateTimeFilter
+from lib.money import CURRENCY_CHOICES
 from vendors.selectors import visible_vendor_ids
 
 from ..models import (
@@ -27,8 +29,8 @@ class RefundCaseFilter(django_filters.FilterSet):
     reason = django_filters.CharFilter(method="filter_reason", help_text="Reason code.")
     order = django_filters.CharFilter(field_name="order__number", help_text="Order number.")
     owner = django_filters.CharFilter(field_name="owner__username")
-    created_after = django_filters.IsoDateTimeFilter(field_name="initiated_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="initiated_at", lookup_expr="lt")
+    created_after = UtcIsoDateTimeFilter(field_name="initiated_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="initiated_at", lookup_expr="lt")
     search = django_filters.CharFilter(method="filter_search", help_text="Case ID, or its start.")
 
     class Meta:
@@ -52,9 +54,9 @@ class RefundCaseFilter(django_filters.FilterSet):
 
 class OrderFilter(django_filters.FilterSet):
     vendor = django_filters.CharFilter(method="filter_vendor", help_text="Vendor code.")
-    currency = django_filters.CharFilter()
-    created_after = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
+    currency = django_filters.ChoiceFilter(choices=CURRENCY_CHOICES)
+    created_after = UtcIsoDateTimeFilter(field_name="placed_at", lookup_expr="gte")
+    created_before = UtcIsoDateTimeFilter(field_name="placed_at", lookup_expr="lt")
     search = django_filters.CharFilter(field_name="number", lookup_expr="istartswith")
 
     class Meta:

@@ -3,33 +3,43 @@ rules (and their field-named errors) live in the services."""
 
 from rest_framework import serializers
 
-from lib.money import ZERO, format_amount
+from lib.api_fields import (
+    JSONBooleanField,
+    RateOutputField,
+    TextField,
+    WholeNumberField,
+)
+from lib.money import CURRENCY_CHOICES, ZERO, format_amount
 
 from ..models import (
     REASON_POLICY_FIELDS,
     Attachment,
     CaseEvent,
+    EventChannel,
     Order,
     OrderLine,
     Payment,
+    PaymentMethod,
     ReasonPolicy,
     RefundCase,
     RefundLine,
+    RefundLineKind,
     VendorLiability,
 )
 from ..selectors import LIABILITY_AMOUNTS
 from ..visibility import STAFF_LABEL, is_staff_actor
 from .fields import AmountField, MoneyField, RateField
 
-RATE = {"max_digits": 7, "decimal_places": 4, "coerce_to_string": True, "read_only": True}
+REASON_HELP = "A reason code: one of GET /api/v1/reasons/ (the reasons are data, kept by staff)."
+VENDOR_HELP = "A vendor's code."
 
 
 # ---------------------------------------------------------------- orders
 
 
 class ChannelSerializer(serializers.Serializer):
-    source = serializers.CharField(max_length=50)
-    subsource = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    source = TextField(max_length=50, help_text="Where the order was placed, e.g. web.")
+    subsource = TextField(max_length=100, required=False, allow_blank=True, default="")
 
 
 class PaymentSerializer(serializers.ModelSerializer):
@@ -43,8 +53,8 @@ class PaymentSerializer(serializers.ModelSerializer):
 class OrderLineSerializer(serializers.ModelSerializer):
     vendor = serializers.CharField(source="vendor.code", read_only=True)
     unit_price = MoneyField(currency="order.currency")
-    tax_rate = serializers.DecimalField(**RATE)
-    commission_rate = serializers.DecimalField(**RATE)
+    tax_rate = RateOutputField()
+    commission_rate = RateOutputField()
     net = MoneyField(amount="net_amount", currency="order.currency")
     tax = MoneyField(amount="tax_amount", currency="order.currency")
     gross = MoneyField(amount="gross_amount", currency="order.currency")
@@ -134,35 +144,30 @@ class OrderSerializer(serializers.ModelSerializer):
 
 
 class PaymentInputSerializer(serializers.Serializer):
-    method = serializers.CharField(max_length=20)
-    amount = AmountField()
-    reference = serializers.CharField(max_length=128, required=False, allow_blank=True, default="")
+    method = serializers.ChoiceField(choices=PaymentMethod.choices)
+    amount = AmountField(help_text="What was captured; payments add up to the order's total.")
+    reference = TextField(max_length=128, required=False, allow_blank=True, default="")
 
 
 class OrderLineInputSerializer(serializers.Serializer):
-    vendor = serializers.CharField(max_length=32)
-    sku = serializers.CharField(max_length=64)
-    description = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, default=""
-    )
-    quantity = serializers.IntegerField(min_value=1, max_value=1_000_000_000)
-    unit_price = AmountField()
+    vendor = TextField(max_length=32, help_text=VENDOR_HELP)
+    sku = TextField(max_length=64)
+    description = TextField(max_length=300, required=False, allow_blank=True, default="")
+    quantity = WholeNumberField(min_value=1, max_value=1_000_000_000)
+    unit_price = AmountField(help_text="Net price of one unit, before tax.")
     tax_rate = RateField(required=False, default="0")
 
 
 class OrderCreateSerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=64)
-    currency = serializers.CharField(max_length=3)
+    number = TextField(max_length=64, help_text="The shop's order number, unique.")
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
     channel = ChannelSerializer()
     payment = PaymentInputSerializer()
     shipping_amount = AmountField(required=False, default="0")
-    customer_name = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    customer_email = serializers.EmailField(required=False, allow_blank=True, default="")
-    customer_address = serializers.CharField(
-        max_length=500, required=False, allow_blank=True, default=""
-    )
+    customer_name = TextField(max_length=200, required=False, allow_blank=True, default="")
+    # No default: a blank default is not an e-mail address (the schema would not validate).
+    customer_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    customer_address = TextField(max_length=500, required=False, allow_blank=True, default="")
     placed_at = serializers.DateTimeField(required=False)
     lines = OrderLineInputSerializer(many=True, allow_empty=False, max_length=500)
 
@@ -313,20 +318,28 @@ class RefundCaseSerializer(serializers.ModelSerializer):
 
 
 class RefundLineInputSerializer(serializers.Serializer):
-    order_line = serializers.IntegerField(min_value=1)
-    quantity = serializers.IntegerField(
-        required=False, allow_null=True, min_value=1, max_value=1_000_000_000
+    order_line = WholeNumberField(min_value=1, help_text="The id of a line of the order.")
+    quantity = WholeNumberField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=1_000_000_000,
+        help_text="Units to refund; give this or `amount`.",
     )
-    amount = AmountField(required=False, allow_null=True)
-    reason = serializers.CharField(max_length=40)
+    amount = AmountField(
+        required=False, allow_null=True, help_text="Gross amount to refund; or `quantity`."
+    )
+    reason = TextField(max_length=40, help_text=REASON_HELP)
 
 
 class RefundCaseCreateSerializer(serializers.Serializer):
-    order = serializers.CharField(max_length=64, help_text="Order number.")
+    order = TextField(max_length=64, help_text="Order number.")
     lines = RefundLineInputSerializer(many=True, required=False, default=list, max_length=500)
     shipping_amount = AmountField(required=False, allow_null=True)
-    shipping_reason = serializers.CharField(required=False, allow_null=True, max_length=40)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    shipping_reason = TextField(
+        required=False, allow_null=True, max_length=40, help_text=REASON_HELP
+    )
+    note = TextField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class RefundableLineSerializer(serializers.Serializer):
@@ -336,73 +349,123 @@ class RefundableLineSerializer(serializers.Serializer):
     amount = serializers.CharField(help_text="Gross not yet refunded (open cases count).")
 
 
+class RefundableSerializer(serializers.Serializer):
+    order = serializers.CharField(help_text="Captured and not yet refunded (open cases count).")
+    shipping = serializers.CharField(help_text="Shipping not yet refunded.")
+    lines = RefundableLineSerializer(many=True)
+
+
+class PreviewLineSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RefundLineKind.choices)
+    order_line = serializers.IntegerField(allow_null=True)
+    quantity = serializers.IntegerField(allow_null=True)
+    reason = serializers.CharField()
+    net = serializers.CharField()
+    tax = serializers.CharField()
+    shipping = serializers.CharField()
+    gross = serializers.CharField()
+
+
+class PreviewLiabilitySerializer(serializers.Serializer):
+    vendor = serializers.CharField()
+    refund_amount = serializers.CharField()
+    net_amount = serializers.CharField()
+    tax_amount = serializers.CharField()
+    shipping_amount = serializers.CharField()
+    vendor_share = serializers.CharField()
+    platform_share = serializers.CharField()
+    commission_reversal = serializers.CharField()
+
+
 class PreviewSerializer(serializers.Serializer):
-    currency = serializers.CharField()
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES)
     total_refund_amount = serializers.CharField()
-    lines = serializers.ListField(child=serializers.DictField())
-    liabilities = serializers.ListField(child=serializers.DictField())
-    refundable = serializers.DictField()
+    lines = PreviewLineSerializer(many=True)
+    liabilities = PreviewLiabilitySerializer(many=True)
+    refundable = RefundableSerializer()
 
 
 class NoteSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    note = TextField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class CompleteSerializer(NoteSerializer):
-    gateway_reference = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=128
+    gateway_reference = TextField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=128,
+        help_text="The payment gateway's refund reference.",
     )
 
 
 class ReasonTextSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = TextField(max_length=2000, help_text="Why, in words.")
 
 
 class DisputeSerializer(serializers.Serializer):
-    vendor = serializers.CharField(max_length=32)
-    message = serializers.CharField(max_length=5000)
-    # Evidence sent with the dispute (multipart): it lands with it or not at all.
+    vendor = TextField(max_length=32, help_text="The vendor disputing its part.")
+    message = TextField(max_length=5000)
+
+
+class DisputeUploadSerializer(serializers.Serializer):
+    """The dispute with evidence (multipart): the files land with it or not at all."""
+
+    vendor = TextField(max_length=32, help_text="The vendor disputing its part.")
+    message = TextField(max_length=5000)
     files = serializers.ListField(
         child=serializers.FileField(), required=False, default=list, max_length=5
     )
 
 
 class AcknowledgeSerializer(serializers.Serializer):
-    vendor = serializers.CharField(max_length=32)
-    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    vendor = TextField(max_length=32, help_text="The vendor accepting its part.")
+    message = TextField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class ShareSerializer(serializers.Serializer):
-    vendor = serializers.CharField(max_length=32)
+    vendor = TextField(max_length=32, help_text=VENDOR_HELP)
     vendor_share = AmountField()
     platform_share = AmountField()
     commission_reversal = AmountField(required=False, default="0")
 
 
 class ResolveSerializer(serializers.Serializer):
-    message = serializers.CharField(max_length=5000)
-    liabilities = ShareSerializer(many=True, required=False, max_length=100)
+    message = TextField(max_length=5000)
+    liabilities = ShareSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="New shares per vendor; each must add up to the vendor's net and shipping.",
+    )
 
 
 INTERNAL_HELP = "Staff only: vendors never see it (portal, API, email). Default false."
 
 
 class CaseNoteSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=10000)
-    channel = serializers.CharField(max_length=16, required=False, default="api")
-    internal = serializers.BooleanField(required=False, default=False, help_text=INTERNAL_HELP)
+    text = TextField(max_length=10000)
+    channel = serializers.ChoiceField(
+        choices=EventChannel.choices,
+        required=False,
+        default=EventChannel.API,
+        help_text="Where the communication happened.",
+    )
+    internal = JSONBooleanField(required=False, default=False, help_text=INTERNAL_HELP)
 
 
 class AttachmentUploadSerializer(serializers.Serializer):
+    """Multipart: every value is text, so `internal` is "true" or "false"."""
+
     file = serializers.FileField()
-    vendor = serializers.CharField(
+    vendor = TextField(
         max_length=32,
         required=False,
         allow_blank=True,
         default="",
         help_text="The vendor the file is evidence for: required for vendor users.",
     )
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    note = TextField(required=False, allow_blank=True, default="", max_length=5000)
     internal = serializers.BooleanField(required=False, default=False, help_text=INTERNAL_HELP)
 
 

@@ -5,11 +5,12 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from lib.money import format_amount
 from vendors.api.permissions import ApiAccess, change, read
@@ -28,6 +29,15 @@ from . import serializers as s
 from .filters import OrderFilter, RefundCaseFilter
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Orders, newest first. A vendor user sees the orders with its lines, and "
+        "of them only its own lines and amounts."
+    ),
+    retrieve=extend_schema(
+        description="One order by its number: lines, payments, what is refunded so far."
+    ),
+)
 class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.OrderSerializer
     lookup_field = "number"
@@ -47,7 +57,13 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         vendor_view = visible_vendor_ids(self.request.user) is not None
         return {**super().get_serializer_context(), "vendor_view": vendor_view}
 
-    @extend_schema(request=s.OrderCreateSerializer, responses={201: s.OrderSerializer})
+    @extend_schema(
+        description="Record a paid order: its lines (each sold by a vendor, priced net with a "
+        "tax rate) and the captured payment, which must equal the total (net + tax + "
+        "shipping). Posts the sale to the ledger.",
+        request=s.OrderCreateSerializer,
+        responses={201: s.OrderSerializer},
+    )
     def create(self, request):
         data = s.OrderCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -59,7 +75,7 @@ class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             subsource=v["channel"].get("subsource", ""),
             shipping_amount=v["shipping_amount"],
             customer_name=v["customer_name"],
-            customer_email=v["customer_email"],
+            customer_email=v.get("customer_email", ""),
             customer_address=v["customer_address"],
             placed_at=v.get("placed_at"),
             lines=[OrderLineRequest(**line) for line in v["lines"]],
@@ -100,6 +116,13 @@ def _case_kwargs(validated: dict, user, *, by_number: bool = False) -> dict:
     }
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Refund cases, newest first, with their lines, per-vendor liabilities, "
+        "events and attachments. A vendor user sees the cases that touch its vendors, and "
+        "of them its own part."
+    ),
+)
 class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.RefundCaseSerializer
     lookup_field = "case_id"
@@ -126,6 +149,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_queryset(self):
         return cases_for(self.request.user)
 
+    @extend_schema(description="One refund case by its ID (RFND-YYYYMMDD-XXXXXX).")
     def retrieve(self, request, case_id=None):
         # Plain rows rendered by hand (s.case_detail_data): the JSON of
         # RefundCaseSerializer without building model instances. The filter
@@ -145,7 +169,13 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise RefundCase.DoesNotExist
         return Response(s.case_detail_data(rows), status=code)
 
-    @extend_schema(request=s.RefundCaseCreateSerializer, responses={201: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Open a refund case on an order: lines by quantity or gross amount, each "
+        "with a reason, and optionally shipping. Priced by the reasons' policies and split "
+        "per vendor; refused whole (409 `over_refund`) if anything exceeds what remains.",
+        request=s.RefundCaseCreateSerializer,
+        responses={201: s.RefundCaseSerializer},
+    )
     def create(self, request):
         data = s.RefundCaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -162,10 +192,14 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return Response(s.case_detail_data(rows), status=status.HTTP_201_CREATED)
         return self._render(case, status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.RefundCaseCreateSerializer, responses={200: s.PreviewSerializer})
+    @extend_schema(
+        description="Price a refund exactly as creating it would, and write nothing; also "
+        "shows what of the order remains refundable.",
+        request=s.RefundCaseCreateSerializer,
+        responses={200: s.PreviewSerializer},
+    )
     @action(detail=False, methods=["post"])
     def preview(self, request):
-        """Price a refund exactly as creating it would, and write nothing."""
         data = s.RefundCaseCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         kwargs = _case_kwargs(data.validated_data, request.user)
@@ -237,7 +271,11 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             raise RefundError("vendor", "Unknown vendor, or not one you act for.", "not_found")
         return vendor
 
-    @extend_schema(request=s.NoteSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Approve a pending case (409 `invalid_transition` from any other status).",
+        request=s.NoteSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def approve(self, request, case_id=None):
         data = s.NoteSerializer(data=request.data)
@@ -247,7 +285,12 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.CompleteSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Complete an approved case once the money went back to the customer: "
+        "posts the refund journal and issues the credit note.",
+        request=s.CompleteSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def complete(self, request, case_id=None):
         data = s.CompleteSerializer(data=request.data)
@@ -260,7 +303,11 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.ReasonTextSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Reject a pending case; what it reserved is refundable again.",
+        request=s.ReasonTextSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, case_id=None):
         data = s.ReasonTextSerializer(data=request.data)
@@ -270,7 +317,11 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.ReasonTextSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Cancel a pending or approved case; what it reserved is refundable again.",
+        request=s.ReasonTextSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, case_id=None):
         data = s.ReasonTextSerializer(data=request.data)
@@ -280,14 +331,27 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.DisputeSerializer, responses={200: s.RefundCaseSerializer})
-    @action(detail=True, methods=["post"])
+    @extend_schema(
+        description="A vendor disputes its part of a pending, approved or completed case. "
+        "Evidence files (at most 5) go with it as multipart/form-data, or not at all.",
+        request={
+            "application/json": s.DisputeSerializer,
+            "multipart/form-data": s.DisputeUploadSerializer,
+        },
+        responses={200: s.RefundCaseSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        parser_classes=[*api_settings.DEFAULT_PARSER_CLASSES, MultiPartParser],
+    )
     def dispute(self, request, case_id=None):
-        data = s.DisputeSerializer(data=request.data)
+        with_files = request.content_type.startswith("multipart/")
+        data = (s.DisputeUploadSerializer if with_files else s.DisputeSerializer)(data=request.data)
         data.is_valid(raise_exception=True)
         case = self._case()
         vendor = self._acting_vendor(data.validated_data["vendor"], VendorAction.DISPUTE)
-        files = data.validated_data["files"]
+        files = data.validated_data.get("files", [])
         if files:
             # Evidence is an attachment: the caller must also be allowed to attach.
             self._acting_vendor(data.validated_data["vendor"], VendorAction.ATTACH)
@@ -300,10 +364,13 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.AcknowledgeSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="A vendor accepts its part of the case (staff may record it for a vendor).",
+        request=s.AcknowledgeSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, case_id=None):
-        """A vendor accepts its part of the case (staff may record it for a vendor)."""
         data = s.AcknowledgeSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         case = self._case()
@@ -313,7 +380,12 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.ResolveSerializer, responses={200: s.RefundCaseSerializer})
+    @extend_schema(
+        description="Resolve a dispute: the case returns to the status it had, optionally "
+        "with new shares per vendor (after completion, a correcting journal is posted).",
+        request=s.ResolveSerializer,
+        responses={200: s.RefundCaseSerializer},
+    )
     @action(detail=True, methods=["post"])
     def resolve(self, request, case_id=None):
         data = s.ResolveSerializer(data=request.data)
@@ -332,7 +404,11 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return self._render(case)
 
-    @extend_schema(request=s.CaseNoteSerializer, responses={201: s.EventSerializer})
+    @extend_schema(
+        description="Add a note to the case's log; `internal` notes are for staff only.",
+        request=s.CaseNoteSerializer,
+        responses={201: s.EventSerializer},
+    )
     @action(detail=True, methods=["post"])
     def notes(self, request, case_id=None):
         data = s.CaseNoteSerializer(data=request.data)
@@ -346,8 +422,13 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         )
         return Response(s.EventSerializer(event).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=s.AttachmentUploadSerializer, responses={201: s.AttachmentSerializer})
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    @extend_schema(
+        description="Attach a file (multipart/form-data) to the case: PDF, image, text, CSV or "
+        "e-mail, typed by its bytes. A vendor user names the vendor it attaches for.",
+        request={"multipart/form-data": s.AttachmentUploadSerializer},
+        responses={201: s.AttachmentSerializer},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def attachments(self, request, case_id=None):
         data = s.AttachmentUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -372,6 +453,12 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="The reason codes a refund line may give, each with its policy: the "
+        "vendor's share of the net and whether the commission goes back to the vendor."
+    )
+)
 class ReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.ReasonSerializer
     permission_classes = [ApiAccess]

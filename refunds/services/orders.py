@@ -69,7 +69,9 @@ def create_order(
         field = f"lines[{index}]"
         vendor = vendors.get(str(request.vendor))
         if vendor is None:
-            raise RefundError(f"{field}.vendor", f"Unknown vendor {request.vendor!r}.")
+            raise RefundError(
+                f"{field}.vendor", f"Unknown vendor {request.vendor!r}.", code="not_found"
+            )
         if not vendor.is_active:
             raise RefundError(f"{field}.vendor", f"Vendor {vendor.code} is not active.")
         quantity = parse_quantity(request.quantity, f"{field}.quantity")

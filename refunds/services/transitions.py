@@ -148,11 +148,15 @@ def acknowledge_case(
         locked = lock_case(case)
         if locked.status in RELEASED_STATUSES:
             raise RefundError(
-                "status", f"Case {locked.case_id} is {locked.status}; there is nothing to accept."
+                "status",
+                f"Case {locked.case_id} is {locked.status}; there is nothing to accept.",
+                code="invalid_transition",
             )
         row = locked.liabilities.filter(vendor=vendor).first()
         if row is None:
-            raise RefundError("vendor", f"That vendor has no part in case {locked.case_id}.")
+            raise RefundError(
+                "vendor", f"That vendor has no part in case {locked.case_id}.", code="not_found"
+            )
         if row.acknowledged_at is not None:
             raise RefundError(
                 "vendor", f"{vendor.code} already acknowledged this case.", code="duplicate"
@@ -233,7 +237,11 @@ def _transition(
             raise TransitionNotAllowed(locked.case_id, locked.status, to_status)
         if to_status == CaseStatus.DISPUTED:
             if vendor is None or not locked.liabilities.filter(vendor=vendor).exists():
-                raise RefundError("vendor", f"That vendor has no part in case {locked.case_id}.")
+                raise RefundError(
+                    "vendor",
+                    f"That vendor has no part in case {locked.case_id}.",
+                    code="not_found",
+                )
         if gateway_reference is not None:
             locked.gateway_reference = gateway_reference
         moved = _move(locked, to_status, actor=actor, text=text, vendor=vendor, channel=channel)

@@ -134,12 +134,16 @@ def test_invalid_input_names_the_field(staff_api, order):
     body = case_body(order)
     body["lines"][0]["quantity"] = 3
     response = staff_api.post("/api/v1/refund-cases/", body, format="json")
-    assert response.status_code == 400
-    assert response.json()["errors"] == {
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "over_refund" and problem["status"] == 409
+    assert problem["errors"] == {
         "lines[0].quantity": ["Only 2 of 2 × MUG-01 can still be refunded."]
     }
     response = staff_api.post("/api/v1/refund-cases/", {"lines": "x"}, format="json")
     assert response.status_code == 400 and "order" in response.json()["errors"]
+    assert response.json()["code"] == "validation_error"
 
 
 def test_a_transition_not_allowed_answers_409(staff_api, order):
@@ -244,7 +248,7 @@ def test_vendors_and_vendor_users(staff_api, acme, mailoutbox, django_capture_on
     assert mailoutbox[0].to == ["cora@cork.example"]
     assert "Choose your password" in mailoutbox[0].body
     again = staff_api.post("/api/v1/vendors/", {"code": "CORK", "name": "x"}, format="json")
-    assert again.status_code == 400 and again.json()["code"] == "duplicate"
+    assert again.status_code == 409 and again.json()["code"] == "duplicate"
 
 
 def test_the_schema_and_docs_are_served(anonymous_api, staff_api):

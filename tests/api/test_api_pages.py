@@ -23,6 +23,7 @@ def test_the_api_root_indexes_its_versions_and_docs(client):
         "schema": "http://testserver/api/schema/",
         "docs": "http://testserver/api/docs/",
         "redoc": "http://testserver/api/redoc/",
+        "problems": "http://testserver/api/problems/",
     }
 
 
@@ -69,8 +70,9 @@ def test_any_unknown_url_under_api_is_a_json_404(staff_api, settings, debug, met
     settings.DEBUG = debug
     response = getattr(staff_api, method)(path)
     assert response.status_code == 404
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     assert response.json()["code"] == "not_found"
+    assert response.json()["request_id"] == response["X-Request-ID"]
 
 
 def test_a_missing_trailing_slash_still_redirects_a_read(staff_api):

@@ -46,11 +46,18 @@ def database_down() -> Iterator[None]:
 
 def assert_api_unavailable(response) -> None:
     assert response.status_code == 503, response.content[:500]
-    assert response["Content-Type"] == "application/json"
+    assert response["Content-Type"] == "application/problem+json"
     assert response["Retry-After"] == "5"
-    assert response.json() == {
+    problem = response.json()
+    assert problem == {
+        "type": "/api/problems/service_unavailable/",
+        "title": "Service unavailable",
+        "status": 503,
         "detail": "The database is unavailable; retry the request shortly.",
         "code": "service_unavailable",
+        "retry_after": 5,
+        "instance": problem["instance"],
+        "request_id": response["X-Request-ID"],
     }
 
 

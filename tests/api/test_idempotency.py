@@ -60,8 +60,14 @@ def test_a_refused_request_is_replayed_as_refused(staff_api, worked_order):
     bad["lines"][0]["quantity"] = 5
     first = staff_api.post("/api/v1/refund-cases/", bad, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
     second = staff_api.post("/api/v1/refund-cases/", bad, format="json", HTTP_IDEMPOTENCY_KEY="k-3")
-    assert first.status_code == second.status_code == 400
-    assert first.json() == second.json()
+    assert first.status_code == second.status_code == 409
+    assert second["Idempotent-Replayed"] == "true"
+    first_problem, second_problem = first.json(), second.json()
+    # The replayed problem is the stored one, naming the request that got it.
+    assert second_problem.pop("request_id") == second["X-Request-ID"]
+    assert first_problem.pop("request_id") == first["X-Request-ID"]
+    assert first_problem == second_problem
+    assert first_problem["code"] == "over_refund"
 
 
 @pytest.mark.postgres

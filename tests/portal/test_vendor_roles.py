@@ -216,7 +216,9 @@ def _api_calls(client, case: RefundCase) -> list[int]:
         client.get(base).status_code,
         client.get("/api/v1/vendors/ACME/").status_code,
         client.post(base + "dispute/", {"vendor": "ACME", "message": "No"}).status_code,
-        client.post(base + "attachments/", {"vendor": "ACME", "file": _file()}).status_code,
+        client.post(
+            base + "attachments/", {"vendor": "ACME", "file": _file()}, format="multipart"
+        ).status_code,
     ]
 
 

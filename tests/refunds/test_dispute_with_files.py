@@ -93,7 +93,9 @@ def test_the_api_sends_files_with_the_dispute_through_the_same_service(
     url = f"/api/v1/refund-cases/{case.case_id}/dispute/"
 
     refused = client_for(alice).post(
-        url, {"vendor": "ACME", "message": "Shipped intact", "files": [good, big]}
+        url,
+        {"vendor": "ACME", "message": "Shipped intact", "files": [good, big]},
+        format="multipart",
     )
 
     assert refused.status_code == 400
@@ -103,7 +105,7 @@ def test_the_api_sends_files_with_the_dispute_through_the_same_service(
 
     good.seek(0)
     accepted = client_for(alice).post(
-        url, {"vendor": "ACME", "message": "Shipped intact", "files": [good]}
+        url, {"vendor": "ACME", "message": "Shipped intact", "files": [good]}, format="multipart"
     )
 
     assert accepted.status_code == 200

@@ -70,9 +70,14 @@ class ApiAccess(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not user or not user.is_authenticated:
+            # DRF checks throttles after permissions: count a request without
+            # credentials here, so that past its limit it is a 429, not a 401.
+            view.check_throttles(request)
             return False
         if request.method == "OPTIONS":
             return True  # the endpoint's description, as public as the schema
+        if not hasattr(view, request.method.lower()):
+            return True  # a method the URL does not take: the view answers 405
         rule = rule_for(request, view)
         if rule is None:
             return False

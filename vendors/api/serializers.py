@@ -1,6 +1,11 @@
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
+from lib.api_fields import RateField, RateOutputField, TextField, WholeNumberField
+from lib.money import CURRENCY_CHOICES
+
 from ..models import PayoutFrequency, TaxModel, Vendor, VendorMembership, VendorRole
+from ..services import VENDOR_CODE_PATTERN
 
 TAX_MODEL_HELP = (
     "facilitator: the platform collects and remits the tax on the vendor's goods; "
@@ -10,9 +15,7 @@ TAX_MODEL_HELP = (
 
 
 class VendorSerializer(serializers.ModelSerializer):
-    commission_rate = serializers.DecimalField(
-        max_digits=7, decimal_places=4, coerce_to_string=True
-    )
+    commission_rate = RateOutputField(help_text="Platform commission, a fraction of net sales.")
     # Blank when the vendor has no contact address, so not documented as format email.
     email = serializers.CharField(read_only=True)
 
@@ -35,17 +38,27 @@ class VendorSerializer(serializers.ModelSerializer):
 
 
 class VendorCreateSerializer(serializers.Serializer):
-    """Shape only; the rules live in vendors.services.create_vendor."""
+    """A new vendor. (Shape only; the rules live in vendors.services.create_vendor.)"""
 
-    code = serializers.CharField(max_length=32)
-    name = serializers.CharField(max_length=200)
-    currency = serializers.CharField(max_length=3, default="EUR")
-    commission_rate = serializers.CharField(max_length=20, default="0.1000")
+    code = TextField(
+        max_length=32,
+        trim_whitespace=False,
+        validators=[
+            RegexValidator(VENDOR_CODE_PATTERN, "Use 1-32 letters A-Z or a-z, digits, - or _.")
+        ],
+        help_text="1-32 letters A-Z or a-z, digits, - or _: it names the vendor in URLs.",
+    )
+    name = TextField(max_length=200)
+    currency = serializers.ChoiceField(choices=CURRENCY_CHOICES, default="EUR")
+    commission_rate = RateField(
+        default="0.1000", help_text="Platform commission, a fraction of net sales."
+    )
     payout_frequency = serializers.ChoiceField(
         choices=PayoutFrequency.choices, default=PayoutFrequency.MONTHLY
     )
-    payout_delay_days = serializers.IntegerField(min_value=0, max_value=365, default=7)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    payout_delay_days = WholeNumberField(min_value=0, max_value=365, default=7)
+    # No default: a blank default is not an e-mail address (the schema would not validate).
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
     tax_model = serializers.ChoiceField(
         choices=TaxModel.choices,
         required=False,
@@ -66,6 +79,6 @@ class VendorUserSerializer(serializers.ModelSerializer):
 
 
 class VendorUserCreateSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    email = serializers.EmailField()
+    username = TextField(max_length=150)
+    email = serializers.EmailField(max_length=254)
     role = serializers.ChoiceField(choices=VendorRole.choices, default=VendorRole.VIEWER)

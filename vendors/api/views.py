@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -15,6 +15,13 @@ from .serializers import (
 )
 
 
+@extend_schema_view(
+    list=extend_schema(
+        description="Vendors: commission (a fraction of net sales) and payout terms. A vendor "
+        "user sees its own vendors."
+    ),
+    retrieve=extend_schema(description="One vendor by its code."),
+)
 class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = VendorSerializer
     lookup_field = "code"
@@ -33,16 +40,28 @@ class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_queryset(self):
         return vendors_for(self.request.user).order_by("-id")
 
-    @extend_schema(request=VendorCreateSerializer, responses={201: VendorSerializer})
+    @extend_schema(
+        description="Onboard a vendor. Its code names it in URLs: 1-32 ASCII letters, digits, "
+        "- or _ (409 `duplicate` if taken).",
+        request=VendorCreateSerializer,
+        responses={201: VendorSerializer},
+    )
     def create(self, request):
         data = VendorCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         vendor = services.create_vendor(**data.validated_data)
         return Response(VendorSerializer(vendor).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(methods=["GET"], responses={200: VendorUserSerializer(many=True)}, request=None)
+    @extend_schema(
+        methods=["GET"],
+        description="The vendor's users and their roles (staff, and the vendor's owners).",
+        responses={200: VendorUserSerializer(many=True)},
+        request=None,
+    )
     @extend_schema(
         methods=["POST"],
+        description="Give a person a seat at the vendor with a role, and e-mail them an "
+        "invitation to the portal.",
         request=VendorUserCreateSerializer,
         responses={201: VendorUserSerializer},
     )
