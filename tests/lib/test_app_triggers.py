@@ -1,11 +1,11 @@
 """Each app's triggers are declared in its own `triggers.py` and installed on
-its own tables only; the database holds exactly those definitions, the model
-state knows every index Django can express, and migrating from the state
-before the triggers modules gives the same triggers as a fresh database."""
+its own tables only; the database holds exactly those definitions, and the
+model state knows every index Django can express."""
 
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pghistory.models
 import pgtrigger
@@ -15,6 +15,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
 
+from cash import payout_triggers
+from cash import triggers as cash_triggers
 from ledger import triggers as ledger_triggers
 from refunds import triggers as refunds_triggers
 from refunds.models import RefundDay
@@ -23,16 +25,15 @@ pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the triggers are PostgreSQL's"
 )
 
-MODULES = {"ledger": ledger_triggers, "refunds": refunds_triggers}
-
-# The state just before the triggers modules: the leaves the migrations had then.
-# Going back there also takes back refunds 0012 and ledger 0014 (history of
-# configuration, which came after); vendors 0005 stays.
-BEFORE = [
-    ("ledger", "0012_issuer_profile_and_customer_address"),
-    ("refunds", "0010_order_customer_address"),
-    ("portal", "0007_refund_day_lock_order"),
-]
+# Each app's trigger modules, as one: their triggers and functions.
+MODULES = {
+    "ledger": ledger_triggers,
+    "refunds": refunds_triggers,
+    "cash": SimpleNamespace(
+        TRIGGERS=(*cash_triggers.TRIGGERS, *payout_triggers.TRIGGERS),
+        FUNCTIONS=(*cash_triggers.FUNCTIONS, *payout_triggers.FUNCTIONS),
+    ),
+}
 
 
 def installed_triggers() -> set[tuple[str, str]]:
