@@ -8,7 +8,7 @@ annotations, so that a client generated from it works as written:
 - minItems/maxItems of nested lists (DRF's allow_empty, min_length, max_length);
 - a pattern on every free-text request field saying what the server refuses:
   NUL characters (PostgreSQL text cannot hold one) and, where a value is
-  required, a blank one.
+  required, a blank one; files that are not empty.
 """
 
 from __future__ import annotations
@@ -154,8 +154,12 @@ def _problem_response(description: str, status: str) -> dict[str, Any]:
 
 
 def _constrain_text(schema: dict[str, Any]) -> None:
-    """Say in the schema that free text may not hold a NUL (the server refuses it)."""
+    """Say in the schema that free text may not hold a NUL, and a file may not
+    be empty (the server refuses both)."""
     for prop in (schema.get("properties") or {}).values():
+        for node in (prop, prop.get("items") or {}):
+            if node.get("type") == "string" and node.get("format") == "binary":
+                node["minLength"] = 1
         if (
             prop.get("type") == "string"
             and not prop.get("readOnly")

@@ -34,6 +34,7 @@ decimals than its currency allows.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 from typing import Any, NoReturn
 
@@ -92,6 +93,16 @@ schema = schemathesis.openapi.from_wsgi(
         }
     ),
 )
+
+# How often each check passed and failed over the run, printed at the end of the module.
+CHECK_TOTALS: Counter[tuple[str, str]] = Counter()
+
+
+@schema.hook
+def after_validate(context, case, response, results) -> None:
+    for result in results:
+        CHECK_TOTALS[(result.name, result.status.name.lower())] += 1
+
 
 # Identifiers that exist, by collection (the path's first segment), and by name for
 # the requests of test_a_valid_request_gets_the_documented_answer; see _build_data.
@@ -206,6 +217,21 @@ def _build_data() -> str:
     )
     _, key = create_token(user=staff)
     return key
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_check_totals(request):
+    yield
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not CHECK_TOTALS:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_sep("-", "schemathesis: responses checked, per check")
+        for name in sorted({name for name, _ in CHECK_TOTALS}):
+            passed, failed = CHECK_TOTALS[(name, "success")], CHECK_TOTALS[(name, "failure")]
+            reporter.write_line(f"{name:32} {passed:6} passed {failed:4} failed")
+    CHECK_TOTALS.clear()
 
 
 @pytest.fixture(scope="module")
