@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
+from ledger.api.exports import API_FORMATS, SettlementStatementViewSet, export_urls
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -34,6 +35,9 @@ router.register("periods", PeriodViewSet, basename="period")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("tax-codes", TaxCodeViewSet, basename="tax-code")
 router.register(
+    "settlement-statements", SettlementStatementViewSet, basename="settlement-statement"
+)
+router.register(
     "payout-reports/exceptions", PayoutExceptionViewSet, basename="payout-report-exception"
 )
 router.register("payout-reports", PayoutReportViewSet, basename="payout-report")
@@ -52,6 +56,7 @@ nested.register(
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [
     ("trial-balance", "trial-balance"),
     ("webhook-events", "webhook-events"),
+    *((f"exports/{slug}", f"export-{slug}") for slug in API_FORMATS),
 ]
 
 urlpatterns = [
@@ -61,6 +66,7 @@ urlpatterns = [
     path("v1/", include(nested.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("v1/webhook-events/", WebhookEventsView.as_view(), name="webhook-events"),
+    *export_urls(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.
