@@ -217,7 +217,7 @@ def credit_line_pieces(line: CreditNoteLine, codes: AccountCodes, currency: str)
             (platform, refund.platform_share, "borne by the platform"),
         ]
     else:
-        vendor_id = refund.order_line.vendor_id if refund.order_line_id else refund.vendor_id
+        vendor_id = refund.order_line.vendor_id if refund.order_line else refund.vendor_id
         parts = [
             (
                 codes.payable_for(vendor_id),
@@ -244,7 +244,7 @@ def invoice_line_pieces(line: InvoiceLine, codes: AccountCodes) -> list[Piece]:
             else codes.role(AccountRole.SHIPPING_INCOME)
         )
     else:
-        code = codes.payable_for(line.order_line.vendor_id if line.order_line_id else None)
+        code = codes.payable_for(line.order_line.vendor_id if line.order_line else None)
     return [Piece(code, line.net_amount, line.tax_amount)]
 
 
@@ -445,8 +445,8 @@ def journal_row(entry: Entry) -> list[str]:
         format_amount(entry.credit, currency) if entry.credit else "",
         currency,
         safe_text(journal.memo),
-        journal.case.case_id if journal.case_id else "",
-        safe_text(journal.order.number) if journal.order_id else "",
+        journal.case.case_id if journal.case else "",
+        safe_text(journal.order.number) if journal.order else "",
         journal.posting_key,
         journal.kind,
         entry.label,
