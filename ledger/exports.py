@@ -43,7 +43,7 @@ from django.db.models import Prefetch, Q
 
 from lib.csvfile import safe_cell
 from lib.money import ZERO, allocate, format_amount
-from refunds.models import PlatformShareTo, RefundLineKind
+from refunds.models import Channel, PlatformShareTo, RefundLineKind, ShippingEarner
 
 from .models import (
     Account,
@@ -203,19 +203,38 @@ def split_line(
     ]
 
 
-def credit_line_pieces(line: CreditNoteLine, codes: AccountCodes, currency: str) -> list[Piece]:
+def credit_line_pieces(
+    line: CreditNoteLine, codes: AccountCodes, currency: str, note_channel: Channel
+) -> list[Piece]:
     """A customer credit note line coded as the refund journal debits its net."""
     refund = line.refund_line
     policy = refund.reason.platform_share_to
     if line.kind == RefundLineKind.SHIPPING:
-        platform = codes.platform_cost(policy)
-        if policy != PlatformShareTo.CARRIER_CLAIMS:
+        # As the refund journal's shipping legs: the platform's part is less
+        # shipping income when it earned the shipping (unless a carrier is
+        # charged), else a cost; the vendors' part comes from their payables,
+        # each by the shipping of its part of the case.
+        earned_by_platform = note_channel.shipping_earned_by == ShippingEarner.PLATFORM
+        if earned_by_platform and policy != PlatformShareTo.CARRIER_CLAIMS:
             platform = codes.role(AccountRole.SHIPPING_INCOME)
-        vendor_code = codes.payable_for(refund.vendor_id) or platform
-        parts = [
-            (vendor_code, refund.vendor_share, "borne by the vendor"),
-            (platform, refund.platform_share, "borne by the platform"),
-        ]
+        else:
+            platform = codes.platform_cost(policy)
+        parts = [(platform, refund.platform_share, "borne by the platform")]
+        if refund.vendor_share > 0:
+            rows: list[tuple[int | None, Decimal]] = [
+                (row.vendor_id, row.shipping_amount)
+                for row in refund.case.liabilities.all()
+                if row.shipping_amount > 0
+            ] or [(refund.vendor_id, refund.vendor_share)]
+            shipped = sum((amount for _, amount in rows), ZERO)
+            parts += [
+                (
+                    codes.payable_for(vendor_id) or platform,
+                    refund.vendor_share * amount / shipped,
+                    "borne by the vendor",
+                )
+                for vendor_id, amount in rows
+            ]
     else:
         vendor_id = refund.order_line.vendor_id if refund.order_line else refund.vendor_id
         parts = [
@@ -327,7 +346,7 @@ def xero_credit_note_rows(
     codes = AccountCodes()
     notes = (
         platform_credit_notes(date_from, date_to)
-        .select_related("invoice")
+        .select_related("invoice", "order__channel")
         .prefetch_related(
             Prefetch(
                 "lines",
@@ -348,7 +367,7 @@ def xero_credit_note_rows(
             "*CreditNoteDate": note.issue_date.strftime(date_format),
         }
         for line in note.lines.all():
-            pieces = credit_line_pieces(line, codes, note.currency)
+            pieces = credit_line_pieces(line, codes, note.currency, note.order.channel)
             tracking = (line.tracking_name, line.tracking_option)
             for row in _pieces_rows(head, pieces, line, note.currency, tracking):
                 yield [row.get(column, "") for column in XERO_COLUMNS]

@@ -29,6 +29,8 @@ from ledger.models import (
     InvoiceKind,
     JournalKind,
 )
+from refunds.services.cases import approve_case, complete_case, open_case
+from tests.audit_plugin import drain_ledger
 from tests.factories import complete_worked_refund
 from vendors.models import Vendor
 
@@ -236,3 +238,23 @@ def test_every_export_is_a_generator(worked_order, alice, today):
         lines = export_lines(name, today, today)
         assert inspect.isgenerator(lines)
         assert next(lines).strip()
+
+
+@pytest.mark.parametrize("reason", ["late_delivery", "damaged"])
+def test_a_shipping_refund_is_coded_to_whoever_bears_it(worked_order, alice, today, reason):
+    """late_delivery: the platform bears it, less shipping income; damaged:
+    the vendors pay its net from their payables (4.44 and 5.56)."""
+    drain_ledger()
+    case = open_case(order=worked_order, lines=[], shipping_amount="10.00", shipping_reason=reason)
+    approve_case(case=case, actor=alice)
+    complete_case(case=case, actor=alice)
+    drain_ledger()
+    issue_credit_notes([case])
+
+    assert as_ledger(ledger_movement(today)) == exported_movement(today)
+    rows = read(export_lines("xero", today, today))
+    coded = {r["*AccountCode"]: D(r["*UnitAmount"]) for r in rows}
+    if reason == "damaged":
+        assert coded == {"2000-ACME": D("4.44"), "2000-BOLT": D("5.56")}
+    else:
+        assert coded == {"4100": D("10.00")}
