@@ -8,7 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
-from ledger.api.exports import API_FORMATS, SettlementStatementViewSet, export_urls
+from ledger.api.exports import SettlementStatementViewSet, export_urls
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -56,7 +56,6 @@ nested.register(
 V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.registry] + [
     ("trial-balance", "trial-balance"),
     ("webhook-events", "webhook-events"),
-    *((f"exports/{slug}", f"export-{slug}") for slug in API_FORMATS),
 ]
 
 urlpatterns = [

@@ -91,6 +91,10 @@ class ExportView(APIView):
                 "in [date_from, date_to].",
             },
         )
+
+        def get(self, request, *args, **kwargs):
+            return ExportView.get(self, request, *args, **kwargs)
+
         view.get = extend_schema(  # type: ignore[method-assign]
             operation_id=f"exports_{slug.replace('-', '_')}",
             summary=export.label,
@@ -101,7 +105,7 @@ class ExportView(APIView):
             responses={
                 (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The CSV."),
             },
-        )(view.get)
+        )(get)
         return view
 
     def get(self, request, *args, **kwargs):
