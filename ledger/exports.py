@@ -351,8 +351,10 @@ def xero_credit_note_rows(
             Prefetch(
                 "lines",
                 CreditNoteLine.objects.select_related(
-                    "refund_line__reason", "refund_line__order_line"
-                ).order_by("position"),
+                    "refund_line__reason", "refund_line__order_line", "refund_line__case"
+                )
+                .prefetch_related("refund_line__case__liabilities")
+                .order_by("position"),
             )
         )
         .order_by("issue_date", "number")
