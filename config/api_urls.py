@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root, problem_type, problem_types
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
+from ledger.api.exports import SettlementStatementViewSet, export_urls
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -33,6 +34,9 @@ router.register("credit-notes", CreditNoteViewSet, basename="credit-note")
 router.register("periods", PeriodViewSet, basename="period")
 router.register("invoices", InvoiceViewSet, basename="invoice")
 router.register("tax-codes", TaxCodeViewSet, basename="tax-code")
+router.register(
+    "settlement-statements", SettlementStatementViewSet, basename="settlement-statement"
+)
 router.register(
     "payout-reports/exceptions", PayoutExceptionViewSet, basename="payout-report-exception"
 )
@@ -64,6 +68,7 @@ urlpatterns = [
     # What each error code means: a problem's `type` (lib.problems).
     path("problems/", problem_types, name="api-problems"),
     path("problems/<str:code>/", problem_type, name="api-problem-type"),
+    *export_urls(),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.

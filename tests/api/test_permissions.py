@@ -47,6 +47,7 @@ from ledger.models import (
     Invoice,
     InvoiceKind,
     Journal,
+    SettlementStatement,
     TaxCode,
 )
 from ledger.periods import previous_month
@@ -127,6 +128,19 @@ def _build_world() -> World:
     # The sales made VAT-10 on first use (ledger.tax.TaxCodes.ensure).
     assert TaxCode.objects.filter(code="VAT-10", rate=Decimal("0.1000")).exists()
     invoices = Invoice.objects.filter(order__number="ORD-BOTH")
+    # A settlement statement of ACME's (last month, nothing in it).
+    last = previous_month(timezone.localdate().replace(day=1))
+    acme_statement = SettlementStatement.objects.create(
+        vendor=acme,
+        account=Account.objects.get(role="vendor_payable", vendor=acme),
+        currency="EUR",
+        frequency="monthly",
+        period_start=last,
+        period_end=timezone.localdate().replace(day=1) - timedelta(days=1),
+        cutoff=timezone.now(),
+        **dict.fromkeys(("opening", "sales", "deductions", "adjustments", "payouts"), 0),
+        closing=0,
+    )
     # A Stripe payout whose one charge matches nothing: a report and an exception.
     if not Account.objects.filter(role="provider_fees").exists():
         Account.objects.create(code="6000", name="Fees", kind="expense", role="provider_fees")
@@ -157,6 +171,8 @@ def _build_world() -> World:
             "payout_exception": PayoutException.objects.get().pk,
             "webhook_endpoint": endpoint.pk,
             "webhook_delivery": endpoint.deliveries.order_by("id").first().pk,
+            "acme_statement": acme_statement.pk,
+            "today": timezone.localdate().isoformat(),
         },
     )
 
@@ -292,6 +308,17 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("webhook deliveries",        "GET",  HOOK + "deliveries/",                         200, 200, 403, 200, 403, 403, 403, 403, 401),
     ("webhook delivery",          "GET",  DELIVERY,                                     200, 200, 403, 200, 403, 403, 403, 403, 401),
     ("webhook redeliver",         "POST", DELIVERY + "redeliver/",                      202, 403, 403, 403, 403, 403, 403, 403, 401),
+    # Exports: staff with the format's permission (and the read-only group); never vendors.
+    ("export journals",           "GET",  V1 + "/exports/journals/?date_from={today}&date_to={today}", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("export QuickBooks",         "GET",  V1 + "/exports/quickbooks-journals/?date_from={today}&date_to={today}", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("export Xero credit notes",  "GET",  V1 + "/exports/xero-credit-notes/?date_from={today}&date_to={today}", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("export Xero invoices",      "GET",  V1 + "/exports/xero-invoices/?date_from={today}&date_to={today}", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("export without dates",      "GET",  V1 + "/exports/journals/",                    400, 400, 400, 400, 403, 403, 403, 403, 401),
+    # Settlement statements: vendors their own, staff all.
+    ("statements list",           "GET",  V1 + "/settlement-statements/",               200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("ACME's statement",          "GET",  V1 + "/settlement-statements/{acme_statement}/", 200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("ACME's statement CSV",      "GET",  V1 + "/settlement-statements/{acme_statement}/csv/", 200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("ACME's statement PDF",      "GET",  V1 + "/settlement-statements/{acme_statement}/pdf/", 200, 200, 200, 200, 200, 200, 200, 404, 401),
     # The schema and its Swagger page are public: they describe the API, they hold no data.
     ("schema", "GET", "/api/schema/?format=json", 200, 200, 200, 200, 200, 200, 200, 200, 200),
     ("docs", "GET", "/api/docs/", 200, 200, 200, 200, 200, 200, 200, 200, 200),
@@ -467,6 +494,8 @@ def test_the_matrix_covers_every_api_route():
     samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     samples["payout_report"] = samples["payout_exception"] = 1
     samples["webhook_endpoint"] = samples["webhook_delivery"] = 1
+    samples["acme_statement"] = 1
+    samples["today"] = "2026-01-01"
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")

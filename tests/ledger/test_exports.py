@@ -4,7 +4,7 @@ date range, every row carrying its case ID, streamed."""
 import csv
 import inspect
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,8 +12,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from ledger.credit_notes import issue_credit_note
-from ledger.exports import XERO_COLUMNS, export_lines, xero_row
-from ledger.models import CreditNote, CreditNoteLine
+from ledger.exports import XERO_COLUMNS, Piece, _xero_line, export_lines, safe_text
+from ledger.models import Invoice, InvoiceKind
 from refunds.models import Order
 from tests.factories import complete_worked_refund
 
@@ -39,59 +39,57 @@ def worked_note(worked_order, alice):
 # ---------------------------------------------------------------- Xero
 
 
-def test_the_xero_csv_has_a_row_per_credit_note_line_with_the_case_id(worked_note, today):
+def test_the_xero_csv_has_the_credit_note_template_and_codes_lines_as_the_ledger(
+    worked_note, today
+):
     rows = read(export_lines("xero", today, today))
 
     assert list(rows[0]) == XERO_COLUMNS
+    commission = Invoice.objects.get(kind=InvoiceKind.COMMISSION_CREDIT)
     assert [
-        (r["*InvoiceNumber"], r["Reference"], r["*Description"], r["*Quantity"],
-         r["*UnitAmount"], r["TaxAmount"], r["Currency"])
+        (r["*CreditNoteNumber"], r["Reference"], r["*Description"], r["*Quantity"],
+         r["*UnitAmount"], r["TaxAmount"], r["*AccountCode"], r["Currency"])
         for r in rows
     ] == [
-        (worked_note.number, worked_note.reference, "MUG-01", "1", "-20.00", "-2.00", "EUR"),
-        (worked_note.number, worked_note.reference, "TEE-01", "1", "-5.00", "-0.50", "EUR"),
+        # The mug: ACME's goods, back from its payable (its share and the commission).
+        (worked_note.number, worked_note.invoice.number, "MUG-01", "1", "20.00", "2.00",
+         "2000-ACME", "EUR"),
+        # The tee: borne by the platform, contra-revenue.
+        (worked_note.number, worked_note.invoice.number, "TEE-01", "1", "5.00", "0.50",
+         "5000", "EUR"),
+        # The commission given back to ACME: the platform's credit note to it.
+        (commission.number, commission.corrects.number, rows[2]["*Description"], "1", "2.00",
+         "0.00", "4000", "EUR"),
     ]  # fmt: skip
     first = rows[0]
     assert first["*ContactName"] == "Jane Doe"
-    assert first["*InvoiceDate"] == today.strftime("%d/%m/%Y")
-    assert first["*AccountCode"] == "200"
+    assert first["*CreditNoteDate"] == today.strftime("%d/%m/%Y")
     assert first["*TaxType"] == "10%"
-    # Negative lines add up to the refund: Xero imports them as a credit note.
-    total = sum(D(r["*UnitAmount"]) * int(r["*Quantity"]) + D(r["TaxAmount"]) for r in rows)
-    assert total == -worked_note.total_amount
+    total = sum(D(r["*UnitAmount"]) * int(r["*Quantity"]) + D(r["TaxAmount"]) for r in rows[:2])
+    assert total == worked_note.total_amount
 
 
 def test_the_xero_csv_leaves_out_credit_notes_outside_the_range(worked_note, today):
     before = today - timedelta(days=30)
 
     assert read(export_lines("xero", before, today - timedelta(days=1))) == []
-    assert len(read(export_lines("xero", before, today + timedelta(days=1)))) == 2
+    assert len(read(export_lines("xero", before, today + timedelta(days=1)))) == 3
 
 
 def test_a_unit_price_that_does_not_divide_the_net_is_exported_as_one_line():
-    note = CreditNote(
-        number="CN-2026-000009",
-        reference="RFND-20261101-ABCDEF",
-        issue_date=date(2026, 11, 1),
-        currency="EUR",
-        customer_name="=HYPERLINK(evil)",
-    )
-    line = CreditNoteLine(
-        credit_note=note,
-        description="PEN-03",
+    row = _xero_line(
+        {"*ContactName": safe_text("=HYPERLINK(evil)")},
+        Piece("200", D("10.00"), D("1.00")),
         quantity=3,
-        unit_amount=D("3.33"),
-        net_amount=D("10.00"),
-        tax_amount=D("1.00"),
+        unit=D("3.33"),
+        description="PEN-03",
         tax_type="10%",
-        account_code="200",
+        currency="EUR",
     )
-
-    row = dict(zip(XERO_COLUMNS, xero_row(line), strict=True))
 
     assert (row["*Quantity"], row["*UnitAmount"], row["*Description"]) == (
         "1",
-        "-10.00",
+        "10.00",
         "3 × PEN-03",
     )
     # A name from an order must not become a spreadsheet formula.
@@ -158,8 +156,8 @@ def test_the_management_command_writes_the_file(worked_note, today, tmp_path, ca
     )
 
     rows = read([target.read_text(encoding="utf-8")])
-    assert [r["Reference"] for r in rows] == [worked_note.reference] * 2
-    assert "Wrote 2 rows" in capsys.readouterr().err
+    assert [r["*CreditNoteNumber"] for r in rows][:2] == [worked_note.number] * 2
+    assert "Wrote 3 rows" in capsys.readouterr().err
 
 
 def test_the_management_command_writes_to_standard_output(worked_note, today, capsys):

@@ -314,7 +314,26 @@ def test_the_export_streams_csv_for_the_range(staff, note):
     assert "attachment" in response["Content-Disposition"]
     body = b"".join(response.streaming_content).decode()
     rows = list(csv.DictReader(io.StringIO(body)))
-    assert [r["Reference"] for r in rows] == [note.reference] * 2
+    # The customer's credit note (Reference: the invoice it corrects), then the
+    # commission credit note to ACME.
+    customer = [r for r in rows if r["*CreditNoteNumber"] == note.number]
+    assert [r["Reference"] for r in customer] == [note.invoice.number] * 2
+    assert len(rows) == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "first_column"), [("xero-invoices", "*ContactName"), ("quickbooks", "JournalNo")]
+)
+def test_the_admin_streams_the_other_formats(staff, note, kind, first_column):
+    today = timezone.now().date().isoformat()
+
+    response = staff.get(
+        url("creditnote_export"), {"kind": kind, "date_from": today, "date_to": today}
+    )
+
+    assert response.status_code == 200 and response.streaming
+    body = b"".join(response.streaming_content).decode()
+    assert body.startswith(first_column)
 
 
 def test_the_journal_export_needs_the_journal_permission(client, note):

@@ -1,4 +1,4 @@
-"""`manage.py export_accounting --format xero|journal --from DATE --to DATE [--output FILE]`."""
+"""`manage.py export_accounting --format xero|xero-invoices|quickbooks|journal --from DATE --to DATE [--output FILE]`."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -11,8 +11,9 @@ from lib.cli import iso_date
 
 class Command(BaseCommand):
     help = (
-        "Export credit notes (Xero CSV) or ledger journals (generic journal CSV) for a date "
-        "range, both ends included. Streams, so any range fits in memory."
+        "Export the platform's credit notes or invoices (Xero CSV import templates) or the "
+        "ledger's journals (QuickBooks Online journal entries, or the generic journal CSV) for "
+        "a date range, both ends included. Streams, so any range fits in memory."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
