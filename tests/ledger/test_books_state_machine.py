@@ -82,7 +82,7 @@ from vendors.models import TaxModel, Vendor
 
 pytestmark = pytest.mark.postgres
 
-EXAMPLES = int(os.environ.get("BOOKS_EXAMPLES", "70"))
+EXAMPLES = int(os.environ.get("BOOKS_EXAMPLES", "50"))
 STEPS = 40
 
 CURRENCIES = ["EUR", "JPY"]
