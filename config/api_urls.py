@@ -8,6 +8,12 @@ from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
+from ledger.api.reports import (
+    AccruedRefundsView,
+    CustomerAgingView,
+    TaxReportView,
+    VendorAgingView,
+)
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -61,6 +67,12 @@ urlpatterns = [
     path("v1/", include(nested.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),
     path("v1/webhook-events/", WebhookEventsView.as_view(), name="webhook-events"),
+    path("v1/reports/tax/", TaxReportView.as_view(), name="report-tax"),
+    path(
+        "v1/reports/accrued-refunds/", AccruedRefundsView.as_view(), name="report-accrued-refunds"
+    ),
+    path("v1/reports/vendor-aging/", VendorAgingView.as_view(), name="report-vendor-aging"),
+    path("v1/reports/customer-aging/", CustomerAgingView.as_view(), name="report-customer-aging"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.
