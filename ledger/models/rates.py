@@ -3,9 +3,12 @@
 from django.db import models
 from django.db.models import Q
 
+from lib.history import track_changes
 from lib.money import CURRENCY_CHOICES
 
 
+# History (lib/history.py): a re-import that changes a rate changes past reports.
+@track_changes()
 class ExchangeRate(models.Model):
     """One unit of `currency` = `rate` units of settings.REPORTING_CURRENCY on `date`.
 
