@@ -9,6 +9,12 @@ from rest_framework.routers import DefaultRouter
 from api.views import api_not_found, api_root, api_v1_root, problem_type, problem_types
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
 from ledger.api.exports import SettlementStatementViewSet, export_urls
+from ledger.api.reports import (
+    AccruedRefundsView,
+    CustomerAgingView,
+    TaxReportView,
+    VendorAgingView,
+)
 from ledger.api.views import (
     AccountViewSet,
     CreditNoteViewSet,
@@ -69,6 +75,12 @@ urlpatterns = [
     path("problems/", problem_types, name="api-problems"),
     path("problems/<str:code>/", problem_type, name="api-problem-type"),
     *export_urls(),
+    path("v1/reports/tax/", TaxReportView.as_view(), name="report-tax"),
+    path(
+        "v1/reports/accrued-refunds/", AccruedRefundsView.as_view(), name="report-accrued-refunds"
+    ),
+    path("v1/reports/vendor-aging/", VendorAgingView.as_view(), name="report-vendor-aging"),
+    path("v1/reports/customer-aging/", CustomerAgingView.as_view(), name="report-customer-aging"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (docs/?script=), not inline: the Content-Security-Policy allows no inline script.

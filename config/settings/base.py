@@ -340,6 +340,9 @@ IDEMPOTENCY_RETENTION_DAYS = int(env_str("IDEMPOTENCY_RETENTION_DAYS", "7"))
 # the one of this rate in COMMISSION_TAX_JURISDICTION (blank: of no jurisdiction).
 COMMISSION_TAX_RATE = env_str("COMMISSION_TAX_RATE", "0")
 COMMISSION_TAX_JURISDICTION = env_str("COMMISSION_TAX_JURISDICTION", "")
+# Reports (ledger.reports) convert amounts to this currency with the dated
+# exchange-rates table (ledger.ExchangeRate).
+REPORTING_CURRENCY = env_str("REPORTING_CURRENCY", "EUR").upper()
 WEBHOOK_MAX_ATTEMPTS = int(env_str("WEBHOOK_MAX_ATTEMPTS", "8"))
 WEBHOOK_BACKOFF_SECONDS = int(env_str("WEBHOOK_BACKOFF_SECONDS", "10"))
 WEBHOOK_TIMEOUT_SECONDS = int(env_str("WEBHOOK_TIMEOUT_SECONDS", "10"))

@@ -7,7 +7,7 @@ moves through ledger.posting (payouts) and credit notes through
 ledger.credit_notes, never through a raw model save.
 """
 
-from . import books, credit_notes, invoices, issuer, payouts, periods
+from . import books, credit_notes, invoices, issuer, payouts, periods, reports
 from .base import ReadOnlyAdmin, ReadOnlyInline, exact_ids, terms
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "issuer",
     "payouts",
     "periods",
+    "reports",
     "terms",
 ]

@@ -30,6 +30,7 @@ from .invoices import (
 from .journals import Entry, EntryLabel, Journal, JournalKind, default_label
 from .payouts import Payout
 from .periods import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
+from .rates import ExchangeRate
 from .settlements import SettlementStatement
 from .tax import TaxCode
 
@@ -49,6 +50,7 @@ __all__ = [
     "CreditNoteSettings",
     "Entry",
     "EntryLabel",
+    "ExchangeRate",
     "Invoice",
     "InvoiceKind",
     "InvoiceLine",

@@ -269,6 +269,12 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("accounts list",             "GET",  V1 + "/accounts/",                            200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("account",                   "GET",  V1 + "/accounts/1100/",                       200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("trial balance",             "GET",  V1 + "/trial-balance/?currency=EUR",          200, 200, 200, 200, 403, 403, 403, 403, 401),
+    # Reports: staff with ledger.view_journal (JSON, or CSV by ?format=csv).
+    ("tax report",                "GET",  V1 + "/reports/tax/?date_from=2020-01-01&date_to=2099-12-31", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("tax report CSV",            "GET",  V1 + "/reports/tax/?date_from=2020-01-01&date_to=2099-12-31&format=csv", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("accrued refunds",           "GET",  V1 + "/reports/accrued-refunds/?at=2099-12-31", 200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("vendor aging",              "GET",  V1 + "/reports/vendor-aging/?at=2099-12-31",  200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("customer aging",            "GET",  V1 + "/reports/customer-aging/?at=2099-12-31", 200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit notes list",         "GET",  V1 + "/credit-notes/",                        200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note",               "GET",  V1 + "/credit-notes/{credit_note}/",          200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("credit note PDF",           "GET",  V1 + "/credit-notes/{credit_note}/pdf/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
