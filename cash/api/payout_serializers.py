@@ -177,7 +177,6 @@ class PayoutUploadSerializer(serializers.Serializer):
     payout_amount = AmountField(
         required=False,
         allow_blank=True,
-        default="",
         help_text='The payout\'s amount, checked against its rows (a file of one payout), e.g. "78.23".',
     )
 

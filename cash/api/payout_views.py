@@ -53,6 +53,10 @@ def _provider(code: str) -> PayoutProvider:
 class PayoutReportViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Payment providers' payout reports: upload one (a Stripe itemized payout
+    reconciliation CSV, a marketplace per-line CSV or a saved mapping), list
+    them and read one with its rows. Staff only."""
+
     permission_classes = [ApiAccess]
     access = {
         "list": staff_read("cash.view_payoutreport"),
@@ -105,7 +109,7 @@ class PayoutReportViewSet(
             fmt=values["format"],
             mapping=mapping,
             currency=values["currency"],
-            payout_amount=values["payout_amount"] or None,
+            payout_amount=values.get("payout_amount") or None,
             user=request.user,
         )
         answer = status.HTTP_201_CREATED if result.new_rows else status.HTTP_200_OK
@@ -124,6 +128,9 @@ class PayoutExceptionFilter(django_filters.FilterSet):
 class PayoutExceptionViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Payout report rows that matched no payment or refund case: the queue staff
+    work through, and resolving one with a note. Staff only."""
+
     serializer_class = PayoutExceptionSerializer
     permission_classes = [ApiAccess]
     access = {

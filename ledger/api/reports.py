@@ -98,6 +98,9 @@ class ReportView(APIView):
 
 
 class TaxReportView(ReportView):
+    """Tax by tax code and jurisdiction for a period (sales, credits, net, tax) from the
+    platform's own documents, tied to the output-tax accounts' movement."""
+
     @extend_schema(
         parameters=[
             OpenApiParameter("date_from", OpenApiTypes.DATE, required=True),
@@ -119,6 +122,8 @@ def _at(request) -> tuple[date, bool]:
 
 
 class AccruedRefundsView(ReportView):
+    """Refunds approved and not yet completed at a date, per vendor and currency."""
+
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
     def get(self, request):
         at, convert = _at(request)
@@ -126,6 +131,9 @@ class AccruedRefundsView(ReportView):
 
 
 class VendorAgingView(ReportView):
+    """What vendors owe the platform at a date (receivables and payable debit
+    balances), aged 0-30, 31-60, 61-90 and 90+ days."""
+
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
     def get(self, request):
         at, convert = _at(request)
@@ -133,6 +141,9 @@ class VendorAgingView(ReportView):
 
 
 class CustomerAgingView(ReportView):
+    """What the payment providers still owe per payment method at a date (gateway
+    clearing), aged 0-30, 31-60, 61-90 and 90+ days."""
+
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
     def get(self, request):
         at, convert = _at(request)

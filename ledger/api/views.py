@@ -289,6 +289,9 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class TaxCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Tax codes: a rate in a jurisdiction and the accounting system's name for it.
+    Staff only."""
+
     serializer_class = TaxCodeSerializer
     permission_classes = [ApiAccess]
     access = {

@@ -18,6 +18,8 @@ class VendorSerializer(serializers.ModelSerializer):
     commission_rate = RateOutputField(help_text="Platform commission, a fraction of net sales.")
     # Blank when the vendor has no contact address, so not documented as format email.
     email = serializers.CharField(read_only=True)
+    # Blank: the tax model of the channel an order comes from (a string, not the enum).
+    tax_model = serializers.CharField(read_only=True, help_text=TAX_MODEL_HELP)
 
     class Meta:
         model = Vendor
@@ -34,7 +36,6 @@ class VendorSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
-        extra_kwargs = {"tax_model": {"help_text": TAX_MODEL_HELP}}
 
 
 class VendorCreateSerializer(serializers.Serializer):

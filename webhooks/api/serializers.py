@@ -66,13 +66,13 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
         max_length=500,
         help_text="http or https; not on a loopback, private or link-local address.",
     )
-    description = serializers.CharField(max_length=200, required=False, default="")
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     events = event_names(required=False, default=list)
 
 
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=500, required=False)
-    description = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
     events = event_names(required=False)
     is_active = serializers.BooleanField(
         required=False,

@@ -78,6 +78,9 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The endpoin
 class WebhookEndpointViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Webhook endpoints: where events are sent, with their subscriptions and
+    state. Staff with the webhooks permissions; vendors have no access."""
+
     serializer_class = WebhookEndpointSerializer
     queryset = WebhookEndpoint.objects.all()
     lookup_value_regex = "[0-9]+"
