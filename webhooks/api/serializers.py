@@ -66,7 +66,9 @@ class WebhookEndpointCreateSerializer(serializers.Serializer):
         max_length=500,
         help_text="http or https; not on a loopback, private or link-local address.",
     )
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
     events = event_names(required=False, default=list)
 
 
