@@ -3,14 +3,38 @@
 import django.db.models.deletion
 import django.db.models.expressions
 from decimal import Decimal
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+
+def grant_finance(apps, schema_editor):
+    """The Finance group reads receivables and their allocations and may
+    allocate payouts. Also called by the test suite after a flush."""
+    app_config = apps.get_app_config("cash")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
+    if group is None:
+        return
+    Permission = apps.get_model("auth", "Permission")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="cash",
+            content_type__model__in=["receivable", "receivableallocation"],
+            codename__regex=r"^(view|add)_",
+        )
+    )
 
 
 class Migration(migrations.Migration):
 
+    # integrations 0003 first: it relabels content types that a later
+    # permissions migration would otherwise create under the new labels.
     dependencies = [
+        ('integrations', '0003_moved_to_api_and_webhooks'),
         ('cash', '0002_payout_reports'),
-        ('ledger', '0020_finance_invoice_permissions'),
+        ('ledger', '0001_initial'),
         ('refunds', '0015_case_message_sequence'),
         ('vendors', '0007_invoicing_details'),
     ]
@@ -91,4 +115,5 @@ class Migration(migrations.Migration):
             model_name='receivableallocation',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='receivable_allocation_amount_gt_0'),
         ),
+        migrations.RunPython(grant_finance, migrations.RunPython.noop),
     ]

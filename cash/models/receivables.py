@@ -43,9 +43,7 @@ class ReceivableTag(models.TextChoices):
 
 class Receivable(models.Model):
     kind = models.CharField(max_length=10, choices=ReceivableKind.choices)
-    order = models.ForeignKey(
-        "refunds.Order", on_delete=models.PROTECT, related_name="receivables"
-    )
+    order = models.ForeignKey("refunds.Order", on_delete=models.PROTECT, related_name="receivables")
     order_line = models.ForeignKey(
         "refunds.OrderLine",
         on_delete=models.PROTECT,
@@ -129,9 +127,7 @@ class Receivable(models.Model):
 class ReceivableAllocation(models.Model):
     """The part of a vendor payout that paid a vendor receivable."""
 
-    receivable = models.ForeignKey(
-        Receivable, on_delete=models.PROTECT, related_name="allocations"
-    )
+    receivable = models.ForeignKey(Receivable, on_delete=models.PROTECT, related_name="allocations")
     payout = models.ForeignKey(
         "ledger.Payout", on_delete=models.PROTECT, related_name="receivable_allocations"
     )

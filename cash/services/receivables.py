@@ -137,11 +137,12 @@ def refresh_orders(order_ids: Iterable[int]) -> None:
     )
     vendor_refunds: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for line in RefundLine.objects.filter(
-        case__order_id__in=ids, case__status=CaseStatus.COMPLETED, kind__in=[
-            RefundLineKind.QUANTITY, RefundLineKind.AMOUNT
-        ]
-    ).only("order_line_id", "vendor_share", "commission_reversal"):
-        vendor_refunds[line.order_line_id] += line.vendor_share - line.commission_reversal
+        case__order_id__in=ids,
+        case__status=CaseStatus.COMPLETED,
+        kind__in=[RefundLineKind.QUANTITY, RefundLineKind.AMOUNT],
+    ).only("order_line_id", "vendor_share"):
+        # What the vendor bears: the refund journal's debit of its payable.
+        vendor_refunds[line.order_line_id] += line.vendor_share
     settled: dict[int, Decimal] = defaultdict(lambda: ZERO)
     settled_on: dict[int, date] = {}
     rows = (
@@ -263,9 +264,7 @@ def allocate_payout(
                     f"most the {item.open_amount} still open.",
                 )
             if amount > available:
-                raise DomainError(
-                    "amount", f"The payout has only {available} left to allocate."
-                )
+                raise DomainError("amount", f"The payout has only {available} left to allocate.")
             available -= amount
             rows.append(
                 ReceivableAllocation(
@@ -302,9 +301,9 @@ def daily() -> int:
     """The beat task's work: settle provider receivables from payout rows,
     allocate vendor payouts, tag overdue lines."""
     with transaction.atomic():
-        orders = Receivable.objects.filter(
-            status=ReceivableStatus.AWAITING_PAYMENT
-        ).values_list("order_id", flat=True)
+        orders = Receivable.objects.filter(status=ReceivableStatus.AWAITING_PAYMENT).values_list(
+            "order_id", flat=True
+        )
         refresh_orders(list(orders))
     allocate_open_payouts()
     return tag_overdue()
