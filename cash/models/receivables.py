@@ -111,6 +111,10 @@ class Receivable(models.Model):
         ]
         indexes = [models.Index(fields=["kind", "status"], name="receivable_kind_status")]
 
+    def __str__(self) -> str:
+        what = self.order_line.sku if self.order_line_id and self.order_line else "shipping"
+        return f"{self.kind} {what} {display_money(self.amount, self.currency)}"
+
     @property
     def open_amount(self):
         return self.amount - self.refunded_amount - self.paid_amount
@@ -118,10 +122,6 @@ class Receivable(models.Model):
     @property
     def tags(self) -> list[str]:
         return [t for t in ("overdue", "partial") if getattr(self, t)]
-
-    def __str__(self) -> str:
-        what = self.order_line.sku if self.order_line_id and self.order_line else "shipping"
-        return f"{self.kind} {what} {display_money(self.amount, self.currency)}"
 
 
 class ReceivableAllocation(models.Model):
@@ -145,3 +145,6 @@ class ReceivableAllocation(models.Model):
                 condition=Q(amount__gt=0), name="receivable_allocation_amount_gt_0"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{display_money(self.amount, self.receivable.currency)} of payout {self.payout_id}"
