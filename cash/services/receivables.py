@@ -142,7 +142,8 @@ def refresh_orders(order_ids: Iterable[int]) -> None:
         kind__in=[RefundLineKind.QUANTITY, RefundLineKind.AMOUNT],
     ).only("order_line_id", "vendor_share"):
         # What the vendor bears: the refund journal's debit of its payable.
-        vendor_refunds[line.order_line_id] += line.vendor_share
+        if line.order_line_id is not None:
+            vendor_refunds[line.order_line_id] += line.vendor_share
     settled: dict[int, Decimal] = defaultdict(lambda: ZERO)
     settled_on: dict[int, date] = {}
     rows = (
@@ -154,13 +155,12 @@ def refresh_orders(order_ids: Iterable[int]) -> None:
         .distinct()
     )
     for row in rows:
-        order_id = (
-            row.payment.order_id
-            if row.payment_id
-            else row.refund_case.order_id
-            if row.refund_case_id
-            else row.order_id
-        )
+        if row.payment is not None:
+            order_id: int | None = row.payment.order_id
+        elif row.refund_case is not None:
+            order_id = row.refund_case.order_id
+        else:
+            order_id = row.order_id
         assert order_id is not None
         settled[order_id] += row.gross
         arrival = row.report.arrival_date
@@ -250,13 +250,14 @@ def allocate_payout(
     else:
         by_id = {item.pk: item for item in candidates.filter(pk__in=[c[0] for c in choices])}
         for receivable_id, amount in choices:
-            item = by_id.get(receivable_id)
-            if item is None:
+            chosen = by_id.get(receivable_id)
+            if chosen is None:
                 raise DomainError(
                     "receivable",
                     f"Receivable {receivable_id} is not an open line of "
                     f"{payout.vendor.code} in {payout.currency}.",
                 )
+            item = chosen
             if amount <= ZERO or amount > item.open_amount:
                 raise DomainError(
                     "amount",

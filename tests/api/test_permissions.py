@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
-from cash.models import Receivable, PayoutException, PayoutProvider, PayoutReport
+from cash.models import PayoutException, PayoutProvider, PayoutReport, Receivable
 from cash.services.payout_reports import import_payout_report
 from ledger.closing import close_period
 from ledger.models import (
