@@ -199,3 +199,12 @@ def test_staff_may_choose_the_lines_a_payout_pays(acme, bolt):
     assert (rest.receivable.order_id, rest.amount) == (old.pk, D("3.00"))
     with pytest.raises(IntegrityError), transaction.atomic():
         ReceivableAllocation.objects.create(receivable=chosen, payout=payout, amount=D("1.00"))
+
+
+def test_check_cash_reports_a_clearing_difference(sold):
+    from django.core.management import CommandError, call_command
+
+    call_command("check_cash")
+    Receivable.objects.filter(order=sold, order_line__isnull=True).update(paid_amount=D("1.00"))
+    with pytest.raises(CommandError):
+        call_command("check_cash")
