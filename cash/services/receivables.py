@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
@@ -27,13 +28,18 @@ from ledger.selectors import account_balance
 from lib.errors import DomainError
 from lib.money import ZERO
 from refunds.models import (
+    Bearer,
     CaseStatus,
     Order,
+    OrderLine,
     OutboxMessage,
+    ReasonPolicy,
     RefundCase,
     RefundLine,
     RefundLineKind,
 )
+from refunds.services.opening import LineRequest, open_case
+from refunds.services.transitions import approve_case, complete_case
 from vendors.models import PayoutFrequency, Vendor
 
 from ..models import (
@@ -343,3 +349,47 @@ def clearing_differences() -> list[str]:
                 f"open provider receivables {amount}."
             )
     return problems
+
+
+CANCELLED_REASON = "cancelled"
+
+
+@transaction.atomic
+def cancel_line(*, line: OrderLine, actor: User | None) -> RefundCase:
+    """Cancel a paid order line not yet handed over: a full refund case, reason
+    `cancelled` (the vendor bears it, its commission given back: nothing stays
+    payable), opened, approved and completed at once through the refund
+    engine, which posts the cancellation's refund journal and issues the
+    credit note (nothing stays taxed). Both receivables of the line become
+    `refund` and are never paid out.
+
+    The order model has no handover state: the caller (staff) asserts the
+    goods were not handed over. Refused, naming the field, for a line already
+    (partly) refunded or whose vendor receivable a payout has paid."""
+    items = list(Receivable.objects.select_for_update().filter(order_line=line).order_by("kind"))
+    if not items:
+        raise DomainError("line", f"Line {line.pk} has no receivables: its order is not paid.")
+    if line.refunded_quantity or line.refunded_net:
+        raise DomainError("line", f"Line {line.pk} is already refunded in part.")
+    if ReceivableAllocation.objects.filter(receivable__in=items).exists():
+        raise DomainError("line", f"Line {line.pk} is already paid out to its vendor.")
+    ReasonPolicy.objects.get_or_create(
+        code=CANCELLED_REASON,
+        defaults={
+            "label": "Cancelled before handover",
+            "vendor_share_percent": Decimal(100),
+            "refund_commission_to_vendor": True,
+            "shipping_bearer": Bearer.PLATFORM,
+        },
+    )
+    case = open_case(
+        order=line.order_id,
+        lines=[LineRequest(line.pk, CANCELLED_REASON, quantity=line.quantity)],
+        actor=actor,
+        note="Cancelled before handover.",
+    )
+    approve_case(case=case, actor=actor)
+    case = complete_case(case=case, actor=actor, note="Cancelled before handover.")
+    Receivable.objects.filter(pk__in=[i.pk for i in items]).update(cancelled=True)
+    refresh_orders([line.order_id])
+    return case

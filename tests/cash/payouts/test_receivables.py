@@ -208,3 +208,28 @@ def test_check_cash_reports_a_clearing_difference(sold):
     Receivable.objects.filter(order=sold, order_line__isnull=True).update(paid_amount=D("1.00"))
     with pytest.raises(CommandError):
         call_command("check_cash")
+
+
+def test_a_line_cancelled_before_handover_is_refund_with_journal_and_credit_note(sold, alice, acme):
+    from cash.services.receivables import cancel_line
+    from ledger.models import CreditNote, Journal
+
+    mug = sold.lines.get(sku="MUG-01")
+    case = cancel_line(line=mug, actor=alice)
+    drain()
+    assert case.status == "completed"
+    assert [
+        (r.kind, r.refunded_amount, r.paid_amount, r.status, r.cancelled)
+        for r in Receivable.objects.filter(order_line=mug).order_by("kind")
+    ] == [
+        ("provider", D("44.00"), D(0), "refund", True),
+        ("vendor", D("36.00"), D(0), "refund", True),
+    ]
+    assert Journal.objects.filter(case=case).exists()
+    assert CreditNote.objects.filter(case=case).exists()
+    # Never paid out: a payout passes it by; cancelling again is refused.
+    allocate_payout(eur_payout(acme, "1.00", date(2026, 12, 1), advance=True))
+    assert not ReceivableAllocation.objects.filter(receivable__order_line=mug).exists()
+    with pytest.raises(DomainError):
+        cancel_line(line=mug, actor=alice)
+    assert clearing_differences() == []
