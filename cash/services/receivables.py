@@ -69,7 +69,8 @@ def vendor_due_date(vendor: Vendor, sold_on: date) -> date:
 
 def open_receivables(orders: Iterable[Order]) -> int:
     """Open the receivables of paid orders (once each: a second call adds
-    nothing). Provider receivables are due after the channel's payout terms."""
+    nothing). Provider receivables are due after the channel's payout terms.
+    Returns how many rows were offered (those already open are skipped)."""
     rows: list[Receivable] = []
     for order in orders:
         payments = list(order.payments.all())
@@ -304,9 +305,33 @@ def tag_overdue(today: date | None = None) -> int:
     return Receivable.objects.filter(overdue=True).count()
 
 
+def open_missing(batch: int = 5000) -> int:
+    """Open the receivables of paid orders that have none (orders paid before
+    receivables existed, demo data loaded straight into the ledger's outbox),
+    `batch` orders at a time; returns how many rows were offered."""
+    opened = 0
+    while True:
+        with transaction.atomic():
+            orders = list(
+                Order.objects.filter(payments__isnull=False, receivables__isnull=True)
+                .distinct()
+                .order_by("id")
+                .select_related("channel")
+                .prefetch_related("lines__vendor", "payments")[:batch]
+            )
+            if not orders:
+                return opened
+            made = open_receivables(orders)
+            refresh_orders([order.pk for order in orders])
+        if not made:  # orders without lines: nothing to open, stop rather than loop
+            return opened
+        opened += made
+
+
 def daily() -> int:
-    """The beat task's work: settle provider receivables from payout rows,
-    allocate vendor payouts, tag overdue lines."""
+    """The beat task's work: open what is missing, settle provider receivables
+    from payout rows, allocate vendor payouts, tag overdue lines."""
+    open_missing()
     with transaction.atomic():
         orders = Receivable.objects.filter(status=ReceivableStatus.AWAITING_PAYMENT).values_list(
             "order_id", flat=True

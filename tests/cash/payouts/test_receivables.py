@@ -158,6 +158,13 @@ def test_the_beat_task_tags_overdue_lines_daily(sold):
     assert daily_receivables() == 0
 
 
+def test_the_beat_task_opens_what_the_consumer_never_saw(worked_order):
+    drain_ledger()  # orders paid before receivables existed: no receivables message drained
+    assert not Receivable.objects.exists()
+    daily_receivables()
+    assert Receivable.objects.filter(order=worked_order).count() == 5
+
+
 def test_vendor_payouts_are_allocated_oldest_first(acme):
     old = make_order(lines=[(acme, "A", 1, "10.00", "0")], placed_at=None)
     new = make_order(lines=[(acme, "B", 1, "10.00", "0")])
