@@ -475,6 +475,7 @@ def test_the_matrix_covers_every_api_route():
     samples["period"] = samples["last_month"] = "2026-01"
     samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     samples["payout_report"] = samples["payout_exception"] = 1
+    samples["acme_receivable"] = samples["provider_receivable"] = 1
     samples["webhook_endpoint"] = samples["webhook_delivery"] = 1
     covered = set()
     for _, method, path, *_ in MATRIX:
