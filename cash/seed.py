@@ -34,3 +34,23 @@ def grant_finance(apps: Any) -> None:
             codename__regex=r"^(view|add|change)_",
         )
     )
+
+
+def grant_receivables(apps: Any) -> None:
+    """The Finance group reads receivables and their allocations and may
+    allocate payouts."""
+    app_config = apps.get_app_config("cash")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
+    if group is None:
+        return
+    Permission = apps.get_model("auth", "Permission")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="cash",
+            content_type__model__in=["receivable", "receivableallocation"],
+            codename__regex=r"^(view|add)_",
+        )
+    )

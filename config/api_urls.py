@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from api.views import api_not_found, api_root, api_v1_root, problem_type, problem_types
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
+from cash.api.receivable_views import ReceivableViewSet
 from ledger.api.exports import SettlementStatementViewSet, export_urls
 from ledger.api.reports import (
     AccruedRefundsView,
@@ -47,6 +48,7 @@ router.register(
     "payout-reports/exceptions", PayoutExceptionViewSet, basename="payout-report-exception"
 )
 router.register("payout-reports", PayoutReportViewSet, basename="payout-report")
+router.register("receivables", ReceivableViewSet, basename="receivable")
 router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 # Under one endpoint: not in the index, which lists what needs no identifier.

@@ -3,7 +3,7 @@ from django.urls import path, reverse_lazy
 
 from lib.password_reset import ThrottledPasswordResetForm
 
-from . import invoice_views, views
+from . import invoice_views, receivable_views, views
 
 app_name = "portal"
 
@@ -65,6 +65,8 @@ urlpatterns = [
         name="attachment",
     ),
     path("invoices/", invoice_views.invoice_list, name="invoice_list"),
+    path("receivables/", receivable_views.receivable_list, name="receivable_list"),
+    path("payouts/", receivable_views.payout_list, name="payout_list"),
     path("invoices/<str:number>/pdf/", invoice_views.invoice_pdf_download, name="invoice_pdf"),
     path("inbox/", views.inbox, name="inbox"),
     path("inbox/read-all/", views.mark_all_read, name="mark_all_read"),

@@ -25,6 +25,13 @@ from .payout_reports import (
     RowType,
     UnknownTypes,
 )
+from .receivables import (
+    Receivable,
+    ReceivableAllocation,
+    ReceivableKind,
+    ReceivableStatus,
+    ReceivableTag,
+)
 from .statements import (
     KEY_RECIPE,
     BankStatement,
@@ -55,6 +62,11 @@ __all__ = [
     "PayoutProvider",
     "PayoutReport",
     "PayoutReportRow",
+    "Receivable",
+    "ReceivableAllocation",
+    "ReceivableKind",
+    "ReceivableStatus",
+    "ReceivableTag",
     "ReconciliationRun",
     "RowType",
     "StatementFormat",

@@ -315,6 +315,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.statement_tasks.generate_statements",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Every morning: settle provider receivables from payout rows, allocate
+    # vendor payouts oldest first, tag overdue receivables.
+    "tag-overdue-receivables": {
+        "task": "cash.tasks.daily_receivables",
+        "schedule": crontab(hour=3, minute=30),
+    },
 }
 
 # Transactional outbox: who consumes which topics, through which batch handler.
@@ -326,6 +332,12 @@ OUTBOX_CONSUMERS = {
     "notifications": {
         "handler": "portal.notifications.handle_batch",
         "topics": ["case.opened", "case.status_changed", "case.breakdown_overridden"],
+    },
+    # Receivables per order line (cash.services.receivables): opened on sale,
+    # refreshed when a case completes.
+    "receivables": {
+        "handler": "cash.services.receivables.handle_batch",
+        "topics": ["order.paid", "case.status_changed"],
     },
     "webhooks": {
         "handler": "webhooks.delivery.handle_batch",

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
-from cash.models import PayoutException, PayoutProvider, PayoutReport
+from cash.models import PayoutException, PayoutProvider, PayoutReport, Receivable
 from cash.services.payout_reports import import_payout_report
 from ledger.closing import close_period
 from ledger.models import (
@@ -123,6 +123,7 @@ def _build_world() -> World:
     case_services.complete_case(case=done_case, actor=alice, gateway_reference="re_0")
     outbox.drain("ledger")  # journals of the sales and the refund, invoices, the credit note
     outbox.drain("webhooks")  # deliveries made, not sent: on_commit does not run here
+    outbox.drain("receivables")  # receivables per order line (cash.services.receivables)
     journal = Journal.objects.order_by("id").first()
     credit_note = CreditNote.objects.get(case=done_case)
     # The sales made VAT-10 on first use (ledger.tax.TaxCodes.ensure).
@@ -168,6 +169,14 @@ def _build_world() -> World:
             "period": f"{timezone.localdate():%Y-%m}",
             "last_month": f"{previous_month(timezone.localdate().replace(day=1)):%Y-%m}",
             "payout_report": payout.report.pk,
+            "acme_receivable": Receivable.objects.get(
+                kind="vendor", order__number="ORD-BOTH", vendor=acme
+            ).pk,
+            "provider_receivable": Receivable.objects.filter(
+                kind="provider", order__number="ORD-BOTH", order_line__vendor=acme
+            )
+            .get()
+            .pk,
             "payout_exception": PayoutException.objects.get().pk,
             "webhook_endpoint": endpoint.pk,
             "webhook_delivery": endpoint.deliveries.order_by("id").first().pk,
@@ -293,6 +302,10 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("tax codes",                 "GET",  V1 + "/tax-codes/",                           200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("tax code",                  "GET",  V1 + "/tax-codes/VAT-10/",                    200, 200, 200, 200, 403, 403, 403, 403, 401),
     # Payout reports: finance staff only (vendors never see the provider's side).
+    # Receivables: staff read both kinds; vendor users only their vendors' vendor kind.
+    ("receivables list",          "GET",  V1 + "/receivables/",                         200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("ACME's receivable",         "GET",  V1 + "/receivables/{acme_receivable}/",       200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("provider receivable",       "GET",  V1 + "/receivables/{provider_receivable}/",   200, 200, 200, 200, 404, 404, 404, 404, 401),
     ("payout reports list",       "GET",  V1 + "/payout-reports/",                      200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout report",             "GET",  V1 + "/payout-reports/{payout_report}/",      200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout report upload",      "POST", V1 + "/payout-reports/",                      201, 201, 403, 403, 403, 403, 403, 403, 401),
@@ -499,6 +512,7 @@ def test_the_matrix_covers_every_api_route():
     samples["period"] = samples["last_month"] = "2026-01"
     samples["platform_invoice"] = samples["acme_commission"] = "INV-X"
     samples["payout_report"] = samples["payout_exception"] = 1
+    samples["acme_receivable"] = samples["provider_receivable"] = 1
     samples["webhook_endpoint"] = samples["webhook_delivery"] = 1
     samples["acme_statement"] = 1
     samples["today"] = "2026-01-01"
