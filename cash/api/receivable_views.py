@@ -72,6 +72,11 @@ class ReceivableFilter(django_filters.FilterSet):
 
 
 class ReceivableViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Receivables per order line and shipping line: what the payment provider owes
+    the platform (provider) and what the platform owes a vendor (vendor), with
+    status, tags and the payouts allocated to them. Vendors see their own vendor
+    items only."""
+
     serializer_class = ReceivableSerializer
     permission_classes = [ApiAccess]
     access = {

@@ -45,8 +45,8 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "settlement-statements",
         "payout-reports/exceptions",
         "payout-reports",
+        "receivables",
         "webhook-endpoints",
-        "periods",
         "trial-balance",
         "webhook-events",
     ]
