@@ -217,7 +217,7 @@ def test_the_worked_example_through_a_generated_client(client_package, wsgi_in_t
         ("2000-ACME", Decimal("18.00"), 0),
         ("4000", Decimal("2.00"), 0),
         ("5000", Decimal("5.00"), 0),
-        ("2100", Decimal("2.50"), 0),
+        ("2100-VAT-10-EUR", Decimal("2.50"), 0),
         ("1100", 0, Decimal("27.50")),
     }
 

@@ -58,8 +58,8 @@ def test_the_api_lists_closes_and_reopens_periods(staff_api, months):
     [
         ("{later}/close/", {}, 409, "month", "invalid_transition"),
         ("{earlier}/reopen/", {"reason": "why"}, 409, "month", "invalid_transition"),
-        ("{earlier}/reopen/", {}, 400, "reason", "required"),
-        ("2026-13/close/", {}, 400, "month", "invalid"),
+        ("{earlier}/reopen/", {}, 400, "reason", "validation_error"),
+        ("2026-13/close/", {}, 400, "month", "validation_error"),
     ],
 )
 def test_the_api_refuses_invalid_transitions_with_the_field(

@@ -61,7 +61,8 @@ class Screenshots:
     def __call__(self, page, step: str) -> Path:
         self.count += 1
         path = self.directory / f"{self.count:02d}-{step}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # A long page (ReDoc of the whole API) takes a while to paint on a busy machine.
+        page.screenshot(path=str(path), full_page=True, timeout=90_000)
         self.paths.append(path)
         return path
 

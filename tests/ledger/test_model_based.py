@@ -585,7 +585,7 @@ class LedgerMachine(RuleBasedStateMachine):
         if case.status == S.DISPUTED or to_status not in MOVES.get(case.status, set()):
             expected: str | None = "invalid_transition"
         elif to_status == S.DISPUTED and kwargs["vendor"].pk not in case.liabilities:
-            expected = "invalid"
+            expected = "not_found"  # a vendor with no part in the case does not find it
         else:
             expected = None
         self._expect(expected, call, case=self._ref(case), actor=None, **kwargs)
