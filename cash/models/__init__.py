@@ -25,6 +25,12 @@ from .payout_reports import (
     RowType,
     UnknownTypes,
 )
+from .reconciliation import (
+    PeriodReopening,
+    ReconciliationPeriod,
+    WriteOffRequest,
+    WriteOffStatus,
+)
 from .statements import (
     KEY_RECIPE,
     BankStatement,
@@ -55,6 +61,8 @@ __all__ = [
     "PayoutProvider",
     "PayoutReport",
     "PayoutReportRow",
+    "PeriodReopening",
+    "ReconciliationPeriod",
     "ReconciliationRun",
     "RowType",
     "StatementFormat",
@@ -62,4 +70,6 @@ __all__ = [
     "SuggestionItem",
     "SuggestionStatus",
     "UnknownTypes",
+    "WriteOffRequest",
+    "WriteOffStatus",
 ]

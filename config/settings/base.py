@@ -224,6 +224,9 @@ CONTENT_SECURITY_POLICY = {
 # one without a confirmed device is taken to enrol one first. Vendors (portal)
 # and API tokens are not affected. On in production, off by default elsewhere.
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)
+# A case closes only when its refund is matched with the provider's refund row
+# (cash.services.case_rules). Off only for old data being loaded.
+CLOSE_REQUIRES_MATCHED_REFUND = env_bool("CLOSE_REQUIRES_MATCHED_REFUND", True)
 # The issuer name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Splitledger")
 
@@ -312,6 +315,16 @@ CELERY_BEAT_SCHEDULE = {
         # Registered under its first module's name (see portal/settlement_tasks.py).
         "task": "portal.statement_tasks.generate_statements",
         "schedule": crontab(hour=2, minute=15),
+    },
+    # Weekly (Monday night) each bank account's month to date, and on the 1st
+    # the month that just ended; signed-off months are left as signed.
+    "reconcile-periods-weekly": {
+        "task": "cash.reconciliation_tasks.reconcile_periods",
+        "schedule": crontab(hour=3, minute=30, day_of_week=1),
+    },
+    "reconcile-periods-monthly": {
+        "task": "cash.reconciliation_tasks.reconcile_periods",
+        "schedule": crontab(hour=3, minute=45, day_of_month=1),
     },
 }
 

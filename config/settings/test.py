@@ -18,3 +18,5 @@ CELERY_TASK_ALWAYS_EAGER = True
 STAFF_REQUIRE_2FA = False
 # Test receivers listen on 127.0.0.1; tests/webhooks/test_targets.py turns the check on.
 WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+# Most tests close cases without payout reports; tests/cash/test_close_rule.py turns it on.
+CLOSE_REQUIRES_MATCHED_REFUND = False
