@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -22,10 +22,12 @@ from django.utils.safestring import SafeString
 
 from lib.admin import ExtraViewsMixin, ViewOnlyAdmin, money_cell
 from lib.errors import DomainError
+from refunds.models import RefundCase
 
 from .models import BankAccount, ReconciliationPeriod, WriteOffRequest, WriteOffStatus
 from .services.case_rules import closed_without_matched_refund
 from .services.periods import reopen, report_csv, report_pdf, report_rows, run_period, sign_off
+from .services.trace import case_trace
 from .services.writeoffs import approve_write_off, reject_write_off, request_write_off
 
 
@@ -65,6 +67,7 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
     extra_views = (
         ("run/", "run"),
         ("closed-for-review/", "review"),
+        ("trace/<int:case_pk>/", "trace"),
         ("<path:object_id>/report.csv", "csv"),
         ("<path:object_id>/report.pdf", "pdf"),
     )
@@ -178,6 +181,7 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
             (
                 case.case_id,
                 reverse("admin:refunds_refundcase_change", args=[case.pk]),
+                self.admin_url("trace", case.pk),
                 case.closed_at,
                 case.total_refund_amount,
                 case.currency,
@@ -191,6 +195,21 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
             "rows": rows,
         }
         return TemplateResponse(request, "admin/cash/closed_review.html", context)
+
+    def trace_view(self, request: HttpRequest, case_pk: int) -> HttpResponse:
+        if not request.user.has_perm("refunds.view_refundcase"):
+            raise PermissionDenied
+        case = RefundCase.objects.filter(pk=case_pk).first()
+        if case is None:
+            raise Http404("No such refund case.")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Trace of {case.case_id}: from request to bank",
+            "trace": case_trace(case),
+            "case_url": reverse("admin:refunds_refundcase_change", args=[case.pk]),
+        }
+        return TemplateResponse(request, "admin/cash/case_trace.html", context)
 
 
 class WriteOffForm(forms.ModelForm):

@@ -81,6 +81,7 @@ def seed_defaults() -> None:
         import_module("vendors.migrations.0003_finance_group").create(apps, None)
         import_module("ledger.migrations.0018_accounting_periods").grant_finance(apps, None)
         import_module("cash.migrations.0002_payout_reports").grant_finance(apps, None)
+        import_module("cash.migrations.0003_reconciliation_periods").grant_finance(apps, None)
 
 
 @pytest.fixture

@@ -3,7 +3,43 @@
 import django.db.models.deletion
 from decimal import Decimal
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+# Finance staff reconcile: view, add and change (never delete) the bank side and
+# the reconciliation models.
+FINANCE_MODELS = (
+    "bankaccount",
+    "bankstatement",
+    "bankstatementline",
+    "openitem",
+    "suggestion",
+    "allocation",
+    "reconciliationrun",
+    "reconciliationperiod",
+    "periodreopening",
+    "writeoffrequest",
+)
+
+
+def grant_finance(apps, schema_editor):
+    """Give the Finance group (if there is one) these models' permissions.
+    Also called by the test suite after a flush (tests/conftest.py)."""
+    app_config = apps.get_app_config("cash")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
+    if group is None:
+        return
+    Permission = apps.get_model("auth", "Permission")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="cash",
+            content_type__model__in=FINANCE_MODELS,
+            codename__regex=r"^(view|add|change)_",
+        )
+    )
 
 
 class Migration(migrations.Migration):
@@ -108,4 +144,5 @@ class Migration(migrations.Migration):
             model_name='writeoffrequest',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('status', 'approved'), _negated=True), ('journal__isnull', False), _connector='OR'), name='writeoff_approved_has_journal'),
         ),
+        migrations.RunPython(grant_finance, migrations.RunPython.noop),
     ]

@@ -44,3 +44,48 @@ def banked(paid_out, account, alice):
         data=camt([PAYOUT_LINE], opening="0.00", statement_id="STMT-2026-11"), user=alice
     )
     return paid_out
+
+
+@pytest.fixture
+def settled(banked, account, alice):
+    """`banked`, and then each vendor that bears a part: its settlement statement
+    for the refund's month, its payout after that, and the bank debit of it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from cash.services.matching import reconcile
+    from ledger.models import Journal, JournalKind
+    from ledger.settlements.compute import generate_due_statements
+    from refunds.models import VendorLiability
+    from tests.factories import eur_payout
+
+    refund_day = Journal.objects.filter(case=banked, kind=JournalKind.REFUND).first().date
+    next_month = date(refund_day.year + refund_day.month // 12, refund_day.month % 12 + 1, 1)
+    generate_due_statements(next_month, cutoff=timezone_now())
+    entries = []
+    for number, liability in enumerate(
+        VendorLiability.objects.filter(case=banked, vendor_share__gt=0).select_related("vendor"),
+        start=1,
+    ):
+        payout = eur_payout(liability.vendor, "10.00", next_month, f"VP-{number}", advance=True)
+        entries.append(
+            Entry(
+                str(-Decimal("10.00")),
+                booked=next_month.isoformat(),
+                acct_svcr_ref=f"BANK-VP-{number}",
+                remittance=f"PAYOUT-{payout.pk}",
+                party=liability.vendor.name,
+            )
+        )
+    drain_ledger()
+    import_statement_file(
+        data=camt(entries, opening="78.23", statement_id=f"STMT-{next_month:%Y-%m}"), user=alice
+    )
+    reconcile(user=alice)
+    return banked
+
+
+def timezone_now():
+    from django.utils import timezone
+
+    return timezone.now()
