@@ -186,5 +186,5 @@ class DecideSerializer(serializers.Serializer):
     suggestion = serializers.IntegerField()
 
 
-class ReopenSerializer(serializers.Serializer):
+class ReconciliationReopenSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500)

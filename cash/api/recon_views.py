@@ -49,7 +49,7 @@ from .recon_serializers import (
     DecideSerializer,
     ReconciliationDetailSerializer,
     ReconciliationSerializer,
-    ReopenSerializer,
+    ReconciliationReopenSerializer,
     RunSerializer,
     StatementImportSerializer,
     StatementUploadSerializer,
@@ -163,7 +163,7 @@ class ReconciliationViewSet(
         if self.action in ("confirm", "reject"):
             return DecideSerializer
         if self.action == "reopen":
-            return ReopenSerializer
+            return ReconciliationReopenSerializer
         return ReconciliationSerializer
 
     def _detail(self, period: ReconciliationPeriod, code: int = status.HTTP_200_OK) -> Response:
@@ -220,10 +220,10 @@ class ReconciliationViewSet(
     def sign_off(self, request, pk=None):
         return self._detail(sign_off(period=self.get_object(), user=request.user))
 
-    @extend_schema(request=ReopenSerializer, responses=ReconciliationDetailSerializer)
+    @extend_schema(request=ReconciliationReopenSerializer, responses=ReconciliationDetailSerializer)
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
-        data = ReopenSerializer(data=request.data)
+        data = ReconciliationReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         period = reopen(
             period=self.get_object(), user=request.user, reason=data.validated_data["reason"]

@@ -426,6 +426,8 @@ SPECTACULAR_SETTINGS = {
         "VendorRoleEnum": "vendors.models.VendorRole",
         "PayoutFrequencyEnum": "vendors.models.PayoutFrequency",
         "WebhookEventNameEnum": "webhooks.catalogue.SUBSCRIBABLE",
+        "StatementFormatEnum": "cash.models.StatementFormat",
+        "PayoutFormatEnum": "cash.models.PayoutFormat",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {
