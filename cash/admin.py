@@ -496,4 +496,8 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
 
 
 # Payout reports, their rows, providers, mappings and the exception queue.
-from . import payout_admin  # noqa: E402, F401
+# Reconciliation periods, write-offs, closed cases for review, the case trace.
+from . import (  # noqa: E402
+    payout_admin,  # noqa: F401
+    recon_admin,  # noqa: F401
+)

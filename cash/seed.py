@@ -54,3 +54,38 @@ def grant_receivables(apps: Any) -> None:
             codename__regex=r"^(view|add)_",
         )
     )
+
+
+# The bank side and reconciliation: view, add and change, never delete.
+RECONCILIATION_MODELS = (
+    "bankaccount",
+    "bankstatement",
+    "bankstatementline",
+    "openitem",
+    "suggestion",
+    "allocation",
+    "reconciliationrun",
+    "reconciliationperiod",
+    "periodreopening",
+    "writeoffrequest",
+)
+
+
+def grant_reconciliation(apps: Any) -> None:
+    """Give the Finance group (if there is one) the bank side's and the
+    reconciliation's permissions."""
+    app_config = apps.get_app_config("cash")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
+    if group is None:
+        return
+    Permission = apps.get_model("auth", "Permission")
+    group.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="cash",
+            content_type__model__in=RECONCILIATION_MODELS,
+            codename__regex=r"^(view|add|change)_",
+        )
+    )

@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from api.views import api_not_found, api_root, api_v1_root, problem_type, problem_types
 from cash.api.payout_views import PayoutExceptionViewSet, PayoutReportViewSet
 from cash.api.receivable_views import ReceivableViewSet
+from cash.api.recon_views import BankStatementViewSet, CaseTraceView, ReconciliationViewSet
 from ledger.api.exports import SettlementStatementViewSet, export_urls
 from ledger.api.reports import (
     AccruedRefundsView,
@@ -49,6 +50,8 @@ router.register(
 )
 router.register("payout-reports", PayoutReportViewSet, basename="payout-report")
 router.register("receivables", ReceivableViewSet, basename="receivable")
+router.register("bank-statements", BankStatementViewSet, basename="bank-statement")
+router.register("reconciliations", ReconciliationViewSet, basename="reconciliation")
 router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 # Under one endpoint: not in the index, which lists what needs no identifier.
@@ -69,6 +72,8 @@ V1_RESOURCES = [(prefix, f"{basename}-list") for prefix, _, basename in router.r
 urlpatterns = [
     path("", api_root, name="api-root"),
     path("v1/", api_v1_root, {"resources": V1_RESOURCES}, name="api-v1-root"),
+    # Before the router: the trace is the cash side's view of a refund case.
+    path("v1/refund-cases/<str:case_id>/trace/", CaseTraceView.as_view(), name="refund-case-trace"),
     path("v1/", include(router.urls)),
     path("v1/", include(nested.urls)),
     path("v1/trial-balance/", TrialBalanceView.as_view(), name="trial-balance"),

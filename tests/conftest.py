@@ -68,7 +68,7 @@ def seed_defaults() -> None:
     from django.contrib.auth.models import Group
 
     from cash.seed import grant_finance as grant_cash
-    from cash.seed import grant_receivables
+    from cash.seed import grant_receivables, grant_reconciliation
     from ledger.models import Account
     from ledger.seed import create_default_chart, grant_period_permissions
     from refunds.models import ReasonPolicy
@@ -85,6 +85,7 @@ def seed_defaults() -> None:
         grant_period_permissions(apps)
         grant_cash(apps)
         grant_receivables(apps)
+        grant_reconciliation(apps)
 
 
 @pytest.fixture

@@ -32,6 +32,12 @@ from .receivables import (
     ReceivableStatus,
     ReceivableTag,
 )
+from .reconciliation import (
+    PeriodReopening,
+    ReconciliationPeriod,
+    WriteOffRequest,
+    WriteOffStatus,
+)
 from .statements import (
     KEY_RECIPE,
     BankStatement,
@@ -62,11 +68,13 @@ __all__ = [
     "PayoutProvider",
     "PayoutReport",
     "PayoutReportRow",
+    "PeriodReopening",
     "Receivable",
     "ReceivableAllocation",
     "ReceivableKind",
     "ReceivableStatus",
     "ReceivableTag",
+    "ReconciliationPeriod",
     "ReconciliationRun",
     "RowType",
     "StatementFormat",
@@ -74,4 +82,6 @@ __all__ = [
     "SuggestionItem",
     "SuggestionStatus",
     "UnknownTypes",
+    "WriteOffRequest",
+    "WriteOffStatus",
 ]

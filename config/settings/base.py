@@ -226,6 +226,9 @@ CONTENT_SECURITY_POLICY = {
 # one without a confirmed device is taken to enrol one first. Vendors (portal)
 # and API tokens are not affected. On in production, off by default elsewhere.
 STAFF_REQUIRE_2FA = env_bool("STAFF_REQUIRE_2FA", False)
+# A case closes only when its refund is matched with the provider's refund row
+# (cash.services.case_rules). Off only for old data being loaded.
+CLOSE_REQUIRES_MATCHED_REFUND = env_bool("CLOSE_REQUIRES_MATCHED_REFUND", True)
 # The issuer name authenticator apps show beside the account.
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Splitledger")
 
@@ -320,6 +323,16 @@ CELERY_BEAT_SCHEDULE = {
     "tag-overdue-receivables": {
         "task": "cash.tasks.daily_receivables",
         "schedule": crontab(hour=3, minute=30),
+    },
+    # Weekly (Monday night) each bank account's month to date, and on the 1st
+    # the month that just ended; signed-off months are left as signed.
+    "reconcile-periods-weekly": {
+        "task": "cash.reconciliation_tasks.reconcile_periods",
+        "schedule": crontab(hour=3, minute=30, day_of_week=1),
+    },
+    "reconcile-periods-monthly": {
+        "task": "cash.reconciliation_tasks.reconcile_periods",
+        "schedule": crontab(hour=3, minute=45, day_of_month=1),
     },
 }
 
@@ -456,6 +469,8 @@ SPECTACULAR_SETTINGS = {
         "VendorRoleEnum": "vendors.models.VendorRole",
         "PayoutFrequencyEnum": "vendors.models.PayoutFrequency",
         "WebhookEventNameEnum": "webhooks.catalogue.SUBSCRIBABLE",
+        "StatementFormatEnum": "cash.models.StatementFormat",
+        "PayoutFormatEnum": "cash.models.PayoutFormat",
     },
     "APPEND_COMPONENTS": {
         "securitySchemes": {

@@ -22,3 +22,6 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 # Generous API rate limits: the suite makes many requests from one key and one
 # address (tests/api/test_throttling.py sets low ones where a limit is the point).
 API_THROTTLE_RATES = {"authenticated": "100000/min", "anonymous": "100000/min"}
+
+# Most tests close cases without payout reports; tests/cash/test_close_rule.py turns it on.
+CLOSE_REQUIRES_MATCHED_REFUND = False

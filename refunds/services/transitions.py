@@ -23,6 +23,7 @@ from django.utils import timezone
 from vendors.models import Vendor
 
 from .. import outbox
+from ..close_rules import check_close
 from ..errors import RefundError, TransitionNotAllowed
 from ..models import (
     Attachment,
@@ -235,6 +236,8 @@ def _transition(
         locked = lock_case(case)
         if to_status not in TRANSITIONS[locked.status] or locked.status == CaseStatus.DISPUTED:
             raise TransitionNotAllowed(locked.case_id, locked.status, to_status)
+        if to_status == CaseStatus.CLOSED:
+            check_close(locked)
         if to_status == CaseStatus.DISPUTED:
             if vendor is None or not locked.liabilities.filter(vendor=vendor).exists():
                 raise RefundError(

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -37,8 +37,19 @@ from django.utils import timezone
 
 from api.models import ApiToken
 from api.tokens import create_token, revoke
-from cash.models import PayoutException, PayoutProvider, PayoutReport, Receivable
+from cash.models import (
+    BankAccount,
+    BankStatement,
+    PayoutException,
+    PayoutProvider,
+    PayoutReport,
+    Receivable,
+    ReconciliationPeriod,
+    Suggestion,
+)
+from cash.services.imports import import_statement_file
 from cash.services.payout_reports import import_payout_report
+from cash.services.periods import run_period
 from ledger.closing import close_period
 from ledger.models import (
     Account,
@@ -57,6 +68,7 @@ from refunds.errors import RefundError
 from refunds.models import CaseEvent, Order, RefundCase, RefundLineKind
 from refunds.services import cases as case_services
 from refunds.services.cases import LineRequest, add_attachment, add_note
+from tests.cash.statement_files import Entry, camt
 from tests.factories import (
     MembershipFactory,
     StaffFactory,
@@ -82,6 +94,7 @@ PERSONAS = (
     "anonymous",
 )
 MISSING_CASE = "RFND-NOSUCHCASE"
+WORLD_IBAN = "DE02120300000000202051"
 
 
 @dataclass
@@ -149,6 +162,18 @@ def _build_world() -> World:
     (payout,) = import_payout_report(
         data=payout_file("po_world", "ch_nobody"), provider=stripe
     ).outcomes
+    # The bank: a statement with one credit of the payout's amount and no reference
+    # (a suggestion, not a match), and its month reconciled.
+    bank = BankAccount.objects.create(
+        name="Main EUR",
+        iban=WORLD_IBAN,
+        currency="EUR",
+        ledger_account=Account.objects.get(role="bank"),
+    )
+    (statement,) = import_statement_file(
+        data=camt([Entry("14.50", booked="2026-11-06", acct_svcr_ref="B-1")], iban=WORLD_IBAN)
+    ).outcomes
+    period = run_period(account=bank, month=date(2026, 11, 1)).period
     return World(
         acme_case,
         bolt_case,
@@ -178,6 +203,11 @@ def _build_world() -> World:
             .get()
             .pk,
             "payout_exception": PayoutException.objects.get().pk,
+            "bank_statement": statement.statement.pk,
+            "reconciliation": period.pk,
+            "bank_account": bank.pk,
+            "suggestion": Suggestion.objects.get(status="pending").pk,
+            "done_case": done_case.case_id,
             "webhook_endpoint": endpoint.pk,
             "webhook_delivery": endpoint.deliveries.order_by("id").first().pk,
             "acme_statement": acme_statement.pk,
@@ -312,6 +342,20 @@ MATRIX: list[tuple[str, str, str, int, int, int, int, int, int, int, int, int]] 
     ("payout exceptions",         "GET",  V1 + "/payout-reports/exceptions/",           200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout exception",          "GET",  V1 + "/payout-reports/exceptions/{payout_exception}/", 200, 200, 200, 200, 403, 403, 403, 403, 401),
     ("payout exception resolve",  "POST", V1 + "/payout-reports/exceptions/{payout_exception}/resolve/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    # Bank statements and reconciliations: finance staff only, like payout reports.
+    ("bank statements list",      "GET",  V1 + "/bank-statements/",                     200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("bank statement",            "GET",  V1 + "/bank-statements/{bank_statement}/",    200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("bank statement upload",     "POST", V1 + "/bank-statements/",                     201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("reconciliations list",      "GET",  V1 + "/reconciliations/",                     200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("reconciliation",            "GET",  V1 + "/reconciliations/{reconciliation}/",    200, 200, 200, 200, 403, 403, 403, 403, 401),
+    ("reconciliation run",        "POST", V1 + "/reconciliations/",                     201, 201, 403, 403, 403, 403, 403, 403, 401),
+    ("suggestion confirm",        "POST", V1 + "/reconciliations/{reconciliation}/confirm/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("suggestion reject",         "POST", V1 + "/reconciliations/{reconciliation}/reject/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("reconciliation sign-off",   "POST", V1 + "/reconciliations/{reconciliation}/sign-off/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    ("reconciliation reopen",     "POST", V1 + "/reconciliations/{reconciliation}/reopen/", 200, 200, 403, 403, 403, 403, 403, 403, 401),
+    # The case trace: as the case (a vendor its own part only; BOLT has none in ACME's case).
+    ("case trace",                "GET",  V1 + "/refund-cases/{done_case}/trace/",      200, 200, 200, 200, 200, 200, 200, 404, 401),
+    ("case trace missing",        "GET",  V1 + "/refund-cases/{missing_case}/trace/",   404, 404, 404, 404, 404, 404, 404, 404, 401),
     # Webhooks: staff with the webhooks app's permissions (Finance: view only), the
     # read-only group reads; vendors have no access at all.
     ("webhook events",            "GET",  V1 + "/webhook-events/",                      200, 200, 403, 200, 403, 403, 403, 403, 401),
@@ -414,12 +458,33 @@ BODIES: dict[str, Callable[[World], dict[str, Any]]] = {
         "provider": "stripe",
     },
     "payout exception resolve": _fixed(note="A test charge from the dashboard"),
+    "bank statement upload": lambda world: {
+        "file": SimpleUploadedFile(
+            "camt.xml",
+            camt(
+                [Entry("-3.00", booked="2026-11-09", acct_svcr_ref="B-2")],
+                iban=WORLD_IBAN,
+                opening="14.50",
+                statement_id="STMT-UPLOAD",
+            ),
+            content_type="application/xml",
+        )
+    },
+    "reconciliation run": lambda world: {"account": world.refs["bank_account"], "month": "2026-11"},
+    "suggestion confirm": lambda world: {"suggestion": world.refs["suggestion"]},
+    "suggestion reject": lambda world: {"suggestion": world.refs["suggestion"]},
+    "reconciliation reopen": _fixed(reason="A late bank line"),
     "webhook endpoint create": _fixed(url="https://hooks.example.com/new", events=["case.opened"]),
     "webhook endpoint update": _fixed(description="The shop"),
 }
 # The state ACME's case is put in first (through the service, by staff); else pending.
 # "last month closed": the world's last month is closed first.
-STATES = {"complete": "approved", "resolve": "disputed", "period reopen": "last month closed"}
+STATES = {
+    "complete": "approved",
+    "resolve": "disputed",
+    "period reopen": "last month closed",
+    "reconciliation reopen": "reconciliation signed",
+}
 
 CASES = [
     pytest.param(name, method, path, persona, expected, id=f"{name} | {persona}")
@@ -435,6 +500,10 @@ def _put_in_state(case: RefundCase, state: str) -> None:
     elif state == "disputed":
         vendor = Vendor.objects.get(code="ACME")
         case_services.dispute_case(case=case, vendor=vendor, message="No", actor=None)
+    elif state == "reconciliation signed":
+        from cash.services.periods import sign_off
+
+        sign_off(period=ReconciliationPeriod.objects.get(), user=staff)
     elif state == "last month closed":
         last_month = previous_month(timezone.localdate().replace(day=1))
         close_period(month=last_month, user=staff, process="test")
@@ -453,6 +522,13 @@ def _snapshot() -> tuple[Any, ...]:
         list(Vendor.objects.values_list("code", "memberships__user__username").order_by("code")),
         PayoutReport.objects.count(),
         PayoutException.objects.filter(status="open").count(),
+        BankStatement.objects.count(),
+        list(Suggestion.objects.order_by("id").values_list("id", "status")),
+        list(
+            ReconciliationPeriod.objects.order_by("id").values_list(
+                "id", "signed_off_at", "last_run_id"
+            )
+        ),
         list(
             WebhookEndpoint.objects.order_by("id").values_list(
                 "url", "description", "secret", "is_active"
@@ -516,6 +592,8 @@ def test_the_matrix_covers_every_api_route():
     samples["webhook_endpoint"] = samples["webhook_delivery"] = 1
     samples["acme_statement"] = 1
     samples["today"] = "2026-01-01"
+    samples["bank_statement"] = samples["reconciliation"] = 1
+    samples["done_case"] = "RFND-X"
     covered = set()
     for _, method, path, *_ in MATRIX:
         path = path.format(**samples).split("?")[0].removeprefix("/api")
