@@ -68,6 +68,10 @@ class BankStatementFilter(django_filters.FilterSet):
 class BankStatementViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Bank statements: upload one (CAMT.053, OFX, MT940 or mapped CSV), list them
+    and read one with its lines, each with its natural key as `reference` and its
+    matching status. Staff only."""
+
     permission_classes = [ApiAccess]
     access = {
         "list": staff_read("cash.view_bankstatement"),
@@ -139,6 +143,10 @@ class ReconciliationFilter(django_filters.FilterSet):
 class ReconciliationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Reconciliation periods (a bank account and a month): start a run, read its
+    figures and pending suggestions, confirm or reject a suggestion, sign the
+    month off or reopen it with a reason. Staff only."""
+
     permission_classes = [ApiAccess]
     access = {
         "list": staff_read("cash.view_reconciliationperiod"),

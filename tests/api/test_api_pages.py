@@ -46,6 +46,8 @@ def test_v1_indexes_every_resource_and_each_answers(staff_api):
         "payout-reports/exceptions",
         "payout-reports",
         "receivables",
+        "bank-statements",
+        "reconciliations",
         "webhook-endpoints",
         "trial-balance",
         "webhook-events",
