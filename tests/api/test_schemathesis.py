@@ -49,8 +49,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import CHECKS, load_all_checks
 from schemathesis.core import NOT_SET
-from schemathesis.errors import FailureGroup
 from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.errors import FailureGroup
 from schemathesis.openapi.checks import JsonSchemaError, RejectedPositiveData
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
