@@ -141,6 +141,8 @@ def test_the_lists_never_show_another_vendors_objects(vera, shared_case, foreign
         client.get(reverse("portal:inbox")),
         client.get(reverse("portal:case_detail", args=[shared_case.case_id])),
         client.get(reverse("portal:invoice_list")),
+        client.get(reverse("portal:receivable_list")),
+        client.get(reverse("portal:payout_list")),
     ]
     for response in pages:
         assert response.status_code == 200
@@ -171,5 +173,7 @@ def test_the_walk_covers_every_portal_url(foreign, shared_case, acme):
         "mark_all_read",
         "email_preference",
         "invoice_list",
+        "receivable_list",
+        "payout_list",
     }
     assert names - AUTH_URL_NAMES - id_less == walked
