@@ -65,7 +65,12 @@ def test_a_burst_of_writes_queues_one_drain_per_consumer_and_everything_is_poste
         open_one(one)
 
     drains = [args for task, args in queued_tasks(broker, "default") if task == DRAIN]
-    assert sorted(drains) == ["['ledger']", "['notifications']", "['webhooks']"]
+    assert sorted(drains) == [
+        "['ledger']",
+        "['notifications']",
+        "['receivables']",
+        "['webhooks']",
+    ]
     assert OutboxMessage.objects.filter(consumer="ledger").count() == BURST
 
     workers.start("w1")
