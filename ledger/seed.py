@@ -8,7 +8,6 @@ registry or the real one.
 
 from typing import Any
 
-import pgtrigger
 from django.contrib.auth.management import create_permissions
 
 # code, name, kind, role, payment method, bank account code (accounting system)
@@ -69,13 +68,9 @@ def _complete_chart(apps: Any) -> None:
 
 
 def create_default_chart(apps: Any) -> None:
-    """The chart's first accounts, then what the tax model added (idempotent).
-
-    Without history rows: the defaults are where history starts, and a test
-    database restored from its saved state (serialized_rollback) would otherwise
-    meet the rows the history triggers write again."""
-    with pgtrigger.ignore("ledger.Account:insert_insert", "ledger.Account:update_update"):
-        _create_chart(apps)
+    """The chart's first accounts, then what the tax model added (idempotent);
+    each account's history starts here, with its insert event."""
+    _create_chart(apps)
 
 
 def _create_chart(apps: Any) -> None:

@@ -7,8 +7,6 @@ flush (tests/conftest.py); `apps` is the migration's app registry or the real on
 from decimal import Decimal
 from typing import Any
 
-import pgtrigger
-
 # code, label, vendor share %, commission back to vendor, who bears shipping
 DEFAULT_POLICIES = [
     ("damaged", "Arrived damaged", 100, True, "vendor"),
@@ -24,12 +22,8 @@ DEFAULT_POLICIES = [
 
 
 def create_default_policies(apps: Any) -> None:
-    """Without history rows: the defaults are where history starts, and a test
-    database restored from its saved state (serialized_rollback) would otherwise
-    meet the rows the history triggers write again."""
-    ReasonPolicy = apps.get_model("refunds", "ReasonPolicy")
-    with pgtrigger.ignore("refunds.ReasonPolicy:insert_insert"):
-        _create(ReasonPolicy)
+    """Each default policy's history starts here, with its insert event."""
+    _create(apps.get_model("refunds", "ReasonPolicy"))
 
 
 def _create(ReasonPolicy: Any) -> None:

@@ -216,15 +216,25 @@ def test_the_history_is_shown_to_who_may_see_the_object_only(client, db):
     )
 
 
+def test_the_defaults_have_their_history_from_the_install(db):
+    """The policies and accounts a new installation starts with (refunds.seed,
+    ledger.seed) carry their first version in the history, as if staff had
+    created them."""
+    for policy in ReasonPolicy.objects.all():
+        assert [(e.pgh_label, e.version) for e in events_of(policy)] == [("insert", 1)]
+    accounts = Account.objects.all()
+    assert accounts
+    for account in accounts:
+        events = events_of(account)
+        assert events[0].pgh_label == "insert"
+        assert events[-1].settles_to_id == account.settles_to_id
+
+
 def test_a_case_keeps_the_policy_version_that_priced_it(client, worked_order):
     alice = StaffFactory(username="alice")
     damaged = ReasonPolicy.objects.get(code="damaged")
-    # The defaults are where history starts (refunds.seed writes no history row):
-    # a first change gives the version that prices the case its event.
-    damaged.label = "Arrived damaged (checked)"
-    damaged.save()
-    damaged.refresh_from_db()
     priced_by = damaged.version
+    assert [e.version for e in events_of(damaged)] == [priced_by]
     mug = worked_order.lines.get(sku="MUG-01")
     case = open_case(
         order=worked_order, lines=[LineRequest(order_line_id=mug.pk, quantity=1, reason="damaged")]
