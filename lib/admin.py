@@ -189,6 +189,20 @@ class ExtraViewsMixin:
     # context as `<name>_url`.
     object_links: tuple[str, ...] = ()
 
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        """What this admin adds to its list page's context (links to its own views)."""
+        return {}
+
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        """What this admin adds to an object's page, besides the `object_links`."""
+        return {}
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {**self.changelist_context(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)  # type: ignore[misc]
+
     def change_view(
         self,
         request: HttpRequest,
@@ -197,9 +211,8 @@ class ExtraViewsMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         links = {f"{name}_url": self.admin_url(name, object_id) for name in self.object_links}
-        return super().change_view(  # type: ignore[misc]
-            request, object_id, form_url, {**links, **(extra_context or {})}
-        )
+        extra = {**links, **self.change_context(request, object_id), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
 
     def admin_url(self, name: str, *args: Any) -> str:
         """The URL of one of this model's admin views (its own extra ones included)."""

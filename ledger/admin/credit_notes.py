@@ -168,15 +168,11 @@ class CreditNoteAdmin(ReadOnlyAdmin):
     )
     object_links = ("pdf",)
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {
             "export_url": self.admin_url("export"),
             "issue_url": self.admin_url("issue") if self.can_issue(request) else None,
-            **(extra_context or {}),
         }
-        return super().changelist_view(request, extra)
 
     def can_issue(self, request: HttpRequest) -> bool:
         # There is no raw "add" form: issuing goes through the service.

@@ -92,24 +92,13 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
     def has_reopen_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("ledger.reopen_accountingperiod")
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
-            "close_url": self.admin_url("close") if self.has_close_permission(request) else None,
-            **(extra_context or {}),
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            "close_url": self.admin_url("close") if self.has_close_permission(request) else None
         }
-        return super().changelist_view(request, extra)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = {"can_reopen": self.has_reopen_permission(request), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        return {"can_reopen": self.has_reopen_permission(request)}
 
     @admin.action(description="Close the selected periods (in month order)", permissions=["close"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[AccountingPeriod]) -> None:
