@@ -15,6 +15,7 @@ from lib.money import (
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
 
 from .invoices import Invoice, immutable
+from .series import NumberSeries, series_constraints
 
 
 @track_changes()
@@ -182,34 +183,13 @@ def note_adds_up(name: str, column: str) -> pgtrigger.Trigger:
     )
 
 
-class CreditNoteSeries(models.Model):
-    """The next number of one numbering series (a prefix and a year).
+class CreditNoteSeries(NumberSeries):
+    """The next number of one credit note numbering series (NumberSeries). A
+    seller-of-record vendor's series is prefixed with its code: ACME-CN-."""
 
-    Taking a number increments this row in the transaction that inserts the
-    credit note, so its row lock orders issuers and a rolled-back transaction
-    gives its numbers back: numbers are sequential without gaps.
-    """
-
-    # A seller-of-record vendor's series is prefixed with its code: ACME-CN-.
-    prefix = models.CharField(max_length=50)
-    year = models.PositiveSmallIntegerField()
-    next_number = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        ordering = ["prefix", "year"]
+    class Meta(NumberSeries.Meta):
         verbose_name_plural = "credit note series"
-        constraints = [
-            models.UniqueConstraint(fields=["prefix", "year"], name="credit_note_series_unique"),
-            models.CheckConstraint(
-                condition=Q(next_number__gte=1), name="credit_note_series_next_gte_1"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.year}"
-
-    def format(self, sequence: int) -> str:
-        return f"{self.prefix}{self.year}-{sequence:06d}"
+        constraints = series_constraints("credit_note_series")
 
 
 class CreditNote(models.Model):

@@ -18,6 +18,8 @@ from lib.money import CURRENCY_CHOICES
 from refunds.models import CaseEvent, Order, OrderLine, RefundCase
 from vendors.models import Vendor
 
+from .series import NumberSeries, series_constraints
+
 # Issued documents are facts: a mistake is corrected by a credit note.
 REFUSE_CHANGE = """
 RAISE EXCEPTION 'ledger: % on % is not allowed; issue a credit note instead',
@@ -78,17 +80,13 @@ class InvoiceLineKind(models.TextChoices):
     COMMISSION = "commission", "Commission"
 
 
-class InvoiceSeries(models.Model):
-    """The next number of one invoice numbering series (a prefix and a year).
-
-    As CreditNoteSeries: taking a number increments this row in the
-    transaction that inserts the invoice, so numbers have no gaps. The
-    platform's series are INV- (sales) and COM- / CCN- (commission); a vendor
-    that is seller of record has its own, prefixed with its code.
+class InvoiceSeries(NumberSeries):
+    """The next number of one invoice numbering series (a prefix and a year),
+    taken without gaps (NumberSeries). The platform's series are INV- (sales)
+    and COM- / CCN- (commission); a vendor that is seller of record has its
+    own, prefixed with its code.
     """
 
-    prefix = models.CharField(max_length=50)
-    year = models.PositiveSmallIntegerField()
     vendor = models.ForeignKey(
         Vendor,
         null=True,
@@ -98,23 +96,10 @@ class InvoiceSeries(models.Model):
         help_text="The seller of record on whose behalf the series is issued (blank: the "
         "platform).",
     )
-    next_number = models.PositiveIntegerField(default=1)
 
-    class Meta:
-        ordering = ["prefix", "year"]
+    class Meta(NumberSeries.Meta):
         verbose_name_plural = "invoice series"
-        constraints = [
-            models.UniqueConstraint(fields=["prefix", "year"], name="invoice_series_unique"),
-            models.CheckConstraint(
-                condition=Q(next_number__gte=1), name="invoice_series_next_gte_1"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.year}"
-
-    def format(self, sequence: int) -> str:
-        return f"{self.prefix}{self.year}-{sequence:06d}"
+        constraints = series_constraints("invoice_series")
 
 
 class Invoice(models.Model):
