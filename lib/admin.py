@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -213,6 +214,16 @@ class ExtraViewsMixin:
         links = {f"{name}_url": self.admin_url(name, object_id) for name in self.object_links}
         extra = {**links, **self.change_context(request, object_id), **(extra_context or {})}
         return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+
+    def render_page(
+        self, request: HttpRequest, template: str, title: str, **context: Any
+    ) -> TemplateResponse:
+        """One of this admin's own pages (a form, a report): the admin site's
+        context, this model's `opts`, the `title` and `context`."""
+        site = self.admin_site.each_context(request)
+        return TemplateResponse(
+            request, template, {**site, "opts": self.opts, "title": title, **context}
+        )
 
     def admin_url(self, name: str, *args: Any) -> str:
         """The URL of one of this model's admin views (its own extra ones included)."""

@@ -20,7 +20,6 @@ from django.http import (
     HttpResponse,
     HttpResponseRedirect,
 )
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -191,10 +190,9 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             for vendor_id, currency, error in result.failures:
                 messages.error(request, f"Vendor {vendor_id} {currency}: {error}")
             return HttpResponseRedirect(self.admin_url("changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Make due settlement statements",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/settlementstatement/generate.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/settlementstatement/generate.html",
+            "Make due settlement statements",
+            form=form,
+        )

@@ -16,7 +16,6 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.template.response import TemplateResponse
 
 from lib.admin import SingletonAdmin, currency_of, money_column
 from lib.errors import DomainError
@@ -156,13 +155,9 @@ class CreditNoteAdmin(DocumentAdmin):
             filename = export_filename(export.name, data["date_from"], data["date_to"])
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Export for accounting",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/export_form.html", context)
+        return self.render_page(
+            request, "admin/ledger/export_form.html", "Export for accounting", form=form
+        )
 
     def issue_view(self, request: HttpRequest) -> HttpResponse:
         if not self.can_issue(request):
@@ -182,13 +177,9 @@ class CreditNoteAdmin(DocumentAdmin):
                 )
                 messages.success(request, issued)
                 return HttpResponseRedirect(self.admin_url("change", note.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Issue a credit note",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/issue_form.html", context)
+        return self.render_page(
+            request, "admin/ledger/issue_form.html", "Issue a credit note", form=form
+        )
 
 
 @admin.register(CreditNoteSeries)

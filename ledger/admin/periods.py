@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from lib.admin import ExtraViewsMixin, ReadOnlyInline, add_domain_error
@@ -124,13 +123,9 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"{period.label} is closed.", messages.SUCCESS)
                 return HttpResponseRedirect(self.admin_url("change", period.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Close a month",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/accountingperiod/close.html", context)
+        return self.render_page(
+            request, "admin/ledger/accountingperiod/close.html", "Close a month", form=form
+        )
 
     def reopen_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_reopen_permission(request):
@@ -150,16 +145,15 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"{period.label} is open again.", messages.SUCCESS)
                 return HttpResponseRedirect(self.admin_url("change", period.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Reopen {period.label}",
-            "parent": period,
-            "parent_url": self.admin_url("change", period.pk),
-            "form": form,
-            "period": period,
-        }
-        return TemplateResponse(request, "admin/ledger/accountingperiod/reopen.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/accountingperiod/reopen.html",
+            f"Reopen {period.label}",
+            parent=period,
+            parent_url=self.admin_url("change", period.pk),
+            form=form,
+            period=period,
+        )
 
 
 def _next_to_close() -> str:
