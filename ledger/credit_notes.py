@@ -83,6 +83,7 @@ from .invoices import (
     describe,
     issue_documents,
     journal_dates,
+    lines_by_order,
     number_documents,
     order_goods,
     seller_of_record,
@@ -263,13 +264,7 @@ class IssueContext:
             .order_by("case_id", "id")
         ):
             refund_lines[line.case_id].append(line)
-        order_lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for order_line in (
-            OrderLine.objects.filter(order_id__in=order_ids)
-            .select_related("vendor")
-            .order_by("order_id", "id")
-        ):
-            order_lines[order_line.order_id].append(order_line)
+        order_lines = lines_by_order(order_ids)
         payments: dict[int, list[Payment]] = defaultdict(list)
         for payment in Payment.objects.filter(order_id__in=order_ids).order_by("id"):
             payments[payment.order_id].append(payment)

@@ -62,7 +62,7 @@ from .models import (
     Journal,
     JournalKind,
 )
-from .models.series import NumberSeries
+from .models.documents import NumberSeries
 from .tax import TaxCodes, commission_tax, commission_tax_rate
 
 INVOICE_PREFIX = "INV-"
@@ -346,6 +346,18 @@ def commission_draft(
     return draft
 
 
+def lines_by_order(order_ids: Iterable[int]) -> defaultdict[int, list[OrderLine]]:
+    """The orders' lines (with their vendor) by order id, in line order."""
+    lines: defaultdict[int, list[OrderLine]] = defaultdict(list)
+    for line in (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .select_related("vendor")
+        .order_by("order_id", "id")
+    ):
+        lines[line.order_id].append(line)
+    return lines
+
+
 def invoice_drafts(order_ids: Sequence[int], issued: set[Identity]) -> list[Draft]:
     """The sales and commission invoices of the orders not yet `issued`, dated
     by each order's sale journal (its date when posted, else the date it will
@@ -353,13 +365,7 @@ def invoice_drafts(order_ids: Sequence[int], issued: set[Identity]) -> list[Draf
     orders_by_id = {
         o.pk: o for o in Order.objects.select_related("channel").filter(pk__in=order_ids)
     }
-    lines: dict[int, list[OrderLine]] = defaultdict(list)
-    for line in (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .select_related("vendor")
-        .order_by("order_id", "id")
-    ):
-        lines[line.order_id].append(line)
+    lines = lines_by_order(order_ids)
     dates = journal_dates(JournalKind.SALE, order_ids)
     parties = Parties.load()
     drafts: list[Draft] = []

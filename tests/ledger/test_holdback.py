@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from ledger.holdback import Holdback, held_back
 from ledger.models import Payout
-from ledger.posting import PayoutError, record_payout
+from ledger.posting import PayoutError
 from refunds.models import RefundCase
 from refunds.services.cases import (
     approve_case,
@@ -23,7 +23,7 @@ from refunds.services.cases import (
     reject_case,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS, platform_bears_half, worked_refund_lines
+from tests.factories import eur_payout, platform_bears_half, worked_refund_lines
 from tests.threads import hold_then_race
 
 D = Decimal
@@ -31,14 +31,7 @@ PAID_ON = date(2026, 11, 30)
 
 
 def pay(vendor, amount: str, **kwargs) -> Payout:
-    return record_payout(
-        vendor=vendor,
-        amount=D(amount),
-        currency="EUR",
-        paid_on=PAID_ON,
-        posted_by=BY_TESTS,
-        **kwargs,
-    )
+    return eur_payout(vendor, amount, PAID_ON, **kwargs)
 
 
 @pytest.fixture

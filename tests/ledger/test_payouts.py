@@ -11,7 +11,7 @@ from ledger.posting import PayoutError, record_payout
 from ledger.selectors import owed_to_vendor
 from refunds import outbox
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS
+from tests.factories import BY_TESTS, eur_payout
 from tests.threads import hold_then_race
 
 D = Decimal
@@ -72,17 +72,10 @@ def test_two_payouts_at_once_cannot_both_spend_the_balance(worked_order, acme, a
     would read 36.00 and pay too). With the advance flag both are paid."""
     outbox.drain("ledger")  # committed: ACME is owed 36.00
 
-    def pay(advance: bool) -> Payout:
-        return record_payout(
-            vendor=acme,
-            amount=D("30.00"),
-            currency="EUR",
-            paid_on=PAID_ON,
-            advance=advance,
-            posted_by=BY_TESTS,
-        )
-
-    results = hold_then_race(lambda: pay(False), lambda: pay(advance))
+    results = hold_then_race(
+        lambda: eur_payout(acme, "30.00", PAID_ON),
+        lambda: eur_payout(acme, "30.00", PAID_ON, advance=advance),
+    )
 
     # The second payout was blocked on the first's lock before the first committed.
     assert results["blocked"], f"the second payout did not wait for the first: {results}"
