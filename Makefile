@@ -4,24 +4,12 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal bench-reconciliation
+BENCHES = cases ledger statements api portal reconciliation
+
+.PHONY: bench $(addprefix bench-,$(BENCHES))
 
 bench: bench-cases
 
-bench-cases:
-	$(PYTHON) -m bench.cases $(BENCH_ARGS)
-
-bench-ledger:
-	$(PYTHON) -m bench.ledger $(BENCH_ARGS)
-
-bench-statements:
-	$(PYTHON) -m bench.statements $(BENCH_ARGS)
-
-bench-api:
-	$(PYTHON) -m bench.api $(BENCH_ARGS)
-
-bench-portal:
-	$(PYTHON) -m bench.portal $(BENCH_ARGS)
-
-bench-reconciliation:
-	$(PYTHON) -m bench.reconciliation $(BENCH_ARGS)
+# bench-cases, bench-ledger, ...: python -m bench.<name>
+$(addprefix bench-,$(BENCHES)): bench-%:
+	$(PYTHON) -m bench.$* $(BENCH_ARGS)

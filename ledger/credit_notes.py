@@ -61,7 +61,6 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 
 from lib.errors import DomainError
 from lib.money import ZERO, allocate, quantize
@@ -84,6 +83,8 @@ from .invoices import (
     describe,
     issue_documents,
     journal_dates,
+    lines_by_order,
+    number_documents,
     order_goods,
     seller_of_record,
     vendor_prefix,
@@ -172,7 +173,7 @@ def issue_credit_notes(items: Iterable[RefundCase | CaseEvent]) -> list[CreditNo
         if not todo:
             return []
         drafts = [draft for case in todo for draft in plans[case.pk]]
-        _number(drafts, series)
+        number_documents(series, [((d.prefix, d.note.issue_date.year), d.note) for d in drafts])
         notes = CreditNote.objects.bulk_create([d.note for d in drafts])
         lines: list[CreditNoteLine] = []
         refunds: list[CreditNoteRefund] = []
@@ -263,13 +264,7 @@ class IssueContext:
             .order_by("case_id", "id")
         ):
             refund_lines[line.case_id].append(line)
-        order_lines: dict[int, list[OrderLine]] = defaultdict(list)
-        for order_line in (
-            OrderLine.objects.filter(order_id__in=order_ids)
-            .select_related("vendor")
-            .order_by("order_id", "id")
-        ):
-            order_lines[order_line.order_id].append(order_line)
+        order_lines = lines_by_order(order_ids)
         payments: dict[int, list[Payment]] = defaultdict(list)
         for payment in Payment.objects.filter(order_id__in=order_ids).order_by("id"):
             payments[payment.order_id].append(payment)
@@ -558,18 +553,6 @@ def unit_amount(net: Decimal, quantity: int, preferred: Decimal | None, currency
 # ---------------------------------------------------------------- numbering
 
 
-def _number(drafts: Sequence[Draft], series: dict[tuple[str, int], CreditNoteSeries]) -> None:
-    by_series: dict[tuple[str, int], list[Draft]] = defaultdict(list)
-    for draft in drafts:
-        by_series[(draft.prefix, draft.note.issue_date.year)].append(draft)
-    for key, group in by_series.items():
-        first = take_numbers(series[key], len(group))
-        for offset, draft in enumerate(group):
-            draft.note.series = series[key]
-            draft.note.sequence = first + offset
-            draft.note.number = series[key].format(first + offset)
-
-
 def lock_series(prefix: str, year: int) -> CreditNoteSeries:
     """The series row, created on first use and locked until the transaction ends.
 
@@ -580,12 +563,3 @@ def lock_series(prefix: str, year: int) -> CreditNoteSeries:
         raise RuntimeError("lock_series must run inside the credit notes' transaction")
     series, _ = CreditNoteSeries.objects.get_or_create(prefix=prefix, year=year)
     return CreditNoteSeries.objects.select_for_update().get(pk=series.pk)
-
-
-def take_numbers(series: CreditNoteSeries, count: int) -> int:
-    """Reserve `count` consecutive numbers of a series locked by `lock_series`;
-    returns the first. A rollback of the transaction gives them back."""
-    first = series.next_number
-    CreditNoteSeries.objects.filter(pk=series.pk).update(next_number=F("next_number") + count)
-    series.next_number = first + count
-    return first

@@ -36,7 +36,7 @@ line.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -44,7 +44,6 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import transaction
-from django.db.models import F
 
 from lib.money import ZERO, format_amount
 from refunds.models import CaseEvent, CaseStatus, Channel, Order, OrderLine, RefundCase
@@ -63,6 +62,7 @@ from .models import (
     Journal,
     JournalKind,
 )
+from .models.documents import NumberSeries
 from .tax import TaxCodes, commission_tax, commission_tax_rate
 
 INVOICE_PREFIX = "INV-"
@@ -346,6 +346,18 @@ def commission_draft(
     return draft
 
 
+def lines_by_order(order_ids: Iterable[int]) -> defaultdict[int, list[OrderLine]]:
+    """The orders' lines (with their vendor) by order id, in line order."""
+    lines: defaultdict[int, list[OrderLine]] = defaultdict(list)
+    for line in (
+        OrderLine.objects.filter(order_id__in=order_ids)
+        .select_related("vendor")
+        .order_by("order_id", "id")
+    ):
+        lines[line.order_id].append(line)
+    return lines
+
+
 def invoice_drafts(order_ids: Sequence[int], issued: set[Identity]) -> list[Draft]:
     """The sales and commission invoices of the orders not yet `issued`, dated
     by each order's sale journal (its date when posted, else the date it will
@@ -353,13 +365,7 @@ def invoice_drafts(order_ids: Sequence[int], issued: set[Identity]) -> list[Draf
     orders_by_id = {
         o.pk: o for o in Order.objects.select_related("channel").filter(pk__in=order_ids)
     }
-    lines: dict[int, list[OrderLine]] = defaultdict(list)
-    for line in (
-        OrderLine.objects.filter(order_id__in=order_ids)
-        .select_related("vendor")
-        .order_by("order_id", "id")
-    ):
-        lines[line.order_id].append(line)
+    lines = lines_by_order(order_ids)
     dates = journal_dates(JournalKind.SALE, order_ids)
     parties = Parties.load()
     drafts: list[Draft] = []
@@ -634,15 +640,7 @@ def issue_drafts(drafts: Sequence[Draft]) -> list[Invoice]:
     todo = [d for d in drafts if identity(d.invoice) not in issued]
     if not todo:
         return []
-    by_series: dict[tuple[str, int], list[Draft]] = defaultdict(list)
-    for draft in todo:
-        by_series[(draft.prefix, draft.invoice.issue_date.year)].append(draft)
-    for key, group in by_series.items():
-        first = take_numbers(series[key], len(group))
-        for offset, draft in enumerate(group):
-            draft.invoice.series = series[key]
-            draft.invoice.sequence = first + offset
-            draft.invoice.number = series[key].format(first + offset)
+    number_documents(series, [((d.prefix, d.invoice.issue_date.year), d.invoice) for d in todo])
     # Documents that correct one written in this call go in after it (they need its id).
     ready = [d for d in todo if d.invoice.corrects is None or d.invoice.corrects.pk]
     later = [d for d in todo if d.invoice.corrects is not None and not d.invoice.corrects.pk]
@@ -667,12 +665,21 @@ def lock_series(prefix: str, year: int, *, vendor: Vendor | None = None) -> Invo
     return InvoiceSeries.objects.select_for_update().get(pk=series.pk)
 
 
-def take_numbers(series: InvoiceSeries, count: int) -> int:
-    """Reserve `count` consecutive numbers of a locked series; returns the first."""
-    first = series.next_number
-    InvoiceSeries.objects.filter(pk=series.pk).update(next_number=F("next_number") + count)
-    series.next_number = first + count
-    return first
+def number_documents(
+    series: Mapping[tuple[str, int], NumberSeries], documents: Sequence[tuple[tuple[str, int], Any]]
+) -> None:
+    """Number `documents` (invoices, credit notes), each given with the key
+    (prefix, year) of its series in `series` (locked by the caller): each
+    series' next numbers, in the order given."""
+    by_series: dict[tuple[str, int], list[Any]] = defaultdict(list)
+    for key, document in documents:
+        by_series[key].append(document)
+    for key, group in by_series.items():
+        first = series[key].take_numbers(len(group))
+        for offset, document in enumerate(group):
+            document.series = series[key]
+            document.sequence = first + offset
+            document.number = series[key].format(first + offset)
 
 
 # ---------------------------------------------------------------- reading

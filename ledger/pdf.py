@@ -206,13 +206,22 @@ def invoice_header_table(invoice: Invoice, title: str) -> Table:
 
 
 def invoice_lines_table(invoice: Invoice, lines: list[InvoiceLine]) -> Table:
-    styles = pdf_styles()
-    currency = invoice.currency
+    cell = pdf_styles()["cell"]
+    return document_lines_table(
+        invoice.currency, [(Paragraph(markup(line.description), cell), line) for line in lines]
+    )
+
+
+def document_lines_table(
+    currency: str, lines: Sequence[tuple[object, InvoiceLine | CreditNoteLine]]
+) -> Table:
+    """A document's lines, each (its description cell, the line): quantity,
+    unit price, tax rate, tax and total."""
     rows: list[list[object]] = [["Description", "Qty", "Unit (net)", "Tax rate", "Tax", "Total"]]
-    for line in lines:
+    for description, line in lines:
         rows.append(
             [
-                Paragraph(markup(line.description), styles["cell"]),
+                description,
                 str(line.quantity),
                 format_amount(line.unit_amount, currency),
                 percent(line.tax_rate),
@@ -354,29 +363,19 @@ def label_table(rows: list[list[str]]) -> Table:
 
 def lines_table(note: CreditNote, lines: list[CreditNoteLine]) -> Table:
     styles = pdf_styles()
-    currency = note.currency
-    rows: list[list[object]] = [["Description", "Qty", "Unit (net)", "Tax rate", "Tax", "Total"]]
-    for line in lines:
-        rows.append(
-            [
+    return document_lines_table(
+        note.currency,
+        [
+            (
                 [
                     Paragraph(markup(line.description), styles["cell"]),
                     Paragraph(markup(f"Reason: {line.refund_line.reason.label}"), styles["note"]),
                 ],
-                str(line.quantity),
-                format_amount(line.unit_amount, currency),
-                percent(line.tax_rate),
-                format_amount(line.tax_amount, currency),
-                format_amount(line.gross_amount, currency),
-            ]
-        )
-    table = Table(
-        rows,
-        colWidths=[None, 14 * mm, 24 * mm, 18 * mm, 22 * mm, 24 * mm],
-        repeatRows=1,
+                line,
+            )
+            for line in lines
+        ],
     )
-    table.setStyle(grid_style(8.5, right_from=1, extra=[("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    return table
 
 
 def totals_table(note: CreditNote) -> Table:

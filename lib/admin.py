@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -189,6 +190,20 @@ class ExtraViewsMixin:
     # context as `<name>_url`.
     object_links: tuple[str, ...] = ()
 
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        """What this admin adds to its list page's context (links to its own views)."""
+        return {}
+
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        """What this admin adds to an object's page, besides the `object_links`."""
+        return {}
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {**self.changelist_context(request), **(extra_context or {})}
+        return super().changelist_view(request, extra)  # type: ignore[misc]
+
     def change_view(
         self,
         request: HttpRequest,
@@ -197,8 +212,17 @@ class ExtraViewsMixin:
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         links = {f"{name}_url": self.admin_url(name, object_id) for name in self.object_links}
-        return super().change_view(  # type: ignore[misc]
-            request, object_id, form_url, {**links, **(extra_context or {})}
+        extra = {**links, **self.change_context(request, object_id), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)  # type: ignore[misc]
+
+    def render_page(
+        self, request: HttpRequest, template: str, title: str, **context: Any
+    ) -> TemplateResponse:
+        """One of this admin's own pages (a form, a report): the admin site's
+        context, this model's `opts`, the `title` and `context`."""
+        site = self.admin_site.each_context(request)
+        return TemplateResponse(
+            request, template, {**site, "opts": self.opts, "title": title, **context}
         )
 
     def admin_url(self, name: str, *args: Any) -> str:

@@ -20,7 +20,6 @@ from django.http import (
     HttpResponse,
     HttpResponseRedirect,
 )
-from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -156,27 +155,14 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     )
     object_links = ("csv", "pdf")
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
-            "generate_url": self.admin_url("generate") if self.can_generate(request) else None,
-            **(extra_context or {}),
-        }
-        return super().changelist_view(request, extra)
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {"generate_url": self.admin_url("generate") if self.can_generate(request) else None}
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = dict(extra_context or {})
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         statement = self.get_object(request, unquote(object_id))
         if statement is not None and self.has_view_permission(request, statement):
-            extra.update(statement_lines_context(statement, lines_page(request)))
-        return super().change_view(request, object_id, form_url, extra)
+            return statement_lines_context(statement, lines_page(request))
+        return {}
 
     def can_generate(self, request: HttpRequest) -> bool:
         # There is no raw "add" form: statements come from the ledger.
@@ -204,10 +190,9 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
             for vendor_id, currency, error in result.failures:
                 messages.error(request, f"Vendor {vendor_id} {currency}: {error}")
             return HttpResponseRedirect(self.admin_url("changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Make due settlement statements",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/settlementstatement/generate.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/settlementstatement/generate.html",
+            "Make due settlement statements",
+            form=form,
+        )

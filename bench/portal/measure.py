@@ -48,21 +48,23 @@ def make_pages(args: argparse.Namespace, world: World) -> list[Page]:
     rng = random.Random(args.seed)
     vendor_id = world.vendor_ids[0]
     with connection.cursor() as cursor:
-        # Random cases of the vendor: TABLESAMPLE would be biased to old pages; ids are dense.
-        cursor.execute(
+
+        def of_random_cases(sql: str) -> list[Any]:
+            # Random cases of the vendor: TABLESAMPLE would be biased to old pages; ids are dense.
+            cases = [rng.randint(1, args.cases) for _ in range(40 * args.samples)]
+            cursor.execute(sql, [vendor_id, cases])
+            return [row[0] for row in cursor.fetchall()]
+
+        case_ids = of_random_cases(
             "SELECT c.case_id FROM refunds_vendorliability l "
             "JOIN refunds_refundcase c ON c.id = l.case_id "
-            "WHERE l.vendor_id = %s AND l.case_id = ANY(%s)",
-            [vendor_id, [rng.randint(1, args.cases) for _ in range(40 * args.samples)]],
+            "WHERE l.vendor_id = %s AND l.case_id = ANY(%s)"
         )
-        case_ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
+        skus = of_random_cases(
             "SELECT DISTINCT ol.sku FROM refunds_refundline rl "
             "JOIN refunds_orderline ol ON ol.id = rl.order_line_id "
-            "WHERE rl.vendor_id = %s AND rl.case_id = ANY(%s)",
-            [vendor_id, [rng.randint(1, args.cases) for _ in range(40 * args.samples)]],
+            "WHERE rl.vendor_id = %s AND rl.case_id = ANY(%s)"
         )
-        skus = [row[0] for row in cursor.fetchall()]
     rng.shuffle(case_ids)
     rng.shuffle(skus)
     if not case_ids or not skus:

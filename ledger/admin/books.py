@@ -15,7 +15,6 @@ from django.http import (
     HttpRequest,
     HttpResponse,
 )
-from django.template.response import TemplateResponse
 from django.utils.safestring import SafeString
 
 from lib.admin import ExtraViewsMixin, money_cell
@@ -120,16 +119,15 @@ class AccountAdmin(HistoryAdminMixin, ExtraViewsMixin, admin.ModelAdmin):
             balance = trial_balance(form.cleaned_data["currency"], form.cleaned_data["as_of"])
         elif not form.is_bound and currencies:
             balance = trial_balance(initial["currency"])
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Trial balance",
-            "form": form,
-            "balance": balance,
-            "rows": trial_balance_rows(balance) if balance else [],
-            "currencies": currencies,
-        }
-        return TemplateResponse(request, "admin/ledger/trial_balance.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/trial_balance.html",
+            "Trial balance",
+            form=form,
+            balance=balance,
+            rows=trial_balance_rows(balance) if balance else [],
+            currencies=currencies,
+        )
 
 
 # ---------------------------------------------------------------- journals

@@ -9,7 +9,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db.models import Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -17,8 +16,6 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
-from django.template.response import TemplateResponse
-from django.utils.html import format_html
 
 from lib.admin import SingletonAdmin, currency_of, money_column
 from lib.errors import DomainError
@@ -36,13 +33,14 @@ from ..models import (
     TaxCode,
 )
 from ..pdf import credit_note_pdf
-from .base import ReadOnlyAdmin, ReadOnlyInline, terms
+from .base import DocumentAdmin, DocumentLineInline, ReadOnlyAdmin, ReadOnlyInline
 
 note_currency = currency_of("credit_note")
 
 
-class CreditNoteLineInline(ReadOnlyInline):
+class CreditNoteLineInline(DocumentLineInline):
     model = CreditNoteLine
+    document = "credit_note"
     fields = (
         "position",
         "description",
@@ -58,19 +56,6 @@ class CreditNoteLineInline(ReadOnlyInline):
         "tracking_option",
     )
     readonly_fields = fields
-    ordering = ("position",)
-
-    unit = money_column("unit_amount", "unit (net)", note_currency)
-    tax = money_column("tax_amount", "tax", note_currency)
-    net = money_column("net_amount", "net", note_currency)
-    gross = money_column("gross_amount", "total", note_currency)
-
-    @admin.display(description="tax rate")
-    def rate(self, obj: CreditNoteLine) -> str:
-        return f"{(obj.tax_rate * 100).normalize():f}%"
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[CreditNoteLine]:
-        return super().get_queryset(request).select_related("credit_note")
 
 
 class CreditNoteRefundInline(ReadOnlyInline):
@@ -103,7 +88,7 @@ class IssueForm(forms.Form):
 
 
 @admin.register(CreditNote)
-class CreditNoteAdmin(ReadOnlyAdmin):
+class CreditNoteAdmin(DocumentAdmin):
     list_display = (
         "number",
         "issue_date",
@@ -114,7 +99,7 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         "pdf_link",
     )
     list_filter = ("issue_date", "currency", "channel_mapping_applied")
-    search_fields = ("number",)
+    search_exact = ("number", "reference", "order_number")
     search_help_text = "Exact credit note number, case ID or order number."
     inlines = (CreditNoteLineInline, CreditNoteRefundInline)
     readonly_fields = (
@@ -131,62 +116,28 @@ class CreditNoteAdmin(ReadOnlyAdmin):
         "payment_method",
         "bank_account_code",
         "channel_mapping_applied",
-        "net",
-        "tax",
-        "total_with_currency",
-        "series",
-        "sequence",
-        "created_at",
+        *DocumentAdmin.amounts_and_numbering,
     )
     fields = readonly_fields
-
-    total_with_currency = money_column("total_amount", "total", ordering="total_amount")
-    net = money_column("net_amount", "net")
-    tax = money_column("tax_amount", "tax")
-
-    @admin.display(description="PDF")
-    def pdf_link(self, obj: CreditNote) -> str:
-        return format_html('<a href="{}">Download</a>', self.admin_url("pdf", obj.pk))
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[CreditNote], search_term: str
-    ) -> tuple[QuerySet[CreditNote], bool]:
-        words = terms(search_term)
-        if not words:
-            return queryset, False
-        return (
-            queryset.filter(
-                Q(number__in=words) | Q(reference__in=words) | Q(order_number__in=words)
-            ),
-            False,
-        )
 
     extra_views = (
         ("export/", "export"),
         ("issue/", "issue"),
         ("<path:object_id>/pdf/", "pdf"),
     )
-    object_links = ("pdf",)
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
+    def document_pdf(self, document: CreditNote) -> bytes:
+        return credit_note_pdf(document)
+
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {
             "export_url": self.admin_url("export"),
             "issue_url": self.admin_url("issue") if self.can_issue(request) else None,
-            **(extra_context or {}),
         }
-        return super().changelist_view(request, extra)
 
     def can_issue(self, request: HttpRequest) -> bool:
         # There is no raw "add" form: issuing goes through the service.
         return request.user.has_perm("ledger.add_creditnote")
-
-    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        note = self.viewable_or_404(request, object_id)
-        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
-        return response
 
     def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if not self.has_view_permission(request):
@@ -204,13 +155,9 @@ class CreditNoteAdmin(ReadOnlyAdmin):
             filename = export_filename(export.name, data["date_from"], data["date_to"])
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
             return response
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Export for accounting",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/export_form.html", context)
+        return self.render_page(
+            request, "admin/ledger/export_form.html", "Export for accounting", form=form
+        )
 
     def issue_view(self, request: HttpRequest) -> HttpResponse:
         if not self.can_issue(request):
@@ -230,13 +177,9 @@ class CreditNoteAdmin(ReadOnlyAdmin):
                 )
                 messages.success(request, issued)
                 return HttpResponseRedirect(self.admin_url("change", note.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Issue a credit note",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/issue_form.html", context)
+        return self.render_page(
+            request, "admin/ledger/issue_form.html", "Issue a credit note", form=form
+        )
 
 
 @admin.register(CreditNoteSeries)

@@ -10,7 +10,6 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from lib.admin import ExtraViewsMixin, ReadOnlyInline, add_domain_error
@@ -92,24 +91,13 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
     def has_reopen_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("ledger.reopen_accountingperiod")
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        extra = {
-            "close_url": self.admin_url("close") if self.has_close_permission(request) else None,
-            **(extra_context or {}),
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {
+            "close_url": self.admin_url("close") if self.has_close_permission(request) else None
         }
-        return super().changelist_view(request, extra)
 
-    def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        extra = {"can_reopen": self.has_reopen_permission(request), **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra)
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
+        return {"can_reopen": self.has_reopen_permission(request)}
 
     @admin.action(description="Close the selected periods (in month order)", permissions=["close"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[AccountingPeriod]) -> None:
@@ -135,13 +123,9 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"{period.label} is closed.", messages.SUCCESS)
                 return HttpResponseRedirect(self.admin_url("change", period.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Close a month",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/accountingperiod/close.html", context)
+        return self.render_page(
+            request, "admin/ledger/accountingperiod/close.html", "Close a month", form=form
+        )
 
     def reopen_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not self.has_reopen_permission(request):
@@ -161,16 +145,15 @@ class AccountingPeriodAdmin(ExtraViewsMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, f"{period.label} is open again.", messages.SUCCESS)
                 return HttpResponseRedirect(self.admin_url("change", period.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Reopen {period.label}",
-            "parent": period,
-            "parent_url": self.admin_url("change", period.pk),
-            "form": form,
-            "period": period,
-        }
-        return TemplateResponse(request, "admin/ledger/accountingperiod/reopen.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/accountingperiod/reopen.html",
+            f"Reopen {period.label}",
+            parent=period,
+            parent_url=self.admin_url("change", period.pk),
+            form=form,
+            period=period,
+        )
 
 
 def _next_to_close() -> str:

@@ -11,7 +11,6 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from lib.admin import ExtraViewsMixin
@@ -92,13 +91,9 @@ class ExchangeRateAdmin(ExtraViewsMixin, admin.ModelAdmin):
                     f"{upload.name}: {result.created} rates added, {result.updated} updated.",
                 )
                 return HttpResponseRedirect(self.admin_url("changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Import exchange rates",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/ledger/rates_import.html", context)
+        return self.render_page(
+            request, "admin/ledger/rates_import.html", "Import exchange rates", form=form
+        )
 
     def _report(self, request: HttpRequest, name: str) -> HttpResponse:
         if not request.user.has_perm(REPORT_PERMISSION):
@@ -124,17 +119,16 @@ class ExchangeRateAdmin(ExtraViewsMixin, admin.ModelAdmin):
             return response
         query = request.GET.copy()
         query["format"] = "csv"
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": title,
-            "form": form,
-            "report": report,
-            "table": report.table() if report else [],
-            "csv_url": f"?{query.urlencode()}",
-            "reports": [(t, self.admin_url(f"report_{n}")) for n, (t, _, _) in REPORTS.items()],
-        }
-        return TemplateResponse(request, "admin/ledger/report.html", context)
+        return self.render_page(
+            request,
+            "admin/ledger/report.html",
+            title,
+            form=form,
+            report=report,
+            table=report.table() if report else [],
+            csv_url=f"?{query.urlencode()}",
+            reports=[(t, self.admin_url(f"report_{n}")) for n, (t, _, _) in REPORTS.items()],
+        )
 
     def report_tax_view(self, request: HttpRequest) -> HttpResponse:
         return self._report(request, "tax")

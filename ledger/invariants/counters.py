@@ -46,12 +46,7 @@ def vendor_payables(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             SELECT l.vendor_id, c.currency,
                    sum(l.vendor_share + CASE WHEN {seller} THEN l.tax_amount ELSE 0 END
                        - @refund_tax) AS amount
-            FROM "{liability}" l
-            JOIN "{case}" c ON c.id = l.case_id
-            JOIN "{order}" o ON o.id = c.order_id
-            JOIN "{channel}" ch ON ch.id = o.channel_id
-            JOIN "{vendor}" v ON v.id = l.vendor_id
-            WHERE {completed_c}
+            {completed_liabilities}
             GROUP BY l.vendor_id, c.currency
         ),
         payouts AS (

@@ -255,12 +255,7 @@ def case_postings_match_liabilities(limit: int = DEFAULT_LIMIT) -> list[Finding]
             SELECT l.case_id, v.code, l.vendor_share, l.platform_share,
                    l.commission_reversal, l.tax_amount, l.refund_amount,
                    {seller} AS seller, @ctax(l.commission_reversal) AS ctax
-            FROM "{liability}" l
-            JOIN "{case}" c ON c.id = l.case_id
-            JOIN "{order}" o ON o.id = c.order_id
-            JOIN "{channel}" ch ON ch.id = o.channel_id
-            JOIN "{vendor}" v ON v.id = l.vendor_id
-            WHERE {completed_c}
+            {completed_liabilities}
         )
     """
         + _LEGS_FROM_ROWS

@@ -115,6 +115,17 @@ LEG = """
     END
 """
 
+# The liabilities `l` of completed cases `c`, with the order `o`, its channel
+# `ch` and the vendor `v` (who is seller of record: SELLER).
+COMPLETED_LIABILITIES = """
+    FROM "{liability}" l
+    JOIN "{case}" c ON c.id = l.case_id
+    JOIN "{order}" o ON o.id = c.order_id
+    JOIN "{channel}" ch ON ch.id = o.channel_id
+    JOIN "{vendor}" v ON v.id = l.vendor_id
+    WHERE {completed_c}
+"""
+
 # The seller of record of vendor `v`'s goods on channel `ch` (refunds.tax.tax_model_of).
 SELLER = f"(coalesce(nullif(v.tax_model, ''), ch.tax_model) = '{TaxModel.SELLER.value}')"
 
@@ -186,6 +197,9 @@ def _fill(template: str, completed: str) -> str:
         shipping_taxed=SHIPPING_TAXED,
         shipping_by_vendors=SHIPPING_BY_VENDORS,
         completed_c=completed.format(c="c"),
+        completed_liabilities=COMPLETED_LIABILITIES.format(
+            **_NAMES, completed_c=completed.format(c="c")
+        ),
         released_c=RELEASED.format(c="c", **_NAMES),
     )
 

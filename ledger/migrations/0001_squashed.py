@@ -13,6 +13,16 @@ from django.conf import settings
 
 
 from lib.pgtriggers import run
+from lib.migration_helpers import (
+    event_model,
+    CURRENCIES,
+    add_event_links,
+    amount_field,
+    currency_field,
+    event_guards,
+    event_triggers,
+    id_field,
+)
 
 
 def install_triggers(apps, schema_editor):
@@ -32,6 +42,55 @@ def default_chart(apps, schema_editor):
     from ledger.seed import create_default_chart
 
     create_default_chart(apps)
+
+
+def account_fields(**code):
+    """Account's fields, which its events copy (`code`: what differs)."""
+    return [
+        ('code', models.CharField(max_length=60, **code)),
+        ('name', models.CharField(max_length=200)),
+        ('kind', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('income', 'Income'), ('expense', 'Expense'), ('equity', 'Equity')], max_length=10)),
+        ('role', models.CharField(choices=[('bank', 'Bank'), ('gateway_clearing', 'Gateway clearing'), ('vendor_payable', 'Vendor payable'), ('commission_income', 'Commission income'), ('shipping_income', 'Shipping income'), ('output_tax', 'Output tax payable'), ('refunds_and_allowances', 'Refunds and allowances (contra-revenue)'), ('carrier_claims', 'Carrier claims (receivable)'), ('vendor_receivable', 'Vendor receivable'), ('provider_fees', 'Payment-provider fees'), ('chargebacks', 'Chargebacks'), ('provider_reserve', 'Payment-provider reserve'), ('suspense', 'Suspense'), ('other', 'Other')], default='other', max_length=30)),
+        ('payment_method', models.CharField(blank=True, choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], default='', max_length=20)),
+        ('currency', models.CharField(blank=True, choices=CURRENCIES, help_text='Bank and output-tax accounts: the one currency it holds (blank: any).', max_length=3)),
+        ('bank_account_code', models.CharField(blank=True, help_text='The bank account in the accounting system that this clearing account settles to.', max_length=40)),
+    ]
+
+
+def channel_mapping_fields():
+    """ChannelMapping's fields, which its events copy."""
+    return [
+        ('source', models.CharField(max_length=50)),
+        ('subsource', models.CharField(blank=True, default='', max_length=100)),
+        ('sales_account_code', models.CharField(blank=True, max_length=40)),
+        ('tracking_name', models.CharField(blank=True, help_text='Tracking category, e.g. Channel.', max_length=100)),
+        ('tracking_option', models.CharField(blank=True, help_text='Its option, e.g. Amazon DE.', max_length=100)),
+        ('customer_name', models.CharField(blank=True, help_text="Credit these orders to one contact (e.g. the marketplace) instead of the order's customer.", max_length=200)),
+    ]
+
+
+def credit_note_settings_fields():
+    """CreditNoteSettings's fields, which its events copy."""
+    return [
+        ('platform_name', models.CharField(default='Splitledger', help_text='Shown at the top of credit note PDFs.', max_length=200)),
+        ('number_prefix', models.CharField(default='CN-', help_text='Credit notes are numbered per prefix and year: CN-2026-000001.', max_length=12)),
+        ('channel_mapping_enabled', models.BooleanField(default=True, help_text="On: the order's channel decides sales account, tracking and customer. Off: the default sales account applies to every line. Either way lines carry the tax actually refunded, at the rates of the invoice they correct.")),
+        ('default_sales_account_code', models.CharField(default='200', help_text='Sales account code in the accounting system.', max_length=40)),
+        ('shipping_account_code', models.CharField(blank=True, help_text="Account code for refunded shipping when channel mapping is on (blank: the line's sales account).", max_length=40)),
+        ('default_refund_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text="No longer used: a credit note's tax is always the tax actually refunded, at the rates of the invoice it corrects (kept for a release).", max_digits=7)),
+        ('default_customer_name', models.CharField(default='Marketplace customer', help_text='The contact when neither a channel mapping nor the order names one.', max_length=200)),
+    ]
+
+
+def tax_code_fields(**code):
+    """TaxCode's fields, which its events copy (`code`: what differs)."""
+    return [
+        ('code', models.SlugField(help_text='Stable code, e.g. DE-VAT-19 or VAT-10.', max_length=40, **code)),
+        ('name', models.CharField(blank=True, max_length=120)),
+        ('jurisdiction', models.CharField(blank=True, help_text='e.g. DE; blank: any jurisdiction.', max_length=40)),
+        ('rate', models.DecimalField(decimal_places=4, help_text='A fraction: 0.1900 = 19%.', max_digits=7)),
+        ('tax_type', models.CharField(help_text="The accounting system's tax rate name, e.g. 10% (VAT on Income)", max_length=100)),
+    ]
 
 
 class Migration(migrations.Migration):
@@ -72,35 +131,17 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='AccountBalance',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
-                ('debit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('credit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('id', id_field()),
+                ('currency', currency_field()),
+                ('debit', amount_field()),
+                ('credit', amount_field()),
             ],
         ),
-        migrations.CreateModel(
-            name='AccountEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.CharField(max_length=60)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('income', 'Income'), ('expense', 'Expense'), ('equity', 'Equity')], max_length=10)),
-                ('role', models.CharField(choices=[('bank', 'Bank'), ('gateway_clearing', 'Gateway clearing'), ('vendor_payable', 'Vendor payable'), ('commission_income', 'Commission income'), ('shipping_income', 'Shipping income'), ('output_tax', 'Output tax payable'), ('refunds_and_allowances', 'Refunds and allowances (contra-revenue)'), ('carrier_claims', 'Carrier claims (receivable)'), ('vendor_receivable', 'Vendor receivable'), ('provider_fees', 'Payment-provider fees'), ('chargebacks', 'Chargebacks'), ('provider_reserve', 'Payment-provider reserve'), ('suspense', 'Suspense'), ('other', 'Other')], default='other', max_length=30)),
-                ('payment_method', models.CharField(blank=True, choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], default='', max_length=20)),
-                ('currency', models.CharField(blank=True, choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], help_text='Bank and output-tax accounts: the one currency it holds (blank: any).', max_length=3)),
-                ('bank_account_code', models.CharField(blank=True, help_text='The bank account in the accounting system that this clearing account settles to.', max_length=40)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('AccountEvent', account_fields(db_index=False)),
         migrations.CreateModel(
             name='AccountingPeriod',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('month', models.DateField(help_text="The month's first day.", unique=True)),
                 ('status', models.CharField(choices=[('open', 'Open'), ('closed', 'Closed')], default='open', max_length=6)),
                 ('closed_at', models.DateTimeField(blank=True, null=True)),
@@ -113,55 +154,33 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ChannelMapping',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=50)),
-                ('subsource', models.CharField(blank=True, default='', max_length=100)),
-                ('sales_account_code', models.CharField(blank=True, max_length=40)),
-                ('tracking_name', models.CharField(blank=True, help_text='Tracking category, e.g. Channel.', max_length=100)),
-                ('tracking_option', models.CharField(blank=True, help_text='Its option, e.g. Amazon DE.', max_length=100)),
-                ('customer_name', models.CharField(blank=True, help_text="Credit these orders to one contact (e.g. the marketplace) instead of the order's customer.", max_length=200)),
+                ('id', id_field()),
+                *channel_mapping_fields(),
             ],
             options={
                 'ordering': ['source', 'subsource'],
             },
         ),
-        migrations.CreateModel(
-            name='ChannelMappingEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('source', models.CharField(max_length=50)),
-                ('subsource', models.CharField(blank=True, default='', max_length=100)),
-                ('sales_account_code', models.CharField(blank=True, max_length=40)),
-                ('tracking_name', models.CharField(blank=True, help_text='Tracking category, e.g. Channel.', max_length=100)),
-                ('tracking_option', models.CharField(blank=True, help_text='Its option, e.g. Amazon DE.', max_length=100)),
-                ('customer_name', models.CharField(blank=True, help_text="Credit these orders to one contact (e.g. the marketplace) instead of the order's customer.", max_length=200)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('ChannelMappingEvent', channel_mapping_fields()),
         migrations.CreateModel(
             name='CreditNote',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('number', models.CharField(max_length=64, unique=True)),
                 ('sequence', models.PositiveIntegerField()),
                 ('reference', models.CharField(help_text='The refund case ID.', max_length=22)),
                 ('order_number', models.CharField(max_length=64)),
                 ('issue_date', models.DateField()),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('currency', currency_field()),
                 ('customer_name', models.CharField(max_length=200)),
                 ('customer_email', models.EmailField(blank=True, max_length=254)),
                 ('customer_address', models.TextField(blank=True, help_text="The order's, unless credited to a channel's contact.", max_length=500)),
                 ('payment_method', models.CharField(blank=True, choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], default='', max_length=20)),
                 ('bank_account_code', models.CharField(blank=True, help_text='Where most of the refund was paid from.', max_length=40)),
                 ('channel_mapping_applied', models.BooleanField(default=False)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('total_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
+                ('total_amount', amount_field()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
@@ -171,18 +190,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CreditNoteLine',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('position', models.PositiveSmallIntegerField()),
                 ('kind', models.CharField(choices=[('quantity', 'Quantity of an order line'), ('amount', 'Amount against an order line'), ('shipping', 'Shipping')], max_length=10)),
                 ('description', models.CharField(max_length=400)),
                 ('quantity', models.PositiveIntegerField()),
-                ('unit_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Net, per unit.', max_digits=18)),
+                ('unit_amount', amount_field(help_text='Net, per unit.')),
                 ('tax_rate', models.DecimalField(decimal_places=4, max_digits=7)),
                 ('tax_code', models.CharField(blank=True, help_text="The TaxCode's code.", max_length=40)),
                 ('tax_type', models.CharField(blank=True, max_length=100)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('gross_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('tax_amount', amount_field()),
+                ('net_amount', amount_field()),
+                ('gross_amount', amount_field()),
                 ('account_code', models.CharField(blank=True, max_length=40)),
                 ('tracking_name', models.CharField(blank=True, max_length=100)),
                 ('tracking_option', models.CharField(blank=True, max_length=100)),
@@ -194,11 +213,11 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CreditNoteRefund',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('position', models.PositiveSmallIntegerField()),
                 ('payment_method', models.CharField(choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], max_length=20)),
                 ('bank_account_code', models.CharField(blank=True, max_length=40)),
-                ('amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('amount', amount_field()),
             ],
             options={
                 'ordering': ['credit_note_id', 'position'],
@@ -207,7 +226,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CreditNoteSeries',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('prefix', models.CharField(max_length=50)),
                 ('year', models.PositiveSmallIntegerField()),
                 ('next_number', models.PositiveIntegerField(default=1)),
@@ -220,46 +239,22 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CreditNoteSettings',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('platform_name', models.CharField(default='Splitledger', help_text='Shown at the top of credit note PDFs.', max_length=200)),
-                ('number_prefix', models.CharField(default='CN-', help_text='Credit notes are numbered per prefix and year: CN-2026-000001.', max_length=12)),
-                ('channel_mapping_enabled', models.BooleanField(default=True, help_text="On: the order's channel decides sales account, tracking and customer. Off: the default sales account applies to every line. Either way lines carry the tax actually refunded, at the rates of the invoice they correct.")),
-                ('default_sales_account_code', models.CharField(default='200', help_text='Sales account code in the accounting system.', max_length=40)),
-                ('shipping_account_code', models.CharField(blank=True, help_text="Account code for refunded shipping when channel mapping is on (blank: the line's sales account).", max_length=40)),
-                ('default_refund_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text="No longer used: a credit note's tax is always the tax actually refunded, at the rates of the invoice it corrects (kept for a release).", max_digits=7)),
-                ('default_customer_name', models.CharField(default='Marketplace customer', help_text='The contact when neither a channel mapping nor the order names one.', max_length=200)),
+                ('id', id_field()),
+                *credit_note_settings_fields(),
             ],
             options={
                 'verbose_name': 'credit note settings',
                 'verbose_name_plural': 'credit note settings',
             },
         ),
-        migrations.CreateModel(
-            name='CreditNoteSettingsEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('platform_name', models.CharField(default='Splitledger', help_text='Shown at the top of credit note PDFs.', max_length=200)),
-                ('number_prefix', models.CharField(default='CN-', help_text='Credit notes are numbered per prefix and year: CN-2026-000001.', max_length=12)),
-                ('channel_mapping_enabled', models.BooleanField(default=True, help_text="On: the order's channel decides sales account, tracking and customer. Off: the default sales account applies to every line. Either way lines carry the tax actually refunded, at the rates of the invoice they correct.")),
-                ('default_sales_account_code', models.CharField(default='200', help_text='Sales account code in the accounting system.', max_length=40)),
-                ('shipping_account_code', models.CharField(blank=True, help_text="Account code for refunded shipping when channel mapping is on (blank: the line's sales account).", max_length=40)),
-                ('default_refund_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text="No longer used: a credit note's tax is always the tax actually refunded, at the rates of the invoice it corrects (kept for a release).", max_digits=7)),
-                ('default_customer_name', models.CharField(default='Marketplace customer', help_text='The contact when neither a channel mapping nor the order names one.', max_length=200)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('CreditNoteSettingsEvent', credit_note_settings_fields()),
         migrations.CreateModel(
             name='Entry',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
-                ('debit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('credit', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('id', id_field()),
+                ('currency', currency_field()),
+                ('debit', amount_field()),
+                ('credit', amount_field()),
                 ('label', models.CharField(choices=[('sale', 'Sale'), ('refund', 'Refund'), ('correction', 'Correction'), ('payout', 'Payout'), ('reversal', 'Reversal'), ('reclassification', 'Reclassification'), ('payable_adjustment', 'Payable adjustment'), ('commission', 'Commission'), ('commission_reversal', 'Commission reversal'), ('tax', 'Tax'), ('shipping', 'Shipping'), ('receivable_settlement', 'Receivable settlement')], max_length=30)),
             ],
             options={
@@ -270,14 +265,14 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Invoice',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('kind', models.CharField(choices=[('sale', 'Sales invoice'), ('commission', 'Commission invoice'), ('commission_credit', 'Commission credit note')], max_length=20)),
                 ('number', models.CharField(max_length=64, unique=True)),
                 ('sequence', models.PositiveIntegerField()),
                 ('order_number', models.CharField(max_length=64)),
                 ('reference', models.CharField(blank=True, help_text='The refund case ID.', max_length=22)),
                 ('issue_date', models.DateField()),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('currency', currency_field()),
                 ('seller_name', models.CharField(max_length=200)),
                 ('seller_address', models.TextField(blank=True, max_length=500)),
                 ('seller_vat_id', models.CharField(blank=True, max_length=40)),
@@ -285,9 +280,9 @@ class Migration(migrations.Migration):
                 ('customer_email', models.EmailField(blank=True, max_length=254)),
                 ('customer_address', models.TextField(blank=True, max_length=500)),
                 ('customer_vat_id', models.CharField(blank=True, max_length=40)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('total_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
+                ('total_amount', amount_field()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
@@ -297,18 +292,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='InvoiceLine',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('position', models.PositiveSmallIntegerField()),
                 ('kind', models.CharField(choices=[('goods', 'Goods'), ('shipping', 'Shipping'), ('commission', 'Commission')], max_length=12)),
                 ('description', models.CharField(max_length=400)),
                 ('quantity', models.PositiveIntegerField()),
-                ('unit_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Net, per unit.', max_digits=18)),
+                ('unit_amount', amount_field(help_text='Net, per unit.')),
                 ('tax_rate', models.DecimalField(decimal_places=4, max_digits=7)),
                 ('tax_code', models.CharField(blank=True, help_text="The TaxCode's code.", max_length=40)),
                 ('tax_type', models.CharField(blank=True, max_length=100)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('gross_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
+                ('gross_amount', amount_field()),
             ],
             options={
                 'ordering': ['invoice_id', 'position'],
@@ -317,7 +312,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='InvoiceSeries',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('prefix', models.CharField(max_length=50)),
                 ('year', models.PositiveSmallIntegerField()),
                 ('next_number', models.PositiveIntegerField(default=1)),
@@ -330,7 +325,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='IssuerProfile',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('legal_name', models.CharField(blank=True, help_text="The issuer's registered name on credit notes (blank: the platform name).", max_length=200)),
                 ('address', models.TextField(blank=True, help_text='Postal address, one line per line.', max_length=500)),
                 ('vat_id', models.CharField(blank=True, max_length=40, verbose_name='VAT ID')),
@@ -344,10 +339,10 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Journal',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('posting_key', models.CharField(max_length=80, unique=True)),
                 ('kind', models.CharField(choices=[('sale', 'Sale'), ('refund', 'Refund'), ('correction', 'Correction'), ('payout', 'Vendor payout'), ('reversal', 'Reversal'), ('reclassification', 'Reclassification')], max_length=20)),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('currency', currency_field()),
                 ('date', models.DateField()),
                 ('original_date', models.DateField(blank=True, null=True)),
                 ('memo', models.CharField(blank=True, max_length=300)),
@@ -362,10 +357,10 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Payout',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
-                ('amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('receivable_offset', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('id', id_field()),
+                ('currency', currency_field()),
+                ('amount', amount_field()),
+                ('receivable_offset', amount_field()),
                 ('reference', models.CharField(blank=True, max_length=128)),
                 ('paid_on', models.DateField()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -377,7 +372,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='PeriodEvent',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('action', models.CharField(choices=[('close', 'Closed'), ('reopen', 'Reopened')], max_length=6)),
                 ('process', models.CharField(help_text='Where it was done: admin, api, ...', max_length=40)),
                 ('reason', models.TextField(blank=True)),
@@ -391,18 +386,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='SettlementStatement',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('id', id_field()),
+                ('currency', currency_field()),
                 ('frequency', models.CharField(choices=[('weekly', 'Weekly'), ('monthly', 'Monthly')], help_text="The vendor's payout frequency when the statement was made.", max_length=10)),
                 ('period_start', models.DateField()),
                 ('period_end', models.DateField()),
                 ('cutoff', models.DateTimeField(help_text='Entries posted up to this moment are in this statement or an earlier one; an entry posted later for this period or before it goes to the next statement.')),
-                ('opening', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('sales', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Sales net of commission.', max_digits=18)),
-                ('deductions', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Refunds borne by the vendor.', max_digits=18)),
+                ('opening', amount_field()),
+                ('sales', amount_field(help_text='Sales net of commission.')),
+                ('deductions', amount_field(help_text='Refunds borne by the vendor.')),
                 ('adjustments', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text="Corrections and reversals, + in the vendor's favour.", max_digits=18)),
-                ('payouts', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('closing', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('payouts', amount_field()),
+                ('closing', amount_field()),
                 ('entry_count', models.PositiveIntegerField(default=0)),
                 ('generated_at', models.DateTimeField(auto_now_add=True)),
             ],
@@ -413,45 +408,19 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='TaxCode',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Stable code, e.g. DE-VAT-19 or VAT-10.', max_length=40, unique=True)),
-                ('name', models.CharField(blank=True, max_length=120)),
-                ('jurisdiction', models.CharField(blank=True, help_text='e.g. DE; blank: any jurisdiction.', max_length=40)),
-                ('rate', models.DecimalField(decimal_places=4, help_text='A fraction: 0.1900 = 19%.', max_digits=7)),
-                ('tax_type', models.CharField(help_text="The accounting system's tax rate name, e.g. 10% (VAT on Income)", max_length=100)),
+                ('id', id_field()),
+                *tax_code_fields(unique=True),
             ],
             options={
                 'ordering': ['jurisdiction', 'rate'],
             },
         ),
-        migrations.CreateModel(
-            name='TaxCodeEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.SlugField(db_index=False, help_text='Stable code, e.g. DE-VAT-19 or VAT-10.', max_length=40)),
-                ('name', models.CharField(blank=True, max_length=120)),
-                ('jurisdiction', models.CharField(blank=True, help_text='e.g. DE; blank: any jurisdiction.', max_length=40)),
-                ('rate', models.DecimalField(decimal_places=4, help_text='A fraction: 0.1900 = 19%.', max_digits=7)),
-                ('tax_type', models.CharField(help_text="The accounting system's tax rate name, e.g. 10% (VAT on Income)", max_length=100)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('TaxCodeEvent', tax_code_fields(db_index=False)),
         migrations.CreateModel(
             name='Account',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=60, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('kind', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('income', 'Income'), ('expense', 'Expense'), ('equity', 'Equity')], max_length=10)),
-                ('role', models.CharField(choices=[('bank', 'Bank'), ('gateway_clearing', 'Gateway clearing'), ('vendor_payable', 'Vendor payable'), ('commission_income', 'Commission income'), ('shipping_income', 'Shipping income'), ('output_tax', 'Output tax payable'), ('refunds_and_allowances', 'Refunds and allowances (contra-revenue)'), ('carrier_claims', 'Carrier claims (receivable)'), ('vendor_receivable', 'Vendor receivable'), ('provider_fees', 'Payment-provider fees'), ('chargebacks', 'Chargebacks'), ('provider_reserve', 'Payment-provider reserve'), ('suspense', 'Suspense'), ('other', 'Other')], default='other', max_length=30)),
-                ('payment_method', models.CharField(blank=True, choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], default='', max_length=20)),
-                ('currency', models.CharField(blank=True, choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], help_text='Bank and output-tax accounts: the one currency it holds (blank: any).', max_length=3)),
-                ('bank_account_code', models.CharField(blank=True, help_text='The bank account in the accounting system that this clearing account settles to.', max_length=40)),
+                ('id', id_field()),
+                *account_fields(unique=True),
                 ('settles_to', models.ForeignKey(blank=True, help_text="Gateway clearing accounts: the bank account (of this ledger) the provider's payouts of this payment method go to.", limit_choices_to={'role': 'bank'}, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='settled_from', to='ledger.account')),
             ],
             options={
@@ -468,16 +437,7 @@ class Migration(migrations.Migration):
             name='account',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='balances', to='ledger.account'),
         ),
-        migrations.AddField(
-            model_name='accountevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='accountevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.account'),
-        ),
+        *add_event_links('accountevent', 'ledger.account'),
         migrations.AddField(
             model_name='accountevent',
             name='settles_to',
@@ -497,28 +457,8 @@ class Migration(migrations.Migration):
             model_name='channelmapping',
             constraint=models.UniqueConstraint(fields=('source', 'subsource'), name='channel_mapping_unique'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelmapping',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_channelmappingevent" ("customer_name", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sales_account_code", "source", "subsource", "tracking_name", "tracking_option") VALUES (NEW."customer_name", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."sales_account_code", NEW."source", NEW."subsource", NEW."tracking_name", NEW."tracking_option"); RETURN NULL;', hash='b41b5fbc60019c9e5fdb15fdd1098b14a4622ca1', operation='INSERT', pgid='pgtrigger_insert_insert_c89b4', table='ledger_channelmapping', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelmapping',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_channelmappingevent" ("customer_name", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sales_account_code", "source", "subsource", "tracking_name", "tracking_option") VALUES (NEW."customer_name", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."sales_account_code", NEW."source", NEW."subsource", NEW."tracking_name", NEW."tracking_option"); RETURN NULL;', hash='154678dc2524aa102e8c553d5f6199acc8b944e1', operation='UPDATE', pgid='pgtrigger_update_update_e4a5c', table='ledger_channelmapping', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelmapping',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_channelmappingevent" ("customer_name", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "sales_account_code", "source", "subsource", "tracking_name", "tracking_option") VALUES (OLD."customer_name", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."sales_account_code", OLD."source", OLD."subsource", OLD."tracking_name", OLD."tracking_option"); RETURN NULL;', hash='b98dc0b9894e8cdec16d21c616f12b07ae64293a', operation='DELETE', pgid='pgtrigger_delete_delete_71549', table='ledger_channelmapping', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='channelmappingevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='channelmappingevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.channelmapping'),
-        ),
+        *event_triggers('ledger', 'ChannelMapping', 'ledger_channelmapping', ['customer_name', 'id', 'sales_account_code', 'source', 'subsource', 'tracking_name', 'tracking_option']),
+        *add_event_links('channelmappingevent', 'ledger.channelmapping'),
         migrations.AddField(
             model_name='creditnote',
             name='case',
@@ -565,28 +505,8 @@ class Migration(migrations.Migration):
             model_name='creditnotesettings',
             constraint=models.CheckConstraint(condition=models.Q(('default_refund_tax_rate__gte', 0), ('default_refund_tax_rate__lte', 1)), name='credit_note_settings_rate_between_0_and_1'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditnotesettings',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_creditnotesettingsevent" ("channel_mapping_enabled", "default_customer_name", "default_refund_tax_rate", "default_sales_account_code", "id", "number_prefix", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_name", "shipping_account_code") VALUES (NEW."channel_mapping_enabled", NEW."default_customer_name", NEW."default_refund_tax_rate", NEW."default_sales_account_code", NEW."id", NEW."number_prefix", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."platform_name", NEW."shipping_account_code"); RETURN NULL;', hash='61ba08c3f8b72bbd8619e38b7902b1e822466ca9', operation='INSERT', pgid='pgtrigger_insert_insert_dc9a4', table='ledger_creditnotesettings', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditnotesettings',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_creditnotesettingsevent" ("channel_mapping_enabled", "default_customer_name", "default_refund_tax_rate", "default_sales_account_code", "id", "number_prefix", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_name", "shipping_account_code") VALUES (NEW."channel_mapping_enabled", NEW."default_customer_name", NEW."default_refund_tax_rate", NEW."default_sales_account_code", NEW."id", NEW."number_prefix", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."platform_name", NEW."shipping_account_code"); RETURN NULL;', hash='391641af13621a3d0c49256b14c75b99efad366f', operation='UPDATE', pgid='pgtrigger_update_update_4a7ab', table='ledger_creditnotesettings', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditnotesettings',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_creditnotesettingsevent" ("channel_mapping_enabled", "default_customer_name", "default_refund_tax_rate", "default_sales_account_code", "id", "number_prefix", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_name", "shipping_account_code") VALUES (OLD."channel_mapping_enabled", OLD."default_customer_name", OLD."default_refund_tax_rate", OLD."default_sales_account_code", OLD."id", OLD."number_prefix", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."platform_name", OLD."shipping_account_code"); RETURN NULL;', hash='d810586fe5bc25fe4f59f8e6de5500ad6670bbdd', operation='DELETE', pgid='pgtrigger_delete_delete_ff9ca', table='ledger_creditnotesettings', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='creditnotesettingsevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='creditnotesettingsevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.creditnotesettings'),
-        ),
+        *event_triggers('ledger', 'CreditNoteSettings', 'ledger_creditnotesettings', ['channel_mapping_enabled', 'default_customer_name', 'default_refund_tax_rate', 'default_sales_account_code', 'id', 'number_prefix', 'platform_name', 'shipping_account_code']),
+        *add_event_links('creditnotesettingsevent', 'ledger.creditnotesettings'),
         migrations.AddField(
             model_name='entry',
             name='account',
@@ -734,28 +654,8 @@ class Migration(migrations.Migration):
             name='tax_code',
             field=models.ForeignKey(blank=True, help_text='Output-tax accounts: the tax code whose tax this account holds.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='accounts', to='ledger.taxcode'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='taxcode',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_taxcodeevent" ("code", "id", "jurisdiction", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate", "tax_type") VALUES (NEW."code", NEW."id", NEW."jurisdiction", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rate", NEW."tax_type"); RETURN NULL;', hash='6b176f1be3558f01937b70f09af23d4262eb3e17', operation='INSERT', pgid='pgtrigger_insert_insert_dd644', table='ledger_taxcode', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='taxcode',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_taxcodeevent" ("code", "id", "jurisdiction", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate", "tax_type") VALUES (NEW."code", NEW."id", NEW."jurisdiction", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rate", NEW."tax_type"); RETURN NULL;', hash='a50f64bde1f9a25ba5d9aba4e4e8e2720dd0303a', operation='UPDATE', pgid='pgtrigger_update_update_26169', table='ledger_taxcode', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='taxcode',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_taxcodeevent" ("code", "id", "jurisdiction", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate", "tax_type") VALUES (OLD."code", OLD."id", OLD."jurisdiction", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rate", OLD."tax_type"); RETURN NULL;', hash='046511190480482c2c066f90b13f04f200edf2be', operation='DELETE', pgid='pgtrigger_delete_delete_72fb7', table='ledger_taxcode', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='taxcodeevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='taxcodeevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.taxcode'),
-        ),
+        *event_triggers('ledger', 'TaxCode', 'ledger_taxcode', ['code', 'id', 'jurisdiction', 'name', 'rate', 'tax_type']),
+        *add_event_links('taxcodeevent', 'ledger.taxcode'),
         migrations.AddConstraint(
             model_name='accountbalance',
             constraint=models.UniqueConstraint(fields=('account', 'currency'), name='balance_account_currency'),
@@ -776,14 +676,7 @@ class Migration(migrations.Migration):
             model_name='accountingperiod',
             trigger=pgtrigger.compiler.Trigger(name='period_month_first_day', sql=pgtrigger.compiler.UpsertTriggerSql(condition="WHEN (NEW.month <> date_trunc('month', NEW.month)::date)", func="RAISE EXCEPTION 'ledger: period month % is not the first day of a month', NEW.month USING ERRCODE = 'check_violation';", hash='b0ff17fb5e2ec9ea4bf3709bf87cff9e654f41af', operation='INSERT OR UPDATE', pgid='pgtrigger_period_month_first_day_1f0be', table='ledger_accountingperiod', when='BEFORE')),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelmappingevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='4177c67d5b99797ea5273deaa98340b91689839c', operation='UPDATE', pgid='pgtrigger_append_only_dc98e', table='ledger_channelmappingevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelmappingevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='15fc601b07c7981db3c3cf0db78c2132f8066495', operation='DELETE', pgid='pgtrigger_no_delete_49b9c', table='ledger_channelmappingevent', when='BEFORE')),
-        ),
+        *event_guards('ledger', 'ChannelMappingEvent', 'ledger_channelmappingevent'),
         migrations.AddConstraint(
             model_name='creditnoteline',
             constraint=models.UniqueConstraint(fields=('credit_note', 'position'), name='credit_note_line_position_unique'),
@@ -824,14 +717,7 @@ class Migration(migrations.Migration):
             model_name='creditnoterefund',
             trigger=pgtrigger.compiler.Trigger(name='credit_note_refund_adds_up', sql=pgtrigger.compiler.UpsertTriggerSql(constraint='CONSTRAINT', declare='DECLARE found record;', func="\nSELECT n.net_amount AS net, n.tax_amount AS tax, n.total_amount AS total,\n       (SELECT count(*) FROM ledger_creditnoteline l WHERE l.credit_note_id = n.id) AS lines,\n       (SELECT coalesce(sum(l.net_amount), 0) FROM ledger_creditnoteline l\n            WHERE l.credit_note_id = n.id) AS lines_net,\n       (SELECT coalesce(sum(l.tax_amount), 0) FROM ledger_creditnoteline l\n            WHERE l.credit_note_id = n.id) AS lines_tax,\n       (SELECT coalesce(sum(r.amount), 0) FROM ledger_creditnoterefund r\n            WHERE r.credit_note_id = n.id) AS refunded\n    INTO found\n    FROM ledger_creditnote n WHERE n.id = NEW.credit_note_id;\nIF found.lines = 0 OR found.lines_net <> found.net OR found.lines_tax <> found.tax THEN\n    RAISE EXCEPTION 'ledger: credit note % has % lines of net % and tax %, but says net % and tax %',\n        NEW.credit_note_id, found.lines, found.lines_net, found.lines_tax, found.net, found.tax\n        USING ERRCODE = 'check_violation';\nEND IF;\nIF found.refunded <> found.total THEN\n    RAISE EXCEPTION 'ledger: credit note % refunds % but its total is %',\n        NEW.credit_note_id, found.refunded, found.total\n        USING ERRCODE = 'check_violation';\nEND IF;\nRETURN NULL;\n", hash='d540b2c84dfe3489d1d25d8d332c33577cd36ce3', operation='INSERT', pgid='pgtrigger_credit_note_refund_adds_up_d8c77', table='ledger_creditnoterefund', timing='DEFERRABLE INITIALLY DEFERRED', when='AFTER')),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditnotesettingsevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='92cb6db2ccda5455027695cecd95538a4288614c', operation='UPDATE', pgid='pgtrigger_append_only_8dc5c', table='ledger_creditnotesettingsevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='creditnotesettingsevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='d97334307022fee8b1b8f25dbfa4520770638738', operation='DELETE', pgid='pgtrigger_no_delete_09132', table='ledger_creditnotesettingsevent', when='BEFORE')),
-        ),
+        *event_guards('ledger', 'CreditNoteSettingsEvent', 'ledger_creditnotesettingsevent'),
         migrations.AddIndex(
             model_name='creditnote',
             index=models.Index(fields=['issue_date', 'id'], name='credit_note_date_idx'),
@@ -1072,14 +958,7 @@ class Migration(migrations.Migration):
             model_name='settlementstatement',
             constraint=models.CheckConstraint(condition=django.db.models.lookups.Exact(django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('closing'), '*', models.Value(1000))), django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('opening'), '+', models.F('sales')), '-', models.F('deductions')), '+', models.F('adjustments')), '-', models.F('payouts')), '*', models.Value(1000)))), name='statement_closing_adds_up'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='accountevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='c7fce040f4d4558260de12342db37db50af5c497', operation='UPDATE', pgid='pgtrigger_append_only_a5fd6', table='ledger_accountevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='accountevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='23e7c3f39710df91c431bb395edeb91f57a591aa', operation='DELETE', pgid='pgtrigger_no_delete_41f24', table='ledger_accountevent', when='BEFORE')),
-        ),
+        *event_guards('ledger', 'AccountEvent', 'ledger_accountevent'),
         migrations.AddConstraint(
             model_name='account',
             constraint=models.UniqueConstraint(condition=models.Q(('role__in', ['commission_income', 'shipping_income', 'refunds_and_allowances', 'carrier_claims', 'provider_fees', 'chargebacks', 'provider_reserve', 'suspense'])), fields=('role',), name='account_single_role'),
@@ -1112,26 +991,8 @@ class Migration(migrations.Migration):
             model_name='account',
             constraint=models.UniqueConstraint(condition=models.Q(('role', 'output_tax'), ('tax_code__isnull', False)), fields=('tax_code', 'currency'), name='account_one_output_tax_per_code_and_currency'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='account',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_accountevent" ("bank_account_code", "code", "currency", "id", "kind", "name", "payment_method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "settles_to_id", "tax_code_id", "vendor_id") VALUES (NEW."bank_account_code", NEW."code", NEW."currency", NEW."id", NEW."kind", NEW."name", NEW."payment_method", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."settles_to_id", NEW."tax_code_id", NEW."vendor_id"); RETURN NULL;', hash='e84550d245ff8a2034068daf0fd84c173d0fd5f2', operation='INSERT', pgid='pgtrigger_insert_insert_75e84', table='ledger_account', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='account',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_accountevent" ("bank_account_code", "code", "currency", "id", "kind", "name", "payment_method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "settles_to_id", "tax_code_id", "vendor_id") VALUES (NEW."bank_account_code", NEW."code", NEW."currency", NEW."id", NEW."kind", NEW."name", NEW."payment_method", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."settles_to_id", NEW."tax_code_id", NEW."vendor_id"); RETURN NULL;', hash='cd1bb1da263bf7761a7eaeecabb0936b426989f8', operation='UPDATE', pgid='pgtrigger_update_update_ea942', table='ledger_account', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='account',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_accountevent" ("bank_account_code", "code", "currency", "id", "kind", "name", "payment_method", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "settles_to_id", "tax_code_id", "vendor_id") VALUES (OLD."bank_account_code", OLD."code", OLD."currency", OLD."id", OLD."kind", OLD."name", OLD."payment_method", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."settles_to_id", OLD."tax_code_id", OLD."vendor_id"); RETURN NULL;', hash='c13a29ff54e36a9339f776b9eb19b11f6c5456de', operation='DELETE', pgid='pgtrigger_delete_delete_52d82', table='ledger_account', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='taxcodeevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='3b63f7e38e98790d5758dd3c4c606d4be85ba287', operation='UPDATE', pgid='pgtrigger_append_only_de4e8', table='ledger_taxcodeevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='taxcodeevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='44ac61b376b974d1f8524fab309e44381b87c93f', operation='DELETE', pgid='pgtrigger_no_delete_356da', table='ledger_taxcodeevent', when='BEFORE')),
-        ),
+        *event_triggers('ledger', 'Account', 'ledger_account', ['bank_account_code', 'code', 'currency', 'id', 'kind', 'name', 'payment_method', 'role', 'settles_to_id', 'tax_code_id', 'vendor_id']),
+        *event_guards('ledger', 'TaxCodeEvent', 'ledger_taxcodeevent'),
         migrations.RunPython(install_triggers, uninstall_triggers, elidable=False),
         migrations.RunPython(default_chart, migrations.RunPython.noop, elidable=False),
     ]

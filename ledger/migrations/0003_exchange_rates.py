@@ -4,6 +4,24 @@ import django.db.models.deletion
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
+from lib.migration_helpers import (
+    event_model,
+    add_event_links,
+    currency_field,
+    event_guards,
+    event_triggers,
+    id_field,
+)
+
+
+def exchange_rate_fields():
+    """ExchangeRate's fields, which its events copy."""
+    return [
+        ('date', models.DateField()),
+        ('currency', currency_field()),
+        ('rate', models.DecimalField(decimal_places=10, max_digits=20)),
+        ('created_at', models.DateTimeField(auto_now_add=True)),
+    ]
 
 
 class Migration(migrations.Migration):
@@ -14,64 +32,19 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.CreateModel(
-            name='ExchangeRateEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('date', models.DateField()),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
-                ('rate', models.DecimalField(decimal_places=10, max_digits=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('ExchangeRateEvent', exchange_rate_fields()),
         migrations.CreateModel(
             name='ExchangeRate',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
-                ('rate', models.DecimalField(decimal_places=10, max_digits=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('id', id_field()),
+                *exchange_rate_fields(),
             ],
             options={
                 'ordering': ['-date', 'currency'],
                 'constraints': [models.UniqueConstraint(fields=('currency', 'date'), name='exchange_rate_unique'), models.CheckConstraint(condition=models.Q(('rate__gt', 0)), name='exchange_rate_gt_0')],
             },
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='exchangerate',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_exchangerateevent" ("created_at", "currency", "date", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate") VALUES (NEW."created_at", NEW."currency", NEW."date", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."rate"); RETURN NULL;', hash='eb7cdad6905d64f63b8dbedd5dc23c0dceb8ae2f', operation='INSERT', pgid='pgtrigger_insert_insert_6ddd3', table='ledger_exchangerate', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='exchangerate',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "ledger_exchangerateevent" ("created_at", "currency", "date", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate") VALUES (NEW."created_at", NEW."currency", NEW."date", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."rate"); RETURN NULL;', hash='c9d8f8160f6e32818edefd3cf7523cc16ab76038', operation='UPDATE', pgid='pgtrigger_update_update_08080', table='ledger_exchangerate', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='exchangerate',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "ledger_exchangerateevent" ("created_at", "currency", "date", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "rate") VALUES (OLD."created_at", OLD."currency", OLD."date", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."rate"); RETURN NULL;', hash='f2ad5314f4f3f8f8ca3bb860406ca0f57baccea0', operation='DELETE', pgid='pgtrigger_delete_delete_f3ced', table='ledger_exchangerate', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='exchangerateevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='exchangerateevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='ledger.exchangerate'),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='exchangerateevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='32bb5bea9928d57b75859e9435ae9390549adc71', operation='UPDATE', pgid='pgtrigger_append_only_111b8', table='ledger_exchangerateevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='exchangerateevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='59b3bd38165aff796dad9cbab7d46493974c9d7a', operation='DELETE', pgid='pgtrigger_no_delete_cc359', table='ledger_exchangerateevent', when='BEFORE')),
-        ),
+        *event_triggers('ledger', 'ExchangeRate', 'ledger_exchangerate', ['created_at', 'currency', 'date', 'id', 'rate']),
+        *add_event_links('exchangerateevent', 'ledger.exchangerate'),
+        *event_guards('ledger', 'ExchangeRateEvent', 'ledger_exchangerateevent'),
     ]

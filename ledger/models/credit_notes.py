@@ -9,12 +9,16 @@ from django.db.models import F, Q
 from lib.constraints import amounts_equal
 from lib.fields import amount_field, rate_field
 from lib.history import track_changes
-from lib.money import (
-    CURRENCY_CHOICES,
-)
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
 
-from .invoices import Invoice, immutable
+from .documents import (
+    DocumentLine,
+    IssuedDocument,
+    NumberSeries,
+    line_constraints,
+    series_constraints,
+)
+from .invoices import Invoice, immutable, lines_add_up
 
 
 @track_changes()
@@ -172,55 +176,25 @@ RETURN NULL;
 
 
 def note_adds_up(name: str, column: str) -> pgtrigger.Trigger:
-    return pgtrigger.Trigger(
-        name=name,
-        when=pgtrigger.After,
-        operation=pgtrigger.Insert,
-        timing=pgtrigger.Deferred,
-        declare=[("found", "record")],
-        func=NOTE_ADDS_UP.format(column=column),
-    )
+    return lines_add_up(name, column, NOTE_ADDS_UP)
 
 
-class CreditNoteSeries(models.Model):
-    """The next number of one numbering series (a prefix and a year).
+class CreditNoteSeries(NumberSeries):
+    """The next number of one credit note numbering series (NumberSeries). A
+    seller-of-record vendor's series is prefixed with its code: ACME-CN-."""
 
-    Taking a number increments this row in the transaction that inserts the
-    credit note, so its row lock orders issuers and a rolled-back transaction
-    gives its numbers back: numbers are sequential without gaps.
-    """
-
-    # A seller-of-record vendor's series is prefixed with its code: ACME-CN-.
-    prefix = models.CharField(max_length=50)
-    year = models.PositiveSmallIntegerField()
-    next_number = models.PositiveIntegerField(default=1)
-
-    class Meta:
-        ordering = ["prefix", "year"]
+    class Meta(NumberSeries.Meta):
         verbose_name_plural = "credit note series"
-        constraints = [
-            models.UniqueConstraint(fields=["prefix", "year"], name="credit_note_series_unique"),
-            models.CheckConstraint(
-                condition=Q(next_number__gte=1), name="credit_note_series_next_gte_1"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.year}"
-
-    def format(self, sequence: int) -> str:
-        return f"{self.prefix}{self.year}-{sequence:06d}"
+        constraints = series_constraints("credit_note_series")
 
 
-class CreditNote(models.Model):
+class CreditNote(IssuedDocument):
     """The customer's document for a completed refund case: one per invoice the
     case corrects (a case touching two sellers of record gets two)."""
 
-    number = models.CharField(max_length=64, unique=True)
     series = models.ForeignKey(
         CreditNoteSeries, on_delete=models.PROTECT, related_name="credit_notes"
     )
-    sequence = models.PositiveIntegerField()
     case = models.ForeignKey(RefundCase, on_delete=models.PROTECT, related_name="credit_notes")
     invoice = models.ForeignKey(
         Invoice,
@@ -232,11 +206,6 @@ class CreditNote(models.Model):
     )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_notes")
     reference = models.CharField(max_length=22, help_text="The refund case ID.")
-    order_number = models.CharField(max_length=64)
-    issue_date = models.DateField()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
-    customer_name = models.CharField(max_length=200)
-    customer_email = models.EmailField(blank=True)
     customer_address = models.TextField(
         max_length=500, blank=True, help_text="The order's, unless credited to a channel's contact."
     )
@@ -248,14 +217,9 @@ class CreditNote(models.Model):
         max_length=40, blank=True, help_text="Where most of the refund was paid from."
     )
     channel_mapping_applied = models.BooleanField(default=False)
-    net_amount = amount_field()
-    tax_amount = amount_field()
-    total_amount = amount_field()
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(IssuedDocument.Meta):
         # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
-        ordering = ["-issue_date", "-id"]
         indexes = [
             models.Index(fields=["issue_date", "id"], name="credit_note_date_idx"),
             models.Index(fields=["order"], name="credit_note_order_idx"),
@@ -291,22 +255,12 @@ class CreditNote(models.Model):
         return f"{self.number} for {self.reference}"
 
 
-class CreditNoteLine(models.Model):
+class CreditNoteLine(DocumentLine):
     credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="lines")
     refund_line = models.ForeignKey(
         RefundLine, on_delete=models.PROTECT, related_name="credit_note_lines"
     )
-    position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=10, choices=RefundLineKind.choices)
-    description = models.CharField(max_length=400)
-    quantity = models.PositiveIntegerField()
-    unit_amount = amount_field(help_text="Net, per unit.")
-    tax_rate = rate_field()
-    tax_code = models.CharField(max_length=40, blank=True, help_text="The TaxCode's code.")
-    tax_type = models.CharField(max_length=100, blank=True)
-    tax_amount = amount_field()
-    net_amount = amount_field()
-    gross_amount = amount_field()
     account_code = models.CharField(max_length=40, blank=True)
     tracking_name = models.CharField(max_length=100, blank=True)
     tracking_option = models.CharField(max_length=100, blank=True)
@@ -315,17 +269,7 @@ class CreditNoteLine(models.Model):
         # PostgreSQL trigger (ledger/triggers.py): never updated or deleted.
         ordering = ["credit_note_id", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["credit_note", "position"], name="credit_note_line_position_unique"
-            ),
-            models.CheckConstraint(
-                condition=Q(quantity__gte=1), name="credit_note_line_quantity_gte_1"
-            ),
-            amounts_equal(
-                "gross_amount",
-                F("net_amount") + F("tax_amount"),
-                "credit_note_line_gross_is_net_plus_tax",
-            ),
+            *line_constraints("credit_note_line", "credit_note"),
             models.CheckConstraint(
                 condition=Q(net_amount__gte=0) & Q(tax_amount__gte=0) & Q(unit_amount__gte=0),
                 name="credit_note_line_amounts_gte_0",

@@ -13,10 +13,17 @@ from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amounts_equal
-from lib.fields import amount_field, non_negative, rate_field
-from lib.money import CURRENCY_CHOICES
+from lib.fields import non_negative
 from refunds.models import CaseEvent, Order, OrderLine, RefundCase
 from vendors.models import Vendor
+
+from .documents import (
+    DocumentLine,
+    IssuedDocument,
+    NumberSeries,
+    line_constraints,
+    series_constraints,
+)
 
 # Issued documents are facts: a mistake is corrected by a credit note.
 REFUSE_CHANGE = """
@@ -52,14 +59,16 @@ RETURN NULL;
 """
 
 
-def lines_add_up(name: str, column: str) -> pgtrigger.Trigger:
+def lines_add_up(name: str, column: str, check: str = LINES_ADD_UP) -> pgtrigger.Trigger:
+    """A trigger that runs `check` at commit (deferred) after an insert: `check`
+    reads the document whose id is NEW.<column> into `found`."""
     return pgtrigger.Trigger(
         name=name,
         when=pgtrigger.After,
         operation=pgtrigger.Insert,
         timing=pgtrigger.Deferred,
         declare=[("found", "record")],
-        func=LINES_ADD_UP.format(column=column),
+        func=check.format(column=column),
     )
 
 
@@ -78,17 +87,13 @@ class InvoiceLineKind(models.TextChoices):
     COMMISSION = "commission", "Commission"
 
 
-class InvoiceSeries(models.Model):
-    """The next number of one invoice numbering series (a prefix and a year).
-
-    As CreditNoteSeries: taking a number increments this row in the
-    transaction that inserts the invoice, so numbers have no gaps. The
-    platform's series are INV- (sales) and COM- / CCN- (commission); a vendor
-    that is seller of record has its own, prefixed with its code.
+class InvoiceSeries(NumberSeries):
+    """The next number of one invoice numbering series (a prefix and a year),
+    taken without gaps (NumberSeries). The platform's series are INV- (sales)
+    and COM- / CCN- (commission); a vendor that is seller of record has its
+    own, prefixed with its code.
     """
 
-    prefix = models.CharField(max_length=50)
-    year = models.PositiveSmallIntegerField()
     vendor = models.ForeignKey(
         Vendor,
         null=True,
@@ -98,26 +103,13 @@ class InvoiceSeries(models.Model):
         help_text="The seller of record on whose behalf the series is issued (blank: the "
         "platform).",
     )
-    next_number = models.PositiveIntegerField(default=1)
 
-    class Meta:
-        ordering = ["prefix", "year"]
+    class Meta(NumberSeries.Meta):
         verbose_name_plural = "invoice series"
-        constraints = [
-            models.UniqueConstraint(fields=["prefix", "year"], name="invoice_series_unique"),
-            models.CheckConstraint(
-                condition=Q(next_number__gte=1), name="invoice_series_next_gte_1"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.prefix}{self.year}"
-
-    def format(self, sequence: int) -> str:
-        return f"{self.prefix}{self.year}-{sequence:06d}"
+        constraints = series_constraints("invoice_series")
 
 
-class Invoice(models.Model):
+class Invoice(IssuedDocument):
     """An issued invoice (or the platform's commission credit note to a vendor).
 
     - sale: the customer's invoice for an order's goods and shipping of one
@@ -132,9 +124,7 @@ class Invoice(models.Model):
     """
 
     kind = models.CharField(max_length=20, choices=InvoiceKind.choices)
-    number = models.CharField(max_length=64, unique=True)
     series = models.ForeignKey(InvoiceSeries, on_delete=models.PROTECT, related_name="invoices")
-    sequence = models.PositiveIntegerField()
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="invoices")
     case = models.ForeignKey(
         RefundCase, null=True, blank=True, on_delete=models.PROTECT, related_name="invoices"
@@ -166,24 +156,14 @@ class Invoice(models.Model):
     corrects = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
     )
-    order_number = models.CharField(max_length=64)
     reference = models.CharField(max_length=22, blank=True, help_text="The refund case ID.")
-    issue_date = models.DateField()
-    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     seller_name = models.CharField(max_length=200)
     seller_address = models.TextField(max_length=500, blank=True)
     seller_vat_id = models.CharField(max_length=40, blank=True)
-    customer_name = models.CharField(max_length=200)
-    customer_email = models.EmailField(blank=True)
     customer_address = models.TextField(max_length=500, blank=True)
     customer_vat_id = models.CharField(max_length=40, blank=True)
-    net_amount = amount_field()
-    tax_amount = amount_field()
-    total_amount = amount_field()
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-issue_date", "-id"]
+    class Meta(IssuedDocument.Meta):
         indexes = [
             models.Index(fields=["issue_date", "id"], name="invoice_date_idx"),
             models.Index(fields=["order"], name="invoice_order_idx"),
@@ -263,9 +243,8 @@ class Invoice(models.Model):
         return self.seller_vendor_id is None
 
 
-class InvoiceLine(models.Model):
+class InvoiceLine(DocumentLine):
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="lines")
-    position = models.PositiveSmallIntegerField()
     kind = models.CharField(max_length=12, choices=InvoiceLineKind.choices)
     order_line = models.ForeignKey(
         OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
@@ -278,31 +257,12 @@ class InvoiceLine(models.Model):
         related_name="+",
         help_text="Shipping: the vendor that earns it (blank: the platform).",
     )
-    description = models.CharField(max_length=400)
-    quantity = models.PositiveIntegerField()
-    unit_amount = amount_field(help_text="Net, per unit.")
-    tax_rate = rate_field()
-    tax_code = models.CharField(max_length=40, blank=True, help_text="The TaxCode's code.")
-    tax_type = models.CharField(max_length=100, blank=True)
-    net_amount = amount_field()
-    tax_amount = amount_field()
-    gross_amount = amount_field()
 
     class Meta:
         ordering = ["invoice_id", "position"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["invoice", "position"], name="invoice_line_position_unique"
-            ),
-            models.CheckConstraint(
-                condition=Q(quantity__gte=1), name="invoice_line_quantity_gte_1"
-            ),
+            *line_constraints("invoice_line", "invoice"),
             *non_negative("invoice_line", "unit_amount", "net_amount", "tax_amount"),
-            amounts_equal(
-                "gross_amount",
-                F("net_amount") + F("tax_amount"),
-                "invoice_line_gross_is_net_plus_tax",
-            ),
             models.CheckConstraint(
                 condition=Q(kind__in=InvoiceLineKind.values), name="invoice_line_kind_valid"
             ),

@@ -2,6 +2,9 @@
 
 from django.db import migrations, models
 import django.db.models.deletion
+from lib.migration_helpers import (
+    id_field,
+)
 
 
 class Migration(migrations.Migration):
@@ -29,7 +32,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Notification',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('kind', models.CharField(choices=[('case', 'Refund case'), ('statement', 'Settlement statement')], default='case', max_length=12)),
                 ('subject', models.CharField(max_length=200)),
                 ('body', models.TextField()),

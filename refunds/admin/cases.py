@@ -126,10 +126,8 @@ class RefundCaseAdmin(CaseWorkbench, BulkCaseActions, BigTableAdmin):
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
         return RefundCaseChangeList
 
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        return super().changelist_view(request, {"title": "Refund cases", **(extra_context or {})})
+    def changelist_context(self, request: HttpRequest) -> dict[str, Any]:
+        return {"title": "Refund cases"}
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[RefundCase], search_term: str
@@ -206,18 +204,16 @@ class RefundCaseAdmin(CaseWorkbench, BulkCaseActions, BigTableAdmin):
         return obj.get_status_display()
 
     def change_view(
-        self,
-        request: HttpRequest,
-        object_id: str,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
+        self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any
     ) -> HttpResponse:
         if request.method == "POST":
             # Nothing here is edited directly; the workbench forms post to their own views.
             return HttpResponseRedirect(request.get_full_path())
+        return super().change_view(request, object_id, *args, **kwargs)
+
+    def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         # Not "Change refund case": the page is read, and worked through the workbench.
-        extra_context = {"title": "Refund case", **(extra_context or {})}
-        return super().change_view(request, object_id, form_url, extra_context)
+        return {"title": "Refund case"}
 
     def render_change_form(
         self,

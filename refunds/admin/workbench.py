@@ -11,7 +11,6 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from lib.admin import ExtraViewsMixin, add_domain_error
@@ -219,15 +218,14 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
             else:
                 self.message_user(request, message, messages.SUCCESS)
                 return HttpResponseRedirect(self.case_url("change", case))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"{title}: {case.case_id}",
-            "case": case,
-            "case_url": self.case_url("change", case),
-            "item": WorkbenchItem(key, title, self.case_url(key, case), form, submit),
-        }
-        return TemplateResponse(request, template, context)
+        return self.render_page(
+            request,
+            template,
+            f"{title}: {case.case_id}",
+            case=case,
+            case_url=self.case_url("change", case),
+            item=WorkbenchItem(key, title, self.case_url(key, case), form, submit),
+        )
 
     @staticmethod
     def bound_or_blank(

@@ -13,6 +13,15 @@ import pgtrigger.migrations
 
 
 from lib.pgtriggers import run
+from lib.migration_helpers import (
+    event_model,
+    add_event_links,
+    amount_field,
+    currency_field,
+    event_guards,
+    event_triggers,
+    id_field,
+)
 
 
 def install_triggers(apps, schema_editor):
@@ -32,6 +41,34 @@ def default_policies(apps, schema_editor):
     from refunds.seed import create_default_policies
 
     create_default_policies(apps)
+
+
+def channel_fields():
+    """Channel's fields, which its events copy."""
+    return [
+        ('source', models.CharField(max_length=50)),
+        ('subsource', models.CharField(blank=True, default='', max_length=100)),
+        ('payout_terms_days', models.PositiveSmallIntegerField(default=14, help_text='Days after invoicing until the channel pays out.')),
+        ('tax_model', models.CharField(choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='facilitator', max_length=12)),
+        ('jurisdiction', models.CharField(blank=True, help_text="Where the channel's sales are taxed (e.g. DE); selects tax codes by rate.", max_length=40)),
+        ('shipping_tax', models.CharField(choices=[('untaxed', 'Untaxed'), ('follow_goods', 'Follows the goods (by their share)'), ('fixed', 'A fixed rate')], default='untaxed', help_text="Shipping as charged includes this tax: none, the goods' rates by their share (the EU rule), or the fixed rate below.", max_length=12)),
+        ('shipping_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='Used when shipping is taxed at a fixed rate (0.2 = 20%).', max_digits=7)),
+        ('shipping_earned_by', models.CharField(choices=[('platform', 'Platform'), ('vendor', 'Vendors (by their share of the goods)')], default='platform', max_length=10)),
+    ]
+
+
+def reason_policy_fields(**code):
+    """ReasonPolicy's fields, which its events copy (`code`: what differs)."""
+    return [
+        ('code', models.SlugField(max_length=40, **code)),
+        ('label', models.CharField(max_length=120)),
+        ('vendor_share_percent', models.DecimalField(decimal_places=2, help_text='Share of the refunded net the vendor bears: 100 vendor, 0 platform, or a split.', max_digits=5)),
+        ('refund_commission_to_vendor', models.BooleanField(help_text="Give the vendor back the platform's commission on the part it bears.")),
+        ('shipping_bearer', models.CharField(choices=[('vendor', 'Vendor'), ('platform', 'Platform')], max_length=10)),
+        ('platform_share_to', models.CharField(choices=[('allowances', "Refunds and allowances (the platform's cost)"), ('carrier_claims', 'Carrier claims (charged to the carrier)')], default='allowances', help_text="Where the platform's share is booked: its own refunds and allowances, or a claim on the carrier (a receivable).", max_length=20)),
+        ('is_active', models.BooleanField(default=True)),
+        ('version', models.PositiveIntegerField(default=1, editable=False, help_text="Counts the policy's versions; the database keeps it.")),
+    ]
 
 
 class Migration(migrations.Migration):
@@ -66,57 +103,31 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Channel',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('source', models.CharField(max_length=50)),
-                ('subsource', models.CharField(blank=True, default='', max_length=100)),
-                ('payout_terms_days', models.PositiveSmallIntegerField(default=14, help_text='Days after invoicing until the channel pays out.')),
-                ('tax_model', models.CharField(choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='facilitator', max_length=12)),
-                ('jurisdiction', models.CharField(blank=True, help_text="Where the channel's sales are taxed (e.g. DE); selects tax codes by rate.", max_length=40)),
-                ('shipping_tax', models.CharField(choices=[('untaxed', 'Untaxed'), ('follow_goods', 'Follows the goods (by their share)'), ('fixed', 'A fixed rate')], default='untaxed', help_text="Shipping as charged includes this tax: none, the goods' rates by their share (the EU rule), or the fixed rate below.", max_length=12)),
-                ('shipping_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='Used when shipping is taxed at a fixed rate (0.2 = 20%).', max_digits=7)),
-                ('shipping_earned_by', models.CharField(choices=[('platform', 'Platform'), ('vendor', 'Vendors (by their share of the goods)')], default='platform', max_length=10)),
+                ('id', id_field()),
+                *channel_fields(),
             ],
             options={
                 'ordering': ['source', 'subsource'],
             },
         ),
-        migrations.CreateModel(
-            name='ChannelEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('source', models.CharField(max_length=50)),
-                ('subsource', models.CharField(blank=True, default='', max_length=100)),
-                ('payout_terms_days', models.PositiveSmallIntegerField(default=14, help_text='Days after invoicing until the channel pays out.')),
-                ('tax_model', models.CharField(choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='facilitator', max_length=12)),
-                ('jurisdiction', models.CharField(blank=True, help_text="Where the channel's sales are taxed (e.g. DE); selects tax codes by rate.", max_length=40)),
-                ('shipping_tax', models.CharField(choices=[('untaxed', 'Untaxed'), ('follow_goods', 'Follows the goods (by their share)'), ('fixed', 'A fixed rate')], default='untaxed', help_text="Shipping as charged includes this tax: none, the goods' rates by their share (the EU rule), or the fixed rate below.", max_length=12)),
-                ('shipping_tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), help_text='Used when shipping is taxed at a fixed rate (0.2 = 20%).', max_digits=7)),
-                ('shipping_earned_by', models.CharField(choices=[('platform', 'Platform'), ('vendor', 'Vendors (by their share of the goods)')], default='platform', max_length=10)),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('ChannelEvent', channel_fields()),
         migrations.CreateModel(
             name='Order',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('number', models.CharField(max_length=64, unique=True)),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('currency', currency_field()),
                 ('customer_name', models.CharField(blank=True, max_length=200)),
                 ('customer_email', models.EmailField(blank=True, max_length=254)),
                 ('customer_address', models.TextField(blank=True, max_length=500)),
                 ('placed_at', models.DateTimeField()),
-                ('shipping_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Shipping charged, untaxed.', max_digits=18)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('shipping_amount', amount_field(help_text='Shipping charged, untaxed.')),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
                 ('total_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text="Lines' gross plus shipping.", max_digits=18)),
-                ('captured_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Sum of captured payments.', max_digits=18)),
-                ('refunded_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('refunded_shipping', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('captured_amount', amount_field(help_text='Sum of captured payments.')),
+                ('refunded_amount', amount_field()),
+                ('refunded_shipping', amount_field()),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
             options={
@@ -126,21 +137,21 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='OrderLine',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('sku', models.CharField(max_length=64)),
                 ('description', models.CharField(blank=True, max_length=300)),
                 ('quantity', models.PositiveIntegerField()),
-                ('unit_price', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('unit_price', amount_field()),
                 ('tax_rate', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=7)),
                 ('commission_rate', models.DecimalField(decimal_places=4, help_text="The vendor's commission rate captured at sale.", max_digits=7)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='quantity × unit price', max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='net × tax rate, rounded per line', max_digits=18)),
-                ('commission_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='net × commission rate, rounded', max_digits=18)),
+                ('net_amount', amount_field(help_text='quantity × unit price')),
+                ('tax_amount', amount_field(help_text='net × tax rate, rounded per line')),
+                ('commission_amount', amount_field(help_text='net × commission rate, rounded')),
                 ('refunded_quantity', models.PositiveIntegerField(default=0)),
-                ('refunded_net', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('refunded_tax', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('commission_base_refunded', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('commission_reversed', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('refunded_net', amount_field()),
+                ('refunded_tax', amount_field()),
+                ('commission_base_refunded', amount_field()),
+                ('commission_reversed', amount_field()),
             ],
             options={
                 'ordering': ['order_id', 'id'],
@@ -149,7 +160,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='OutboxMessage',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('consumer', models.CharField(max_length=40)),
                 ('topic', models.CharField(max_length=60)),
                 ('sequence', models.PositiveIntegerField(blank=True, help_text="The case's message number: 1, 2, 3, ... in the order they were written (blank without a case).", null=True)),
@@ -166,9 +177,9 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Payment',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('method', models.CharField(choices=[('card', 'Card'), ('paypal', 'PayPal'), ('bank_transfer', 'Bank transfer'), ('wallet', 'Wallet')], max_length=20)),
-                ('amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('amount', amount_field()),
                 ('reference', models.CharField(blank=True, max_length=128)),
                 ('captured_at', models.DateTimeField()),
             ],
@@ -179,51 +190,25 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='ReasonPolicy',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('label', models.CharField(max_length=120)),
-                ('vendor_share_percent', models.DecimalField(decimal_places=2, help_text='Share of the refunded net the vendor bears: 100 vendor, 0 platform, or a split.', max_digits=5)),
-                ('refund_commission_to_vendor', models.BooleanField(help_text="Give the vendor back the platform's commission on the part it bears.")),
-                ('shipping_bearer', models.CharField(choices=[('vendor', 'Vendor'), ('platform', 'Platform')], max_length=10)),
-                ('platform_share_to', models.CharField(choices=[('allowances', "Refunds and allowances (the platform's cost)"), ('carrier_claims', 'Carrier claims (charged to the carrier)')], default='allowances', help_text="Where the platform's share is booked: its own refunds and allowances, or a claim on the carrier (a receivable).", max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('version', models.PositiveIntegerField(default=1, editable=False, help_text="Counts the policy's versions; the database keeps it.")),
+                ('id', id_field()),
+                *reason_policy_fields(unique=True),
             ],
             options={
                 'verbose_name_plural': 'reason policies',
                 'ordering': ['code'],
             },
         ),
-        migrations.CreateModel(
-            name='ReasonPolicyEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.SlugField(db_index=False, max_length=40)),
-                ('label', models.CharField(max_length=120)),
-                ('vendor_share_percent', models.DecimalField(decimal_places=2, help_text='Share of the refunded net the vendor bears: 100 vendor, 0 platform, or a split.', max_digits=5)),
-                ('refund_commission_to_vendor', models.BooleanField(help_text="Give the vendor back the platform's commission on the part it bears.")),
-                ('shipping_bearer', models.CharField(choices=[('vendor', 'Vendor'), ('platform', 'Platform')], max_length=10)),
-                ('platform_share_to', models.CharField(choices=[('allowances', "Refunds and allowances (the platform's cost)"), ('carrier_claims', 'Carrier claims (charged to the carrier)')], default='allowances', help_text="Where the platform's share is booked: its own refunds and allowances, or a claim on the carrier (a receivable).", max_length=20)),
-                ('is_active', models.BooleanField(default=True)),
-                ('version', models.PositiveIntegerField(default=1, editable=False, help_text="Counts the policy's versions; the database keeps it.")),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('ReasonPolicyEvent', reason_policy_fields(db_index=False)),
         migrations.CreateModel(
             name='RefundCase',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('case_id', models.CharField(editable=False, max_length=22, unique=True)),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], max_length=3)),
+                ('currency', currency_field()),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('approved', 'Approved'), ('completed', 'Completed'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('disputed', 'Disputed')], default='pending', max_length=12)),
                 ('status_before_dispute', models.CharField(blank=True, choices=[('pending', 'Pending'), ('approved', 'Approved'), ('completed', 'Completed'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('disputed', 'Disputed')], default='', max_length=12)),
-                ('total_refund_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('shipping_refund_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('total_refund_amount', amount_field()),
+                ('shipping_refund_amount', amount_field()),
                 ('gateway_reference', models.CharField(blank=True, max_length=128)),
                 ('note', models.TextField(blank=True)),
                 ('initiated_at', models.DateTimeField()),
@@ -240,7 +225,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='RefundDay',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('kind', models.CharField(max_length=8)),
                 ('currency', models.CharField(max_length=3)),
                 ('day', models.DateField()),
@@ -257,18 +242,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='RefundLine',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('kind', models.CharField(choices=[('quantity', 'Quantity of an order line'), ('amount', 'Amount against an order line'), ('shipping', 'Shipping')], max_length=10)),
                 ('policy_version', models.PositiveIntegerField(blank=True, editable=False, help_text="The reason policy's version that priced the line (blank: priced before versions were kept).", null=True)),
                 ('quantity', models.PositiveIntegerField(default=0)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('shipping_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('gross_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('vendor_share', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('platform_share', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('commission_base', models.DecimalField(decimal_places=3, default=Decimal('0'), help_text='Net on which the commission goes back to the vendor.', max_digits=18)),
-                ('commission_reversal', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
+                ('shipping_amount', amount_field()),
+                ('gross_amount', amount_field()),
+                ('vendor_share', amount_field()),
+                ('platform_share', amount_field()),
+                ('commission_base', amount_field(help_text='Net on which the commission goes back to the vendor.')),
+                ('commission_reversal', amount_field()),
             ],
             options={
                 'ordering': ['case_id', 'id'],
@@ -277,14 +262,14 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='VendorLiability',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('refund_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('net_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('tax_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('shipping_amount', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('vendor_share', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('platform_share', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
-                ('commission_reversal', models.DecimalField(decimal_places=3, default=Decimal('0'), max_digits=18)),
+                ('id', id_field()),
+                ('refund_amount', amount_field()),
+                ('net_amount', amount_field()),
+                ('tax_amount', amount_field()),
+                ('shipping_amount', amount_field()),
+                ('vendor_share', amount_field()),
+                ('platform_share', amount_field()),
+                ('commission_reversal', amount_field()),
                 ('overridden', models.BooleanField(default=False)),
                 ('acknowledged_at', models.DateTimeField(blank=True, null=True)),
             ],
@@ -296,7 +281,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Attachment',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('file', models.FileField(upload_to=refunds.models.events.attachment_path)),
                 ('filename', models.CharField(max_length=255)),
                 ('content_type', models.CharField(blank=True, max_length=100)),
@@ -311,7 +296,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CaseEvent',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('kind', models.CharField(choices=[('opened', 'Opened'), ('status_changed', 'Status changed'), ('note', 'Note'), ('attachment', 'Attachment'), ('owner_assigned', 'Owner assigned'), ('breakdown_overridden', 'Breakdown overridden'), ('acknowledged', 'Acknowledged by vendor')], max_length=24)),
                 ('from_status', models.CharField(blank=True, choices=[('pending', 'Pending'), ('approved', 'Approved'), ('completed', 'Completed'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('disputed', 'Disputed')], max_length=12)),
                 ('to_status', models.CharField(blank=True, choices=[('pending', 'Pending'), ('approved', 'Approved'), ('completed', 'Completed'), ('closed', 'Closed'), ('rejected', 'Rejected'), ('cancelled', 'Cancelled'), ('disputed', 'Disputed')], max_length=12)),
@@ -356,28 +341,8 @@ class Migration(migrations.Migration):
             model_name='channel',
             constraint=models.CheckConstraint(condition=models.Q(('shipping_tax_rate__gte', 0), ('shipping_tax_rate__lte', 1)), name='channel_shipping_tax_rate_between_0_and_1'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channel',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "refunds_channelevent" ("id", "jurisdiction", "payout_terms_days", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shipping_earned_by", "shipping_tax", "shipping_tax_rate", "source", "subsource", "tax_model") VALUES (NEW."id", NEW."jurisdiction", NEW."payout_terms_days", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."shipping_earned_by", NEW."shipping_tax", NEW."shipping_tax_rate", NEW."source", NEW."subsource", NEW."tax_model"); RETURN NULL;', hash='a6a2feffb54748cd1fb0bd65df568f1e2a06b688', operation='INSERT', pgid='pgtrigger_insert_insert_28507', table='refunds_channel', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channel',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "refunds_channelevent" ("id", "jurisdiction", "payout_terms_days", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shipping_earned_by", "shipping_tax", "shipping_tax_rate", "source", "subsource", "tax_model") VALUES (NEW."id", NEW."jurisdiction", NEW."payout_terms_days", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."shipping_earned_by", NEW."shipping_tax", NEW."shipping_tax_rate", NEW."source", NEW."subsource", NEW."tax_model"); RETURN NULL;', hash='4703585ca864cb70089aa760acc257ba6795d334', operation='UPDATE', pgid='pgtrigger_update_update_0790d', table='refunds_channel', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channel',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "refunds_channelevent" ("id", "jurisdiction", "payout_terms_days", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "shipping_earned_by", "shipping_tax", "shipping_tax_rate", "source", "subsource", "tax_model") VALUES (OLD."id", OLD."jurisdiction", OLD."payout_terms_days", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."shipping_earned_by", OLD."shipping_tax", OLD."shipping_tax_rate", OLD."source", OLD."subsource", OLD."tax_model"); RETURN NULL;', hash='0a46437c5c693d1bdc82a026fabf7711cbedabc4', operation='DELETE', pgid='pgtrigger_delete_delete_9612b', table='refunds_channel', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='channelevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='channelevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='refunds.channel'),
-        ),
+        *event_triggers('refunds', 'Channel', 'refunds_channel', ['id', 'jurisdiction', 'payout_terms_days', 'shipping_earned_by', 'shipping_tax', 'shipping_tax_rate', 'source', 'subsource', 'tax_model']),
+        *add_event_links('channelevent', 'refunds.channel'),
         migrations.AddField(
             model_name='order',
             name='channel',
@@ -424,28 +389,8 @@ class Migration(migrations.Migration):
             model_name='reasonpolicy',
             trigger=pgtrigger.compiler.Trigger(name='reason_policy_next_version', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='NEW.version := OLD.version + 1; RETURN NEW;', hash='b75735944835d84dd1d49811d63f56efc121a09c', operation='UPDATE', pgid='pgtrigger_reason_policy_next_version_d6ce7', table='refunds_reasonpolicy', when='BEFORE')),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='reasonpolicy',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "refunds_reasonpolicyevent" ("code", "id", "is_active", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_share_to", "refund_commission_to_vendor", "shipping_bearer", "vendor_share_percent", "version") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."label", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."platform_share_to", NEW."refund_commission_to_vendor", NEW."shipping_bearer", NEW."vendor_share_percent", NEW."version"); RETURN NULL;', hash='4e08c4b8840e1ba84c8fedfe3868731e975aacd6', operation='INSERT', pgid='pgtrigger_insert_insert_d243b', table='refunds_reasonpolicy', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='reasonpolicy',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "refunds_reasonpolicyevent" ("code", "id", "is_active", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_share_to", "refund_commission_to_vendor", "shipping_bearer", "vendor_share_percent", "version") VALUES (NEW."code", NEW."id", NEW."is_active", NEW."label", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."platform_share_to", NEW."refund_commission_to_vendor", NEW."shipping_bearer", NEW."vendor_share_percent", NEW."version"); RETURN NULL;', hash='080928f3f7b0bcf885e805ace271063369872c67', operation='UPDATE', pgid='pgtrigger_update_update_067f0', table='refunds_reasonpolicy', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='reasonpolicy',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "refunds_reasonpolicyevent" ("code", "id", "is_active", "label", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "platform_share_to", "refund_commission_to_vendor", "shipping_bearer", "vendor_share_percent", "version") VALUES (OLD."code", OLD."id", OLD."is_active", OLD."label", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."platform_share_to", OLD."refund_commission_to_vendor", OLD."shipping_bearer", OLD."vendor_share_percent", OLD."version"); RETURN NULL;', hash='e2bc0bc1f09d02c08969e61b6814291fe64fd7f7', operation='DELETE', pgid='pgtrigger_delete_delete_0670c', table='refunds_reasonpolicy', when='AFTER')),
-        ),
-        migrations.AddField(
-            model_name='reasonpolicyevent',
-            name='pgh_context',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context'),
-        ),
-        migrations.AddField(
-            model_name='reasonpolicyevent',
-            name='pgh_obj',
-            field=models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='refunds.reasonpolicy'),
-        ),
+        *event_triggers('refunds', 'ReasonPolicy', 'refunds_reasonpolicy', ['code', 'id', 'is_active', 'label', 'platform_share_to', 'refund_commission_to_vendor', 'shipping_bearer', 'vendor_share_percent', 'version']),
+        *add_event_links('reasonpolicyevent', 'refunds.reasonpolicy'),
         migrations.AddField(
             model_name='refundcase',
             name='opened_by',
@@ -519,14 +464,7 @@ class Migration(migrations.Migration):
             name='vendor',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='liabilities', to='vendors.vendor'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='a8b532980f57434557e6f0e2fb1d2aaf1490bbb1', operation='UPDATE', pgid='pgtrigger_append_only_34665', table='refunds_channelevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='channelevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='6752e4d5da85d5e2fdeab466c5cecf2a845a80e3', operation='DELETE', pgid='pgtrigger_no_delete_72d00', table='refunds_channelevent', when='BEFORE')),
-        ),
+        *event_guards('refunds', 'ChannelEvent', 'refunds_channelevent'),
         migrations.AddIndex(
             model_name='order',
             index=models.Index(fields=['placed_at'], name='order_placed_at_idx'),
@@ -655,14 +593,7 @@ class Migration(migrations.Migration):
             model_name='payment',
             constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='payment_amount_gt_0'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='reasonpolicyevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='818673d89ecb3e53a8c5f4e2377c6823e68da7ab', operation='UPDATE', pgid='pgtrigger_append_only_b9961', table='refunds_reasonpolicyevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='reasonpolicyevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='28a1e9fa96ed8ade3950a768f5a991cc73e26f3d', operation='DELETE', pgid='pgtrigger_no_delete_2a227', table='refunds_reasonpolicyevent', when='BEFORE')),
-        ),
+        *event_guards('refunds', 'ReasonPolicyEvent', 'refunds_reasonpolicyevent'),
         migrations.AddIndex(
             model_name='refundcase',
             index=models.Index(fields=['status', 'initiated_at'], name='case_status_initiated_idx'),

@@ -12,19 +12,10 @@ from django.db import transaction
 
 from .. import outbox
 from ..errors import RefundError
-from ..models import (
-    EventChannel,
-    EventKind,
-    RefundCase,
-)
+from ..models import EventChannel, EventKind, RefundCase
 from ..selectors import LIABILITY_AMOUNTS
 from ..statuses import CaseStatus
-from ._shared import (
-    User,
-    lock_case,
-    refusing_collisions,
-    write_event,
-)
+from ._shared import User, lock_case, refusing_collisions, write_event
 from .parsing import parse_amount, parse_text
 
 

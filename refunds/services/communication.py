@@ -18,12 +18,7 @@ from ..models import (
     EventKind,
     RefundCase,
 )
-from ._shared import (
-    User,
-    lock_case,
-    refusing_collisions,
-    write_event,
-)
+from ._shared import User, lock_case, refusing_collisions, write_event
 from .parsing import parse_text
 
 

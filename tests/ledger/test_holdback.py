@@ -3,17 +3,16 @@ holds it back under the vendor's lock, and says how much and for how many cases.
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 
 from ledger.holdback import Holdback, held_back
 from ledger.models import Payout
-from ledger.posting import PayoutError, record_payout
+from ledger.posting import PayoutError
 from refunds.models import RefundCase
 from refunds.services.cases import (
     approve_case,
@@ -24,22 +23,15 @@ from refunds.services.cases import (
     reject_case,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS, platform_bears_half, worked_refund_lines
-from tests.ledger.test_periods import waiting_on_a_lock
+from tests.factories import eur_payout, platform_bears_half, worked_refund_lines
+from tests.threads import hold_then_race
 
 D = Decimal
 PAID_ON = date(2026, 11, 30)
 
 
 def pay(vendor, amount: str, **kwargs) -> Payout:
-    return record_payout(
-        vendor=vendor,
-        amount=D(amount),
-        currency="EUR",
-        paid_on=PAID_ON,
-        posted_by=BY_TESTS,
-        **kwargs,
-    )
+    return eur_payout(vendor, amount, PAID_ON, **kwargs)
 
 
 @pytest.fixture
@@ -151,49 +143,6 @@ def test_a_resolution_that_moves_the_share_moves_the_holdback(owed, worked_case,
 # ---------------------------------------------------------------- races
 
 
-def race(first, second) -> dict[str, object]:
-    """`first` in a transaction held open until `second` (another connection)
-    waits for a lock; then `first` commits and `second` finishes."""
-    holding, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-
-    def one() -> None:
-        try:
-            with transaction.atomic():
-                results["first"] = first()
-                holding.set()
-                release.wait(timeout=60)
-        except Exception as error:  # asserted on by the caller
-            results["first"] = error
-        finally:
-            holding.set()
-            connection.close()
-
-    def two() -> None:
-        try:
-            results["second"] = second()
-        except Exception as error:  # asserted on by the caller
-            results["second"] = error
-        finally:
-            connection.close()
-
-    a = threading.Thread(target=one)
-    a.start()
-    assert holding.wait(timeout=60)
-    b = threading.Thread(target=two)
-    b.start()
-    for _ in range(600):
-        if waiting_on_a_lock() or not b.is_alive():
-            break
-        threading.Event().wait(0.1)
-    results["blocked"] = waiting_on_a_lock()
-    release.set()
-    a.join(timeout=60)
-    b.join(timeout=60)
-    assert not a.is_alive() and not b.is_alive(), "a thread hung"
-    return results
-
-
 @pytest.fixture
 def committed_owed(transactional_db, worked_order, acme):
     drain()  # committed: ACME is owed 36.00
@@ -211,7 +160,9 @@ def opening_and_committing(order) -> RefundCase:
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_payout_waits_for_a_case_being_opened_and_holds_its_share_back(committed_owed, acme):
-    results = race(lambda: opening_and_committing(committed_owed), lambda: pay(acme, "36.00"))
+    results = hold_then_race(
+        lambda: opening_and_committing(committed_owed), lambda: pay(acme, "36.00")
+    )
 
     assert results["blocked"], f"the payout did not wait for the case: {results}"
     assert isinstance(results["first"], RefundCase), results
@@ -224,7 +175,7 @@ def test_a_payout_waits_for_a_case_being_opened_and_holds_its_share_back(committ
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_case_opened_during_a_payout_waits_for_it(committed_owed, acme):
     """The case's commit (its foreign key checks) waits for the payout's vendor lock."""
-    results = race(
+    results = hold_then_race(
         lambda: pay(acme, "36.00"),
         lambda: open_case(order=committed_owed, lines=worked_refund_lines(committed_owed)),
     )

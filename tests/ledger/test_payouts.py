@@ -1,19 +1,18 @@
 """The payout rule lives in the service: no payout beyond what is owed unless
 it is explicitly an advance, checked under a lock on the vendor's balance."""
 
-import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections, transaction
 
 from ledger.models import Payout
 from ledger.posting import PayoutError, record_payout
 from ledger.selectors import owed_to_vendor
 from refunds import outbox
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS
+from tests.factories import BY_TESTS, eur_payout
+from tests.threads import hold_then_race
 
 D = Decimal
 PAID_ON = date(2026, 11, 30)
@@ -64,16 +63,6 @@ def test_paying_exactly_what_is_owed_needs_no_advance(worked_order, acme):
 # ---------------------------------------------------------------- concurrency
 
 
-def waiting_on_a_lock() -> bool:
-    """Some other session of this database waits for a row lock."""
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.parametrize("advance", [False, True])
@@ -82,59 +71,14 @@ def test_two_payouts_at_once_cannot_both_spend_the_balance(worked_order, acme, a
     the balance row and then see what the first left (without the lock it
     would read 36.00 and pay too). With the advance flag both are paid."""
     outbox.drain("ledger")  # committed: ACME is owed 36.00
-    first_posted, release_first = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
 
-    def first() -> None:
-        try:
-            with transaction.atomic():
-                results["first"] = record_payout(
-                    vendor=acme,
-                    amount=D("30.00"),
-                    currency="EUR",
-                    paid_on=PAID_ON,
-                    posted_by=BY_TESTS,
-                )
-                first_posted.set()
-                release_first.wait(timeout=60)
-        except Exception as error:  # asserted on below
-            results["first"] = error
-        finally:
-            first_posted.set()
-            connection.close()
+    results = hold_then_race(
+        lambda: eur_payout(acme, "30.00", PAID_ON),
+        lambda: eur_payout(acme, "30.00", PAID_ON, advance=advance),
+    )
 
-    def second() -> None:
-        try:
-            results["second"] = record_payout(
-                vendor=acme,
-                amount=D("30.00"),
-                currency="EUR",
-                paid_on=PAID_ON,
-                advance=advance,
-                posted_by=BY_TESTS,
-            )
-        except Exception as error:  # asserted on below
-            results["second"] = error
-        finally:
-            connection.close()
-
-    one = threading.Thread(target=first)
-    one.start()
-    assert first_posted.wait(timeout=60)
-    two = threading.Thread(target=second)
-    two.start()
-    # The second payout is blocked on the first's lock before the first commits.
-    for _ in range(600):
-        if waiting_on_a_lock() or not two.is_alive():
-            break
-        threading.Event().wait(0.1)
-    blocked = waiting_on_a_lock()
-    release_first.set()
-    one.join(timeout=60)
-    two.join(timeout=60)
-    assert not one.is_alive() and not two.is_alive(), "a payout hung"
-
-    assert blocked, f"the second payout did not wait for the first: {results}"
+    # The second payout was blocked on the first's lock before the first committed.
+    assert results["blocked"], f"the second payout did not wait for the first: {results}"
     assert isinstance(results["first"], Payout)
     if advance:
         assert isinstance(results["second"], Payout)

@@ -5,7 +5,6 @@ audited, and a close never lets a concurrent posting slip into its month."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -28,6 +27,7 @@ from ledger.periods import first_open_day, posting_dates
 from ledger.posting import JournalDraft, post_one, record_payout
 from tests.audit_plugin import drain_ledger
 from tests.factories import BY_TESTS, StaffFactory, make_order
+from tests.threads import hold_then_race
 
 D = Decimal
 TODAY = date(2026, 6, 15)  # the close service's "today" in these tests
@@ -353,60 +353,6 @@ def test_the_checker_finds_a_journal_posted_into_a_month_after_it_closed(account
 
 
 # ---------------------------------------------------------------- races
-
-
-def waiting_on_a_lock() -> bool:
-    from django.db import connections
-
-    with connections["default"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def hold_then_race(first, second) -> dict[str, object]:
-    """Run `first` in a transaction held open until `second` (on another
-    connection) waits for a lock; then commit it and let `second` finish."""
-    holding, release = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
-
-    def one() -> None:
-        try:
-            with transaction.atomic():
-                results["first"] = first()
-                holding.set()
-                release.wait(timeout=60)
-        except Exception as error:  # asserted on by the caller
-            results["first"] = error
-        finally:
-            holding.set()
-            connection.close()
-
-    def two() -> None:
-        try:
-            results["second"] = second()
-        except Exception as error:  # asserted on by the caller
-            results["second"] = error
-        finally:
-            connection.close()
-
-    a = threading.Thread(target=one)
-    a.start()
-    assert holding.wait(timeout=60)
-    b = threading.Thread(target=two)
-    b.start()
-    for _ in range(600):
-        if waiting_on_a_lock() or not b.is_alive():
-            break
-        threading.Event().wait(0.1)
-    results["blocked"] = waiting_on_a_lock()
-    release.set()
-    a.join(timeout=60)
-    b.join(timeout=60)
-    assert not a.is_alive() and not b.is_alive(), "a thread hung"
-    return results
 
 
 @pytest.fixture

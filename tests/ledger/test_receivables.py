@@ -20,26 +20,15 @@ from ledger.models import (
     JournalKind,
     PeriodEvent,
 )
-from ledger.posting import PayoutError, record_payout
+from ledger.posting import PayoutError
 from ledger.selectors import owed_to_vendor
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS, make_order
+from tests.factories import eur_payout as pay
+from tests.factories import make_order
 
 D = Decimal
 TODAY = date(2026, 6, 15)
 MARCH_END = date(2026, 3, 31)
-
-
-def pay(vendor, amount: str, on: date, *, advance: bool = False, reference: str = ""):
-    return record_payout(
-        vendor=vendor,
-        amount=D(amount),
-        currency="EUR",
-        paid_on=on,
-        advance=advance,
-        reference=reference,
-        posted_by=BY_TESTS,
-    )
 
 
 def close(month: date, user):

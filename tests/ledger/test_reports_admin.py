@@ -54,6 +54,9 @@ def test_staff_without_the_permission_are_refused(client, db):
 
 
 def test_rates_import_in_the_admin(staff):
+    form = staff.get(reverse("admin:ledger_exchangerate_import")).content.decode()
+    assert 'enctype="multipart/form-data"' in form
+    assert "<code>date,currency,rate</code>" in form
     upload = SimpleUploadedFile("rates.csv", b"date,currency,rate\n2026-01-02,USD,0.91\n")
 
     response = staff.post(reverse("admin:ledger_exchangerate_import"), {"file": upload})

@@ -6,6 +6,33 @@ import pgtrigger.migrations
 from decimal import Decimal
 from django.conf import settings
 from django.db import migrations, models
+from lib.migration_helpers import (
+    event_model,
+    CURRENCIES,
+    event_guards,
+    event_links,
+    event_triggers,
+    id_field,
+)
+
+
+def vendor_fields(**code):
+    """Vendor's fields, which its events copy (`code`: what differs)."""
+    return [
+        ('code', models.SlugField(help_text='Short stable code, e.g. ACME.', max_length=32, **code)),
+        ('name', models.CharField(max_length=200)),
+        ('currency', models.CharField(choices=CURRENCIES, default='EUR', max_length=3)),
+        ('commission_rate', models.DecimalField(decimal_places=4, default=Decimal('0.1000'), help_text='Platform commission as a fraction of net sales (0.1000 = 10%).', max_digits=7)),
+        ('payout_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('monthly', 'Monthly')], default='monthly', max_length=10)),
+        ('payout_delay_days', models.PositiveSmallIntegerField(default=7, help_text='Days after the period closes until the payout is made.')),
+        ('tax_model', models.CharField(blank=True, choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='', help_text='Blank: the tax model of the channel the order came from.', max_length=12)),
+        ('email', models.EmailField(blank=True, max_length=254)),
+        ('legal_name', models.CharField(blank=True, help_text='Registered name on invoices (blank: the name).', max_length=200)),
+        ('address', models.TextField(blank=True, help_text='Postal address on invoices, one line per line.', max_length=500)),
+        ('vat_id', models.CharField(blank=True, max_length=40, verbose_name='VAT ID')),
+        ('is_active', models.BooleanField(default=True)),
+        ('created_at', models.DateTimeField(auto_now_add=True)),
+    ]
 
 
 class Migration(migrations.Migration):
@@ -31,56 +58,18 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='Vendor',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.SlugField(help_text='Short stable code, e.g. ACME.', max_length=32, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], default='EUR', max_length=3)),
-                ('commission_rate', models.DecimalField(decimal_places=4, default=Decimal('0.1000'), help_text='Platform commission as a fraction of net sales (0.1000 = 10%).', max_digits=7)),
-                ('payout_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('monthly', 'Monthly')], default='monthly', max_length=10)),
-                ('payout_delay_days', models.PositiveSmallIntegerField(default=7, help_text='Days after the period closes until the payout is made.')),
-                ('tax_model', models.CharField(blank=True, choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='', help_text='Blank: the tax model of the channel the order came from.', max_length=12)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('legal_name', models.CharField(blank=True, help_text='Registered name on invoices (blank: the name).', max_length=200)),
-                ('address', models.TextField(blank=True, help_text='Postal address on invoices, one line per line.', max_length=500)),
-                ('vat_id', models.CharField(blank=True, max_length=40, verbose_name='VAT ID')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('id', id_field()),
+                *vendor_fields(unique=True),
             ],
             options={
                 'ordering': ['code'],
             },
         ),
-        migrations.CreateModel(
-            name='VendorEvent',
-            fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('code', models.SlugField(db_index=False, help_text='Short stable code, e.g. ACME.', max_length=32)),
-                ('name', models.CharField(max_length=200)),
-                ('currency', models.CharField(choices=[('AUD', 'AUD'), ('BHD', 'BHD'), ('BRL', 'BRL'), ('CAD', 'CAD'), ('CHF', 'CHF'), ('CLP', 'CLP'), ('CNY', 'CNY'), ('CZK', 'CZK'), ('DKK', 'DKK'), ('EUR', 'EUR'), ('GBP', 'GBP'), ('HKD', 'HKD'), ('HUF', 'HUF'), ('IDR', 'IDR'), ('ILS', 'ILS'), ('INR', 'INR'), ('ISK', 'ISK'), ('JOD', 'JOD'), ('JPY', 'JPY'), ('KRW', 'KRW'), ('KWD', 'KWD'), ('MXN', 'MXN'), ('MYR', 'MYR'), ('NOK', 'NOK'), ('NZD', 'NZD'), ('OMR', 'OMR'), ('PHP', 'PHP'), ('PLN', 'PLN'), ('RON', 'RON'), ('SEK', 'SEK'), ('SGD', 'SGD'), ('THB', 'THB'), ('TND', 'TND'), ('TRY', 'TRY'), ('TWD', 'TWD'), ('UAH', 'UAH'), ('USD', 'USD'), ('VND', 'VND'), ('ZAR', 'ZAR')], default='EUR', max_length=3)),
-                ('commission_rate', models.DecimalField(decimal_places=4, default=Decimal('0.1000'), help_text='Platform commission as a fraction of net sales (0.1000 = 10%).', max_digits=7)),
-                ('payout_frequency', models.CharField(choices=[('weekly', 'Weekly'), ('monthly', 'Monthly')], default='monthly', max_length=10)),
-                ('payout_delay_days', models.PositiveSmallIntegerField(default=7, help_text='Days after the period closes until the payout is made.')),
-                ('tax_model', models.CharField(blank=True, choices=[('facilitator', 'Marketplace facilitator (platform remits tax)'), ('seller', 'Vendor is seller of record (vendor remits tax)')], default='', help_text='Blank: the tax model of the channel the order came from.', max_length=12)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('legal_name', models.CharField(blank=True, help_text='Registered name on invoices (blank: the name).', max_length=200)),
-                ('address', models.TextField(blank=True, help_text='Postal address on invoices, one line per line.', max_length=500)),
-                ('vat_id', models.CharField(blank=True, max_length=40, verbose_name='VAT ID')),
-                ('is_active', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='vendors.vendor')),
-            ],
-            options={
-                'abstract': False,
-            },
-        ),
+        event_model('VendorEvent', [*vendor_fields(db_index=False), *event_links('vendors.vendor')]),
         migrations.CreateModel(
             name='VendorInvitation',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('new_user', models.BooleanField(help_text='A new user is asked to choose a password; an existing one is told of the new vendor.')),
                 ('email', models.EmailField(max_length=254)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -95,7 +84,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='VendorMembership',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('role', models.CharField(choices=[('owner', 'Owner'), ('finance', 'Finance'), ('viewer', 'Viewer')], default='viewer', max_length=10)),
                 ('email_notifications', models.BooleanField(default=True, help_text='Email this person when a case touches the vendor.')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
@@ -108,14 +97,7 @@ class Migration(migrations.Migration):
             name='users',
             field=models.ManyToManyField(related_name='vendors', through='vendors.VendorMembership', to=settings.AUTH_USER_MODEL),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='vendorevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func="RAISE EXCEPTION 'pgtrigger: Cannot update rows from % table', TG_TABLE_NAME;", hash='d435ae5dc72b2370e70f7a818466d6692f551097', operation='UPDATE', pgid='pgtrigger_append_only_7c231', table='vendors_vendorevent', when='BEFORE')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='vendorevent',
-            trigger=pgtrigger.compiler.Trigger(name='no_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot delete rows from % table', TG_TABLE_NAME;", hash='f40b4318cfd44d4bfe36354a84c30692592281e8', operation='DELETE', pgid='pgtrigger_no_delete_6dd35', table='vendors_vendorevent', when='BEFORE')),
-        ),
+        *event_guards('vendors', 'VendorEvent', 'vendors_vendorevent'),
         migrations.AddIndex(
             model_name='vendorinvitation',
             index=models.Index(condition=models.Q(('sent_at__isnull', True)), fields=['created_at'], name='vendorinvitation_unsent'),
@@ -132,16 +114,5 @@ class Migration(migrations.Migration):
             model_name='vendor',
             constraint=models.CheckConstraint(condition=models.Q(('tax_model__in', ['', 'facilitator', 'seller'])), name='vendor_tax_model_valid'),
         ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='vendor',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "vendors_vendorevent" ("address", "code", "commission_rate", "created_at", "currency", "email", "id", "is_active", "legal_name", "name", "payout_delay_days", "payout_frequency", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "tax_model", "vat_id") VALUES (NEW."address", NEW."code", NEW."commission_rate", NEW."created_at", NEW."currency", NEW."email", NEW."id", NEW."is_active", NEW."legal_name", NEW."name", NEW."payout_delay_days", NEW."payout_frequency", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."tax_model", NEW."vat_id"); RETURN NULL;', hash='a1603cb6b5204d8aeec9045a60838d66c6130c5b', operation='INSERT', pgid='pgtrigger_insert_insert_9eddb', table='vendors_vendor', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='vendor',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD.* IS DISTINCT FROM NEW.*)', func='INSERT INTO "vendors_vendorevent" ("address", "code", "commission_rate", "created_at", "currency", "email", "id", "is_active", "legal_name", "name", "payout_delay_days", "payout_frequency", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "tax_model", "vat_id") VALUES (NEW."address", NEW."code", NEW."commission_rate", NEW."created_at", NEW."currency", NEW."email", NEW."id", NEW."is_active", NEW."legal_name", NEW."name", NEW."payout_delay_days", NEW."payout_frequency", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."tax_model", NEW."vat_id"); RETURN NULL;', hash='96c23118538f5e887e32f22a05f6302cff4dfb7e', operation='UPDATE', pgid='pgtrigger_update_update_a50f8', table='vendors_vendor', when='AFTER')),
-        ),
-        pgtrigger.migrations.AddTrigger(
-            model_name='vendor',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "vendors_vendorevent" ("address", "code", "commission_rate", "created_at", "currency", "email", "id", "is_active", "legal_name", "name", "payout_delay_days", "payout_frequency", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "tax_model", "vat_id") VALUES (OLD."address", OLD."code", OLD."commission_rate", OLD."created_at", OLD."currency", OLD."email", OLD."id", OLD."is_active", OLD."legal_name", OLD."name", OLD."payout_delay_days", OLD."payout_frequency", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."tax_model", OLD."vat_id"); RETURN NULL;', hash='e735f7a9dd1100394b41ba794188da78f37b0bc0', operation='DELETE', pgid='pgtrigger_delete_delete_7fa5f', table='vendors_vendor', when='AFTER')),
-        ),
+        *event_triggers('vendors', 'Vendor', 'vendors_vendor', ['address', 'code', 'commission_rate', 'created_at', 'currency', 'email', 'id', 'is_active', 'legal_name', 'name', 'payout_delay_days', 'payout_frequency', 'tax_model', 'vat_id']),
     ]

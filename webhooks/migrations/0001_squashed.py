@@ -4,6 +4,9 @@ import django.db.models.deletion
 import webhooks.signing
 from django.conf import settings
 from django.db import migrations, models
+from lib.migration_helpers import (
+    id_field,
+)
 
 
 class Migration(migrations.Migration):
@@ -23,7 +26,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='WebhookEndpoint',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('url', models.URLField(max_length=500)),
                 ('secret', models.CharField(default=webhooks.signing.new_secret, editable=False, help_text='whsec_ and the base64 of the HMAC key (Standard Webhooks).', max_length=128)),
                 ('previous_secret', models.CharField(blank=True, editable=False, help_text='The secret before the last rotation, still signing until it expires.', max_length=128)),
@@ -45,7 +48,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='WebhookDelivery',
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('id', id_field()),
                 ('event_type', models.CharField(max_length=40)),
                 ('event_key', models.CharField(help_text='The source event; one delivery per endpoint.', max_length=80)),
                 ('payload', models.JSONField()),
