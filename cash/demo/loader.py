@@ -276,7 +276,7 @@ def _stripe_plan(
 ) -> list[StripePayout]:
     """Weekly Stripe payouts (Mondays in the window), each of the card charges
     and refunds of the week before; one refund made in Stripe's dashboard
-    (no case) in the first payout of the month."""
+    (no case) in the first payout of a week wholly in the month."""
     payouts = []
     arrival = _monday_on_or_after(start)
     dashboard_done = False
@@ -346,7 +346,7 @@ def _stripe_plan(
                     ),
                 )
             )
-        if txns and not dashboard_done and month <= arrival <= month_end(month):
+        if txns and not dashboard_done and month <= since.date() and arrival <= month_end(month):
             dashboard_done = True
             created = until - timedelta(days=3, hours=9)
             txns.append(

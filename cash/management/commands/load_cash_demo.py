@@ -37,7 +37,16 @@ class Command(BaseCommand):
             "say so (and name the showcase case) and change nothing.",
         )
 
+        parser.add_argument(
+            "--showcase-only",
+            action="store_true",
+            help="Load nothing; name the demo case traced to the bank without a gap, if any.",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["showcase_only"]:
+            self._showcase(demo.showcase_case())
+            return
         if demo.already_loaded():
             if not options["if_empty"]:
                 raise CommandError(
