@@ -750,13 +750,13 @@ def _exceptions(
         names = " and ".join(plan[i].vendor.code for i in advances)
         found.append(
             f"advances of {ADVANCE} {CURRENCY} to {names} on {plan[advances[0]].paid_on}: "
-            "two bank lines without reference, each suggested for both payouts"
+            "two bank lines without reference (the engine suggests each for both payouts)"
         )
     if short is not None:
         pay = plan[short]
         found.append(
             f"payout {pay.reference} to {pay.vendor.code} on {pay.paid_on}: the bank debited "
-            f"{TRANSFER_CHARGE} {CURRENCY} more (its charge), suggested; the difference to "
-            "write off"
+            f"{TRANSFER_CHARGE} {CURRENCY} more (its charge): a suggestion, and a difference "
+            "to write off"
         )
     return found
