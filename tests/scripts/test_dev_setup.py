@@ -135,10 +135,10 @@ def test_the_first_run_imports_the_cash_demo_and_names_a_showcase_traced_without
         re.MULTILINE,
     )
     assert found, output
-    # Printed last, after the logins.
-    assert output.rstrip().endswith(found[0])
-    assert output.index("Staff login: admin / ") < output.index(found[0])
-    assert "Importing the demo's payout reports and bank statements" in output
+    # Printed last (stderr's lines follow stdout's here), after the logins.
+    importing = output.index("==> Importing the demo's payout reports and bank statements")
+    assert output.index("Staff login: admin / ") < importing < output.index(found[0])
+    assert "==>" not in output[output.index(found[0]) :]
     files = sorted(p.name for p in (set_up / "demo_files").iterdir())
     assert any(name.startswith("stripe-payout-") for name in files), files
     assert any(name.startswith("camt053-") for name in files), files
