@@ -58,11 +58,15 @@ if [ "$FRESH" = 1 ] && [ -f "$DATABASE_FILE" ]; then
   echo "==> --fresh: deleting $DATABASE_FILE"
   rm -f "$DATABASE_FILE"
 fi
+NEW_DATABASE=0
 if [ -f "$DATABASE_FILE" ]; then
   echo "==> Keeping $DATABASE_FILE and everything in it (--fresh starts a new one)"
 else
   echo "==> Creating a new SQLite database: $DATABASE_FILE"
+  NEW_DATABASE=1
 fi
+# The demo's payout reports and bank statements, beside the database file.
+DEMO_FILES="$(dirname "$DATABASE_FILE")/demo_files"
 "${MANAGE[@]}" migrate --noinput -v0
 # Loads only into a database with no orders: a kept one stays as it is.
 "${MANAGE[@]}" load_demo --admin --if-empty --orders "$DEMO_ORDERS"
@@ -70,3 +74,10 @@ fi
 "${MANAGE[@]}" issue_invoices | tail -n 1
 echo "==> Making the settlement statements that are due"
 "${MANAGE[@]}" generate_statements --all-posted | tail -n 1
+if [ "$NEW_DATABASE" = 1 ]; then
+  echo "==> Importing the demo's payout reports and bank statements (files in $DEMO_FILES)"
+  "${MANAGE[@]}" load_cash_demo --if-empty --dir "$DEMO_FILES"
+else
+  # A kept database keeps its cash side as it is: only the showcase is named.
+  "${MANAGE[@]}" load_cash_demo --showcase-only
+fi

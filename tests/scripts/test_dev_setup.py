@@ -23,6 +23,7 @@ from tests.processes import manage, run
 ROOT = Path(settings.BASE_DIR)
 VENV_PYTHON = ".venv/bin/python"  # relative to ROOT, where the commands run
 ORDERS = "12"
+DEFAULT_ORDERS = "200"  # what scripts/dev.sh loads: enough for a showcase case
 # A note staff write between two runs, through the case engine.
 ADD_NOTE = """
 from django.contrib.auth import get_user_model
@@ -53,10 +54,10 @@ def environment(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def setup(tmp_path: Path, *args: str) -> str:
+def setup(tmp_path: Path, *args: str, orders: str = ORDERS) -> str:
     database = tmp_path / "dev.sqlite3"
     done = run(
-        ["bash", "scripts/dev_setup.sh", "--database", str(database), "--orders", ORDERS, *args],
+        ["bash", "scripts/dev_setup.sh", "--database", str(database), "--orders", orders, *args],
         environment(tmp_path),
         timeout=600,
     )
@@ -105,10 +106,47 @@ def test_a_rerun_keeps_the_data_and_fresh_starts_over(tmp_path):
 
 @pytest.fixture(scope="module")
 def set_up(tmp_path_factory) -> Path:
-    """One run of the script, for the tests that only read what it made."""
+    """One run of the script with its default orders, for the tests that only
+    read what it made (its output is kept in setup.log)."""
     tmp_path = tmp_path_factory.mktemp("dev")
-    setup(tmp_path)
+    (tmp_path / "setup.log").write_text(setup(tmp_path, orders=DEFAULT_ORDERS))
     return tmp_path
+
+
+# The showcase case's trace page, as the admin user sees it.
+TRACE_PAGE = """
+import sys
+from django.contrib.auth import get_user_model
+from django.test import Client
+client = Client()
+client.force_login(get_user_model().objects.get(username="admin"))
+page = client.get(sys.argv[-1], HTTP_HOST="127.0.0.1")
+html = page.content.decode()
+print("PAGE", page.status_code, "complete" if "<strong>complete</strong>" in html else "incomplete",
+      "gaps" if "Gaps</h2>" in html else "no-gaps", html.count("<td>bank_line</td>"))
+"""
+
+
+def test_the_first_run_imports_the_cash_demo_and_names_a_showcase_traced_without_a_gap(set_up):
+    output = (set_up / "setup.log").read_text()
+    found = re.search(
+        r"^Showcase case (\S+), traced to the bank: http://127\.0\.0\.1:8765(/\S+)$",
+        output,
+        re.MULTILINE,
+    )
+    assert found, output
+    # Printed last (stderr's lines follow stdout's here), after the logins.
+    importing = output.index("==> Importing the demo's payout reports and bank statements")
+    assert output.index("Staff login: admin / ") < importing < output.index(found[0])
+    assert "==>" not in output[output.index(found[0]) :]
+    files = sorted(p.name for p in (set_up / "demo_files").iterdir())
+    assert any(name.startswith("stripe-payout-") for name in files), files
+    assert any(name.startswith("camt053-") for name in files), files
+
+    shown = manage_shell(set_up, TRACE_PAGE, found[2])
+    (page,) = [line.split() for line in shown.splitlines() if line.startswith("PAGE ")]
+
+    assert page == ["PAGE", "200", "complete", "no-gaps", "2"]
 
 
 def test_statement_links_use_the_port_the_script_serves_on(set_up):
