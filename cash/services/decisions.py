@@ -174,6 +174,15 @@ def reject_suggestion(*, suggestion_id: int, user: Any) -> None:
             ).update(status=LineStatus.UNMATCHED)
 
 
+def allocate_line(
+    *, line_id: int, items: Sequence[OpenItem], method: str, user: Any
+) -> list[Allocation]:
+    """Allocate the line to these items (locked again here), in order, inside
+    the caller's transaction: for services that make the item they match."""
+    line = _locked_line(line_id)
+    return _allocate(line, _locked_items([i.pk for i in items]), method=method, user=user)
+
+
 def match_by_hand(*, line_id: int, item_ids: Sequence[int], user: Any) -> list[Allocation]:
     """Allocate the line to the items, in the order given."""
     if not item_ids:

@@ -78,6 +78,21 @@ SELECT p.id, (SELECT id FROM ledger_account WHERE role = 'bank' ORDER BY id LIMI
 
 register(VENDOR_PAYOUTS)
 
+# An approved write-off (cash.services.writeoffs) moved the bank account in the
+# books: the bank line that shows it settles it. Approval makes the item at
+# once when the write-off names its line; this picks up the others.
+WRITE_OFFS = OpenItemSource(
+    kind="write_off",
+    label="Approved write-off",
+    select="""
+SELECT w.id, b.ledger_account_id, w.currency, w.amount, w.on_date, 'WRITEOFF-' || w.id, '', NULL
+  FROM cash_writeoffrequest w JOIN cash_bankaccount b ON b.id = w.account_id
+ WHERE w.status = 'approved'
+""",
+)
+
+register(WRITE_OFFS)
+
 
 def sync_open_items() -> int:
     """Copy every source's rows not yet seen into cash_openitem; how many were new."""

@@ -19,9 +19,20 @@ from django.utils import timezone
 from ledger.models import Account, JournalKind
 from ledger.posting import JournalDraft, PostedBy, post_journals
 from lib.errors import DomainError
+from lib.money import minor_unit
 
-from ..models import BankAccount, BankStatementLine, WriteOffRequest, WriteOffStatus
+from ..models import (
+    BankAccount,
+    BankStatementLine,
+    MatchMethod,
+    OpenItem,
+    WriteOffRequest,
+    WriteOffStatus,
+)
+from ..statements.keys import reference_keys
+from .decisions import allocate_line
 from .periods import require_open
+from .sources import WRITE_OFFS
 
 
 def _named(user: Any, field: str) -> Any:
@@ -108,7 +119,33 @@ def approve_write_off(*, request_id: int, user: Any) -> WriteOffRequest:
         locked.decided_by = user
         locked.decided_at = timezone.now()
         locked.save(update_fields=["journal", "status", "decided_by", "decided_at"])
+        item = _open_item(locked)
+        if locked.line_id is not None:
+            allocate_line(
+                line_id=locked.line_id, items=[item], method=MatchMethod.MANUAL, user=user
+            )
     return locked
+
+
+def _open_item(request: WriteOffRequest) -> OpenItem:
+    """The write-off as the bank line will show it (what `WRITE_OFFS` selects)."""
+    minor = int(request.amount / minor_unit(request.currency))
+    reference = f"WRITEOFF-{request.pk}"
+    item, _ = OpenItem.objects.get_or_create(
+        kind=WRITE_OFFS.kind,
+        source_id=request.pk,
+        defaults={
+            "ledger_account_id": request.account.ledger_account_id,
+            "currency": request.currency,
+            "amount": request.amount,
+            "amount_minor": minor,
+            "remaining_minor": abs(minor),
+            "item_date": request.on_date,
+            "reference": reference,
+            "reference_keys": reference_keys(reference),
+        },
+    )
+    return item
 
 
 def reject_write_off(*, request_id: int, user: Any) -> WriteOffRequest:

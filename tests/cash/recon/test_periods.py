@@ -178,3 +178,50 @@ def test_bad_write_off_amounts_name_the_field(account, alice, amount, field):
             account=account, amount=amount, target_account=_expense(), reason="x", user=alice
         )
     assert bad.value.field == field
+
+
+def test_a_bank_fee_written_off_against_its_line_explains_the_line(banked, account, alice):
+    """A fee on the statement with nothing in the books: the approved write-off
+    posts it and matches the line, so the month reconciles."""
+    from cash.models import BankStatementLine
+    from cash.services.imports import import_statement_file
+    from tests.cash.statement_files import Entry, camt
+
+    import_statement_file(
+        data=camt(
+            [Entry("-12.00", booked="2026-11-20", acct_svcr_ref="BANK-FEE-1")],
+            opening="78.23",
+            statement_id="STMT-2026-11-B",
+        ),
+        user=alice,
+    )
+    assert run_period(account=account, month=NOVEMBER).period.figures["verdict"] == "breaks"
+    fee = BankStatementLine.objects.get(amount=Decimal("-12.00"))
+    bob = StaffFactory(username="bob")
+    request = request_write_off(
+        account=account,
+        amount="-12.00",
+        target_account=_expense(),
+        reason="Account fee for November",
+        user=alice,
+        line=fee,
+    )
+    fee.refresh_from_db()
+    assert fee.status == "unmatched"  # nothing moves before the approval
+
+    approve_write_off(request_id=request.pk, user=bob)
+    fee.refresh_from_db()
+    assert (fee.status, fee.allocated_minor) == ("matched", 1200)
+    figures = run_period(account=account, month=NOVEMBER).period.figures
+    assert figures["unmatched_lines"]["count"] == 0
+    assert figures["difference"] == "0.00"
+    assert figures["verdict"] == "reconciled"
+    # The write-off is an open item of its own kind, allocated once: a later
+    # run's sync adds nothing for it.
+    from cash.models import OpenItem
+    from cash.services.sources import sync_open_items
+
+    item = OpenItem.objects.get(kind="write_off", source_id=request.pk)
+    assert item.remaining_minor == 0
+    sync_open_items()
+    assert OpenItem.objects.filter(kind="write_off").count() == 1
