@@ -27,28 +27,12 @@ from ..errors import require_postgres
 from ..models import BankAccount, BankStatement, CsvMapping
 from ..statements import ParsedStatement, StatementFileError, detect_format, parse
 from ..statements.keys import assign_keys, reference_keys
+from ..triggers import LINE_FACTS
 
 COPY_BATCH = 50_000
 
-STAGING_COLUMNS = (
-    "account_id",
-    "booking_date",
-    "value_date",
-    "amount",
-    "currency",
-    "amount_minor",
-    "counterparty",
-    "counterparty_account",
-    "remittance",
-    "bank_reference",
-    "entry_reference",
-    "end_to_end_id",
-    "transaction_code",
-    "natural_key",
-    "key_source",
-    "key_conflict",
-    "reference_keys",
-)
+# What COPY fills: a line as the bank gave it, without its statement.
+STAGING_COLUMNS = LINE_FACTS
 
 # Unlogged and private to the transaction: what COPY fills before one INSERT.
 STAGING_TABLE = """
