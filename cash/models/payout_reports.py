@@ -16,7 +16,6 @@ and exceptions, to change a row or what a report says, and to reopen an
 exception or resolve it twice.
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -25,6 +24,7 @@ from django.db.models.lookups import Exact
 
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
+from lib.user_fields import user_field
 from refunds.models import PaymentMethod
 
 from .accounts import BankAccount
@@ -257,14 +257,7 @@ class PayoutReport(models.Model):
         help_text="Empty only when every leg was zero.",
     )
     imported_at = models.DateTimeField(auto_now_add=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    imported_by = user_field()
 
     class Meta:
         ordering = ["-arrival_date", "-id"]
@@ -433,14 +426,7 @@ class PayoutException(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     note = models.TextField(blank=True, help_text="How it was explained or fixed.")
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    resolved_by = user_field()
 
     class Meta:
         ordering = ["-created_at", "-id"]
