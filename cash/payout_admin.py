@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell, money_column
+from lib.admin_actions import each_one
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES
 
@@ -398,14 +399,12 @@ class PayoutExceptionAdmin(BigTableAdmin):
                 messages.ERROR,
             )
             return
-        done = 0
-        for pk in pks:
-            try:
-                resolve_payout_exception(exception=pk, note=note, user=request.user)
-            except DomainError as error:
-                self.message_user(request, f"Exception {pk}: {error.message}", messages.ERROR)
-            else:
-                done += 1
+        done = each_one(
+            request,
+            pks,
+            lambda pk: resolve_payout_exception(exception=pk, note=note, user=request.user),
+            name="Exception {}".format,
+        )
         if done:
             self.message_user(
                 request,
