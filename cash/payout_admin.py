@@ -310,40 +310,28 @@ class OpenFirstFilter(admin.SimpleListFilter):
         return queryset.filter(status=value)
 
 
+# An exception as listed and as shown: its row, and why the row is an exception.
+EXCEPTION_COLUMNS = (
+    "row_number",
+    "row_type",
+    "gross",
+    "reference",
+    "reason",
+    "detail",
+    "status",
+    "created_at",
+)
+
+
 @admin.register(PayoutException)
 class PayoutExceptionAdmin(BigTableAdmin):
-    list_display = (
-        "id",
-        "provider",
-        "payout",
-        "row_number",
-        "row_type",
-        "gross",
-        "reference",
-        "reason",
-        "detail",
-        "status",
-        "created_at",
-    )
+    list_display = ("id", "provider", "payout", *EXCEPTION_COLUMNS)
     list_filter = (OpenFirstFilter, "reason", "row__provider")
     search_fields = ("row__payout_id", "row__gateway_reference", "row__order_number", "detail")
     list_select_related = ("row__provider", "row__report")
     action_form = ResolveActionForm
     actions = ("resolve_selected",)
-    fields = (
-        "report_link",
-        "row_number",
-        "row_type",
-        "gross",
-        "reference",
-        "reason",
-        "detail",
-        "status",
-        "created_at",
-        "note",
-        "resolved_at",
-        "resolved_by",
-    )
+    fields = ("report_link", *EXCEPTION_COLUMNS, "note", "resolved_at", "resolved_by")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -359,22 +360,30 @@ def group_payouts(
     return payouts
 
 
-def _differing(rows: list[ParsedRow], attribute: str) -> ParsedRow | None:
-    """The first row whose `attribute` differs from the first row's."""
-    wanted = getattr(rows[0], attribute) if rows else None
-    return next((row for row in rows if getattr(row, attribute) != wanted), None)
+def _refuse_mixed(
+    rows: list[ParsedRow], attribute: str, code: str, says: Callable[[ParsedRow, ParsedRow], str]
+) -> None:
+    """Refuse the file at the first row whose `attribute` differs from the first
+    row's; `says(row, first)` tells how."""
+    if not rows:
+        return
+    first = rows[0]
+    row = next((r for r in rows if getattr(r, attribute) != getattr(first, attribute)), None)
+    if row is not None:
+        raise PayoutFileError(f"{row.where}: {says(row, first)}", code=code)
 
 
 def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> ParsedPayout:
     first = rows[0]
     name = f"payout {payout_id}"
-    row = _differing(rows, "currency")
-    if row is not None:
-        raise PayoutFileError(
-            f"{row.where}: {name} is in {first.currency} ({first.where}), this row in "
-            f"{row.currency}.",
-            code="currency_mixed",
-        )
+    _refuse_mixed(
+        rows,
+        "currency",
+        "currency_mixed",
+        lambda row, first: (
+            f"{name} is in {first.currency} ({first.where}), this row in {row.currency}."
+        ),
+    )
     payout_rows = [r for r in rows if r.type == RowType.PAYOUT]
     if len(payout_rows) > 1:
         raise PayoutFileError(
@@ -382,13 +391,14 @@ def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> Par
             code="two_payout_rows",
         )
     dated = [r for r in rows if r.payout_date is not None]
-    row = _differing(dated, "payout_date")
-    if row is not None:
-        raise PayoutFileError(
-            f"{row.where}: {name} is dated {row.payout_date}, {dated[0].where} says "
-            f"{dated[0].payout_date}.",
-            code="payout_date_mixed",
-        )
+    _refuse_mixed(
+        dated,
+        "payout_date",
+        "payout_date_mixed",
+        lambda row, first: (
+            f"{name} is dated {row.payout_date}, {first.where} says {first.payout_date}."
+        ),
+    )
     arrival = dated[0].payout_date if dated else None
     if arrival is None and payout_rows:
         arrival = payout_rows[0].transaction_date
@@ -406,13 +416,15 @@ def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> Par
     if payout_rows:
         stated.append((-payout_rows[0].net, AmountSource.PAYOUT_ROW, payout_rows[0].where))
     with_amount = [r for r in rows if r.payout_amount is not None]
-    row = _differing(with_amount, "payout_amount")
-    if row is not None:
-        raise PayoutFileError(
-            f"{row.where}: {name}'s payout amount is {row.payout_amount} here and "
-            f"{with_amount[0].payout_amount} in {with_amount[0].where}.",
-            code="payout_amount_mixed",
-        )
+    _refuse_mixed(
+        with_amount,
+        "payout_amount",
+        "payout_amount_mixed",
+        lambda row, first: (
+            f"{name}'s payout amount is {row.payout_amount} here and "
+            f"{first.payout_amount} in {first.where}."
+        ),
+    )
     if with_amount and with_amount[0].payout_amount is not None:
         stated.append(
             (with_amount[0].payout_amount, AmountSource.PAYOUT_COLUMN, "the payout amount column")
