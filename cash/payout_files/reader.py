@@ -23,7 +23,7 @@ from lib.money import ZERO, display_money, is_in_minor_units
 
 from ..models import AmountSource, RowType, UnknownTypes
 from ..statements.base import StatementFileError, read_amount, read_currency
-from ..statements.csvfile import mapped_rows
+from ..statements.csvfile import filled_rows, mapped_rows
 from .mappings import COLUMN_FIELDS, TypeValuesError, read_type_values
 
 KEY_RECIPE = "p1"  # the hashed natural key's recipe (see _hash_key)
@@ -180,12 +180,8 @@ def parse(data: bytes, mapping: Any, *, currency: str = "") -> list[ParsedRow]:
     width = len(header)
     parsed: list[ParsedRow] = []
 
-    for line, row in rows:
-        if not any(value.strip() for value in row):
-            continue
+    for line, row in filled_rows(rows, width, PayoutFileError):
         where = f"row {line}"
-        if len(row) != width:
-            raise PayoutFileError(f"{where}: {len(row)} columns, the header has {width}.")
 
         def cell(name: str, row: list[str] = row) -> str:
             index = columns.get(name)

@@ -65,6 +65,21 @@ def mapped_rows(
         raise error(f"row {reader.line_num}: {bad}.") from None
 
 
+def filled_rows(
+    rows: Iterator[tuple[int, list[str]]],
+    width: int,
+    error: Callable[[str], Exception] = StatementFileError,
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header that are not blank, with their line numbers; a
+    row whose width is not the header's raises `error`."""
+    for line, row in rows:
+        if not any(value.strip() for value in row):
+            continue
+        if len(row) != width:
+            raise error(f"row {line}: {len(row)} columns, the header has {width}.")
+        yield line, row
+
+
 def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
     rows = mapped_rows(data, mapping)
     for _ in range(mapping.skip_rows):
@@ -95,12 +110,8 @@ def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
         index = columns.get(name)
         return row[index].strip() if index is not None else ""
 
-    for line, row in rows:
-        if not any(value.strip() for value in row):
-            continue
+    for line, row in filled_rows(rows, width):
         where = f"row {line}"
-        if len(row) != width:
-            raise StatementFileError(f"{where}: {len(row)} columns, the header has {width}.")
         row_currency = cell(row, "currency").upper() or currency
         if row_currency != currency:
             raise StatementFileError(
