@@ -32,12 +32,63 @@ SQL rather than django-pgtrigger). PostgreSQL only.
 from lib.pgtriggers import install_sql, uninstall_sql
 from lib.trigger_sql import changed, on_each_statement, plpgsql, refusal, trigger
 
-# The two UPDATEs join every new allocation to its line and its item anyway:
-# fewer rows updated than lines (or items) named means one does not exist,
-# which is the allocation's reference check at no extra cost.
+# The counters the allocations keep, one UPDATE each per statement:
+# (table, alias, allocation column, what its rows are called, SET on
+# allocating, SET on reversing); `n.total` is the statement's sum per row.
+COUNTERS = (
+    (
+        "cash_bankstatementline",
+        "l",
+        "line_id",
+        "lines",
+        """allocated_minor = l.allocated_minor + n.total,
+           status = CASE WHEN l.allocated_minor + n.total = abs(l.amount_minor)
+                         THEN 'matched' ELSE l.status END""",
+        """allocated_minor = l.allocated_minor - n.total,
+           status = CASE WHEN l.status = 'matched' THEN 'unmatched' ELSE l.status END""",
+    ),
+    (
+        "cash_openitem",
+        "i",
+        "item_id",
+        "open items",
+        "remaining_minor = i.remaining_minor - n.total",
+        "remaining_minor = i.remaining_minor + n.total",
+    ),
+)
+
+
+# The UPDATE joins every new allocation to its row anyway: fewer rows updated
+# than rows named means one does not exist, which is the allocation's reference
+# check at no extra cost.
+def _add(table: str, alias: str, key: str, called: str, added: str, _reversed: str) -> str:
+    return f"""    SELECT count(DISTINCT {key}) INTO named FROM new_rows;
+    UPDATE {table} {alias}
+       SET {added}
+      FROM (SELECT {key}, sum(amount_minor) AS total FROM new_rows GROUP BY {key}) n
+     WHERE {alias}.id = n.{key};
+    GET DIAGNOSTICS found = ROW_COUNT;
+    IF found <> named THEN
+        RAISE EXCEPTION 'cash: % of % allocated {called} do not exist', named - found, named
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+"""
+
+
+def _give_back(table: str, alias: str, key: str, _called: str, _added: str, given: str) -> str:
+    return f"""    UPDATE {table} {alias}
+       SET {given}
+      FROM (SELECT o.{key}, sum(o.amount_minor) AS total
+              FROM old_rows o JOIN new_rows n ON n.id = o.id
+             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
+             GROUP BY o.{key}) n
+     WHERE {alias}.id = n.{key};
+"""
+
+
 ALLOCATIONS_ADDED = plpgsql(
     "cash_allocations_added",
-    r"""
+    """
 DECLARE
     named bigint;
     found bigint;
@@ -46,55 +97,16 @@ BEGIN
         RAISE EXCEPTION 'cash: an allocation is made active; reversing it is a later update'
             USING ERRCODE = 'check_violation';
     END IF;
-    SELECT count(DISTINCT line_id) INTO named FROM new_rows;
-    UPDATE cash_bankstatementline l
-       SET allocated_minor = l.allocated_minor + n.total,
-           status = CASE WHEN l.allocated_minor + n.total = abs(l.amount_minor)
-                         THEN 'matched' ELSE l.status END
-      FROM (SELECT line_id, sum(amount_minor) AS total FROM new_rows GROUP BY line_id) n
-     WHERE l.id = n.line_id;
-    GET DIAGNOSTICS found = ROW_COUNT;
-    IF found <> named THEN
-        RAISE EXCEPTION 'cash: % of % allocated lines do not exist', named - found, named
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT count(DISTINCT item_id) INTO named FROM new_rows;
-    UPDATE cash_openitem i
-       SET remaining_minor = i.remaining_minor - n.total
-      FROM (SELECT item_id, sum(amount_minor) AS total FROM new_rows GROUP BY item_id) n
-     WHERE i.id = n.item_id;
-    GET DIAGNOSTICS found = ROW_COUNT;
-    IF found <> named THEN
-        RAISE EXCEPTION 'cash: % of % allocated open items do not exist', named - found, named
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    RETURN NULL;
+"""
+    + "".join(_add(*counter) for counter in COUNTERS)
+    + """    RETURN NULL;
 END
 """,
 )
 
 ALLOCATIONS_REVERSED = plpgsql(
     "cash_allocations_reversed",
-    r"""
-BEGIN
-    UPDATE cash_bankstatementline l
-       SET allocated_minor = l.allocated_minor - n.total,
-           status = CASE WHEN l.status = 'matched' THEN 'unmatched' ELSE l.status END
-      FROM (SELECT o.line_id, sum(o.amount_minor) AS total
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
-             GROUP BY o.line_id) n
-     WHERE l.id = n.line_id;
-    UPDATE cash_openitem i
-       SET remaining_minor = i.remaining_minor + n.total
-      FROM (SELECT o.item_id, sum(o.amount_minor) AS total
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
-             GROUP BY o.item_id) n
-     WHERE i.id = n.item_id;
-    RETURN NULL;
-END
-""",
+    "\nBEGIN\n" + "".join(_give_back(*counter) for counter in COUNTERS) + "    RETURN NULL;\nEND\n",
 )
 
 REFUSE_ALLOCATION_CHANGE = plpgsql(
@@ -282,7 +294,8 @@ TRIGGERS = (
         "cash_bankstatementline",
         "BEFORE UPDATE",
         "cash_refuse_line_change",
-        condition=changed(("statement_id", *LINE_FACTS))
+        # The statement after the account: the order installed since 0001_squashed.
+        condition=changed((LINE_FACTS[0], "statement_id", *LINE_FACTS[1:]))
         + """
         OR (pg_trigger_depth() = 0
             AND (OLD.allocated_minor <> NEW.allocated_minor
