@@ -51,6 +51,7 @@ from .services.decisions import (
 )
 from .services.imports import import_statement_file
 from .services.matching import reconcile
+from .triggers import LINE_REFERENCES
 
 
 def _minor(amount_minor: int, currency: str) -> SafeString:
@@ -248,15 +249,7 @@ class BankStatementLineAdmin(ReadOnlyAdmin, BigTableAdmin):
         "value_date",
         "amount_cell",
         "counterparty",
-        "counterparty_account",
-        "remittance",
-        "bank_reference",
-        "entry_reference",
-        "end_to_end_id",
-        "transaction_code",
-        "natural_key",
-        "key_source",
-        "key_conflict",
+        *LINE_REFERENCES,
         "status",
         "allocated",
         "match_link",

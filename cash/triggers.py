@@ -230,6 +230,18 @@ ITEM_FACTS = (
     "counterparty",
     "reference_keys",
 )
+# Whom a line is from and what names it: shown as the bank gave it (cash.admin).
+LINE_REFERENCES = (
+    "counterparty_account",
+    "remittance",
+    "bank_reference",
+    "entry_reference",
+    "end_to_end_id",
+    "transaction_code",
+    "natural_key",
+    "key_source",
+    "key_conflict",
+)
 # What the bank said of a line, as an import writes it (cash.services.imports
 # stages these columns); a line's statement is a fact too.
 LINE_FACTS = (
@@ -240,15 +252,7 @@ LINE_FACTS = (
     "currency",
     "amount_minor",
     "counterparty",
-    "counterparty_account",
-    "remittance",
-    "bank_reference",
-    "entry_reference",
-    "end_to_end_id",
-    "transaction_code",
-    "natural_key",
-    "key_source",
-    "key_conflict",
+    *LINE_REFERENCES,
     "reference_keys",
 )
 
