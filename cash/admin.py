@@ -26,6 +26,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell
+from lib.admin_actions import each_one
 from lib.errors import DomainError
 from lib.money import display_money, minor_unit
 
@@ -50,6 +51,7 @@ from .services.decisions import (
 )
 from .services.imports import import_statement_file
 from .services.matching import reconcile
+from .triggers import LINE_REFERENCES
 
 
 def _minor(amount_minor: int, currency: str) -> SafeString:
@@ -247,15 +249,7 @@ class BankStatementLineAdmin(ReadOnlyAdmin, BigTableAdmin):
         "value_date",
         "amount_cell",
         "counterparty",
-        "counterparty_account",
-        "remittance",
-        "bank_reference",
-        "entry_reference",
-        "end_to_end_id",
-        "transaction_code",
-        "natural_key",
-        "key_source",
-        "key_conflict",
+        *LINE_REFERENCES,
         "status",
         "allocated",
         "match_link",
@@ -388,13 +382,13 @@ class SuggestionAdmin(ReadOnlyAdmin, BigTableAdmin):
     ) -> None:
         if not request.user.has_perm("cash.change_suggestion"):
             raise PermissionDenied
-        ok = 0
-        for suggestion_id in queryset.values_list("id", flat=True):
-            try:
-                decide(suggestion_id=suggestion_id, user=request.user)
-                ok += 1
-            except DomainError as error:
-                messages.warning(request, f"Suggestion {suggestion_id}: {error.message}")
+        ok = each_one(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda suggestion_id: decide(suggestion_id=suggestion_id, user=request.user),
+            name="Suggestion {}".format,
+            level=messages.WARNING,
+        )
         if ok:
             messages.success(request, f"{ok} suggestion(s) {done}.")
 
@@ -452,13 +446,15 @@ class AllocationAdmin(ReadOnlyAdmin, BigTableAdmin):
     def reverse(self, request: HttpRequest, queryset: QuerySet[Allocation]) -> None:
         if not request.user.has_perm("cash.change_allocation"):
             raise PermissionDenied
-        done = 0
-        for allocation_id in queryset.values_list("id", flat=True):
-            try:
-                reverse_allocation(allocation_id=allocation_id, user=request.user)
-                done += 1
-            except DomainError as error:
-                messages.warning(request, f"Allocation {allocation_id}: {error.message}")
+        done = each_one(
+            request,
+            queryset.values_list("id", flat=True),
+            lambda allocation_id: reverse_allocation(
+                allocation_id=allocation_id, user=request.user
+            ),
+            name="Allocation {}".format,
+            level=messages.WARNING,
+        )
         if done:
             messages.success(request, f"{done} match(es) undone.")
 

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell, money_column
+from lib.admin_actions import each_one
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES
 
@@ -309,40 +310,28 @@ class OpenFirstFilter(admin.SimpleListFilter):
         return queryset.filter(status=value)
 
 
+# An exception as listed and as shown: its row, and why the row is an exception.
+EXCEPTION_COLUMNS = (
+    "row_number",
+    "row_type",
+    "gross",
+    "reference",
+    "reason",
+    "detail",
+    "status",
+    "created_at",
+)
+
+
 @admin.register(PayoutException)
 class PayoutExceptionAdmin(BigTableAdmin):
-    list_display = (
-        "id",
-        "provider",
-        "payout",
-        "row_number",
-        "row_type",
-        "gross",
-        "reference",
-        "reason",
-        "detail",
-        "status",
-        "created_at",
-    )
+    list_display = ("id", "provider", "payout", *EXCEPTION_COLUMNS)
     list_filter = (OpenFirstFilter, "reason", "row__provider")
     search_fields = ("row__payout_id", "row__gateway_reference", "row__order_number", "detail")
     list_select_related = ("row__provider", "row__report")
     action_form = ResolveActionForm
     actions = ("resolve_selected",)
-    fields = (
-        "report_link",
-        "row_number",
-        "row_type",
-        "gross",
-        "reference",
-        "reason",
-        "detail",
-        "status",
-        "created_at",
-        "note",
-        "resolved_at",
-        "resolved_by",
-    )
+    fields = ("report_link", *EXCEPTION_COLUMNS, "note", "resolved_at", "resolved_by")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -398,14 +387,12 @@ class PayoutExceptionAdmin(BigTableAdmin):
                 messages.ERROR,
             )
             return
-        done = 0
-        for pk in pks:
-            try:
-                resolve_payout_exception(exception=pk, note=note, user=request.user)
-            except DomainError as error:
-                self.message_user(request, f"Exception {pk}: {error.message}", messages.ERROR)
-            else:
-                done += 1
+        done = each_one(
+            request,
+            pks,
+            lambda pk: resolve_payout_exception(exception=pk, note=note, user=request.user),
+            name="Exception {}".format,
+        )
         if done:
             self.message_user(
                 request,

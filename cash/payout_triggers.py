@@ -11,12 +11,12 @@ holds the statements' and allocations' own).
 Installed by migration 0001_squashed with lib.pgtriggers. PostgreSQL only.
 """
 
-from lib.pgtriggers import Function, Trigger, install_sql, uninstall_sql
+from lib.pgtriggers import install_sql, uninstall_sql
+from lib.trigger_sql import changed, plpgsql, trigger
 
-REFUSE_PAYOUT_CHANGE = Function(
-    "cash_refuse_payout_change()",
+REFUSE_PAYOUT_CHANGE = plpgsql(
+    "cash_refuse_payout_change",
     r"""
-CREATE OR REPLACE FUNCTION cash_refuse_payout_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'cash: % are never deleted (row %)', TG_TABLE_NAME, OLD.id
@@ -35,7 +35,6 @@ BEGIN
         OLD.id
         USING ERRCODE = 'integrity_constraint_violation';
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
@@ -65,67 +64,30 @@ REPORT_FACTS = (
 EXCEPTION_FACTS = ("row_id", "reason", "detail", "created_at")
 
 
-def _columns(record: str, names: tuple[str, ...]) -> str:
-    """`(OLD.a, OLD.b, ...)`: a record's columns, for one row comparison."""
-    return "(" + ", ".join(f"{record}.{name}" for name in names) + ")"
-
-
-TRIGGERS = (
-    Trigger(
-        "cash_payoutreport_no_delete",
+# (table, trigger name's end, when fired, condition) of each, all running
+# cash_refuse_payout_change().
+GUARDS = (
+    ("cash_payoutreport", "no_delete", "BEFORE DELETE", ""),
+    (
         "cash_payoutreport",
-        """
-CREATE TRIGGER cash_payoutreport_no_delete
-    BEFORE DELETE ON cash_payoutreport
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_payout_change();
-""",
+        "facts",
+        "BEFORE UPDATE",
+        changed(REPORT_FACTS)
+        + "\n        OR (OLD.journal_id IS NOT NULL AND OLD.journal_id IS DISTINCT FROM NEW.journal_id)",
     ),
-    Trigger(
-        "cash_payoutreport_facts",
-        "cash_payoutreport",
-        f"""
-CREATE TRIGGER cash_payoutreport_facts
-    BEFORE UPDATE ON cash_payoutreport
-    FOR EACH ROW WHEN (
-        {_columns("OLD", REPORT_FACTS)}
-        IS DISTINCT FROM {_columns("NEW", REPORT_FACTS)}
-        OR (OLD.journal_id IS NOT NULL AND OLD.journal_id IS DISTINCT FROM NEW.journal_id)
-    )
-    EXECUTE FUNCTION cash_refuse_payout_change();
-""",
-    ),
-    Trigger(
-        "cash_payoutreportrow_immutable",
-        "cash_payoutreportrow",
-        """
-CREATE TRIGGER cash_payoutreportrow_immutable
-    BEFORE UPDATE OR DELETE ON cash_payoutreportrow
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_payout_change();
-""",
-    ),
-    Trigger(
-        "cash_payoutexception_no_delete",
+    ("cash_payoutreportrow", "immutable", "BEFORE UPDATE OR DELETE", ""),
+    ("cash_payoutexception", "no_delete", "BEFORE DELETE", ""),
+    (
         "cash_payoutexception",
-        """
-CREATE TRIGGER cash_payoutexception_no_delete
-    BEFORE DELETE ON cash_payoutexception
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_payout_change();
-""",
+        "resolved_once",
+        "BEFORE UPDATE",
+        "OLD.status <> 'open'\n        OR " + changed(EXCEPTION_FACTS),
     ),
-    Trigger(
-        "cash_payoutexception_resolved_once",
-        "cash_payoutexception",
-        f"""
-CREATE TRIGGER cash_payoutexception_resolved_once
-    BEFORE UPDATE ON cash_payoutexception
-    FOR EACH ROW WHEN (
-        OLD.status <> 'open'
-        OR {_columns("OLD", EXCEPTION_FACTS)}
-           IS DISTINCT FROM {_columns("NEW", EXCEPTION_FACTS)}
-    )
-    EXECUTE FUNCTION cash_refuse_payout_change();
-""",
-    ),
+)
+
+TRIGGERS = tuple(
+    trigger(f"{table}_{end}", table, when_fired, "cash_refuse_payout_change", condition=condition)
+    for table, end, when_fired, condition in GUARDS
 )
 
 INSTALL = install_sql(FUNCTIONS, TRIGGERS)

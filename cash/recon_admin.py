@@ -14,14 +14,15 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from lib.admin import ExtraViewsMixin, ViewOnlyAdmin, money_cell
-from lib.errors import DomainError
+from lib.admin_actions import each_one
+from lib.downloads import download
 from refunds.models import RefundCase
 
 from .models import BankAccount, ReconciliationPeriod, WriteOffRequest, WriteOffStatus
@@ -43,16 +44,13 @@ class RunForm(forms.Form):
 
 
 def _each(request: HttpRequest, queryset: QuerySet[Any], done: str, service: Any) -> None:
-    count = 0
-    for obj in queryset:
-        try:
-            service(obj)
-        except DomainError as error:
-            messages.error(request, f"{obj}: {error.message}")
-        else:
-            count += 1
+    count = each_one(request, queryset, service)
     if count:
         messages.success(request, f"{count} {done}.")
+
+
+def _report_name(period: ReconciliationPeriod, extension: str) -> str:
+    return f"reconciliation-{period.account_id}-{period.month:%Y-%m}.{extension}"
 
 
 @admin.register(ReconciliationPeriod)
@@ -158,19 +156,19 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
         }
         return TemplateResponse(request, "admin/cash/upload_form.html", context)
 
-    def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         period = self.viewable_or_404(request, object_id)
-        response = HttpResponse(report_csv(period), content_type="text/csv; charset=utf-8")
-        name = f"reconciliation-{period.account_id}-{period.month:%Y-%m}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return download(
+            report_csv(period).encode(),
+            filename=_report_name(period, "csv"),
+            content_type="text/csv; charset=utf-8",
+        )
 
-    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+    def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         period = self.viewable_or_404(request, object_id)
-        response = HttpResponse(report_pdf(period), content_type="application/pdf")
-        name = f"reconciliation-{period.account_id}-{period.month:%Y-%m}.pdf"
-        response["Content-Disposition"] = f'attachment; filename="{name}"'
-        return response
+        return download(
+            report_pdf(period), filename=_report_name(period, "pdf"), content_type="application/pdf"
+        )
 
     def review_view(self, request: HttpRequest) -> HttpResponse:
         """Closed cases no provider refund row matches (closed before the rule)."""

@@ -1,12 +1,15 @@
 """The Finance group's permissions on the cash side's models.
 
-Run by the migrations (cash 0002_finance) and by the test suite after a flush
+Run by the migrations (cash 0002_finance, 0003_receivables,
+0004_reconciliation_periods) and by the test suite after a flush
 (tests/conftest.py); `apps` is the migration's app registry or the real one.
+Each grants a table of (app label, model, actions) with
+vendors.finance_group.grant_to_finance.
 """
 
 from typing import Any
 
-from django.contrib.auth.management import create_permissions
+from vendors.finance_group import EDIT, grant_to_finance
 
 FINANCE_MODELS = (
     "payoutprovider",
@@ -16,45 +19,8 @@ FINANCE_MODELS = (
     "payoutexception",
 )
 
-
-def grant_finance(apps: Any) -> None:
-    """Give the Finance group (if there is one) the payout models' permissions."""
-    app_config = apps.get_app_config("cash")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
-    if group is None:
-        return
-    Permission = apps.get_model("auth", "Permission")
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="cash",
-            content_type__model__in=FINANCE_MODELS,
-            codename__regex=r"^(view|add|change)_",
-        )
-    )
-
-
-def grant_receivables(apps: Any) -> None:
-    """The Finance group reads receivables and their allocations and may
-    allocate payouts."""
-    app_config = apps.get_app_config("cash")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
-    if group is None:
-        return
-    Permission = apps.get_model("auth", "Permission")
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="cash",
-            content_type__model__in=["receivable", "receivableallocation"],
-            codename__regex=r"^(view|add)_",
-        )
-    )
-
+# Receivables and their allocations: read, and allocate payouts.
+RECEIVABLE_MODELS = ("receivable", "receivableallocation")
 
 # The bank side and reconciliation: view, add and change, never delete.
 RECONCILIATION_MODELS = (
@@ -71,21 +37,18 @@ RECONCILIATION_MODELS = (
 )
 
 
+def grant_finance(apps: Any) -> None:
+    """Give the Finance group (if there is one) the payout models' permissions."""
+    grant_to_finance(apps, [("cash", model, EDIT) for model in FINANCE_MODELS])
+
+
+def grant_receivables(apps: Any) -> None:
+    """The Finance group reads receivables and their allocations and may
+    allocate payouts."""
+    grant_to_finance(apps, [("cash", model, ("view", "add")) for model in RECEIVABLE_MODELS])
+
+
 def grant_reconciliation(apps: Any) -> None:
     """Give the Finance group (if there is one) the bank side's and the
     reconciliation's permissions."""
-    app_config = apps.get_app_config("cash")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    group = apps.get_model("auth", "Group").objects.filter(name="Finance").first()
-    if group is None:
-        return
-    Permission = apps.get_model("auth", "Permission")
-    group.permissions.add(
-        *Permission.objects.filter(
-            content_type__app_label="cash",
-            content_type__model__in=RECONCILIATION_MODELS,
-            codename__regex=r"^(view|add|change)_",
-        )
-    )
+    grant_to_finance(apps, [("cash", model, EDIT) for model in RECONCILIATION_MODELS])

@@ -29,15 +29,66 @@ Installed by migration 0001_squashed with lib.pgtriggers (see ledger/triggers.py
 SQL rather than django-pgtrigger). PostgreSQL only.
 """
 
-from lib.pgtriggers import Function, Trigger, install_sql, uninstall_sql
+from lib.pgtriggers import install_sql, uninstall_sql
+from lib.trigger_sql import changed, on_each_statement, plpgsql, refusal, trigger
 
-# The two UPDATEs join every new allocation to its line and its item anyway:
-# fewer rows updated than lines (or items) named means one does not exist,
-# which is the allocation's reference check at no extra cost.
-ALLOCATIONS_ADDED = Function(
-    "cash_allocations_added()",
-    r"""
-CREATE OR REPLACE FUNCTION cash_allocations_added() RETURNS trigger AS $$
+# The counters the allocations keep, one UPDATE each per statement:
+# (table, alias, allocation column, what its rows are called, SET on
+# allocating, SET on reversing); `n.total` is the statement's sum per row.
+COUNTERS = (
+    (
+        "cash_bankstatementline",
+        "l",
+        "line_id",
+        "lines",
+        """allocated_minor = l.allocated_minor + n.total,
+           status = CASE WHEN l.allocated_minor + n.total = abs(l.amount_minor)
+                         THEN 'matched' ELSE l.status END""",
+        """allocated_minor = l.allocated_minor - n.total,
+           status = CASE WHEN l.status = 'matched' THEN 'unmatched' ELSE l.status END""",
+    ),
+    (
+        "cash_openitem",
+        "i",
+        "item_id",
+        "open items",
+        "remaining_minor = i.remaining_minor - n.total",
+        "remaining_minor = i.remaining_minor + n.total",
+    ),
+)
+
+
+# The UPDATE joins every new allocation to its row anyway: fewer rows updated
+# than rows named means one does not exist, which is the allocation's reference
+# check at no extra cost.
+def _add(table: str, alias: str, key: str, called: str, added: str, _reversed: str) -> str:
+    return f"""    SELECT count(DISTINCT {key}) INTO named FROM new_rows;
+    UPDATE {table} {alias}
+       SET {added}
+      FROM (SELECT {key}, sum(amount_minor) AS total FROM new_rows GROUP BY {key}) n
+     WHERE {alias}.id = n.{key};
+    GET DIAGNOSTICS found = ROW_COUNT;
+    IF found <> named THEN
+        RAISE EXCEPTION 'cash: % of % allocated {called} do not exist', named - found, named
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+"""
+
+
+def _give_back(table: str, alias: str, key: str, _called: str, _added: str, given: str) -> str:
+    return f"""    UPDATE {table} {alias}
+       SET {given}
+      FROM (SELECT o.{key}, sum(o.amount_minor) AS total
+              FROM old_rows o JOIN new_rows n ON n.id = o.id
+             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
+             GROUP BY o.{key}) n
+     WHERE {alias}.id = n.{key};
+"""
+
+
+ALLOCATIONS_ADDED = plpgsql(
+    "cash_allocations_added",
+    """
 DECLARE
     named bigint;
     found bigint;
@@ -46,64 +97,21 @@ BEGIN
         RAISE EXCEPTION 'cash: an allocation is made active; reversing it is a later update'
             USING ERRCODE = 'check_violation';
     END IF;
-    SELECT count(DISTINCT line_id) INTO named FROM new_rows;
-    UPDATE cash_bankstatementline l
-       SET allocated_minor = l.allocated_minor + n.total,
-           status = CASE WHEN l.allocated_minor + n.total = abs(l.amount_minor)
-                         THEN 'matched' ELSE l.status END
-      FROM (SELECT line_id, sum(amount_minor) AS total FROM new_rows GROUP BY line_id) n
-     WHERE l.id = n.line_id;
-    GET DIAGNOSTICS found = ROW_COUNT;
-    IF found <> named THEN
-        RAISE EXCEPTION 'cash: % of % allocated lines do not exist', named - found, named
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT count(DISTINCT item_id) INTO named FROM new_rows;
-    UPDATE cash_openitem i
-       SET remaining_minor = i.remaining_minor - n.total
-      FROM (SELECT item_id, sum(amount_minor) AS total FROM new_rows GROUP BY item_id) n
-     WHERE i.id = n.item_id;
-    GET DIAGNOSTICS found = ROW_COUNT;
-    IF found <> named THEN
-        RAISE EXCEPTION 'cash: % of % allocated open items do not exist', named - found, named
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    RETURN NULL;
+"""
+    + "".join(_add(*counter) for counter in COUNTERS)
+    + """    RETURN NULL;
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
-ALLOCATIONS_REVERSED = Function(
-    "cash_allocations_reversed()",
-    r"""
-CREATE OR REPLACE FUNCTION cash_allocations_reversed() RETURNS trigger AS $$
-BEGIN
-    UPDATE cash_bankstatementline l
-       SET allocated_minor = l.allocated_minor - n.total,
-           status = CASE WHEN l.status = 'matched' THEN 'unmatched' ELSE l.status END
-      FROM (SELECT o.line_id, sum(o.amount_minor) AS total
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
-             GROUP BY o.line_id) n
-     WHERE l.id = n.line_id;
-    UPDATE cash_openitem i
-       SET remaining_minor = i.remaining_minor + n.total
-      FROM (SELECT o.item_id, sum(o.amount_minor) AS total
-              FROM old_rows o JOIN new_rows n ON n.id = o.id
-             WHERE o.reversed_at IS NULL AND n.reversed_at IS NOT NULL
-             GROUP BY o.item_id) n
-     WHERE i.id = n.item_id;
-    RETURN NULL;
-END
-$$ LANGUAGE plpgsql;
-""",
+ALLOCATIONS_REVERSED = plpgsql(
+    "cash_allocations_reversed",
+    "\nBEGIN\n" + "".join(_give_back(*counter) for counter in COUNTERS) + "    RETURN NULL;\nEND\n",
 )
 
-REFUSE_ALLOCATION_CHANGE = Function(
-    "cash_refuse_allocation_change()",
+REFUSE_ALLOCATION_CHANGE = plpgsql(
+    "cash_refuse_allocation_change",
     r"""
-CREATE OR REPLACE FUNCTION cash_refuse_allocation_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'cash: allocations are never deleted; reverse allocation % instead', OLD.id
@@ -121,14 +129,12 @@ BEGIN
     END IF;
     RETURN NEW;
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
-REFUSE_LINE_CHANGE = Function(
-    "cash_refuse_line_change()",
+REFUSE_LINE_CHANGE = plpgsql(
+    "cash_refuse_line_change",
     r"""
-CREATE OR REPLACE FUNCTION cash_refuse_line_change() RETURNS trigger AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'cash: bank statement lines are never deleted'
@@ -138,14 +144,12 @@ BEGIN
         'allocated changes only through allocations', OLD.id
         USING ERRCODE = 'integrity_constraint_violation';
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
-CHECK_BANK_ROLE = Function(
-    "cash_check_bank_role()",
+CHECK_BANK_ROLE = plpgsql(
+    "cash_check_bank_role",
     r"""
-CREATE OR REPLACE FUNCTION cash_check_bank_role() RETURNS trigger AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM ledger_account
                     WHERE id = NEW.ledger_account_id AND role = 'bank') THEN
@@ -154,14 +158,12 @@ BEGIN
     END IF;
     RETURN NEW;
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
-CHECK_REFERENCES = Function(
-    "cash_check_references()",
+CHECK_REFERENCES = plpgsql(
+    "cash_check_references",
     r"""
-CREATE OR REPLACE FUNCTION cash_check_references() RETURNS trigger AS $$
 DECLARE
     bad bigint;
 BEGIN
@@ -187,61 +189,22 @@ BEGIN
     END IF;
     RETURN NULL;
 END
-$$ LANGUAGE plpgsql;
 """,
 )
 
-REFUSE_DELETE = Function(
-    "cash_refuse_delete()",
-    r"""
-CREATE OR REPLACE FUNCTION cash_refuse_delete() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'cash: % rows are never deleted', TG_TABLE_NAME
-        USING ERRCODE = 'integrity_constraint_violation';
-END
-$$ LANGUAGE plpgsql;
-""",
+REFUSE_DELETE = refusal(
+    "cash_refuse_delete",
+    "cash: % rows are never deleted",
+    "TG_TABLE_NAME",
+    errcode="integrity_constraint_violation",
 )
 
-REFUSE_ITEM_CHANGE = Function(
-    "cash_refuse_item_change()",
-    r"""
-CREATE OR REPLACE FUNCTION cash_refuse_item_change() RETURNS trigger AS $$
-BEGIN
-    RAISE EXCEPTION 'cash: open item %: only allocations change what remains of it', OLD.id
-        USING ERRCODE = 'integrity_constraint_violation';
-END
-$$ LANGUAGE plpgsql;
-""",
+REFUSE_ITEM_CHANGE = refusal(
+    "cash_refuse_item_change",
+    "cash: open item %: only allocations change what remains of it",
+    "OLD.id",
+    errcode="integrity_constraint_violation",
 )
-
-
-def references_checked(table: str) -> Trigger:
-    name = f"{table}_references"
-    return Trigger(
-        name,
-        table,
-        f"""
-CREATE TRIGGER {name}
-    AFTER INSERT ON {table}
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION cash_check_references();
-""",
-    )
-
-
-def never_deleted(table: str) -> Trigger:
-    name = f"{table}_no_delete"
-    return Trigger(
-        name,
-        table,
-        f"""
-CREATE TRIGGER {name}
-    BEFORE DELETE ON {table}
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_delete();
-""",
-    )
-
 
 FUNCTIONS = (
     CHECK_REFERENCES,
@@ -254,102 +217,93 @@ FUNCTIONS = (
     CHECK_BANK_ROLE,
 )
 
+# What the import wrote: never changed after (the matching state aside).
+ITEM_FACTS = (
+    "kind",
+    "source_id",
+    "ledger_account_id",
+    "currency",
+    "amount",
+    "amount_minor",
+    "item_date",
+    "reference",
+    "counterparty",
+    "reference_keys",
+)
+# Whom a line is from and what names it: shown as the bank gave it (cash.admin).
+LINE_REFERENCES = (
+    "counterparty_account",
+    "remittance",
+    "bank_reference",
+    "entry_reference",
+    "end_to_end_id",
+    "transaction_code",
+    "natural_key",
+    "key_source",
+    "key_conflict",
+)
+# What the bank said of a line, as an import writes it (cash.services.imports
+# stages these columns); a line's statement is a fact too.
+LINE_FACTS = (
+    "account_id",
+    "booking_date",
+    "value_date",
+    "amount",
+    "currency",
+    "amount_minor",
+    "counterparty",
+    *LINE_REFERENCES,
+    "reference_keys",
+)
+
+# (table, trigger name's end, when fired, function) of the plain triggers.
+PLAIN = (
+    ("cash_bankstatementline", "references", "AFTER INSERT", "cash_check_references"),
+    ("cash_openitem", "references", "AFTER INSERT", "cash_check_references"),
+    ("cash_bankstatement", "no_delete", "BEFORE DELETE", "cash_refuse_delete"),
+    ("cash_openitem", "no_delete", "BEFORE DELETE", "cash_refuse_delete"),
+    ("cash_allocation", "added", "AFTER INSERT", "cash_allocations_added"),
+    ("cash_allocation", "reversed", "AFTER UPDATE", "cash_allocations_reversed"),
+    ("cash_allocation", "immutable", "BEFORE UPDATE OR DELETE", "cash_refuse_allocation_change"),
+    ("cash_bankstatementline", "no_delete", "BEFORE DELETE", "cash_refuse_line_change"),
+    (
+        "cash_bankaccount",
+        "bank_role",
+        "BEFORE INSERT OR UPDATE OF ledger_account_id",
+        "cash_check_bank_role",
+    ),
+)
+
 TRIGGERS = (
-    references_checked("cash_bankstatementline"),
-    references_checked("cash_openitem"),
-    never_deleted("cash_bankstatement"),
-    never_deleted("cash_openitem"),
-    Trigger(
-        "cash_openitem_facts",
-        "cash_openitem",
-        """
-CREATE TRIGGER cash_openitem_facts
-    BEFORE UPDATE ON cash_openitem
-    FOR EACH ROW WHEN (
-        (OLD.kind, OLD.source_id, OLD.ledger_account_id, OLD.currency, OLD.amount,
-         OLD.amount_minor, OLD.item_date, OLD.reference, OLD.counterparty, OLD.reference_keys)
-        IS DISTINCT FROM
-        (NEW.kind, NEW.source_id, NEW.ledger_account_id, NEW.currency, NEW.amount,
-         NEW.amount_minor, NEW.item_date, NEW.reference, NEW.counterparty, NEW.reference_keys)
-        OR (pg_trigger_depth() = 0 AND OLD.remaining_minor <> NEW.remaining_minor)
-    )
-    EXECUTE FUNCTION cash_refuse_item_change();
-""",
-    ),
-    Trigger(
-        "cash_allocation_added",
-        "cash_allocation",
-        """
-CREATE TRIGGER cash_allocation_added
-    AFTER INSERT ON cash_allocation
-    REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION cash_allocations_added();
-""",
-    ),
-    Trigger(
-        "cash_allocation_reversed",
-        "cash_allocation",
-        """
-CREATE TRIGGER cash_allocation_reversed
-    AFTER UPDATE ON cash_allocation
-    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION cash_allocations_reversed();
-""",
-    ),
-    Trigger(
-        "cash_allocation_immutable",
-        "cash_allocation",
-        """
-CREATE TRIGGER cash_allocation_immutable
-    BEFORE UPDATE OR DELETE ON cash_allocation
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_allocation_change();
-""",
-    ),
-    Trigger(
-        "cash_bankstatementline_no_delete",
-        "cash_bankstatementline",
-        """
-CREATE TRIGGER cash_bankstatementline_no_delete
-    BEFORE DELETE ON cash_bankstatementline
-    FOR EACH ROW EXECUTE FUNCTION cash_refuse_line_change();
-""",
+    *(
+        # AFTER: once per statement, reading its rows (see the module's docstring).
+        on_each_statement(f"{table}_{end}", table, when_fired, function)
+        if when_fired.startswith("AFTER")
+        else trigger(f"{table}_{end}", table, when_fired, function)
+        for table, end, when_fired, function in PLAIN
     ),
     # The WHEN clause is evaluated without a function call, so a run's status
     # updates cost nothing here; pg_trigger_depth() is 0 for a statement a
     # client sent and 1 inside the allocation trigger.
-    Trigger(
+    trigger(
+        "cash_openitem_facts",
+        "cash_openitem",
+        "BEFORE UPDATE",
+        "cash_refuse_item_change",
+        condition=changed(ITEM_FACTS)
+        + "\n        OR (pg_trigger_depth() = 0 AND OLD.remaining_minor <> NEW.remaining_minor)",
+    ),
+    trigger(
         "cash_bankstatementline_facts",
         "cash_bankstatementline",
-        """
-CREATE TRIGGER cash_bankstatementline_facts
-    BEFORE UPDATE ON cash_bankstatementline
-    FOR EACH ROW WHEN (
-        (OLD.account_id, OLD.statement_id, OLD.booking_date, OLD.value_date, OLD.amount,
-         OLD.currency, OLD.amount_minor, OLD.counterparty, OLD.counterparty_account,
-         OLD.remittance, OLD.bank_reference, OLD.entry_reference, OLD.end_to_end_id,
-         OLD.transaction_code, OLD.natural_key, OLD.key_source, OLD.key_conflict,
-         OLD.reference_keys)
-        IS DISTINCT FROM
-        (NEW.account_id, NEW.statement_id, NEW.booking_date, NEW.value_date, NEW.amount,
-         NEW.currency, NEW.amount_minor, NEW.counterparty, NEW.counterparty_account,
-         NEW.remittance, NEW.bank_reference, NEW.entry_reference, NEW.end_to_end_id,
-         NEW.transaction_code, NEW.natural_key, NEW.key_source, NEW.key_conflict,
-         NEW.reference_keys)
+        "BEFORE UPDATE",
+        "cash_refuse_line_change",
+        # The statement after the account: the order installed since 0001_squashed.
+        condition=changed((LINE_FACTS[0], "statement_id", *LINE_FACTS[1:]))
+        + """
         OR (pg_trigger_depth() = 0
             AND (OLD.allocated_minor <> NEW.allocated_minor
-                 OR (OLD.status = 'matched') <> (NEW.status = 'matched')))
-    )
-    EXECUTE FUNCTION cash_refuse_line_change();
-""",
-    ),
-    Trigger(
-        "cash_bankaccount_bank_role",
-        "cash_bankaccount",
-        """
-CREATE TRIGGER cash_bankaccount_bank_role
-    BEFORE INSERT OR UPDATE OF ledger_account_id ON cash_bankaccount
-    FOR EACH ROW EXECUTE FUNCTION cash_check_bank_role();
-""",
+                 OR (OLD.status = 'matched') <> (NEW.status = 'matched')))""",
     ),
 )
 

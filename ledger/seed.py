@@ -8,7 +8,7 @@ registry or the real one.
 
 from typing import Any
 
-from django.contrib.auth.management import create_permissions
+from vendors.finance_group import grant_to_finance
 
 # code, name, kind, role, payment method, bank account code (accounting system)
 FIRST_CHART = [
@@ -89,27 +89,13 @@ def _create_chart(apps: Any) -> None:
     _complete_chart(apps)
 
 
-FINANCE_GROUP = "Finance"  # vendors.permissions.FINANCE_GROUP
-PERIOD_PERMISSIONS = (
-    "view_accountingperiod",
-    "close_accountingperiod",
-    "reopen_accountingperiod",
-    "view_periodevent",
+# Finance staff view, close and reopen periods (add/change do not say that).
+PERIOD_GRANTS = (
+    ("ledger", "accountingperiod", ("view", "close", "reopen")),
+    ("ledger", "periodevent", ("view",)),
 )
 
 
 def grant_period_permissions(apps: Any) -> None:
     """Finance staff view, close and reopen periods (add/change do not say that)."""
-    ledger = apps.get_app_config("ledger")
-    ledger.models_module = True
-    create_permissions(ledger, apps=apps, verbosity=0)
-    ledger.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    group = Group.objects.filter(name=FINANCE_GROUP).first()
-    if group is not None:
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label="ledger", codename__in=PERIOD_PERMISSIONS
-            )
-        )
+    grant_to_finance(apps, PERIOD_GRANTS)

@@ -9,9 +9,9 @@ from lib.money import CURRENCY_CHOICES
 IBAN_PATTERN = r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"
 
 
-class CsvMapping(models.Model):
-    """Which column of a bank's CSV export holds what. Columns are named by
-    their header text, compared without case or surrounding spaces."""
+class CsvLayout(models.Model):
+    """How a saved mapping's CSV files are laid out, before any column: the bank
+    statements' (CsvMapping) and the payout reports' (PayoutMapping)."""
 
     name = models.CharField(max_length=100, unique=True)
     delimiter = models.CharField(max_length=1, default=",")
@@ -25,6 +25,19 @@ class CsvMapping(models.Model):
     decimal_comma = models.BooleanField(
         default=False, help_text="Amounts are written 1.234,56 (thousands dot, decimal comma)."
     )
+
+    class Meta:
+        abstract = True
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CsvMapping(CsvLayout):
+    """Which column of a bank's CSV export holds what. Columns are named by
+    their header text, compared without case or surrounding spaces."""
+
     booking_date_column = models.CharField(max_length=60)
     value_date_column = models.CharField(max_length=60, blank=True)
     amount_column = models.CharField(
@@ -50,8 +63,7 @@ class CsvMapping(models.Model):
         help_text="The running balance after each row; gives the opening and closing balance.",
     )
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(CsvLayout.Meta):
         constraints = [
             # Either one signed amount column or both a debit and a credit column.
             models.CheckConstraint(
@@ -63,9 +75,6 @@ class CsvMapping(models.Model):
                 condition=~Q(booking_date_column=""), name="csvmapping_has_booking_date"
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class BankAccount(models.Model):

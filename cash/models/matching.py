@@ -10,7 +10,6 @@ whoever writes the allocation. Allocations are never deleted: undoing one sets
 `reversed_at`, once.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Abs
@@ -18,6 +17,7 @@ from django.db.models.lookups import LessThanOrEqual
 
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
+from lib.user_fields import user_field
 
 from .statements import BankStatementLine
 
@@ -65,9 +65,7 @@ class OpenItem(models.Model):
 class ReconciliationRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    started_by = user_field(db_index=True)
     items_added = models.PositiveIntegerField(default=0)
     matched = models.PositiveIntegerField(default=0, help_text="Lines matched by this run.")
     suggested = models.PositiveIntegerField(default=0, help_text="Lines given a suggestion.")
@@ -122,24 +120,10 @@ class Allocation(models.Model):
         related_name="allocations",
         db_index=False,
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = user_field()
     created_at = models.DateTimeField(auto_now_add=True)
     reversed_at = models.DateTimeField(null=True, blank=True)
-    reversed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    reversed_by = user_field()
 
     class Meta:
         ordering = ["-id"]
@@ -196,14 +180,7 @@ class Suggestion(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    decided_by = user_field()
 
     class Meta:
         ordering = ["line_id", "id"]

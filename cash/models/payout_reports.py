@@ -16,7 +16,6 @@ and exceptions, to change a row or what a report says, and to reopen an
 exception or resolve it twice.
 """
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -25,9 +24,10 @@ from django.db.models.lookups import Exact
 
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
+from lib.user_fields import user_field
 from refunds.models import PaymentMethod
 
-from .accounts import BankAccount
+from .accounts import BankAccount, CsvLayout
 
 
 class PayoutFormat(models.TextChoices):
@@ -55,7 +55,7 @@ class UnknownTypes(models.TextChoices):
     ADJUSTMENT = "adjustment", "Import as adjustments (exception queue)"
 
 
-class PayoutMapping(models.Model):
+class PayoutMapping(CsvLayout):
     """A provider's payout CSV as staff describe it: which column holds what.
 
     Columns are named by their header text (case, spaces and underscores
@@ -64,9 +64,6 @@ class PayoutMapping(models.Model):
     `fees_negative`.
     """
 
-    name = models.CharField(max_length=100, unique=True)
-    delimiter = models.CharField(max_length=1, default=",")
-    encoding = models.CharField(max_length=20, default="utf-8")
     skip_rows = models.PositiveSmallIntegerField(
         default=0, help_text="Lines before the header row (a title, a period)."
     )
@@ -75,9 +72,6 @@ class PayoutMapping(models.Model):
         default="%Y-%m-%d",
         help_text="strftime format of the date columns, e.g. %d.%m.%Y; with %Y-%m-%d a "
         "date-time (2026-11-02 10:15:00) is read as its date.",
-    )
-    decimal_comma = models.BooleanField(
-        default=False, help_text="Amounts are written 1.234,56 (thousands dot, decimal comma)."
     )
     id_column = models.CharField(
         max_length=60,
@@ -141,17 +135,13 @@ class PayoutMapping(models.Model):
         help_text="The payout's total, repeated on each row: checked against the rows.",
     )
 
-    class Meta:
-        ordering = ["name"]
+    class Meta(CsvLayout.Meta):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(gross_column="") & ~Q(payout_id_column=""),
                 name="payoutmapping_has_gross_and_payout",
             ),
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
     def clean(self) -> None:
         from ..payout_files.mappings import TypeValuesError, read_type_values
@@ -257,14 +247,7 @@ class PayoutReport(models.Model):
         help_text="Empty only when every leg was zero.",
     )
     imported_at = models.DateTimeField(auto_now_add=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    imported_by = user_field()
 
     class Meta:
         ordering = ["-arrival_date", "-id"]
@@ -433,14 +416,7 @@ class PayoutException(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     note = models.TextField(blank=True, help_text="How it was explained or fixed.")
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    resolved_by = user_field()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,12 +3,12 @@
 and write-off requests for a difference (one user asks, another approves, the
 journal is posted to a named account)."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
+from lib.user_fields import user_field
 
 from .accounts import BankAccount
 from .matching import ReconciliationRun
@@ -28,9 +28,7 @@ class ReconciliationPeriod(models.Model):
     )
     last_run_at = models.DateTimeField(null=True, blank=True)
     figures = models.JSONField(default=dict, blank=True)
-    signed_off_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    signed_off_by = user_field(db_index=True)
     signed_off_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -61,13 +59,9 @@ class PeriodReopening(models.Model):
         ReconciliationPeriod, on_delete=models.PROTECT, related_name="reopenings"
     )
     reason = models.CharField(max_length=500)
-    reopened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    reopened_by = user_field(null=False, blank=False, db_index=True)
     reopened_at = models.DateTimeField(auto_now_add=True)
-    was_signed_off_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
+    was_signed_off_by = user_field(blank=False, db_index=True)
     was_signed_off_at = models.DateTimeField(null=True)
 
     class Meta:
@@ -105,13 +99,9 @@ class WriteOffRequest(models.Model):
     status = models.CharField(
         max_length=10, choices=WriteOffStatus.choices, default=WriteOffStatus.REQUESTED
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    requested_by = user_field(null=False, blank=False, db_index=True)
     requested_at = models.DateTimeField(auto_now_add=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
+    decided_by = user_field(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     journal = models.ForeignKey(
         "ledger.Journal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"

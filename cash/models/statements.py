@@ -8,7 +8,6 @@ only the matching state (`status`, `allocated_minor`) moves, and
 `allocated_minor` only through allocations.
 """
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Abs, Round
@@ -16,6 +15,7 @@ from django.db.models.lookups import Exact, LessThan, LessThanOrEqual
 
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
+from lib.user_fields import user_field
 
 from .accounts import BankAccount, CsvMapping
 
@@ -80,13 +80,7 @@ class BankStatement(models.Model):
     )
     key_recipe = models.PositiveSmallIntegerField(default=KEY_RECIPE)
     imported_at = models.DateTimeField(auto_now_add=True)
-    imported_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
+    imported_by = user_field(db_index=True)
 
     class Meta:
         ordering = ["-imported_at", "-id"]

@@ -9,12 +9,10 @@ amount column) or the caller gives it, the rows' net amounts add up to it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -25,6 +23,7 @@ from lib.money import ZERO, display_money, is_in_minor_units
 
 from ..models import AmountSource, RowType, UnknownTypes
 from ..statements.base import StatementFileError, read_amount, read_currency
+from ..statements.csvfile import filled_rows, mapped_rows
 from .mappings import COLUMN_FIELDS, TypeValuesError, read_type_values
 
 KEY_RECIPE = "p1"  # the hashed natural key's recipe (see _hash_key)
@@ -118,21 +117,6 @@ def _columns(header: list[str], mapping: Any, header_line: int) -> dict[str, int
     return found
 
 
-def _rows(data: bytes, mapping: Any) -> Iterator[tuple[int, list[str]]]:
-    encoding = mapping.encoding.lower().replace("_", "-")
-    encoding = "utf-8-sig" if encoding in ("utf-8", "utf8") else mapping.encoding
-    try:
-        text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        raise PayoutFileError(f"the file is not {mapping.encoding} text ({error}).") from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
-    try:
-        for row in reader:
-            yield reader.line_num, row
-    except csv.Error as error:
-        raise PayoutFileError(f"row {reader.line_num}: {error}.") from None
-
-
 # ---------------------------------------------------------------- cells
 
 
@@ -174,7 +158,7 @@ def parse(data: bytes, mapping: Any, *, currency: str = "") -> list[ParsedRow]:
             code="invalid_mapping",
             field="mapping",
         ) from None
-    rows = _rows(data, mapping)
+    rows = mapped_rows(data, mapping, PayoutFileError)
     for _ in range(mapping.skip_rows):
         next(rows, None)
     header_at = next(rows, None)
@@ -196,12 +180,8 @@ def parse(data: bytes, mapping: Any, *, currency: str = "") -> list[ParsedRow]:
     width = len(header)
     parsed: list[ParsedRow] = []
 
-    for line, row in rows:
-        if not any(value.strip() for value in row):
-            continue
+    for line, row in filled_rows(rows, width, PayoutFileError):
         where = f"row {line}"
-        if len(row) != width:
-            raise PayoutFileError(f"{where}: {len(row)} columns, the header has {width}.")
 
         def cell(name: str, row: list[str] = row) -> str:
             index = columns.get(name)
@@ -376,16 +356,30 @@ def group_payouts(
     return payouts
 
 
+def _refuse_mixed(
+    rows: list[ParsedRow], attribute: str, code: str, says: Callable[[ParsedRow, ParsedRow], str]
+) -> None:
+    """Refuse the file at the first row whose `attribute` differs from the first
+    row's; `says(row, first)` tells how."""
+    if not rows:
+        return
+    first = rows[0]
+    row = next((r for r in rows if getattr(r, attribute) != getattr(first, attribute)), None)
+    if row is not None:
+        raise PayoutFileError(f"{row.where}: {says(row, first)}", code=code)
+
+
 def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> ParsedPayout:
     first = rows[0]
     name = f"payout {payout_id}"
-    for row in rows:
-        if row.currency != first.currency:
-            raise PayoutFileError(
-                f"{row.where}: {name} is in {first.currency} ({first.where}), this row in "
-                f"{row.currency}.",
-                code="currency_mixed",
-            )
+    _refuse_mixed(
+        rows,
+        "currency",
+        "currency_mixed",
+        lambda row, first: (
+            f"{name} is in {first.currency} ({first.where}), this row in {row.currency}."
+        ),
+    )
     payout_rows = [r for r in rows if r.type == RowType.PAYOUT]
     if len(payout_rows) > 1:
         raise PayoutFileError(
@@ -393,13 +387,14 @@ def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> Par
             code="two_payout_rows",
         )
     dated = [r for r in rows if r.payout_date is not None]
-    for row in dated:
-        if row.payout_date != dated[0].payout_date:
-            raise PayoutFileError(
-                f"{row.where}: {name} is dated {row.payout_date}, {dated[0].where} says "
-                f"{dated[0].payout_date}.",
-                code="payout_date_mixed",
-            )
+    _refuse_mixed(
+        dated,
+        "payout_date",
+        "payout_date_mixed",
+        lambda row, first: (
+            f"{name} is dated {row.payout_date}, {first.where} says {first.payout_date}."
+        ),
+    )
     arrival = dated[0].payout_date if dated else None
     if arrival is None and payout_rows:
         arrival = payout_rows[0].transaction_date
@@ -417,13 +412,15 @@ def _payout(payout_id: str, rows: list[ParsedRow], given: Decimal | None) -> Par
     if payout_rows:
         stated.append((-payout_rows[0].net, AmountSource.PAYOUT_ROW, payout_rows[0].where))
     with_amount = [r for r in rows if r.payout_amount is not None]
-    for row in with_amount:
-        if row.payout_amount != with_amount[0].payout_amount:
-            raise PayoutFileError(
-                f"{row.where}: {name}'s payout amount is {row.payout_amount} here and "
-                f"{with_amount[0].payout_amount} in {with_amount[0].where}.",
-                code="payout_amount_mixed",
-            )
+    _refuse_mixed(
+        with_amount,
+        "payout_amount",
+        "payout_amount_mixed",
+        lambda row, first: (
+            f"{name}'s payout amount is {row.payout_amount} here and "
+            f"{first.payout_amount} in {first.where}."
+        ),
+    )
     if with_amount and with_amount[0].payout_amount is not None:
         stated.append(
             (with_amount[0].payout_amount, AmountSource.PAYOUT_COLUMN, "the payout amount column")

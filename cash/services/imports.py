@@ -27,28 +27,13 @@ from ..errors import require_postgres
 from ..models import BankAccount, BankStatement, CsvMapping
 from ..statements import ParsedStatement, StatementFileError, detect_format, parse
 from ..statements.keys import assign_keys, reference_keys
+from ..triggers import LINE_FACTS
+from .file_results import FileResult
 
 COPY_BATCH = 50_000
 
-STAGING_COLUMNS = (
-    "account_id",
-    "booking_date",
-    "value_date",
-    "amount",
-    "currency",
-    "amount_minor",
-    "counterparty",
-    "counterparty_account",
-    "remittance",
-    "bank_reference",
-    "entry_reference",
-    "end_to_end_id",
-    "transaction_code",
-    "natural_key",
-    "key_source",
-    "key_conflict",
-    "reference_keys",
-)
+# What COPY fills: a line as the bank gave it, without its statement.
+STAGING_COLUMNS = LINE_FACTS
 
 # Unlogged and private to the transaction: what COPY fills before one INSERT.
 STAGING_TABLE = """
@@ -88,20 +73,16 @@ class StatementOutcome:
 
 
 @dataclass
-class ImportResult:
-    format: str
-    file_sha256: str
-    already_imported: bool = False
-    outcomes: list[StatementOutcome] = field(default_factory=list)
+class ImportResult(FileResult[StatementOutcome]):
     timings: dict[str, float] = field(default_factory=dict)  # seconds: parse, load
 
     @property
     def new_lines(self) -> int:
-        return sum(o.new_lines for o in self.outcomes)
+        return self.total("new_lines")
 
     @property
     def known_lines(self) -> int:
-        return sum(o.known_lines for o in self.outcomes)
+        return self.total("known_lines")
 
 
 # ---------------------------------------------------------------- deciding
@@ -246,16 +227,21 @@ def _stage(cursor: Any, account_id: int, parsed: ParsedStatement) -> None:
         raw.copy_expert(f"COPY cash_staging_line ({columns}) FROM STDIN", io.StringIO(chunk))
 
 
+def _statement_says(parsed: ParsedStatement) -> dict[str, Any]:
+    """What a statement says of itself, as stored: a second file bringing the same
+    statement says the same."""
+    return {
+        "statement_ref": parsed.statement_ref[:140],
+        "opening_date": parsed.opening_date,
+        "closing_date": parsed.closing_date,
+        "opening_balance": parsed.opening_balance,
+        "closing_balance": parsed.closing_balance,
+        "line_count": len(parsed.lines),
+    }
+
+
 def _same_statement_exists(account: BankAccount, parsed: ParsedStatement) -> bool:
-    return BankStatement.objects.filter(
-        account=account,
-        statement_ref=parsed.statement_ref[:140],
-        opening_date=parsed.opening_date,
-        closing_date=parsed.closing_date,
-        opening_balance=parsed.opening_balance,
-        closing_balance=parsed.closing_balance,
-        line_count=len(parsed.lines),
-    ).exists()
+    return BankStatement.objects.filter(account=account, **_statement_says(parsed)).exists()
 
 
 def _load(
@@ -301,14 +287,9 @@ def _load(
             file_name=file_name[:255],
             file_sha256=sha256,
             position=position,
-            statement_ref=parsed.statement_ref[:140],
             currency=parsed.currency,
-            opening_balance=parsed.opening_balance,
-            closing_balance=parsed.closing_balance,
-            opening_date=parsed.opening_date,
-            closing_date=parsed.closing_date,
             lines_total=parsed.lines_total,
-            line_count=count,
+            **_statement_says(parsed),
             new_lines=0,
             known_lines=count,
             key_conflicts=conflicts,

@@ -154,24 +154,20 @@ def _shrink(cursor: Any, *tables: str) -> None:
 
 
 def _tier_reference(cursor: Any, run_id: int) -> int:
-    _exec(
-        cursor,
-        """
-CREATE TEMP TABLE t_lkeys ON COMMIT DROP AS
-SELECT l.id AS line_id, l.la, k
-  FROM m_lines l, unnest(string_to_array(l.reference_keys, ' ')) AS k
- WHERE l.reference_keys <> ''
+    # Each side's reference tokens, one row a token: t_lkeys of lines, t_ikeys of items.
+    for keys, side, id_column in (
+        ("t_lkeys", "m_lines", "line_id"),
+        ("t_ikeys", "m_items", "item_id"),
+    ):
+        _exec(
+            cursor,
+            f"""
+CREATE TEMP TABLE {keys} ON COMMIT DROP AS
+SELECT s.id AS {id_column}, s.la, k
+  FROM {side} s, unnest(string_to_array(s.reference_keys, ' ')) AS k
+ WHERE s.reference_keys <> ''
 """,
-    )
-    _exec(
-        cursor,
-        """
-CREATE TEMP TABLE t_ikeys ON COMMIT DROP AS
-SELECT i.id AS item_id, i.la, k
-  FROM m_items i, unnest(string_to_array(i.reference_keys, ' ')) AS k
- WHERE i.reference_keys <> ''
-""",
-    )
+        )
     # Every (line, item) sharing a token; whether the token is unique on each side.
     _exec(
         cursor,

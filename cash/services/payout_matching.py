@@ -171,9 +171,13 @@ class _Books:
             )
         return None
 
-    def charge(self, row: ParsedRow) -> RowMatch:
-        what = f"charge {self.money(row.gross, row.currency)}"
-        ref, found = self._payments_for(row.gateway_reference, row.charge_reference)
+    def _one_payment(
+        self, row: ParsedRow, what: str, reference: str, other: str
+    ) -> RowMatch | tuple[str, Payment]:
+        """The one payment the row names (by `reference`, else by `other`) and the
+        reference that found it; or the row's match when there is no such one
+        payment (its order's, or an exception)."""
+        ref, found = self._payments_for(reference, other)
         if not found:
             return self._order(row, what)
         if len(found) > 1:
@@ -182,9 +186,14 @@ class _Books:
                 ExceptionReason.AMBIGUOUS, f"{what}: payments of {orders} all have {ref!r}."
             )
         (payment,) = found
-        problem = self._payment_problem(row, payment, what)
-        if problem is not None:
-            return problem
+        return self._payment_problem(row, payment, what) or (ref, payment)
+
+    def charge(self, row: ParsedRow) -> RowMatch:
+        what = f"charge {self.money(row.gross, row.currency)}"
+        one = self._one_payment(row, what, row.gateway_reference, row.charge_reference)
+        if isinstance(one, RowMatch):
+            return one
+        ref, payment = one
         if row.gross != payment.amount:
             return _exception(
                 ExceptionReason.AMOUNT_DIFFERS,
@@ -204,18 +213,10 @@ class _Books:
 
     def chargeback(self, row: ParsedRow) -> RowMatch:
         what = f"chargeback {self.money(row.gross, row.currency)}"
-        ref, found = self._payments_for(row.charge_reference, row.gateway_reference)
-        if not found:
-            return self._order(row, what)
-        if len(found) > 1:
-            orders = ", ".join(sorted({p.order.number for p in found}))
-            return _exception(
-                ExceptionReason.AMBIGUOUS, f"{what}: payments of {orders} all have {ref!r}."
-            )
-        (payment,) = found
-        problem = self._payment_problem(row, payment, what)
-        if problem is not None:
-            return problem
+        one = self._one_payment(row, what, row.charge_reference, row.gateway_reference)
+        if isinstance(one, RowMatch):
+            return one
+        ref, payment = one
         if abs(row.gross) > payment.amount:
             return _exception(
                 ExceptionReason.AMOUNT_DIFFERS,

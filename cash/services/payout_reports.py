@@ -21,7 +21,7 @@ read again.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -49,6 +49,7 @@ from ..payout_files import (
     mapping_for,
     read_payout_file,
 )
+from .file_results import FileResult
 from .payout_matching import RowMatch, match_rows
 from .payout_posting import bank_ledger_account, payout_legs, payout_report_journal
 
@@ -75,19 +76,14 @@ class PayoutOutcome:
 
 
 @dataclass
-class PayoutImportResult:
-    format: str
-    file_sha256: str
-    already_imported: bool = False
-    outcomes: list[PayoutOutcome] = field(default_factory=list)
-
+class PayoutImportResult(FileResult[PayoutOutcome]):
     @property
     def new_rows(self) -> int:
-        return sum(o.new_rows for o in self.outcomes)
+        return self.total("new_rows")
 
     @property
     def known_rows(self) -> int:
-        return sum(o.known_rows for o in self.outcomes)
+        return self.total("known_rows")
 
     @property
     def exceptions(self) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +42,12 @@ def _date_reader(fmt: str) -> Any:
     return lambda text: datetime.strptime(text, fmt).date()
 
 
-def _rows(data: bytes, mapping: Any) -> Iterator[tuple[int, list[str]]]:
+def mapped_rows(
+    data: bytes, mapping: Any, error: Callable[[str], Exception] = StatementFileError
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows of a CSV file a saved mapping describes (its encoding, a BOM
+    allowed in UTF-8, and its delimiter), each with its line number; a file that
+    does not read raises `error` (the payout reports' reader has its own)."""
     encoding = (
         "utf-8-sig"
         if mapping.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
@@ -50,18 +55,33 @@ def _rows(data: bytes, mapping: Any) -> Iterator[tuple[int, list[str]]]:
     )
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as error:
-        raise StatementFileError(f"the file is not {mapping.encoding} text ({error}).") from None
+    except (UnicodeDecodeError, LookupError) as decoding:
+        raise error(f"the file is not {mapping.encoding} text ({decoding}).") from None
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=mapping.delimiter)
     try:
         for row in reader:
             yield reader.line_num, row
-    except csv.Error as error:
-        raise StatementFileError(f"row {reader.line_num}: {error}.") from None
+    except csv.Error as bad:
+        raise error(f"row {reader.line_num}: {bad}.") from None
+
+
+def filled_rows(
+    rows: Iterator[tuple[int, list[str]]],
+    width: int,
+    error: Callable[[str], Exception] = StatementFileError,
+) -> Iterator[tuple[int, list[str]]]:
+    """The rows after the header that are not blank, with their line numbers; a
+    row whose width is not the header's raises `error`."""
+    for line, row in rows:
+        if not any(value.strip() for value in row):
+            continue
+        if len(row) != width:
+            raise error(f"row {line}: {len(row)} columns, the header has {width}.")
+        yield line, row
 
 
 def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
-    rows = _rows(data, mapping)
+    rows = mapped_rows(data, mapping)
     for _ in range(mapping.skip_rows):
         next(rows, None)
     header_at = next(rows, None)
@@ -90,12 +110,8 @@ def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
         index = columns.get(name)
         return row[index].strip() if index is not None else ""
 
-    for line, row in rows:
-        if not any(value.strip() for value in row):
-            continue
+    for line, row in filled_rows(rows, width):
         where = f"row {line}"
-        if len(row) != width:
-            raise StatementFileError(f"{where}: {len(row)} columns, the header has {width}.")
         row_currency = cell(row, "currency").upper() or currency
         if row_currency != currency:
             raise StatementFileError(

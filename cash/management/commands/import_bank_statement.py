@@ -1,17 +1,16 @@
 """`manage.py import_bank_statement FILE [--format F] [--account A] [--mapping M]`"""
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from cash.management.file_import import FileImportCommand, mapping_named
 from cash.models import CsvMapping
-from cash.services.imports import find_account, import_statement_file
+from cash.services.imports import ImportResult, find_account, import_statement_file
 from cash.statements import FORMATS
-from lib.errors import DomainError
 
 
-class Command(BaseCommand):
+class Command(FileImportCommand):
     help = (
         "Import a bank statement file (CAMT.053, OFX, MT940 or CSV with a saved mapping). "
         "The format is read from the content and the account from the IBAN or number in the "
@@ -20,39 +19,26 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+        super().add_arguments(parser)
         parser.add_argument("--format", choices=FORMATS, help="instead of detecting it")
         parser.add_argument("--account", help="bank account name, IBAN or account number")
         parser.add_argument("--mapping", help="CSV mapping name (default: the account's)")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"{path}: {error.strerror}") from None
+    def import_file(self, data: bytes, file_name: str, options: dict[str, Any]) -> ImportResult:
         account = None
         if options["account"]:
             account = find_account(options["account"])
             if account is None:
                 raise CommandError(f"--account: no bank account {options['account']!r}")
-        mapping = None
-        if options["mapping"]:
-            mapping = CsvMapping.objects.filter(name=options["mapping"]).first()
-            if mapping is None:
-                raise CommandError(f"--mapping: no CSV mapping {options['mapping']!r}")
-        try:
-            result = import_statement_file(
-                data=data,
-                file_name=path.name,
-                fmt=options["format"],
-                account=account,
-                mapping=mapping,
-            )
-        except DomainError as error:
-            raise CommandError(f"{path.name}: {error.message}") from None
-        if result.already_imported:
-            self.stdout.write(f"{path.name}: this file was imported before; nothing added.")
+        return import_statement_file(
+            data=data,
+            file_name=file_name,
+            fmt=options["format"],
+            account=account,
+            mapping=mapping_named(CsvMapping, options["mapping"], "CSV mapping"),
+        )
+
+    def report(self, result: ImportResult) -> None:
         for outcome in result.outcomes:
             notes = []
             if outcome.statement is None:

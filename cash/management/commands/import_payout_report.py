@@ -1,14 +1,13 @@
 """`manage.py import_payout_report FILE [--provider P] [--format F] [--mapping M]`"""
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from cash.management.file_import import FileImportCommand, mapping_named
 from cash.models import PayoutMapping, PayoutProvider
 from cash.payout_files import FORMATS
-from cash.services.payout_reports import import_payout_report
-from lib.errors import DomainError
+from cash.services.payout_reports import PayoutImportResult, import_payout_report
 from lib.money import display_money
 
 
@@ -27,7 +26,7 @@ def find_provider(name: str | None) -> PayoutProvider:
     return providers[0]
 
 
-class Command(BaseCommand):
+class Command(FileImportCommand):
     help = (
         "Import a payment provider's payout report (Stripe's itemized payout reconciliation "
         "CSV, a marketplace per-line payout CSV, or a CSV with a saved mapping): rows matched "
@@ -37,7 +36,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", type=Path)
+        super().add_arguments(parser)
         parser.add_argument("--provider", help="provider code or name (default: the only one)")
         parser.add_argument("--format", choices=FORMATS, help="instead of reading the header")
         parser.add_argument("--mapping", help="saved mapping name (format custom)")
@@ -46,32 +45,21 @@ class Command(BaseCommand):
             "--payout-amount", help="the payout's amount, checked against its rows (one payout)"
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        path: Path = options["file"]
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            raise CommandError(f"{path}: {error.strerror}") from None
-        provider = find_provider(options["provider"])
-        mapping = None
-        if options["mapping"]:
-            mapping = PayoutMapping.objects.filter(name=options["mapping"]).first()
-            if mapping is None:
-                raise CommandError(f"--mapping: no saved payout mapping {options['mapping']!r}")
-        try:
-            result = import_payout_report(
-                data=data,
-                provider=provider,
-                file_name=path.name,
-                fmt=options["format"] or "",
-                mapping=mapping,
-                currency=options["currency"] or "",
-                payout_amount=options["payout_amount"],
-            )
-        except DomainError as error:
-            raise CommandError(f"{path.name}: {error.message}") from None
-        if result.already_imported:
-            self.stdout.write(f"{path.name}: this file was imported before; nothing added.")
+    def import_file(
+        self, data: bytes, file_name: str, options: dict[str, Any]
+    ) -> PayoutImportResult:
+        self.provider = find_provider(options["provider"])
+        return import_payout_report(
+            data=data,
+            provider=self.provider,
+            file_name=file_name,
+            fmt=options["format"] or "",
+            mapping=mapping_named(PayoutMapping, options["mapping"], "saved payout mapping"),
+            currency=options["currency"] or "",
+            payout_amount=options["payout_amount"],
+        )
+
+    def report(self, result: PayoutImportResult) -> None:
         for outcome in result.outcomes:
             report = outcome.report
             if outcome.new:
@@ -87,6 +75,6 @@ class Command(BaseCommand):
                     f"(report {report.pk})"
                 )
         self.stdout.write(
-            f"{provider.name}, {result.format}: {result.new_rows} new rows, "
+            f"{self.provider.name}, {result.format}: {result.new_rows} new rows, "
             f"{result.known_rows} already imported, {result.exceptions} exceptions to resolve"
         )

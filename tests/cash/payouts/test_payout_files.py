@@ -17,7 +17,7 @@ from cash.payout_files import (
     read_type_values,
 )
 
-from .files import Txn, marketplace_report, stripe_report
+from .files import MARKETPLACE_COLUMNS, Txn, marketplace_report, stripe_report
 
 
 def refused(data: bytes, mapping, code: str, says: str, **kwargs) -> PayoutFileError:
@@ -218,16 +218,7 @@ def test_payout_dates_or_amounts_that_disagree_within_a_payout_refuse_the_file()
     assert payout.amount_source == AmountSource.PAYOUT_COLUMN
 
 
-MARKETPLACE_COLUMNS_NO_CURRENCY = (
-    "Order Number",
-    "SKU",
-    "Type",
-    "Amount",
-    "Fees",
-    "Tax on Fees",
-    "Payout ID",
-    "Payout Date",
-)
+MARKETPLACE_COLUMNS_NO_CURRENCY = tuple(c for c in MARKETPLACE_COLUMNS if c != "Currency")
 
 
 # ---------------------------------------------------------------- saved mappings

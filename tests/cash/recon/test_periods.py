@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import IntegrityError, transaction
 
-from cash.models import PeriodReopening, ReconciliationPeriod, WriteOffRequest
+from cash.models import BankAccount, PeriodReopening, ReconciliationPeriod, WriteOffRequest
 from cash.reconciliation_tasks import reconcile_periods
 from cash.services.periods import reopen, report_csv, report_pdf, run_period, sign_off
 from cash.services.writeoffs import approve_write_off, reject_write_off, request_write_off
@@ -110,16 +111,23 @@ def _expense() -> Account:
     return account
 
 
+def _write_off(
+    account: BankAccount, user: Any, amount: str, on_date: date | None = None, reason: str = "x"
+) -> WriteOffRequest:
+    """A write-off to the first expense account."""
+    return request_write_off(
+        account=account,
+        amount=amount,
+        target_account=_expense(),
+        reason=reason,
+        user=user,
+        on_date=on_date,
+    )
+
+
 def test_a_write_off_needs_another_persons_approval_and_posts_a_journal(account, alice):
     bob = StaffFactory(username="bob")
-    request = request_write_off(
-        account=account,
-        amount="-0.01",
-        target_account=_expense(),
-        reason="Bank rounding",
-        user=alice,
-        on_date=date(2026, 11, 30),
-    )
+    request = _write_off(account, alice, "-0.01", date(2026, 11, 30), reason="Bank rounding")
     with pytest.raises(DomainError) as own:
         approve_write_off(request_id=request.pk, user=alice)
     assert own.value.field == "decided_by"
@@ -138,9 +146,7 @@ def test_a_write_off_needs_another_persons_approval_and_posts_a_journal(account,
 
 
 def test_the_database_refuses_a_self_approved_write_off(account, alice):
-    request = request_write_off(
-        account=account, amount="5.00", target_account=_expense(), reason="x", user=alice
-    )
+    request = _write_off(account, alice, "5.00")
     with pytest.raises(IntegrityError), transaction.atomic():
         WriteOffRequest.objects.filter(pk=request.pk).update(decided_by=alice)
 
@@ -149,23 +155,9 @@ def test_a_write_off_is_refused_in_a_signed_month_and_can_be_rejected(banked, ac
     bob = StaffFactory(username="bob")
     sign_off(period=run_period(account=account, month=NOVEMBER).period, user=alice)
     with pytest.raises(DomainError) as locked:
-        request_write_off(
-            account=account,
-            amount="1.00",
-            target_account=_expense(),
-            reason="x",
-            user=alice,
-            on_date=date(2026, 11, 3),
-        )
+        _write_off(account, alice, "1.00", date(2026, 11, 3))
     assert locked.value.code == "signed_off"
-    december = request_write_off(
-        account=account,
-        amount="1.00",
-        target_account=_expense(),
-        reason="x",
-        user=alice,
-        on_date=date(2026, 12, 3),
-    )
+    december = _write_off(account, alice, "1.00", date(2026, 12, 3))
     assert reject_write_off(request_id=december.pk, user=bob).status == "rejected"
 
 
@@ -174,9 +166,7 @@ def test_a_write_off_is_refused_in_a_signed_month_and_can_be_rejected(banked, ac
 )
 def test_bad_write_off_amounts_name_the_field(account, alice, amount, field):
     with pytest.raises(DomainError) as bad:
-        request_write_off(
-            account=account, amount=amount, target_account=_expense(), reason="x", user=alice
-        )
+        _write_off(account, alice, amount)
     assert bad.value.field == field
 
 
