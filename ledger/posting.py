@@ -683,6 +683,7 @@ def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
     # Sorted, so concurrent batches lock balance rows in the same order.
     rows = sorted(deltas.items())
     table = AccountBalance._meta.db_table
+    _share_vendors_of([account_id for (account_id, _), _ in rows])
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
         values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
@@ -697,6 +698,27 @@ def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
                 f"credit = {table}.credit + excluded.credit",
                 params,
             )
+
+
+def _share_vendors_of(account_ids: list[int]) -> None:
+    """FOR KEY SHARE on the vendors whose accounts are about to be posted to,
+    before their balance rows: the order `record_payout` takes (the vendor, then
+    the balances). Without it a posting that updates a vendor's payable and
+    inserts rows referring to the vendor (invoices, credit notes: foreign keys
+    checked at COMMIT, which take this same lock) deadlocks with a payout that
+    holds the vendor FOR UPDATE and waits for the payable's balance row. Found
+    by the soak drill (bench/drills/soak.py); tests/ledger/test_payouts.py.
+    SQLite (the dev database) locks the whole file and needs none of this."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT v.id FROM {Vendor._meta.db_table} v WHERE v.id IN "
+            f"(SELECT a.vendor_id FROM {Account._meta.db_table} a "
+            "WHERE a.id = ANY(%s) AND a.vendor_id IS NOT NULL) "
+            "ORDER BY v.id FOR KEY SHARE OF v",
+            [account_ids],
+        )
 
 
 def post_one(draft: JournalDraft, *, posted_by: PostedBy) -> Journal | None:
