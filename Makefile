@@ -4,7 +4,7 @@
 
 PYTHON ?= .venv/bin/python
 
-.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal bench-reconciliation
+.PHONY: bench bench-cases bench-ledger bench-statements bench-api bench-portal bench-reconciliation drill-faults drill-soak
 
 bench: bench-cases
 
@@ -25,3 +25,11 @@ bench-portal:
 
 bench-reconciliation:
 	$(PYTHON) -m bench.reconciliation $(BENCH_ARGS)
+
+# Drills: a private PostgreSQL cluster, Redis, gunicorn, Celery worker and beat
+# each (bench/drills/stack.py); docs/drills.md. Options through DRILL_ARGS.
+drill-faults:
+	$(PYTHON) -m bench.drills.faults $(DRILL_ARGS)
+
+drill-soak:
+	$(PYTHON) -m bench.drills.soak $(DRILL_ARGS)

@@ -92,7 +92,10 @@ class ApiClient:
                 detail = f"{type(error).__name__}: {error}"
             retry = should_retry(status, retry_after)
             self.totals.add(status, f"{label} {status} {detail[:200]}")
-            self._record(label, before, status, retry, detail)
+            if status is None and self.recorder is not None:
+                self.recorder.reset(label)  # sent again with the same key
+            else:
+                self._record(label, before, status, False, detail)
             if not retry:
                 with self.totals.lock:
                     self.totals.refused += 1
@@ -106,19 +109,37 @@ class ApiClient:
             time.sleep(backoff_seconds(attempt, retry_after))
 
     def get(self, path: str, label: str, expect: int = 200) -> requests.Response | None:
-        before = time.perf_counter_ns()
-        try:
-            response = self.session.get(self.base + path, timeout=TIMEOUT)
-        except requests.RequestException as error:
-            self._record(label, before, None, False, f"{type(error).__name__}: {error}")
-            return None
-        ok = response.status_code == expect
-        self._record(label, before, response.status_code, ok, "" if ok else response.text)
-        return response
+        assert self.recorder is not None
+        return timed_get(self.session, self.base + path, label, self.recorder, expect)
 
     def _record(self, label: str, before: int, status: int | None, ok: bool, detail: str = ""):
         if self.recorder is not None:
             self.recorder.record(label, time.perf_counter_ns() - before, status, ok, detail)
+
+
+def timed_get(
+    session: requests.Session, url: str, label: str, recorder: Recorder, expect: int = 200
+) -> requests.Response | None:
+    """A GET, timed; sent once more at once if the connection fails (a kept-alive
+    connection the server closed: counted as a reset, not an error)."""
+    for attempt in (1, 2):
+        before = time.perf_counter_ns()
+        try:
+            response = session.get(url, timeout=TIMEOUT, allow_redirects=False)
+        except requests.ConnectionError as error:
+            if attempt == 1:
+                recorder.reset(label)
+                continue
+            recorder.record(label, time.perf_counter_ns() - before, None, False, str(error))
+            return None
+        except requests.RequestException as error:
+            recorder.record(label, time.perf_counter_ns() - before, None, False, str(error))
+            return None
+        ok = response.status_code == expect
+        detail = "" if ok else f"{url} {response.text[:200]}"
+        recorder.record(label, time.perf_counter_ns() - before, response.status_code, ok, detail)
+        return response
+    return None
 
 
 def session_login(base: str, login_path: str, username: str, password: str) -> requests.Session:

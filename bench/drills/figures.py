@@ -70,6 +70,7 @@ class EndpointStats:
     latencies_ns: list[int] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     errors: int = 0  # transport errors and unexpected statuses
+    resets: int = 0  # connection resets retried at once (a keep-alive connection closed)
 
 
 class Recorder:
@@ -91,6 +92,12 @@ class Recorder:
                 if len(self.error_samples) < 20:
                     self.error_samples.append(f"{label}: {status} {detail[:200]}")
 
+    def reset(self, label: str) -> None:
+        """A request that failed on its connection and was sent again at once, as a
+        browser does when the server has closed a kept-alive connection."""
+        with self._lock:
+            self.endpoints[label].resets += 1
+
     def rows(self) -> list[tuple[str, ...]]:
         rows = []
         for label in sorted(self.endpoints):
@@ -104,6 +111,7 @@ class Recorder:
                     f"{percentile_ms(values, 0.99):.1f}" if values else "-",
                     f"{max(values) / 1e6:.1f}" if values else "-",
                     str(stats.errors),
+                    str(stats.resets),
                 )
             )
         return rows
@@ -111,6 +119,10 @@ class Recorder:
     @property
     def total_errors(self) -> int:
         return sum(s.errors for s in self.endpoints.values())
+
+    @property
+    def total_resets(self) -> int:
+        return sum(s.resets for s in self.endpoints.values())
 
     @property
     def total_requests(self) -> int:
