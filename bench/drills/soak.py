@@ -618,8 +618,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--drain-timeout", type=float, default=300)
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory")
     args = parser.parse_args(argv)
-    if args.minutes <= 0 or min(args.integrators, args.portal_users) < 0:
-        parser.error("--minutes must be positive")
+    if args.minutes <= 0 or args.recon_every <= 0:
+        parser.error("--minutes and --recon-every must be positive")
+    if min(args.integrators, args.portal_users, args.staff, args.payouts) < 0:
+        parser.error("thread and payout counts cannot be negative")
     return args
 
 
