@@ -6,10 +6,18 @@ PYTHON ?= .venv/bin/python
 
 BENCHES = cases ledger statements api portal reconciliation
 
-.PHONY: bench $(addprefix bench-,$(BENCHES))
+.PHONY: bench $(addprefix bench-,$(BENCHES)) drill-faults drill-soak
 
 bench: bench-cases
 
 # bench-cases, bench-ledger, ...: python -m bench.<name>
 $(addprefix bench-,$(BENCHES)): bench-%:
 	$(PYTHON) -m bench.$* $(BENCH_ARGS)
+
+# Drills: a private PostgreSQL cluster, Redis, gunicorn, Celery worker and beat
+# each (bench/drills/stack.py); docs/drills.md. Options through DRILL_ARGS.
+drill-faults:
+	$(PYTHON) -m bench.drills.faults $(DRILL_ARGS)
+
+drill-soak:
+	$(PYTHON) -m bench.drills.soak $(DRILL_ARGS)
