@@ -58,19 +58,8 @@ def find_active(key: str) -> ApiToken | None:
     """The key's token with its user, read afresh on every call (no cache): a
     key revoked, expired or whose user is deactivated stops at the next
     request. None for an unknown, revoked, expired or inactive one."""
-    global _lookup
-    if _lookup is None:
-        _lookup = _lookup_statement()
-    sql, token_fields, user_fields = _lookup
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [hash_key(key)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    split = len(token_fields)
-    token = ApiToken.from_db(connection.alias, token_fields, row[:split])
-    token.user = get_user_model().from_db(connection.alias, user_fields, row[split:])
-    if not token.user.is_active:
+    token = _find(hash_key(key))
+    if token is None or not token.user.is_active:
         return None
     now = timezone.now()
     if token.expires_at is not None and token.expires_at <= now:
@@ -78,6 +67,29 @@ def find_active(key: str) -> ApiToken | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
+    return token
+
+
+def _find(key_hash: str) -> ApiToken | None:
+    global _lookup
+    if connection.vendor != "postgresql":
+        # SQLite (scripts/dev.sh) returns dates as text: the ORM converts them.
+        return (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=key_hash, revoked_at__isnull=True)
+            .first()
+        )
+    if _lookup is None:
+        _lookup = _lookup_statement()
+    sql, token_fields, user_fields = _lookup
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_hash])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(token_fields)
+    token = ApiToken.from_db(connection.alias, token_fields, row[:split])
+    token.user = get_user_model().from_db(connection.alias, user_fields, row[split:])
     return token
 
 
