@@ -2,7 +2,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 # Keep each database connection for 60 s (checked before reuse) rather than
 # opening one per request; see config/settings/base.py.
-ENV DATABASE_CONN_MAX_AGE=60 DATABASE_CONN_HEALTH_CHECKS=true
+ENV DATABASE_CONN_MAX_AGE=60 DATABASE_CONN_HEALTH_CHECKS=false
 WORKDIR /app
 # Unicode fonts the credit note and statement PDFs embed (ledger/fonts.py).
 RUN apt-get update \

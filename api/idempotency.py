@@ -7,16 +7,23 @@ authenticator keeps its answer on the request, so the view does not look the
 key up a second time). An unauthenticated request is passed to the view, which
 refuses it: nothing is stored for it and nothing is replayed to it.
 
-The first request with a key inserts its record, runs, and stores its answer,
-all in one transaction; a concurrent request with the same key waits on the
-record's unique index until that transaction ends, then returns the stored
-answer without running again. The same key with a different body answers 422.
+A request with a key runs in one transaction, and its answer is stored at
+the end of it, in that transaction, by one statement that also claims the key
+(`INSERT ... ON CONFLICT DO NOTHING RETURNING`): a key costs one statement.
+When the key is taken already, by an earlier request or by a concurrent one
+(whose transaction this statement waits for on the record's unique index),
+nothing is inserted: this request's work is rolled back and the stored answer
+is returned instead. So a retry runs the work once more and throws it away
+(side effects outside the database go through the outbox, after commit, and
+are thrown away with it); racing requests with one key have one effect. The
+same key with a different body answers 422.
 
 An answer that says "try again" is never stored, so that the retry with the
 same key can succeed: any 5xx, any answer with Retry-After (the 409 the
 exception handler gives after a lock timeout, a deadlock, a serialization
-failure or a constraint race), and any answer whose transaction was marked for
-rollback. The record is rolled back with it.
+failure or a constraint race), any streaming answer, and any answer whose
+transaction was marked for rollback. Its work is rolled back, and when an
+earlier request stored an answer under the key, that answer is returned.
 
 Records older than IDEMPOTENCY_RETENTION_DAYS are purged by a periodic task
 (api.tasks.purge_idempotency_records).
@@ -30,7 +37,7 @@ import re
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from rest_framework.exceptions import APIException
@@ -128,39 +135,37 @@ class IdempotencyMiddleware:
         fingerprint = hashlib.sha256(
             b"\0".join([request.method.encode(), request.path.encode(), body])
         ).hexdigest()
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    scope=scope,
-                    key=key,
-                    method=request.method,
-                    path=request.path[:500],
-                    fingerprint=fingerprint,
-                )
-                response = self.get_response(request)
-                if not _storable(response):
-                    # Roll the record back with the answer: the key is free again.
-                    transaction.set_rollback(True)
-                    return response
-                record.status_code = response.status_code
-                record.content_type = response.get("Content-Type", "")[:100]
-                record.body = response.content
+        with transaction.atomic():
+            response = self.get_response(request)
+            if _storable(response):
                 try:
-                    record.save(update_fields=["status_code", "content_type", "body"])
+                    if _claim(scope, key, request, fingerprint, response):
+                        return response  # ours: committed with the work
                 except DatabaseError:
                     # The view left the transaction aborted (a database error it
-                    # turned into a 4xx): give its answer, store nothing.
-                    transaction.set_rollback(True)
-                return response
-        except IntegrityError:
-            pass
-        return self._replay(request, scope, key, fingerprint)
+                    # turned into a 4xx): nothing can be stored with it.
+                    pass
+            # Not ours to keep: another request with this key got there first,
+            # or the answer says "try again". The work goes with it.
+            transaction.set_rollback(True)
+        return self._replay(request, scope, key, fingerprint, response)
 
-    def _replay(self, request: HttpRequest, scope: str, key: str, fingerprint: str) -> HttpResponse:
+    def _replay(
+        self,
+        request: HttpRequest,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        response: HttpResponse,
+    ) -> HttpResponse:
+        """The answer stored under the key, if there is one; else this request's
+        own answer, which was not stored (a "try again", say)."""
         record = IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-        if record is None or record.status_code is None:
-            # Purged in between, or a record written before answers that were
-            # not stored were rolled back: nothing to replay.
+        if record is None:
+            return response
+        if record.status_code is None:
+            # A record written before answers that were not stored were rolled
+            # back: nothing to replay, and the key is taken.
             return _retry_later(request)
         if record.fingerprint != fingerprint:
             return problem_response(
@@ -170,6 +175,42 @@ class IdempotencyMiddleware:
                 errors={"Idempotency-Key": ["Used before with another body or path."]},
             )
         return _replayed(request, record)
+
+
+_TABLE = IdempotencyRecord._meta.db_table
+# The claim and the answer in one statement, at the end of the work, in its
+# transaction. A concurrent request that inserted the same key first makes
+# this one wait on the unique index until it ends: if it committed, nothing is
+# inserted (no row returned) and this request's work is rolled back; if it
+# rolled back, this one inserts.
+_CLAIM = (
+    f"INSERT INTO {_TABLE} "
+    "(scope, key, method, path, fingerprint, status_code, content_type, body, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT (scope, key) DO NOTHING RETURNING id"
+)
+
+
+def _claim(
+    scope: str, key: str, request: HttpRequest, fingerprint: str, response: HttpResponse
+) -> bool:
+    """Store `response` under the key; False when the key was taken already."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM,
+            [
+                scope,
+                key,
+                request.method,
+                request.path[:500],
+                fingerprint,
+                response.status_code,
+                response.get("Content-Type", "")[:100],
+                response.content,
+                timezone.now(),
+            ],
+        )
+        return cursor.fetchone() is not None
 
 
 def purge_idempotency_records(*, now: datetime | None = None) -> int:

@@ -41,9 +41,10 @@ class ApiToken(models.Model):
 class IdempotencyRecord(models.Model):
     """The stored answer to a POST made with an Idempotency-Key.
 
-    The row is inserted before the request runs, in the request's transaction:
-    a second request with the same key waits on the unique index until the
-    first commits, then gets the stored answer instead of running again.
+    The row is inserted with the answer at the end of the request, in the
+    request's transaction: a concurrent request with the same key waits on the
+    unique index until the first commits, then has its own work rolled back
+    and gets the stored answer (api.idempotency).
     Purged after IDEMPOTENCY_RETENTION_DAYS (api.idempotency).
     """
 

@@ -4,7 +4,9 @@
 caller's transaction, and asks Celery (after commit) to drain that consumer.
 A message about a case carries the case's next sequence number (1, 2, 3, ...
 in the order the case's messages were written), so that consumers, and the
-webhook receivers they tell, can put a case's events in order.
+webhook receivers they tell, can put a case's events in order. A case's first
+message (`case.opened`) takes number 1 in the INSERT of the case itself
+(`first_sequence`); later ones raise the case's counter (`_take_sequences`).
 Consumers are named in settings.OUTBOX_CONSUMERS with the dotted path of a
 batch handler, so this app never imports the apps that consume its events.
 
@@ -85,8 +87,26 @@ def emit_many(
         if not rows:
             return
         OutboxMessage.objects.bulk_create(rows)
-    consumers = sorted({row.consumer for row in rows})
-    transaction.on_commit(lambda: dispatch(*consumers))
+    dispatch_on_commit({row.consumer for row in rows})
+
+
+def dispatch_on_commit(consumers: Iterable[str]) -> None:
+    """Queue a drain of each of `consumers` once the current transaction
+    commits: for messages written here, or by hand in the same transaction."""
+    wanted = sorted(set(consumers))
+    if wanted:
+        transaction.on_commit(lambda: dispatch(*wanted))
+
+
+FIRST_SEQUENCE = 1
+
+
+def first_sequence(topic: str) -> int:
+    """The case counter's value for a case whose first message is about
+    `topic`, written in the transaction that inserts the case (refunds.services
+    .opening): the message takes number 1 in that INSERT, so that no UPDATE of
+    the new case's counter is needed; 0 when nobody consumes `topic`."""
+    return FIRST_SEQUENCE if consumers_for(topic) else 0
 
 
 def _take_sequences(cases: list[RefundCase]) -> dict[int, Iterator[int]]:

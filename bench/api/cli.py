@@ -183,6 +183,10 @@ def report(
         f"p50 latency {read.p(0.5) / raw.p(0.5):.1f}x; case read / HTTP floor: throughput "
         f"{read.rate() / floor.rate():.2f}, p50 latency {read.p(0.5) / floor.p(0.5):.1f}x"
     )
+    print(
+        f"creations / HTTP floor: throughput {create.rate() / floor.rate():.3f} "
+        "(issue 14's target: >= 0.08)"
+    )
     print(f"load average (1 min) at the start and end of the timed rounds: {load}")
     print()
     print(

@@ -45,7 +45,8 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": url,
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
-        "DATABASE_CONN_HEALTH_CHECKS": "true",
+        # As the Dockerfile (off: no per-request `SELECT 1`).
+        "DATABASE_CONN_HEALTH_CHECKS": "false",
         # As in bench.cases: publish the outbox's dispatch as production does, to
         # an in-process transport no worker consumes, rather than run it eagerly.
         "CELERY_BROKER_URL": "memory://",

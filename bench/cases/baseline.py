@@ -48,8 +48,8 @@ INSERT_CASE = """
     INSERT INTO refunds_refundcase (
         case_id, order_id, currency, status, status_before_dispute, owner_id, opened_by_id,
         total_refund_amount, shipping_refund_amount, gateway_reference, note,
-        initiated_at, approved_at, completed_at, closed_at, updated_at
-    ) VALUES (%s, %s, %s, 'pending', '', NULL, NULL, %s, 0, '', '', %s, NULL, NULL, NULL, %s)
+        initiated_at, approved_at, completed_at, closed_at, updated_at, event_sequence
+    ) VALUES (%s, %s, %s, 'pending', '', NULL, NULL, %s, 0, '', '', %s, NULL, NULL, NULL, %s, %s)
     RETURNING id
 """
 INSERT_REFUND_LINES = """
@@ -73,8 +73,8 @@ INSERT_EVENT = """
 """
 INSERT_OUTBOX = """
     INSERT INTO refunds_outboxmessage (
-        consumer, topic, order_id, case_id, event_id, created_at, available_at, attempts,
-        last_error, failed_at
+        consumer, topic, order_id, case_id, event_id, sequence, created_at, available_at,
+        attempts, last_error, failed_at
     ) VALUES %s
 """
 UPDATE_LINES = """
@@ -190,7 +190,17 @@ class Baseline:
                 # a billion) rolls the transaction back and runs it again.
                 try:
                     cur.execute(
-                        INSERT_CASE, [new_case_id(now), job.order_id, currency, total, now, now]
+                        INSERT_CASE,
+                        [
+                            new_case_id(now),
+                            job.order_id,
+                            currency,
+                            total,
+                            now,
+                            now,
+                            # The case.opened message's number, as refunds.outbox numbers it.
+                            1 if self.outbox_consumers else 0,
+                        ],
                     )
                 except errors.UniqueViolation:
                     conn.rollback()
@@ -242,8 +252,8 @@ class Baseline:
                         cur,
                         INSERT_OUTBOX,
                         [
-                            (consumer, "case.opened", None, case_pk, event_pk, now, now, 0, "",
-                             None)
+                            (consumer, "case.opened", None, case_pk, event_pk, 1, now, now, 0,
+                             "", None)
                             for consumer in self.outbox_consumers
                         ],
                     )  # fmt: skip

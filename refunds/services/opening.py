@@ -7,11 +7,12 @@ same request writing nothing.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -25,12 +26,14 @@ from ..models import (
     EventKind,
     Order,
     OrderLine,
+    OutboxMessage,
     ReasonPolicy,
     RefundCase,
     RefundLine,
     VendorLiability,
 )
 from ..statuses import CaseStatus
+from . import _opening_sql
 from ._shared import (
     User,
     line_counters,
@@ -50,6 +53,7 @@ from .liability import (
 from .parsing import parse_amount, parse_quantity, parse_text
 
 CASE_ID_ATTEMPTS = 8
+OPENED_TOPIC = "case.opened"
 
 
 @dataclass(frozen=True)
@@ -98,34 +102,27 @@ def open_case(
         lookup: dict[str, Any] = {"number": order_number}
     else:
         lookup = {"pk": order.pk if isinstance(order, Order) else order}
-    # The unique index on case_id decides. On the rare collision the whole
-    # transaction rolls back and runs again with another ID: cheaper, on every
-    # other case, than a savepoint around the insert.
-    for _ in range(CASE_ID_ATTEMPTS):
-        case_id = new_case_id(now)
-        try:
-            with transaction.atomic():
-                return _open_case(
-                    lookup,
-                    case_id,
-                    lines,
-                    shipping_amount,
-                    shipping_reason,
-                    note=note,
-                    actor=actor,
-                    channel=channel,
-                    owner=owner,
-                    now=now,
-                )
-        except IntegrityError:
-            if not RefundCase.objects.filter(case_id=case_id).exists():
-                raise
-    raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
+    # In the caller's transaction (the Idempotency-Key's, say) no savepoint of
+    # our own (a SAVEPOINT and a RELEASE per case): every refusal comes before
+    # the first write, so it leaves the caller's transaction as it was; a
+    # failure after it marks the caller's transaction for rollback (_open_case).
+    # A case-ID collision inserts nothing and draws again: no IntegrityError.
+    with nullcontext() if connection.in_atomic_block else transaction.atomic():
+        return _open_case(
+            lookup,
+            lines,
+            shipping_amount,
+            shipping_reason,
+            note=note,
+            actor=actor,
+            channel=channel,
+            owner=owner,
+            now=now,
+        )
 
 
 def _open_case(
     lookup: dict[str, Any],
-    case_id: str,
     lines: Sequence[LineRequest],
     shipping_amount: Any,
     shipping_reason: Any,
@@ -136,7 +133,7 @@ def _open_case(
     owner: User | None,
     now: datetime,
 ) -> RefundCase:
-    locked = Order.objects.select_for_update().filter(**lookup).first()
+    locked = _find_order(lookup, lock=True)
     if locked is None:
         name = next(iter(lookup.values()))
         raise RefundError("order", f"Order {name!r} does not exist.", code="not_found")
@@ -155,7 +152,6 @@ def _open_case(
         )
     shipping = sum((p.shipping for p in pieces), ZERO)
     case = RefundCase(
-        case_id=case_id,
         order=locked,
         currency=currency,
         status=CaseStatus.PENDING,
@@ -165,28 +161,134 @@ def _open_case(
         shipping_refund_amount=shipping,
         note=note,
         initiated_at=now,
+        # The opening's outbox message takes the case's first number here.
+        event_sequence=outbox.first_sequence(OPENED_TOPIC),
     )
+    # From here on the transaction writes: whatever fails must take it all back,
+    # the caller's transaction included when we run inside one.
+    try:
+        if connection.vendor == "postgresql":
+            return _write(case, pieces, order_lines, locked, note, actor, channel, now)
+        return _write_with_orm(case, pieces, order_lines, locked, note, actor, channel, now)
+    except BaseException:
+        transaction.set_rollback(True)
+        raise
+
+
+def _write(
+    case: RefundCase,
+    pieces: list[PricedPiece],
+    order_lines: dict[int, OrderLine],
+    locked: Order,
+    note: str,
+    actor: User | None,
+    channel: str,
+    now: datetime,
+) -> RefundCase:
+    """The opening's rows in hand-built statements (refunds.services._opening_sql):
+    case, lines, liabilities (the ranks' order of the dashboard's triggers), the
+    order lines' and order's counters, then the event with its outbox messages."""
+    case.updated_at = timezone.now()
+    for _ in range(CASE_ID_ATTEMPTS):
+        # The unique index on case_id decides; a collision inserts nothing.
+        case.case_id = new_case_id(now)
+        if _opening_sql.insert_case(case):
+            break
+    else:
+        raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
+    refund_lines = [_refund_line(case, p) for p in pieces]
+    _opening_sql.insert_lines(refund_lines)
+    liabilities = [_liability_row(case, row) for row in liabilities_for(pieces)]
+    _opening_sql.insert_liabilities(liabilities)
+    write_line_counters(order_lines)
+    _opening_sql.add_to_order(case)
+    opened = _opened_event(case, note, actor, channel, now)
+    consumers = outbox.consumers_for(OPENED_TOPIC)
+    _opening_sql.insert_event_and_messages(
+        opened,
+        topic=OPENED_TOPIC,
+        consumers=consumers,
+        sequence=case.event_sequence if consumers else None,
+        now=timezone.now(),
+    )
+    outbox.dispatch_on_commit(consumers)
+    return _with_related(case, refund_lines, liabilities, opened)
+
+
+def _write_with_orm(
+    case: RefundCase,
+    pieces: list[PricedPiece],
+    order_lines: dict[int, OrderLine],
+    locked: Order,
+    note: str,
+    actor: User | None,
+    channel: str,
+    now: datetime,
+) -> RefundCase:
+    """The same rows through the ORM, where the database is not PostgreSQL
+    (the SQLite of scripts/dev.sh)."""
+    for _ in range(CASE_ID_ATTEMPTS):
+        case.case_id = new_case_id(now)
+        if not RefundCase.objects.filter(case_id=case.case_id).exists():
+            break
+    else:
+        raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
     case.save(force_insert=True)
     refund_lines = RefundLine.objects.bulk_create([_refund_line(case, p) for p in pieces])
     liabilities = VendorLiability.objects.bulk_create(
         [_liability_row(case, row) for row in liabilities_for(pieces)]
     )
-    opened = CaseEvent.objects.create(
+    write_line_counters(order_lines)
+    _add_to_order(locked, case)
+    opened = _opened_event(case, note, actor, channel, now)
+    opened.save(force_insert=True)
+    if case.event_sequence:
+        # Numbered by the case's INSERT (outbox.first_sequence).
+        OutboxMessage.objects.bulk_create(
+            [
+                OutboxMessage(
+                    consumer=consumer,
+                    topic=OPENED_TOPIC,
+                    case=case,
+                    event=opened,
+                    sequence=case.event_sequence,
+                    available_at=timezone.now(),
+                )
+                for consumer in outbox.consumers_for(OPENED_TOPIC)
+            ]
+        )
+        outbox.dispatch_on_commit(outbox.consumers_for(OPENED_TOPIC))
+    return _with_related(case, refund_lines, liabilities, opened)
+
+
+def _add_to_order(locked: Order, case: RefundCase) -> None:
+    Order.objects.filter(pk=locked.pk).update(
+        refunded_amount=F("refunded_amount") + case.total_refund_amount,
+        refunded_shipping=F("refunded_shipping") + case.shipping_refund_amount,
+    )
+
+
+def _opened_event(
+    case: RefundCase, note: str, actor: User | None, channel: str, now: datetime
+) -> CaseEvent:
+    return CaseEvent(
         case=case,
         kind=EventKind.OPENED,
         to_status=CaseStatus.PENDING,
         actor=actor,
         channel=channel,
         text=note,
-        data={"total_refund_amount": str(total)},
+        data={"total_refund_amount": str(case.total_refund_amount)},
         created_at=now,
     )
-    write_line_counters(order_lines)
-    Order.objects.filter(pk=locked.pk).update(
-        refunded_amount=F("refunded_amount") + total,
-        refunded_shipping=F("refunded_shipping") + shipping,
-    )
-    outbox.emit("case.opened", case=case, event=opened)
+
+
+def _with_related(
+    case: RefundCase,
+    refund_lines: list[RefundLine],
+    liabilities: list[VendorLiability],
+    opened: CaseEvent,
+) -> RefundCase:
     _cache_related(case, "lines", refund_lines)
     _cache_related(case, "liabilities", liabilities)
     _cache_related(case, "events", [opened])
@@ -213,7 +315,7 @@ def preview_case(
 ) -> tuple[list[PricedPiece], list[Liability]]:
     """Price a case exactly as `open_case` would, writing nothing."""
     order_id = order.pk if isinstance(order, Order) else order
-    locked = Order.objects.filter(pk=order_id).first()
+    locked = _find_order({"pk": order_id}, lock=False)
     if locked is None:
         raise RefundError("order", f"Order {order_id!r} does not exist.", code="not_found")
     pieces, _ = _price_request(locked, lines, shipping_amount, shipping_reason)
@@ -241,10 +343,7 @@ def _price_request(
     if shipping_amount not in (None, ""):
         shipping = parse_amount(shipping_amount, currency, "shipping_amount")
     wants_shipping_weights = shipping > 0 and not line_ids
-    query = OrderLine.objects.filter(order_id=order.pk)
-    if not wants_shipping_weights:
-        query = query.filter(pk__in=line_ids)
-    order_lines = {line.pk: line for line in query}
+    order_lines = {line.pk: line for line in _find_lines(order, line_ids, wants_shipping_weights)}
     line: OrderLine | None
     for line in order_lines.values():
         line._loaded_counters = line_counters(line)  # type: ignore[attr-defined]  # see _counters_changed
@@ -252,7 +351,7 @@ def _price_request(
     codes = {str(r.reason) for r in lines}
     if shipping > 0:
         codes.add(str(shipping_reason or (lines[0].reason if lines else "")))
-    policies = {p.code: p for p in ReasonPolicy.objects.filter(code__in=codes, is_active=True)}
+    policies = {p.code: p for p in _find_policies(codes)}
 
     pieces: list[PricedPiece] = []
     for index, (request, line_id) in enumerate(zip(lines, line_ids, strict=True)):
@@ -294,6 +393,40 @@ def _price_request(
             raise RefundError("shipping_amount", "The order has no vendor to carry shipping.")
         pieces.append(price_shipping(shipping, policy, weights, currency))
     return pieces, order_lines
+
+
+def _find_order(lookup: dict[str, Any], *, lock: bool) -> Order | None:
+    """The order by id or number, locked FOR UPDATE when `lock`."""
+    if _opening_sql.orders.usable:
+        column = "id" if "pk" in lookup else "number"
+        found = _opening_sql.orders.rows(
+            f"{column} = %s LIMIT 1" + (" FOR UPDATE" if lock else ""),
+            [next(iter(lookup.values()))],
+        )
+        return found[0] if found else None  # type: ignore[return-value]
+    query = Order.objects.filter(**lookup)
+    return (query.select_for_update() if lock else query).first()
+
+
+def _find_lines(order: Order, line_ids: list[int], every_line: bool) -> list[OrderLine]:
+    """The order's lines asked for, or all of them when `every_line`."""
+    if _opening_sql.order_lines.usable:
+        if every_line:
+            return _opening_sql.order_lines.rows("order_id = %s", [order.pk])  # type: ignore[return-value]
+        # An id beyond bigint names no line (and must not fail the query).
+        wanted = [i for i in line_ids if -(2**63) <= i < 2**63]
+        return _opening_sql.order_lines.rows(  # type: ignore[return-value]
+            "order_id = %s AND id = ANY(%s::bigint[])", [order.pk, wanted]
+        )
+    query = OrderLine.objects.filter(order_id=order.pk)
+    return list(query if every_line else query.filter(pk__in=line_ids))
+
+
+def _find_policies(codes: set[str]) -> list[ReasonPolicy]:
+    """The active reason policies of `codes`."""
+    if _opening_sql.policies.usable:
+        return _opening_sql.policies.rows("code = ANY(%s) AND is_active", [sorted(codes)])  # type: ignore[return-value]
+    return list(ReasonPolicy.objects.filter(code__in=codes, is_active=True))
 
 
 def _policy(policies: Mapping[str, ReasonPolicy], code: Any, field: str) -> ReasonPolicy:

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -248,35 +249,41 @@ def test_the_purge_runs_from_celery_beat():
 
 # ---------------------------------------------------------------- cost
 
-# Today's price of a key on a creation: INSERT the record, SAVEPOINT and RELEASE
-# around the service's own transaction (nested in the record's), UPDATE the
-# record with the answer. Authenticating early costs nothing: the view reuses it.
-KEY_STATEMENTS = 4
+# The price of a key on a creation: one INSERT ... ON CONFLICT that claims the
+# key and stores the answer, at the end of the work and in its transaction (no
+# SAVEPOINT around the service, no separate lookup: authenticating early costs
+# nothing, the view reuses it).
+KEY_STATEMENTS = 1
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_an_idempotency_key_costs_at_most_four_statements(acme, bolt, monkeypatch):
+def test_an_idempotency_key_costs_at_most_one_statement(acme, bolt, monkeypatch):
+    """Counted outside any test transaction, as gunicorn runs it."""
     monkeypatch.setattr(outbox, "dispatch", lambda *consumers: None)
     orders = [
         make_order(number=f"ORD-COST-{i}", lines=[(acme, "MUG-01", 2, "20.00", "0.10")])
-        for i in range(2)
+        for i in range(3)
     ]
     api = client_for(StaffFactory(username="counter"))
     api.get("/api/v1/reasons/")  # the key's last_used_at is written once a minute
 
     def statements(**headers) -> list[str]:
-        seen: list[str] = []
-
-        def count(execute, sql, params, many, context):
-            seen.append(sql)
-            return execute(sql, params, many, context)
-
         order = orders.pop()
-        with connection.execute_wrapper(count):
-            response = api.post("/api/v1/refund-cases/", case_body(order), format="json", **headers)
+        body = case_body(order)
+        with CaptureQueriesContext(connection) as captured:
+            response = api.post("/api/v1/refund-cases/", body, format="json", **headers)
         assert response.status_code == 201, response.json()
-        return seen
+        assert not response.has_header("Idempotent-Replayed")
+        return [query["sql"] for query in captured.captured_queries]
 
     without = statements()
     with_key = statements(HTTP_IDEMPOTENCY_KEY="cost")
     assert len(with_key) - len(without) <= KEY_STATEMENTS, "\n".join(with_key)
+    assert len(with_key) > len(without), "the answer must be stored"
+    assert IdempotencyRecord.objects.filter(key="cost", status_code=201).count() == 1
+    # The retry runs again, finds the key taken, rolls its work back and replays.
+    again = api.post(
+        "/api/v1/refund-cases/", case_body(orders[0]), format="json", HTTP_IDEMPOTENCY_KEY="cost"
+    )
+    assert again.status_code == 422 and again.json()["code"] == "idempotency_key_reused"
+    assert not RefundCase.objects.filter(order=orders[0]).exists()
