@@ -137,7 +137,13 @@ def test_the_exceptions_can_be_worked_through_as_the_readme_says(loaded):
         reject_suggestion(suggestion_id=suggestion.pk, user=clerk)
     charges = Account.objects.get(role="provider_fees")
     fee_line = BankStatementLine.objects.get(amount=Decimal("-12.90"))
-    for amount, line in ((Decimal("-12.90"), fee_line), (Decimal("-3.50"), None)):
+    # The payout debited with its charge: matched to its payout, 3.50 left over.
+    (short_line,) = [
+        line
+        for line in BankStatementLine.objects.filter(account=account, allocated_minor__gt=0)
+        if abs(line.amount_minor) - line.allocated_minor == 350
+    ]
+    for amount, line in ((Decimal("-12.90"), fee_line), (Decimal("-3.50"), short_line)):
         request = request_write_off(
             account=account,
             amount=amount,
@@ -154,6 +160,9 @@ def test_the_exceptions_can_be_worked_through_as_the_readme_says(loaded):
     assert figures["difference"] == "0.00"
     assert not Suggestion.objects.filter(status=SuggestionStatus.PENDING).exists()
     assert figures["unmatched_items"]["count"] == 0
+    # Each write-off matched its line: nothing on the statement is unexplained.
+    assert figures["unmatched_lines"]["count"] == 0
+    assert figures["verdict"] == "reconciled"
 
 
 def test_the_showcase_case_is_traced_to_the_bank_without_a_gap(loaded):
