@@ -5,6 +5,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from ledger.models import Payout
 from ledger.posting import PayoutError, record_payout
@@ -107,55 +108,24 @@ def test_a_payout_during_a_posting_that_refers_to_the_vendor_does_not_deadlock(w
         posting_dates([PAID_ON])  # the month's period row exists: nobody waits on its insert
     payable = Account.objects.get(role=AccountRole.VENDOR_PAYABLE, vendor=acme)
     income = Account.objects.get(role=AccountRole.COMMISSION_INCOME)
-    posted, payout_waits = threading.Event(), threading.Event()
-    results: dict[str, object] = {}
 
-    def posting() -> None:
-        try:
-            with transaction.atomic():
-                draft = JournalDraft(
-                    posting_key="test:deadlock", kind="correction", currency="EUR", date=PAID_ON
-                )
-                draft.debit(income.pk, D("1.00"))
-                draft.credit(payable.pk, D("1.00"))
-                post_one(draft, posted_by=BY_TESTS)
-                posted.set()
-                payout_waits.wait(timeout=60)
-                # A row whose foreign key to ACME is checked at COMMIT.
-                Payout.objects.create(
-                    vendor=acme, currency="EUR", amount=D("0.01"), paid_on=PAID_ON
-                )
-            results["posting"] = "committed"
-        except Exception as error:  # asserted on below
-            results["posting"] = error
-        finally:
-            posted.set()
-            connection.close()
+    def posting() -> str:
+        draft = JournalDraft(
+            posting_key="test:deadlock", kind="correction", currency="EUR", date=PAID_ON
+        )
+        draft.debit(income.pk, D("1.00"))
+        draft.credit(payable.pk, D("1.00"))
+        post_one(draft, posted_by=BY_TESTS)
+        # A row whose foreign key to ACME is checked at COMMIT.
+        Payout.objects.create(vendor=acme, currency="EUR", amount=D("0.01"), paid_on=PAID_ON)
+        return "committed"
 
-    def payout() -> None:
-        try:
-            results["payout"] = record_payout(
-                vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
-            )
-        except Exception as error:  # asserted on below
-            results["payout"] = error
-        finally:
-            connection.close()
+    def payout() -> Payout:
+        return record_payout(
+            vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
+        )
 
-    one = threading.Thread(target=posting)
-    one.start()
-    assert posted.wait(timeout=60)
-    two = threading.Thread(target=payout)
-    two.start()
-    for _ in range(600):
-        if waiting_on_a_lock() or not two.is_alive():
-            break
-        threading.Event().wait(0.1)
-    blocked = waiting_on_a_lock()
-    payout_waits.set()
-    one.join(timeout=60)
-    two.join(timeout=60)
-    assert not one.is_alive() and not two.is_alive(), "a transaction hung"
-    assert blocked, f"the payout did not wait for the posting: {results}"
-    assert results["posting"] == "committed", results
-    assert isinstance(results["payout"], Payout), results
+    results = hold_then_race(posting, payout)
+    assert results["blocked"], f"the payout did not wait for the posting: {results}"
+    assert results["first"] == "committed", results
+    assert isinstance(results["second"], Payout), results
