@@ -57,14 +57,21 @@ API_FORMATS = {
 }
 
 
+# The longest range one export covers: ten years (and a leap day or two).
+EXPORT_MAX_DAYS = 3660
+
+
 class ExportQuery(serializers.Serializer):
     date_from = serializers.DateField(help_text="First day, YYYY-MM-DD.")
-    date_to = serializers.DateField(help_text="Last day, YYYY-MM-DD (inclusive).")
+    date_to = serializers.DateField(
+        help_text="Last day, YYYY-MM-DD (inclusive): on or after date_from, and at most "
+        f"{EXPORT_MAX_DAYS} days (ten years) after it; otherwise a 400 naming date_to."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["date_from"] > attrs["date_to"]:
             raise serializers.ValidationError({"date_to": ["Must be on or after date_from."]})
-        if (attrs["date_to"] - attrs["date_from"]).days > 3660:
+        if (attrs["date_to"] - attrs["date_from"]).days > EXPORT_MAX_DAYS:
             raise serializers.ValidationError({"date_to": ["At most ten years at a time."]})
         return attrs
 

@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.api_fields import MONTH_PATTERN
 from lib.api_renderers import PDFRenderer
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
@@ -195,6 +196,16 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return response
 
 
+# The month in a period's path: the URL takes any YYYY-MM-shaped text (2026-13
+# is a 400 naming `month`), the schema states the months there are.
+MONTH = OpenApiParameter(
+    "month",
+    {"type": "string", "pattern": MONTH_PATTERN},
+    OpenApiParameter.PATH,
+    description="The month, YYYY-MM.",
+)
+
+
 class PeriodViewSet(viewsets.ViewSet):
     """Accounting periods (calendar months): list, close, reopen (ledger.closing)."""
 
@@ -213,7 +224,7 @@ class PeriodViewSet(viewsets.ViewSet):
         # Every month of the books, newest first: a dozen a year, not paginated.
         return Response(PeriodSerializer(period_rows(), many=True).data)
 
-    @extend_schema(responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], responses={200: PeriodSerializer})
     def retrieve(self, request, month=None):
         wanted = parse_month(month)
         for row in period_rows():
@@ -221,14 +232,14 @@ class PeriodViewSet(viewsets.ViewSet):
                 return Response(PeriodSerializer(row).data)
         raise NotFound(f"No period {month} in the books.")
 
-    @extend_schema(request=None, responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], request=None, responses={200: PeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, month=None):
         request.data  # noqa: B018 -- the body is read (and a hostile one refused) as on every POST
         period = close_period(month=parse_month(month), user=request.user, process="api")
         return Response(PeriodSerializer(period_row(period)).data)
 
-    @extend_schema(request=ReopenSerializer, responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], request=ReopenSerializer, responses={200: PeriodSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request, month=None):
         data = ReopenSerializer(data=request.data)

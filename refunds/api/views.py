@@ -258,6 +258,13 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def _case(self):
         return self.get_object()
 
+    def _move(self, request, serializer_class, service, field: str) -> Response:
+        """A status move that takes one text (`note` or `reason`) from the body."""
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        text = data.validated_data[field]
+        return self._render(service(case=self._case(), actor=request.user, **{field: text}))
+
     def _acting_vendor(self, code: str | None, action: VendorAction) -> Vendor | None:
         """The vendor named in the body, if the caller may do `action` for it: staff
         for any vendor, a vendor user for those its role allows (vendors.permissions)."""
@@ -278,12 +285,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, case_id=None):
-        data = s.NoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.approve_case(
-            case=self._case(), actor=request.user, note=data.validated_data["note"]
-        )
-        return self._render(case)
+        return self._move(request, s.NoteSerializer, case_services.approve_case, "note")
 
     @extend_schema(
         description="Complete an approved case once the money went back to the customer: "
@@ -310,12 +312,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, case_id=None):
-        data = s.ReasonTextSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.reject_case(
-            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
-        )
-        return self._render(case)
+        return self._move(request, s.ReasonTextSerializer, case_services.reject_case, "reason")
 
     @extend_schema(
         description="Cancel a pending or approved case; what it reserved is refundable again.",
@@ -324,12 +321,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, case_id=None):
-        data = s.ReasonTextSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.cancel_case(
-            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
-        )
-        return self._render(case)
+        return self._move(request, s.ReasonTextSerializer, case_services.cancel_case, "reason")
 
     @extend_schema(
         description="A vendor disputes its part of a pending, approved or completed case. "
