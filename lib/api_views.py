@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django.db.models import Prefetch, QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -65,4 +66,12 @@ class FileImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(self.import_serializer(result).data, status=answer)
 
 
-__all__ = ["FileImportViewSet", "named_or_404"]
+class ReadOnlyViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """A collection to list and objects to read one at a time (actions may add more)."""
+
+
+def described(**descriptions: str):
+    """The operations' descriptions by action: `described(list="...", retrieve="...")`."""
+    return extend_schema_view(
+        **{action: extend_schema(description=text) for action, text in descriptions.items()}
+    )

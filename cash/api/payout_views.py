@@ -6,14 +6,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from lib.api_filters import IdFilter
-from lib.api_views import FileImportViewSet, named_or_404
+from lib.api_views import FileImportViewSet, ReadOnlyViewSet, named_or_404
 from lib.errors import DomainError
-from vendors.api.permissions import ApiAccess, change, staff_read
+from vendors.api.permissions import ApiAccess, change, staff_reads
 
 from ..models import PayoutException, PayoutMapping, PayoutProvider, PayoutReport, PayoutReportRow
 from ..services.payout_reports import import_payout_report, resolve_payout_exception
@@ -64,8 +63,7 @@ class PayoutReportViewSet(FileImportViewSet):
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_payoutreport"),
-        "retrieve": staff_read("cash.view_payoutreport"),
+        **staff_reads("cash.view_payoutreport"),
         "create": change("cash.add_payoutreport"),
     }
     filterset_class = PayoutReportFilter
@@ -113,17 +111,14 @@ class PayoutExceptionFilter(django_filters.FilterSet):
         fields = ["status", "reason", "provider", "report"]
 
 
-class PayoutExceptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class PayoutExceptionViewSet(ReadOnlyViewSet):
     """Payout report rows that matched no payment or refund case: the queue staff
     work through, and resolving one with a note. Staff only."""
 
     serializer_class = PayoutExceptionSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_payoutexception"),
-        "retrieve": staff_read("cash.view_payoutexception"),
+        **staff_reads("cash.view_payoutexception"),
         "resolve": change("cash.change_payoutexception"),
     }
     lookup_value_regex = r"[0-9]+"

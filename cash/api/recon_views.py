@@ -19,17 +19,17 @@ import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lib.api_filters import IdFilter
-from lib.api_views import FileImportViewSet, named_or_404
+from lib.api_views import FileImportViewSet, ReadOnlyViewSet, named_or_404
 from lib.errors import DomainError
 from refunds.selectors import case_scope
-from vendors.api.permissions import ApiAccess, change, read, staff_read
+from vendors.api.permissions import ApiAccess, change, read, staff_reads
 from vendors.selectors import visible_vendor_ids
 
 from ..models import (
@@ -73,8 +73,7 @@ class BankStatementViewSet(FileImportViewSet):
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_bankstatement"),
-        "retrieve": staff_read("cash.view_bankstatement"),
+        **staff_reads("cash.view_bankstatement"),
         "create": change("cash.add_bankstatement"),
     }
     filterset_class = BankStatementFilter
@@ -125,17 +124,14 @@ class ReconciliationFilter(django_filters.FilterSet):
         fields = ["account", "signed_off"]
 
 
-class ReconciliationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ReconciliationViewSet(ReadOnlyViewSet):
     """Reconciliation periods (a bank account and a month): start a run, read its
     figures and pending suggestions, confirm or reject a suggestion, sign the
     month off or reopen it with a reason. Staff only."""
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_reconciliationperiod"),
-        "retrieve": staff_read("cash.view_reconciliationperiod"),
+        **staff_reads("cash.view_reconciliationperiod"),
         "create": change("cash.add_reconciliationperiod", "cash.change_reconciliationperiod"),
         "confirm": change("cash.change_suggestion"),
         "reject": change("cash.change_suggestion"),

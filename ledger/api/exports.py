@@ -15,13 +15,14 @@ from typing import Any
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
+from lib.api_views import ReadOnlyViewSet
 from lib.downloads import download
-from vendors.api.permissions import ApiAccess, read, staff_read
+from vendors.api.permissions import ApiAccess, read, reads, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
 
@@ -174,17 +175,14 @@ class SettlementStatementFilter(django_filters.FilterSet):
         fields = ["vendor", "currency"]
 
 
-class SettlementStatementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class SettlementStatementViewSet(ReadOnlyViewSet):
     """Vendors' settlement statements: vendor users read their own vendors'
     (and download them where their role allows), staff all."""
 
     serializer_class = SettlementStatementSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": read("ledger.view_settlementstatement"),
-        "retrieve": read("ledger.view_settlementstatement"),
+        **reads("ledger.view_settlementstatement"),
         "csv": read("ledger.view_settlementstatement", vendor=VendorAction.DOWNLOAD_STATEMENTS),
         "pdf": read("ledger.view_settlementstatement", vendor=VendorAction.DOWNLOAD_STATEMENTS),
     }
