@@ -199,11 +199,14 @@ _LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _SUBLABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# A character of a path, query or fragment as RFC 3986 has it (pchar).
+_PCHAR = "([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
 # An http(s) URL to a host name (up to six labels, at most 253 characters in all),
-# an IPv4 address or localhost, with an optional port and a path of printable ASCII.
+# an IPv4 address or localhost, with an optional port, path, query and fragment.
 HTTP_URL_PATTERN = (
     rf"^https?://({_LABEL}(\.{_SUBLABEL}){{0,4}}\.[A-Za-z]{{2,24}}"
-    rf"|{_OCTET}(\.{_OCTET}){{3}}|localhost)(:{_PORT})?([/?#][!-~]*)?$"
+    rf"|{_OCTET}(\.{_OCTET}){{3}}|localhost)(:{_PORT})?"
+    rf"(/({_PCHAR}|/)*)?(\?({_PCHAR}|[/?])*)?(#({_PCHAR}|[/?])*)?$"
 )
 
 
@@ -218,7 +221,7 @@ def _http_url(value: str) -> None:
         "pattern": HTTP_URL_PATTERN,
         "maxLength": 500,
         "description": "An http or https URL: a host name, an IPv4 address or localhost, "
-        "an optional port, a path of printable ASCII.",
+        "an optional port, path, query and fragment (RFC 3986 characters).",
         "example": "https://hooks.example.com/splitledger",
     }
 )

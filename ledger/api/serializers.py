@@ -262,9 +262,7 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class ReopenSerializer(serializers.Serializer):
-    reason = TextField(
-        required=False, allow_blank=True, help_text="Why the month is reopened (required)."
-    )
+    reason = TextField(help_text="Why the month is reopened.")
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):

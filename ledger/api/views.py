@@ -1,6 +1,9 @@
 """Read-only ledger API for finance staff (with the view permissions) and the
 read-only group; vendors read their figures in the portal's statements."""
 
+import re
+from datetime import date
+
 import django_filters
 from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
@@ -11,14 +14,20 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lib.api_fields import MONTH_PATTERN
 from lib.api_renderers import PDFRenderer, pdf_attachment
 from lib.api_views import ReadOnlyViewSet, described
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
 from vendors.api.permissions import ApiAccess, change, read, reads, staff_read, staff_reads
 
-from ..closing import close_period, parse_month, period_row, period_rows, reopen_period
+from ..closing import (
+    PeriodError,
+    close_period,
+    parse_month,
+    period_row,
+    period_rows,
+    reopen_period,
+)
 from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, JournalKind, TaxCode
 from ..pdf import credit_note_pdf, invoice_pdf
 from ..selectors import invoices_for, trial_balance
@@ -182,13 +191,28 @@ class CreditNoteViewSet(ReadOnlyViewSet):
 
 
 # The month in a period's path: the URL takes any YYYY-MM-shaped text (2026-13
-# is a 400 naming `month`), the schema states the months there are.
+# is a 400 naming `month`), the schema states the months there are: those with a
+# month before and after them (a period is closed after the one before it and
+# reopened before the one after it), 0001-02 to 9999-11.
+PERIOD_MONTH_PATTERN = (
+    r"^(0001-(0[2-9]|1[0-2])"
+    r"|(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-(0[1-9]|1[0-2])"
+    r"|9999-(0[1-9]|1[01]))$"
+)
 MONTH = OpenApiParameter(
     "month",
-    {"type": "string", "pattern": MONTH_PATTERN},
+    {"type": "string", "pattern": PERIOD_MONTH_PATTERN},
     OpenApiParameter.PATH,
-    description="The month, YYYY-MM.",
+    description="The month, YYYY-MM, from 0001-02 to 9999-11.",
 )
+
+
+def _period_month(value: str) -> date:
+    if not re.fullmatch(PERIOD_MONTH_PATTERN.strip("^$"), value):
+        parse_month(value)  # the error for what is not a month at all
+        raise PeriodError("month", f"{value!r} is not a month of the books: 0001-02 to 9999-11.")
+    return parse_month(value)
 
 
 class PeriodViewSet(viewsets.ViewSet):
@@ -210,7 +234,7 @@ class PeriodViewSet(viewsets.ViewSet):
 
     @extend_schema(parameters=[MONTH], responses={200: PeriodSerializer})
     def retrieve(self, request, month=None):
-        wanted = parse_month(month)
+        wanted = _period_month(month)
         for row in period_rows():
             if row.month == wanted:
                 return Response(PeriodSerializer(row).data)
@@ -220,7 +244,7 @@ class PeriodViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def close(self, request, month=None):
         request.data  # noqa: B018 -- the body is read (and a hostile one refused) as on every POST
-        period = close_period(month=parse_month(month), user=request.user, process="api")
+        period = close_period(month=_period_month(month), user=request.user, process="api")
         return Response(PeriodSerializer(period_row(period)).data)
 
     @extend_schema(parameters=[MONTH], request=ReopenSerializer, responses={200: PeriodSerializer})
@@ -229,7 +253,7 @@ class PeriodViewSet(viewsets.ViewSet):
         data = ReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         period = reopen_period(
-            month=parse_month(month),
+            month=_period_month(month),
             user=request.user,
             process="api",
             reason=data.validated_data.get("reason", ""),

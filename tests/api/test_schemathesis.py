@@ -26,9 +26,15 @@ parameter missing, methods not listed: deterministic by construction) and
 fuzzing, at most MAX_EXAMPLES requests per operation from a fixed seed
 (derandomized), no shrinking, no deadline: two or three minutes. Half of the
 path parameters are taken from identifiers that exist, so detail endpoints and
-actions reach their real answers rather than only 404s. One rule the schema
-cannot state is kept by a hook (map_case): a valid order's amounts have no more
-decimals than its currency allows.
+actions reach their real answers rather than only 404s. Every input rule of a
+single value is in the schema, and both checks that compare the schema's idea
+of valid input with the server's (positive_data_acceptance,
+negative_data_rejection) hold on every operation. The rules JSON Schema cannot
+state (across fields, or of a file's content), which the schema states in
+words, are kept by the generated valid requests through a hook (map_case): a
+valid order's amounts have no more decimals than its currency allows; a date
+range starts before it ends, and an export's spans at most ten years; an
+uploaded bank statement is one, in the format named.
 """
 
 from __future__ import annotations
