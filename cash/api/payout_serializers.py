@@ -145,7 +145,7 @@ class PayoutUploadSerializer(serializers.Serializer):
     provider = optional_text(
         max_length=30,
         help_text="The provider's code; may be left out when there is only one provider "
-        "(none: 404 `not_found`, several: 409 `conflict`).",
+        "(none: 404 `not_found`, several: 409 `ambiguous`).",
     )
     format = optional_choice(
         PayoutFormat.choices, help_text="Default: read from the header (or the provider's)."

@@ -51,7 +51,7 @@ def _provider(code: str) -> PayoutProvider:
         raise DomainError("provider", "There is no payout provider yet.", code="not_found")
     if len(providers) > 1:
         raise DomainError(
-            "provider", "Name the provider whose payouts the file reports.", code="conflict"
+            "provider", "Name the provider whose payouts the file reports.", code="ambiguous"
         )
     return providers[0]
 
