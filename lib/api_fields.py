@@ -8,7 +8,7 @@ exactly what its OpenAPI document describes.
 
 import re
 
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -23,6 +23,10 @@ RATE_PATTERN = r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$"
 # Text that is not blank once trimmed and holds no NUL (PostgreSQL text cannot).
 TEXT_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 OPTIONAL_TEXT_PATTERN = r"^[^\u0000]*$"
+# A month, YYYY-MM, of the years 0001 to 9999 (what a Python date can hold).
+MONTH_PATTERN = r"^(000[1-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-9][0-9]{3})-(0[1-9]|1[0-2])$"
+# An object's id: a positive PostgreSQL bigint.
+ID_MAXIMUM = 2**63 - 1
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -70,14 +74,27 @@ class TextField(serializers.CharField):
 
 
 class WholeNumberField(serializers.IntegerField):
-    """A JSON integer (a string or a float is refused, even "5" or 5.0)."""
+    """A JSON integer: a string is refused ("5"), and so is a number with a
+    fraction (5.5). A number written with a zero fraction (5.0) is the integer
+    5, as JSON Schema's `type: integer` (and JavaScript) has it."""
 
     default_error_messages = {"not_an_integer": "Send a whole number, e.g. 2."}
 
     def to_internal_value(self, data) -> int:
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("not_an_integer")
         return super().to_internal_value(data)
+
+
+class IdField(WholeNumberField):
+    """An object's id in a body: a whole number from 1 (a bigint)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", ID_MAXIMUM)
+        super().__init__(**kwargs)
 
 
 class JSONBooleanField(serializers.BooleanField):
@@ -176,3 +193,96 @@ class RateOutputField(serializers.DecimalField):
         kwargs.setdefault("coerce_to_string", True)
         kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
+
+
+_LABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SUBLABEL = "[A-Za-z0-9]([A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_PORT = "(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+# A character of a path, query or fragment as RFC 3986 has it (pchar).
+_PCHAR = "([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+# An http(s) URL to a host name (up to six labels, at most 253 characters in all),
+# an IPv4 address or localhost, with an optional port, path, query and fragment.
+HTTP_URL_PATTERN = (
+    rf"^https?://({_LABEL}(\.{_SUBLABEL}){{0,4}}\.[A-Za-z]{{2,24}}"
+    rf"|{_OCTET}(\.{_OCTET}){{3}}|localhost)(:{_PORT})?"
+    rf"(/({_PCHAR}|/)*)?(\?({_PCHAR}|[/?])*)?(#({_PCHAR}|[/?])*)?$"
+)
+
+
+def _http_url(value: str) -> None:
+    # A function, not the validator itself, which the schema would read as `format: uri`.
+    URLValidator(schemes=["http", "https"])(value)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": HTTP_URL_PATTERN,
+        "maxLength": 500,
+        "description": "An http or https URL: a host name, an IPv4 address or localhost, "
+        "an optional port, path, query and fragment (RFC 3986 characters).",
+        "example": "https://hooks.example.com/splitledger",
+    }
+)
+class HttpUrlField(serializers.CharField):
+    """An http(s) URL, as strict as its pattern: what the pattern refuses, the
+    field refuses, and what it accepts Django's URL validator accepts too. (No
+    `format: uri` in the schema: the pattern says more, and a URI of any other
+    form is refused.)"""
+
+    default_error_messages = {"not_a_string": "Send a string."}
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("max_length", 500)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators.append(
+            RegexValidator(
+                HTTP_URL_PATTERN,
+                "Enter an http or https URL to a host name or an IPv4 address.",
+                code="invalid",
+            )
+        )
+        self.validators.append(_http_url)
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+def related(source: str, **kwargs) -> serializers.CharField:
+    """A related object's attribute as text ("imported_by.username"), read only;
+    null when there is no related object."""
+    return serializers.CharField(
+        source=source, read_only=True, default=None, allow_null=True, **kwargs
+    )
+
+
+class UploadField(serializers.FileField):
+    """An uploaded file of at most `max_bytes` (default 50 MiB)."""
+
+    default_error_messages = {"too_big": "The file is {size} bytes; at most {limit} are accepted."}
+
+    def __init__(self, *, max_bytes: int = 50 * 1024 * 1024, **kwargs) -> None:
+        self.max_bytes = max_bytes
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        file = super().to_internal_value(data)
+        if file.size > self.max_bytes:
+            self.fail("too_big", size=file.size, limit=self.max_bytes)
+        return file
+
+
+def optional_choice(choices, **kwargs) -> serializers.ChoiceField:
+    """One of `choices`, or blank (the default) for the server's choice."""
+    return serializers.ChoiceField(
+        choices=choices, required=False, allow_blank=True, default="", **kwargs
+    )
+
+
+def optional_text(**kwargs) -> serializers.CharField:
+    """Text that may be left out or blank (the default)."""
+    return serializers.CharField(required=False, allow_blank=True, default="", **kwargs)

@@ -4,6 +4,7 @@ negotiation accept a client that asks for the file's type (`Accept:
 application/pdf`, `text/csv`) instead of answering 406 because only JSON was
 on offer. Errors stay problem+json whatever was accepted (lib.problems)."""
 
+from django.http import HttpResponse
 from rest_framework.renderers import BaseRenderer
 
 
@@ -23,3 +24,10 @@ class PDFRenderer(FileRenderer):
 class CSVRenderer(FileRenderer):
     media_type = "text/csv"
     format = "csv"
+
+
+def pdf_attachment(content: bytes, name: str) -> HttpResponse:
+    """A PDF answered as a download named `name`.pdf."""
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+    return response

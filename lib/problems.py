@@ -110,6 +110,16 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "still allows (open cases count).",
     ),
     "duplicate": ProblemType(409, "Already exists", "An object with this key exists already."),
+    "not_ended": ProblemType(
+        409,
+        "Not ended yet",
+        "The period has not ended: it can be closed from the day after its last day.",
+    ),
+    "ambiguous": ProblemType(
+        409,
+        "Name one",
+        "The request leaves out what it is for, and more than one would fit: name one.",
+    ),
     "too_large": ProblemType(413, "Request too large", "The body exceeds the size limit."),
     "file_type": ProblemType(
         400,

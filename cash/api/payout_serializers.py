@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from lib.api_fields import AmountField, MoneyField
-from lib.money import format_amount
+from lib.api_fields import (
+    AmountField,
+    MoneyField,
+    TextField,
+    UploadField,
+    optional_choice,
+    optional_text,
+    related,
+)
+from lib.money import CURRENCY_CHOICES, format_amount
 
 from ..models import PayoutException, PayoutFormat, PayoutReport, PayoutReportRow
-
-# A provider's report of a month is some thousands of rows; this is far beyond.
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 class PayoutExceptionSerializer(serializers.ModelSerializer):
@@ -23,9 +28,7 @@ class PayoutExceptionSerializer(serializers.ModelSerializer):
     gross = serializers.SerializerMethodField()
     gateway_reference = serializers.CharField(source="row.gateway_reference", read_only=True)
     order_number = serializers.CharField(source="row.order_number", read_only=True)
-    resolved_by = serializers.CharField(
-        source="resolved_by.username", read_only=True, default=None, allow_null=True
-    )
+    resolved_by = related("resolved_by.username")
 
     class Meta:
         model = PayoutException
@@ -58,12 +61,8 @@ class PayoutRowSerializer(serializers.ModelSerializer):
     fee = MoneyField()
     fee_tax = MoneyField()
     net = MoneyField()
-    case = serializers.CharField(
-        source="refund_case.case_id", read_only=True, default=None, allow_null=True
-    )
-    order = serializers.CharField(
-        source="order.number", read_only=True, default=None, allow_null=True
-    )
+    case = related("refund_case.case_id")
+    order = related("order.number")
     payment = serializers.IntegerField(source="payment_id", read_only=True, allow_null=True)
     exception = serializers.SerializerMethodField()
 
@@ -103,12 +102,8 @@ class PayoutReportSerializer(serializers.ModelSerializer):
     payout_amount = MoneyField()
     rows_net = MoneyField()
     bank_account = serializers.CharField(source="bank_ledger_account.code", read_only=True)
-    mapping = serializers.CharField(
-        source="mapping.name", read_only=True, default=None, allow_null=True
-    )
-    imported_by = serializers.CharField(
-        source="imported_by.username", read_only=True, default=None, allow_null=True
-    )
+    mapping = related("mapping.name")
+    imported_by = related("imported_by.username")
 
     class Meta:
         model = PayoutReport
@@ -145,47 +140,27 @@ class PayoutReportDetailSerializer(PayoutReportSerializer):
 
 
 class PayoutUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="The provider's payout report (CSV).")
-    provider = serializers.CharField(
+    # A provider's report of a month is some thousands of rows; the limit is far beyond.
+    file = UploadField(help_text="The provider's payout report (CSV).")
+    provider = optional_text(
         max_length=30,
-        required=False,
-        default="",
-        allow_blank=True,
-        help_text="The provider's code; may be left out when there is only one provider.",
+        help_text="The provider's code; may be left out when there is only one provider "
+        "(none: 404 `not_found`, several: 409 `ambiguous`).",
     )
-    format = serializers.ChoiceField(
-        choices=PayoutFormat.choices,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Default: read from the header (or the provider's).",
+    format = optional_choice(
+        PayoutFormat.choices, help_text="Default: read from the header (or the provider's)."
     )
-    mapping = serializers.CharField(
-        max_length=100,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="A saved mapping's name (format custom); default the provider's.",
+    mapping = optional_text(
+        max_length=100, help_text="A saved mapping's name (format custom); default the provider's."
     )
-    currency = serializers.CharField(
-        max_length=3,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="The rows' currency when the file has no currency column.",
+    currency = optional_choice(
+        CURRENCY_CHOICES, help_text="The rows' currency when the file has no currency column."
     )
     payout_amount = AmountField(
         required=False,
         allow_blank=True,
         help_text='The payout\'s amount, checked against its rows (a file of one payout), e.g. "78.23".',
     )
-
-    def validate_file(self, file):
-        if file.size > MAX_FILE_BYTES:
-            raise serializers.ValidationError(
-                f"The file is {file.size} bytes; at most {MAX_FILE_BYTES} are accepted."
-            )
-        return file
 
 
 class PayoutOutcomeSerializer(serializers.Serializer):
@@ -208,4 +183,4 @@ class PayoutImportSerializer(serializers.Serializer):
 
 
 class ResolveExceptionSerializer(serializers.Serializer):
-    note = serializers.CharField(max_length=2000, help_text="How it was explained or fixed.")
+    note = TextField(max_length=2000, help_text="How it was explained or fixed.")

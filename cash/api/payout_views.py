@@ -6,13 +6,13 @@ from __future__ import annotations
 import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from lib.api_filters import IdFilter
+from lib.api_views import FileImportViewSet, ReadOnlyViewSet, named_or_404
 from lib.errors import DomainError
-from vendors.api.permissions import ApiAccess, change, staff_read
+from vendors.api.permissions import ApiAccess, change, staff_reads
 
 from ..models import PayoutException, PayoutMapping, PayoutProvider, PayoutReport, PayoutReportRow
 from ..services.payout_reports import import_payout_report, resolve_payout_exception
@@ -44,98 +44,81 @@ def _provider(code: str) -> PayoutProvider:
         if provider is None:
             raise DomainError("provider", f"No payout provider {code!r}.", code="not_found")
         return provider
+    # Left out, it is the one provider there is: none (404) or several (409) is a
+    # matter of what the platform holds, not of the request's form.
     providers = list(PayoutProvider.objects.all()[:2])
-    if len(providers) != 1:
-        raise DomainError("provider", "Name the provider whose payouts the file reports.")
+    if not providers:
+        raise DomainError("provider", "There is no payout provider yet.", code="not_found")
+    if len(providers) > 1:
+        raise DomainError(
+            "provider", "Name the provider whose payouts the file reports.", code="ambiguous"
+        )
     return providers[0]
 
 
-class PayoutReportViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class PayoutReportViewSet(FileImportViewSet):
     """Payment providers' payout reports: upload one (a Stripe itemized payout
     reconciliation CSV, a marketplace per-line CSV or a saved mapping), list
     them and read one with its rows. Staff only."""
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_payoutreport"),
-        "retrieve": staff_read("cash.view_payoutreport"),
+        **staff_reads("cash.view_payoutreport"),
         "create": change("cash.add_payoutreport"),
     }
-    lookup_value_regex = r"[0-9]+"
     filterset_class = PayoutReportFilter
-    # The one POST is the upload.
-    parser_classes = [MultiPartParser, FormParser]
+    list_serializer = PayoutReportSerializer
+    detail_serializer = PayoutReportDetailSerializer
+    upload_serializer = PayoutUploadSerializer
+    import_serializer = PayoutImportSerializer
 
-    def get_queryset(self):
-        reports = PayoutReport.objects.select_related(
+    def files(self):
+        return PayoutReport.objects.select_related(
             "provider", "mapping", "bank_ledger_account", "imported_by"
         )
-        if self.action == "retrieve":
-            rows = PayoutReportRow.objects.select_related(
-                "order", "refund_case", "exception"
-            ).order_by("row_number")
-            reports = reports.prefetch_related(Prefetch("rows", queryset=rows))
-        return reports
 
-    def get_serializer_class(self):
-        if self.action == "retrieve":
-            return PayoutReportDetailSerializer
-        if self.action == "create":
-            return PayoutUploadSerializer
-        return PayoutReportSerializer
+    def rows(self):
+        rows = PayoutReportRow.objects.select_related("order", "refund_case", "exception")
+        return Prefetch("rows", queryset=rows.order_by("row_number"))
 
     @extend_schema(
         request={"multipart/form-data": PayoutUploadSerializer},
         responses={201: PayoutImportSerializer, 200: PayoutImportSerializer},
     )
     def create(self, request):
-        data = PayoutUploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        mapping = None
-        if values["mapping"]:
-            mapping = PayoutMapping.objects.filter(name=values["mapping"]).first()
-            if mapping is None:
-                raise DomainError(
-                    "mapping", f"No saved payout mapping {values['mapping']!r}.", "not_found"
-                )
+        values = self.upload(request)
+        mappings = PayoutMapping.objects.all()
         upload = values["file"]
         result = import_payout_report(
             data=upload.read(),
             provider=_provider(values["provider"]),
             file_name=upload.name or "",
             fmt=values["format"],
-            mapping=mapping,
+            mapping=named_or_404(mappings, "mapping", values["mapping"], "saved payout mapping"),
             currency=values["currency"],
             payout_amount=values.get("payout_amount") or None,
             user=request.user,
         )
-        answer = status.HTTP_201_CREATED if result.new_rows else status.HTTP_200_OK
-        return Response(PayoutImportSerializer(result).data, status=answer)
+        return self.imported(result, new=bool(result.new_rows))
 
 
 class PayoutExceptionFilter(django_filters.FilterSet):
     provider = django_filters.CharFilter(field_name="row__provider__code")
-    report = django_filters.NumberFilter(field_name="row__report_id")
+    report = IdFilter(field_name="row__report_id")
 
     class Meta:
         model = PayoutException
         fields = ["status", "reason", "provider", "report"]
 
 
-class PayoutExceptionViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class PayoutExceptionViewSet(ReadOnlyViewSet):
     """Payout report rows that matched no payment or refund case: the queue staff
     work through, and resolving one with a note. Staff only."""
 
     serializer_class = PayoutExceptionSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_payoutexception"),
-        "retrieve": staff_read("cash.view_payoutexception"),
+        **staff_reads("cash.view_payoutexception"),
         "resolve": change("cash.change_payoutexception"),
     }
     lookup_value_regex = r"[0-9]+"

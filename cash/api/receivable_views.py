@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import QuerySet
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 
 from lib.api_fields import MoneyField
-from vendors.api.permissions import ApiAccess, read
+from lib.api_views import ReadOnlyViewSet
+from vendors.api.permissions import ApiAccess, reads
 
 from ..models import Receivable, ReceivableKind, ReceivableStatus, ReceivableTag
 from ..selectors import receivables_for
@@ -71,7 +72,7 @@ class ReceivableFilter(django_filters.FilterSet):
         return queryset.filter(**{value: True})
 
 
-class ReceivableViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ReceivableViewSet(ReadOnlyViewSet):
     """Receivables per order line and shipping line: what the payment provider owes
     the platform (provider) and what the platform owes a vendor (vendor), with
     status, tags and the payouts allocated to them. Vendors see their own vendor
@@ -79,10 +80,7 @@ class ReceivableViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     serializer_class = ReceivableSerializer
     permission_classes = [ApiAccess]
-    access = {
-        "list": read("cash.view_receivable"),
-        "retrieve": read("cash.view_receivable"),
-    }
+    access = reads("cash.view_receivable")
     filterset_class = ReceivableFilter
 
     def get_queryset(self):

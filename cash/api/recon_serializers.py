@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from lib.api_fields import MoneyField
+from lib.api_fields import (
+    MONTH_PATTERN,
+    IdField,
+    MoneyField,
+    TextField,
+    UploadField,
+    optional_choice,
+    optional_text,
+    related,
+)
 
 from ..models import (
     BankStatement,
@@ -16,9 +25,6 @@ from ..models import (
     SuggestionStatus,
 )
 from ..services.periods import month_end
-
-# A bank's statement of a year is some ten thousand lines; this is far beyond.
-MAX_FILE_BYTES = 50 * 1024 * 1024
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
@@ -47,9 +53,7 @@ class BankStatementSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.name", read_only=True)
     opening_balance = MoneyField()
     closing_balance = MoneyField()
-    imported_by = serializers.CharField(
-        source="imported_by.username", read_only=True, default=None, allow_null=True
-    )
+    imported_by = related("imported_by.username")
 
     class Meta:
         model = BankStatement
@@ -82,28 +86,13 @@ class BankStatementDetailSerializer(BankStatementSerializer):
 
 
 class StatementUploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="CAMT.053, OFX, MT940 or CSV.")
-    format = serializers.ChoiceField(
-        choices=StatementFormat.choices,
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="Default: detected from the content.",
+    # A bank's statement of a year is some ten thousand lines; the limit is far beyond.
+    file = UploadField(help_text="CAMT.053, OFX, MT940 or CSV.")
+    format = optional_choice(
+        StatementFormat.choices, help_text="Default: detected from the content."
     )
-    account = serializers.CharField(
-        required=False,
-        allow_blank=True,
-        default="",
-        help_text="IBAN or account number; default: the one the file names.",
-    )
-    mapping = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="A saved CSV mapping's name."
-    )
-
-    def validate_file(self, value):
-        if value.size > MAX_FILE_BYTES:
-            raise serializers.ValidationError("The file is larger than 50 MB.")
-        return value
+    account = optional_text(help_text="IBAN or account number; default: the one the file names.")
+    mapping = optional_text(help_text="A saved CSV mapping's name.")
 
 
 class StatementImportSerializer(serializers.Serializer):
@@ -134,9 +123,7 @@ class ReconciliationSerializer(serializers.ModelSerializer):
     account = serializers.CharField(source="account.name", read_only=True)
     account_id = serializers.IntegerField(read_only=True)
     month = serializers.SerializerMethodField()
-    signed_off_by = serializers.CharField(
-        source="signed_off_by.username", read_only=True, default=None, allow_null=True
-    )
+    signed_off_by = related("signed_off_by.username")
 
     class Meta:
         model = ReconciliationPeriod
@@ -178,13 +165,13 @@ class ReconciliationDetailSerializer(ReconciliationSerializer):
 
 
 class RunSerializer(serializers.Serializer):
-    account = serializers.IntegerField(help_text="The bank account's id.")
-    month = serializers.RegexField(r"^[0-9]{4}-(0[1-9]|1[0-2])$", help_text="YYYY-MM.")
+    account = IdField(help_text="The bank account's id.")
+    month = serializers.RegexField(MONTH_PATTERN, help_text="YYYY-MM.")
 
 
 class DecideSerializer(serializers.Serializer):
-    suggestion = serializers.IntegerField()
+    suggestion = IdField()
 
 
 class ReconciliationReopenSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500)
+    reason = TextField(max_length=500)

@@ -19,16 +19,17 @@ import django_filters
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.api_filters import IdFilter
+from lib.api_views import FileImportViewSet, ReadOnlyViewSet, named_or_404
 from lib.errors import DomainError
 from refunds.selectors import case_scope
-from vendors.api.permissions import ApiAccess, change, read, staff_read
+from vendors.api.permissions import ApiAccess, change, read, staff_reads
 from vendors.selectors import visible_vendor_ids
 
 from ..models import (
@@ -57,7 +58,7 @@ from .recon_serializers import (
 
 
 class BankStatementFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     currency = django_filters.CharFilter()
 
     class Meta:
@@ -65,72 +66,55 @@ class BankStatementFilter(django_filters.FilterSet):
         fields = ["account", "currency"]
 
 
-class BankStatementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class BankStatementViewSet(FileImportViewSet):
     """Bank statements: upload one (CAMT.053, OFX, MT940 or mapped CSV), list them
     and read one with its lines, each with its natural key as `reference` and its
     matching status. Staff only."""
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_bankstatement"),
-        "retrieve": staff_read("cash.view_bankstatement"),
+        **staff_reads("cash.view_bankstatement"),
         "create": change("cash.add_bankstatement"),
     }
-    lookup_value_regex = r"[0-9]+"
     filterset_class = BankStatementFilter
-    parser_classes = [MultiPartParser, FormParser]
+    list_serializer = BankStatementSerializer
+    detail_serializer = BankStatementDetailSerializer
+    upload_serializer = StatementUploadSerializer
+    import_serializer = StatementImportSerializer
 
-    def get_queryset(self):
-        statements = BankStatement.objects.select_related("account", "imported_by")
-        if self.action == "retrieve":
-            lines = BankStatementLine.objects.order_by("booking_date", "id")
-            statements = statements.prefetch_related(Prefetch("lines", queryset=lines))
-        return statements
+    def files(self):
+        return BankStatement.objects.select_related("account", "imported_by")
 
-    def get_serializer_class(self):
-        if self.action == "retrieve":
-            return BankStatementDetailSerializer
-        if self.action == "create":
-            return StatementUploadSerializer
-        return BankStatementSerializer
+    def rows(self):
+        lines = BankStatementLine.objects.order_by("booking_date", "id")
+        return Prefetch("lines", queryset=lines)
 
     @extend_schema(
         request={"multipart/form-data": StatementUploadSerializer},
         responses={201: StatementImportSerializer, 200: StatementImportSerializer},
     )
     def create(self, request):
-        data = StatementUploadSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
+        values = self.upload(request)
         account = None
         if values["account"]:
             account = find_account(values["account"])
             if account is None:
                 raise DomainError("account", f"No bank account {values['account']!r}.", "not_found")
-        mapping = None
-        if values["mapping"]:
-            mapping = CsvMapping.objects.filter(name=values["mapping"]).first()
-            if mapping is None:
-                raise DomainError(
-                    "mapping", f"No saved CSV mapping {values['mapping']!r}.", "not_found"
-                )
+        mappings = CsvMapping.objects.all()
         upload = values["file"]
         result = import_statement_file(
             data=upload.read(),
             file_name=upload.name or "",
             fmt=values["format"] or None,
             account=account,
-            mapping=mapping,
+            mapping=named_or_404(mappings, "mapping", values["mapping"], "saved CSV mapping"),
             user=request.user,
         )
-        answer = status.HTTP_201_CREATED if result.new_lines else status.HTTP_200_OK
-        return Response(StatementImportSerializer(result).data, status=answer)
+        return self.imported(result, new=bool(result.new_lines))
 
 
 class ReconciliationFilter(django_filters.FilterSet):
-    account = django_filters.NumberFilter(field_name="account_id")
+    account = IdFilter(field_name="account_id")
     signed_off = django_filters.BooleanFilter(
         field_name="signed_off_at", lookup_expr="isnull", exclude=True
     )
@@ -140,17 +124,14 @@ class ReconciliationFilter(django_filters.FilterSet):
         fields = ["account", "signed_off"]
 
 
-class ReconciliationViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class ReconciliationViewSet(ReadOnlyViewSet):
     """Reconciliation periods (a bank account and a month): start a run, read its
     figures and pending suggestions, confirm or reject a suggestion, sign the
     month off or reopen it with a reason. Staff only."""
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("cash.view_reconciliationperiod"),
-        "retrieve": staff_read("cash.view_reconciliationperiod"),
+        **staff_reads("cash.view_reconciliationperiod"),
         "create": change("cash.add_reconciliationperiod", "cash.change_reconciliationperiod"),
         "confirm": change("cash.change_suggestion"),
         "reject": change("cash.change_suggestion"),
@@ -226,6 +207,7 @@ class ReconciliationViewSet(
     @extend_schema(request=None, responses=ReconciliationDetailSerializer)
     @action(detail=True, methods=["post"], url_path="sign-off")
     def sign_off(self, request, pk=None):
+        request.data  # noqa: B018 -- the body is read (and a hostile one refused) as on every POST
         return self._detail(sign_off(period=self.get_object(), user=request.user))
 
     @extend_schema(request=ReconciliationReopenSerializer, responses=ReconciliationDetailSerializer)

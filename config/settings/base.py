@@ -421,6 +421,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # `?format=` names a renderer of the view; an empty one is refused, not ignored.
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.StrictContentNegotiation",
     # JSON bodies only; the endpoints that take files add multipart (attachments, dispute).
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     # The APIClient of the tests sends JSON unless told otherwise.

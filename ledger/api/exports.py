@@ -15,13 +15,14 @@ from typing import Any
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
+from lib.api_views import ReadOnlyViewSet
 from lib.downloads import download
-from vendors.api.permissions import ApiAccess, read, staff_read
+from vendors.api.permissions import ApiAccess, read, reads, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
 
@@ -57,14 +58,21 @@ API_FORMATS = {
 }
 
 
+# The longest range one export covers: ten years (and a leap day or two).
+EXPORT_MAX_DAYS = 3660
+
+
 class ExportQuery(serializers.Serializer):
     date_from = serializers.DateField(help_text="First day, YYYY-MM-DD.")
-    date_to = serializers.DateField(help_text="Last day, YYYY-MM-DD (inclusive).")
+    date_to = serializers.DateField(
+        help_text="Last day, YYYY-MM-DD (inclusive): on or after date_from, and at most "
+        f"{EXPORT_MAX_DAYS} days (ten years) after it; otherwise a 400 naming date_to."
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["date_from"] > attrs["date_to"]:
             raise serializers.ValidationError({"date_to": ["Must be on or after date_from."]})
-        if (attrs["date_to"] - attrs["date_from"]).days > 3660:
+        if (attrs["date_to"] - attrs["date_from"]).days > EXPORT_MAX_DAYS:
             raise serializers.ValidationError({"date_to": ["At most ten years at a time."]})
         return attrs
 
@@ -167,17 +175,14 @@ class SettlementStatementFilter(django_filters.FilterSet):
         fields = ["vendor", "currency"]
 
 
-class SettlementStatementViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class SettlementStatementViewSet(ReadOnlyViewSet):
     """Vendors' settlement statements: vendor users read their own vendors'
     (and download them where their role allows), staff all."""
 
     serializer_class = SettlementStatementSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": read("ledger.view_settlementstatement"),
-        "retrieve": read("ledger.view_settlementstatement"),
+        **reads("ledger.view_settlementstatement"),
         "csv": read("ledger.view_settlementstatement", vendor=VendorAction.DOWNLOAD_STATEMENTS),
         "pdf": read("ledger.view_settlementstatement", vendor=VendorAction.DOWNLOAD_STATEMENTS),
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -104,7 +103,12 @@ class TaxReportView(ReportView):
     @extend_schema(
         parameters=[
             OpenApiParameter("date_from", OpenApiTypes.DATE, required=True),
-            OpenApiParameter("date_to", OpenApiTypes.DATE, required=True),
+            OpenApiParameter(
+                "date_to",
+                OpenApiTypes.DATE,
+                required=True,
+                description="On or after date_from; otherwise a 400 naming date_from.",
+            ),
             CONVERT,
         ],
         responses={200: REPORT_RESPONSE},
@@ -115,36 +119,33 @@ class TaxReportView(ReportView):
         return self.respond(tax_report(**query.validated_data))
 
 
-def _at(request) -> tuple[date, bool]:
-    query = AtDate(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data["at"], query.validated_data["convert"]
+class AtDateReportView(ReportView):
+    """A report at a date (`at`), made by `report(at=, convert=)`."""
 
-
-class AccruedRefundsView(ReportView):
-    """Refunds approved and not yet completed at a date, per vendor and currency."""
+    report: Any = None
 
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
     def get(self, request):
-        at, convert = _at(request)
-        return self.respond(accrued_refunds(at=at, convert=convert))
+        query = AtDate(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return self.respond(type(self).report(**query.validated_data))
 
 
-class VendorAgingView(ReportView):
+class AccruedRefundsView(AtDateReportView):
+    """Refunds approved and not yet completed at a date, per vendor and currency."""
+
+    report = staticmethod(accrued_refunds)
+
+
+class VendorAgingView(AtDateReportView):
     """What vendors owe the platform at a date (receivables and payable debit
     balances), aged 0-30, 31-60, 61-90 and 90+ days."""
 
-    @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
-    def get(self, request):
-        at, convert = _at(request)
-        return self.respond(vendor_aging(at=at, convert=convert))
+    report = staticmethod(vendor_aging)
 
 
-class CustomerAgingView(ReportView):
+class CustomerAgingView(AtDateReportView):
     """What the payment providers still owe per payment method at a date (gateway
     clearing), aged 0-30, 31-60, 61-90 and 90+ days."""
 
-    @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
-    def get(self, request):
-        at, convert = _at(request)
-        return self.respond(customer_aging(at=at, convert=convert))
+    report = staticmethod(customer_aging)

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from lib.api_fields import MoneyField, RateOutputField
+from lib.api_fields import MoneyField, RateOutputField, TextField, related
 from lib.money import format_amount
 
 from ..invoices import tax_summary
@@ -36,18 +36,11 @@ class EntrySerializer(serializers.ModelSerializer):
 
 
 class JournalSerializer(serializers.ModelSerializer):
-    case = serializers.CharField(
-        source="case.case_id", read_only=True, default=None, allow_null=True
-    )
-    order = serializers.CharField(
-        source="order.number", read_only=True, default=None, allow_null=True
-    )
+    case = related("case.case_id")
+    order = related("order.number")
     entries = EntrySerializer(many=True, read_only=True)
-    posted_by = serializers.CharField(
-        source="posted_by.get_username",
-        read_only=True,
-        default=None,
-        allow_null=True,
+    posted_by = related(
+        "posted_by.get_username",
         help_text="Username of the staff member who posted it, if one did.",
     )
 
@@ -80,18 +73,10 @@ class BalanceSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    vendor = serializers.CharField(
-        source="vendor.code", read_only=True, default=None, allow_null=True
-    )
-    tax_code = serializers.CharField(
-        source="tax_code.code", read_only=True, default=None, allow_null=True
-    )
-    settles_to = serializers.CharField(
-        source="settles_to.code",
-        read_only=True,
-        default=None,
-        allow_null=True,
-        help_text="Gateway clearing: the code of the bank account it settles to.",
+    vendor = related("vendor.code")
+    tax_code = related("tax_code.code")
+    settles_to = related(
+        "settles_to.code", help_text="Gateway clearing: the code of the bank account it settles to."
     )
     balances = serializers.SerializerMethodField()
 
@@ -199,25 +184,38 @@ def tax_rows(lines, currency: str) -> list[dict[str, str]]:
     ]
 
 
-class CreditNoteSerializer(serializers.ModelSerializer):
+class DocumentSerializer(serializers.ModelSerializer):
+    """What an invoice and a credit note have alike: the order and case they are
+    for, their totals, the tax per rate of their lines and the link to their PDF
+    (under `collection`)."""
+
+    collection = ""
     case = serializers.CharField(source="reference", read_only=True)
     order = serializers.CharField(source="order_number", read_only=True)
-    invoice = serializers.CharField(
-        source="invoice.number",
-        read_only=True,
-        default=None,
-        allow_null=True,
-        help_text="The number of the invoice it corrects (null: issued before invoices).",
-    )
     net_amount = MoneyField()
     tax_amount = MoneyField()
     total_amount = MoneyField()
-    lines = CreditNoteLineSerializer(many=True, read_only=True)
     tax = serializers.SerializerMethodField(help_text="Net and tax per rate.")
+    pdf = serializers.SerializerMethodField()
+
+    @extend_schema_field(TaxRowSerializer(many=True))
+    def get_tax(self, document) -> list[dict[str, str]]:
+        return tax_rows(document.lines.all(), document.currency)
+
+    def get_pdf(self, document) -> str:
+        return f"/api/v1/{self.collection}/{document.number}/pdf/"
+
+
+class CreditNoteSerializer(DocumentSerializer):
+    collection = "credit-notes"
+    invoice = related(
+        "invoice.number",
+        help_text="The number of the invoice it corrects (null: issued before invoices).",
+    )
+    lines = CreditNoteLineSerializer(many=True, read_only=True)
     refunds = serializers.SerializerMethodField(
         help_text="Where the money went back: one row per payment method."
     )
-    pdf = serializers.SerializerMethodField()
 
     class Meta:
         model = CreditNote
@@ -241,10 +239,6 @@ class CreditNoteSerializer(serializers.ModelSerializer):
             "pdf",
         ]
 
-    @extend_schema_field(TaxRowSerializer(many=True))
-    def get_tax(self, note) -> list[dict[str, str]]:
-        return tax_rows(note.lines.all(), note.currency)
-
     @extend_schema_field(CreditNoteRefundSerializer(many=True))
     def get_refunds(self, note) -> list[dict[str, str]]:
         rows = CreditNoteRefundSerializer(note.refunds.all(), many=True).data
@@ -259,9 +253,6 @@ class CreditNoteSerializer(serializers.ModelSerializer):
             ]
         return rows
 
-    def get_pdf(self, note) -> str:
-        return f"/api/v1/credit-notes/{note.number}/pdf/"
-
 
 class PeriodSerializer(serializers.Serializer):
     month = serializers.CharField(source="label", help_text="YYYY-MM.")
@@ -271,9 +262,7 @@ class PeriodSerializer(serializers.Serializer):
 
 
 class ReopenSerializer(serializers.Serializer):
-    reason = serializers.CharField(
-        required=False, allow_blank=True, help_text="Why the month is reopened (required)."
-    )
+    reason = TextField(help_text="Why the month is reopened.")
 
 
 class InvoiceLineSerializer(serializers.ModelSerializer):
@@ -302,32 +291,18 @@ class InvoiceLineSerializer(serializers.ModelSerializer):
         ]
 
 
-class InvoiceSerializer(serializers.ModelSerializer):
-    order = serializers.CharField(source="order_number", read_only=True)
+class InvoiceSerializer(DocumentSerializer):
+    collection = "invoices"
     case = serializers.CharField(source="reference", read_only=True, allow_blank=True)
-    seller_vendor = serializers.CharField(
-        source="seller_vendor.code",
-        read_only=True,
-        default=None,
-        allow_null=True,
+    seller_vendor = related(
+        "seller_vendor.code",
         help_text="The vendor on whose behalf a sales invoice is issued (null: the platform).",
     )
-    billed_vendor = serializers.CharField(
-        source="billed_vendor.code",
-        read_only=True,
-        default=None,
-        allow_null=True,
-        help_text="Commission documents: the vendor invoiced or credited.",
+    billed_vendor = related(
+        "billed_vendor.code", help_text="Commission documents: the vendor invoiced or credited."
     )
-    corrects = serializers.CharField(
-        source="corrects.number", read_only=True, default=None, allow_null=True
-    )
-    net_amount = MoneyField()
-    tax_amount = MoneyField()
-    total_amount = MoneyField()
+    corrects = related("corrects.number")
     lines = InvoiceLineSerializer(many=True, read_only=True)
-    tax = serializers.SerializerMethodField(help_text="Net and tax per rate.")
-    pdf = serializers.SerializerMethodField()
 
     class Meta:
         model = Invoice
@@ -353,13 +328,6 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "tax",
             "pdf",
         ]
-
-    @extend_schema_field(TaxRowSerializer(many=True))
-    def get_tax(self, invoice) -> list[dict[str, str]]:
-        return tax_rows(invoice.lines.all(), invoice.currency)
-
-    def get_pdf(self, invoice) -> str:
-        return f"/api/v1/invoices/{invoice.number}/pdf/"
 
 
 class TaxCodeSerializer(serializers.ModelSerializer):

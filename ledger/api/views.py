@@ -1,23 +1,33 @@
 """Read-only ledger API for finance staff (with the view permissions) and the
 read-only group; vendors read their figures in the portal's statements."""
 
+import re
+from datetime import date
+
 import django_filters
 from django.db.models import Q
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from lib.api_renderers import PDFRenderer
+from lib.api_renderers import PDFRenderer, pdf_attachment
+from lib.api_views import ReadOnlyViewSet, described
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES, CURRENCY_EXPONENTS, format_amount
-from vendors.api.permissions import ApiAccess, change, read, staff_read
+from vendors.api.permissions import ApiAccess, change, read, reads, staff_read, staff_reads
 
-from ..closing import close_period, parse_month, period_row, period_rows, reopen_period
+from ..closing import (
+    PeriodError,
+    close_period,
+    parse_month,
+    period_row,
+    period_rows,
+    reopen_period,
+)
 from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, JournalKind, TaxCode
 from ..pdf import credit_note_pdf, invoice_pdf
 from ..selectors import invoices_for, trial_balance
@@ -46,40 +56,30 @@ class JournalFilter(django_filters.FilterSet):
         fields = ["case", "order", "kind", "currency"]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="Posted journals, newest first: each with its balanced entries (debit and "
-        "credit per account). Filter by case, order, kind, currency and date."
-    ),
-    retrieve=extend_schema(description="One journal and its entries."),
+@described(
+    list="Posted journals, newest first: each with its balanced entries (debit and "
+    "credit per account). Filter by case, order, kind, currency and date.",
+    retrieve="One journal and its entries.",
 )
-class JournalViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class JournalViewSet(ReadOnlyViewSet):
     serializer_class = JournalSerializer
     permission_classes = [ApiAccess]
-    access = {
-        "list": staff_read("ledger.view_journal"),
-        "retrieve": staff_read("ledger.view_journal"),
-    }
+    access = staff_reads("ledger.view_journal")
     filterset_class = JournalFilter
     queryset = Journal.objects.select_related("case", "order", "posted_by").prefetch_related(
         "entries__account"
     )
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="The chart of accounts with each account's balance per currency "
-        "(debit, credit, balance = debit - credit)."
-    ),
-    retrieve=extend_schema(description="One account and its balances."),
+@described(
+    list="The chart of accounts with each account's balance per currency "
+    "(debit, credit, balance = debit - credit).",
+    retrieve="One account and its balances.",
 )
-class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AccountViewSet(ReadOnlyViewSet):
     serializer_class = AccountSerializer
     permission_classes = [ApiAccess]
-    access = {
-        "list": staff_read("ledger.view_account"),
-        "retrieve": staff_read("ledger.view_account"),
-    }
+    access = staff_reads("ledger.view_account")
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     filterset_fields = ["role", "kind"]
@@ -163,18 +163,15 @@ class CreditNoteFilter(django_filters.FilterSet):
         fields = ["case", "order", "currency"]
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="Credit notes issued for completed refunds, newest first; each links its PDF."
-    ),
-    retrieve=extend_schema(description="One credit note and its lines."),
+@described(
+    list="Credit notes issued for completed refunds, newest first; each links its PDF.",
+    retrieve="One credit note and its lines.",
 )
-class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class CreditNoteViewSet(ReadOnlyViewSet):
     serializer_class = CreditNoteSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("ledger.view_creditnote"),
-        "retrieve": staff_read("ledger.view_creditnote"),
+        **staff_reads("ledger.view_creditnote"),
         "pdf": staff_read("ledger.view_creditnote"),
     }
     lookup_field = "number"
@@ -190,9 +187,32 @@ class CreditNoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"], renderer_classes=[PDFRenderer])
     def pdf(self, request, number=None):
         note = self.get_object()
-        response = HttpResponse(credit_note_pdf(note), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{note.number}.pdf"'
-        return response
+        return pdf_attachment(credit_note_pdf(note), note.number)
+
+
+# The month in a period's path: the URL takes any YYYY-MM-shaped text (2026-13
+# is a 400 naming `month`), the schema states the months there are: those with a
+# month before and after them (a period is closed after the one before it and
+# reopened before the one after it), 0001-02 to 9999-11.
+PERIOD_MONTH_PATTERN = (
+    r"^(0001-(0[2-9]|1[0-2])"
+    r"|(000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])"
+    r"-(0[1-9]|1[0-2])"
+    r"|9999-(0[1-9]|1[01]))$"
+)
+MONTH = OpenApiParameter(
+    "month",
+    {"type": "string", "pattern": PERIOD_MONTH_PATTERN},
+    OpenApiParameter.PATH,
+    description="The month, YYYY-MM, from 0001-02 to 9999-11.",
+)
+
+
+def _period_month(value: str) -> date:
+    if not re.fullmatch(PERIOD_MONTH_PATTERN.strip("^$"), value):
+        parse_month(value)  # the error for what is not a month at all
+        raise PeriodError("month", f"{value!r} is not a month of the books: 0001-02 to 9999-11.")
+    return parse_month(value)
 
 
 class PeriodViewSet(viewsets.ViewSet):
@@ -200,8 +220,7 @@ class PeriodViewSet(viewsets.ViewSet):
 
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("ledger.view_accountingperiod"),
-        "retrieve": staff_read("ledger.view_accountingperiod"),
+        **staff_reads("ledger.view_accountingperiod"),
         "close": change("ledger.close_accountingperiod"),
         "reopen": change("ledger.reopen_accountingperiod"),
     }
@@ -213,28 +232,28 @@ class PeriodViewSet(viewsets.ViewSet):
         # Every month of the books, newest first: a dozen a year, not paginated.
         return Response(PeriodSerializer(period_rows(), many=True).data)
 
-    @extend_schema(responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], responses={200: PeriodSerializer})
     def retrieve(self, request, month=None):
-        wanted = parse_month(month)
+        wanted = _period_month(month)
         for row in period_rows():
             if row.month == wanted:
                 return Response(PeriodSerializer(row).data)
         raise NotFound(f"No period {month} in the books.")
 
-    @extend_schema(request=None, responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], request=None, responses={200: PeriodSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, month=None):
         request.data  # noqa: B018 -- the body is read (and a hostile one refused) as on every POST
-        period = close_period(month=parse_month(month), user=request.user, process="api")
+        period = close_period(month=_period_month(month), user=request.user, process="api")
         return Response(PeriodSerializer(period_row(period)).data)
 
-    @extend_schema(request=ReopenSerializer, responses={200: PeriodSerializer})
+    @extend_schema(parameters=[MONTH], request=ReopenSerializer, responses={200: PeriodSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request, month=None):
         data = ReopenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         period = reopen_period(
-            month=parse_month(month),
+            month=_period_month(month),
             user=request.user,
             process="api",
             reason=data.validated_data.get("reason", ""),
@@ -260,7 +279,7 @@ class InvoiceFilter(django_filters.FilterSet):
         return queryset.filter(Q(seller_vendor__code=value) | Q(billed_vendor__code=value))
 
 
-class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class InvoiceViewSet(ReadOnlyViewSet):
     """Sales invoices (per order and seller of record) and the platform's
     commission invoices and credit notes. Vendor users see those issued on
     their behalf and those billed to them."""
@@ -268,8 +287,7 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     serializer_class = InvoiceSerializer
     permission_classes = [ApiAccess]
     access = {
-        "list": read("ledger.view_invoice"),
-        "retrieve": read("ledger.view_invoice"),
+        **reads("ledger.view_invoice"),
         "pdf": read("ledger.view_invoice"),
     }
     lookup_field = "number"
@@ -283,21 +301,16 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["get"])
     def pdf(self, request, number=None):
         invoice = self.get_object()
-        response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
-        response["Content-Disposition"] = f'attachment; filename="{invoice.number}.pdf"'
-        return response
+        return pdf_attachment(invoice_pdf(invoice), invoice.number)
 
 
-class TaxCodeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class TaxCodeViewSet(ReadOnlyViewSet):
     """Tax codes: a rate in a jurisdiction and the accounting system's name for it.
     Staff only."""
 
     serializer_class = TaxCodeSerializer
     permission_classes = [ApiAccess]
-    access = {
-        "list": staff_read("ledger.view_taxcode"),
-        "retrieve": staff_read("ledger.view_taxcode"),
-    }
+    access = staff_reads("ledger.view_taxcode")
     lookup_field = "code"
     lookup_value_regex = "[^/]+"
     filterset_fields = ["jurisdiction"]

@@ -8,6 +8,7 @@ from lib.api_fields import (
     RateOutputField,
     TextField,
     WholeNumberField,
+    related,
 )
 from lib.money import CURRENCY_CHOICES, ZERO, format_amount
 
@@ -178,9 +179,7 @@ class OrderCreateSerializer(serializers.Serializer):
 class RefundLineSerializer(serializers.ModelSerializer):
     order_line = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
     sku = serializers.CharField(source="order_line.sku", read_only=True, default="")
-    vendor = serializers.CharField(
-        source="vendor.code", read_only=True, default=None, allow_null=True
-    )
+    vendor = related("vendor.code")
     reason = serializers.CharField(source="reason.code", read_only=True)
     net = MoneyField(amount="net_amount", currency="case.currency")
     tax = MoneyField(amount="tax_amount", currency="case.currency")
@@ -227,12 +226,8 @@ class LiabilitySerializer(serializers.ModelSerializer):
 
 
 class EventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(
-        source="actor.username", read_only=True, default=None, allow_null=True
-    )
-    vendor = serializers.CharField(
-        source="vendor.code", read_only=True, default=None, allow_null=True
-    )
+    actor = related("actor.username")
+    vendor = related("vendor.code")
 
     class Meta:
         model = CaseEvent
@@ -265,9 +260,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 class RefundCaseSerializer(serializers.ModelSerializer):
     order = serializers.CharField(source="order.number", read_only=True)
-    owner = serializers.CharField(
-        source="owner.username", read_only=True, default=None, allow_null=True
-    )
+    owner = related("owner.username")
     total_refund_amount = MoneyField()
     shipping_refund_amount = MoneyField()
     lines = RefundLineSerializer(many=True, read_only=True)

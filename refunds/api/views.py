@@ -5,15 +5,16 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from lib.api_views import ReadOnlyViewSet, described
 from lib.money import format_amount
-from vendors.api.permissions import ApiAccess, change, read
+from vendors.api.permissions import ApiAccess, change, read, reads
 from vendors.models import Vendor
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import is_finance_staff, visible_vendor_ids
@@ -29,23 +30,18 @@ from . import serializers as s
 from .filters import OrderFilter, RefundCaseFilter
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="Orders, newest first. A vendor user sees the orders with its lines, and "
-        "of them only its own lines and amounts."
-    ),
-    retrieve=extend_schema(
-        description="One order by its number: lines, payments, what is refunded so far."
-    ),
+@described(
+    list="Orders, newest first. A vendor user sees the orders with its lines, and "
+    "of them only its own lines and amounts.",
+    retrieve="One order by its number: lines, payments, what is refunded so far.",
 )
-class OrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OrderViewSet(ReadOnlyViewSet):
     serializer_class = s.OrderSerializer
     lookup_field = "number"
     lookup_value_regex = "[^/]+"
     permission_classes = [ApiAccess]
     access = {
-        "list": read("refunds.view_order"),
-        "retrieve": read("refunds.view_order"),
+        **reads("refunds.view_order"),
         "create": change("refunds.add_order"),
     }
     filterset_class = OrderFilter
@@ -116,22 +112,19 @@ def _case_kwargs(validated: dict, user, *, by_number: bool = False) -> dict:
     }
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="Refund cases, newest first, with their lines, per-vendor liabilities, "
-        "events and attachments. A vendor user sees the cases that touch its vendors, and "
-        "of them its own part."
-    ),
+@described(
+    list="Refund cases, newest first, with their lines, per-vendor liabilities, "
+    "events and attachments. A vendor user sees the cases that touch its vendors, and "
+    "of them its own part.",
 )
-class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class RefundCaseViewSet(ReadOnlyViewSet):
     serializer_class = s.RefundCaseSerializer
     lookup_field = "case_id"
     lookup_value_regex = "[^/]+"
     permission_classes = [ApiAccess]
     filterset_class = RefundCaseFilter
     access = {
-        "list": read("refunds.view_refundcase"),
-        "retrieve": read("refunds.view_refundcase"),
+        **reads("refunds.view_refundcase"),
         "create": change("refunds.add_refundcase"),
         "preview": change("refunds.add_refundcase"),
         "approve": change("refunds.change_refundcase"),
@@ -258,6 +251,13 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def _case(self):
         return self.get_object()
 
+    def _move(self, request, serializer_class, service, field: str) -> Response:
+        """A status move that takes one text (`note` or `reason`) from the body."""
+        data = serializer_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        text = data.validated_data[field]
+        return self._render(service(case=self._case(), actor=request.user, **{field: text}))
+
     def _acting_vendor(self, code: str | None, action: VendorAction) -> Vendor | None:
         """The vendor named in the body, if the caller may do `action` for it: staff
         for any vendor, a vendor user for those its role allows (vendors.permissions)."""
@@ -278,12 +278,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, case_id=None):
-        data = s.NoteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.approve_case(
-            case=self._case(), actor=request.user, note=data.validated_data["note"]
-        )
-        return self._render(case)
+        return self._move(request, s.NoteSerializer, case_services.approve_case, "note")
 
     @extend_schema(
         description="Complete an approved case once the money went back to the customer: "
@@ -310,12 +305,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, case_id=None):
-        data = s.ReasonTextSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.reject_case(
-            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
-        )
-        return self._render(case)
+        return self._move(request, s.ReasonTextSerializer, case_services.reject_case, "reason")
 
     @extend_schema(
         description="Cancel a pending or approved case; what it reserved is refundable again.",
@@ -324,12 +314,7 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, case_id=None):
-        data = s.ReasonTextSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        case = case_services.cancel_case(
-            case=self._case(), actor=request.user, reason=data.validated_data["reason"]
-        )
-        return self._render(case)
+        return self._move(request, s.ReasonTextSerializer, case_services.cancel_case, "reason")
 
     @extend_schema(
         description="A vendor disputes its part of a pending, approved or completed case. "
@@ -453,11 +438,9 @@ class RefundCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return Response(s.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="The reason codes a refund line may give, each with its policy: the "
-        "vendor's share of the net and whether the commission goes back to the vendor."
-    )
+@described(
+    list="The reason codes a refund line may give, each with its policy: the "
+    "vendor's share of the net and whether the commission goes back to the vendor."
 )
 class ReasonViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.ReasonSerializer

@@ -45,6 +45,16 @@ def staff_read(permission: str) -> Allow:
     return read(permission, vendor=None)
 
 
+def reads(permission: str, *, vendor: VendorAction | None = VendorAction.VIEW) -> dict[str, Allow]:
+    """A collection's list and detail, both as `read`."""
+    return {"list": read(permission, vendor=vendor), "retrieve": read(permission, vendor=vendor)}
+
+
+def staff_reads(permission: str) -> dict[str, Allow]:
+    """A collection's list and detail, both as `staff_read`."""
+    return reads(permission, vendor=None)
+
+
 def change(*permissions: str, vendor: VendorAction | None = None) -> Allow:
     """A write: staff with the permissions, and the vendor users the vendor action allows."""
     return Allow(permissions, vendor)

@@ -1,12 +1,14 @@
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from lib.api_views import ReadOnlyViewSet, described
 
 from .. import services
 from ..permissions import VendorAction
 from ..selectors import vendors_for
-from .permissions import ApiAccess, change, read, require_vendor_action
+from .permissions import ApiAccess, change, reads, require_vendor_action
 from .serializers import (
     VendorCreateSerializer,
     VendorSerializer,
@@ -15,21 +17,18 @@ from .serializers import (
 )
 
 
-@extend_schema_view(
-    list=extend_schema(
-        description="Vendors: commission (a fraction of net sales) and payout terms. A vendor "
-        "user sees its own vendors."
-    ),
-    retrieve=extend_schema(description="One vendor by its code."),
+@described(
+    list="Vendors: commission (a fraction of net sales) and payout terms. A vendor "
+    "user sees its own vendors.",
+    retrieve="One vendor by its code.",
 )
-class VendorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class VendorViewSet(ReadOnlyViewSet):
     serializer_class = VendorSerializer
     lookup_field = "code"
     lookup_value_regex = "[A-Za-z0-9_-]+"
     permission_classes = [ApiAccess]
     access = {
-        "list": read("vendors.view_vendor"),
-        "retrieve": read("vendors.view_vendor"),
+        **reads("vendors.view_vendor"),
         "create": change("vendors.add_vendor"),
         # Names and addresses of people: not for the read-only group.
         "users:get": change("vendors.view_vendormembership", vendor=VendorAction.MANAGE_USERS),

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from lib.api_fields import HttpUrlField, JSONBooleanField, TextField, WholeNumberField
+
 from .. import catalogue
 from ..models import DisabledReason, WebhookDelivery, WebhookEndpoint
 
@@ -62,28 +64,25 @@ class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
 
 
 class WebhookEndpointCreateSerializer(serializers.Serializer):
-    url = serializers.URLField(
-        max_length=500,
+    url = HttpUrlField(
         help_text="http or https; not on a loopback, private or link-local address.",
     )
-    description = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    description = TextField(max_length=200, required=False, allow_blank=True, default="")
     events = event_names(required=False, default=list)
 
 
 class WebhookEndpointUpdateSerializer(serializers.Serializer):
-    url = serializers.URLField(max_length=500, required=False)
-    description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    url = HttpUrlField(required=False)
+    description = TextField(max_length=200, required=False, allow_blank=True)
     events = event_names(required=False)
-    is_active = serializers.BooleanField(
+    is_active = JSONBooleanField(
         required=False,
         help_text="true enables a disabled endpoint (its count of failures starts afresh).",
     )
 
 
 class RotateSerializer(serializers.Serializer):
-    overlap_seconds = serializers.IntegerField(
+    overlap_seconds = WholeNumberField(
         required=False,
         min_value=0,
         max_value=7 * 86400,

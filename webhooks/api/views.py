@@ -14,12 +14,13 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from vendors.api.permissions import ApiAccess, change, staff_read
+from lib.api_views import ReadOnlyViewSet
+from vendors.api.permissions import ApiAccess, change, staff_read, staff_reads
 
 from .. import catalogue, services
 from ..models import WebhookDelivery, WebhookEndpoint
@@ -75,9 +76,7 @@ ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="The endpoin
 
 
 @extend_schema_view(retrieve=extend_schema(parameters=[ID]))
-class WebhookEndpointViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class WebhookEndpointViewSet(ReadOnlyViewSet):
     """Webhook endpoints: where events are sent, with their subscriptions and
     state. Staff with the webhooks permissions; vendors have no access."""
 
@@ -170,9 +169,7 @@ class WebhookEndpointViewSet(
     retrieve=extend_schema(parameters=[ENDPOINT_ID, DELIVERY_ID]),
     redeliver=extend_schema(parameters=[ENDPOINT_ID, DELIVERY_ID]),
 )
-class WebhookDeliveryViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class WebhookDeliveryViewSet(ReadOnlyViewSet):
     """What was sent to one endpoint, newest first: attempts and the last answer."""
 
     serializer_class = WebhookDeliverySerializer
@@ -180,8 +177,7 @@ class WebhookDeliveryViewSet(
     lookup_value_regex = "[0-9]+"
     permission_classes = [ApiAccess]
     access = {
-        "list": staff_read("webhooks.view_webhookdelivery"),
-        "retrieve": staff_read("webhooks.view_webhookdelivery"),
+        **staff_reads("webhooks.view_webhookdelivery"),
         "redeliver": change("webhooks.change_webhookdelivery"),
     }
     filterset_fields = ["status", "event_type"]
