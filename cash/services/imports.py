@@ -3,9 +3,12 @@
 `import_statement_file` is what the management command (and later the API and
 admin) call. The whole file is parsed and checked before anything is written;
 a refusal names where and why and leaves nothing behind. Lines go through a
-temporary staging table filled by COPY, then one INSERT ... SELECT ... ON
-CONFLICT (account_id, natural_key) DO NOTHING: a line already imported, from
-this file or an overlapping one, is counted as known and never added twice.
+temporary staging table filled by COPY, then one INSERT ... SELECT (with ON
+CONFLICT (account_id, natural_key) DO NOTHING when some lines are known
+already): a line already imported, from this file or an overlapping one, is
+counted as known and never added twice. Imports of one account take turns (a
+transaction-level advisory lock), so the count of known lines holds until the
+commit; the unique constraint refuses a duplicate whatever happens.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from ..errors import require_postgres
 from ..models import BankAccount, BankStatement, CsvMapping
 from ..statements import ParsedStatement, StatementFileError, detect_format, parse
 from ..statements.keys import assign_keys, reference_keys
+from .matching import run_settings
 
 COPY_BATCH = 50_000
 
@@ -271,7 +275,12 @@ def _load(
 ) -> StatementOutcome:
     count = len(parsed.lines)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '128MB'")  # the known-lines join, in memory
+        run_settings(cursor)  # work_mem for the known-lines join, no JIT, asynchronous commit
+        # One import per account at a time: what the count below finds known
+        # stays true until this transaction commits.
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"cash.import:{account.pk}"]
+        )
         _stage(cursor, account.pk, parsed)
         cursor.execute(
             "SELECT count(*) FILTER (WHERE l.id IS NOT NULL), "
@@ -315,10 +324,15 @@ def _load(
             imported_by=user if getattr(user, "pk", None) else None,
         )
         columns = ", ".join(STAGING_COLUMNS)
+        # No line known (the usual case, and the account locked above): a plain
+        # INSERT. ON CONFLICT would probe the key index before each row and log
+        # each row twice (inserted, then confirmed); the unique constraint still
+        # refuses a duplicate. Some known: those are skipped.
+        skip_known = " ON CONFLICT (account_id, natural_key) DO NOTHING" if known else ""
         cursor.execute(
             f"INSERT INTO cash_bankstatementline (statement_id, status, allocated_minor, {columns}) "
-            f"SELECT %s, 'unmatched', 0, {columns} FROM cash_staging_line ORDER BY seq "
-            "ON CONFLICT (account_id, natural_key) DO NOTHING",
+            f"SELECT %s, 'unmatched', 0, {columns} FROM cash_staging_line ORDER BY seq"
+            + skip_known,
             [statement.pk],
         )
         new = cursor.rowcount
