@@ -57,7 +57,9 @@ MAX_SUBSETS = 3
 MAX_PAIR_SUGGESTIONS = 5  # per line, the nearest in date
 TEMP_TABLES = (
     "m_items",
+    "m_items_rest",
     "m_lines",
+    "m_lines_rest",
     "m_rejected",
     "m_suggest",
     "t_amount",
@@ -153,17 +155,20 @@ SELECT t.line_id, t.item_id, abs(i.amount_minor), %s, %s, now()
     )
 
 
-def _shrink(cursor: Any, *tables: str) -> None:
-    """Take the lines and items of `tables` (line_id, item_id) out of the scope."""
-    for table in tables:
+def _shrink(cursor: Any, table: str) -> None:
+    """Take the lines and items of `table` (line_id, item_id) out of the scope.
+
+    What is left is copied into new tables rather than the rest deleted: after
+    the reference tier a few percent are left, and writing those is far
+    cheaper than marking nearly every row of both tables deleted."""
+    for scope, column in (("m_lines", "line_id"), ("m_items", "item_id")):
         _exec(
             cursor,
-            f"DELETE FROM m_lines l USING (SELECT DISTINCT line_id FROM {table}) t WHERE l.id = t.line_id",
+            f"CREATE TEMP TABLE {scope}_rest ON COMMIT DROP AS SELECT s.* FROM {scope} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{column} = s.id)",
         )
-        _exec(
-            cursor,
-            f"DELETE FROM m_items i USING (SELECT DISTINCT item_id FROM {table}) t WHERE i.id = t.item_id",
-        )
+        _exec(cursor, f"DROP TABLE {scope}")
+        _exec(cursor, f"ALTER TABLE {scope}_rest RENAME TO {scope}")
 
 
 def _tier_reference(cursor: Any, run_id: int) -> int:
@@ -268,7 +273,9 @@ SELECT o.line_id, unnest(o.items) AS item_id FROM once o
 DELETE FROM t_ref_group g WHERE g.line_id IN (
     SELECT line_id FROM t_ref_group WHERE item_id IN (
         SELECT item_id FROM t_ref_group GROUP BY item_id HAVING count(DISTINCT line_id) > 1
-        UNION SELECT item_id FROM t_ref_auto))
+        UNION
+        SELECT a.item_id FROM t_ref_auto a
+          JOIN (SELECT DISTINCT item_id FROM t_ref_group) x ON x.item_id = a.item_id))
 """,
     )
     matched += _allocate(cursor, "t_ref_group", "reference", run_id)
