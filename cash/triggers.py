@@ -60,12 +60,16 @@ COUNTERS = (
 
 # The UPDATE joins every new allocation to its row anyway: fewer rows updated
 # than rows named means one does not exist, which is the allocation's reference
-# check at no extra cost.
+# check at no extra cost. It visits its rows in id order (the ORDER BY): a run's
+# million updates then walk the table's pages once, front to back, instead of
+# jumping at random between pages that no longer fit in shared_buffers (each
+# jump an eviction of a dirty page and a read; measured in bench/reconciliation).
 def _add(table: str, alias: str, key: str, called: str, added: str, _reversed: str) -> str:
     return f"""    SELECT count(DISTINCT {key}) INTO named FROM new_rows;
     UPDATE {table} {alias}
        SET {added}
-      FROM (SELECT {key}, sum(amount_minor) AS total FROM new_rows GROUP BY {key}) n
+      FROM (SELECT {key}, sum(amount_minor) AS total FROM new_rows
+             GROUP BY {key} ORDER BY {key}) n
      WHERE {alias}.id = n.{key};
     GET DIAGNOSTICS found = ROW_COUNT;
     IF found <> named THEN

@@ -9,7 +9,7 @@ same-day twins with and without references, amount-only lines, batch debits
 for several payouts, bank fees, payouts not yet paid), loads the payouts by
 COPY (not timed), then times in a child process the whole pipeline a
 production import and run would do: read and parse the file, check it, load it
-(COPY into staging, INSERT ... ON CONFLICT), sync the open items, match in
+(the keys checked, then one COPY into the table), sync the open items, match in
 tiers and write allocations and suggestions. It prints each phase, the
 matching core, peak memory of the process and of its PostgreSQL backend,
 precision and recall against the known answers, and a raw baseline: the same

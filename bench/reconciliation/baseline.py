@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import re
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,14 +22,16 @@ from typing import Any
 
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9/._:+-]*")
 NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+PUNCTUATION = str.maketrans("", "", "/._:+-")  # what a token holds besides letters and digits
 WINDOW = 5
 
 
 def _keys(text: str) -> set[str]:
     keys = set()
     for token in TOKEN.findall(text):
-        key = NOT_ALNUM.sub("", token.upper())
-        if len(key) >= 4 and any(c.isdigit() for c in key):
+        key = token.upper().translate(PUNCTUATION)
+        # Letters and digits only, so it holds a digit unless it is all letters.
+        if len(key) >= 4 and not key.isalpha():
             keys.add(key)
     return keys
 
@@ -53,10 +55,7 @@ def run(path: Path, cursor: Any) -> dict[str, Any]:
         for key in {NOT_ALNUM.sub("", reference.upper()), f"PAYOUT{pid}"}:
             by_key[key].append(index)
     line_keys = [_keys(text) for *_, text in lines]
-    key_lines: dict[str, int] = defaultdict(int)
-    for keys in line_keys:
-        for key in keys:
-            key_lines[key] += 1
+    key_lines = Counter(key for keys in line_keys for key in keys)
     matched: dict[int, int] = {}  # line index -> payout index
     taken: set[int] = set()
     for li, keys in enumerate(line_keys):

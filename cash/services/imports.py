@@ -2,19 +2,23 @@
 
 `import_statement_file` is what the management command (and later the API and
 admin) call. The whole file is parsed and checked before anything is written;
-a refusal names where and why and leaves nothing behind. Lines go through a
-temporary staging table filled by COPY, then one INSERT ... SELECT ... ON
-CONFLICT (account_id, natural_key) DO NOTHING: a line already imported, from
-this file or an overlapping one, is counted as known and never added twice.
+a refusal names where and why and leaves nothing behind. The file's natural
+keys go first into a temporary table (COPY) and are counted against the
+account's lines: a line already imported, from this file or an overlapping
+one, is known and never added twice. The new lines then go straight into
+cash_bankstatementline with one COPY. Imports of one account take turns (a
+transaction-level advisory lock), so what was found known holds until the
+commit; the unique (account_id, natural_key) constraint refuses a duplicate
+whatever happens.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import io
+import itertools
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,33 +33,20 @@ from ..statements import ParsedStatement, StatementFileError, detect_format, par
 from ..statements.keys import assign_keys, reference_keys
 from ..triggers import LINE_FACTS
 from .file_results import FileResult
+from .matching import run_settings
 
-COPY_BATCH = 50_000
+COPY_BATCH = 20_000  # rows handed to COPY per read
 
-# What COPY fills: a line as the bank gave it, without its statement.
-STAGING_COLUMNS = LINE_FACTS
+# What COPY writes: the new line, unmatched, on its statement.
+LINE_COLUMNS = ("statement_id", "status", "allocated_minor", *LINE_FACTS)
 
-# Unlogged and private to the transaction: what COPY fills before one INSERT.
-STAGING_TABLE = """
-CREATE TEMP TABLE IF NOT EXISTS cash_staging_line (
-    seq bigserial,
-    account_id bigint NOT NULL,
-    booking_date date NOT NULL,
-    value_date date,
-    amount numeric(18, 3) NOT NULL,
-    currency varchar(3) NOT NULL,
-    amount_minor bigint NOT NULL,
-    counterparty varchar(140) NOT NULL,
-    counterparty_account varchar(40) NOT NULL,
-    remittance text NOT NULL,
-    bank_reference varchar(140) NOT NULL,
-    entry_reference varchar(140) NOT NULL,
-    end_to_end_id varchar(140) NOT NULL,
-    transaction_code varchar(40) NOT NULL,
+# The file's natural keys (with what a re-import compares), private to the
+# transaction: what the known-lines count joins with.
+KEY_TABLE = """
+CREATE TEMP TABLE IF NOT EXISTS cash_import_key (
     natural_key varchar(200) NOT NULL,
-    key_source varchar(20) NOT NULL,
-    key_conflict boolean NOT NULL,
-    reference_keys text NOT NULL
+    booking_date date NOT NULL,
+    amount numeric(18, 3) NOT NULL
 ) ON COMMIT DROP
 """
 
@@ -177,14 +168,23 @@ def _mapping_for(account: BankAccount | None, mapping: CsvMapping | None) -> Csv
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _tsv_rows(account_id: int, parsed: ParsedStatement) -> Iterator[str]:
+def _line_rows(
+    statement_id: int,
+    account_id: int,
+    parsed: ParsedStatement,
+    keys: list[tuple[str, str, bool]],
+    known: set[str],
+) -> Iterator[str]:
+    """The statement's new lines as COPY text rows (LINE_COLUMNS), in file order."""
     scale = exponent(parsed.currency)
-    keys = assign_keys(str(account_id), parsed.lines)
+    head = f"{statement_id}\tunmatched\t0\t{account_id}\t"
     for line, (key, source, conflict) in zip(parsed.lines, keys, strict=True):
+        if key in known:
+            continue
         yield (
-            "\t".join(
+            head
+            + "\t".join(
                 (
-                    str(account_id),
                     line.booking_date.isoformat(),
                     line.value_date.isoformat() if line.value_date else "\\N",
                     str(line.amount),
@@ -207,24 +207,26 @@ def _tsv_rows(account_id: int, parsed: ParsedStatement) -> Iterator[str]:
         )
 
 
-def _batches(rows: Iterable[str], size: int) -> Iterator[str]:
-    batch: list[str] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield "".join(batch)
-            batch = []
-    if batch:
-        yield "".join(batch)
+class _CopySource:
+    """A file-like object COPY reads from, made row by row as it reads: one
+    COPY statement for the whole statement, without the whole text in memory."""
+
+    def __init__(self, rows: Iterable[str], batch: int = COPY_BATCH) -> None:
+        self.rows = iter(rows)
+        self.batch = batch
+        self.count = 0
+
+    def read(self, size: int = -1) -> str:
+        chunk = list(itertools.islice(self.rows, self.batch))
+        self.count += len(chunk)
+        return "".join(chunk)
 
 
-def _stage(cursor: Any, account_id: int, parsed: ParsedStatement) -> None:
-    cursor.execute(STAGING_TABLE)
-    cursor.execute("TRUNCATE cash_staging_line")
+def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[str]) -> int:
     raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
-    columns = ", ".join(STAGING_COLUMNS)
-    for chunk in _batches(_tsv_rows(account_id, parsed), COPY_BATCH):
-        raw.copy_expert(f"COPY cash_staging_line ({columns}) FROM STDIN", io.StringIO(chunk))
+    source = _CopySource(rows)
+    raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", source)
+    return source.count
 
 
 def _statement_says(parsed: ParsedStatement) -> dict[str, Any]:
@@ -256,18 +258,34 @@ def _load(
     user: Any,
 ) -> StatementOutcome:
     count = len(parsed.lines)
+    keys = assign_keys(str(account.pk), parsed.lines)
     with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '128MB'")  # the known-lines join, in memory
-        _stage(cursor, account.pk, parsed)
+        run_settings(cursor)  # work_mem for the known-lines join, no JIT, asynchronous commit
+        # One import per account at a time: what the count below finds known
+        # stays true until this transaction commits.
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE l.id IS NOT NULL), "
-            "count(*) FILTER (WHERE l.id IS NOT NULL AND (l.amount <> s.amount "
-            "OR l.booking_date <> s.booking_date)), "
-            "count(*) FILTER (WHERE s.key_conflict) "
-            "FROM cash_staging_line s LEFT JOIN cash_bankstatementline l "
-            "ON l.account_id = s.account_id AND l.natural_key = s.natural_key"
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"cash.import:{account.pk}"]
         )
-        known, changed, conflicts = cursor.fetchone()
+        cursor.execute(KEY_TABLE)
+        cursor.execute("TRUNCATE cash_import_key")
+        _copy(
+            cursor,
+            "cash_import_key",
+            ("natural_key", "booking_date", "amount"),
+            (
+                f"{key.translate(ESCAPES)}\t{line.booking_date.isoformat()}\t{line.amount}\n"
+                for line, (key, _, _) in zip(parsed.lines, keys, strict=True)
+            ),
+        )
+        cursor.execute("ANALYZE cash_import_key")
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE l.amount <> k.amount "
+            "OR l.booking_date <> k.booking_date) "
+            "FROM cash_import_key k JOIN cash_bankstatementline l "
+            "ON l.account_id = %s AND l.natural_key = k.natural_key",
+            [account.pk],
+        )
+        known, changed = cursor.fetchone()
         outcome = StatementOutcome(
             where=parsed.where,
             account=account,
@@ -276,10 +294,18 @@ def _load(
             new_lines=0,
             known_lines=known,
             changed_lines=changed,
-            key_conflicts=conflicts,
+            key_conflicts=sum(1 for _, _, conflict in keys if conflict),
         )
         if known == count and _same_statement_exists(account, parsed):
             return outcome  # the same statement again, in another file: nothing to add
+        known_keys: set[str] = set()
+        if known:
+            cursor.execute(
+                "SELECT k.natural_key FROM cash_import_key k JOIN cash_bankstatementline l "
+                "ON l.account_id = %s AND l.natural_key = k.natural_key",
+                [account.pk],
+            )
+            known_keys = {row[0] for row in cursor.fetchall()}
         statement = BankStatement.objects.create(
             account=account,
             format=fmt,
@@ -292,17 +318,19 @@ def _load(
             **_statement_says(parsed),
             new_lines=0,
             known_lines=count,
-            key_conflicts=conflicts,
+            key_conflicts=outcome.key_conflicts,
             imported_by=user if getattr(user, "pk", None) else None,
         )
-        columns = ", ".join(STAGING_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO cash_bankstatementline (statement_id, status, allocated_minor, {columns}) "
-            f"SELECT %s, 'unmatched', 0, {columns} FROM cash_staging_line ORDER BY seq "
-            "ON CONFLICT (account_id, natural_key) DO NOTHING",
-            [statement.pk],
+        # The new lines straight into the table, one COPY: no staging copy of
+        # the whole file, no per-row conflict check (the known ones are left
+        # out above, under the lock); the unique (account, natural key)
+        # constraint still refuses a duplicate.
+        new = _copy(
+            cursor,
+            "cash_bankstatementline",
+            LINE_COLUMNS,
+            _line_rows(statement.pk, account.pk, parsed, keys, known_keys),
         )
-        new = cursor.rowcount
     BankStatement.objects.filter(pk=statement.pk).update(new_lines=new, known_lines=count - new)
     statement.new_lines, statement.known_lines = new, count - new
     outcome.statement, outcome.new_lines, outcome.known_lines = statement, new, count - new

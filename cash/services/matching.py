@@ -57,16 +57,18 @@ MAX_SUBSETS = 3
 MAX_PAIR_SUGGESTIONS = 5  # per line, the nearest in date
 TEMP_TABLES = (
     "m_items",
+    "m_items_rest",
     "m_lines",
+    "m_lines_rest",
+    "m_rejected",
     "m_suggest",
     "t_amount",
     "t_amount_auto",
-    "t_ikeys",
-    "t_lkeys",
+    "t_keys",
     "t_ref_auto",
     "t_ref_group",
-    "t_ref_seen",
     "t_refpairs",
+    "t_tokens",
 )
 
 
@@ -119,6 +121,16 @@ SELECT i.id, i.ledger_account_id AS la, i.currency, i.amount_minor, i.item_date,
    AND i.ledger_account_id IN (SELECT DISTINCT la FROM m_lines)
 """,
     )
+    # The pairs a person rejected (or a reversal recorded): never matched again.
+    # Gathered once, so each tier's check is one hash anti-join, not an index
+    # probe per candidate.
+    _exec(
+        cursor,
+        """
+CREATE TEMP TABLE m_rejected ON COMMIT DROP AS
+SELECT s.line_id, s.item_key FROM cash_suggestion s WHERE s.status = 'rejected'
+""",
+    )
     # What the tiers propose, gathered and written at the end.
     _exec(
         cursor,
@@ -128,84 +140,107 @@ SELECT i.id, i.ledger_account_id AS la, i.currency, i.amount_minor, i.item_date,
 
 
 def _allocate(cursor: Any, table: str, method: str, run_id: int) -> int:
-    """Allocate every (line_id, item_id) pair of `table` in full."""
+    """Allocate every (line_id, item_id) pair of `table` in full. In line order:
+    the allocation index and then the counter trigger's updates of the lines
+    go through their pages in order, not at random."""
     return _exec(
         cursor,
         f"""
 INSERT INTO cash_allocation (line_id, item_id, amount_minor, method, run_id, created_at)
 SELECT t.line_id, t.item_id, abs(i.amount_minor), %s, %s, now()
   FROM {table} t JOIN m_items i ON i.id = t.item_id
+ ORDER BY t.line_id, t.item_id
 """,
         [method, run_id],
     )
 
 
-def _shrink(cursor: Any, *tables: str) -> None:
-    """Take the lines and items of `tables` (line_id, item_id) out of the scope."""
-    for table in tables:
+def _shrink(cursor: Any, table: str) -> None:
+    """Take the lines and items of `table` (line_id, item_id) out of the scope.
+
+    What is left is copied into new tables rather than the rest deleted: after
+    the reference tier a few percent are left, and writing those is far
+    cheaper than marking nearly every row of both tables deleted."""
+    for scope, column in (("m_lines", "line_id"), ("m_items", "item_id")):
         _exec(
             cursor,
-            f"DELETE FROM m_lines l USING (SELECT DISTINCT line_id FROM {table}) t WHERE l.id = t.line_id",
+            f"CREATE TEMP TABLE {scope}_rest ON COMMIT DROP AS SELECT s.* FROM {scope} s "
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.{column} = s.id)",
         )
-        _exec(
-            cursor,
-            f"DELETE FROM m_items i USING (SELECT DISTINCT item_id FROM {table}) t WHERE i.id = t.item_id",
-        )
+        _exec(cursor, f"DROP TABLE {scope}")
+        _exec(cursor, f"ALTER TABLE {scope}_rest RENAME TO {scope}")
 
 
 def _tier_reference(cursor: Any, run_id: int) -> int:
-    # Each side's reference tokens, one row a token: t_lkeys of lines, t_ikeys of items.
-    for keys, side, id_column in (
-        ("t_lkeys", "m_lines", "line_id"),
-        ("t_ikeys", "m_items", "item_id"),
-    ):
-        _exec(
-            cursor,
-            f"""
-CREATE TEMP TABLE {keys} ON COMMIT DROP AS
-SELECT s.id AS {id_column}, s.la, k
-  FROM {side} s, unnest(string_to_array(s.reference_keys, ' ')) AS k
- WHERE s.reference_keys <> ''
+    # Every (account, token) once, with how many lines and items carry it: one
+    # hash aggregate over both sides' tokens. A token on one line and one item
+    # (nearly all of them) names its pair right there; only the shared tokens
+    # are joined back to their lines and items.
+    _exec(
+        cursor,
+        """
+CREATE TEMP TABLE t_tokens ON COMMIT DROP AS
+SELECT l.la, k, false AS item, l.id
+  FROM m_lines l, unnest(string_to_array(l.reference_keys, ' ')) AS k
+ WHERE l.reference_keys <> ''
+UNION ALL
+SELECT i.la, k, true, i.id
+  FROM m_items i, unnest(string_to_array(i.reference_keys, ' ')) AS k
+ WHERE i.reference_keys <> ''
 """,
-        )
+    )
+    _exec(
+        cursor,
+        """
+CREATE TEMP TABLE t_keys ON COMMIT DROP AS
+SELECT * FROM (
+    SELECT la, k, count(*) FILTER (WHERE NOT item) AS lines_with_key,
+           count(*) FILTER (WHERE item) AS items_with_key,
+           min(id) FILTER (WHERE NOT item) AS line_id, min(id) FILTER (WHERE item) AS item_id
+      FROM t_tokens GROUP BY la, k) c
+ WHERE lines_with_key > 0 AND items_with_key BETWEEN 1 AND %s
+""",
+        [MAX_GROUP],
+    )
     # Every (line, item) sharing a token; whether the token is unique on each side.
     _exec(
         cursor,
         """
 CREATE TEMP TABLE t_refpairs ON COMMIT DROP AS
-WITH lcount AS (SELECT la, k, count(*) AS n FROM t_lkeys GROUP BY la, k),
-     icount AS (SELECT la, k, count(*) AS n FROM t_ikeys GROUP BY la, k
-                 HAVING count(*) <= %s)
-SELECT lk.line_id, ik.item_id, lk.k, lc.n AS lines_with_key, ic.n AS items_with_key
-  FROM t_lkeys lk
-  JOIN lcount lc ON lc.la = lk.la AND lc.k = lk.k
-  JOIN icount ic ON ic.la = lk.la AND ic.k = lk.k
-  JOIN t_ikeys ik ON ik.la = lk.la AND ik.k = lk.k
+SELECT line_id, item_id, k, lines_with_key, items_with_key
+  FROM t_keys WHERE lines_with_key = 1 AND items_with_key = 1
+UNION ALL (
+WITH shared AS (
+    SELECT t.la, t.k, t.item, t.id, s.lines_with_key, s.items_with_key
+      FROM t_tokens t
+      JOIN (SELECT * FROM t_keys WHERE lines_with_key > 1 OR items_with_key > 1) s
+        ON s.la = t.la AND s.k = t.k)
+SELECT lt.id, it.id, lt.k, lt.lines_with_key, lt.items_with_key
+  FROM shared lt JOIN shared it ON it.la = lt.la AND it.k = lt.k AND it.item
+ WHERE NOT lt.item)
 """,
-        [MAX_GROUP],
     )
-    # One to one: the token once on each side, the pair each other's only candidate.
+    # One to one: the token once on each side, the pair each other's only
+    # candidate (the line shares a token with one item only, and the item with
+    # that line only), same amount and currency, and never rejected.
     _exec(
         cursor,
         """
 CREATE TEMP TABLE t_ref_auto ON COMMIT DROP AS
-WITH pairs AS (
-        SELECT line_id, item_id,
+WITH one_item AS (
+        SELECT line_id, min(item_id) AS item_id,
                bool_or(lines_with_key = 1 AND items_with_key = 1) AS unique_key
-          FROM t_refpairs GROUP BY line_id, item_id),
-     counted AS (
-        SELECT p.line_id, p.item_id, p.unique_key,
-               count(*) OVER (PARTITION BY p.line_id) AS per_line,
-               count(*) OVER (PARTITION BY p.item_id) AS per_item
-          FROM pairs p)
+          FROM t_refpairs GROUP BY line_id HAVING min(item_id) = max(item_id)),
+     one_line AS (
+        SELECT item_id FROM t_refpairs GROUP BY item_id HAVING min(line_id) = max(line_id))
 SELECT c.line_id, c.item_id
-  FROM counted c
+  FROM one_item c
+  JOIN one_line USING (item_id)
   JOIN m_lines l ON l.id = c.line_id
   JOIN m_items i ON i.id = c.item_id
- WHERE c.per_line = 1 AND c.per_item = 1 AND c.unique_key
-   AND l.amount_minor = i.amount_minor AND l.currency = i.currency
-   AND NOT EXISTS (SELECT 1 FROM cash_suggestion s WHERE s.line_id = c.line_id
-                    AND s.item_key = c.item_id::text AND s.status = 'rejected')
+ WHERE c.unique_key AND l.amount_minor = i.amount_minor AND l.currency = i.currency
+   AND NOT EXISTS (SELECT 1 FROM m_rejected r WHERE r.line_id = c.line_id
+                    AND r.item_key = c.item_id::text)
 """,
     )
     matched = _allocate(cursor, "t_ref_auto", "reference", run_id)
@@ -238,7 +273,9 @@ SELECT o.line_id, unnest(o.items) AS item_id FROM once o
 DELETE FROM t_ref_group g WHERE g.line_id IN (
     SELECT line_id FROM t_ref_group WHERE item_id IN (
         SELECT item_id FROM t_ref_group GROUP BY item_id HAVING count(DISTINCT line_id) > 1
-        UNION SELECT item_id FROM t_ref_auto))
+        UNION
+        SELECT a.item_id FROM t_ref_auto a
+          JOIN (SELECT DISTINCT item_id FROM t_ref_group) x ON x.item_id = a.item_id))
 """,
     )
     matched += _allocate(cursor, "t_ref_group", "reference", run_id)
@@ -257,11 +294,7 @@ SELECT DISTINCT r.line_id, r.item_id::text, 'reference',
 """,
     )
     # Lines and items with any reference evidence leave the weaker tiers alone.
-    _exec(
-        cursor,
-        "CREATE TEMP TABLE t_ref_seen ON COMMIT DROP AS SELECT line_id, item_id FROM t_refpairs",
-    )
-    _shrink(cursor, "t_ref_seen")
+    _shrink(cursor, "t_refpairs")
     return matched
 
 
@@ -281,8 +314,8 @@ SELECT l.id AS line_id, i.id AS item_id, l.auto, l.booking_date - i.item_date AS
     _exec(
         cursor,
         "CREATE TEMP TABLE t_amount_auto ON COMMIT DROP AS SELECT line_id, item_id FROM t_amount t "
-        "WHERE per_line = 1 AND per_item = 1 AND auto AND NOT EXISTS (SELECT 1 FROM cash_suggestion s "
-        "WHERE s.line_id = t.line_id AND s.item_key = t.item_id::text AND s.status = 'rejected')",
+        "WHERE per_line = 1 AND per_item = 1 AND auto AND NOT EXISTS (SELECT 1 FROM m_rejected r "
+        "WHERE r.line_id = t.line_id AND r.item_key = t.item_id::text)",
     )
     matched = _allocate(cursor, "t_amount_auto", "amount", run_id)
     _exec(
@@ -487,8 +520,7 @@ def reconcile(
 
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RUN_LOCK])
-            # Hash joins and aggregates over a million rows spill to disk at 4 MB.
-            cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+            run_settings(cursor)
             result.items_added = sync_open_items() if sync else 0
             lap("sync")
             _scope(cursor, account_ids)
@@ -517,7 +549,29 @@ def reconcile(
             unmatched=result.unmatched,
             allocations=sum(result.matched_by_tier.values()),
         )
+        clock = time.perf_counter()
+    lap("commit")  # the deferred foreign-key checks of the allocations run here
     return result
+
+
+def run_settings(cursor: Any) -> None:
+    """Settings for one import or run, undone at its commit (SET LOCAL).
+
+    - work_mem: hash joins and aggregates over a million rows spill to disk at
+      the default 4 MB.
+    - jit off: the planner's costs for a million rows pass the JIT thresholds,
+      and compiling each statement (a second or more each, measured) costs more
+      than the few set-wise statements it would speed up.
+    - synchronous_commit off: the commit returns before its WAL is on disk
+      (the WAL writer flushes it within a fraction of a second). A server
+      crash in that instant can lose this one transaction whole, though it was
+      reported committed; never a part of it, never another transaction, and
+      never the constraints or consistency. Both are safe to repeat: an
+      import adds no line already there, a run matches only what is untouched.
+    """
+    cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+    cursor.execute("SET LOCAL jit = off")
+    cursor.execute("SET LOCAL synchronous_commit = off")
 
 
 def line_counts(account_ids: Sequence[int] | None = None) -> dict[str, int]:

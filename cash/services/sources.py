@@ -111,7 +111,8 @@ SELECT %s, s.source_id, s.ledger_account_id, s.currency, s.amount, n.minor, abs(
                                reference, counterparty, id_reference)
  CROSS JOIN LATERAL (SELECT {minor_units_sql("s.amount", "s.currency")} AS minor,
                             {normalised_sql("s.reference")} AS r1,
-                            {normalised_sql("s.id_reference")} AS r2) AS n
+                            {normalised_sql("s.id_reference")} AS r2
+                     OFFSET 0) AS n  -- evaluated once per row, not once per use
  WHERE s.amount <> 0 AND s.ledger_account_id IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM cash_openitem o WHERE o.kind = %s AND o.source_id = s.source_id)
 ON CONFLICT (kind, source_id) DO NOTHING
