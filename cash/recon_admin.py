@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 
 from lib.admin import ExtraViewsMixin, ViewOnlyAdmin, money_cell
 from lib.errors import DomainError
+from lib.replica import reading_from_replica
 from refunds.models import RefundCase
 
 from .models import BankAccount, ReconciliationPeriod, WriteOffRequest, WriteOffStatus
@@ -160,14 +161,18 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
 
     def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         period = self.viewable_or_404(request, object_id)
-        response = HttpResponse(report_csv(period), content_type="text/csv; charset=utf-8")
+        with reading_from_replica():
+            body = report_csv(period)
+        response = HttpResponse(body, content_type="text/csv; charset=utf-8")
         name = f"reconciliation-{period.account_id}-{period.month:%Y-%m}.csv"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         period = self.viewable_or_404(request, object_id)
-        response = HttpResponse(report_pdf(period), content_type="application/pdf")
+        with reading_from_replica():
+            body = report_pdf(period)
+        response = HttpResponse(body, content_type="application/pdf")
         name = f"reconciliation-{period.account_id}-{period.month:%Y-%m}.pdf"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response

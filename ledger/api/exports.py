@@ -21,6 +21,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
 from lib.downloads import download
+from lib.replica import reading_from_replica, reads_from_replica, replica_steps
 from vendors.api.permissions import ApiAccess, read, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
@@ -108,6 +109,7 @@ class ExportView(APIView):
         )(get)
         return view
 
+    @reads_from_replica
     def get(self, request, *args, **kwargs):
         query = ExportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -203,7 +205,7 @@ class SettlementStatementViewSet(
     def csv(self, request, pk=None):
         statement = self.get_object()
         return download(
-            statement_csv(statement),
+            replica_steps(statement_csv(statement)),
             filename=statement_filename(statement, "csv"),
             content_type="text/csv; charset=utf-8",
         )
@@ -215,8 +217,10 @@ class SettlementStatementViewSet(
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PDFRenderer])
     def pdf(self, request, pk=None):
         statement = self.get_object()
+        with reading_from_replica():
+            content = statement_pdf(statement)
         return download(
-            statement_pdf(statement),
+            content,
             filename=statement_filename(statement, "pdf"),
             content_type="application/pdf",
         )

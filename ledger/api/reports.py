@@ -17,6 +17,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.replica import reads_from_replica
 from vendors.api.permissions import ApiAccess, staff_read
 
 from ..reports import Report, accrued_refunds, customer_aging, report_csv, tax_report, vendor_aging
@@ -109,6 +110,7 @@ class TaxReportView(ReportView):
         ],
         responses={200: REPORT_RESPONSE},
     )
+    @reads_from_replica
     def get(self, request):
         query = DateRange(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -125,6 +127,7 @@ class AccruedRefundsView(ReportView):
     """Refunds approved and not yet completed at a date, per vendor and currency."""
 
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
+    @reads_from_replica
     def get(self, request):
         at, convert = _at(request)
         return self.respond(accrued_refunds(at=at, convert=convert))
@@ -135,6 +138,7 @@ class VendorAgingView(ReportView):
     balances), aged 0-30, 31-60, 61-90 and 90+ days."""
 
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
+    @reads_from_replica
     def get(self, request):
         at, convert = _at(request)
         return self.respond(vendor_aging(at=at, convert=convert))
@@ -145,6 +149,7 @@ class CustomerAgingView(ReportView):
     clearing), aged 0-30, 31-60, 61-90 and 90+ days."""
 
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
+    @reads_from_replica
     def get(self, request):
         at, convert = _at(request)
         return self.respond(customer_aging(at=at, convert=convert))
