@@ -27,9 +27,12 @@ from ledger.credit_notes import issue_credit_notes
 from ledger.models import Account, AccountRole, SettlementStatement
 from lib.replica import DEFAULT, reading_db, reading_from_replica, reporting_db
 from tests.factories import PASSWORD, StaffFactory, complete_worked_refund
+from tests.portal.test_portal_support import logged_in
 from vendors.models import Vendor
 
 from .conftest import client_for
+
+pytest_plugins = ["tests.portal.test_portal_support"]
 
 pytestmark = [
     pytest.mark.django_db(
@@ -80,7 +83,7 @@ def reporting(request, settings) -> str:
 
 
 @pytest.fixture
-def books(worked_order, alice):
+def books(worked_order, alice, vera):
     """A completed refund with its journals and credit notes, ACME's statement
     for this month, and a reconciliation period run for it."""
     today = timezone.localdate()
@@ -110,7 +113,7 @@ def books(worked_order, alice):
         ledger_account=Account.objects.get(role=AccountRole.BANK),
     )
     period = run_period(account=bank, month=today).period
-    return {"today": today, "statement": statement, "period": period}
+    return {"today": today, "statement": statement, "period": period, "vera": vera}
 
 
 def api_get(path: str, **query: str) -> Callable[[], Any]:
@@ -164,6 +167,14 @@ def endpoints(books) -> dict[str, tuple[Callable[[], Any], str]]:
             api_get(f"/api/v1/settlement-statements/{statement}/pdf/", format="pdf"),
             "ledger_entry",
         ),
+        "statement csv (portal)": (
+            lambda: logged_in(books["vera"]).get(reverse("statements:csv", args=[statement])),
+            "ledger_entry",
+        ),
+        "statement pdf (portal)": (
+            lambda: logged_in(books["vera"]).get(reverse("statements:pdf", args=[statement])),
+            "ledger_entry",
+        ),
         "reconciliation csv": (
             admin_get(reverse("admin:cash_reconciliationperiod_csv", args=[period])),
             "cash_bankstatementline",
@@ -185,6 +196,8 @@ ENDPOINTS = [
     "xero credit notes export",
     "statement csv (API)",
     "statement pdf (API)",
+    "statement csv (portal)",
+    "statement pdf (portal)",
     "reconciliation csv",
     "reconciliation pdf",
 ]
