@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString
 from lib.admin import ExtraViewsMixin, ViewOnlyAdmin, money_cell
 from lib.admin_actions import each_one
 from lib.downloads import download
+from lib.replica import reading_from_replica
 from refunds.models import RefundCase
 
 from .models import BankAccount, ReconciliationPeriod, WriteOffRequest, WriteOffStatus
@@ -158,17 +159,17 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
 
     def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         period = self.viewable_or_404(request, object_id)
+        with reading_from_replica():
+            body = report_csv(period).encode()
         return download(
-            report_csv(period).encode(),
-            filename=_report_name(period, "csv"),
-            content_type="text/csv; charset=utf-8",
+            body, filename=_report_name(period, "csv"), content_type="text/csv; charset=utf-8"
         )
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         period = self.viewable_or_404(request, object_id)
-        return download(
-            report_pdf(period), filename=_report_name(period, "pdf"), content_type="application/pdf"
-        )
+        with reading_from_replica():
+            body = report_pdf(period)
+        return download(body, filename=_report_name(period, "pdf"), content_type="application/pdf")
 
     def review_view(self, request: HttpRequest) -> HttpResponse:
         """Closed cases no provider refund row matches (closed before the rule)."""

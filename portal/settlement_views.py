@@ -6,6 +6,8 @@ another vendor's statement is simply not found (404).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -20,6 +22,7 @@ from ledger.settlements.exports import (
     statement_pdf,
 )
 from lib.downloads import download
+from lib.replica import reading_from_replica, replica_steps
 from vendors.permissions import VendorAction
 
 from .context import PortalRequest, portal_view
@@ -103,8 +106,14 @@ def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
 
 
 def statement_download(statement: SettlementStatement, extension: str) -> HttpResponseBase:
-    """The statement as an attachment: CSV streamed, or PDF."""
-    content = statement_csv(statement) if extension == "csv" else statement_pdf(statement)
+    """The statement as an attachment: CSV streamed, or PDF; its lines read from
+    the reporting database (lib.replica), the statement itself from "default"."""
+    content: bytes | Iterator[str]
+    if extension == "csv":
+        content = replica_steps(statement_csv(statement))
+    else:
+        with reading_from_replica():
+            content = statement_pdf(statement)
     content_type = "text/csv" if extension == "csv" else "application/pdf"
     return download(
         content,

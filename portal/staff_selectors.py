@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import (
     Count,
     DateField,
@@ -372,7 +372,8 @@ def refund_rates(span: Span) -> list[RateRow]:
     if use_summary():
         # Summed per vendor first, named after: a name looked up in the grouped
         # query would be looked up once per summed row.
-        with connection.cursor() as cursor:
+        # Raw SQL: on the connection the ORM would read from (lib.replica).
+        with connections[router.db_for_read(RefundDay)].cursor() as cursor:
             cursor.execute(
                 """
                 SELECT v.code, v.name, s.sold, s.refunded

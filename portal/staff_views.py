@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from lib.replica import reads_from_replica
+
 from .charts import bar_chart, line_chart, money
 from .staff_selectors import (
     AGE_BUCKETS,
@@ -63,6 +65,7 @@ def days_since(moment: datetime | None, now: datetime) -> int | None:
 
 @require_safe
 @staff_only
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     days = choose(request.GET.get("days"), PERIODS, PERIODS[0])

@@ -14,9 +14,10 @@ if not env_str("DATABASE_URL"):
 # PgBouncer in transaction pooling mode hands each transaction to any server
 # connection, so a server-side cursor (QuerySet.iterator()) opened outside a
 # transaction would be lost: set DATABASE_DISABLE_SERVER_SIDE_CURSORS=true there.
-DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(  # noqa: F405
-    "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
-)
+for _database in DATABASES.values():  # noqa: F405 (the replica too, if behind PgBouncer)
+    _database["DISABLE_SERVER_SIDE_CURSORS"] = env_bool(
+        "DATABASE_DISABLE_SERVER_SIDE_CURSORS", False
+    )
 
 # HTTPS, on by default. Behind a proxy that terminates TLS, name the header it
 # sets (and always overwrites) with the original scheme, e.g.

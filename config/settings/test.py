@@ -25,3 +25,9 @@ API_THROTTLE_RATES = {"authenticated": "100000/min", "anonymous": "100000/min"}
 
 # Most tests close cases without payout reports; tests/cash/test_close_rule.py turns it on.
 CLOSE_REQUIRES_MATCHED_REFUND = False
+
+# A "replica" alias that is a test mirror of the test database (never a real
+# replica, whatever DATABASE_REPLICA_URL says), off: reports read "default".
+# tests/api/test_reporting_replica.py turns it on (settings.REPORTING_DATABASE = "replica").
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+REPORTING_DATABASE = "default"

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from lib.api_views import ReadOnlyViewSet
 from lib.downloads import download
+from lib.replica import reading_from_replica, reads_from_replica, replica_steps
 from vendors.api.permissions import ApiAccess, read, reads, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
@@ -116,6 +117,7 @@ class ExportView(APIView):
         )(get)
         return view
 
+    @reads_from_replica
     def get(self, request, *args, **kwargs):
         query = ExportQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -208,7 +210,7 @@ class SettlementStatementViewSet(ReadOnlyViewSet):
     def csv(self, request, pk=None):
         statement = self.get_object()
         return download(
-            statement_csv(statement),
+            replica_steps(statement_csv(statement)),
             filename=statement_filename(statement, "csv"),
             content_type="text/csv; charset=utf-8",
         )
@@ -220,8 +222,10 @@ class SettlementStatementViewSet(ReadOnlyViewSet):
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PDFRenderer])
     def pdf(self, request, pk=None):
         statement = self.get_object()
+        with reading_from_replica():
+            content = statement_pdf(statement)
         return download(
-            statement_pdf(statement),
+            content,
             filename=statement_filename(statement, "pdf"),
             content_type="application/pdf",
         )

@@ -16,6 +16,7 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lib.replica import reads_from_replica
 from vendors.api.permissions import ApiAccess, staff_read
 
 from ..reports import Report, accrued_refunds, customer_aging, report_csv, tax_report, vendor_aging
@@ -113,6 +114,7 @@ class TaxReportView(ReportView):
         ],
         responses={200: REPORT_RESPONSE},
     )
+    @reads_from_replica
     def get(self, request):
         query = DateRange(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -125,6 +127,7 @@ class AtDateReportView(ReportView):
     report: Any = None
 
     @extend_schema(parameters=[AT, CONVERT], responses={200: REPORT_RESPONSE})
+    @reads_from_replica
     def get(self, request):
         query = AtDate(data=request.query_params)
         query.is_valid(raise_exception=True)

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from io import BytesIO
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
@@ -24,7 +24,7 @@ from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 
 from ..fonts import markup, needs_markup, pdf_styles
-from ..models import CreditNoteSettings, InvoiceKind, SettlementStatement
+from ..models import CreditNoteSettings, Entry, InvoiceKind, SettlementStatement
 from ..pdf import a4_document, grid_style, money, totals_style
 from .compute import (
     LINE_FIELDS,
@@ -100,8 +100,11 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     batch: list[tuple[str, ...]] = []
     # In a transaction, the cursor streams rows as they are made, instead of
     # the whole result being stored first (a cursor WITH HOLD in autocommit).
-    with transaction.atomic():
-        _plan_for_all_rows()
+    # On the connection the rows are read from: the replica inside
+    # lib.replica.reading_from_replica(), else "default".
+    alias = router.db_for_read(Entry)
+    with transaction.atomic(using=alias):
+        _plan_for_all_rows(alias)
         for day, kind, reference, case_id, order, payout, memo, amount, balance in rows.iterator(
             chunk_size=CHUNK_SIZE
         ):
@@ -138,9 +141,10 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
 cell = safe_cell
 
 
-def _plan_for_all_rows() -> None:
+def _plan_for_all_rows(alias: str) -> None:
     """PostgreSQL plans a cursor for its first rows (nested loops); an export
     reads them all, so plan for the total, and sort in memory, not on disk."""
+    connection = connections[alias]
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:

@@ -59,10 +59,43 @@ def test_long_running_services_restart_and_migrate_does_not(services):
         assert services[name]["restart"] == "unless-stopped", name
 
 
-def test_database_and_redis_publish_no_ports_and_web_only_on_loopback(services):
-    for name in ("db", "redis", "pgbouncer", "migrate", "worker", "beat"):
+def test_database_and_redis_publish_no_ports_and_the_proxy_only_on_loopback(services):
+    for name in ("db", "redis", "pgbouncer", "migrate", "web", "worker", "worker-io", "beat"):
         assert "ports" not in services[name], name
-    assert services["web"]["ports"] == ["127.0.0.1:8000:8000"]
+    assert services["proxy"]["ports"] == ["127.0.0.1:8000:8000"]
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "worker-io"])
+def test_web_and_workers_scale(services, name):
+    """`docker compose up --scale web=3 --scale worker=2`: a scaled service may
+    have neither a fixed container name nor a fixed host port (the second
+    replica could not take it)."""
+    service = services[name]
+    assert "container_name" not in service, name
+    for port in service.get("ports", []):
+        published = str(port).rsplit(":", 1)[0] if ":" in str(port) else ""
+        assert not published, f"{name} publishes the fixed host port {port}"
+    # Nothing kept per container that two replicas would share or fight over.
+    assert "hostname" not in service, name
+
+
+def test_the_proxy_spreads_requests_over_every_web_replica(services):
+    proxy = services["proxy"]
+    assert proxy["volumes"] == ["./deploy/web-proxy.conf:/etc/nginx/conf.d/default.conf:ro"]
+    assert services["web"]["expose"] == ["8000"]
+    conf = (ROOT / "deploy" / "web-proxy.conf").read_text()
+    # Docker's DNS asked again (a variable in proxy_pass), so replicas added
+    # by --scale are found; the Host the TLS proxy sent is kept for ALLOWED_HOSTS.
+    assert "resolver 127.0.0.11 valid=10s" in conf
+    assert "set $web http://web:8000;" in conf and "proxy_pass $web;" in conf
+    assert "proxy_set_header Host $http_host;" in conf
+    assert "client_max_body_size 0;" in conf  # the app answers 413 itself
+    assert proxy["healthcheck"]["test"][-1] == "http://127.0.0.1:8000/_proxy/healthz"
+    assert "/_proxy/healthz" in conf
+
+
+def test_the_replica_is_optional_and_passed_to_the_app(services):
+    assert services["web"]["environment"]["DATABASE_REPLICA_URL"] == ""
 
 
 def test_redis_wants_the_password_the_broker_url_carries(services):
