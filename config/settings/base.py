@@ -140,7 +140,7 @@ if _replica_url:
     DATABASES["replica"] = dj_database_url.parse(
         _replica_url,
         conn_max_age=int(env_str("DATABASE_CONN_MAX_AGE", "0")),
-        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 REPORTING_DATABASE = "replica" if "replica" in DATABASES else "default"
 DATABASE_ROUTERS = ["lib.replica.ReplicaRouter"]
