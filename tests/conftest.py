@@ -49,7 +49,9 @@ def _snapshot_restored_as_it_was():
     """A transactional test's database is put back from its saved snapshot
     (serialized_rollback) with the triggers off, as a restore should be: the
     history triggers would otherwise write events for the restored rows on top
-    of the snapshot's own, and the append-only guard refuses the clash."""
+    of the snapshot's own, and the append-only guard refuses the clash.
+    Setting session_replication_role needs a superuser role (the suite's
+    default `postgres` is one)."""
     from django.db.backends.base.creation import BaseDatabaseCreation
 
     original = BaseDatabaseCreation.deserialize_db_from_string

@@ -263,9 +263,7 @@ def _load(
         run_settings(cursor)  # work_mem for the known-lines join, no JIT, asynchronous commit
         # One import per account at a time: what the count below finds known
         # stays true until this transaction commits.
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"cash.import:{account.pk}"]
-        )
+        _lock_imports(cursor, [account.pk])
         cursor.execute(KEY_TABLE)
         cursor.execute("TRUNCATE cash_import_key")
         _copy(
@@ -392,6 +390,15 @@ def import_statement_file(
         )
 
 
+def _lock_imports(cursor: Any, account_ids: Sequence[int]) -> None:
+    """One import per account at a time (a transaction-level advisory lock;
+    taking it again in the same transaction is free)."""
+    for account_id in account_ids:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"cash.import:{account_id}"]
+        )
+
+
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """A million parsed lines are a million objects: Python's cycle collector
@@ -427,6 +434,10 @@ def _import(
     result.timings["parse"] = time.perf_counter() - started
     started = time.perf_counter()
     with transaction.atomic():
+        with connection.cursor() as cursor:
+            # Every account of the file at once, in id order: two files naming
+            # the same accounts in opposite order cannot deadlock.
+            _lock_imports(cursor, sorted({a.pk for a in accounts}))
         for position, (parsed, target) in enumerate(
             zip(parsed_statements, accounts, strict=True), start=1
         ):

@@ -555,7 +555,9 @@ def reconcile(
 
 
 def run_settings(cursor: Any) -> None:
-    """Settings for one import or run, undone at its commit (SET LOCAL).
+    """Settings for one import or run, undone at its commit (SET LOCAL): they
+    hold for the whole transaction the import or run is part of (an API
+    request's, with its Idempotency-Key record, when it comes from the API).
 
     - work_mem: hash joins and aggregates over a million rows spill to disk at
       the default 4 MB.
@@ -564,7 +566,7 @@ def run_settings(cursor: Any) -> None:
       than the few set-wise statements it would speed up.
     - synchronous_commit off: the commit returns before its WAL is on disk
       (the WAL writer flushes it within a fraction of a second). A server
-      crash in that instant can lose this one transaction whole, though it was
+      crash in that instant can lose that transaction whole, though it was
       reported committed; never a part of it, never another transaction, and
       never the constraints or consistency. Both are safe to repeat: an
       import adds no line already there, a run matches only what is untouched.

@@ -16,7 +16,7 @@ Columns a source's SELECT returns (in this order):
   counterparty       text
   id_reference       text     a second reference the remittance may carry, e.g. PAYOUT-17
 
-Today: vendor payouts (a bank debit). The payout-report import adds provider
+Vendor payouts (a bank debit), here. The payout-report import adds provider
 payouts (a bank credit) by calling `register(OpenItemSource(...))` from this
 app's ready() or a module it imports; nothing here needs to change.
 """
@@ -78,20 +78,10 @@ SELECT p.id, (SELECT id FROM ledger_account WHERE role = 'bank' ORDER BY id LIMI
 
 register(VENDOR_PAYOUTS)
 
-# An approved write-off (cash.services.writeoffs) moved the bank account in the
-# books: the bank line that shows it settles it. Approval makes the item at
-# once when the write-off names its line; this picks up the others.
-WRITE_OFFS = OpenItemSource(
-    kind="write_off",
-    label="Approved write-off",
-    select="""
-SELECT w.id, b.ledger_account_id, w.currency, w.amount, w.on_date, 'WRITEOFF-' || w.id, '', NULL
-  FROM cash_writeoffrequest w JOIN cash_bankaccount b ON b.id = w.account_id
- WHERE w.status = 'approved'
-""",
-)
-
-register(WRITE_OFFS)
+# Open items of kind "write_off" are made by cash.services.writeoffs when a
+# write-off on a statement line is approved (and allocated to that line at
+# once); they have no source here, so no sync makes or matches them.
+WRITE_OFF_KIND = "write_off"
 
 
 def sync_open_items() -> int:

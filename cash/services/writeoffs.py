@@ -13,13 +13,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ledger.models import Account, JournalKind
 from ledger.posting import JournalDraft, PostedBy, post_journals
 from lib.errors import DomainError
-from lib.money import minor_unit
+from lib.money import display_money, is_in_minor_units, minor_unit
 
 from ..models import (
     BankAccount,
@@ -32,13 +32,34 @@ from ..models import (
 from ..statements.keys import reference_keys
 from .decisions import allocate_line
 from .periods import require_open
-from .sources import WRITE_OFFS
+from .sources import WRITE_OFF_KIND
 
 
 def _named(user: Any, field: str) -> Any:
     if user is None or not getattr(user, "pk", None):
         raise DomainError(field, "A named user must do this.")
     return user
+
+
+def _fits_the_line(line: BankStatementLine, account: BankAccount, value: Decimal) -> None:
+    """A write-off on a line explains what of the line is not matched yet: the
+    same direction, at most what is left of it."""
+    if line.account_id != account.pk:
+        raise DomainError("line", "That line is on another bank account.")
+    if (value > 0) != (line.amount_minor > 0):
+        way = "money in" if line.amount_minor > 0 else "money out"
+        raise DomainError("amount", f"The line is {way}: give the amount with its sign.")
+    left = abs(line.amount_minor) - line.allocated_minor
+    if _minor(value, account.currency) > left:
+        raise DomainError(
+            "amount",
+            f"Only {display_money(Decimal(left) * minor_unit(account.currency), account.currency)}"
+            " of that line is not matched yet.",
+        )
+
+
+def _minor(value: Decimal, currency: str) -> int:
+    return abs(int((value / minor_unit(currency)).to_integral_value()))
 
 
 def request_write_off(
@@ -56,14 +77,16 @@ def request_write_off(
         value = Decimal(str(amount))
     except InvalidOperation:
         raise DomainError("amount", f"{amount!r} is not an amount.") from None
-    if value == 0 or value != value.quantize(Decimal("0.01")):
-        raise DomainError("amount", "Give a non-zero amount in cents.")
+    if value == 0 or not is_in_minor_units(value, account.currency):
+        raise DomainError(
+            "amount", f"Give a non-zero amount in {account.currency}'s smallest unit."
+        )
     if not (reason or "").strip():
         raise DomainError("reason", "Say why the difference is written off.")
     if target_account.pk == account.ledger_account_id:
         raise DomainError("target_account", "Write off to another account than the bank's own.")
-    if line is not None and line.account_id != account.pk:
-        raise DomainError("line", "That line is on another bank account.")
+    if line is not None:
+        _fits_the_line(line, account, value)
     day = on_date or (line.booking_date if line else timezone.localdate())
     require_open(account, day)
     return WriteOffRequest.objects.create(
@@ -119,20 +142,24 @@ def approve_write_off(*, request_id: int, user: Any) -> WriteOffRequest:
         locked.decided_by = user
         locked.decided_at = timezone.now()
         locked.save(update_fields=["journal", "status", "decided_by", "decided_at"])
-        item = _open_item(locked)
-        if locked.line_id is not None:
+        if locked.line_id is not None and connection.vendor == "postgresql":
+            # The counters that say how much of a line is matched are kept by
+            # PostgreSQL triggers; SQLite (dev) leaves the line as it was.
             allocate_line(
-                line_id=locked.line_id, items=[item], method=MatchMethod.MANUAL, user=user
+                line_id=locked.line_id,
+                items=[_open_item(locked)],
+                method=MatchMethod.MANUAL,
+                user=user,
             )
     return locked
 
 
 def _open_item(request: WriteOffRequest) -> OpenItem:
     """The write-off as the bank line will show it (what `WRITE_OFFS` selects)."""
-    minor = int(request.amount / minor_unit(request.currency))
+    minor = _minor(request.amount, request.currency) * (1 if request.amount > 0 else -1)
     reference = f"WRITEOFF-{request.pk}"
     item, _ = OpenItem.objects.get_or_create(
-        kind=WRITE_OFFS.kind,
+        kind=WRITE_OFF_KIND,
         source_id=request.pk,
         defaults={
             "ledger_account_id": request.account.ledger_account_id,

@@ -61,6 +61,7 @@ def assign_keys(account: str, lines: Iterable[ParsedLine]) -> list[tuple[str, st
     """(natural_key, key_source, key_conflict) for each line, in order."""
     seen_ids: Counter[str] = Counter()
     seen_hashes: Counter[str] = Counter()
+    taken: set[str] = set()
     keys = []
     for line in lines:
         if line.key_id and is_real_id(line.key_id):
@@ -68,11 +69,15 @@ def assign_keys(account: str, lines: Iterable[ParsedLine]) -> list[tuple[str, st
             seen_ids[base] += 1
             count = seen_ids[base]
             key = base if count == 1 else f"{base}#{count}"
+            while key in taken:  # a bank id that itself ends in "#2"
+                count += 1
+                key = f"{base}#{count}"
             keys.append((key, line.key_source, count > 1))
         else:
             probe = _hash_key(account, line, 0)
             seen_hashes[probe] += 1
             keys.append((_hash_key(account, line, seen_hashes[probe]), "hash", False))
+        taken.add(keys[-1][0])
     if any(count > 1 for count in seen_ids.values()):
         # The first line of a repeated id is in conflict too.
         repeated = {base for base, count in seen_ids.items() if count > 1}

@@ -360,3 +360,26 @@ def test_the_command_reports_a_refusal_as_an_error(account, tmp_path):
     path.write_bytes(camt(PAYOUTS, closing="1.00"))
     with pytest.raises(CommandError, match=r"bad\.xml: statement 1: the opening balance"):
         call_command("import_bank_statement", str(path))
+
+
+def test_keys_stay_unique_when_a_bank_id_looks_like_a_repeat():
+    """The second "X" is keyed X#2; a bank id that is itself "X#2" must not
+    take the same key (the import would refuse the whole file)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from cash.statements.base import ParsedLine
+    from cash.statements.keys import assign_keys
+
+    def line(key_id: str) -> ParsedLine:
+        return ParsedLine(
+            booking_date=date(2026, 11, 2),
+            amount=Decimal("1.00"),
+            currency="EUR",
+            key_id=key_id,
+            key_source="acct_svcr_ref",
+        )
+
+    keys = [key for key, _, _ in assign_keys("1", [line("X"), line("X"), line("X#2")])]
+    assert keys == ["ref:X", "ref:X#2", "ref:X#2#2"]
+    assert len(set(keys)) == 3

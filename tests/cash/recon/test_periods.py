@@ -215,3 +215,27 @@ def test_a_bank_fee_written_off_against_its_line_explains_the_line(banked, accou
     assert item.remaining_minor == 0
     sync_open_items()
     assert OpenItem.objects.filter(kind="write_off").count() == 1
+
+
+def test_a_write_off_on_a_line_must_fit_what_is_left_of_it(banked, account, alice):
+    """Checked when it is asked for, not at approval: the line's direction, and
+    at most what of the line is not matched yet."""
+    from cash.models import BankStatementLine
+
+    payout_line = BankStatementLine.objects.get(amount=Decimal("78.23"))
+    run_period(account=account, month=NOVEMBER)
+    payout_line.refresh_from_db()
+    assert payout_line.status == "matched"  # nothing of it is left
+    for amount, says in (("-0.50", "with its sign"), ("0.50", "not matched yet")):
+        with pytest.raises(DomainError) as refused:
+            request_write_off(
+                account=account,
+                amount=amount,
+                target_account=_expense(),
+                reason="Rounding",
+                user=alice,
+                line=payout_line,
+            )
+        assert refused.value.field == "amount"
+        assert says in str(refused.value)
+    assert not WriteOffRequest.objects.exists()
