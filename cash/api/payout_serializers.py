@@ -16,6 +16,7 @@ from lib.api_fields import (
 from lib.money import CURRENCY_CHOICES, format_amount
 
 from ..models import PayoutException, PayoutFormat, PayoutReport, PayoutReportRow
+from .file_serializers import FileResultSerializer
 
 
 class PayoutExceptionSerializer(serializers.ModelSerializer):
@@ -172,10 +173,7 @@ class PayoutOutcomeSerializer(serializers.Serializer):
     exceptions = serializers.IntegerField()
 
 
-class PayoutImportSerializer(serializers.Serializer):
-    format = serializers.CharField()
-    file_sha256 = serializers.CharField()
-    already_imported = serializers.BooleanField()
+class PayoutImportSerializer(FileResultSerializer):
     new_rows = serializers.IntegerField()
     known_rows = serializers.IntegerField()
     exceptions = serializers.IntegerField()

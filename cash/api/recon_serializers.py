@@ -25,6 +25,7 @@ from ..models import (
     SuggestionStatus,
 )
 from ..services.periods import month_end
+from .file_serializers import FileResultSerializer
 
 
 class StatementLineSerializer(serializers.ModelSerializer):
@@ -95,10 +96,7 @@ class StatementUploadSerializer(serializers.Serializer):
     mapping = optional_text(help_text="A saved CSV mapping's name.")
 
 
-class StatementImportSerializer(serializers.Serializer):
-    format = serializers.CharField()
-    file_sha256 = serializers.CharField()
-    already_imported = serializers.BooleanField()
+class StatementImportSerializer(FileResultSerializer):
     new_lines = serializers.IntegerField()
     known_lines = serializers.IntegerField()
     statements = serializers.SerializerMethodField()
