@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,12 +31,27 @@ STRIPE_COLUMNS = (
     "description",
     "customer_facing_amount",
     "customer_facing_currency",
+    "regulatory_tag",
     "automatic_payout_effective_at_utc",
+    "customer_email",
     "charge_id",
+    "payment_intent_id",
+    "order_id",
     "payment_method_type",
     "card_brand",
     "statement_descriptor",
+    "dispute_reason",
 )
+
+
+def stripe_csv(rows: Iterable[Mapping[str, str]]) -> bytes:
+    """The report with a row of each mapping from column to value, in the
+    documented column order; a column a row does not name is left empty."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STRIPE_COLUMNS)
+    writer.writerows([row.get(column, "") for column in STRIPE_COLUMNS] for row in rows)
+    return out.getvalue().encode()
 
 
 @dataclass(frozen=True)
@@ -74,39 +90,37 @@ class StripePayout:
 
 
 def stripe_payout_csv(payout: StripePayout) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(STRIPE_COLUMNS)
+    return stripe_csv(_stripe_row(payout, t) for t in payout.txns)
+
+
+def _stripe_row(payout: StripePayout, t: StripeTxn) -> dict[str, str]:
     effective = f"{payout.arrival.isoformat()} 00:00:00"
     currency = payout.currency.lower()
-    for t in payout.txns:
-        created = t.created.strftime("%Y-%m-%d %H:%M:%S")
-        available = f"{payout.arrival.isoformat()} 00:00:00"
-        values = {
-            "automatic_payout_id": payout.payout_id,
-            "automatic_payout_effective_at": effective,
-            "balance_transaction_id": t.txn_id,
-            "created_utc": created,
-            "created": created,
-            "available_on_utc": available,
-            "available_on": available,
-            "currency": currency,
-            "gross": f"{t.gross:.2f}",
-            "fee": f"{t.fee:.2f}",
-            "net": f"{t.net:.2f}",
-            "reporting_category": t.category,
-            "source_id": t.source_id,
-            "description": t.description,
-            "customer_facing_amount": f"{abs(t.gross):.2f}",
-            "customer_facing_currency": currency,
-            "automatic_payout_effective_at_utc": effective,
-            "charge_id": t.charge_id,
-            "payment_method_type": "card",
-            "card_brand": t.card_brand,
-            "statement_descriptor": "SPLITLEDGER",
-        }
-        writer.writerow([values[column] for column in STRIPE_COLUMNS])
-    return out.getvalue().encode()
+    created = t.created.strftime("%Y-%m-%d %H:%M:%S")
+    available = f"{payout.arrival.isoformat()} 00:00:00"
+    return {
+        "automatic_payout_id": payout.payout_id,
+        "automatic_payout_effective_at": effective,
+        "balance_transaction_id": t.txn_id,
+        "created_utc": created,
+        "created": created,
+        "available_on_utc": available,
+        "available_on": available,
+        "currency": currency,
+        "gross": f"{t.gross:.2f}",
+        "fee": f"{t.fee:.2f}",
+        "net": f"{t.net:.2f}",
+        "reporting_category": t.category,
+        "source_id": t.source_id,
+        "description": t.description,
+        "customer_facing_amount": f"{abs(t.gross):.2f}",
+        "customer_facing_currency": currency,
+        "automatic_payout_effective_at_utc": effective,
+        "charge_id": t.charge_id,
+        "payment_method_type": "card",
+        "card_brand": t.card_brand,
+        "statement_descriptor": "SPLITLEDGER",
+    }
 
 
 @dataclass(frozen=True)

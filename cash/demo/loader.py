@@ -271,6 +271,17 @@ def _exceptional(
     return plan, advances, short
 
 
+def _txn_id(rng: random.Random) -> str:
+    return "txn_3" + _token(rng, 24)
+
+
+def _refund(
+    txn_id: str, created: datetime, amount: Decimal, refund_id: str, charge_id: str, text: str
+) -> StripeTxn:
+    """A refund's balance transaction: negative, and Stripe keeps no fee on it."""
+    return StripeTxn(txn_id, "refund", created, amount, Decimal("0.00"), refund_id, charge_id, text)
+
+
 def _stripe_plan(
     start: date, last: date, month: date, rng: random.Random, days: dict[int, date]
 ) -> list[StripePayout]:
@@ -284,7 +295,7 @@ def _stripe_plan(
     while arrival <= last:
         since = datetime.combine(arrival - timedelta(days=7), time.min, UTC)
         until = datetime.combine(arrival, time.min, UTC)
-        txns: list[tuple[datetime, StripeTxn]] = []
+        txns: list[StripeTxn] = []
         charges = (
             Payment.objects.filter(
                 method=PaymentMethod.CARD,
@@ -304,19 +315,16 @@ def _stripe_plan(
             )
             fee = _cents(payment.amount * rate + Decimal("0.25"))
             txns.append(
-                (
+                StripeTxn(
+                    _txn_id(rng),
+                    "charge",
                     payment.captured_at,
-                    StripeTxn(
-                        "txn_3" + _token(rng, 24),
-                        "charge",
-                        payment.captured_at,
-                        _cents(payment.amount),
-                        fee,
-                        payment.reference,
-                        payment.reference,
-                        f"Order {payment.order.number}",
-                        rng.choice(("visa", "mastercard", "visa", "amex")),
-                    ),
+                    _cents(payment.amount),
+                    fee,
+                    payment.reference,
+                    payment.reference,
+                    f"Order {payment.order.number}",
+                    rng.choice(("visa", "mastercard", "visa", "amex")),
                 )
             )
         for case in refunds:
@@ -332,42 +340,32 @@ def _stripe_plan(
             if created.date() != day:
                 created = datetime.combine(day, time(12), UTC)
             txns.append(
-                (
+                _refund(
+                    _txn_id(rng),
                     created,
-                    StripeTxn(
-                        "txn_3" + _token(rng, 24),
-                        "refund",
-                        created,
-                        -_cents(case.total_refund_amount),
-                        Decimal("0.00"),
-                        case.gateway_reference,
-                        charge,
-                        f"Refund {case.case_id}",
-                    ),
+                    -_cents(case.total_refund_amount),
+                    case.gateway_reference,
+                    charge,
+                    f"Refund {case.case_id}",
                 )
             )
         if txns and not dashboard_done and month <= since.date() and arrival <= month_end(month):
             dashboard_done = True
             created = until - timedelta(days=3, hours=9)
             txns.append(
-                (
+                _refund(
+                    _txn_id(rng),
                     created,
-                    StripeTxn(
-                        "txn_3" + _token(rng, 24),
-                        "refund",
-                        created,
-                        DASHBOARD_REFUND,
-                        Decimal("0.00"),
-                        "re_3" + _token(rng, 23),
-                        "ch_3" + _token(rng, 23),
-                        "Refund made in the Stripe Dashboard",
-                    ),
+                    DASHBOARD_REFUND,
+                    "re_3" + _token(rng, 23),
+                    "ch_3" + _token(rng, 23),
+                    "Refund made in the Stripe Dashboard",
                 )
             )
         payout_id = "po_1" + _token(rng, 23)
         if txns:
-            txns.sort(key=lambda pair: (pair[0], pair[1].txn_id))
-            payouts.append(StripePayout(payout_id, arrival, CURRENCY, tuple(t for _, t in txns)))
+            txns.sort(key=lambda t: (t.created, t.txn_id))
+            payouts.append(StripePayout(payout_id, arrival, CURRENCY, tuple(txns)))
         arrival += timedelta(days=7)
     return payouts
 

@@ -1,6 +1,7 @@
 """Payout report files written for the tests: Stripe's itemized payout
-reconciliation CSV (the documented columns, a selection in their order, with
-values as Stripe writes them) and the marketplace per-line CSV."""
+reconciliation CSV (the demo's writer, cash.demo.files.stripe_csv: the
+documented columns, a selection in their order; values as Stripe writes them)
+and the marketplace per-line CSV."""
 
 from __future__ import annotations
 
@@ -9,36 +10,7 @@ import io
 from dataclasses import dataclass
 from decimal import Decimal
 
-# Stripe's itemized payout reconciliation report (version 5): the columns the
-# import reads and a few it does not, in the documented order.
-STRIPE_COLUMNS = (
-    "automatic_payout_id",
-    "automatic_payout_effective_at",
-    "balance_transaction_id",
-    "created_utc",
-    "created",
-    "available_on_utc",
-    "available_on",
-    "currency",
-    "gross",
-    "fee",
-    "net",
-    "reporting_category",
-    "source_id",
-    "description",
-    "customer_facing_amount",
-    "customer_facing_currency",
-    "regulatory_tag",
-    "automatic_payout_effective_at_utc",
-    "customer_email",
-    "charge_id",
-    "payment_intent_id",
-    "order_id",
-    "payment_method_type",
-    "card_brand",
-    "statement_descriptor",
-    "dispute_reason",
-)
+from cash.demo.files import stripe_csv
 
 
 @dataclass
@@ -66,40 +38,41 @@ def stripe_report(
     effective: str = "2026-11-05 00:00:00",
     currency: str = "eur",
 ) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(STRIPE_COLUMNS)
-    for number, t in enumerate(txns, start=1):
-        net = t.net if t.net is not None else str(Decimal(t.gross) - Decimal(t.fee))
-        values = {
-            "automatic_payout_id": t.payout or payout,
-            "automatic_payout_effective_at": effective,
-            "balance_transaction_id": t.txn or f"txn_{number:04d}",
-            "created_utc": t.created,
-            "created": t.created,
-            "available_on_utc": "2026-11-04 00:00:00",
-            "available_on": "2026-11-04 01:00:00",
-            "currency": t.currency or currency,
-            "gross": t.gross,
-            "fee": t.fee,
-            "net": net,
-            "reporting_category": t.category,
-            "source_id": t.source_id,
-            "description": t.description,
-            "customer_facing_amount": t.gross.lstrip("-"),
-            "customer_facing_currency": t.currency or currency,
-            "automatic_payout_effective_at_utc": effective,
-            "customer_email": "jenny@example.com",
-            "charge_id": t.charge_id or (t.source_id if t.category == "charge" else ""),
-            "payment_intent_id": "",
-            "order_id": "",
-            "payment_method_type": "card",
-            "card_brand": "visa",
-            "statement_descriptor": "SPLITLEDGER",
-            "dispute_reason": "fraudulent" if t.category == "dispute" else "",
-        }
-        writer.writerow([values.get(column, "") for column in STRIPE_COLUMNS])
-    return out.getvalue().encode()
+    return stripe_csv(
+        _stripe_row(number, t, payout, effective, currency)
+        for number, t in enumerate(txns, start=1)
+    )
+
+
+def _stripe_row(number: int, t: Txn, payout: str, effective: str, currency: str) -> dict[str, str]:
+    net = t.net if t.net is not None else str(Decimal(t.gross) - Decimal(t.fee))
+    return {
+        "automatic_payout_id": t.payout or payout,
+        "automatic_payout_effective_at": effective,
+        "balance_transaction_id": t.txn or f"txn_{number:04d}",
+        "created_utc": t.created,
+        "created": t.created,
+        "available_on_utc": "2026-11-04 00:00:00",
+        "available_on": "2026-11-04 01:00:00",
+        "currency": t.currency or currency,
+        "gross": t.gross,
+        "fee": t.fee,
+        "net": net,
+        "reporting_category": t.category,
+        "source_id": t.source_id,
+        "description": t.description,
+        "customer_facing_amount": t.gross.lstrip("-"),
+        "customer_facing_currency": t.currency or currency,
+        "automatic_payout_effective_at_utc": effective,
+        "customer_email": "jenny@example.com",
+        "charge_id": t.charge_id or (t.source_id if t.category == "charge" else ""),
+        "payment_intent_id": "",
+        "order_id": "",
+        "payment_method_type": "card",
+        "card_brand": "visa",
+        "statement_descriptor": "SPLITLEDGER",
+        "dispute_reason": "fraudulent" if t.category == "dispute" else "",
+    }
 
 
 MARKETPLACE_COLUMNS = (
