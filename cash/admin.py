@@ -20,13 +20,13 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell
 from lib.admin_actions import each_one
+from lib.admin_filters import WorkFirstFilter
 from lib.errors import DomainError
 from lib.money import display_money, minor_unit
 
@@ -187,13 +187,9 @@ class BankStatementAdmin(ReadOnlyAdmin):
                     f"imported{again}.",
                 )
                 return HttpResponseRedirect(self.admin_url("changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Import a bank statement",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/cash/upload_form.html", context)
+        return self.render_page(
+            request, "admin/cash/upload_form.html", "Import a bank statement", form=form
+        )
 
 
 class AllocationInline(ReadOnlyInline):
@@ -291,15 +287,14 @@ class BankStatementLineAdmin(ReadOnlyAdmin, BigTableAdmin):
             else:
                 messages.success(request, f"Line matched to {len(allocations)} item(s).")
                 return HttpResponseRedirect(self.admin_url("change", line.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Match by hand: {line}",
-            "parent": str(line),
-            "parent_url": self.admin_url("change", line.pk),
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/cash/upload_form.html", context)
+        return self.render_page(
+            request,
+            "admin/cash/upload_form.html",
+            f"Match by hand: {line}",
+            parent=str(line),
+            parent_url=self.admin_url("change", line.pk),
+            form=form,
+        )
 
 
 @admin.register(OpenItem)
@@ -335,27 +330,9 @@ class SuggestionItemInline(ReadOnlyInline):
         return _minor(obj.amount_minor, obj.item.currency)
 
 
-class PendingFilter(admin.SimpleListFilter):
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(s.value, str(s.label)) for s in SuggestionStatus] + [("all", "All")]
-
-    def choices(self, changelist: Any) -> Any:
-        current = self.value() or SuggestionStatus.PENDING
-        for value, label in self.lookup_choices:
-            yield {
-                "selected": current == value,
-                "query_string": changelist.get_query_string({self.parameter_name: value}),
-                "display": label,
-            }
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[Suggestion]
-    ) -> QuerySet[Suggestion]:
-        value = self.value() or SuggestionStatus.PENDING
-        return queryset if value == "all" else queryset.filter(status=value)
+class PendingFilter(WorkFirstFilter):
+    statuses = SuggestionStatus
+    first = SuggestionStatus.PENDING
 
 
 @admin.register(Suggestion)

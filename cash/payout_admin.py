@@ -13,13 +13,13 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell, money_column
 from lib.admin_actions import each_one
+from lib.admin_filters import WorkFirstFilter
 from lib.errors import DomainError
 from lib.money import CURRENCY_CHOICES
 
@@ -267,13 +267,9 @@ class PayoutReportAdmin(ReadOnlyAdmin):
                 if len(fresh) == 1:
                     return HttpResponseRedirect(self.admin_url("change", fresh[0]))
                 return HttpResponseRedirect(self.admin_url("changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Import a payout report",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/cash/payoutreport/upload.html", context)
+        return self.render_page(
+            request, "admin/cash/payoutreport/upload.html", "Import a payout report", form=form
+        )
 
 
 # ---------------------------------------------------------------- exceptions
@@ -283,31 +279,11 @@ class ResolveActionForm(helpers.ActionForm):
     text = forms.CharField(required=False, max_length=2000, label="Note:")
 
 
-class OpenFirstFilter(admin.SimpleListFilter):
+class OpenFirstFilter(WorkFirstFilter):
     """Open exceptions unless asked otherwise: the queue is what is left to do."""
 
-    title = "status"
-    parameter_name = "status"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [("open", "Open"), ("resolved", "Resolved"), ("all", "All")]
-
-    def choices(self, changelist: Any) -> Any:
-        value = self.value() or "open"
-        for lookup, title in self.lookup_choices:
-            yield {
-                "selected": value == lookup,
-                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
-                "display": title,
-            }
-
-    def queryset(
-        self, request: HttpRequest, queryset: QuerySet[PayoutException]
-    ) -> QuerySet[PayoutException]:
-        value = self.value() or "open"
-        if value == "all":
-            return queryset
-        return queryset.filter(status=value)
+    statuses = ExceptionStatus
+    first = ExceptionStatus.OPEN
 
 
 # An exception as listed and as shown: its row, and why the row is an exception.

@@ -15,7 +15,6 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -149,13 +148,9 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
             if not outcome.ran:
                 messages.warning(request, f"{outcome.period} is signed off: not run again.")
             return HttpResponseRedirect(self.admin_url("change", outcome.period.pk))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Run a reconciliation",
-            "form": form,
-        }
-        return TemplateResponse(request, "admin/cash/upload_form.html", context)
+        return self.render_page(
+            request, "admin/cash/upload_form.html", "Run a reconciliation", form=form
+        )
 
     def csv_view(self, request: HttpRequest, object_id: str) -> HttpResponseBase:
         period = self.viewable_or_404(request, object_id)
@@ -187,13 +182,12 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
             )
             for case in cases
         ]
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": "Closed cases whose refund is not matched (review)",
-            "rows": rows,
-        }
-        return TemplateResponse(request, "admin/cash/closed_review.html", context)
+        return self.render_page(
+            request,
+            "admin/cash/closed_review.html",
+            "Closed cases whose refund is not matched (review)",
+            rows=rows,
+        )
 
     def trace_view(self, request: HttpRequest, case_pk: int) -> HttpResponse:
         if not request.user.has_perm("refunds.view_refundcase"):
@@ -201,14 +195,13 @@ class ReconciliationPeriodAdmin(ViewOnlyAdmin):
         case = RefundCase.objects.filter(pk=case_pk).first()
         if case is None:
             raise Http404("No such refund case.")
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Trace of {case.case_id}: from request to bank",
-            "trace": case_trace(case),
-            "case_url": reverse("admin:refunds_refundcase_change", args=[case.pk]),
-        }
-        return TemplateResponse(request, "admin/cash/case_trace.html", context)
+        return self.render_page(
+            request,
+            "admin/cash/case_trace.html",
+            f"Trace of {case.case_id}: from request to bank",
+            trace=case_trace(case),
+            case_url=reverse("admin:refunds_refundcase_change", args=[case.pk]),
+        )
 
 
 class WriteOffForm(forms.ModelForm):
