@@ -101,7 +101,9 @@ def request_write_off(
     )
 
 
-def _locked(request_id: int) -> WriteOffRequest:
+def _to_decide(request_id: int, user: Any, verb: str) -> WriteOffRequest:
+    """The request, locked, still to decide, and asked for by another user than
+    the one who decides it (`verb` says how: approve, decide)."""
     locked = (
         WriteOffRequest.objects.select_for_update()
         .select_related("account")
@@ -112,15 +114,15 @@ def _locked(request_id: int) -> WriteOffRequest:
         raise DomainError("write_off", f"No write-off request {request_id}.", code="not_found")
     if locked.status != WriteOffStatus.REQUESTED:
         raise DomainError("write_off", f"Write-off {request_id} is already {locked.status}.")
+    if locked.requested_by_id == user.pk:
+        raise DomainError("decided_by", f"Another user must {verb} a write-off you asked for.")
     return locked
 
 
 def approve_write_off(*, request_id: int, user: Any) -> WriteOffRequest:
     user = _named(user, "decided_by")
     with transaction.atomic():
-        locked = _locked(request_id)
-        if locked.requested_by_id == user.pk:
-            raise DomainError("decided_by", "Another user must approve a write-off you asked for.")
+        locked = _to_decide(request_id, user, "approve")
         require_open(locked.account, locked.on_date)
         draft = JournalDraft(
             posting_key=f"write-off:{locked.pk}",
@@ -178,9 +180,7 @@ def _open_item(request: WriteOffRequest) -> OpenItem:
 def reject_write_off(*, request_id: int, user: Any) -> WriteOffRequest:
     user = _named(user, "decided_by")
     with transaction.atomic():
-        locked = _locked(request_id)
-        if locked.requested_by_id == user.pk:
-            raise DomainError("decided_by", "Another user must decide a write-off you asked for.")
+        locked = _to_decide(request_id, user, "decide")
         locked.status = WriteOffStatus.REJECTED
         locked.decided_by = user
         locked.decided_at = timezone.now()
