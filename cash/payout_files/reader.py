@@ -18,9 +18,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from lib.errors import DomainError
 from lib.money import ZERO, display_money, is_in_minor_units
 
+from ..errors import FileRefused
 from ..models import AmountSource, RowType, UnknownTypes
 from ..statements.base import StatementFileError, read_amount, read_currency
 from ..statements.csvfile import filled_rows, mapped_rows
@@ -29,11 +29,8 @@ from .mappings import COLUMN_FIELDS, TypeValuesError, read_type_values
 KEY_RECIPE = "p1"  # the hashed natural key's recipe (see _hash_key)
 
 
-class PayoutFileError(DomainError):
+class PayoutFileError(FileRefused):
     """A payout file refused whole; `message` says where and why."""
-
-    def __init__(self, message: str, code: str = "invalid_file", field: str = "file") -> None:
-        super().__init__(field, message, code)
 
 
 @dataclass(slots=True)

@@ -15,14 +15,11 @@ from decimal import Decimal, InvalidOperation
 
 from lib.money import CURRENCY_EXPONENTS, CurrencyError, exponent, is_in_minor_units
 
-from ..errors import CashError
+from ..errors import FileRefused
 
 
-class StatementFileError(CashError):
+class StatementFileError(FileRefused):
     """A statement file refused whole; `message` says where and why."""
-
-    def __init__(self, message: str, code: str = "invalid_file", field: str = "file") -> None:
-        super().__init__(field, message, code)
 
 
 @dataclass(slots=True)
