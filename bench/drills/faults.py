@@ -36,14 +36,13 @@ from datetime import UTC, datetime
 
 from bench.common import load_average, print_table
 from bench.drills.client import ApiClient, Totals
-from bench.drills.figures import Tally, account, memory_rows
+from bench.drills.figures import Tally, account
+from bench.drills.outcome import drill_main, drill_stack, print_check, print_memory, say, verdict
 from bench.drills.seed import case_body, order_body, seed
 from bench.drills.stack import (
-    DrillError,
     Stack,
     children,
     close_django_connections,
-    setup_django,
 )
 
 POSTS_PER_UNIT = 4  # order, case, approve, complete
@@ -291,21 +290,11 @@ def tallies(prefix: str, answered: dict[str, set[str]]) -> list[Tally]:
 
 
 def run(args: argparse.Namespace) -> int:
-    def say(message: str) -> None:
-        print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
-
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     units_count = args.posts // POSTS_PER_UNIT
     faults = plan(args)
     failures: list[str] = []
-    with Stack(
-        database="splitledger_faults",
-        web_workers=args.web_workers,
-        celery_concurrency=args.celery_concurrency,
-        keep=args.keep,
-    ) as stack:
-        stack.up(say)
-        setup_django(stack)
+    with drill_stack("splitledger_faults", args) as stack:
         seeded = seed(args.vendors)
         close_django_connections()
         base = f"http://127.0.0.1:{stack.web_port}"
@@ -463,25 +452,14 @@ def report(
     print()
     backlog_text = "0 (empty)" if not backlog else str(backlog)
     print(f"outbox backlog:  {backlog_text}, {drain_seconds:.0f} s after the load")
-    ledger_clean = ledger.returncode == 0
-    cash_clean = cash.returncode == 0
-    print(f"check_ledger:    {'clean' if ledger_clean else 'FINDINGS'} (exit {ledger.returncode})")
-    if not ledger_clean:
-        print(ledger.stdout[-3000:], ledger.stderr[-2000:])
-    print(f"check_cash:      {'clean' if cash_clean else 'FINDINGS'} (exit {cash.returncode})")
-    if not cash_clean:
-        print(cash.stdout[-3000:], cash.stderr[-2000:])
+    ledger_clean = print_check("check_ledger:    ", ledger)
+    cash_clean = print_check("check_cash:      ", cash)
     print(f"idempotency records: {records:,}")
     print(
         f"restarted by the drill after exiting on their own: worker {restarts[0] - counts.get('celery-worker', 0)}, beat {restarts[1]}"
     )
     print()
-    print("memory (RSS MiB) at the start and the end of the run:")
-    print_table(
-        ("process", "n", "total", "largest", "n", "total", "largest"),
-        memory_rows(memory_start, memory_end),
-        left=1,
-    )
+    print_memory("memory (RSS MiB) at the start and the end of the run:", memory_start, memory_end)
     if totals.samples:
         print()
         print("some non-2xx answers (retried unless refused):")
@@ -504,8 +482,7 @@ def report(
     if not cash_clean:
         failures.append("check_cash found problems")
     print()
-    print("result: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
-    return 1 if failures else 0
+    return verdict(failures)
 
 
 QUICK = {
@@ -568,12 +545,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except DrillError as error:
-        print(f"drill stopped: {error.code}")
-        return 2
+    return drill_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":

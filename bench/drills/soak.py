@@ -43,7 +43,8 @@ import requests
 
 from bench.common import load_average, print_table
 from bench.drills.client import ApiClient, Totals, session_login, timed_get
-from bench.drills.figures import Recorder, memory_rows
+from bench.drills.figures import Recorder
+from bench.drills.outcome import drill_main, drill_stack, print_check, print_memory, say, verdict
 from bench.drills.seed import (
     STAFF_PASSWORD,
     STAFF_USERNAME,
@@ -52,7 +53,7 @@ from bench.drills.seed import (
     order_body,
     seed,
 )
-from bench.drills.stack import DrillError, Stack, close_django_connections, setup_django
+from bench.drills.stack import DrillError, Stack, close_django_connections
 
 BANK_ACCOUNT = "Drill EUR"
 IBAN = "DE02120300000000202051"
@@ -389,22 +390,12 @@ def reconciler(
 
 
 def run(args: argparse.Namespace) -> int:
-    def say(message: str) -> None:
-        print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
-
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     recorder = Recorder()
     totals = Totals()
     shared = Shared()
     recon_runs: list[str] = []
-    with Stack(
-        database="splitledger_soak",
-        web_workers=args.web_workers,
-        celery_concurrency=args.celery_concurrency,
-        keep=args.keep,
-    ) as stack:
-        stack.up(say)
-        setup_django(stack)
+    with drill_stack("splitledger_soak", args) as stack:
         seeded = seed(args.vendors, vendor_users=True)
         prepare_bank_account()
         close_django_connections()
@@ -558,12 +549,7 @@ def report(
     for run_line in recon_runs:
         print(f"  reconciliation {run_line}")
     print()
-    print("memory (RSS MiB), 30 s in and at the end:")
-    print_table(
-        ("process", "n", "total", "largest", "n", "total", "largest"),
-        memory_rows(memory_start, memory_end),
-        left=1,
-    )
+    print_memory("memory (RSS MiB), 30 s in and at the end:", memory_start, memory_end)
     if series:
         print()
         print("RSS MiB per minute (total per role):")
@@ -581,20 +567,15 @@ def report(
         )
     print()
     print(f"outbox backlog: {backlog or '0 (empty)'}, {drain_seconds:.0f} s after the load")
-    print(
-        f"check_ledger: {'clean' if ledger.returncode == 0 else 'FINDINGS'} (exit {ledger.returncode})"
-    )
-    if ledger.returncode:
-        print(ledger.stdout[-3000:], ledger.stderr[-2000:])
+    ledger_clean = print_check("check_ledger: ", ledger)
     failures = list(crashes)
     if recorder.total_errors:
         failures.append(f"{recorder.total_errors} errors")
     if backlog:
         failures.append(f"outbox not empty: {backlog}")
-    if ledger.returncode:
+    if not ledger_clean:
         failures.append("check_ledger found problems")
-    print("result: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
-    return 1 if failures else 0
+    return verdict(failures)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -626,12 +607,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except DrillError as error:
-        print(f"drill stopped: {error.code}")
-        return 2
+    return drill_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":
