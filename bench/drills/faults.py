@@ -41,9 +41,9 @@ from bench.drills.outcome import drill_main, drill_stack, print_check, print_mem
 from bench.drills.seed import case_body, order_body, seed
 from bench.drills.stack import (
     Stack,
-    children,
     close_django_connections,
 )
+from lib.processes import live_children
 
 POSTS_PER_UNIT = 4  # order, case, approve, complete
 KINDS = ("order", "case", "approve", "complete")
@@ -116,7 +116,7 @@ def fire(fault: Fault, stack: Stack, args: argparse.Namespace, rng: random.Rando
         stack.redis.start()
         fault.what = f"Redis killed, started again (empty) after {args.redis_down:g} s"
     elif fault.kind == "celery-pool":
-        pool = children(stack.worker.pid)
+        pool = live_children(stack.worker.pid)
         if pool:
             victim = rng.choice(pool)
             os.kill(victim, signal.SIGKILL)
