@@ -27,6 +27,7 @@ import os
 import queue
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -289,6 +290,27 @@ def tallies(prefix: str, answered: dict[str, set[str]]) -> list[Tally]:
     ]
 
 
+@dataclass
+class FaultRun:
+    """What a fault run saw, for its report."""
+
+    faults: list[Fault]
+    progress: Progress
+    totals: Totals
+    counted: list[Tally]
+    ledger: subprocess.CompletedProcess
+    cash: subprocess.CompletedProcess
+    backlog: dict
+    drain_seconds: float
+    load_seconds: float
+    load: str  # load average (1 min) at the start / end of the load
+    memory_start: dict
+    memory_end: dict
+    records: int
+    restarts: tuple[int, int]  # the worker's, beat's
+    failures: list[str]
+
+
 def run(args: argparse.Namespace) -> int:
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     units_count = args.posts // POSTS_PER_UNIT
@@ -364,50 +386,35 @@ def run(args: argparse.Namespace) -> int:
         restarts = (stack.worker.restarts, stack.beat.restarts)
     return report(
         args,
-        faults,
-        progress,
-        totals,
-        counted,
-        ledger,
-        cash,
-        backlog,
-        drain_seconds,
-        load_seconds,
-        f"{load_before:.1f} / {load_after:.1f}",
-        memory_start,
-        memory_end,
-        records,
-        restarts,
-        failures,
+        FaultRun(
+            faults=faults,
+            progress=progress,
+            totals=totals,
+            counted=counted,
+            ledger=ledger,
+            cash=cash,
+            backlog=backlog,
+            drain_seconds=drain_seconds,
+            load_seconds=load_seconds,
+            load=f"{load_before:.1f} / {load_after:.1f}",
+            memory_start=memory_start,
+            memory_end=memory_end,
+            records=records,
+            restarts=restarts,
+            failures=failures,
+        ),
     )
 
 
-def report(
-    args,
-    faults,
-    progress,
-    totals,
-    counted,
-    ledger,
-    cash,
-    backlog,
-    drain_seconds,
-    load_seconds,
-    load,
-    memory_start,
-    memory_end,
-    records,
-    restarts,
-    failures,
-) -> int:
+def report(args: argparse.Namespace, seen: FaultRun) -> int:
     print()
     print(
-        f"bench.drills.faults, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {progress.total:,} "
-        f"logical POSTs from {args.threads} threads in {load_seconds:.0f} s; load average "
-        f"(1 min) at start / end of the load: {load}; now {load_average()}; {os.cpu_count()} CPUs"
+        f"bench.drills.faults, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {seen.progress.total:,} "
+        f"logical POSTs from {args.threads} threads in {seen.load_seconds:.0f} s; load average "
+        f"(1 min) at start / end of the load: {seen.load}; now {load_average()}; {os.cpu_count()} CPUs"
     )
     counts = {}
-    for f in faults:
+    for f in seen.faults:
         counts[f.kind] = counts.get(f.kind, 0) + 1
     print(
         f"faults: {counts.get('postgres', 0)} PostgreSQL immediate stops (down {args.pg_down:g} "
@@ -416,23 +423,23 @@ def report(
         f"{counts.get('celery-worker', 0)} Celery worker SIGKILLs (restarted), "
         f"{counts.get('gunicorn', 0)} gunicorn worker SIGKILLs"
     )
-    for f in faults:
+    for f in seen.faults:
         at = f"{100 * f.fired_at:3.0f}%" if f.fired_at is not None else "never"
         print(f"  {at}  {f.what}")
-    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(totals.by_status.items()))
+    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(seen.totals.by_status.items()))
     print()
-    print(f"requests sent:   {totals.attempts:,} ({statuses})")
-    print(f"2xx:             {totals.ok:,}")
+    print(f"requests sent:   {seen.totals.attempts:,} ({statuses})")
+    print(f"2xx:             {seen.totals.ok:,}")
     print(
-        f"retries:         {totals.retries:,} (answers replayed by Idempotency-Key: {totals.replayed:,})"
+        f"retries:         {seen.totals.retries:,} (answers replayed by Idempotency-Key: {seen.totals.replayed:,})"
     )
-    answered = sum(len(s) for s in progress.answered.values())
+    answered = sum(len(s) for s in seen.progress.answered.values())
     print(
-        f"logical POSTs:   {progress.total:,}; answered 2xx {answered:,}; refused "
-        f"{totals.refused:,}; gave up {totals.gave_up:,}"
+        f"logical POSTs:   {seen.progress.total:,}; answered 2xx {answered:,}; refused "
+        f"{seen.totals.refused:,}; gave up {seen.totals.gave_up:,}"
     )
-    lost = sum(len(t.lost) for t in counted)
-    duplicated = sum(len(t.duplicated) for t in counted)
+    lost = sum(len(t.lost) for t in seen.counted)
+    duplicated = sum(len(t.duplicated) for t in seen.counted)
     print(f"lost:            {lost}")
     print(f"duplicated:      {duplicated}")
     print()
@@ -440,43 +447,45 @@ def report(
         ("operation: row", "answered 2xx", "found", "lost", "duplicated"),
         [
             (t.kind, f"{t.expected:,}", f"{t.found:,}", str(len(t.lost)), str(len(t.duplicated)))
-            for t in counted
+            for t in seen.counted
         ],
         left=1,
     )
-    for t in counted:
+    for t in seen.counted:
         if t.lost:
             print(f"  lost {t.kind}: {t.lost[:5]}")
         if t.duplicated:
             print(f"  duplicated {t.kind}: {list(t.duplicated.items())[:5]}")
     print()
-    backlog_text = "0 (empty)" if not backlog else str(backlog)
-    print(f"outbox backlog:  {backlog_text}, {drain_seconds:.0f} s after the load")
-    ledger_clean = print_check("check_ledger:    ", ledger)
-    cash_clean = print_check("check_cash:      ", cash)
-    print(f"idempotency records: {records:,}")
+    backlog_text = "0 (empty)" if not seen.backlog else str(seen.backlog)
+    print(f"outbox backlog:  {backlog_text}, {seen.drain_seconds:.0f} s after the load")
+    ledger_clean = print_check("check_ledger:    ", seen.ledger)
+    cash_clean = print_check("check_cash:      ", seen.cash)
+    print(f"idempotency records: {seen.records:,}")
     print(
-        f"restarted by the drill after exiting on their own: worker {restarts[0] - counts.get('celery-worker', 0)}, beat {restarts[1]}"
+        f"restarted by the drill after exiting on their own: worker {seen.restarts[0] - counts.get('celery-worker', 0)}, beat {seen.restarts[1]}"
     )
     print()
-    print_memory("memory (RSS MiB) at the start and the end of the run:", memory_start, memory_end)
-    if totals.samples:
+    print_memory(
+        "memory (RSS MiB) at the start and the end of the run:", seen.memory_start, seen.memory_end
+    )
+    if seen.totals.samples:
         print()
         print("some non-2xx answers (retried unless refused):")
-        for sample in totals.samples[:6]:
+        for sample in seen.totals.samples[:6]:
             print(f"  {sample[:240]}")
-    unfinished = progress.unfinished
+    unfinished = seen.progress.unfinished
     if unfinished:
         print(f"unfinished logical POSTs: {len(unfinished)}, e.g. {unfinished[:5]}")
-    failures = list(failures)
+    failures = list(seen.failures)
     if lost:
         failures.append(f"{lost} lost")
     if duplicated:
         failures.append(f"{duplicated} duplicated")
     if unfinished:
         failures.append(f"{len(unfinished)} logical POSTs not answered 2xx")
-    if backlog:
-        failures.append(f"outbox not empty: {backlog}")
+    if seen.backlog:
+        failures.append(f"outbox not empty: {seen.backlog}")
     if not ledger_clean:
         failures.append("check_ledger found problems")
     if not cash_clean:

@@ -30,6 +30,7 @@ import argparse
 import csv
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -389,6 +390,25 @@ def reconciler(
 # ---------------------------------------------------------------- the run
 
 
+@dataclass
+class SoakRun:
+    """What a soak saw, for its report."""
+
+    recorder: Recorder
+    totals: Totals
+    shared: Shared
+    elapsed: float
+    loads: list[float]
+    memory_start: dict
+    memory_end: dict
+    series: list[tuple[float, dict]]
+    recon_runs: list[str]
+    backlog: dict
+    drain_seconds: float
+    ledger: subprocess.CompletedProcess
+    crashes: list[str]
+
+
 def run(args: argparse.Namespace) -> int:
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     recorder = Recorder()
@@ -488,69 +508,56 @@ def run(args: argparse.Namespace) -> int:
         ledger = stack.manage("check_ledger")
     return report(
         args,
-        recorder,
-        totals,
-        shared,
-        elapsed,
-        loads,
-        memory_start,
-        memory_end,
-        series,
-        recon_runs,
-        backlog,
-        drain_seconds,
-        ledger,
-        crashes,
+        SoakRun(
+            recorder=recorder,
+            totals=totals,
+            shared=shared,
+            elapsed=elapsed,
+            loads=loads,
+            memory_start=memory_start,
+            memory_end=memory_end,
+            series=series,
+            recon_runs=recon_runs,
+            backlog=backlog,
+            drain_seconds=drain_seconds,
+            ledger=ledger,
+            crashes=crashes,
+        ),
     )
 
 
-def report(
-    args,
-    recorder,
-    totals,
-    shared,
-    elapsed,
-    loads,
-    memory_start,
-    memory_end,
-    series,
-    recon_runs,
-    backlog,
-    drain_seconds,
-    ledger,
-    crashes,
-) -> int:
+def report(args: argparse.Namespace, seen: SoakRun) -> int:
     print()
     print(
-        f"bench.drills.soak, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {elapsed / 60:.1f} minutes; "
+        f"bench.drills.soak, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {seen.elapsed / 60:.1f} minutes; "
         f"{args.integrators} integrators, {args.portal_users} portal users, {args.staff} staff, "
         f"reconciliation every {args.recon_every:g} s; gunicorn {args.web_workers} gthread "
         f"workers of 4 threads, Celery prefork {args.celery_concurrency}; {os.cpu_count()} CPUs"
     )
     print(
-        f"load average (1 min), min / median / max over the run: {min(loads):.1f} / "
-        f"{sorted(loads)[len(loads) // 2]:.1f} / {max(loads):.1f}; now {load_average()}"
+        f"load average (1 min), min / median / max over the run: {min(seen.loads):.1f} / "
+        f"{sorted(seen.loads)[len(seen.loads) // 2]:.1f} / {max(seen.loads):.1f}; now {load_average()}"
     )
     print()
     print_table(
         ("endpoint", "requests", "p50 ms", "p99 ms", "max ms", "errors", "resets"),
-        recorder.rows(),
+        seen.recorder.rows(),
         left=1,
     )
     print()
-    rate = recorder.total_requests / elapsed if elapsed else 0
+    rate = seen.recorder.total_requests / seen.elapsed if seen.elapsed else 0
     print(
-        f"requests: {recorder.total_requests:,} ({rate:.1f}/s); errors: {recorder.total_errors}; "
-        f"orders written: {shared.orders:,}; integrator retries: {totals.retries}; "
-        f"connection resets sent again: {recorder.total_resets}"
+        f"requests: {seen.recorder.total_requests:,} ({rate:.1f}/s); errors: {seen.recorder.total_errors}; "
+        f"orders written: {seen.shared.orders:,}; integrator retries: {seen.totals.retries}; "
+        f"connection resets sent again: {seen.recorder.total_resets}"
     )
-    for sample in recorder.error_samples[:10]:
+    for sample in seen.recorder.error_samples[:10]:
         print(f"  error: {sample[:240]}")
-    for run_line in recon_runs:
+    for run_line in seen.recon_runs:
         print(f"  reconciliation {run_line}")
     print()
-    print_memory("memory (RSS MiB), 30 s in and at the end:", memory_start, memory_end)
-    if series:
+    print_memory("memory (RSS MiB), 30 s in and at the end:", seen.memory_start, seen.memory_end)
+    if seen.series:
         print()
         print("RSS MiB per minute (total per role):")
         roles = ("gunicorn worker", "celery worker (pool)", "celery beat", "postgres backend")
@@ -561,18 +568,20 @@ def report(
                     f"{seconds / 60:.1f}",
                     *(f"{sum(snapshot.get(role, [])) / 1024:.0f}" for role in roles),
                 )
-                for seconds, snapshot in series
+                for seconds, snapshot in seen.series
             ],
             left=0,
         )
     print()
-    print(f"outbox backlog: {backlog or '0 (empty)'}, {drain_seconds:.0f} s after the load")
-    ledger_clean = print_check("check_ledger: ", ledger)
-    failures = list(crashes)
-    if recorder.total_errors:
-        failures.append(f"{recorder.total_errors} errors")
-    if backlog:
-        failures.append(f"outbox not empty: {backlog}")
+    print(
+        f"outbox backlog: {seen.backlog or '0 (empty)'}, {seen.drain_seconds:.0f} s after the load"
+    )
+    ledger_clean = print_check("check_ledger: ", seen.ledger)
+    failures = list(seen.crashes)
+    if seen.recorder.total_errors:
+        failures.append(f"{seen.recorder.total_errors} errors")
+    if seen.backlog:
+        failures.append(f"outbox not empty: {seen.backlog}")
     if not ledger_clean:
         failures.append("check_ledger found problems")
     return verdict(failures)
