@@ -1,11 +1,14 @@
 """Helpers for programs that start local servers of their own (the fault
 tests' Redis and Celery workers, the drills' private stack): a free port, the
-tail of a log, polling until something is so, a process's live children."""
+tail of a log, polling until something is so, a process's live children,
+stopping a process and its process group."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,3 +58,22 @@ def poll(predicate: Callable[[], T], timeout: float, every: float) -> T:
         if value or time.monotonic() > deadline:
             return value
         time.sleep(every)
+
+
+def terminate(process: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to `process` if it still runs, and up to `timeout` s for it to end."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def kill_group(process: subprocess.Popen) -> None:
+    """SIGKILL to the process group of `process`, started with start_new_session:
+    the process and every child it left."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

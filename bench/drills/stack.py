@@ -16,7 +16,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lib.processes import free_port, live_children, poll
+from lib.processes import free_port, kill_group, live_children, poll, terminate
 from lib.processes import tail as log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,21 +253,13 @@ class Process:
         """SIGKILL to the whole process group (the main process and its children)."""
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(self.process)
         self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 30) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
+        terminate(self.process, timeout)
         self.kill_all()
 
 

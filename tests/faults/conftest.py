@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ import pytest
 import redis
 from django.db import connection
 
-from lib.processes import free_port, live_children, poll
+from lib.processes import free_port, kill_group, live_children, poll, terminate
 from lib.processes import tail as log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,16 +127,8 @@ class Worker:
 
     def stop(self, timeout: float = 30) -> None:
         """Warm shutdown, then SIGKILL to the whole process group if it lingers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see start_new_session
-        except ProcessLookupError:
-            pass
+        terminate(self.process, timeout)
+        kill_group(self.process)  # its own group: see start_new_session
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
