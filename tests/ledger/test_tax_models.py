@@ -21,15 +21,13 @@ from refunds.models import Channel, ReasonPolicy
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
-    approve_case,
-    complete_case,
     dispute_case,
-    open_case,
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
 from tests.factories import (
     BY_TESTS,
+    complete_refund,
     complete_worked_refund,
     eur_payout,
     make_order,
@@ -82,14 +80,6 @@ def books_agree(*currencies: str) -> None:
     for currency in currencies or ("EUR",):
         assert trial_balance(currency).balanced, currency
     assert invariants.check_invariants() == []
-
-
-def refund_shipping(order, amount: str, reason: str, actor, lines=()):
-    case = open_case(order=order, lines=list(lines), shipping_amount=amount, shipping_reason=reason)
-    approve_case(case=case, actor=actor)
-    complete_case(case=case, actor=actor)
-    drain()
-    return case
 
 
 # ---------------------------------------------------------------- facilitator
@@ -263,7 +253,7 @@ def test_shipping_follows_the_goods_by_their_share_and_rate(eu_order):
 def test_a_shipping_refund(eu_order, alice, reason, refunded, shipping_income):
     drain()
 
-    case = refund_shipping(eu_order, "5.90", reason, alice)
+    case = complete_refund(eu_order, alice, shipping="5.90", reason=reason)
 
     assert refund(case) == refunded
     assert AccountBalance.objects.get(account__code="4100").credit == D("5.21")
@@ -320,7 +310,7 @@ def test_taxed_shipping_vendors_earn_by_their_tax_model(worked_order, alice):
         "2100-VAT-19-EUR": ("Cr", D("0.89")),
     }
 
-    case = refund_shipping(worked_order, "10.00", "late_delivery", alice)
+    case = complete_refund(worked_order, alice, shipping="10.00", reason="late_delivery")
 
     # Each vendor gives back what it earned and the platform, which bears the
     # refund, pays each its net (ACME 3.73, BOLT 4.67): ACME is left to
@@ -354,7 +344,7 @@ def test_a_vendor_that_bears_a_shipping_refund(worked_order, alice, channel, bal
     set_tax(worked_order, **channel)
     drain()
 
-    case = refund_shipping(worked_order, "10.00", "damaged", alice)
+    case = complete_refund(worked_order, alice, shipping="10.00", reason="damaged")
 
     assert refund(case) == {
         "2000-ACME": ("Dr", D("4.44")),
@@ -432,12 +422,12 @@ def test_a_carrier_claim_policy_charges_the_platforms_part_to_the_carrier(
     drain()
     tee = worked_order.lines.get(sku="TEE-01")
 
-    case = refund_shipping(
+    case = complete_refund(
         worked_order,
-        "10.00",
-        "lost_parcel",
         alice,
-        lines=[LineRequest(tee.pk, "lost_parcel", amount="5.50")],
+        [LineRequest(tee.pk, "lost_parcel", amount="5.50")],
+        shipping="10.00",
+        reason="lost_parcel",
     )
 
     assert refund(case) == {
