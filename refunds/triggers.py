@@ -117,41 +117,43 @@ CASE_OWN = f"""
                {{sign}} * x.total_refund_amount, 0, {{sign}}
         FROM {{rows}} x WHERE x.status NOT IN {RELEASED}"""
 
+
+def _liability_rows(case: str, liability: str, source: str) -> str:
+    """What liabilities add to the sums ('vendor'), from `source` with the case
+    as `case` and the liability as `liability`."""
+    return f"""
+        SELECT 'vendor', {case}.currency, refunds_refundday_day({case}.initiated_at), {liability}.vendor_id::text,
+               ({case}.id % 8)::integer, {{sign}} * {liability}.refund_amount, 0, {{sign}}
+        FROM {source}
+        WHERE {case}.status NOT IN {RELEASED}"""
+
+
+def _line_rows(case: str, line: str, source: str) -> str:
+    """What refund lines add to the sums ('reason', 'sku'), from `source` with the
+    case as `case` and the line as `line`."""
+    return f"""
+        SELECT 'reason', {case}.currency, refunds_refundday_day({case}.initiated_at), {line}.reason_id::text,
+               ({case}.id % 8)::integer, {{sign}} * {line}.gross_amount, 0, {{sign}}
+        FROM {source}
+        WHERE {case}.status NOT IN {RELEASED}
+        UNION ALL
+        SELECT 'sku', {case}.currency, refunds_refundday_day({case}.initiated_at), ol.sku, 0,
+               {{sign}} * {line}.gross_amount, 0, {{sign}}
+        FROM {source}
+        LEFT JOIN refunds_orderline ol ON ol.id = {line}.order_line_id
+        WHERE {case}.status NOT IN {RELEASED}"""
+
+
 # A counted case's liabilities and refund lines, read live.
-CASE_PARTS = f"""
-        SELECT 'vendor', x.currency, refunds_refundday_day(x.initiated_at), l.vendor_id::text,
-               (x.id % 8)::integer, {{sign}} * l.refund_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_vendorliability l ON l.case_id = x.id
-        WHERE x.status NOT IN {RELEASED}
-        UNION ALL
-        SELECT 'reason', x.currency, refunds_refundday_day(x.initiated_at), r.reason_id::text,
-               (x.id % 8)::integer, {{sign}} * r.gross_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_refundline r ON r.case_id = x.id
-        WHERE x.status NOT IN {RELEASED}
-        UNION ALL
-        SELECT 'sku', x.currency, refunds_refundday_day(x.initiated_at), ol.sku, 0,
-               {{sign}} * r.gross_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_refundline r ON r.case_id = x.id
-        LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
-        WHERE x.status NOT IN {RELEASED}"""
+CASE_PARTS = (
+    _liability_rows("x", "l", "{rows} x JOIN refunds_vendorliability l ON l.case_id = x.id")
+    + "\n        UNION ALL"
+    + _line_rows("x", "r", "{rows} x JOIN refunds_refundline r ON r.case_id = x.id")
+)
 
-LIABILITY = f"""
-        SELECT 'vendor', c.currency, refunds_refundday_day(c.initiated_at), x.vendor_id::text,
-               (c.id % 8)::integer, {{sign}} * x.refund_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_refundcase c ON c.id = x.case_id
-        WHERE c.status NOT IN {RELEASED}"""
-
-REFUND_LINE = f"""
-        SELECT 'reason', c.currency, refunds_refundday_day(c.initiated_at), x.reason_id::text,
-               (c.id % 8)::integer, {{sign}} * x.gross_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_refundcase c ON c.id = x.case_id
-        WHERE c.status NOT IN {RELEASED}
-        UNION ALL
-        SELECT 'sku', c.currency, refunds_refundday_day(c.initiated_at), ol.sku, 0,
-               {{sign}} * x.gross_amount, 0, {{sign}}
-        FROM {{rows}} x JOIN refunds_refundcase c ON c.id = x.case_id
-        LEFT JOIN refunds_orderline ol ON ol.id = x.order_line_id
-        WHERE c.status NOT IN {RELEASED}"""
+# Liabilities and refund lines, with their case read live.
+LIABILITY = _liability_rows("c", "x", "{rows} x JOIN refunds_refundcase c ON c.id = x.case_id")
+REFUND_LINE = _line_rows("c", "x", "{rows} x JOIN refunds_refundcase c ON c.id = x.case_id")
 
 ORDER_OWN = """
         SELECT 'orders', x.currency, refunds_refundday_day(x.placed_at), '', (x.id % 8)::integer,

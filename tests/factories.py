@@ -127,15 +127,24 @@ def worked_refund_lines(order, tee_reason: str = "late_delivery") -> list[LineRe
     ]
 
 
+def complete_refund(order, actor, lines=(), *, shipping=None, reason=None, **complete: str):
+    """A case on `order` for `lines` and `shipping` (refunded for `reason`; by
+    default the first line's), approved and completed by `actor` (`complete`:
+    complete_case's other arguments), its journals posted."""
+    case = open_case(
+        order=order, lines=list(lines), shipping_amount=shipping, shipping_reason=reason
+    )
+    approve_case(case=case, actor=actor)
+    case = complete_case(case=case, actor=actor, **complete)
+    drain_ledger()
+    return case
+
+
 def complete_worked_refund(order, actor, **complete: str):
     """The worked refund on `order` (see worked_refund_lines), approved and
     completed by `actor` (`complete`: complete_case's other arguments), its
     journals posted."""
-    case = open_case(order=order, lines=worked_refund_lines(order))
-    approve_case(case=case, actor=actor)
-    complete_case(case=case, actor=actor, **complete)
-    drain_ledger()
-    return case
+    return complete_refund(order, actor, worked_refund_lines(order), **complete)
 
 
 def platform_bears_half(case, vendor, actor, message: str = "Platform bears half"):

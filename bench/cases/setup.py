@@ -41,14 +41,14 @@ def create_orders(count: int, tag: str) -> list[BenchOrder]:
 
     Written with bulk inserts rather than create_order: the fixture should not
     set off what recording a sale sets off (outbox messages, ledger postings).
-    The amounts are computed as create_order computes them, and the schema's
-    CHECK constraints hold them to it.
+    The lines are priced by create_order's own price_order_line, and the
+    schema's CHECK constraints hold the amounts to it.
     """
     from django.db import transaction
     from django.utils import timezone
 
-    from lib.money import quantize
     from refunds.models import Channel, Order, OrderLine, Payment, ReasonPolicy
+    from refunds.services.orders import price_order_line
     from vendors.models import Vendor
 
     if not ReasonPolicy.objects.filter(code=REASON, is_active=True).exists():
@@ -66,20 +66,16 @@ def create_orders(count: int, tag: str) -> list[BenchOrder]:
         lines = []
         for index in range(LINES_PER_ORDER):
             vendor = vendors[index % len(vendors)]
-            unit_price, tax_rate = Decimal(UNIT_PRICES[index]), Decimal(TAX_RATES[index])
-            net = unit_price * LINE_QUANTITY
             lines.append(
-                OrderLine(
+                price_order_line(
+                    CURRENCY,
+                    LINE_QUANTITY,
+                    Decimal(UNIT_PRICES[index]),
+                    Decimal(TAX_RATES[index]),
+                    vendor.commission_rate,
                     order=order,
                     vendor=vendor,
                     sku=f"BENCH-SKU-{index}",
-                    quantity=LINE_QUANTITY,
-                    unit_price=unit_price,
-                    tax_rate=tax_rate,
-                    commission_rate=vendor.commission_rate,
-                    net_amount=net,
-                    tax_amount=quantize(net * tax_rate, CURRENCY),
-                    commission_amount=quantize(net * vendor.commission_rate, CURRENCY),
                 )
             )
         return lines

@@ -27,6 +27,7 @@ import os
 import queue
 import random
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -36,15 +37,14 @@ from datetime import UTC, datetime
 
 from bench.common import load_average, print_table
 from bench.drills.client import ApiClient, Totals
-from bench.drills.figures import Tally, account, memory_rows
+from bench.drills.figures import Tally, account
+from bench.drills.outcome import drill_main, drill_stack, print_check, print_memory, say, verdict
 from bench.drills.seed import case_body, order_body, seed
 from bench.drills.stack import (
-    DrillError,
     Stack,
-    children,
     close_django_connections,
-    setup_django,
 )
+from lib.processes import live_children
 
 POSTS_PER_UNIT = 4  # order, case, approve, complete
 KINDS = ("order", "case", "approve", "complete")
@@ -117,7 +117,7 @@ def fire(fault: Fault, stack: Stack, args: argparse.Namespace, rng: random.Rando
         stack.redis.start()
         fault.what = f"Redis killed, started again (empty) after {args.redis_down:g} s"
     elif fault.kind == "celery-pool":
-        pool = children(stack.worker.pid)
+        pool = live_children(stack.worker.pid)
         if pool:
             victim = rng.choice(pool)
             os.kill(victim, signal.SIGKILL)
@@ -290,22 +290,33 @@ def tallies(prefix: str, answered: dict[str, set[str]]) -> list[Tally]:
     ]
 
 
-def run(args: argparse.Namespace) -> int:
-    def say(message: str) -> None:
-        print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+@dataclass
+class FaultRun:
+    """What a fault run saw, for its report."""
 
+    faults: list[Fault]
+    progress: Progress
+    totals: Totals
+    counted: list[Tally]
+    ledger: subprocess.CompletedProcess
+    cash: subprocess.CompletedProcess
+    backlog: dict
+    drain_seconds: float
+    load_seconds: float
+    load: str  # load average (1 min) at the start / end of the load
+    memory_start: dict
+    memory_end: dict
+    records: int
+    restarts: tuple[int, int]  # the worker's, beat's
+    failures: list[str]
+
+
+def run(args: argparse.Namespace) -> int:
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     units_count = args.posts // POSTS_PER_UNIT
     faults = plan(args)
     failures: list[str] = []
-    with Stack(
-        database="splitledger_faults",
-        web_workers=args.web_workers,
-        celery_concurrency=args.celery_concurrency,
-        keep=args.keep,
-    ) as stack:
-        stack.up(say)
-        setup_django(stack)
+    with drill_stack("splitledger_faults", args) as stack:
         seeded = seed(args.vendors)
         close_django_connections()
         base = f"http://127.0.0.1:{stack.web_port}"
@@ -375,50 +386,35 @@ def run(args: argparse.Namespace) -> int:
         restarts = (stack.worker.restarts, stack.beat.restarts)
     return report(
         args,
-        faults,
-        progress,
-        totals,
-        counted,
-        ledger,
-        cash,
-        backlog,
-        drain_seconds,
-        load_seconds,
-        f"{load_before:.1f} / {load_after:.1f}",
-        memory_start,
-        memory_end,
-        records,
-        restarts,
-        failures,
+        FaultRun(
+            faults=faults,
+            progress=progress,
+            totals=totals,
+            counted=counted,
+            ledger=ledger,
+            cash=cash,
+            backlog=backlog,
+            drain_seconds=drain_seconds,
+            load_seconds=load_seconds,
+            load=f"{load_before:.1f} / {load_after:.1f}",
+            memory_start=memory_start,
+            memory_end=memory_end,
+            records=records,
+            restarts=restarts,
+            failures=failures,
+        ),
     )
 
 
-def report(
-    args,
-    faults,
-    progress,
-    totals,
-    counted,
-    ledger,
-    cash,
-    backlog,
-    drain_seconds,
-    load_seconds,
-    load,
-    memory_start,
-    memory_end,
-    records,
-    restarts,
-    failures,
-) -> int:
+def report(args: argparse.Namespace, seen: FaultRun) -> int:
     print()
     print(
-        f"bench.drills.faults, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {progress.total:,} "
-        f"logical POSTs from {args.threads} threads in {load_seconds:.0f} s; load average "
-        f"(1 min) at start / end of the load: {load}; now {load_average()}; {os.cpu_count()} CPUs"
+        f"bench.drills.faults, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {seen.progress.total:,} "
+        f"logical POSTs from {args.threads} threads in {seen.load_seconds:.0f} s; load average "
+        f"(1 min) at start / end of the load: {seen.load}; now {load_average()}; {os.cpu_count()} CPUs"
     )
     counts = {}
-    for f in faults:
+    for f in seen.faults:
         counts[f.kind] = counts.get(f.kind, 0) + 1
     print(
         f"faults: {counts.get('postgres', 0)} PostgreSQL immediate stops (down {args.pg_down:g} "
@@ -427,23 +423,23 @@ def report(
         f"{counts.get('celery-worker', 0)} Celery worker SIGKILLs (restarted), "
         f"{counts.get('gunicorn', 0)} gunicorn worker SIGKILLs"
     )
-    for f in faults:
+    for f in seen.faults:
         at = f"{100 * f.fired_at:3.0f}%" if f.fired_at is not None else "never"
         print(f"  {at}  {f.what}")
-    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(totals.by_status.items()))
+    statuses = ", ".join(f"{s}: {n:,}" for s, n in sorted(seen.totals.by_status.items()))
     print()
-    print(f"requests sent:   {totals.attempts:,} ({statuses})")
-    print(f"2xx:             {totals.ok:,}")
+    print(f"requests sent:   {seen.totals.attempts:,} ({statuses})")
+    print(f"2xx:             {seen.totals.ok:,}")
     print(
-        f"retries:         {totals.retries:,} (answers replayed by Idempotency-Key: {totals.replayed:,})"
+        f"retries:         {seen.totals.retries:,} (answers replayed by Idempotency-Key: {seen.totals.replayed:,})"
     )
-    answered = sum(len(s) for s in progress.answered.values())
+    answered = sum(len(s) for s in seen.progress.answered.values())
     print(
-        f"logical POSTs:   {progress.total:,}; answered 2xx {answered:,}; refused "
-        f"{totals.refused:,}; gave up {totals.gave_up:,}"
+        f"logical POSTs:   {seen.progress.total:,}; answered 2xx {answered:,}; refused "
+        f"{seen.totals.refused:,}; gave up {seen.totals.gave_up:,}"
     )
-    lost = sum(len(t.lost) for t in counted)
-    duplicated = sum(len(t.duplicated) for t in counted)
+    lost = sum(len(t.lost) for t in seen.counted)
+    duplicated = sum(len(t.duplicated) for t in seen.counted)
     print(f"lost:            {lost}")
     print(f"duplicated:      {duplicated}")
     print()
@@ -451,61 +447,51 @@ def report(
         ("operation: row", "answered 2xx", "found", "lost", "duplicated"),
         [
             (t.kind, f"{t.expected:,}", f"{t.found:,}", str(len(t.lost)), str(len(t.duplicated)))
-            for t in counted
+            for t in seen.counted
         ],
         left=1,
     )
-    for t in counted:
+    for t in seen.counted:
         if t.lost:
             print(f"  lost {t.kind}: {t.lost[:5]}")
         if t.duplicated:
             print(f"  duplicated {t.kind}: {list(t.duplicated.items())[:5]}")
     print()
-    backlog_text = "0 (empty)" if not backlog else str(backlog)
-    print(f"outbox backlog:  {backlog_text}, {drain_seconds:.0f} s after the load")
-    ledger_clean = ledger.returncode == 0
-    cash_clean = cash.returncode == 0
-    print(f"check_ledger:    {'clean' if ledger_clean else 'FINDINGS'} (exit {ledger.returncode})")
-    if not ledger_clean:
-        print(ledger.stdout[-3000:], ledger.stderr[-2000:])
-    print(f"check_cash:      {'clean' if cash_clean else 'FINDINGS'} (exit {cash.returncode})")
-    if not cash_clean:
-        print(cash.stdout[-3000:], cash.stderr[-2000:])
-    print(f"idempotency records: {records:,}")
+    backlog_text = "0 (empty)" if not seen.backlog else str(seen.backlog)
+    print(f"outbox backlog:  {backlog_text}, {seen.drain_seconds:.0f} s after the load")
+    ledger_clean = print_check("check_ledger:    ", seen.ledger)
+    cash_clean = print_check("check_cash:      ", seen.cash)
+    print(f"idempotency records: {seen.records:,}")
     print(
-        f"restarted by the drill after exiting on their own: worker {restarts[0] - counts.get('celery-worker', 0)}, beat {restarts[1]}"
+        f"restarted by the drill after exiting on their own: worker {seen.restarts[0] - counts.get('celery-worker', 0)}, beat {seen.restarts[1]}"
     )
     print()
-    print("memory (RSS MiB) at the start and the end of the run:")
-    print_table(
-        ("process", "n", "total", "largest", "n", "total", "largest"),
-        memory_rows(memory_start, memory_end),
-        left=1,
+    print_memory(
+        "memory (RSS MiB) at the start and the end of the run:", seen.memory_start, seen.memory_end
     )
-    if totals.samples:
+    if seen.totals.samples:
         print()
         print("some non-2xx answers (retried unless refused):")
-        for sample in totals.samples[:6]:
+        for sample in seen.totals.samples[:6]:
             print(f"  {sample[:240]}")
-    unfinished = progress.unfinished
+    unfinished = seen.progress.unfinished
     if unfinished:
         print(f"unfinished logical POSTs: {len(unfinished)}, e.g. {unfinished[:5]}")
-    failures = list(failures)
+    failures = list(seen.failures)
     if lost:
         failures.append(f"{lost} lost")
     if duplicated:
         failures.append(f"{duplicated} duplicated")
     if unfinished:
         failures.append(f"{len(unfinished)} logical POSTs not answered 2xx")
-    if backlog:
-        failures.append(f"outbox not empty: {backlog}")
+    if seen.backlog:
+        failures.append(f"outbox not empty: {seen.backlog}")
     if not ledger_clean:
         failures.append("check_ledger found problems")
     if not cash_clean:
         failures.append("check_cash found problems")
     print()
-    print("result: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
-    return 1 if failures else 0
+    return verdict(failures)
 
 
 QUICK = {
@@ -568,12 +554,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except DrillError as error:
-        print(f"drill stopped: {error.code}")
-        return 2
+    return drill_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import argparse
 import csv
 import os
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -43,7 +44,8 @@ import requests
 
 from bench.common import load_average, print_table
 from bench.drills.client import ApiClient, Totals, session_login, timed_get
-from bench.drills.figures import Recorder, memory_rows
+from bench.drills.figures import Recorder
+from bench.drills.outcome import drill_main, drill_stack, print_check, print_memory, say, verdict
 from bench.drills.seed import (
     STAFF_PASSWORD,
     STAFF_USERNAME,
@@ -52,7 +54,7 @@ from bench.drills.seed import (
     order_body,
     seed,
 )
-from bench.drills.stack import DrillError, Stack, close_django_connections, setup_django
+from bench.drills.stack import DrillError, Stack, close_django_connections
 
 BANK_ACCOUNT = "Drill EUR"
 IBAN = "DE02120300000000202051"
@@ -388,23 +390,32 @@ def reconciler(
 # ---------------------------------------------------------------- the run
 
 
-def run(args: argparse.Namespace) -> int:
-    def say(message: str) -> None:
-        print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+@dataclass
+class SoakRun:
+    """What a soak saw, for its report."""
 
+    recorder: Recorder
+    totals: Totals
+    shared: Shared
+    elapsed: float
+    loads: list[float]
+    memory_start: dict
+    memory_end: dict
+    series: list[tuple[float, dict]]
+    recon_runs: list[str]
+    backlog: dict
+    drain_seconds: float
+    ledger: subprocess.CompletedProcess
+    crashes: list[str]
+
+
+def run(args: argparse.Namespace) -> int:
     run_tag = datetime.now(UTC).strftime("%H%M%S")
     recorder = Recorder()
     totals = Totals()
     shared = Shared()
     recon_runs: list[str] = []
-    with Stack(
-        database="splitledger_soak",
-        web_workers=args.web_workers,
-        celery_concurrency=args.celery_concurrency,
-        keep=args.keep,
-    ) as stack:
-        stack.up(say)
-        setup_django(stack)
+    with drill_stack("splitledger_soak", args) as stack:
         seeded = seed(args.vendors, vendor_users=True)
         prepare_bank_account()
         close_django_connections()
@@ -497,74 +508,56 @@ def run(args: argparse.Namespace) -> int:
         ledger = stack.manage("check_ledger")
     return report(
         args,
-        recorder,
-        totals,
-        shared,
-        elapsed,
-        loads,
-        memory_start,
-        memory_end,
-        series,
-        recon_runs,
-        backlog,
-        drain_seconds,
-        ledger,
-        crashes,
+        SoakRun(
+            recorder=recorder,
+            totals=totals,
+            shared=shared,
+            elapsed=elapsed,
+            loads=loads,
+            memory_start=memory_start,
+            memory_end=memory_end,
+            series=series,
+            recon_runs=recon_runs,
+            backlog=backlog,
+            drain_seconds=drain_seconds,
+            ledger=ledger,
+            crashes=crashes,
+        ),
     )
 
 
-def report(
-    args,
-    recorder,
-    totals,
-    shared,
-    elapsed,
-    loads,
-    memory_start,
-    memory_end,
-    series,
-    recon_runs,
-    backlog,
-    drain_seconds,
-    ledger,
-    crashes,
-) -> int:
+def report(args: argparse.Namespace, seen: SoakRun) -> int:
     print()
     print(
-        f"bench.drills.soak, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {elapsed / 60:.1f} minutes; "
+        f"bench.drills.soak, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {seen.elapsed / 60:.1f} minutes; "
         f"{args.integrators} integrators, {args.portal_users} portal users, {args.staff} staff, "
         f"reconciliation every {args.recon_every:g} s; gunicorn {args.web_workers} gthread "
         f"workers of 4 threads, Celery prefork {args.celery_concurrency}; {os.cpu_count()} CPUs"
     )
     print(
-        f"load average (1 min), min / median / max over the run: {min(loads):.1f} / "
-        f"{sorted(loads)[len(loads) // 2]:.1f} / {max(loads):.1f}; now {load_average()}"
+        f"load average (1 min), min / median / max over the run: {min(seen.loads):.1f} / "
+        f"{sorted(seen.loads)[len(seen.loads) // 2]:.1f} / {max(seen.loads):.1f}; now {load_average()}"
     )
     print()
     print_table(
         ("endpoint", "requests", "p50 ms", "p99 ms", "max ms", "errors", "resets"),
-        recorder.rows(),
+        seen.recorder.rows(),
         left=1,
     )
     print()
-    rate = recorder.total_requests / elapsed if elapsed else 0
+    rate = seen.recorder.total_requests / seen.elapsed if seen.elapsed else 0
     print(
-        f"requests: {recorder.total_requests:,} ({rate:.1f}/s); errors: {recorder.total_errors}; "
-        f"orders written: {shared.orders:,}; integrator retries: {totals.retries}; "
-        f"connection resets sent again: {recorder.total_resets}"
+        f"requests: {seen.recorder.total_requests:,} ({rate:.1f}/s); errors: {seen.recorder.total_errors}; "
+        f"orders written: {seen.shared.orders:,}; integrator retries: {seen.totals.retries}; "
+        f"connection resets sent again: {seen.recorder.total_resets}"
     )
-    for sample in recorder.error_samples[:10]:
+    for sample in seen.recorder.error_samples[:10]:
         print(f"  error: {sample[:240]}")
-    for run_line in recon_runs:
+    for run_line in seen.recon_runs:
         print(f"  reconciliation {run_line}")
     print()
-    print("memory (RSS MiB), 30 s in and at the end:")
-    print_table(
-        ("process", "n", "total", "largest", "n", "total", "largest"),
-        memory_rows(memory_start, memory_end),
-        left=1,
-    )
-    if series:
+    print_memory("memory (RSS MiB), 30 s in and at the end:", seen.memory_start, seen.memory_end)
+    if seen.series:
         print()
         print("RSS MiB per minute (total per role):")
         roles = ("gunicorn worker", "celery worker (pool)", "celery beat", "postgres backend")
@@ -575,26 +568,23 @@ def report(
                     f"{seconds / 60:.1f}",
                     *(f"{sum(snapshot.get(role, [])) / 1024:.0f}" for role in roles),
                 )
-                for seconds, snapshot in series
+                for seconds, snapshot in seen.series
             ],
             left=0,
         )
     print()
-    print(f"outbox backlog: {backlog or '0 (empty)'}, {drain_seconds:.0f} s after the load")
     print(
-        f"check_ledger: {'clean' if ledger.returncode == 0 else 'FINDINGS'} (exit {ledger.returncode})"
+        f"outbox backlog: {seen.backlog or '0 (empty)'}, {seen.drain_seconds:.0f} s after the load"
     )
-    if ledger.returncode:
-        print(ledger.stdout[-3000:], ledger.stderr[-2000:])
-    failures = list(crashes)
-    if recorder.total_errors:
-        failures.append(f"{recorder.total_errors} errors")
-    if backlog:
-        failures.append(f"outbox not empty: {backlog}")
-    if ledger.returncode:
+    ledger_clean = print_check("check_ledger: ", seen.ledger)
+    failures = list(seen.crashes)
+    if seen.recorder.total_errors:
+        failures.append(f"{seen.recorder.total_errors} errors")
+    if seen.backlog:
+        failures.append(f"outbox not empty: {seen.backlog}")
+    if not ledger_clean:
         failures.append("check_ledger found problems")
-    print("result: " + ("PASS" if not failures else "FAIL: " + "; ".join(failures)))
-    return 1 if failures else 0
+    return verdict(failures)
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -626,12 +616,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(args)
-    except DrillError as error:
-        print(f"drill stopped: {error.code}")
-        return 2
+    return drill_main(parse_args, run, argv)
 
 
 if __name__ == "__main__":

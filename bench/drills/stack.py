@@ -16,15 +16,15 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lib.processes import free_port, kill_group, live_children, poll, terminate
+from lib.processes import tail as log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -35,48 +35,18 @@ class DrillError(SystemExit):
     """The stack could not be brought up or kept up: stop the drill saying why."""
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def tail(path: Path, lines: int = LOG_TAIL) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except FileNotFoundError:
-        return "(no log)"
+    return log_tail(path, lines)
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(every)
+    value = poll(predicate, timeout, every)
+    if not value:
+        raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
+    return value
 
 
 # ---------------------------------------------------------------- /proc
-
-
-def children(pid: int) -> list[int]:
-    """Live (not zombie) children of `pid`."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid ...: comm may hold spaces, so split after the last ')'.
-        fields = stat.rsplit(")", 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
-    return sorted(found)
 
 
 def rss_kib(pid: int) -> int | None:
@@ -283,21 +253,13 @@ class Process:
         """SIGKILL to the whole process group (the main process and its children)."""
         if self.process is None:
             return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(self.process)
         self.process.wait(timeout=30)
 
     def stop(self, timeout: float = 30) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
+        terminate(self.process, timeout)
         self.kill_all()
 
 
@@ -460,7 +422,7 @@ class Stack:
                 raise DrillError(f"the Celery worker exited:\n{tail(self.worker.log)}")
             text = self.worker.log.read_text(errors="replace")
             return text.count(" ready.") > before and (
-                len(children(self.worker.pid)) >= self.celery_concurrency
+                len(live_children(self.worker.pid)) >= self.celery_concurrency
             )
 
         wait_for(ready, 120, "the Celery worker to be ready", every=0.2)
@@ -470,7 +432,7 @@ class Stack:
         self.start_worker()
 
     def web_workers_pids(self) -> list[int]:
-        return children(self.web.pid) if self.web.alive() else []
+        return live_children(self.web.pid) if self.web.alive() else []
 
     def down(self) -> None:
         for process in (self.beat, self.worker, self.web):
@@ -512,14 +474,14 @@ class Stack:
                 add("gunicorn worker", pid)
         if self.worker.alive():
             add("celery worker (main)", self.worker.pid)
-            for pid in children(self.worker.pid):
+            for pid in live_children(self.worker.pid):
                 add("celery worker (pool)", pid)
         if self.beat.alive():
             add("celery beat", self.beat.pid)
         postmaster = self.postgres.postmaster_pid()
         if postmaster is not None:
             add("postgres postmaster", postmaster)
-            for pid in children(postmaster):
+            for pid in live_children(postmaster):
                 line = cmdline(pid)
                 role = "postgres backend" if self.database in line else "postgres auxiliary"
                 add(role, pid)

@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from lib.constraints import amounts_equal
 from lib.fields import amount_field, rate_field
 from lib.history import track_changes
+from lib.singleton import SingletonModel
 from refunds.models import Order, PaymentMethod, RefundCase, RefundLine, RefundLineKind
 
 from .documents import (
@@ -22,10 +23,8 @@ from .invoices import Invoice, immutable, lines_add_up
 
 
 @track_changes()
-class CreditNoteSettings(models.Model):
+class CreditNoteSettings(SingletonModel):
     """How credit notes are coded for the accounting system (one row, pk=1)."""
-
-    SINGLETON_PK = 1
 
     platform_name = models.CharField(
         max_length=200, default="Splitledger", help_text="Shown at the top of credit note PDFs."
@@ -76,16 +75,9 @@ class CreditNoteSettings(models.Model):
     def __str__(self) -> str:
         return "Credit note settings"
 
-    @classmethod
-    def load(cls) -> "CreditNoteSettings":
-        settings, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return settings
 
-
-class IssuerProfile(models.Model):
+class IssuerProfile(SingletonModel):
     """The company that issues credit notes, as printed on them (one row, pk=1)."""
-
-    SINGLETON_PK = 1
 
     legal_name = models.CharField(
         max_length=200,
@@ -105,11 +97,6 @@ class IssuerProfile(models.Model):
 
     def __str__(self) -> str:
         return "Company details"
-
-    @classmethod
-    def load(cls) -> "IssuerProfile":
-        profile, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        return profile
 
 
 @track_changes()

@@ -36,25 +36,13 @@ class BulkCaseActions(admin.ModelAdmin):
 
     @admin.action(description="Approve selected cases", permissions=["change"])
     def approve_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
-        note = action_text(request)
-        self.bulk(
-            request,
-            queryset,
-            "approved",
-            lambda c: approve_case(case=c, actor=request.user, note=note),
-        )
+        self.bulk_with_text(request, queryset, "approved", approve_case, "note")
 
     @admin.action(
         description="Complete selected cases (text: gateway reference)", permissions=["change"]
     )
     def complete_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
-        reference = action_text(request)
-        self.bulk(
-            request,
-            queryset,
-            "completed",
-            lambda c: complete_case(case=c, actor=request.user, gateway_reference=reference),
-        )
+        self.bulk_with_text(request, queryset, "completed", complete_case, "gateway_reference")
 
     @admin.action(description="Reject selected cases (text: reason)", permissions=["change"])
     def reject_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
@@ -66,9 +54,23 @@ class BulkCaseActions(admin.ModelAdmin):
 
     @admin.action(description="Close selected cases", permissions=["change"])
     def close_selected(self, request: HttpRequest, queryset: QuerySet[RefundCase]) -> None:
-        note = action_text(request)
+        self.bulk_with_text(request, queryset, "closed", close_case, "note")
+
+    def bulk_with_text(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[RefundCase],
+        done_verb: str,
+        service: Callable[..., object],
+        argument: str,
+    ) -> None:
+        """`bulk` for a service that takes the action's text as its `argument`."""
+        text = action_text(request)
         self.bulk(
-            request, queryset, "closed", lambda c: close_case(case=c, actor=request.user, note=note)
+            request,
+            queryset,
+            done_verb,
+            lambda c: service(case=c, actor=request.user, **{argument: text}),
         )
 
     def bulk_with_reason(
@@ -79,17 +81,11 @@ class BulkCaseActions(admin.ModelAdmin):
         done_verb: str,
         service: Callable[..., object],
     ) -> None:
-        """`bulk` for a service that needs a reason (the action's text), refused without one."""
-        reason = action_text(request)
-        if not reason:
+        """`bulk_with_text` for a service that needs a reason, refused without one."""
+        if not action_text(request):
             self.message_user(request, f"reason: give a reason to {verb} cases.", messages.ERROR)
             return
-        self.bulk(
-            request,
-            queryset,
-            done_verb,
-            lambda c: service(case=c, actor=request.user, reason=reason),
-        )
+        self.bulk_with_text(request, queryset, done_verb, service, "reason")
 
     def bulk(
         self,

@@ -65,6 +65,20 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
             raise Http404("No such refund case.")
         return case
 
+    def changeable_case(self, request: HttpRequest, object_id: str) -> RefundCase:
+        """The case, if it exists (404) and the user may change it (403)."""
+        case = self.case_or_404(request, object_id)
+        if not self.has_change_permission(request, case):
+            raise PermissionDenied
+        return case
+
+    def back_to_case(
+        self, request: HttpRequest, case: RefundCase, message: str, level: int
+    ) -> HttpResponseRedirect:
+        """Say `message` and go back to the case page."""
+        self.message_user(request, message, level)
+        return HttpResponseRedirect(self.case_url("change", case))
+
     def note_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         def apply(case: RefundCase, data: dict[str, Any]) -> str:
             add_note(
@@ -106,17 +120,15 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
         return self.workbench_view(request, object_id, "owner", OwnerForm, "Owner", "Assign", apply)
 
     def breakdown_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        case = self.case_or_404(request, object_id)
-        if not self.has_change_permission(request, case):
-            raise PermissionDenied
+        case = self.changeable_case(request, object_id)
         if case.status != CaseStatus.PENDING and request.method != "POST":
-            self.message_user(
+            return self.back_to_case(
                 request,
+                case,
                 f"status: the breakdown of {case.case_id} can only be overridden while "
                 f"pending (it is {case.status}).",
                 messages.ERROR,
             )
-            return HttpResponseRedirect(self.case_url("change", case))
 
         def apply(case: RefundCase, data: dict[str, Any]) -> str:
             override_breakdown(
@@ -151,17 +163,15 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
     def resolve_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """End a dispute: the case goes back to where it was, with new shares for
         the vendors staff changed (a correction for the ledger once completed)."""
-        case = self.case_or_404(request, object_id)
-        if not self.has_change_permission(request, case):
-            raise PermissionDenied
+        case = self.changeable_case(request, object_id)
         if case.status != CaseStatus.DISPUTED and request.method != "POST":
-            self.message_user(
+            return self.back_to_case(
                 request,
+                case,
                 f"status: {case.case_id} is {case.status}, not disputed; there is no dispute "
                 "to resolve.",
                 messages.ERROR,
             )
-            return HttpResponseRedirect(self.case_url("change", case))
 
         def apply(case: RefundCase, data: dict[str, Any]) -> str:
             shares = form.shares()
@@ -202,9 +212,7 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
         """Show a workbench form; on a valid POST, call the service and go back to
         the case. A refusal is shown on the form, on the field it names."""
         if case is None:
-            case = self.case_or_404(request, object_id)
-            if not self.has_change_permission(request, case):
-                raise PermissionDenied
+            case = self.changeable_case(request, object_id)
         if form is None:
             form = self.bound_or_blank(request, form_class, case)
         if request.method == "POST" and form.is_valid():
@@ -216,8 +224,7 @@ class CaseWorkbench(ExtraViewsMixin, admin.ModelAdmin):
                 logger.exception("%s on %s refused by the database", title, case.case_id)
                 form.add_error(None, "The database refused the change (see the logs).")
             else:
-                self.message_user(request, message, messages.SUCCESS)
-                return HttpResponseRedirect(self.case_url("change", case))
+                return self.back_to_case(request, case, message, messages.SUCCESS)
         return self.render_page(
             request,
             template,

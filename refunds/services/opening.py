@@ -166,32 +166,52 @@ def _open_case(
     )
     # From here on the transaction writes: whatever fails must take it all back,
     # the caller's transaction included when we run inside one.
+    opening = _Opening(case, pieces, order_lines, locked, note, actor, channel, now)
     try:
         if connection.vendor == "postgresql":
-            return _write(case, pieces, order_lines, locked, note, actor, channel, now)
-        return _write_with_orm(case, pieces, order_lines, locked, note, actor, channel, now)
+            return _write(opening)
+        return _write_with_orm(opening)
     except BaseException:
         transaction.set_rollback(True)
         raise
 
 
-def _write(
-    case: RefundCase,
-    pieces: list[PricedPiece],
-    order_lines: dict[int, OrderLine],
-    locked: Order,
-    note: str,
-    actor: User | None,
-    channel: str,
-    now: datetime,
-) -> RefundCase:
+@dataclass(frozen=True)
+class _Opening:
+    """What the writers of an opening are given: the priced, unsaved case and
+    the order it is reserved against, locked."""
+
+    case: RefundCase
+    pieces: list[PricedPiece]
+    order_lines: dict[int, OrderLine]
+    locked: Order
+    note: str
+    actor: User | None
+    channel: str
+    now: datetime
+
+    def opened_event(self) -> CaseEvent:
+        return CaseEvent(
+            case=self.case,
+            kind=EventKind.OPENED,
+            to_status=CaseStatus.PENDING,
+            actor=self.actor,
+            channel=self.channel,
+            text=self.note,
+            data={"total_refund_amount": str(self.case.total_refund_amount)},
+            created_at=self.now,
+        )
+
+
+def _write(opening: _Opening) -> RefundCase:
     """The opening's rows in hand-built statements (refunds.services._opening_sql):
     case, lines, liabilities (the ranks' order of the dashboard's triggers), the
     order lines' and order's counters, then the event with its outbox messages."""
+    case, pieces = opening.case, opening.pieces
     case.updated_at = timezone.now()
     for _ in range(CASE_ID_ATTEMPTS):
         # The unique index on case_id decides; a collision inserts nothing.
-        case.case_id = new_case_id(now)
+        case.case_id = new_case_id(opening.now)
         if _opening_sql.insert_case(case):
             break
     else:
@@ -200,9 +220,9 @@ def _write(
     _opening_sql.insert_lines(refund_lines)
     liabilities = [_liability_row(case, row) for row in liabilities_for(pieces)]
     _opening_sql.insert_liabilities(liabilities)
-    write_line_counters(order_lines)
+    write_line_counters(opening.order_lines)
     _opening_sql.add_to_order(case)
-    opened = _opened_event(case, note, actor, channel, now)
+    opened = opening.opened_event()
     consumers = outbox.consumers_for(OPENED_TOPIC)
     _opening_sql.insert_event_and_messages(
         opened,
@@ -215,20 +235,12 @@ def _write(
     return _with_related(case, refund_lines, liabilities, opened)
 
 
-def _write_with_orm(
-    case: RefundCase,
-    pieces: list[PricedPiece],
-    order_lines: dict[int, OrderLine],
-    locked: Order,
-    note: str,
-    actor: User | None,
-    channel: str,
-    now: datetime,
-) -> RefundCase:
+def _write_with_orm(opening: _Opening) -> RefundCase:
     """The same rows through the ORM, where the database is not PostgreSQL
     (the SQLite of scripts/dev.sh)."""
+    case, pieces = opening.case, opening.pieces
     for _ in range(CASE_ID_ATTEMPTS):
-        case.case_id = new_case_id(now)
+        case.case_id = new_case_id(opening.now)
         if not RefundCase.objects.filter(case_id=case.case_id).exists():
             break
     else:
@@ -238,9 +250,9 @@ def _write_with_orm(
     liabilities = VendorLiability.objects.bulk_create(
         [_liability_row(case, row) for row in liabilities_for(pieces)]
     )
-    write_line_counters(order_lines)
-    _add_to_order(locked, case)
-    opened = _opened_event(case, note, actor, channel, now)
+    write_line_counters(opening.order_lines)
+    _add_to_order(opening.locked, case)
+    opened = opening.opened_event()
     opened.save(force_insert=True)
     if case.event_sequence:
         # Numbered by the case's INSERT (outbox.first_sequence).
@@ -265,21 +277,6 @@ def _add_to_order(locked: Order, case: RefundCase) -> None:
     Order.objects.filter(pk=locked.pk).update(
         refunded_amount=F("refunded_amount") + case.total_refund_amount,
         refunded_shipping=F("refunded_shipping") + case.shipping_refund_amount,
-    )
-
-
-def _opened_event(
-    case: RefundCase, note: str, actor: User | None, channel: str, now: datetime
-) -> CaseEvent:
-    return CaseEvent(
-        case=case,
-        kind=EventKind.OPENED,
-        to_status=CaseStatus.PENDING,
-        actor=actor,
-        channel=channel,
-        text=note,
-        data={"total_refund_amount": str(case.total_refund_amount)},
-        created_at=now,
     )
 
 

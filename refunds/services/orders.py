@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -34,6 +35,30 @@ class PaymentRequest:
     method: Any
     amount: Any
     reference: Any = ""
+
+
+def price_order_line(
+    currency: str,
+    quantity: int,
+    unit_price: Decimal,
+    tax_rate: Decimal,
+    commission_rate: Decimal,
+    **fields: Any,
+) -> OrderLine:
+    """An unsaved order line of `quantity` at `unit_price` (`fields`: its vendor,
+    SKU and the rest): its net, and its tax and commission on that net, each
+    rounded to the currency's minor unit."""
+    net = unit_price * quantity
+    return OrderLine(
+        quantity=quantity,
+        unit_price=unit_price,
+        tax_rate=tax_rate,
+        commission_rate=commission_rate,
+        net_amount=net,
+        tax_amount=quantize(net * tax_rate, currency),
+        commission_amount=quantize(net * commission_rate, currency),
+        **fields,
+    )
 
 
 def create_order(
@@ -77,21 +102,18 @@ def create_order(
         quantity = parse_quantity(request.quantity, f"{field}.quantity")
         unit_price = parse_amount(request.unit_price, currency, f"{field}.unit_price")
         tax_rate = parse_rate(request.tax_rate or "0", f"{field}.tax_rate")
-        net = unit_price * quantity
         order_lines.append(
-            OrderLine(
+            price_order_line(
+                currency,
+                quantity,
+                unit_price,
+                tax_rate,
+                vendor.commission_rate,
                 vendor=vendor,
                 sku=parse_text(request.sku, f"{field}.sku", required=True, max_length=64),
                 description=parse_text(
                     request.description, f"{field}.description", required=False, max_length=300
                 ),
-                quantity=quantity,
-                unit_price=unit_price,
-                tax_rate=tax_rate,
-                commission_rate=vendor.commission_rate,
-                net_amount=net,
-                tax_amount=quantize(net * tax_rate, currency),
-                commission_amount=quantize(net * vendor.commission_rate, currency),
             )
         )
     net_total = sum((line.net_amount for line in order_lines), ZERO)

@@ -11,6 +11,7 @@ from cash.models import BankAccount, BankStatement, BankStatementLine, KeySource
 from ledger.models import Account, AccountRole
 
 IBAN = "DE89370400440532013000"
+SECOND_IBAN = "DE02120300000000202051"
 
 
 @pytest.fixture
@@ -26,6 +27,14 @@ def account(bank_ledger_account) -> BankAccount:
         iban=IBAN,
         currency="EUR",
         ledger_account=bank_ledger_account,
+    )
+
+
+@pytest.fixture
+def second_account(bank_ledger_account) -> BankAccount:
+    """Another EUR account on the same ledger bank account."""
+    return BankAccount.objects.create(
+        name="Second", iban=SECOND_IBAN, currency="EUR", ledger_account=bank_ledger_account
     )
 
 

@@ -11,20 +11,6 @@ from .test_matching import bank, pay
 pytestmark = [pytest.mark.postgres]
 
 
-@pytest.fixture
-def acme(db):
-    from tests.factories import VendorFactory
-
-    return VendorFactory(code="ACME", name="ACME GmbH")
-
-
-@pytest.fixture
-def bolt(db):
-    from tests.factories import VendorFactory
-
-    return VendorFactory(code="BOLT", name="Bolt Ltd")
-
-
 @pytest.mark.django_db
 def test_the_command_prints_matched_suggested_and_unmatched(account, acme, bolt):
     pay(acme, "250.00", "PO-2026-0001")

@@ -11,7 +11,7 @@ from cash.models import BankAccount, BankStatement, BankStatementLine, CsvMappin
 from cash.services.imports import import_statement_file
 from cash.statements import StatementFileError, detect_format
 
-from .conftest import IBAN
+from .conftest import IBAN, SECOND_IBAN
 from .statement_files import BILLION_LAUGHS, EXTERNAL_ENTITY, Entry, camt, mt940, ofx_sgml
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -118,25 +118,18 @@ def test_a_statement_whose_lines_miss_the_closing_balance_is_refused(account):
 
 
 def test_a_file_for_an_unknown_account_is_refused(account):
-    with refused("unknown_account", says="DE02120300000000202051"):
-        import_statement_file(data=camt(PAYOUTS, iban="DE02120300000000202051"))
+    with refused("unknown_account", says=SECOND_IBAN):
+        import_statement_file(data=camt(PAYOUTS, iban=SECOND_IBAN))
 
 
 def test_the_account_can_be_named_when_the_file_names_none_known(account):
-    other = "DE02120300000000202051"
-    result = import_statement_file(data=camt(PAYOUTS, iban=other), account=account)
+    result = import_statement_file(data=camt(PAYOUTS, iban=SECOND_IBAN), account=account)
     assert result.outcomes[0].account == account
 
 
-def test_naming_another_account_than_the_file_is_refused(account, bank_ledger_account):
-    second = BankAccount.objects.create(
-        name="Second",
-        iban="DE02120300000000202051",
-        currency="EUR",
-        ledger_account=bank_ledger_account,
-    )
+def test_naming_another_account_than_the_file_is_refused(account, second_account):
     with refused("other_account", says="Main EUR"):
-        import_statement_file(data=camt(PAYOUTS), account=second)
+        import_statement_file(data=camt(PAYOUTS), account=second_account)
 
 
 def test_a_statement_in_another_currency_than_the_account_is_refused(account):
@@ -144,14 +137,8 @@ def test_a_statement_in_another_currency_than_the_account_is_refused(account):
         import_statement_file(data=camt(PAYOUTS, currency="USD"))
 
 
-def test_a_multi_account_file_imports_each_statement_to_its_account(account, bank_ledger_account):
-    BankAccount.objects.create(
-        name="Second",
-        iban="DE02120300000000202051",
-        currency="EUR",
-        ledger_account=bank_ledger_account,
-    )
-    second = camt([Entry("7.00", acct_svcr_ref="X1")], iban="DE02120300000000202051")
+def test_a_multi_account_file_imports_each_statement_to_its_account(account, second_account):
+    second = camt([Entry("7.00", acct_svcr_ref="X1")], iban=SECOND_IBAN)
     inner = second.split(b"<Stmt>", 1)[1].split(b"</BkToCstmrStmt>")[0]
     data = camt(PAYOUTS, extra_statements="<Stmt>" + inner.decode())
     result = import_statement_file(data=data)

@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -23,6 +20,9 @@ from urllib.parse import quote
 import pytest
 import redis
 from django.db import connection
+
+from lib.processes import free_port, kill_group, live_children, poll, terminate
+from lib.processes import tail as log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = Path(sys.executable).with_name("celery")
@@ -37,14 +37,10 @@ def wait_for(
 ):
     """Poll until `predicate()` is truthy; fail after `timeout` s saying what
     was awaited (`what`, or what it returns then)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s: {what() if callable(what) else what}")
-        time.sleep(every)
+    value = poll(predicate, timeout, every)
+    if not value:
+        pytest.fail(f"timed out after {timeout:.0f} s: {what() if callable(what) else what}")
+    return value
 
 
 def outbox_state() -> str:
@@ -61,18 +57,8 @@ def outbox_state() -> str:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def tail(path: Path, lines: int = LOG_TAIL) -> str:
-    try:
-        text = path.read_text(errors="replace")
-    except FileNotFoundError:
-        return "(no log)"
-    return "\n".join(text.splitlines()[-lines:])
+    return log_tail(path, lines)
 
 
 class RedisServer:
@@ -137,32 +123,12 @@ class Worker:
 
     def children(self) -> list[int]:
         """The pool processes: live children of the worker's main process."""
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            # pid (comm) state ppid ...; comm may hold spaces, so split after ')'.
-            fields = stat.rsplit(")", 1)[1].split()
-            if int(fields[1]) == self.pid and fields[0] != "Z":
-                found.append(int(entry))
-        return found
+        return live_children(self.pid)
 
     def stop(self, timeout: float = 30) -> None:
         """Warm shutdown, then SIGKILL to the whole process group if it lingers."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)  # its own group: see start_new_session
-        except ProcessLookupError:
-            pass
+        terminate(self.process, timeout)
+        kill_group(self.process)  # its own group: see start_new_session
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:

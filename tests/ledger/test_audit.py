@@ -12,7 +12,7 @@ from django.db import connection, transaction
 
 from ledger import invariants
 from ledger.models import Account, AccountBalance, Journal, JournalKind, Payout
-from ledger.posting import JournalDraft, post_one, record_payout, reverse_journal
+from ledger.posting import JournalDraft, post_one, reverse_journal
 from refunds.models import CaseEvent, Order, OrderLine, OutboxMessage, RefundCase, VendorLiability
 from refunds.services.cases import (
     LineRequest,
@@ -23,7 +23,13 @@ from refunds.services.cases import (
     reject_case,
 )
 from tests.audit_plugin import build_scenario, drain_ledger
-from tests.factories import BY_TESTS, make_order, platform_bears_half, worked_refund_lines
+from tests.factories import (
+    BY_TESTS,
+    eur_payout,
+    make_order,
+    platform_bears_half,
+    worked_refund_lines,
+)
 
 pytestmark = pytest.mark.postgres
 
@@ -55,13 +61,7 @@ def books(worked_order, acme, bolt, alice):
     )
     jpy = make_order(currency="JPY", shipping="500", lines=[(bolt, "TEE-JP", 2, "3800", "0.10")])
     drain_ledger()
-    record_payout(
-        vendor=bolt,
-        amount=D("30.00"),
-        currency="EUR",
-        paid_on=date(2026, 11, 30),
-        posted_by=BY_TESTS,
-    )
+    eur_payout(bolt, "30.00", date(2026, 11, 30))
     return {"completed": completed, "rejected": rejected, "pending": pending, "jpy": jpy}
 
 

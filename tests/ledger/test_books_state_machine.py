@@ -78,6 +78,7 @@ from refunds.services import cases as svc
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
 from tests.factories import BY_TESTS, StaffFactory, VendorFactory
+from tests.strategies import order_lines, shipping_units_up_to
 from vendors.models import TaxModel, Vendor
 
 pytestmark = pytest.mark.postgres
@@ -111,18 +112,10 @@ ORDER = st.fixed_dictionaries(
     {
         "channel": st.sampled_from(CHANNELS),
         "currency": st.sampled_from(CURRENCIES),
-        # (vendor index, quantity, unit price in minor units, tax rate), in any order.
-        "lines": st.lists(
-            st.tuples(
-                st.integers(0, len(VENDOR_CODES) - 1),
-                st.integers(1, 3),
-                st.integers(1, 20_000),
-                st.sampled_from(TAX_RATES),
-            ),
-            min_size=1,
-            max_size=4,
+        "lines": order_lines(
+            len(VENDOR_CODES), quantity=3, unit_minor=20_000, tax_rates=TAX_RATES, most=4
         ),
-        "shipping_units": st.one_of(st.just(0), st.integers(1, 1_500)),
+        "shipping_units": shipping_units_up_to(1_500),
         "methods": st.lists(st.sampled_from(METHODS), min_size=1, max_size=3, unique=True),
         "month": st.integers(0, len(MONTHS) - 1),
         "day": st.integers(1, 28),

@@ -29,9 +29,8 @@ from ledger.models import (
     InvoiceKind,
     JournalKind,
 )
-from refunds.services.cases import approve_case, complete_case, open_case
 from tests.audit_plugin import drain_ledger
-from tests.factories import complete_worked_refund
+from tests.factories import complete_refund, complete_worked_refund
 from vendors.models import Vendor
 
 D = Decimal
@@ -245,10 +244,7 @@ def test_a_shipping_refund_is_coded_to_whoever_bears_it(worked_order, alice, tod
     """late_delivery: the platform bears it, less shipping income; damaged:
     the vendors pay its net from their payables (4.44 and 5.56)."""
     drain_ledger()
-    case = open_case(order=worked_order, lines=[], shipping_amount="10.00", shipping_reason=reason)
-    approve_case(case=case, actor=alice)
-    complete_case(case=case, actor=alice)
-    drain_ledger()
+    case = complete_refund(worked_order, alice, shipping="10.00", reason=reason)
     issue_credit_notes([case])
 
     assert as_ledger(ledger_movement(today)) == exported_movement(today)

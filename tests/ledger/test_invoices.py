@@ -25,11 +25,12 @@ from ledger.pdf import invoice_pdf
 from ledger.posting import Chart, post_journals, sale_journal
 from ledger.tax import commission_tax
 from refunds.models import Channel, Order, ShippingEarner, ShippingTax
-from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
+from refunds.services.cases import LineRequest
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger as drain
 from tests.factories import (
     BY_TESTS,
+    complete_refund,
     complete_worked_refund,
     make_order,
     platform_bears_half,
@@ -54,11 +55,9 @@ def totals(document):
 
 
 def complete(order, lines, *, shipping=None, actor=None):
-    case = open_case(order=order, lines=lines, shipping_amount=shipping, shipping_reason="damaged")
-    approve_case(case=case, actor=actor)
-    case = complete_case(case=case, actor=actor, gateway_reference="re_1")
-    drain()
-    return case
+    return complete_refund(
+        order, actor, lines, shipping=shipping, reason="damaged", gateway_reference="re_1"
+    )
 
 
 def sale_invoices(order):

@@ -197,22 +197,31 @@ def test_credit_notes_filter_by_currency(staff, note):
     assert list(usd.context["cl"].result_list) == []
 
 
-def test_a_credit_note_page_shows_its_lines_and_the_pdf_link(staff, note):
-    response = staff.get(url("creditnote_change", note.pk))
+def document_of(note, model: str):
+    """The credit note itself, or the invoice it corrects."""
+    return note if model == "creditnote" else note.invoice
+
+
+@pytest.mark.parametrize("model, other_line", [("creditnote", "TEE-01"), ("invoice", "Shipping")])
+def test_a_document_page_shows_its_lines_and_the_pdf_link(staff, note, model, other_line):
+    document = document_of(note, model)
+    response = staff.get(url(f"{model}_change", document.pk))
 
     assert response.status_code == 200
     page = response.content.decode()
-    assert "MUG-01" in page and "TEE-01" in page
-    assert url("creditnote_pdf", note.pk) in page
-    assert staff.post(url("creditnote_delete", note.pk)).status_code == 403
+    assert "MUG-01" in page and other_line in page
+    assert url(f"{model}_pdf", document.pk) in page
+    assert staff.post(url(f"{model}_delete", document.pk)).status_code == 403
 
 
-def test_staff_download_the_pdf(staff, note):
-    response = staff.get(url("creditnote_pdf", note.pk))
+@pytest.mark.parametrize("model", ["creditnote", "invoice"])
+def test_staff_download_the_pdf(staff, note, model):
+    document = document_of(note, model)
+    response = staff.get(url(f"{model}_pdf", document.pk))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
-    assert note.number in response["Content-Disposition"]
+    assert document.number in response["Content-Disposition"]
     assert response.content.startswith(b"%PDF")
 
 
@@ -246,20 +255,6 @@ def test_issuing_for_an_unknown_case_shows_the_error(staff, db):
 
     assert response.status_code == 200
     assert "does not exist" in str(response.context["form"].errors)
-
-
-def test_an_invoice_page_shows_its_lines_and_downloads_its_pdf(staff, note):
-    invoice = note.invoice
-    response = staff.get(url("invoice_change", invoice.pk))
-
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "MUG-01" in page and "Shipping" in page
-    assert url("invoice_pdf", invoice.pk) in page
-    assert staff.post(url("invoice_delete", invoice.pk)).status_code == 403
-    pdf = staff.get(url("invoice_pdf", invoice.pk))
-    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
-    assert invoice.number in pdf["Content-Disposition"]
 
 
 def test_invoices_are_found_by_number_order_case_or_vendor(staff, note):

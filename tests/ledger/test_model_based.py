@@ -63,6 +63,7 @@ from refunds.services import cases as svc
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.audit_plugin import drain_ledger
 from tests.factories import BY_TESTS, VendorFactory
+from tests.strategies import order_lines, shipping_units_up_to
 from vendors.models import Vendor
 
 pytestmark = pytest.mark.postgres
@@ -124,17 +125,10 @@ STATE_SQL = """
 ORDER = st.fixed_dictionaries(
     {
         "currency": st.sampled_from(CURRENCIES),
-        "lines": st.lists(
-            st.tuples(
-                st.integers(0, len(VENDORS) - 1),
-                st.integers(1, 5),
-                st.integers(1, 30_000),
-                st.sampled_from(TAX_RATES),
-            ),
-            min_size=1,
-            max_size=3,
+        "lines": order_lines(
+            len(VENDORS), quantity=5, unit_minor=30_000, tax_rates=TAX_RATES, most=3
         ),
-        "shipping_units": st.one_of(st.just(0), st.integers(1, 2_000)),
+        "shipping_units": shipping_units_up_to(2_000),
         "split": st.booleans(),
     }
 )

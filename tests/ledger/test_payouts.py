@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from ledger.models import Payout
-from ledger.posting import PayoutError, record_payout
+from ledger.posting import PayoutError
 from ledger.selectors import owed_to_vendor
 from refunds import outbox
 from tests.audit_plugin import drain_ledger as drain
@@ -23,9 +23,7 @@ def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):
     drain()  # ACME is owed 36.00 for its two mugs
 
     with pytest.raises(PayoutError) as refused:
-        record_payout(
-            vendor=acme, amount=D("36.01"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
-        )
+        eur_payout(acme, "36.01", PAID_ON)
 
     assert refused.value.field == "amount"
     assert "is owed 36.00 EUR: this pays 0.01 EUR more" in refused.value.message
@@ -35,18 +33,9 @@ def test_the_service_refuses_a_payout_beyond_what_is_owed(worked_order, acme):
 
 def test_a_vendor_with_nothing_owed_is_paid_only_as_an_advance(acme):
     with pytest.raises(PayoutError):
-        record_payout(
-            vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
-        )
+        eur_payout(acme, "5.00", PAID_ON)
 
-    record_payout(
-        vendor=acme,
-        amount=D("5.00"),
-        currency="EUR",
-        paid_on=PAID_ON,
-        advance=True,
-        posted_by=BY_TESTS,
-    )
+    eur_payout(acme, "5.00", PAID_ON, advance=True)
 
     assert owed_to_vendor(acme.pk, "EUR") == D("-5.00")
 
@@ -54,9 +43,7 @@ def test_a_vendor_with_nothing_owed_is_paid_only_as_an_advance(acme):
 def test_paying_exactly_what_is_owed_needs_no_advance(worked_order, acme):
     drain()
 
-    record_payout(
-        vendor=acme, amount=D("36.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
-    )
+    eur_payout(acme, "36.00", PAID_ON)
 
     assert owed_to_vendor(acme.pk, "EUR") == 0
 
@@ -121,9 +108,7 @@ def test_a_payout_during_a_posting_that_refers_to_the_vendor_does_not_deadlock(w
         return "committed"
 
     def payout() -> Payout:
-        return record_payout(
-            vendor=acme, amount=D("5.00"), currency="EUR", paid_on=PAID_ON, posted_by=BY_TESTS
-        )
+        return eur_payout(acme, "5.00", PAID_ON)
 
     results = hold_then_race(posting, payout)
     assert results["blocked"], f"the payout did not wait for the posting: {results}"

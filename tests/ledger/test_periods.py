@@ -24,9 +24,9 @@ from ledger.models import (
     PeriodStatus,
 )
 from ledger.periods import first_open_day, posting_dates
-from ledger.posting import JournalDraft, post_one, record_payout
+from ledger.posting import JournalDraft, post_one
 from tests.audit_plugin import drain_ledger
-from tests.factories import BY_TESTS, StaffFactory, make_order
+from tests.factories import BY_TESTS, StaffFactory, eur_payout, make_order
 from tests.threads import hold_then_race
 
 D = Decimal
@@ -95,14 +95,7 @@ def test_a_payout_dated_in_a_closed_month_is_posted_on_the_first_open_day(acme, 
     AccountingPeriod.objects.create(month=date(2026, 4, 1))
     close("2026-04", alice)
 
-    payout = record_payout(
-        vendor=acme,
-        amount=D("5.00"),
-        currency="EUR",
-        paid_on=date(2026, 4, 30),
-        advance=True,
-        posted_by=BY_TESTS,
-    )
+    payout = eur_payout(acme, "5.00", date(2026, 4, 30), advance=True)
 
     payout.refresh_from_db()
     journal = payout.journals.get()
@@ -404,14 +397,7 @@ def test_a_payout_that_meets_a_close_of_its_month_is_posted_after_it(committed_b
 
     results = hold_then_race(
         lambda: close("2026-01", carol),
-        lambda: record_payout(
-            vendor=acme,
-            amount=D("1.00"),
-            currency="EUR",
-            paid_on=date(2026, 1, 30),
-            advance=True,
-            posted_by=BY_TESTS,
-        ),
+        lambda: eur_payout(acme, "1.00", date(2026, 1, 30), advance=True),
     )
 
     assert results["blocked"], results

@@ -21,14 +21,18 @@ from refunds.models import Channel, ReasonPolicy
 from refunds.services.cases import (
     LineRequest,
     ShareOverride,
-    approve_case,
-    complete_case,
     dispute_case,
-    open_case,
     resolve_dispute,
 )
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS, complete_worked_refund, make_order, platform_bears_half
+from tests.factories import (
+    BY_TESTS,
+    complete_refund,
+    complete_worked_refund,
+    eur_payout,
+    make_order,
+    platform_bears_half,
+)
 from vendors.models import Vendor
 
 D = Decimal
@@ -78,14 +82,6 @@ def books_agree(*currencies: str) -> None:
     assert invariants.check_invariants() == []
 
 
-def refund_shipping(order, amount: str, reason: str, actor, lines=()):
-    case = open_case(order=order, lines=list(lines), shipping_amount=amount, shipping_reason=reason)
-    approve_case(case=case, actor=actor)
-    complete_case(case=case, actor=actor)
-    drain()
-    return case
-
-
 # ---------------------------------------------------------------- facilitator
 
 
@@ -121,51 +117,63 @@ def test_a_rate_whose_code_name_is_taken_still_gets_a_code(worked_order):
 # ---------------------------------------------------------------- seller of record
 
 
-def test_both_vendors_as_sellers_of_record_keep_the_tax_on_their_goods(worked_order, alice):
-    set_tax(worked_order, acme="seller", bolt="seller")
+@pytest.mark.parametrize(
+    "tax, sold, refunded, balances",
+    [
+        pytest.param(
+            {"acme": "seller", "bolt": "seller"},
+            {
+                "1100": ("Dr", D("109.00")),
+                "2000-ACME": ("Cr", D("40.00")),  # 36.00 + its tax 4.00
+                "2000-BOLT": ("Cr", D("47.50")),  # 42.50 + its tax 5.00
+                "4000": ("Cr", D("11.50")),
+                "4100": ("Cr", D("10.00")),
+            },
+            {
+                "2000-ACME": ("Dr", D("20.00")),  # its share 18.00 + its tax back 2.00
+                "2000-BOLT": ("Dr", D("0.50")),  # its tax back
+                "4000": ("Dr", D("2.00")),
+                "5000": ("Dr", D("5.00")),
+                "1100": ("Cr", D("27.50")),
+            },
+            {"2000-ACME": D("-20.00"), "2000-BOLT": D("-47.00")},
+            id="both vendors keep the tax on their goods",
+        ),
+        pytest.param(
+            {"acme": "seller"},
+            {
+                "1100": ("Dr", D("109.00")),
+                "2000-ACME": ("Cr", D("40.00")),
+                "2000-BOLT": ("Cr", D("42.50")),
+                "4000": ("Cr", D("11.50")),
+                "2100-VAT-10-EUR": ("Cr", D("5.00")),  # BOLT's goods only
+                "4100": ("Cr", D("10.00")),
+            },
+            {
+                "2000-ACME": ("Dr", D("20.00")),
+                "4000": ("Dr", D("2.00")),
+                "5000": ("Dr", D("5.00")),
+                "2100-VAT-10-EUR": ("Dr", D("0.50")),
+                "1100": ("Cr", D("27.50")),
+            },
+            {"2100-VAT-10-EUR": D("-4.50")},
+            id="a seller beside a facilitated vendor",
+        ),
+    ],
+)
+def test_vendors_as_sellers_of_record(worked_order, alice, tax, sold, refunded, balances):
+    set_tax(worked_order, **tax)
 
     case = complete_worked_refund(worked_order, alice)
 
-    assert sale(worked_order) == {
-        "1100": ("Dr", D("109.00")),
-        "2000-ACME": ("Cr", D("40.00")),  # 36.00 + its tax 4.00
-        "2000-BOLT": ("Cr", D("47.50")),  # 42.50 + its tax 5.00
-        "4000": ("Cr", D("11.50")),
-        "4100": ("Cr", D("10.00")),
+    assert sale(worked_order) == sold
+    assert refund(case) == refunded
+    # Output tax is booked for the facilitated vendors' goods only.
+    taxed = Account.objects.filter(role="output_tax", balances__isnull=False)
+    assert set(taxed.values_list("code", flat=True)) == {
+        code for code in balances if code.startswith("2100-")
     }
-    assert refund(case) == {
-        "2000-ACME": ("Dr", D("20.00")),  # its share 18.00 + its tax back 2.00
-        "2000-BOLT": ("Dr", D("0.50")),  # its tax back
-        "4000": ("Dr", D("2.00")),
-        "5000": ("Dr", D("5.00")),
-        "1100": ("Cr", D("27.50")),
-    }
-    assert not Account.objects.filter(role="output_tax", balances__isnull=False).exists()
-    assert (balance("2000-ACME"), balance("2000-BOLT")) == (D("-20.00"), D("-47.00"))
-    books_agree()
-
-
-def test_a_seller_beside_a_facilitated_vendor(worked_order, alice):
-    set_tax(worked_order, acme="seller")
-
-    case = complete_worked_refund(worked_order, alice)
-
-    assert sale(worked_order) == {
-        "1100": ("Dr", D("109.00")),
-        "2000-ACME": ("Cr", D("40.00")),
-        "2000-BOLT": ("Cr", D("42.50")),
-        "4000": ("Cr", D("11.50")),
-        "2100-VAT-10-EUR": ("Cr", D("5.00")),  # BOLT's goods only
-        "4100": ("Cr", D("10.00")),
-    }
-    assert refund(case) == {
-        "2000-ACME": ("Dr", D("20.00")),
-        "4000": ("Dr", D("2.00")),
-        "5000": ("Dr", D("5.00")),
-        "2100-VAT-10-EUR": ("Dr", D("0.50")),
-        "1100": ("Cr", D("27.50")),
-    }
-    assert balance("2100-VAT-10-EUR") == D("-4.50")
+    assert {code: balance(code) for code in balances} == balances
     books_agree()
 
 
@@ -212,37 +220,44 @@ def test_shipping_follows_the_goods_by_their_share_and_rate(eu_order):
     books_agree()
 
 
-def test_a_shipping_refund_reverses_the_platforms_income_and_its_tax(eu_order, alice):
+@pytest.mark.parametrize(
+    "reason, refunded, shipping_income",
+    [
+        pytest.param(
+            "late_delivery",
+            {
+                "4100": ("Dr", D("5.21")),
+                "2100-DE-7-EUR": ("Dr", D("0.17")),
+                "2100-DE-19-EUR": ("Dr", D("0.52")),
+                "1100": ("Cr", D("5.90")),
+            },
+            D("0"),
+            id="the platform bears it: its income and the tax are reversed",
+        ),
+        # The breakdown puts 2.47 on ACME and 3.43 on BOLT (by the goods' gross);
+        # they bear the shipping's net 5.21 in that proportion; the tax goes back.
+        pytest.param(
+            "damaged",
+            {
+                "2000-ACME": ("Dr", D("2.18")),
+                "2000-BOLT": ("Dr", D("3.03")),
+                "2100-DE-7-EUR": ("Dr", D("0.17")),
+                "2100-DE-19-EUR": ("Dr", D("0.52")),
+                "1100": ("Cr", D("5.90")),
+            },
+            D("-5.21"),  # the platform keeps what it earned
+            id="the vendors bear it: they pay its net",
+        ),
+    ],
+)
+def test_a_shipping_refund(eu_order, alice, reason, refunded, shipping_income):
     drain()
 
-    case = refund_shipping(eu_order, "5.90", "late_delivery", alice)
+    case = complete_refund(eu_order, alice, shipping="5.90", reason=reason)
 
-    assert refund(case) == {
-        "4100": ("Dr", D("5.21")),
-        "2100-DE-7-EUR": ("Dr", D("0.17")),
-        "2100-DE-19-EUR": ("Dr", D("0.52")),
-        "1100": ("Cr", D("5.90")),
-    }
+    assert refund(case) == refunded
     assert AccountBalance.objects.get(account__code="4100").credit == D("5.21")
-    assert balance("4100") == 0
-    books_agree()
-
-
-def test_vendors_who_bear_a_shipping_refund_pay_its_net(eu_order, alice):
-    drain()
-
-    case = refund_shipping(eu_order, "5.90", "damaged", alice)
-
-    # The breakdown puts 2.47 on ACME and 3.43 on BOLT (by the goods' gross);
-    # they bear the shipping's net 5.21 in that proportion; the tax goes back.
-    assert refund(case) == {
-        "2000-ACME": ("Dr", D("2.18")),
-        "2000-BOLT": ("Dr", D("3.03")),
-        "2100-DE-7-EUR": ("Dr", D("0.17")),
-        "2100-DE-19-EUR": ("Dr", D("0.52")),
-        "1100": ("Cr", D("5.90")),
-    }
-    assert balance("4100") == D("-5.21")  # the platform keeps what it earned
+    assert balance("4100") == shipping_income
     books_agree()
 
 
@@ -295,7 +310,7 @@ def test_taxed_shipping_vendors_earn_by_their_tax_model(worked_order, alice):
         "2100-VAT-19-EUR": ("Cr", D("0.89")),
     }
 
-    case = refund_shipping(worked_order, "10.00", "late_delivery", alice)
+    case = complete_refund(worked_order, alice, shipping="10.00", reason="late_delivery")
 
     # Each vendor gives back what it earned and the platform, which bears the
     # refund, pays each its net (ACME 3.73, BOLT 4.67): ACME is left to
@@ -310,32 +325,33 @@ def test_taxed_shipping_vendors_earn_by_their_tax_model(worked_order, alice):
     books_agree()
 
 
-def test_a_vendor_that_bears_shipping_it_earned_gives_it_back(worked_order, alice):
-    set_tax(worked_order, shipping_earned_by="vendor")
+@pytest.mark.parametrize(
+    "channel, balances",
+    [
+        pytest.param(
+            {"shipping_earned_by": "vendor"},
+            {"2000-ACME": D("-36.00"), "2000-BOLT": D("-42.50")},
+            id="shipping it earned: it gives it back",
+        ),
+        pytest.param(
+            {},
+            {"4100": D("-10.00")},
+            id="the platform's untaxed shipping: it pays it",
+        ),
+    ],
+)
+def test_a_vendor_that_bears_a_shipping_refund(worked_order, alice, channel, balances):
+    set_tax(worked_order, **channel)
     drain()
 
-    case = refund_shipping(worked_order, "10.00", "damaged", alice)
+    case = complete_refund(worked_order, alice, shipping="10.00", reason="damaged")
 
     assert refund(case) == {
         "2000-ACME": ("Dr", D("4.44")),
         "2000-BOLT": ("Dr", D("5.56")),
         "1100": ("Cr", D("10.00")),
     }
-    assert (balance("2000-ACME"), balance("2000-BOLT")) == (D("-36.00"), D("-42.50"))
-    books_agree()
-
-
-def test_a_vendor_that_bears_the_platforms_untaxed_shipping_pays_it(worked_order, alice):
-    drain()
-
-    case = refund_shipping(worked_order, "10.00", "damaged", alice)
-
-    assert refund(case) == {
-        "2000-ACME": ("Dr", D("4.44")),
-        "2000-BOLT": ("Dr", D("5.56")),
-        "1100": ("Cr", D("10.00")),
-    }
-    assert balance("4100") == D("-10.00")
+    assert {code: balance(code) for code in balances} == balances
     books_agree()
 
 
@@ -406,12 +422,12 @@ def test_a_carrier_claim_policy_charges_the_platforms_part_to_the_carrier(
     drain()
     tee = worked_order.lines.get(sku="TEE-01")
 
-    case = refund_shipping(
+    case = complete_refund(
         worked_order,
-        "10.00",
-        "lost_parcel",
         alice,
-        lines=[LineRequest(tee.pk, "lost_parcel", amount="5.50")],
+        [LineRequest(tee.pk, "lost_parcel", amount="5.50")],
+        shipping="10.00",
+        reason="lost_parcel",
     )
 
     assert refund(case) == {
@@ -467,13 +483,7 @@ def test_output_tax_and_banks_are_per_currency(acme, bolt):
         paid_on=date(2026, 11, 30),
         posted_by=BY_TESTS,
     )
-    record_payout(
-        vendor=acme,
-        amount=D("18.00"),
-        currency="EUR",
-        paid_on=date(2026, 11, 30),
-        posted_by=BY_TESTS,
-    )
+    eur_payout(acme, "18.00", date(2026, 11, 30))
     assert balance("1010", "USD") == D("-25.50")
     assert balance("1000", "EUR") == D("-18.00")
     books_agree("EUR", "USD")

@@ -10,15 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lib.money import ZERO, minor_unit, quantize
+from lib.money import ZERO, minor_unit
 from refunds.errors import RefundError
-from refunds.models import OrderLine, ReasonPolicy
+from refunds.models import ReasonPolicy
 from refunds.services.liability import (
     liabilities_for,
     price_amount,
     price_quantity,
     price_shipping,
 )
+from refunds.services.orders import price_order_line
 
 VENDOR_BEARS = ReasonPolicy(
     code="damaged",
@@ -35,19 +36,15 @@ PLATFORM_BEARS = ReasonPolicy(
 
 
 def make_line(currency, quantity, unit_units, tax_rate, commission_rate, vendor_id=1):
-    unit_price = Decimal(unit_units) * minor_unit(currency)
-    net = unit_price * quantity
-    return OrderLine(
+    return price_order_line(
+        currency,
+        quantity,
+        Decimal(unit_units) * minor_unit(currency),
+        tax_rate,
+        commission_rate,
         id=vendor_id,
         vendor_id=vendor_id,
         sku="SKU",
-        quantity=quantity,
-        unit_price=unit_price,
-        tax_rate=tax_rate,
-        commission_rate=commission_rate,
-        net_amount=net,
-        tax_amount=quantize(net * tax_rate, currency),
-        commission_amount=quantize(net * commission_rate, currency),
         refunded_quantity=0,
         refunded_net=ZERO,
         refunded_tax=ZERO,

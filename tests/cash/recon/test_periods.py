@@ -38,18 +38,24 @@ def test_a_run_matches_the_payout_and_the_books_agree_with_the_statement(banked,
     assert figures["verdict"] == "reconciled"
 
 
-def test_an_unexplained_line_is_a_break(banked, account, alice):
+def _import_a_fee_line(user, reference: str) -> None:
+    """A second November statement, after the banked one: a -12.00 bank fee
+    with nothing in the books to explain it."""
     from cash.services.imports import import_statement_file
     from tests.cash.statement_files import Entry, camt
 
     import_statement_file(
         data=camt(
-            [Entry("-12.00", booked="2026-11-20", acct_svcr_ref="BANK-0002")],
+            [Entry("-12.00", booked="2026-11-20", acct_svcr_ref=reference)],
             opening="78.23",
             statement_id="STMT-2026-11-B",
         ),
-        user=alice,
+        user=user,
     )
+
+
+def test_an_unexplained_line_is_a_break(banked, account, alice):
+    _import_a_fee_line(alice, "BANK-0002")
     figures = run_period(account=account, month=NOVEMBER).period.figures
     assert figures["unmatched_lines"] == {"count": 1, "total": "-12.00"}
     assert figures["difference"] == "-12.00"
@@ -174,17 +180,8 @@ def test_a_bank_fee_written_off_against_its_line_explains_the_line(banked, accou
     """A fee on the statement with nothing in the books: the approved write-off
     posts it and matches the line, so the month reconciles."""
     from cash.models import BankStatementLine
-    from cash.services.imports import import_statement_file
-    from tests.cash.statement_files import Entry, camt
 
-    import_statement_file(
-        data=camt(
-            [Entry("-12.00", booked="2026-11-20", acct_svcr_ref="BANK-FEE-1")],
-            opening="78.23",
-            statement_id="STMT-2026-11-B",
-        ),
-        user=alice,
-    )
+    _import_a_fee_line(alice, "BANK-FEE-1")
     assert run_period(account=account, month=NOVEMBER).period.figures["verdict"] == "breaks"
     fee = BankStatementLine.objects.get(amount=Decimal("-12.00"))
     bob = StaffFactory(username="bob")
