@@ -103,7 +103,9 @@ class Allocation(models.Model):
     amount_minor = models.BigIntegerField()
     method = models.CharField(max_length=12, choices=MatchMethod.choices)
     # No index on the run, suggestion or user columns: nothing looks allocations up
-    # by them, and each index costs every run's bulk insert.
+    # by them, and each index costs every run's bulk insert. The run is checked per
+    # statement by the counter trigger too (runs are never deleted), not by a
+    # FOREIGN KEY looked up once per allocation at commit.
     run = models.ForeignKey(
         ReconciliationRun,
         on_delete=models.PROTECT,
@@ -111,6 +113,7 @@ class Allocation(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     suggestion = models.ForeignKey(
         "Suggestion",
