@@ -319,7 +319,7 @@ def top_skus(span: Span) -> list[dict[str, Any]]:
     in each month, what that month's next SKU has, so at most `bound`, the sum
     of those, over the period (amounts are never negative: gross amounts are
     positive, released cases subtracted whole). The SKUs seen are ranked
-    exactly (`ranked_skus`); when the tenth of them has more than
+    exactly from their daily rows; when the tenth of them has more than
     `bound`, no unseen SKU can enter the top (nor tie with it: strictly more),
     else the lists are read deeper. Same rows, same order as `ranked`.
     """
@@ -352,31 +352,12 @@ def top_skus(span: Span) -> list[dict[str, Any]]:
             listed.sort(key=lambda row: -row[1])
         seen = sorted({key for listed in months.values() for key, _ in listed[:depth]})
         bound = sum((listed[depth][1] for listed in months.values() if len(listed) > depth), ZERO)
-        rows = ranked_skus(span, seen)
+        rows = ranked("sku", span, seen)
         exhausted = all(len(listed) <= depth for listed in months.values())
         if exhausted or (len(rows) == TOP and rows[-1]["amount"] > bound):
             return rows
         depth *= 4
     return ranked("sku", span)
-
-
-def ranked_skus(span: Span, keys: list[str]) -> list[dict[str, Any]]:
-    """`ranked("sku", span, keys)` from fewer rows: the days of the period's first
-    month, then the months after it whole (each month's row is the sum of its
-    days' rows, kept so by the same triggers)."""
-    first_day = span.since.date()
-    next_month = (first_day.replace(day=1) + timedelta(days=32)).replace(day=1)
-    return list(
-        RefundDay.objects.filter(currency=span.currency, key__in=keys)
-        .filter(
-            Q(kind="sku", day__gte=first_day, day__lt=next_month)
-            | Q(kind="skumonth", day__gte=next_month)
-        )
-        .values("key")
-        .annotate(amount=Sum("amount"), count=Sum("count"))
-        .filter(count__gt=0)
-        .order_by("-amount", "key")[:TOP]
-    )
 
 
 def top_by(dimension: str, span: Span) -> list[RankRow]:
