@@ -1,8 +1,7 @@
 """The staff dashboard's reads: open cases by age, refund trends, refund rates, disputes.
 
-Twelve queries on small data, a bounded few more on some large data: an
-aggregate per figure (two for the top SKUs: `top_skus`), and the names of the
-vendors and reasons shown. On PostgreSQL the period's figures come from
+Eleven queries whatever the data: an aggregate per figure, and the names of
+the vendors and reasons shown. On PostgreSQL the period's figures come from
 `refunds.models.RefundDay`, daily sums that triggers keep in step with every
 order, case, liability and refund line, so the work grows with the days and
 keys in the period (a few thousand rows for 30 days), not with the cases; open
@@ -73,11 +72,6 @@ DISPUTES_SHOWN = 50
 DEFAULT_CURRENCY = "EUR"
 RATE_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=12, decimal_places=6)
 SUM_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=24, decimal_places=3)
-ZERO = Decimal(0)
-# SKUs top_skus reads per month in its first round (four times as many in each
-# next), and where it gives up proving and adds up every daily row.
-MONTH_DEPTH_FIRST = 4 * TOP
-MONTH_DEPTH_LIMIT = 2560
 
 
 # ---------------------------------------------------------------- the period
@@ -296,76 +290,16 @@ class RankRow:
     count: int
 
 
-def ranked(dimension: str, span: Span, keys: list[str] | None = None) -> list[dict[str, Any]]:
-    """The period's top keys of the daily sums (among `keys` if given), largest first."""
-    rows = summed(dimension, span)
-    if keys is not None:
-        rows = rows.filter(key__in=keys)
-    return list(
-        rows.values("key")
-        .annotate(amount=Sum("amount"), count=Sum("count"))
-        .filter(count__gt=0)
-        .order_by("-amount", "key")[:TOP]
-    )
-
-
-def top_skus(span: Span) -> list[dict[str, Any]]:
-    """`ranked("sku", span)`, proved from the monthly sums instead of adding up
-    every (day, SKU) row of the period (a year: ~400,000 rows on a million cases).
-
-    Fagin's threshold algorithm over the months the period touches, each
-    month's SKUs read largest first (`refund_day_sku_month_idx`): after the
-    first `depth` SKUs of every month, a SKU seen in none of them has at most,
-    in each month, what that month's next SKU has, so at most `bound`, the sum
-    of those, over the period (amounts are never negative: gross amounts are
-    positive, released cases subtracted whole). The SKUs seen are ranked
-    exactly from their daily rows; when the tenth of them has more than
-    `bound`, no unseen SKU can enter the top (nor tie with it: strictly more),
-    else the lists are read deeper. Same rows, same order as `ranked`.
-    """
-    first_month = span.since.date().replace(day=1)
-    depth = MONTH_DEPTH_FIRST
-    while depth <= MONTH_DEPTH_LIMIT:
-        with connections[router.db_for_read(RefundDay)].cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT m.day::date, t.key, t.amount
-                FROM generate_series(
-                    %(first)s::date,
-                    (SELECT max(day) FROM portal_refundday
-                     WHERE kind = 'skumonth' AND currency = %(currency)s),
-                    interval '1 month'
-                ) AS m (day)
-                CROSS JOIN LATERAL (
-                    SELECT key, amount FROM portal_refundday
-                    WHERE kind = 'skumonth' AND currency = %(currency)s AND day = m.day::date
-                    ORDER BY amount DESC, key
-                    LIMIT %(depth)s + 1
-                ) t
-                """,
-                {"currency": span.currency, "first": first_month, "depth": depth},
-            )
-            months: dict[date, list[tuple[str, Decimal]]] = {}
-            for day, key, amount in cursor.fetchall():
-                months.setdefault(day, []).append((key, amount))
-        for listed in months.values():
-            listed.sort(key=lambda row: -row[1])
-        seen = sorted({key for listed in months.values() for key, _ in listed[:depth]})
-        bound = sum((listed[depth][1] for listed in months.values() if len(listed) > depth), ZERO)
-        rows = ranked("sku", span, seen)
-        exhausted = all(len(listed) <= depth for listed in months.values())
-        if exhausted or (len(rows) == TOP and rows[-1]["amount"] > bound):
-            return rows
-        depth *= 4
-    return ranked("sku", span)
-
-
 def top_by(dimension: str, span: Span) -> list[RankRow]:
     spec = DIMENSION_QUERIES[dimension]
     if use_summary():
         rows = [
             {spec.key: summary_key(dimension, row["key"]), **row}
-            for row in (top_skus(span) if dimension == "sku" else ranked(dimension, span))
+            for row in summed(dimension, span)
+            .values("key")
+            .annotate(amount=Sum("amount"), count=Sum("count"))
+            .filter(count__gt=0)
+            .order_by("-amount", "key")[:TOP]
         ]
     else:
         rows = list(

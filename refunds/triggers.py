@@ -56,14 +56,12 @@ CREATE TRIGGER refunds_order_line_identity
 # (approving, disputing or completing a case moves no sum, so it locks none),
 # and upsert the rest in one statement sorted by (rank of the kind, currency,
 # day, key, shard). The ranks follow the order in which the services write:
-# orders, then case, reason, sku (its days, then its months), vendor, and sold
-# last:
+# orders, then case, reason, sku, vendor, and sold last:
 #
-# - opening a case inserts the case (case), its refund lines (reason, sku,
-#   skumonth), its liabilities (vendor), then updates its order lines'
-#   counters (sold);
+# - opening a case inserts the case (case), its refund lines (reason, sku), its
+#   liabilities (vendor), then updates its order lines' counters (sold);
 # - rejecting or cancelling one updates the case (case, and its parts: reason,
-#   sku, skumonth, vendor, in one sorted statement), then gives the order lines their
+#   sku, vendor, in one sorted statement), then gives the order lines their
 #   counters back (sold) -- refunds.services.cases._transition writes in that
 #   order;
 # - creating an order inserts the order (orders), then its lines (sold).
@@ -75,7 +73,7 @@ CREATE TRIGGER refunds_order_line_identity
 # ('rejected', 'cancelled'): cases whose amounts went back to the order.
 RELEASED = sql_list(RELEASED_STATUSES)
 
-RANKS = "ARRAY['orders', 'case', 'reason', 'sku', 'skumonth', 'vendor', 'sold']::text[]"
+RANKS = "ARRAY['orders', 'case', 'reason', 'sku', 'vendor', 'sold']::text[]"
 
 DAY = Function(
     "refunds_refundday_day(timestamptz)",
@@ -113,14 +111,6 @@ UPSERT = """
         count = s.count + EXCLUDED.count;
 """
 
-# A refund line counts for its SKU twice: on its case's day (`sku`) and on the
-# first day of that month (`skumonth`), the monthly sums from which the staff
-# dashboard proves its top SKUs without adding up a year of daily rows.
-SKU_DAY_AND_MONTH = """(VALUES
-            ('sku', refunds_refundday_day({moment})),
-            ('skumonth', date_trunc('month', refunds_refundday_day({moment}))::date)
-        ) AS k (kind, day)"""
-
 # What a set of rows ({rows} AS x) adds to the sums, times {sign}.
 CASE_OWN = f"""
         SELECT 'case', x.currency, refunds_refundday_day(x.initiated_at), '', (x.id % 8)::integer,
@@ -139,10 +129,10 @@ CASE_PARTS = f"""
         FROM {{rows}} x JOIN refunds_refundline r ON r.case_id = x.id
         WHERE x.status NOT IN {RELEASED}
         UNION ALL
-        SELECT k.kind, x.currency, k.day, ol.sku, 0, {{sign}} * r.gross_amount, 0, {{sign}}
+        SELECT 'sku', x.currency, refunds_refundday_day(x.initiated_at), ol.sku, 0,
+               {{sign}} * r.gross_amount, 0, {{sign}}
         FROM {{rows}} x JOIN refunds_refundline r ON r.case_id = x.id
         LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
-        CROSS JOIN LATERAL {SKU_DAY_AND_MONTH.format(moment="x.initiated_at")}
         WHERE x.status NOT IN {RELEASED}"""
 
 LIABILITY = f"""
@@ -157,10 +147,10 @@ REFUND_LINE = f"""
         FROM {{rows}} x JOIN refunds_refundcase c ON c.id = x.case_id
         WHERE c.status NOT IN {RELEASED}
         UNION ALL
-        SELECT k.kind, c.currency, k.day, ol.sku, 0, {{sign}} * x.gross_amount, 0, {{sign}}
+        SELECT 'sku', c.currency, refunds_refundday_day(c.initiated_at), ol.sku, 0,
+               {{sign}} * x.gross_amount, 0, {{sign}}
         FROM {{rows}} x JOIN refunds_refundcase c ON c.id = x.case_id
         LEFT JOIN refunds_orderline ol ON ol.id = x.order_line_id
-        CROSS JOIN LATERAL {SKU_DAY_AND_MONTH.format(moment="c.initiated_at")}
         WHERE c.status NOT IN {RELEASED}"""
 
 ORDER_OWN = """
@@ -312,12 +302,6 @@ WHERE c.status NOT IN {RELEASED} GROUP BY 2, 3, 4, 5
 UNION ALL
 SELECT 'sku', c.currency, refunds_refundday_day(c.initiated_at), coalesce(ol.sku, ''), 0,
        sum(r.gross_amount), 0, count(*)
-FROM refunds_refundline r JOIN refunds_refundcase c ON c.id = r.case_id
-LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
-WHERE c.status NOT IN {RELEASED} GROUP BY 2, 3, 4
-UNION ALL
-SELECT 'skumonth', c.currency, date_trunc('month', refunds_refundday_day(c.initiated_at))::date,
-       coalesce(ol.sku, ''), 0, sum(r.gross_amount), 0, count(*)
 FROM refunds_refundline r JOIN refunds_refundcase c ON c.id = r.case_id
 LEFT JOIN refunds_orderline ol ON ol.id = r.order_line_id
 WHERE c.status NOT IN {RELEASED} GROUP BY 2, 3, 4

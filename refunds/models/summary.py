@@ -1,7 +1,6 @@
 """The staff dashboard's daily sums of orders and refunds, kept by refunds.triggers."""
 
 from django.db import models
-from django.db.models import Q
 
 
 class RefundDay(models.Model):
@@ -13,9 +12,6 @@ class RefundDay(models.Model):
     - `case`: cases not rejected or cancelled (key ""): total refund, count;
     - `vendor`: their liabilities per vendor (key: vendor id);
     - `reason`, `sku`: their refund lines per reason id / SKU ("" for shipping);
-    - `skumonth`: the same lines per SKU per month (day: the month's first),
-      from which the dashboard proves its top SKUs of a long period without
-      adding up every (day, SKU) row of it (portal.staff_selectors.top_skus);
     - `orders`: orders placed (key ""), count;
     - `sold`: order lines per vendor (key: vendor id): gross sold (amount),
       gross refunded so far (refunded), count.
@@ -58,12 +54,6 @@ class RefundDay(models.Model):
         indexes = [
             # A few keys' days (the trend chart's lines), not every key's.
             models.Index(fields=["kind", "currency", "key", "day"], name="refund_day_key_idx"),
-            # Each month's SKUs, largest first: the top SKUs' sorted lists.
-            models.Index(
-                fields=["currency", "day", "-amount", "key"],
-                name="refund_day_sku_month_idx",
-                condition=Q(kind="skumonth"),
-            ),
         ]
 
     def __str__(self) -> str:

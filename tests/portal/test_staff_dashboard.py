@@ -189,8 +189,6 @@ def test_the_number_of_queries_does_not_grow_with_the_data(
         if index % 3 == 0:
             dispute_case(case=case, vendor=vendor, message="No", actor=None)
     assert queries() == before
-    # The session, the user, and the dashboard's twelve queries (the top SKUs:
-    # their months, then their days; more rounds only where the months' lists
-    # must be read deeper, a bounded number).
-    with django_assert_max_num_queries(14):
+    # The session, the user, and the dashboard's eleven queries.
+    with django_assert_max_num_queries(13):
         client.get(URL, {"days": "90", "by": "sku"})
