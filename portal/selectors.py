@@ -81,10 +81,16 @@ def my_cases(vendor: Vendor) -> QuerySet[CaseWithMyPart]:
     from the liabilities: the vendor's amounts in index order, or its cases by
     id, rather than probing every case of every vendor.
     """
-    # refund_amount is never NULL: on the outer join this keeps exactly the rows
-    # with a liability, and PostgreSQL turns the join into an inner one.
-    # (The ignores on __isnull: the stubs' plugin wants the annotation's type there.)
-    return with_my_part(RefundCase.objects.all(), vendor).filter(my_refund__isnull=False)  # type: ignore[misc]
+    # The liability's vendor is NULL on the outer join exactly where the case has
+    # no liability of the vendor: this keeps the vendor's cases, PostgreSQL turns
+    # the join into an inner one, and both columns the join tests are in the
+    # unique (case, vendor) index, so telling whether a case is the vendor's
+    # reads no liability row (an index-only probe) unless its figures are shown.
+    return (
+        with_my_part(RefundCase.objects.all(), vendor)
+        .alias(my_vendor=F("mine__vendor_id"))
+        .filter(my_vendor__isnull=False)
+    )
 
 
 def waiting_for_answer(vendor: Vendor) -> QuerySet[CaseWithMyPart]:
@@ -173,6 +179,23 @@ def case_list(vendor: Vendor, query: CaseQuery) -> QuerySet[CaseWithMyPart]:
     if query.q:
         cases = cases.filter(pk__in=matching_case_ids(vendor, query.q))
     return cases.order_by(*SORTS.get(query.sort, SORTS["-date"]))
+
+
+def case_list_page(
+    vendor: Vendor, query: CaseQuery, offset: int, limit: int
+) -> list[CaseWithMyPart]:
+    """`case_list(vendor, query)[offset:offset + limit]`, in one statement that
+    finds the page's cases first and only then reads them, their order and the
+    vendor's figures: OFFSET skips rows one by one, and skipping the ids of
+    cases (index entries) costs less than skipping whole joined rows; a
+    search's matches are sorted by date without their orders."""
+    page = case_list(vendor, query).values("pk")[offset : offset + limit]
+    return list(
+        my_cases(vendor)
+        .filter(pk__in=page)
+        .select_related("order")
+        .order_by(*SORTS.get(query.sort, SORTS["-date"]))
+    )
 
 
 def matching_case_ids(vendor: Vendor, term: str) -> QuerySet[Any]:

@@ -67,13 +67,21 @@ class Page:
         return self.number - 1
 
 
-def page_of(queryset: QuerySet[Any], request: PortalRequest, size: int = PAGE_SIZE) -> Page:
+def page_number(request: PortalRequest) -> int:
     try:
-        number = min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
+        return min(max(int(request.GET.get("page", "1")), 1), MAX_PAGE)
     except ValueError:
-        number = 1
+        return 1
+
+
+def page_of(queryset: QuerySet[Any], request: PortalRequest, size: int = PAGE_SIZE) -> Page:
+    number = page_number(request)
     offset = (number - 1) * size
-    rows = list(queryset[offset : offset + size + 1])
+    return page_from(list(queryset[offset : offset + size + 1]), number, size)
+
+
+def page_from(rows: list[Any], number: int, size: int = PAGE_SIZE) -> Page:
+    """A page of `size` from up to `size + 1` rows read: the extra one tells if there is more."""
     return Page(items=rows[:size], number=number, has_next=len(rows) > size)
 
 
@@ -119,7 +127,11 @@ def switch_vendor(request: PortalRequest, vendor_id: int) -> HttpResponse:
 def case_list(request: PortalRequest) -> HttpResponse:
     form = CaseFilterForm(request.GET, reasons=selectors.reason_choices())
     query = form.to_query()
-    page = page_of(selectors.case_list(request.portal.vendor, query), request)
+    number = page_number(request)
+    rows = selectors.case_list_page(
+        request.portal.vendor, query, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1
+    )
+    page = page_from(rows, number)
     return render(
         request,
         "portal/case_list.html",
