@@ -1,10 +1,12 @@
 """Where one API request's time goes, in process: `python -m bench.api.profile`.
 
-Runs case reads and creations through Django's test client against the bench
-database (as `bench.api`'s in-process timings), then prints, for each kind of
-request, the statements with their mean driver time and a cProfile of the
-Python side sorted by cumulative and own time. For finding hot spots; the
-figures of record are `bench.api`'s.
+Runs case reads, creations and the HTTP floor's `GET /` through Django's test
+client against the bench database (as `bench.api`'s in-process timings) and
+prints, for each kind of request: the CPU time per request of this process and
+of the PostgreSQL backend serving it (much less moved by other jobs on the
+machine than wall time), then, over as many more requests, the statements with
+their mean driver time and a cProfile of the Python side. For finding hot
+spots; the figures of record are `bench.api`'s. See docs/bench_api.md.
 
     .venv/bin/python -m bench.api.profile [--count 200] [--top 40] [--sort tottime]
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -36,13 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=200, help="requests of each kind")
     parser.add_argument("--top", type=int, default=40, help="functions printed per profile")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key")
-    parser.add_argument("--only", choices=("read", "creation"), help="one kind only")
+    parser.add_argument("--only", choices=("read", "creation", "floor"), help="one kind only")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--broker-url", default=default_broker_url())
     parser.add_argument("--dump", help="also write each profile to DUMP.<kind>.prof")
     add_database_arguments(parser, DEFAULT_DATABASE_URL)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    args.reads = args.creations = args.count
+    # Warm-up, then `count` requests timed for CPU, then `count` under cProfile.
+    args.reads = args.creations = 2 * args.count
     args.warmup, args.clients, args.orders = 20, 1, 50
     open_database(args.database_url, "bench.api.profile", recreate=False, quiet_static=True)
     use_broker(args.broker_url)
@@ -51,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from django.db import connection
     from django.test import Client
+
+    from bench.common import backend_cpu_ns, django_backend_pid
 
     client = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {fixture.key}")
     kinds: dict[str, tuple[Any, list[Any], int]] = {
@@ -66,13 +72,37 @@ def main(argv: Sequence[str] | None = None) -> int:
             fixture.creations,
             201,
         ),
+        # The HTTP floor's request (bench.api): the middleware and a redirect.
+        "floor": (lambda _: client.get("/"), [None] * len(fixture.read_ids), 302),
     }
     for name, (send, items, ok) in kinds.items():
         if args.only and name != args.only:
             continue
-        warm, timed = items[: args.warmup], items[args.warmup :]
+        warm = items[: args.warmup]
+        counted = items[args.warmup : args.warmup + args.count]
+        timed = items[args.warmup + args.count :]
         for item in warm:
             send(item)
+        # CPU per request, without the profiler: this process (Django, DRF, the
+        # driver's client side) and the PostgreSQL backend serving it: less moved
+        # by other jobs than wall time on a shared machine.
+        pid = django_backend_pid()
+        own, backend, wall = time.process_time_ns(), backend_cpu_ns(pid), time.perf_counter_ns()
+        for item in counted:
+            send(item)
+        own = time.process_time_ns() - own
+        wall = time.perf_counter_ns() - wall
+        after = backend_cpu_ns(pid)
+        server = (
+            "?"
+            if backend is None or after is None
+            else f"{(after - backend) / 1e6 / len(counted):.2f}"
+        )
+        print(
+            f"\n--- {name}: {len(counted)} requests without the profiler: wall {wall / 1e6 / len(counted):.2f} ms, "
+            f"CPU of this process {own / 1e6 / len(counted):.2f} ms, of its PostgreSQL backend {server} ms "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
         statements: dict[str, list[int]] = defaultdict(list)
 
         def wrapper(
