@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.api [--cases 100000] [--creations 3000] [--reads 6000]
                                   [--clients 2] [--workers 2] [--threads 4] [--rounds 3]
-                                  [--conn-max-age 60] [--recreate]
+                                  [--conn-max-age 60] [--broker-url URL] [--recreate]
 
 Loads refund cases into a dedicated PostgreSQL database with `manage.py
 load_demo --no-ledger` (once; later runs reuse them), starts gunicorn as the
@@ -23,6 +23,11 @@ and, in the same run and with the same clients, two baselines:
 - raw SQL read: the 6 statements the API runs for a case read (key lookup,
   case with order and owner, liabilities, lines, events, attachments),
   hand-written, over one persistent psycopg2 connection per client.
+
+The outbox's drains are published to the Redis broker of --broker-url
+($CELERY_BROKER_URL when it is Redis: drain flags coalesce them, as deployed)
+or to kombu's in-process transport (memory://); no worker consumes them. The
+database is ANALYZEd before the timings (autovacuum may be off).
 
 Each measure runs in --rounds interleaved rounds; the table gives requests per
 second (median over rounds of requests / wall time of the round, all clients

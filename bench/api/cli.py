@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from bench.api.clients import (
     RAW_READ,
@@ -28,10 +29,14 @@ from bench.api.fixture import (
     TARGET_READ_P99_MS,
     Fixture,
     InProcess,
+    analyze,
+    clear_broker,
     count_cases,
+    default_broker_url,
     in_process,
     load_demo_cases,
     make_fixture,
+    use_broker,
 )
 from bench.cases.check import check_consistency
 from bench.common import (
@@ -126,6 +131,12 @@ def server_kind(args: argparse.Namespace) -> str:
     return "sync workers"
 
 
+def broker_name(url: str) -> str:
+    """The broker's scheme and database, without any password."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
+
+
 def check_statuses(name: str, block: Block, expected: set[int]) -> None:
     unexpected = {s: n for s, n in block.statuses.items() if s not in expected}
     if unexpected:
@@ -147,8 +158,8 @@ def report(
     print(
         f"bench.api, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {cases:,} refund cases in the "
         f"database; gunicorn {args.workers} {server_kind(args)} (config.settings.production, "
-        f"DATABASE_CONN_MAX_AGE={args.conn_max_age}); {args.clients} client processes; "
-        f"{args.rounds} interleaved rounds"
+        f"DATABASE_CONN_MAX_AGE={args.conn_max_age}, broker {broker_name(args.broker_url)}); "
+        f"{args.clients} client processes; {args.rounds} interleaved rounds"
     )
     print(
         f"PostgreSQL {facts['server_version']} (synchronous_commit={facts['synchronous_commit']}, "
@@ -228,9 +239,11 @@ def run(args: argparse.Namespace) -> int:
     url = args.database_url
     # Django in this process: to migrate, load, make the key and orders, check.
     open_database(url, "bench.api", recreate=args.recreate, quiet_static=True)
+    use_broker(args.broker_url)
     load_demo_cases(url, args.cases)
     cases, _ = count_cases()
     fixture = make_fixture(args)
+    print(f"ANALYZE of the bench database: {analyze():.1f}s")
     profile = in_process(fixture, args.in_process)
     facts = server_facts(url)
     from django.db import connections
@@ -242,6 +255,7 @@ def run(args: argparse.Namespace) -> int:
         measures = measure(args, url, fixture, port)
         load = f"{load_before:.1f}, {os.getloadavg()[0]:.1f}"
     report(args, facts, profile, cases, measures, load)
+    clear_broker(args.broker_url)
     problems = check_consistency(url, fixture.orders)
     # Every creation answered 201 (or the run stopped): timed, warm-up and in-process.
     answered = measures[0].statuses[201] + args.warmup + args.in_process
@@ -290,6 +304,13 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         type=int,
         default=60,
         help="DATABASE_CONN_MAX_AGE for gunicorn (60, as deployed; 0: a connection per request)",
+    )
+    parser.add_argument(
+        "--broker-url",
+        default=default_broker_url(),
+        help="where the outbox's drains are published: a Redis URL (as deployed: drain flags "
+        "coalesce them) or memory:// (every write publishes); default $CELERY_BROKER_URL "
+        "if it is Redis, else memory://",
     )
     parser.add_argument("--seed", type=int, default=1, help="which cases are read")
     add_database_arguments(parser, DEFAULT_DATABASE_URL)

@@ -47,9 +47,11 @@ def gunicorn(url: str, args: argparse.Namespace) -> Iterator[int]:
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         # As the Dockerfile (off: no per-request `SELECT 1`).
         "DATABASE_CONN_HEALTH_CHECKS": "false",
-        # As in bench.cases: publish the outbox's dispatch as production does, to
-        # an in-process transport no worker consumes, rather than run it eagerly.
-        "CELERY_BROKER_URL": "memory://",
+        # Publish the outbox's dispatch as production does (not eagerly): to the
+        # Redis broker of --broker-url, whose drain flags coalesce the drains
+        # as in production, or to kombu's in-process transport (memory://, as
+        # bench.cases), where every write publishes. No worker consumes either.
+        "CELERY_BROKER_URL": args.broker_url,
         "LOG_LEVEL": "WARNING",
         # The benchmark measures the API, not its rate limit.
         "API_THROTTLE_RATE": "off",

@@ -1,9 +1,13 @@
 """Serializers of the integrator API. Input serializers check shape only; the
 rules (and their field-named errors) live in the services."""
 
+import re
+
 from rest_framework import serializers
 
 from lib.api_fields import (
+    AMOUNT_PATTERN,
+    ID_MAXIMUM,
     JSONBooleanField,
     RateOutputField,
     TextField,
@@ -333,6 +337,98 @@ class RefundCaseCreateSerializer(serializers.Serializer):
         required=False, allow_null=True, max_length=40, help_text=REASON_HELP
     )
     note = TextField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+# What RefundCaseCreateSerializer reads from a body and from each of its lines.
+_CASE_KEYS = frozenset(RefundCaseCreateSerializer._declared_fields)
+_LINE_KEYS = frozenset(RefundLineInputSerializer._declared_fields)
+_AMOUNT = re.compile(AMOUNT_PATTERN.removeprefix("^").removesuffix("$"))
+
+
+def _plain_text(value, max_length: int, *, allow_blank: bool = False) -> str | None:
+    """`value` as TextField(max_length) validates it, for printable ASCII; None
+    for anything else (the serializer decides then). DRF trims it, refuses it
+    blank, too long, with NUL or surrogate characters."""
+    if type(value) is not str or not value.isascii() or not value.isprintable():
+        return None
+    text = value.strip()
+    if (not text and not allow_blank) or len(text) > max_length:
+        return None
+    return text
+
+
+def _whole(value, maximum: int = ID_MAXIMUM) -> int | None:
+    """`value` as WholeNumberField(min_value=1) takes a JSON integer up to
+    `maximum`; None for anything else (a float, a bool, a string, out of range)."""
+    if type(value) is not int or not 1 <= value <= maximum:
+        return None
+    return value
+
+
+def _fast_case_request(data) -> dict | None:
+    """RefundCaseCreateSerializer's validated data for a body of the usual shape
+    (known keys only, 1 to 500 lines, plain ASCII text, integers, null or
+    well-formed amounts), built without instantiating the serializer and its
+    fields; None for any other body, valid or not, which the serializer then
+    validates and, if need be, refuses with its own errors. Every value given
+    here is what the serializer gives for the same body (tests/api/
+    test_case_request.py compares them)."""
+    if type(data) is not dict or not data.keys() <= _CASE_KEYS:
+        return None
+    order = _plain_text(data.get("order"), 64)
+    lines = data.get("lines")
+    if order is None or type(lines) is not list or not 1 <= len(lines) <= 500:
+        return None
+    validated: dict = {"order": order, "lines": []}
+    for line in lines:
+        if type(line) is not dict or not line.keys() <= _LINE_KEYS:
+            return None
+        order_line = _whole(line.get("order_line"))
+        reason = _plain_text(line.get("reason"), 40)
+        if order_line is None or reason is None:
+            return None
+        row: dict = {"order_line": order_line}
+        if "quantity" in line:
+            quantity = line["quantity"]
+            if quantity is not None and _whole(quantity, 1_000_000_000) is None:
+                return None
+            row["quantity"] = quantity
+        if "amount" in line:
+            amount = line["amount"]
+            if amount is not None and (type(amount) is not str or not _AMOUNT.fullmatch(amount)):
+                return None
+            row["amount"] = amount
+        row["reason"] = reason
+        validated["lines"].append(row)
+    if "shipping_amount" in data:
+        amount = data["shipping_amount"]
+        if amount is not None and (type(amount) is not str or not _AMOUNT.fullmatch(amount)):
+            return None
+        validated["shipping_amount"] = amount
+    if "shipping_reason" in data:
+        reason = data["shipping_reason"]
+        if reason is not None and (reason := _plain_text(reason, 40)) is None:
+            return None
+        validated["shipping_reason"] = reason
+    note = _plain_text(data.get("note", ""), 5000, allow_blank=True)
+    if note is None:
+        return None
+    validated["note"] = note
+    return validated
+
+
+def case_request(data) -> dict:
+    """The validated body of a case creation or preview: what
+    RefundCaseCreateSerializer(data=data).validated_data is, or its
+    ValidationError. The usual body is checked by hand (_fast_case_request):
+    building the serializer's fields for each request cost more than the rest
+    of the request's Python outside the service."""
+    validated = _fast_case_request(data)
+    if validated is not None:
+        return validated
+    serializer = RefundCaseCreateSerializer(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class RefundableLineSerializer(serializers.Serializer):

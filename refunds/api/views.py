@@ -170,11 +170,10 @@ class RefundCaseViewSet(ReadOnlyViewSet):
         responses={201: s.RefundCaseSerializer},
     )
     def create(self, request):
-        data = s.RefundCaseCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        validated = s.case_request(request.data)
         case = case_services.open_case(
-            **_case_kwargs(data.validated_data, request.user, by_number=True),
-            note=data.validated_data["note"],
+            **_case_kwargs(validated, request.user, by_number=True),
+            note=validated["note"],
             actor=request.user,
             channel="api",
         )
@@ -193,9 +192,7 @@ class RefundCaseViewSet(ReadOnlyViewSet):
     )
     @action(detail=False, methods=["post"])
     def preview(self, request):
-        data = s.RefundCaseCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        kwargs = _case_kwargs(data.validated_data, request.user)
+        kwargs = _case_kwargs(s.case_request(request.data), request.user)
         pieces, liabilities = case_services.preview_case(**kwargs)
         order = Order.objects.prefetch_related("lines").get(pk=kwargs["order"])
         currency = order.currency
