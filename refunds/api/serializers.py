@@ -340,8 +340,18 @@ class RefundCaseCreateSerializer(serializers.Serializer):
 
 
 # What RefundCaseCreateSerializer reads from a body and from each of its lines.
-_CASE_KEYS = frozenset(RefundCaseCreateSerializer._declared_fields)
-_LINE_KEYS = frozenset(RefundLineInputSerializer._declared_fields)
+# The limits the fast path checks are read from the serializers' own fields, so
+# the two cannot disagree when a field changes.
+_CASE_FIELDS = RefundCaseCreateSerializer._declared_fields
+_LINE_FIELDS = RefundLineInputSerializer._declared_fields
+_CASE_KEYS = frozenset(_CASE_FIELDS)
+_LINE_KEYS = frozenset(_LINE_FIELDS)
+_ORDER_MAX = _CASE_FIELDS["order"].max_length
+_LINES_MAX = _CASE_FIELDS["lines"].max_length
+_NOTE_MAX = _CASE_FIELDS["note"].max_length
+_SHIPPING_REASON_MAX = _CASE_FIELDS["shipping_reason"].max_length
+_REASON_MAX = _LINE_FIELDS["reason"].max_length
+_QUANTITY_MAX = _LINE_FIELDS["quantity"].max_value
 _AMOUNT = re.compile(AMOUNT_PATTERN.removeprefix("^").removesuffix("$"))
 
 
@@ -367,7 +377,7 @@ def _whole(value, maximum: int = ID_MAXIMUM) -> int | None:
 
 def _fast_case_request(data) -> dict | None:
     """RefundCaseCreateSerializer's validated data for a body of the usual shape
-    (known keys only, 1 to 500 lines, plain ASCII text, integers, null or
+    (known keys only, 1 to the serializer's most lines, plain ASCII text, integers, null or
     well-formed amounts), built without instantiating the serializer and its
     fields; None for any other body, valid or not, which the serializer then
     validates and, if need be, refuses with its own errors. Every value given
@@ -375,22 +385,22 @@ def _fast_case_request(data) -> dict | None:
     test_case_request.py compares them)."""
     if type(data) is not dict or not data.keys() <= _CASE_KEYS:
         return None
-    order = _plain_text(data.get("order"), 64)
+    order = _plain_text(data.get("order"), _ORDER_MAX)
     lines = data.get("lines")
-    if order is None or type(lines) is not list or not 1 <= len(lines) <= 500:
+    if order is None or type(lines) is not list or not 1 <= len(lines) <= _LINES_MAX:
         return None
     validated: dict = {"order": order, "lines": []}
     for line in lines:
         if type(line) is not dict or not line.keys() <= _LINE_KEYS:
             return None
         order_line = _whole(line.get("order_line"))
-        reason = _plain_text(line.get("reason"), 40)
+        reason = _plain_text(line.get("reason"), _REASON_MAX)
         if order_line is None or reason is None:
             return None
         row: dict = {"order_line": order_line}
         if "quantity" in line:
             quantity = line["quantity"]
-            if quantity is not None and _whole(quantity, 1_000_000_000) is None:
+            if quantity is not None and _whole(quantity, _QUANTITY_MAX) is None:
                 return None
             row["quantity"] = quantity
         if "amount" in line:
@@ -407,10 +417,10 @@ def _fast_case_request(data) -> dict | None:
         validated["shipping_amount"] = amount
     if "shipping_reason" in data:
         reason = data["shipping_reason"]
-        if reason is not None and (reason := _plain_text(reason, 40)) is None:
+        if reason is not None and (reason := _plain_text(reason, _SHIPPING_REASON_MAX)) is None:
             return None
         validated["shipping_reason"] = reason
-    note = _plain_text(data.get("note", ""), 5000, allow_blank=True)
+    note = _plain_text(data.get("note", ""), _NOTE_MAX, allow_blank=True)
     if note is None:
         return None
     validated["note"] = note
