@@ -11,6 +11,7 @@ from lib.money import AMOUNT_PLACES, ZERO, quantize
 
 from ..errors import RefundError
 from ..models import (
+    LIABILITY_AMOUNTS,
     CaseEvent,
     EventChannel,
     EventKind,
@@ -485,7 +486,6 @@ def _release(pieces: list[PricedPiece]) -> None:
 
 
 SHARE_FIELDS = ("vendor_share", "platform_share", "commission_reversal")
-SNAPSHOT_FIELDS = ("refund_amount", "net_amount", "tax_amount", "shipping_amount", *SHARE_FIELDS)
 STORED_UNIT = Decimal(1).scaleb(-AMOUNT_PLACES)
 
 
@@ -502,7 +502,7 @@ def _shares(row: Liability, *, stored: bool = False) -> dict[str, str]:
 
 
 def _snapshot(row: Liability) -> dict[str, Any]:
-    return {"vendor_id": row.vendor_id, **{n: _stored(getattr(row, n)) for n in SNAPSHOT_FIELDS}}
+    return {"vendor_id": row.vendor_id, **{n: _stored(getattr(row, n)) for n in LIABILITY_AMOUNTS}}
 
 
 def _refund_line_row(pk: int, case_pk: int, piece: PricedPiece) -> Row:
@@ -530,13 +530,7 @@ def _liability_row(pk: int, case: _CaseDraft, row: Liability) -> Row:
         pk,
         case.pk,
         row.vendor_id,
-        row.refund_amount,
-        row.net_amount,
-        row.tax_amount,
-        row.shipping_amount,
-        row.vendor_share,
-        row.platform_share,
-        row.commission_reversal,
+        *(getattr(row, name) for name in LIABILITY_AMOUNTS),
         row.vendor_id in case.overridden,
         case.acknowledged.get(row.vendor_id),
     )

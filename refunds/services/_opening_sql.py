@@ -6,9 +6,13 @@ table, multi-row where there are several rows, each with RETURNING for the
 ids the caller's instances need. Building these by hand rather than through
 the ORM's INSERT compiler saves most of a case's client time (bench/cases).
 
-The rows are exactly what the ORM would write: the column lists are checked
-against the models at import (a new column fails loudly here, not silently
-in the database), the statements are the same per table and in the same
+The rows are exactly what the ORM would write: the case, its lines and its
+liabilities are written in every column of their model but the id, each from
+the instance's attribute (the ORM's own field list, so a new column is
+written too); the event and outbox column lists are spelled out (the event's
+data is cast, the messages are partly constants) and checked against the
+models at import (a new column fails loudly here, not silently in the
+database); the statements are the same per table and in the same
 order (case, lines, liabilities, then the caller's order lines and order),
 so the staff dashboard's statement-level triggers (refunds.triggers) see the
 same changes in the same order, and PostgreSQL checks every constraint as
@@ -20,10 +24,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from ..models import (
     CaseEvent,
@@ -36,56 +41,21 @@ from ..models import (
     VendorLiability,
 )
 
-CASE_COLUMNS = (
-    "case_id",
-    "order_id",
-    "currency",
-    "status",
-    "status_before_dispute",
-    "owner_id",
-    "opened_by_id",
-    "total_refund_amount",
-    "shipping_refund_amount",
-    "gateway_reference",
-    "note",
-    "initiated_at",
-    "approved_at",
-    "completed_at",
-    "closed_at",
-    "updated_at",
-    "event_sequence",
-)
-LINE_COLUMNS = (
-    "case_id",
-    "kind",
-    "order_line_id",
-    "vendor_id",
-    "reason_id",
-    "policy_version",
-    "quantity",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "gross_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_base",
-    "commission_reversal",
-)
-LIABILITY_COLUMNS = (
-    "case_id",
-    "vendor_id",
-    "refund_amount",
-    "net_amount",
-    "tax_amount",
-    "shipping_amount",
-    "vendor_share",
-    "platform_share",
-    "commission_reversal",
-    "overridden",
-    "acknowledged_at",
-    "acknowledged_by_id",
-)
+
+def _own_columns(model: type[Model]) -> tuple[str, ...]:
+    """Every column of `model` but its id, in field order: what the ORM's
+    INSERT writes, each from the instance's attribute of the same field."""
+    return tuple(f.column for f in _own_fields(model))
+
+
+@cache
+def _own_fields(model: type[Model]) -> tuple[Field, ...]:
+    return tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+
+
+CASE_COLUMNS = _own_columns(RefundCase)
+LINE_COLUMNS = _own_columns(RefundLine)
+LIABILITY_COLUMNS = _own_columns(VendorLiability)
 EVENT_COLUMNS = (
     "case_id",
     "kind",
@@ -178,25 +148,7 @@ def add_to_order(case: RefundCase) -> None:
 def insert_case(case: RefundCase) -> bool:
     """INSERT the case; sets its id and returns True, or False when its case
     ID is taken (nothing written)."""
-    params = [
-        case.case_id,
-        case.order_id,
-        case.currency,
-        case.status,
-        case.status_before_dispute,
-        case.owner_id,
-        case.opened_by_id,
-        case.total_refund_amount,
-        case.shipping_refund_amount,
-        case.gateway_reference,
-        case.note,
-        case.initiated_at,
-        case.approved_at,
-        case.completed_at,
-        case.closed_at,
-        case.updated_at,
-        case.event_sequence,
-    ]
+    params = _row_params(case)
     with connection.cursor() as cursor:
         cursor.execute(INSERT_CASE, params)
         row = cursor.fetchone()
@@ -209,46 +161,13 @@ def insert_case(case: RefundCase) -> bool:
 
 def insert_lines(lines: Sequence[RefundLine]) -> None:
     """One multi-row INSERT of the case's refund lines; sets their ids."""
-    params = []
-    for line in lines:
-        params += [
-            line.case_id,
-            line.kind,
-            line.order_line_id,
-            line.vendor_id,
-            line.reason_id,
-            line.policy_version,
-            line.quantity,
-            line.net_amount,
-            line.tax_amount,
-            line.shipping_amount,
-            line.gross_amount,
-            line.vendor_share,
-            line.platform_share,
-            line.commission_base,
-            line.commission_reversal,
-        ]
+    params = [value for line in lines for value in _row_params(line)]
     _insert_rows(RefundLine, LINE_COLUMNS, _LINE_ROW, lines, params)
 
 
 def insert_liabilities(liabilities: Sequence[VendorLiability]) -> None:
     """One multi-row INSERT of the case's liabilities; sets their ids."""
-    params = []
-    for row in liabilities:
-        params += [
-            row.case_id,
-            row.vendor_id,
-            row.refund_amount,
-            row.net_amount,
-            row.tax_amount,
-            row.shipping_amount,
-            row.vendor_share,
-            row.platform_share,
-            row.commission_reversal,
-            row.overridden,
-            row.acknowledged_at,
-            row.acknowledged_by_id,
-        ]
+    params = [value for row in liabilities for value in _row_params(row)]
     _insert_rows(VendorLiability, LIABILITY_COLUMNS, _LIABILITY_ROW, liabilities, params)
 
 
@@ -303,6 +222,12 @@ def _insert_rows(
         for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
             instance.pk = pk
             _saved(instance)
+
+
+def _row_params(instance: Model) -> list[Any]:
+    """The instance's values for `_own_columns` of its model, as the ORM's
+    INSERT would send them for these fields (no conversion needed)."""
+    return [getattr(instance, f.attname) for f in _own_fields(type(instance))]
 
 
 def _saved(instance: Model) -> None:

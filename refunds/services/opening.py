@@ -21,6 +21,7 @@ from lib.money import ZERO
 from .. import outbox
 from ..errors import RefundError
 from ..models import (
+    LIABILITY_AMOUNTS,
     CaseEvent,
     EventChannel,
     EventKind,
@@ -461,11 +462,5 @@ def _liability_row(case: RefundCase, row: Liability) -> VendorLiability:
     return VendorLiability(
         case=case,
         vendor_id=row.vendor_id,
-        refund_amount=row.refund_amount,
-        net_amount=row.net_amount,
-        tax_amount=row.tax_amount,
-        shipping_amount=row.shipping_amount,
-        vendor_share=row.vendor_share,
-        platform_share=row.platform_share,
-        commission_reversal=row.commission_reversal,
+        **{name: getattr(row, name) for name in LIABILITY_AMOUNTS},
     )
