@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from ledger.models import Account, JournalKind
+from cash.models import BankAccount
+from ledger.models import Account, AccountRole, JournalKind, SettlementStatement
 from ledger.periods import month_start, previous_month
 from ledger.posting import JournalDraft, PostedBy, post_one, record_payout
 from refunds.services.cases import (
@@ -184,3 +185,36 @@ def ended_months_with_books() -> tuple[date, date]:
     draft.credit(accounts["4000"], Decimal("10.00"))
     post_one(draft, posted_by=BY_TESTS)
     return earlier, later
+
+
+MAIN_EUR_IBAN = "DE89370400440532013000"
+
+
+def main_eur_bank_account(iban: str = MAIN_EUR_IBAN) -> BankAccount:
+    """The platform's EUR account at Commerzbank, on the ledger's bank account."""
+    return BankAccount.objects.create(
+        name="Main EUR",
+        bank="Commerzbank",
+        iban=iban,
+        currency="EUR",
+        ledger_account=Account.objects.get(role=AccountRole.BANK),
+    )
+
+
+def empty_statement(vendor, period_start: date, period_end: date, cutoff) -> SettlementStatement:
+    """A monthly EUR settlement statement of vendor's with nothing in it (every amount 0)."""
+    return SettlementStatement.objects.create(
+        vendor=vendor,
+        account=Account.objects.get(role=AccountRole.VENDOR_PAYABLE, vendor=vendor),
+        currency="EUR",
+        frequency="monthly",
+        period_start=period_start,
+        period_end=period_end,
+        cutoff=cutoff,
+        opening=0,
+        sales=0,
+        deductions=0,
+        adjustments=0,
+        payouts=0,
+        closing=0,
+    )

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from ledger.credit_notes import issue_credit_notes
 from ledger.exports import QUICKBOOKS_COLUMNS, XERO_COLUMNS, XERO_INVOICE_COLUMNS
-from ledger.models import Account, SettlementStatement
-from tests.factories import complete_worked_refund
+from ledger.models import SettlementStatement
+from tests.factories import complete_worked_refund, empty_statement
 
 V1 = "/api/v1"
 
@@ -112,20 +112,8 @@ def test_the_schema_types_exports_and_renditions_as_binary(staff_api):
 
 def _statement(vendor, today) -> SettlementStatement:
     start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-    return SettlementStatement.objects.create(
-        vendor=vendor,
-        account=Account.objects.get(role="vendor_payable", vendor=vendor),
-        currency="EUR",
-        frequency="monthly",
-        period_start=start,
-        period_end=today.replace(day=1) - timedelta(days=1),
-        cutoff=timezone.now(),
-        opening=0,
-        sales=0,
-        deductions=0,
-        adjustments=0,
-        payouts=0,
-        closing=0,
+    return empty_statement(
+        vendor, start, today.replace(day=1) - timedelta(days=1), cutoff=timezone.now()
     )
 
 

@@ -13,15 +13,13 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from api.parsers import MAX_DEPTH, nesting_exceeds
-from cash.models import BankAccount
 from cash.services.periods import run_period
-from ledger.models import Account, AccountRole
 from refunds import outbox
 from refunds.errors import RefundError
 from refunds.models import Order, RefundCase
 from refunds.services.cases import LineRequest, open_case
 from refunds.services.parsing import parse_amount, parse_quantity, parse_rate
-from tests.factories import MembershipFactory, StaffFactory, UserFactory
+from tests.factories import MembershipFactory, StaffFactory, UserFactory, main_eur_bank_account
 from webhooks.models import WebhookEndpoint
 
 NUL = "a%00b"
@@ -108,13 +106,7 @@ def test_every_api_post_refuses_a_deeply_nested_body(staff, case, shape):
     endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
     outbox.drain("webhooks")  # the case's delivery, to redeliver
     # A reconciliation period, so that its actions find it and read the body.
-    bank = BankAccount.objects.create(
-        name="Main EUR",
-        bank="Commerzbank",
-        iban="DE89370400440532013000",
-        currency="EUR",
-        ledger_account=Account.objects.get(role=AccountRole.BANK),
-    )
+    bank = main_eur_bank_account()
     period = run_period(account=bank, month=date(2026, 11, 1)).period
     refs = {
         "case_id": case.case_id,

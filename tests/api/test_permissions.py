@@ -58,7 +58,6 @@ from ledger.models import (
     Invoice,
     InvoiceKind,
     Journal,
-    SettlementStatement,
     TaxCode,
 )
 from ledger.periods import previous_month
@@ -74,6 +73,7 @@ from tests.factories import (
     StaffFactory,
     UserFactory,
     VendorFactory,
+    empty_statement,
     make_order,
 )
 from vendors.models import Vendor
@@ -144,16 +144,8 @@ def _build_world() -> World:
     invoices = Invoice.objects.filter(order__number="ORD-BOTH")
     # A settlement statement of ACME's (last month, nothing in it).
     last = previous_month(timezone.localdate().replace(day=1))
-    acme_statement = SettlementStatement.objects.create(
-        vendor=acme,
-        account=Account.objects.get(role="vendor_payable", vendor=acme),
-        currency="EUR",
-        frequency="monthly",
-        period_start=last,
-        period_end=timezone.localdate().replace(day=1) - timedelta(days=1),
-        cutoff=timezone.now(),
-        **dict.fromkeys(("opening", "sales", "deductions", "adjustments", "payouts"), 0),
-        closing=0,
+    acme_statement = empty_statement(
+        acme, last, timezone.localdate().replace(day=1) - timedelta(days=1), timezone.now()
     )
     # A Stripe payout whose one charge matches nothing: a report and an exception.
     if not Account.objects.filter(role="provider_fees").exists():

@@ -21,12 +21,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from cash.models import BankAccount
 from cash.services.periods import run_period
 from ledger.credit_notes import issue_credit_notes
-from ledger.models import Account, AccountRole, SettlementStatement
 from lib.replica import DEFAULT, reading_db, reading_from_replica, reporting_db
-from tests.factories import PASSWORD, StaffFactory, complete_worked_refund
+from tests.factories import (
+    PASSWORD,
+    StaffFactory,
+    complete_worked_refund,
+    empty_statement,
+    main_eur_bank_account,
+)
 from tests.portal.test_portal_support import logged_in
 from vendors.models import Vendor
 
@@ -90,28 +94,10 @@ def books(worked_order, alice, vera):
     case = complete_worked_refund(worked_order, alice)
     issue_credit_notes([case])
     acme = Vendor.objects.get(code="ACME")
-    statement = SettlementStatement.objects.create(
-        vendor=acme,
-        account=Account.objects.get(role="vendor_payable", vendor=acme),
-        currency="EUR",
-        frequency="monthly",
-        period_start=today.replace(day=1),
-        period_end=today,
-        cutoff=timezone.now() + timedelta(minutes=1),
-        opening=0,
-        sales=0,
-        deductions=0,
-        adjustments=0,
-        payouts=0,
-        closing=0,
+    statement = empty_statement(
+        acme, today.replace(day=1), today, cutoff=timezone.now() + timedelta(minutes=1)
     )
-    bank = BankAccount.objects.create(
-        name="Main EUR",
-        bank="Commerzbank",
-        iban="DE89370400440532013000",
-        currency="EUR",
-        ledger_account=Account.objects.get(role=AccountRole.BANK),
-    )
+    bank = main_eur_bank_account()
     period = run_period(account=bank, month=today).period
     return {"today": today, "statement": statement, "period": period, "vera": vera}
 

@@ -61,9 +61,8 @@ from schemathesis.openapi.checks import JsonSchemaError
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from api.tokens import create_token
-from cash.models import BankAccount
 from ledger.api.exports import EXPORT_MAX_DAYS
-from ledger.models import Account, AccountRole, CreditNote, Journal
+from ledger.models import Account, CreditNote, Journal
 from lib.api_fields import AMOUNT_PATTERN
 from lib.money import minor_unit
 from refunds import outbox
@@ -71,7 +70,7 @@ from refunds.models import Order
 from refunds.services import cases as case_services
 from refunds.services.cases import LineRequest
 from tests.cash.statement_files import Entry, camt
-from tests.factories import StaffFactory, VendorFactory, make_order
+from tests.factories import StaffFactory, VendorFactory, main_eur_bank_account, make_order
 
 MAX_EXAMPLES = 20
 BANK_IBAN = "DE89370400440532013000"
@@ -241,13 +240,7 @@ def _build_data() -> str:
     outbox.drain("ledger")
     assert CreditNote.objects.exists()
     # The bank account the uploaded statements are for (map_case).
-    BankAccount.objects.create(
-        name="Main EUR",
-        bank="Commerzbank",
-        iban=BANK_IBAN,
-        currency="EUR",
-        ledger_account=Account.objects.get(role=AccountRole.BANK),
-    )
+    main_eur_bank_account(BANK_IBAN)
     EXISTING.update(
         {
             "refund-cases": [c.case_id for c in (pending, approved, completed, disputed, shipped)],

@@ -3,9 +3,11 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
+from refunds import outbox
 from refunds.services.cases import LineRequest, open_case
 from tests.api.conftest import client_for
 from tests.factories import StaffFactory
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 class Receiver:
@@ -61,6 +63,20 @@ def open_worked_case():
     def make(order):
         mug, _ = order.lines.order_by("sku")
         return open_case(order=order, lines=[LineRequest(mug.pk, "damaged", quantity=1)])
+
+    return make
+
+
+@pytest.fixture
+def queued_delivery(worked_order, open_worked_case):
+    """Makes an endpoint for a URL, opens a case on the worked order and drains
+    the webhooks consumer: returns the endpoint's one delivery, not sent yet."""
+
+    def make(url: str) -> WebhookDelivery:
+        endpoint = WebhookEndpoint.objects.create(url=url)
+        open_worked_case(worked_order)
+        outbox.drain("webhooks")
+        return WebhookDelivery.objects.get(endpoint=endpoint)
 
     return make
 

@@ -115,14 +115,10 @@ def test_a_disabled_endpoint_gets_nothing_but_a_test_event(
     assert webhook_delivery.deliver(pending.pk) == DeliveryStatus.DELIVERED
 
 
-def test_deliveries_show_attempts_and_the_last_status(
-    staff_api, worked_order, receiver, open_worked_case
-):
+def test_deliveries_show_attempts_and_the_last_status(staff_api, receiver, queued_delivery):
     server = receiver(503)
-    endpoint = WebhookEndpoint.objects.create(url=server.url)
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+    delivery = queued_delivery(server.url)
+    endpoint = delivery.endpoint
     webhook_delivery.deliver(delivery.pk)
 
     path = f"{ENDPOINTS}{endpoint.pk}/deliveries/"
@@ -141,18 +137,15 @@ def test_deliveries_show_attempts_and_the_last_status(
 
 def test_redeliver_sends_the_same_message_again_with_a_fresh_round(
     staff_api,
-    worked_order,
     receiver,
-    open_worked_case,
+    queued_delivery,
     settings,
     django_capture_on_commit_callbacks,
 ):
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     server = receiver(500, 500)
-    endpoint = WebhookEndpoint.objects.create(url=server.url)
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+    delivery = queued_delivery(server.url)
+    endpoint = delivery.endpoint
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.FAILED
 
     path = f"{ENDPOINTS}{endpoint.pk}/deliveries/{delivery.pk}/redeliver/"
@@ -170,11 +163,9 @@ def test_redeliver_sends_the_same_message_again_with_a_fresh_round(
     assert len({body for _, body in server.requests}) == 1
 
 
-def test_redeliver_to_a_disabled_endpoint_is_refused(staff_api, worked_order, open_worked_case):
-    endpoint = WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hooks")
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+def test_redeliver_to_a_disabled_endpoint_is_refused(staff_api, queued_delivery):
+    delivery = queued_delivery("http://127.0.0.1:9/hooks")
+    endpoint = delivery.endpoint
     staff_api.post(f"{ENDPOINTS}{endpoint.pk}/disable/", {}, format="json")
     before = WebhookDelivery.objects.values().get()
 

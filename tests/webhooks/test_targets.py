@@ -7,9 +7,8 @@ import socket
 
 import pytest
 
-from refunds import outbox
 from webhooks import delivery as webhook_delivery
-from webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from webhooks.models import DeliveryStatus, WebhookEndpoint
 
 ENDPOINTS = "/api/v1/webhook-endpoints/"
 
@@ -102,15 +101,12 @@ def test_a_private_target_is_allowed_with_the_setting(staff_api, settings):
 
 
 def test_a_delivery_is_refused_when_the_name_resolves_to_a_private_address_at_send_time(
-    worked_order, open_worked_case, receiver, settings, dns
+    queued_delivery, receiver, settings, dns
 ):
     """DNS rebinding: public when saved, loopback when sent."""
     server = receiver()
     dns["hooks.example.com"] = ["93.184.215.14"]
-    endpoint = WebhookEndpoint.objects.create(url=f"http://hooks.example.com:{server.port}/x")
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    delivery = queued_delivery(f"http://hooks.example.com:{server.port}/x")
 
     settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
     dns["hooks.example.com"] = ["127.0.0.1"]
@@ -120,17 +116,12 @@ def test_a_delivery_is_refused_when_the_name_resolves_to_a_private_address_at_se
     assert delivery.response_status is None and server.requests == []
 
 
-def test_a_delivery_goes_to_the_address_that_was_checked(
-    worked_order, open_worked_case, receiver, dns
-):
+def test_a_delivery_goes_to_the_address_that_was_checked(queued_delivery, receiver, dns):
     """The request connects to the resolved address (no second lookup) and
     still names the host."""
     server = receiver()
     dns["hooks.example.com"] = ["127.0.0.1"]
-    endpoint = WebhookEndpoint.objects.create(url=f"http://hooks.example.com:{server.port}/x?a=1")
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    delivery = queued_delivery(f"http://hooks.example.com:{server.port}/x?a=1")
 
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.DELIVERED
     ((headers, _),) = server.requests

@@ -47,14 +47,10 @@ def test_an_old_timestamp_does_not_verify():
     assert not signing.verify(secret, stale, body)
 
 
-def test_a_failed_delivery_is_retried_with_backoff(
-    worked_order, receiver, open_worked_case, settings
-):
+def test_a_failed_delivery_is_retried_with_backoff(receiver, queued_delivery, settings):
     server = receiver(500, 503, 200)
-    endpoint = WebhookEndpoint.objects.create(url=server.url)
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+    delivery = queued_delivery(server.url)
+    endpoint = delivery.endpoint
 
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.PENDING
     delivery.refresh_from_db()
@@ -86,36 +82,25 @@ def test_the_backoff_doubles_up_to_six_hours(settings):
     assert webhook_delivery.backoff(30) == timedelta(hours=6)
 
 
-def test_a_delivery_fails_for_good_after_the_last_attempt(
-    worked_order, receiver, open_worked_case, settings
-):
+def test_a_delivery_fails_for_good_after_the_last_attempt(receiver, queued_delivery, settings):
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     server = receiver(500, 500)
-    WebhookEndpoint.objects.create(url=server.url)
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+    delivery = queued_delivery(server.url)
     webhook_delivery.deliver(delivery.pk)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.FAILED
 
 
-def test_an_unreachable_endpoint_is_recorded(worked_order, open_worked_case):
-    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/nothing")
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+def test_an_unreachable_endpoint_is_recorded(queued_delivery):
+    delivery = queued_delivery("http://127.0.0.1:9/nothing")
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.PENDING
     delivery.refresh_from_db()
     assert delivery.error and delivery.response_status is None
 
 
-def test_a_redirect_is_not_followed(worked_order, receiver, open_worked_case):
+def test_a_redirect_is_not_followed(receiver, queued_delivery):
     server = receiver(302)
-    WebhookEndpoint.objects.create(url=server.url)
-    open_worked_case(worked_order)
-    outbox.drain("webhooks")
-    delivery = WebhookDelivery.objects.get()
+    delivery = queued_delivery(server.url)
     assert webhook_delivery.deliver(delivery.pk) == DeliveryStatus.PENDING
     delivery.refresh_from_db()
     assert delivery.response_status == 302 and len(server.requests) == 1
