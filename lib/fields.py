@@ -1,7 +1,10 @@
-"""Model fields and constraints for money: one home for every app's models."""
+"""Model fields for every app's models: money (amounts, rates and their
+constraints) and the optional reference to the user who did something."""
 
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -27,3 +30,14 @@ def non_negative(prefix: str, *fields: str) -> list[models.CheckConstraint]:
         models.CheckConstraint(condition=Q(**{f"{name}__gte": 0}), name=f"{prefix}_{name}_gte_0")
         for name in fields
     ]
+
+
+def optional_user(*, on_delete, related_name: str = "+") -> "models.ForeignKey[Any, Any]":
+    """A user who may be unknown (a process, a deleted account): nullable, blank in forms."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=on_delete,
+        related_name=related_name,
+    )

@@ -7,9 +7,10 @@ integrations/migrations/0003).
 
 from datetime import datetime
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from lib.fields import optional_user
 
 from .signing import new_secret
 
@@ -53,9 +54,7 @@ class WebhookEndpoint(models.Model):
         help_text="Deliveries failed for good since the last one accepted.",
     )
     description = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    created_by = optional_user(on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,10 +1,9 @@
 """Journals and their entries: the books themselves."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from lib.fields import amount_field
+from lib.fields import amount_field, optional_user
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -81,13 +80,7 @@ class Journal(models.Model):
     )
     # Who posted it: a user (staff who acted) and/or the process that posted
     # ("outbox:ledger", "admin", "api", "demo", ...); never neither.
-    posted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    posted_by = optional_user(on_delete=models.PROTECT)
     posted_by_process = models.CharField(max_length=40, blank=True)
     # Declared at posting; the database checks at commit that exactly this many
     # entries exist, so no entry can be slipped into a posted journal later.

@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from lib.fields import optional_user
+
 
 class PeriodStatus(models.TextChoices):
     OPEN = "open", "Open"
@@ -29,13 +31,7 @@ class AccountingPeriod(models.Model):
     month = models.DateField(unique=True, help_text="The month's first day.")
     status = models.CharField(max_length=6, choices=PeriodStatus.choices, default=PeriodStatus.OPEN)
     # While closed: who closed it and when (a reopen clears both; the events keep them).
-    closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    closed_by = optional_user(on_delete=models.PROTECT)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -1,11 +1,10 @@
 """Refund cases, their lines and each vendor's liability."""
 
-from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
 from lib.constraints import amount_at_most, amounts_equal
-from lib.fields import amount_field, non_negative
+from lib.fields import amount_field, non_negative, optional_user
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -44,20 +43,8 @@ class RefundCase(models.Model):
     status_before_dispute = models.CharField(
         max_length=12, choices=CaseStatus.choices, blank=True, default=""
     )
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="owned_refund_cases",
-    )
-    opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="opened_refund_cases",
-    )
+    owner = optional_user(on_delete=models.SET_NULL, related_name="owned_refund_cases")
+    opened_by = optional_user(on_delete=models.SET_NULL, related_name="opened_refund_cases")
     total_refund_amount = amount_field()
     shipping_refund_amount = amount_field()
     gateway_reference = models.CharField(max_length=128, blank=True)
@@ -217,9 +204,7 @@ class VendorLiability(models.Model):
     commission_reversal = amount_field()
     overridden = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
-    acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    acknowledged_by = optional_user(on_delete=models.SET_NULL)
 
     class Meta:
         ordering = ["case_id", "vendor_id"]
