@@ -26,7 +26,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 from django.conf import settings
@@ -72,22 +72,35 @@ def emit_many(
         for (topic, order, case, event), names in wanted:
             # One number per message of a case, shared by its consumers' rows.
             sequence = next(numbers[case.pk]) if case and names else None
-            rows += [
-                OutboxMessage(
-                    consumer=consumer,
-                    topic=topic,
-                    order=order,
-                    case=case,
-                    event=event,
-                    sequence=sequence,
-                    available_at=now,
-                )
-                for consumer in names
-            ]
+            rows += messages(names, topic, order, case, event, sequence, now)
         if not rows:
             return
         OutboxMessage.objects.bulk_create(rows)
     dispatch_on_commit({row.consumer for row in rows})
+
+
+def messages(
+    consumers: Iterable[str],
+    topic: str,
+    order: Order | None,
+    case: RefundCase | None,
+    event: CaseEvent | None,
+    sequence: int | None,
+    now: datetime,
+) -> list[OutboxMessage]:
+    """The unsaved outbox rows of one message: one per consumer, the same `sequence`."""
+    return [
+        OutboxMessage(
+            consumer=consumer,
+            topic=topic,
+            order=order,
+            case=case,
+            event=event,
+            sequence=sequence,
+            available_at=now,
+        )
+        for consumer in consumers
+    ]
 
 
 def dispatch_on_commit(consumers: Iterable[str]) -> None:

@@ -257,20 +257,13 @@ def _write_with_orm(opening: _Opening) -> RefundCase:
     opened.save(force_insert=True)
     if case.event_sequence:
         # Numbered by the case's INSERT (outbox.first_sequence).
+        consumers = outbox.consumers_for(OPENED_TOPIC)
         OutboxMessage.objects.bulk_create(
-            [
-                OutboxMessage(
-                    consumer=consumer,
-                    topic=OPENED_TOPIC,
-                    case=case,
-                    event=opened,
-                    sequence=case.event_sequence,
-                    available_at=timezone.now(),
-                )
-                for consumer in outbox.consumers_for(OPENED_TOPIC)
-            ]
+            outbox.messages(
+                consumers, OPENED_TOPIC, None, case, opened, case.event_sequence, timezone.now()
+            )
         )
-        outbox.dispatch_on_commit(outbox.consumers_for(OPENED_TOPIC))
+        outbox.dispatch_on_commit(consumers)
     return _with_related(case, refund_lines, liabilities, opened)
 
 
