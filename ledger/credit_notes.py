@@ -455,19 +455,13 @@ def credit_line(
     jurisdiction: str,
     currency: str,
 ) -> CreditNoteLine:
-    tax_code, tax_type = context.parties.tax(rate, jurisdiction)
     return CreditNoteLine(
         refund_line=refund_line,
         kind=refund_line.kind,
         description=description,
         quantity=quantity,
         unit_amount=unit_amount(net, quantity, preferred_unit, currency),
-        tax_rate=rate,
-        tax_code=tax_code,
-        tax_type=tax_type,
-        tax_amount=tax,
-        net_amount=net,
-        gross_amount=net + tax,
+        **context.parties.line_amounts(rate, jurisdiction, net, tax),
         account_code=coding.account_code,
         tracking_name=coding.tracking_name,
         tracking_option=coding.tracking_option,

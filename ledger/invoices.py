@@ -161,6 +161,21 @@ class Parties:
         code = self.tax_codes.ensure(rate, jurisdiction)
         return code.code, tax_type_name(rate, code.tax_type)
 
+    def line_amounts(
+        self, rate: Decimal, jurisdiction: str, net: Decimal, tax: Decimal
+    ) -> dict[str, Any]:
+        """A document line's tax and amounts (invoice and credit note lines alike):
+        the rate, its tax code and type, net, tax and gross."""
+        tax_code, tax_type = self.tax(rate, jurisdiction)
+        return {
+            "tax_rate": rate,
+            "tax_code": tax_code,
+            "tax_type": tax_type,
+            "net_amount": net,
+            "tax_amount": tax,
+            "gross_amount": net + tax,
+        }
+
 
 @dataclass
 class Draft:
@@ -230,7 +245,6 @@ def sale_drafts(
         return sales[seller_id]
 
     for line in lines:
-        code, tax_type = parties.tax(line.tax_rate, channel.jurisdiction)
         sale(seller[line.vendor_id]).add(
             InvoiceLine(
                 kind=InvoiceLineKind.GOODS,
@@ -238,17 +252,13 @@ def sale_drafts(
                 description=describe(line),
                 quantity=line.quantity,
                 unit_amount=line.unit_price,
-                tax_rate=line.tax_rate,
-                tax_code=code,
-                tax_type=tax_type,
-                net_amount=line.net_amount,
-                tax_amount=line.tax_amount,
-                gross_amount=line.net_amount + line.tax_amount,
+                **parties.line_amounts(
+                    line.tax_rate, channel.jurisdiction, line.net_amount, line.tax_amount
+                ),
             )
         )
     for part in split_shipping(order.shipping_amount, order_goods(lines), channel, currency):
         earner = part.earner_vendor_id
-        code, tax_type = parties.tax(part.rate, channel.jurisdiction)
         sale(None if earner is None else seller[earner]).add(
             InvoiceLine(
                 kind=InvoiceLineKind.SHIPPING,
@@ -256,12 +266,7 @@ def sale_drafts(
                 description=SHIPPING_DESCRIPTION,
                 quantity=1,
                 unit_amount=part.net,
-                tax_rate=part.rate,
-                tax_code=code,
-                tax_type=tax_type,
-                net_amount=part.net,
-                tax_amount=part.tax,
-                gross_amount=part.gross,
+                **parties.line_amounts(part.rate, channel.jurisdiction, part.net, part.tax),
             )
         )
     drafts = [sales[key] for key in sorted(sales, key=lambda k: (k is not None, k or 0))]
@@ -306,7 +311,6 @@ def commission_draft(
     """A commission invoice or commission credit note of the platform to a vendor."""
     name, address, vat_id = parties.platform()
     rate = commission_tax_rate()
-    code, tax_type = parties.tax(rate, django_settings.COMMISSION_TAX_JURISDICTION)
     draft = Draft(
         _new_invoice(
             kind=kind,
@@ -335,12 +339,7 @@ def commission_draft(
             description=description[:400],
             quantity=1,
             unit_amount=amount,
-            tax_rate=rate,
-            tax_code=code,
-            tax_type=tax_type,
-            net_amount=amount,
-            tax_amount=tax,
-            gross_amount=amount + tax,
+            **parties.line_amounts(rate, django_settings.COMMISSION_TAX_JURISDICTION, amount, tax),
         )
     )
     return draft
