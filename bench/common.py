@@ -14,7 +14,7 @@ import os
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg2
@@ -219,6 +219,16 @@ def percentile_ms(values: Sequence[int], fraction: float) -> float:
 def ratios(side: Sequence[Rated], baseline: Sequence[Rated]) -> list[float]:
     """Each round's rate over the baseline's in the same round (interleaved)."""
     return [s.rate / b.rate for s, b in zip(side, baseline, strict=True)]
+
+
+T = TypeVar("T")
+
+
+def in_turn(sides: Sequence[T], round_number: int) -> list[T]:
+    """The sides of an interleaved round in the order they run: who goes first
+    rotates from round to round, so drift in the machine's load hits every side."""
+    shift = round_number % len(sides)
+    return [*sides[shift:], *sides[:shift]]
 
 
 def load_average(*, digits: int = 1, sep: str = " ") -> str:

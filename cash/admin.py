@@ -13,6 +13,7 @@ takes item ids typed in one field.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -24,7 +25,15 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from lib.admin import BigTableAdmin, ReadOnlyAdmin, ReadOnlyInline, money_cell
+from lib.admin import (
+    BigTableAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    currency_of,
+    money_cell,
+    money_column,
+    own_currency,
+)
 from lib.admin_actions import each_one
 from lib.admin_filters import WorkFirstFilter
 from lib.errors import DomainError
@@ -54,8 +63,18 @@ from .services.matching import reconcile
 from .triggers import LINE_REFERENCES
 
 
-def _minor(amount_minor: int, currency: str) -> SafeString:
-    return money_cell(amount_minor * minor_unit(currency), currency)
+def minor_money_column(
+    attr: str, label: str, currency_of: Callable[[Any], str] = own_currency
+) -> Callable[..., SafeString]:
+    """As lib.admin.money_column, for an amount kept in minor units (`obj.<attr>`)."""
+
+    @admin.display(description=label)
+    def column(self: Any, obj: Any) -> SafeString:
+        currency = currency_of(obj)
+        return money_cell(getattr(obj, attr) * minor_unit(currency), currency)
+
+    column.__name__ = f"{attr}_with_currency"
+    return column
 
 
 @admin.register(CsvMapping)
@@ -95,9 +114,7 @@ class LineInline(ReadOnlyInline):
     show_change_link = True
     max_shown = 50
 
-    @admin.display(description="amount")
-    def amount_cell(self, obj: BankStatementLine) -> SafeString:
-        return money_cell(obj.amount, obj.currency)
+    amount_cell = money_column("amount", "amount")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BankStatementLine]:
         # A statement may have a million lines: the page shows its first ones.
@@ -153,9 +170,7 @@ class BankStatementAdmin(ReadOnlyAdmin):
     inlines = (LineInline,)
     extra_views = (("import/", "import"),)
 
-    @admin.display(description="closing balance")
-    def closing(self, obj: BankStatement) -> SafeString:
-        return money_cell(obj.closing_balance, obj.currency)
+    closing = money_column("closing_balance", "closing balance")
 
     @admin.display(description="lines")
     def all_lines(self, obj: BankStatement) -> SafeString:
@@ -198,9 +213,7 @@ class AllocationInline(ReadOnlyInline):
     fields = ("item", "amount", "method", "created_by", "created_at", "reversed_at")
     readonly_fields = fields
 
-    @admin.display(description="amount")
-    def amount(self, obj: Allocation) -> SafeString:
-        return _minor(obj.amount_minor, obj.line.currency)
+    amount = minor_money_column("amount_minor", "amount", currency_of("line"))
 
 
 class SuggestionInline(ReadOnlyInline):
@@ -254,17 +267,13 @@ class BankStatementLineAdmin(ReadOnlyAdmin, BigTableAdmin):
     inlines = (AllocationInline, SuggestionInline)
     extra_views = (("<path:object_id>/match/", "match"),)
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_cell(self, obj: BankStatementLine) -> SafeString:
-        return money_cell(obj.amount, obj.currency)
+    amount_cell = money_column("amount", "amount", ordering="amount")
 
     @admin.display(description="remittance")
     def remittance_short(self, obj: BankStatementLine) -> str:
         return obj.remittance[:80]
 
-    @admin.display(description="allocated")
-    def allocated(self, obj: BankStatementLine) -> SafeString:
-        return _minor(obj.allocated_minor, obj.currency)
+    allocated = minor_money_column("allocated_minor", "allocated")
 
     @admin.display(description="match")
     def match_link(self, obj: BankStatementLine) -> SafeString:
@@ -311,13 +320,8 @@ class OpenItemAdmin(ReadOnlyAdmin, BigTableAdmin):
     list_filter = ("kind", "currency")
     search_fields = ("=id", "=source_id", "reference", "counterparty")
 
-    @admin.display(description="amount")
-    def amount_cell(self, obj: OpenItem) -> SafeString:
-        return money_cell(obj.amount, obj.currency)
-
-    @admin.display(description="remaining")
-    def remaining(self, obj: OpenItem) -> SafeString:
-        return _minor(obj.remaining_minor, obj.currency)
+    amount_cell = money_column("amount", "amount")
+    remaining = minor_money_column("remaining_minor", "remaining")
 
 
 class SuggestionItemInline(ReadOnlyInline):
@@ -325,9 +329,7 @@ class SuggestionItemInline(ReadOnlyInline):
     fields = ("item", "amount")
     readonly_fields = fields
 
-    @admin.display(description="amount")
-    def amount(self, obj: SuggestionItem) -> SafeString:
-        return _minor(obj.amount_minor, obj.item.currency)
+    amount = minor_money_column("amount_minor", "amount", currency_of("item"))
 
 
 class PendingFilter(WorkFirstFilter):
@@ -413,9 +415,7 @@ class AllocationAdmin(ReadOnlyAdmin, BigTableAdmin):
     actions = ("reverse",)
     list_select_related = ("line", "item")
 
-    @admin.display(description="amount")
-    def amount(self, obj: Allocation) -> SafeString:
-        return _minor(obj.amount_minor, obj.line.currency)
+    amount = minor_money_column("amount_minor", "amount", currency_of("line"))
 
     @admin.action(
         description="Undo the selected matches (reverse; never matched again automatically)"

@@ -42,6 +42,7 @@ from bench.cases.check import check_consistency
 from bench.common import (
     add_database_arguments,
     check_database_url,
+    in_turn,
     open_database,
     percentile_ms,
     print_table,
@@ -112,9 +113,7 @@ def measure(args: argparse.Namespace, url: str, fixture: Fixture, port: int) -> 
             ),
             (raw, sql_client, [(url, fixture.key_hash, p) for p in split(round_ids, clients)]),
         ]
-        # Rotate who goes first, so drift in the machine's load hits every measure.
-        shift = number % len(steps)
-        for target_measure, target, per_client in steps[shift:] + steps[:shift]:
+        for target_measure, target, per_client in in_turn(steps, number):
             block = run_clients(target, per_client)
             expected = (
                 {201} if target_measure is create else {302} if target_measure is floor else {200}

@@ -29,6 +29,7 @@ from bench.cases.setup import (
 from bench.common import (
     add_database_arguments,
     check_database_url,
+    in_turn,
     load_average,
     open_database,
     percentile_ms,
@@ -95,13 +96,12 @@ def measure(args: argparse.Namespace, url: str) -> tuple[dict[int, Result], list
                 result = results[lines]
                 service_jobs = source.take(per_round, lines)
                 baseline_jobs = source.take(per_round, lines)
-                # Alternate who goes first, so drift in the machine hits both sides.
-                if round_number % 2 == 0:
-                    result.service.append(timed(open_with_service, service_jobs))
-                    result.baseline.append(timed(baseline.open_case, baseline_jobs))
-                else:
-                    result.baseline.append(timed(baseline.open_case, baseline_jobs))
-                    result.service.append(timed(open_with_service, service_jobs))
+                sides = [
+                    (open_with_service, service_jobs, result.service),
+                    (baseline.open_case, baseline_jobs, result.baseline),
+                ]
+                for open_one, jobs, blocks in in_turn(sides, round_number):
+                    blocks.append(timed(open_one, jobs))
             print(f"round {round_number + 1}/{args.rounds} done")
     finally:
         baseline.close()

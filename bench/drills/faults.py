@@ -100,6 +100,15 @@ def plan(args: argparse.Namespace) -> list[Fault]:
     return [Fault(kind, 0.05 + 0.80 * (i + 0.5) / n) for i, kind in enumerate(order)]
 
 
+def kill_one(pids: Sequence[int], rng: random.Random, what: str, none_left: str) -> str:
+    """SIGKILL one of `pids` (`what` they are), picked at random; says what was done."""
+    if not pids:
+        return none_left
+    victim = rng.choice(pids)
+    os.kill(victim, signal.SIGKILL)
+    return f"{what} {victim} SIGKILLed (of {len(pids)})"
+
+
 def fire(fault: Fault, stack: Stack, args: argparse.Namespace, rng: random.Random) -> None:
     started = time.monotonic()
     if fault.kind == "postgres":
@@ -117,13 +126,12 @@ def fire(fault: Fault, stack: Stack, args: argparse.Namespace, rng: random.Rando
         stack.redis.start()
         fault.what = f"Redis killed, started again (empty) after {args.redis_down:g} s"
     elif fault.kind == "celery-pool":
-        pool = live_children(stack.worker.pid)
-        if pool:
-            victim = rng.choice(pool)
-            os.kill(victim, signal.SIGKILL)
-            fault.what = f"Celery pool process {victim} SIGKILLed (of {len(pool)})"
-        else:
-            fault.what = "Celery pool: no process to kill"
+        fault.what = kill_one(
+            live_children(stack.worker.pid),
+            rng,
+            "Celery pool process",
+            "Celery pool: no process to kill",
+        )
     elif fault.kind == "celery-worker":
         victim = stack.worker.pid
         stack.worker.kill_all()
@@ -133,13 +141,9 @@ def fire(fault: Fault, stack: Stack, args: argparse.Namespace, rng: random.Rando
             f"({time.monotonic() - started:.1f} s to ready)"
         )
     elif fault.kind == "gunicorn":
-        workers = stack.web_workers_pids()
-        if workers:
-            victim = rng.choice(workers)
-            os.kill(victim, signal.SIGKILL)
-            fault.what = f"gunicorn worker {victim} SIGKILLed (of {len(workers)})"
-        else:
-            fault.what = "gunicorn: no worker to kill"
+        fault.what = kill_one(
+            stack.web_workers_pids(), rng, "gunicorn worker", "gunicorn: no worker to kill"
+        )
     fault.seconds = time.monotonic() - started
 
 

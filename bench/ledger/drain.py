@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.common import (
     django_backend_pid,
+    in_turn,
     print_table,
 )
 from bench.ledger.base import (
@@ -305,8 +306,7 @@ def run_drain(
         with probing_django(result.service_probe):
             turns = math.ceil(events / result.slice)
             for turn in range(turns):
-                # Alternate who goes first, so drift in the machine's load hits both sides.
-                for call, pid, blocks in sides[turn % 2 :] + sides[: turn % 2]:
+                for call, pid, blocks in in_turn(sides, turn):
                     blocks.append(timed([call], pid, latencies=False))
                 if turn % 5 == 4 or turn == turns - 1:
                     print(

@@ -11,6 +11,7 @@ from typing import Any
 
 from bench.common import (
     django_backend_pid,
+    in_turn,
     percentile_ms,
     print_table,
     ratios,
@@ -148,9 +149,7 @@ def run_posting(args: argparse.Namespace, url: str, accounts: Accounts) -> PostR
                 ([make(d) for d in source.take(per_round, name)], blocks, pid)
                 for name, make, blocks, _, pid in sides
             ]
-            # Rotate who goes first, so drift in the machine's load hits every side.
-            shift = round_number % len(calls)
-            for side_calls, blocks, pid in calls[shift:] + calls[:shift]:
+            for side_calls, blocks, pid in in_turn(calls, round_number):
                 blocks.append(timed(side_calls, pid))
             print(
                 f"  (a) round {round_number + 1}/{args.rounds}: "

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from bench.common import (
     django_backend_pid,
+    in_turn,
     percentile_ms,
     print_table,
 )
@@ -245,8 +246,7 @@ def read_account(
             call()
     per_round = max(1, args.reads // args.rounds)
     for round_number in range(args.rounds):
-        shift = round_number % len(sides)  # rotate who goes first
-        for call, pid, blocks in sides[shift:] + sides[:shift]:
+        for call, pid, blocks in in_turn(sides, round_number):
             blocks.append(timed([call] * per_round, pid))
     for _ in range(args.sums):
         result.summed.append(timed([sum_call], service_pid))

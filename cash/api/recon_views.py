@@ -13,6 +13,7 @@ cannot see the cash side.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import django_filters
@@ -188,21 +189,22 @@ class ReconciliationViewSet(ReadOnlyViewSet):
             raise DomainError("period", f"{period} is signed off.", code="signed_off")
         return suggestion
 
-    @extend_schema(request=DecideSerializer, responses=ReconciliationDetailSerializer)
-    @action(detail=True, methods=["post"])
-    def confirm(self, request, pk=None):
+    def _decide(self, request: Request, decide: Callable[..., object]) -> Response:
+        """Confirm or reject (`decide`) the suggestion the body names, on this period's account."""
         period = self.get_object()
         suggestion = self._suggestion(request, period)
-        confirm_suggestion(suggestion_id=suggestion.pk, user=request.user)
+        decide(suggestion_id=suggestion.pk, user=request.user)
         return self._detail(period)
 
     @extend_schema(request=DecideSerializer, responses=ReconciliationDetailSerializer)
     @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._decide(request, confirm_suggestion)
+
+    @extend_schema(request=DecideSerializer, responses=ReconciliationDetailSerializer)
+    @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        period = self.get_object()
-        suggestion = self._suggestion(request, period)
-        reject_suggestion(suggestion_id=suggestion.pk, user=request.user)
-        return self._detail(period)
+        return self._decide(request, reject_suggestion)
 
     @extend_schema(request=None, responses=ReconciliationDetailSerializer)
     @action(detail=True, methods=["post"], url_path="sign-off")

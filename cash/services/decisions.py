@@ -120,12 +120,18 @@ def _tidy() -> None:
         expire_stale_suggestions(cursor)
 
 
+def _suggested_line(suggestion_id: int) -> tuple[Suggestion, BankStatementLine]:
+    """The suggestion (unknown: refused) and its line, locked: decisions about
+    one line take turns."""
+    suggestion = Suggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise CashError("suggestion", f"No suggestion {suggestion_id}.", code="not_found")
+    return suggestion, _locked_line(suggestion.line_id)
+
+
 def confirm_suggestion(*, suggestion_id: int, user: Any) -> list[Allocation]:
     with transaction.atomic():
-        suggestion = Suggestion.objects.filter(pk=suggestion_id).first()
-        if suggestion is None:
-            raise CashError("suggestion", f"No suggestion {suggestion_id}.", code="not_found")
-        line = _locked_line(suggestion.line_id)
+        _, line = _suggested_line(suggestion_id)
         suggestion = Suggestion.objects.select_for_update().get(pk=suggestion_id)
         if suggestion.status != SuggestionStatus.PENDING:
             raise CashError(
@@ -151,10 +157,7 @@ def confirm_suggestion(*, suggestion_id: int, user: Any) -> list[Allocation]:
 def reject_suggestion(*, suggestion_id: int, user: Any) -> None:
     """Rejected for good: no later run proposes the same line and items again."""
     with transaction.atomic():
-        suggestion = Suggestion.objects.filter(pk=suggestion_id).first()
-        if suggestion is None:
-            raise CashError("suggestion", f"No suggestion {suggestion_id}.", code="not_found")
-        _locked_line(suggestion.line_id)
+        suggestion, _ = _suggested_line(suggestion_id)
         changed = Suggestion.objects.filter(
             pk=suggestion_id, status=SuggestionStatus.PENDING
         ).update(

@@ -23,6 +23,13 @@ def allocate(line, item, minor, method="manual"):
     return Allocation.objects.create(line=line, item=item, amount_minor=minor, method=method)
 
 
+@pytest.fixture
+def line_and_item(account, bank_ledger_account):
+    """A bank line of -250.00 and an open item of the same amount, not yet allocated."""
+    line = make_line(make_statement(account), "-250.00", "k1")
+    return line, make_item(bank_ledger_account, "-250.00", 1)
+
+
 def test_a_natural_key_is_imported_once_per_account(account):
     statement = make_statement(account)
     make_line(statement, "-10.00", "fitid:1")
@@ -54,9 +61,8 @@ def test_the_same_file_position_is_stored_once(account):
         make_statement(account, file_sha256="a" * 64)
 
 
-def test_an_allocation_moves_both_counters_and_matches_the_line(account, bank_ledger_account):
-    line = make_line(make_statement(account), "-250.00", "k1")
-    item = make_item(bank_ledger_account, "-250.00", 1)
+def test_an_allocation_moves_both_counters_and_matches_the_line(line_and_item):
+    line, item = line_and_item
     allocate(line, item, 25000)
     line.refresh_from_db()
     item.refresh_from_db()
@@ -64,9 +70,8 @@ def test_an_allocation_moves_both_counters_and_matches_the_line(account, bank_le
     assert item.remaining_minor == 0
 
 
-def test_a_line_is_never_allocated_beyond_its_amount(account, bank_ledger_account):
-    line = make_line(make_statement(account), "-250.00", "k1")
-    first = make_item(bank_ledger_account, "-250.00", 1)
+def test_a_line_is_never_allocated_beyond_its_amount(line_and_item, bank_ledger_account):
+    line, first = line_and_item
     second = make_item(bank_ledger_account, "-250.00", 2)
     allocate(line, first, 25000)
     with refused(IntegrityError), transaction.atomic():
@@ -89,17 +94,15 @@ def test_an_item_is_never_allocated_beyond_its_amount(account, bank_ledger_accou
     assert item.remaining_minor == 0
 
 
-def test_the_same_pair_is_allocated_once_while_active(account, bank_ledger_account):
-    line = make_line(make_statement(account), "-250.00", "k1")
-    item = make_item(bank_ledger_account, "-250.00", 1)
+def test_the_same_pair_is_allocated_once_while_active(line_and_item):
+    line, item = line_and_item
     allocate(line, item, 100)
     with refused(IntegrityError), transaction.atomic():
         allocate(line, item, 100)
 
 
-def test_a_reversal_gives_the_amounts_back_and_is_final(account, bank_ledger_account):
-    line = make_line(make_statement(account), "-250.00", "k1")
-    item = make_item(bank_ledger_account, "-250.00", 1)
+def test_a_reversal_gives_the_amounts_back_and_is_final(line_and_item):
+    line, item = line_and_item
     allocation = allocate(line, item, 25000)
     Allocation.objects.filter(pk=allocation.pk).update(reversed_at=timezone.now())
     line.refresh_from_db()
@@ -111,9 +114,8 @@ def test_a_reversal_gives_the_amounts_back_and_is_final(account, bank_ledger_acc
     allocate(line, item, 25000)
 
 
-def test_allocations_are_never_deleted_or_edited(account, bank_ledger_account):
-    line = make_line(make_statement(account), "-250.00", "k1")
-    item = make_item(bank_ledger_account, "-250.00", 1)
+def test_allocations_are_never_deleted_or_edited(line_and_item):
+    line, item = line_and_item
     allocation = allocate(line, item, 100)
     with refused(), transaction.atomic():
         Allocation.objects.filter(pk=allocation.pk).delete()
