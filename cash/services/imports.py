@@ -166,6 +166,19 @@ def _mapping_for(account: BankAccount | None, mapping: CsvMapping | None) -> Csv
 # ---------------------------------------------------------------- writing
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# A row's text cells are joined with a separator no cell holds (checked per
+# row), escaped in one pass, and the separator then turned into COPY's tab.
+SEPARATOR = "\x1f"
+TEXT_ROW = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", SEPARATOR: "\t"})
+NULL = "\\N"
+
+
+def _text_cells(cells: tuple[str, ...]) -> str:
+    """Text cells as COPY reads them, tab-separated and escaped."""
+    joined = SEPARATOR.join(cells)
+    if joined.count(SEPARATOR) == len(cells) - 1:
+        return joined.translate(TEXT_ROW)
+    return "\t".join(cell.translate(ESCAPES) for cell in cells)
 
 
 def _line_rows(
@@ -181,28 +194,25 @@ def _line_rows(
     for line, (key, source, conflict) in zip(parsed.lines, keys, strict=True):
         if key in known:
             continue
+        value_date = line.value_date.isoformat() if line.value_date else NULL
         yield (
-            head
-            + "\t".join(
+            f"{head}{line.booking_date.isoformat()}\t"
+            f"{value_date}\t"
+            f"{line.amount}\t{line.currency}\t{int(line.amount.scaleb(scale))}\t"
+            + _text_cells(
                 (
-                    line.booking_date.isoformat(),
-                    line.value_date.isoformat() if line.value_date else "\\N",
-                    str(line.amount),
-                    line.currency,
-                    str(int(line.amount.scaleb(scale))),
-                    line.counterparty.translate(ESCAPES),
-                    line.counterparty_account.translate(ESCAPES),
-                    line.remittance.translate(ESCAPES),
-                    line.bank_reference.translate(ESCAPES),
-                    line.entry_reference.translate(ESCAPES),
-                    line.end_to_end_id.translate(ESCAPES),
-                    line.transaction_code.translate(ESCAPES),
-                    key.translate(ESCAPES),
-                    source,
-                    "t" if conflict else "f",
-                    reference_keys(line.end_to_end_id, line.remittance),
+                    line.counterparty,
+                    line.counterparty_account,
+                    line.remittance,
+                    line.bank_reference,
+                    line.entry_reference,
+                    line.end_to_end_id,
+                    line.transaction_code,
+                    key,
                 )
             )
+            + f"\t{source}\t{'t' if conflict else 'f'}\t"
+            + reference_keys(line.end_to_end_id, line.remittance)
             + "\n"
         )
 

@@ -321,6 +321,38 @@ def test_a_csv_without_a_mapped_column_is_refused(mapping, account):
         import_statement_file(data=data.encode(), account=account)
 
 
+def test_csv_cells_with_copys_special_characters_are_stored_as_the_bank_wrote_them(account):
+    # COPY's text format escapes backslash, tab, newline and carriage return;
+    # the unit separator is what the import joins a row's cells with before
+    # escaping them in one pass, so a cell holding one takes the slow path.
+    account.csv_mapping = CsvMapping.objects.create(
+        name="With ids",
+        booking_date_column="Date",
+        amount_column="Amount",
+        remittance_column="Text",
+        reference_column="Id",
+    )
+    account.save()
+    references = ["A\tB\\C", "D\x1fE", "F\rG", "plain"]
+    rows = "".join(
+        f'2026-11-0{day},-1.00,"{text}","{reference}"\n'
+        for day, (text, reference) in enumerate(
+            zip(["back\\slash", "unit \x1f sep", "new\nline", "x"], references, strict=True),
+            start=1,
+        )
+    )
+    data = ("Date,Amount,Text,Id\n" + rows).encode()
+    assert import_statement_file(data=data, account=account).new_lines == 4
+    stored = [(line.remittance, line.bank_reference, line.natural_key) for line in lines()]
+    assert stored == [
+        ("back\\slash", "A\tB\\C", "id:A\tB\\C"),
+        ("unit sep", "D\x1fE", "id:D\x1fE"),
+        ("new line", "F\rG", "id:F\rG"),
+        ("x", "plain", "id:plain"),
+    ]
+    assert import_statement_file(data=data + b"\n", account=account).known_lines == 4
+
+
 # ---------------------------------------------------------------- detection and command
 
 
