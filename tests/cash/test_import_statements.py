@@ -92,6 +92,23 @@ def test_an_overlapping_statement_adds_only_its_new_lines(account):
     assert BankStatementLine.objects.count() == 4
 
 
+def test_a_known_line_the_probes_miss_is_still_left_out(account):
+    # The import probes a sample of a file's keys and, finding none known,
+    # writes the lines at once; a known line between the probes makes that
+    # COPY fail on the unique key, and the careful count takes over.
+    import_statement_file(data=camt([Entry("-5.00", acct_svcr_ref="KNOWN")]))
+    new = [Entry("-1.00", acct_svcr_ref=f"NEW-{n:04}") for n in range(600)]
+    # 601 lines: every second key is probed (and the last); the known one is not.
+    later = camt([new[0], Entry("-5.00", acct_svcr_ref="KNOWN"), *new[1:]], statement_id="S2")
+    result = import_statement_file(data=later)
+    assert (result.new_lines, result.known_lines) == (600, 1)
+    assert BankStatementLine.objects.count() == 601
+    assert BankStatementLine.objects.filter(natural_key="ref:KNOWN").count() == 1
+    statement = BankStatement.objects.get(statement_ref="S2")
+    assert (statement.new_lines, statement.known_lines) == (600, 1)
+    assert BankStatement.objects.count() == 2
+
+
 def test_same_day_twins_without_ids_are_both_kept_and_not_doubled_on_reimport(account):
     twins = [Entry("-40.00", remittance="coffee"), Entry("-40.00", remittance="coffee")]
     import_statement_file(data=camt(twins))
