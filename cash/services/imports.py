@@ -267,7 +267,11 @@ PROBES = 256
 
 def _probably_new(cursor: Any, account: BankAccount, keys: list[tuple[str, str, bool]]) -> bool:
     """Whether none of a sample of the file's keys (its first, its last and
-    PROBES spread between) is among the account's lines: one index lookup each."""
+    PROBES spread between) is among the account's lines: one index lookup each.
+    A statement without lines takes the careful way (the same empty statement
+    again adds nothing)."""
+    if not keys:
+        return False
     step = max(1, len(keys) // PROBES)
     sample = [key for key, _, _ in keys[::step]] + [keys[-1][0]]
     cursor.execute(

@@ -109,6 +109,15 @@ def test_a_known_line_the_probes_miss_is_still_left_out(account):
     assert BankStatement.objects.count() == 2
 
 
+def test_a_statement_without_lines_is_kept_once(account):
+    empty = camt([], statement_id="QUIET-DAY")
+    first = import_statement_file(data=empty)
+    assert (first.new_lines, first.known_lines) == (0, 0)
+    rewritten = empty.replace(b"<GrpHdr><MsgId>M1", b"<GrpHdr><MsgId>M2")
+    import_statement_file(data=rewritten)
+    assert BankStatement.objects.filter(statement_ref="QUIET-DAY").count() == 1
+
+
 def test_same_day_twins_without_ids_are_both_kept_and_not_doubled_on_reimport(account):
     twins = [Entry("-40.00", remittance="coffee"), Entry("-40.00", remittance="coffee")]
     import_statement_file(data=camt(twins))
