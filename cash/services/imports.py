@@ -2,15 +2,18 @@
 
 `import_statement_file` is what the management command (and later the API and
 admin) call. The whole file is parsed and checked before anything is written;
-a refusal names where and why and leaves nothing behind. The file's natural
-keys go first into a temporary table (COPY) and are counted against the
-account's lines: a line already imported, from this file or an overlapping
-one, is known and never added twice. The new lines then go straight into
-cash_bankstatementline with one COPY. Imports of one account take turns (a
-transaction-level advisory lock), so what was found known holds until the
-commit; the unique (account_id, natural_key) constraint refuses a duplicate
-whatever happens.
-"""
+a refusal names where and why and leaves nothing behind. Imports of one
+account take turns (a transaction-level advisory lock), so what is found known
+holds until the commit; the unique (account_id, natural_key) constraint
+refuses a duplicate whatever happens.
+
+A line already imported, from this file or an overlapping one, is known and
+never added twice. A sample of the file's natural keys is looked up first:
+when none is known (a new statement, nearly always), the lines go straight
+into cash_bankstatementline with one COPY, under a savepoint. Otherwise, or
+when that COPY meets a known line the sample missed, the keys go into a
+temporary table (COPY) and are counted against the account's lines, and only
+the new lines are COPYed."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from lib.money import display_money, exponent
 
@@ -166,6 +169,19 @@ def _mapping_for(account: BankAccount | None, mapping: CsvMapping | None) -> Csv
 # ---------------------------------------------------------------- writing
 
 ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# A row's text cells are joined with a separator no cell holds (checked per
+# row), escaped in one pass, and the separator then turned into COPY's tab.
+SEPARATOR = "\x1f"
+TEXT_ROW = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", SEPARATOR: "\t"})
+NULL = "\\N"
+
+
+def _text_cells(cells: tuple[str, ...]) -> str:
+    """Text cells as COPY reads them, tab-separated and escaped."""
+    joined = SEPARATOR.join(cells)
+    if joined.count(SEPARATOR) == len(cells) - 1:
+        return joined.translate(TEXT_ROW)
+    return "\t".join(cell.translate(ESCAPES) for cell in cells)
 
 
 def _line_rows(
@@ -181,28 +197,25 @@ def _line_rows(
     for line, (key, source, conflict) in zip(parsed.lines, keys, strict=True):
         if key in known:
             continue
+        value_date = line.value_date.isoformat() if line.value_date else NULL
         yield (
-            head
-            + "\t".join(
+            f"{head}{line.booking_date.isoformat()}\t"
+            f"{value_date}\t"
+            f"{line.amount}\t{line.currency}\t{int(line.amount.scaleb(scale))}\t"
+            + _text_cells(
                 (
-                    line.booking_date.isoformat(),
-                    line.value_date.isoformat() if line.value_date else "\\N",
-                    str(line.amount),
-                    line.currency,
-                    str(int(line.amount.scaleb(scale))),
-                    line.counterparty.translate(ESCAPES),
-                    line.counterparty_account.translate(ESCAPES),
-                    line.remittance.translate(ESCAPES),
-                    line.bank_reference.translate(ESCAPES),
-                    line.entry_reference.translate(ESCAPES),
-                    line.end_to_end_id.translate(ESCAPES),
-                    line.transaction_code.translate(ESCAPES),
-                    key.translate(ESCAPES),
-                    source,
-                    "t" if conflict else "f",
-                    reference_keys(line.end_to_end_id, line.remittance),
+                    line.counterparty,
+                    line.counterparty_account,
+                    line.remittance,
+                    line.bank_reference,
+                    line.entry_reference,
+                    line.end_to_end_id,
+                    line.transaction_code,
+                    key,
                 )
             )
+            + f"\t{source}\t{'t' if conflict else 'f'}\t"
+            + reference_keys(line.end_to_end_id, line.remittance)
             + "\n"
         )
 
@@ -225,7 +238,8 @@ class _CopySource:
 def _copy(cursor: Any, table: str, columns: Sequence[str], rows: Iterable[str]) -> int:
     raw = cursor.cursor if hasattr(cursor, "cursor") else cursor
     source = _CopySource(rows)
-    raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", source)
+    with connection.wrap_database_errors:  # Django's IntegrityError, as execute() raises
+        raw.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN", source)
     return source.count
 
 
@@ -246,6 +260,57 @@ def _same_statement_exists(account: BankAccount, parsed: ParsedStatement) -> boo
     return BankStatement.objects.filter(account=account, **_statement_says(parsed)).exists()
 
 
+# Keys of a file probed in the account's lines before the careful check: a
+# file whose probes are all new is written straight away (see _load).
+PROBES = 256
+
+
+def _probably_new(cursor: Any, account: BankAccount, keys: list[tuple[str, str, bool]]) -> bool:
+    """Whether none of a sample of the file's keys (its first, its last and
+    PROBES spread between) is among the account's lines: one index lookup each.
+    A statement without lines takes the careful way (the same empty statement
+    again adds nothing)."""
+    if not keys:
+        return False
+    step = max(1, len(keys) // PROBES)
+    sample = [key for key, _, _ in keys[::step]] + [keys[-1][0]]
+    cursor.execute(
+        "SELECT NOT EXISTS (SELECT 1 FROM cash_bankstatementline "
+        "WHERE account_id = %s AND natural_key = ANY(%s))",
+        [account.pk, sample],
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def _known_lines(
+    cursor: Any, account: BankAccount, parsed: ParsedStatement, keys: list[tuple[str, str, bool]]
+) -> tuple[int, int]:
+    """How many of the file's lines the account has (and of those, how many
+    with another amount or date): the keys COPYed to a temporary table and
+    joined with the account's lines."""
+    cursor.execute(KEY_TABLE)
+    cursor.execute("TRUNCATE cash_import_key")
+    _copy(
+        cursor,
+        "cash_import_key",
+        ("natural_key", "booking_date", "amount"),
+        (
+            f"{key.translate(ESCAPES)}\t{line.booking_date.isoformat()}\t{line.amount}\n"
+            for line, (key, _, _) in zip(parsed.lines, keys, strict=True)
+        ),
+    )
+    cursor.execute("ANALYZE cash_import_key")
+    cursor.execute(
+        "SELECT count(*), count(*) FILTER (WHERE l.amount <> k.amount "
+        "OR l.booking_date <> k.booking_date) "
+        "FROM cash_import_key k JOIN cash_bankstatementline l "
+        "ON l.account_id = %s AND l.natural_key = k.natural_key",
+        [account.pk],
+    )
+    known, changed = cursor.fetchone()
+    return int(known), int(changed)
+
+
 def _load(
     *,
     parsed: ParsedStatement,
@@ -259,51 +324,22 @@ def _load(
 ) -> StatementOutcome:
     count = len(parsed.lines)
     keys = assign_keys(str(account.pk), parsed.lines)
-    with connection.cursor() as cursor:
-        run_settings(cursor)  # work_mem for the known-lines join, no JIT, asynchronous commit
-        # One import per account at a time: what the count below finds known
-        # stays true until this transaction commits.
-        _lock_imports(cursor, [account.pk])
-        cursor.execute(KEY_TABLE)
-        cursor.execute("TRUNCATE cash_import_key")
-        _copy(
-            cursor,
-            "cash_import_key",
-            ("natural_key", "booking_date", "amount"),
-            (
-                f"{key.translate(ESCAPES)}\t{line.booking_date.isoformat()}\t{line.amount}\n"
-                for line, (key, _, _) in zip(parsed.lines, keys, strict=True)
-            ),
-        )
-        cursor.execute("ANALYZE cash_import_key")
-        cursor.execute(
-            "SELECT count(*), count(*) FILTER (WHERE l.amount <> k.amount "
-            "OR l.booking_date <> k.booking_date) "
-            "FROM cash_import_key k JOIN cash_bankstatementline l "
-            "ON l.account_id = %s AND l.natural_key = k.natural_key",
-            [account.pk],
-        )
-        known, changed = cursor.fetchone()
-        outcome = StatementOutcome(
-            where=parsed.where,
-            account=account,
-            statement=None,
-            line_count=count,
-            new_lines=0,
-            known_lines=known,
-            changed_lines=changed,
-            key_conflicts=sum(1 for _, _, conflict in keys if conflict),
-        )
-        if known == count and _same_statement_exists(account, parsed):
-            return outcome  # the same statement again, in another file: nothing to add
-        known_keys: set[str] = set()
-        if known:
-            cursor.execute(
-                "SELECT k.natural_key FROM cash_import_key k JOIN cash_bankstatementline l "
-                "ON l.account_id = %s AND l.natural_key = k.natural_key",
-                [account.pk],
-            )
-            known_keys = {row[0] for row in cursor.fetchall()}
+    outcome = StatementOutcome(
+        where=parsed.where,
+        account=account,
+        statement=None,
+        line_count=count,
+        new_lines=0,
+        known_lines=0,
+        key_conflicts=sum(1 for _, _, conflict in keys if conflict),
+    )
+
+    def write(known_keys: set[str]) -> StatementOutcome:
+        """The statement, and its new lines straight into the table in one
+        COPY: no staging copy of the whole file, no per-row conflict check
+        (the known ones are left out, under the lock); the unique (account,
+        natural key) constraint still refuses a duplicate."""
+        new = count - len(known_keys)
         statement = BankStatement.objects.create(
             account=account,
             format=fmt,
@@ -314,25 +350,49 @@ def _load(
             currency=parsed.currency,
             lines_total=parsed.lines_total,
             **_statement_says(parsed),
-            new_lines=0,
-            known_lines=count,
+            new_lines=new,
+            known_lines=count - new,
             key_conflicts=outcome.key_conflicts,
             imported_by=user if getattr(user, "pk", None) else None,
         )
-        # The new lines straight into the table, one COPY: no staging copy of
-        # the whole file, no per-row conflict check (the known ones are left
-        # out above, under the lock); the unique (account, natural key)
-        # constraint still refuses a duplicate.
-        new = _copy(
-            cursor,
-            "cash_bankstatementline",
-            LINE_COLUMNS,
-            _line_rows(statement.pk, account.pk, parsed, keys, known_keys),
-        )
-    BankStatement.objects.filter(pk=statement.pk).update(new_lines=new, known_lines=count - new)
-    statement.new_lines, statement.known_lines = new, count - new
-    outcome.statement, outcome.new_lines, outcome.known_lines = statement, new, count - new
-    return outcome
+        with connection.cursor() as cursor:
+            _copy(
+                cursor,
+                "cash_bankstatementline",
+                LINE_COLUMNS,
+                _line_rows(statement.pk, account.pk, parsed, keys, known_keys),
+            )
+        outcome.statement, outcome.new_lines, outcome.known_lines = statement, new, count - new
+        return outcome
+
+    with connection.cursor() as cursor:
+        run_settings(cursor)  # work_mem for the known-lines join, no JIT, asynchronous commit
+        # One import per account at a time: what is found known below stays
+        # true until this transaction commits.
+        _lock_imports(cursor, [account.pk])
+        if _probably_new(cursor, account, keys):
+            # Nearly always a new statement: written at once. Should a line be
+            # known after all (the sample missed it), the unique constraint
+            # refuses the COPY, its savepoint undoes it, and the careful way
+            # below counts and leaves out what is known.
+            try:
+                with transaction.atomic():
+                    return write(set())
+            except IntegrityError:
+                outcome.statement = None
+        known, outcome.changed_lines = _known_lines(cursor, account, parsed, keys)
+        outcome.known_lines = known
+        if known == count and _same_statement_exists(account, parsed):
+            return outcome  # the same statement again, in another file: nothing to add
+        known_keys: set[str] = set()
+        if known:
+            cursor.execute(
+                "SELECT k.natural_key FROM cash_import_key k JOIN cash_bankstatementline l "
+                "ON l.account_id = %s AND l.natural_key = k.natural_key",
+                [account.pk],
+            )
+            known_keys = {row[0] for row in cursor.fetchall()}
+    return write(known_keys)
 
 
 def import_statement_file(

@@ -140,16 +140,25 @@ SELECT s.line_id, s.item_key FROM cash_suggestion s WHERE s.status = 'rejected'
     )
 
 
-def _allocate(cursor: Any, table: str, method: str, run_id: int) -> int:
-    """Allocate every (line_id, item_id) pair of `table` in full. In line order:
-    the allocation index and then the counter trigger's updates of the lines
-    go through their pages in order, not at random."""
+def _allocate(
+    cursor: Any, table: str, method: str, run_id: int, *, amounts_given: bool = False
+) -> int:
+    """Allocate every (line_id, item_id) pair of `table` in full: the item's
+    whole amount, read from m_items or, with `amounts_given`, from `table`'s
+    own amount_minor. In line order: the allocation index and then the counter
+    trigger's updates of the lines go through their pages in order, not at
+    random."""
+    amount, source = (
+        ("t.amount_minor", f"{table} t")
+        if amounts_given
+        else ("abs(i.amount_minor)", f"{table} t JOIN m_items i ON i.id = t.item_id")
+    )
     return _exec(
         cursor,
         f"""
 INSERT INTO cash_allocation (line_id, item_id, amount_minor, method, run_id, created_at)
-SELECT t.line_id, t.item_id, abs(i.amount_minor), %s, %s, now()
-  FROM {table} t JOIN m_items i ON i.id = t.item_id
+SELECT t.line_id, t.item_id, {amount}, %s, %s, now()
+  FROM {source}
  ORDER BY t.line_id, t.item_id
 """,
         [method, run_id],
@@ -181,11 +190,11 @@ def _tier_reference(cursor: Any, run_id: int) -> int:
         cursor,
         """
 CREATE TEMP TABLE t_tokens ON COMMIT DROP AS
-SELECT l.la, k, false AS item, l.id
+SELECT l.la, k, false AS item, l.id, l.amount_minor AS amount, l.currency
   FROM m_lines l, unnest(string_to_array(l.reference_keys, ' ')) AS k
  WHERE l.reference_keys <> ''
 UNION ALL
-SELECT i.la, k, true, i.id
+SELECT i.la, k, true, i.id, i.amount_minor, i.currency
   FROM m_items i, unnest(string_to_array(i.reference_keys, ' ')) AS k
  WHERE i.reference_keys <> ''
 """,
@@ -197,26 +206,34 @@ CREATE TEMP TABLE t_keys ON COMMIT DROP AS
 SELECT * FROM (
     SELECT la, k, count(*) FILTER (WHERE NOT item) AS lines_with_key,
            count(*) FILTER (WHERE item) AS items_with_key,
-           min(id) FILTER (WHERE NOT item) AS line_id, min(id) FILTER (WHERE item) AS item_id
+           min(id) FILTER (WHERE NOT item) AS line_id, min(id) FILTER (WHERE item) AS item_id,
+           -- for a token once on each side: whether its line and item are of one amount
+           min(amount) FILTER (WHERE NOT item) = min(amount) FILTER (WHERE item)
+           AND min(currency) FILTER (WHERE NOT item) = min(currency) FILTER (WHERE item)
+               AS same_amount,
+           min(amount) FILTER (WHERE item) AS item_amount
       FROM t_tokens GROUP BY la, k) c
  WHERE lines_with_key > 0 AND items_with_key BETWEEN 1 AND %s
 """,
         [MAX_GROUP],
     )
-    # Every (line, item) sharing a token; whether the token is unique on each side.
+    # Every (line, item) sharing a token; whether the token is unique on each
+    # side, and whether the two are of one amount and currency (carried along
+    # from the tokens, so no step below joins a million lines and items again).
     _exec(
         cursor,
         """
 CREATE TEMP TABLE t_refpairs ON COMMIT DROP AS
-SELECT line_id, item_id, k, lines_with_key, items_with_key
+SELECT line_id, item_id, k, lines_with_key, items_with_key, same_amount, item_amount
   FROM t_keys WHERE lines_with_key = 1 AND items_with_key = 1
 UNION ALL (
 WITH shared AS (
-    SELECT t.la, t.k, t.item, t.id, s.lines_with_key, s.items_with_key
+    SELECT t.la, t.k, t.item, t.id, t.amount, t.currency, s.lines_with_key, s.items_with_key
       FROM t_tokens t
       JOIN (SELECT * FROM t_keys WHERE lines_with_key > 1 OR items_with_key > 1) s
         ON s.la = t.la AND s.k = t.k)
-SELECT lt.id, it.id, lt.k, lt.lines_with_key, lt.items_with_key
+SELECT lt.id, it.id, lt.k, lt.lines_with_key, lt.items_with_key,
+       lt.amount = it.amount AND lt.currency = it.currency, it.amount
   FROM shared lt JOIN shared it ON it.la = lt.la AND it.k = lt.k AND it.item
  WHERE NOT lt.item)
 """,
@@ -230,21 +247,20 @@ SELECT lt.id, it.id, lt.k, lt.lines_with_key, lt.items_with_key
 CREATE TEMP TABLE t_ref_auto ON COMMIT DROP AS
 WITH one_item AS (
         SELECT line_id, min(item_id) AS item_id,
-               bool_or(lines_with_key = 1 AND items_with_key = 1) AS unique_key
+               bool_or(lines_with_key = 1 AND items_with_key = 1) AS unique_key,
+               bool_and(same_amount) AS same_amount, min(item_amount) AS amount
           FROM t_refpairs GROUP BY line_id HAVING min(item_id) = max(item_id)),
      one_line AS (
         SELECT item_id FROM t_refpairs GROUP BY item_id HAVING min(line_id) = max(line_id))
-SELECT c.line_id, c.item_id
+SELECT c.line_id, c.item_id, abs(c.amount) AS amount_minor
   FROM one_item c
   JOIN one_line USING (item_id)
-  JOIN m_lines l ON l.id = c.line_id
-  JOIN m_items i ON i.id = c.item_id
- WHERE c.unique_key AND l.amount_minor = i.amount_minor AND l.currency = i.currency
+ WHERE c.unique_key AND c.same_amount
    AND NOT EXISTS (SELECT 1 FROM m_rejected r WHERE r.line_id = c.line_id
                     AND r.item_key = c.item_id::text)
 """,
     )
-    matched = _allocate(cursor, "t_ref_auto", "reference", run_id)
+    matched = _allocate(cursor, "t_ref_auto", "reference", run_id, amounts_given=True)
     # A batch: one line carries a token shared by 2-12 items that add up to it.
     _exec(
         cursor,

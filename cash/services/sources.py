@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, transaction
 
 from lib.money import CURRENCY_EXPONENTS
 
@@ -84,10 +84,20 @@ register(VENDOR_PAYOUTS)
 WRITE_OFF_KIND = "write_off"
 
 
+SYNC_LOCK = 0x6F70656E  # "open": one sync at a time (beat and a run's catch-up)
+
+
 def sync_open_items() -> int:
-    """Copy every source's rows not yet seen into cash_openitem; how many were new."""
+    """Copy every source's rows not yet seen into cash_openitem; how many were new.
+
+    Run every few minutes from beat (cash.tasks.sync_open_items), so items are
+    open soon after their payout is recorded, and at the start of every
+    reconciliation run, which then only catches up what came since. Two syncs
+    take turns (a transaction-level advisory lock), so the second finds the
+    first's items and adds nothing."""
     added = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK])
         for source in SOURCES.values():
             cursor.execute(
                 f"""

@@ -70,7 +70,7 @@ def compact(text: str | None) -> str:
 
 def account_id(text: str | None) -> str:
     """An IBAN or account number as stored and compared: upper case, no spaces."""
-    return re.sub(r"\s+", "", text or "").upper()
+    return "".join(text.split()).upper() if text else ""
 
 
 def read_currency(text: str | None, where: str) -> str:

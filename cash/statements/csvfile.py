@@ -16,6 +16,7 @@ import io
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from .base import ParsedLine, ParsedStatement, StatementFileError, account_id, compact, read_amount
@@ -73,7 +74,7 @@ def filled_rows(
     """The rows after the header that are not blank, with their line numbers; a
     row whose width is not the header's raises `error`."""
     for line, row in rows:
-        if not any(value.strip() for value in row):
+        if not "".join(row).strip():  # blank: every cell empty or white space
             continue
         if len(row) != width:
             raise error(f"row {line}: {len(row)} columns, the header has {width}.")
@@ -105,31 +106,44 @@ def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
     statement = ParsedStatement(format="csv", currency=currency, where="the file")
     balances: list[Decimal] = []
     width = len(header)
-
-    def cell(row: list[str], name: str) -> str:
-        index = columns.get(name)
-        return row[index].strip() if index is not None else ""
+    # Every mapped cell of a row in one call, in MAPPED's order; an unmapped
+    # one reads the empty cell appended to each row.
+    cells = itemgetter(*(columns.get(name, width) for name in MAPPED))
+    has_amount, has_balance = "amount" in columns, "balance" in columns
+    append = statement.lines.append
 
     for line, row in filled_rows(rows, width):
+        row.append("")
+        (
+            booking_text,
+            value_text,
+            amount_text,
+            debit,
+            credit,
+            row_currency,
+            counterparty,
+            counterparty_account,
+            remittance,
+            reference,
+            end_to_end,
+            balance_text,
+        ) = map(str.strip, cells(row))
         where = f"row {line}"
-        row_currency = cell(row, "currency").upper() or currency
+        row_currency = row_currency.upper() or currency
         if row_currency != currency:
             raise StatementFileError(
                 f"{where}: the row is in {row_currency}, the account in {currency}."
             )
         try:
-            booked = read_date(cell(row, "booking_date"))
-            valued = read_date(cell(row, "value_date")) if cell(row, "value_date") else None
+            booked = read_date(booking_text)
+            valued = read_date(value_text) if value_text else None
         except ValueError:
             raise StatementFileError(
                 f"{where}: a date does not read as {mapping.date_format!r}."
             ) from None
-        if "amount" in columns:
-            amount = read_amount(
-                cell(row, "amount"), currency, f"{where} amount", decimal_comma=comma
-            )
+        if has_amount:
+            amount = read_amount(amount_text, currency, f"{where} amount", decimal_comma=comma)
         else:
-            debit, credit = cell(row, "debit"), cell(row, "credit")
             if bool(debit) == bool(credit):
                 raise StatementFileError(f"{where}: give either a debit or a credit.")
             amount = (
@@ -137,22 +151,21 @@ def parse(data: bytes, mapping: Any, currency: str) -> list[ParsedStatement]:
                 if debit
                 else abs(read_amount(credit, currency, f"{where} credit", decimal_comma=comma))
             )
-        if "balance" in columns:
+        if has_balance:
             balances.append(
-                read_amount(cell(row, "balance"), currency, f"{where} balance", decimal_comma=comma)
+                read_amount(balance_text, currency, f"{where} balance", decimal_comma=comma)
             )
-        reference = cell(row, "reference")
-        statement.lines.append(
+        append(
             ParsedLine(
                 booking_date=booked,
                 value_date=valued,
                 amount=amount,
                 currency=currency,
-                counterparty=compact(cell(row, "counterparty"))[:140],
-                counterparty_account=account_id(cell(row, "counterparty_account"))[:40],
-                remittance=compact(cell(row, "remittance"))[:2000],
+                counterparty=compact(counterparty)[:140],
+                counterparty_account=account_id(counterparty_account)[:40],
+                remittance=compact(remittance)[:2000],
                 bank_reference=reference[:140],
-                end_to_end_id=cell(row, "end_to_end")[:140],
+                end_to_end_id=end_to_end[:140],
                 key_id=reference,
                 key_source="csv_id" if reference else "",
                 where=where,

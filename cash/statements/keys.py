@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 from .base import ParsedLine
@@ -59,15 +58,14 @@ def _hash_key(account: str, line: ParsedLine, occurrence: int) -> str:
 
 def assign_keys(account: str, lines: Iterable[ParsedLine]) -> list[tuple[str, str, bool]]:
     """(natural_key, key_source, key_conflict) for each line, in order."""
-    seen_ids: Counter[str] = Counter()
-    seen_hashes: Counter[str] = Counter()
+    seen_ids: dict[str, int] = {}
+    seen_hashes: dict[str, int] = {}
     taken: set[str] = set()
     keys = []
     for line in lines:
         if line.key_id and is_real_id(line.key_id):
             base = f"{PREFIX[line.key_source]}:{line.key_id.strip()}"[:190]
-            seen_ids[base] += 1
-            count = seen_ids[base]
+            count = seen_ids[base] = seen_ids.get(base, 0) + 1
             key = base if count == 1 else f"{base}#{count}"
             while key in taken:  # a bank id that itself ends in "#2"
                 count += 1
@@ -75,8 +73,8 @@ def assign_keys(account: str, lines: Iterable[ParsedLine]) -> list[tuple[str, st
             keys.append((key, line.key_source, count > 1))
         else:
             probe = _hash_key(account, line, 0)
-            seen_hashes[probe] += 1
-            keys.append((_hash_key(account, line, seen_hashes[probe]), "hash", False))
+            occurrence = seen_hashes[probe] = seen_hashes.get(probe, 0) + 1
+            keys.append((_hash_key(account, line, occurrence), "hash", False))
         taken.add(keys[-1][0])
     if any(count > 1 for count in seen_ids.values()):
         # The first line of a repeated id is in conflict too.
@@ -100,11 +98,14 @@ def reference_keys(*texts: str) -> str:
         if not text or not HAS_DIGIT.search(text):
             continue
         for token in TOKEN.findall(text):
+            if not HAS_DIGIT.search(token):
+                continue  # nor does any part of it hold one
             # "PO-2026/0042" is a key as written ("PO20260042"), and so are its
             # parts when banks split it: "INV/2026/0042" or "PO-1/ACME GmbH".
             parts = token.split("/") if "/" in token else ()
             for piece in (token, *parts):
-                key = NOT_ALNUM.sub("", piece.upper())
+                # TOKEN is ASCII: a piece of letters and digits only needs no cleaning.
+                key = piece.upper() if piece.isalnum() else NOT_ALNUM.sub("", piece.upper())
                 if len(key) >= 4 and HAS_DIGIT.search(key):
                     found[key[:60]] = None
     return " ".join(found)

@@ -340,6 +340,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cash.tasks.daily_receivables",
         "schedule": crontab(hour=3, minute=30),
     },
+    # Every five minutes: an open item for each payout recorded since (a run
+    # catches up the rest at its start; cash.services.sources).
+    "sync-open-items": {
+        "task": "cash.tasks.sync_open_items",
+        "schedule": crontab(minute="*/5"),
+    },
     # Weekly (Monday night) each bank account's month to date, and on the 1st
     # the month that just ended; signed-off months are left as signed.
     "reconcile-periods-weekly": {

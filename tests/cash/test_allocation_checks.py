@@ -92,3 +92,26 @@ def test_a_bulk_statement_moves_every_counter_and_is_checked_like_any(account, b
     # The same pairs again, or a line allocated twice: refused.
     with pytest.raises(IntegrityError), transaction.atomic():
         _allocate_all(lines, items, 100, run)
+
+
+def test_a_bulk_statement_naming_a_line_twice_adds_both_to_it(account, bank_ledger_account):
+    # The bulk path updates one row per allocation; with a line named twice it
+    # updates fewer, is undone, and the general path sums the line's two halves.
+    lines, items = _bulk_lines_and_items(account, bank_ledger_account, BULK_ALLOCATIONS)
+    run = ReconciliationRun.objects.create()
+    pairs = [(lines[0], items[0], 50), (lines[0], items[1], 50)]
+    pairs += [(line, item, 100) for line, item in zip(lines[2:], items[2:], strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO cash_allocation (line_id, item_id, amount_minor, method, run_id, "
+            "created_at) SELECT l, i, a, 'reference', %s, now() "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS t(l, i, a)",
+            [run.pk, *map(list, zip(*pairs, strict=True))],
+        )
+    counters = dict(BankStatementLine.objects.values_list("id", "allocated_minor"))
+    assert counters[lines[0]] == 100 and counters[lines[1]] == 0
+    assert BankStatementLine.objects.get(pk=lines[0]).status == "matched"
+    assert sum(counters.values()) == 100 * (len(lines) - 1)
+    remaining = dict(OpenItem.objects.values_list("id", "remaining_minor"))
+    assert remaining[items[0]] == remaining[items[1]] == 50
+    assert sum(remaining.values()) == 100

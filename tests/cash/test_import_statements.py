@@ -92,6 +92,32 @@ def test_an_overlapping_statement_adds_only_its_new_lines(account):
     assert BankStatementLine.objects.count() == 4
 
 
+def test_a_known_line_the_probes_miss_is_still_left_out(account):
+    # The import probes a sample of a file's keys and, finding none known,
+    # writes the lines at once; a known line between the probes makes that
+    # COPY fail on the unique key, and the careful count takes over.
+    import_statement_file(data=camt([Entry("-5.00", acct_svcr_ref="KNOWN")]))
+    new = [Entry("-1.00", acct_svcr_ref=f"NEW-{n:04}") for n in range(600)]
+    # 601 lines: every second key is probed (and the last); the known one is not.
+    later = camt([new[0], Entry("-5.00", acct_svcr_ref="KNOWN"), *new[1:]], statement_id="S2")
+    result = import_statement_file(data=later)
+    assert (result.new_lines, result.known_lines) == (600, 1)
+    assert BankStatementLine.objects.count() == 601
+    assert BankStatementLine.objects.filter(natural_key="ref:KNOWN").count() == 1
+    statement = BankStatement.objects.get(statement_ref="S2")
+    assert (statement.new_lines, statement.known_lines) == (600, 1)
+    assert BankStatement.objects.count() == 2
+
+
+def test_a_statement_without_lines_is_kept_once(account):
+    empty = camt([], statement_id="QUIET-DAY")
+    first = import_statement_file(data=empty)
+    assert (first.new_lines, first.known_lines) == (0, 0)
+    rewritten = empty.replace(b"<GrpHdr><MsgId>M1", b"<GrpHdr><MsgId>M2")
+    import_statement_file(data=rewritten)
+    assert BankStatement.objects.filter(statement_ref="QUIET-DAY").count() == 1
+
+
 def test_same_day_twins_without_ids_are_both_kept_and_not_doubled_on_reimport(account):
     twins = [Entry("-40.00", remittance="coffee"), Entry("-40.00", remittance="coffee")]
     import_statement_file(data=camt(twins))
@@ -319,6 +345,38 @@ def test_a_csv_without_a_mapped_column_is_refused(mapping, account):
     data = SPARKASSE.replace("Saldo", "Kontostand")
     with refused("invalid_file", says="no column 'Saldo'"):
         import_statement_file(data=data.encode(), account=account)
+
+
+def test_csv_cells_with_copys_special_characters_are_stored_as_the_bank_wrote_them(account):
+    # COPY's text format escapes backslash, tab, newline and carriage return;
+    # the unit separator is what the import joins a row's cells with before
+    # escaping them in one pass, so a cell holding one takes the slow path.
+    account.csv_mapping = CsvMapping.objects.create(
+        name="With ids",
+        booking_date_column="Date",
+        amount_column="Amount",
+        remittance_column="Text",
+        reference_column="Id",
+    )
+    account.save()
+    references = ["A\tB\\C", "D\x1fE", "F\rG", "plain"]
+    rows = "".join(
+        f'2026-11-0{day},-1.00,"{text}","{reference}"\n'
+        for day, (text, reference) in enumerate(
+            zip(["back\\slash", "unit \x1f sep", "new\nline", "x"], references, strict=True),
+            start=1,
+        )
+    )
+    data = ("Date,Amount,Text,Id\n" + rows).encode()
+    assert import_statement_file(data=data, account=account).new_lines == 4
+    stored = [(line.remittance, line.bank_reference, line.natural_key) for line in lines()]
+    assert stored == [
+        ("back\\slash", "A\tB\\C", "id:A\tB\\C"),
+        ("unit sep", "D\x1fE", "id:D\x1fE"),
+        ("new line", "F\rG", "id:F\rG"),
+        ("x", "plain", "id:plain"),
+    ]
+    assert import_statement_file(data=data + b"\n", account=account).known_lines == 4
 
 
 # ---------------------------------------------------------------- detection and command

@@ -52,6 +52,18 @@ def test_provider_payouts_are_a_registered_source_of_bank_credits(payout, accoun
     assert sync_open_items() == 0
 
 
+def test_beat_opens_items_for_new_payouts_between_runs(payout, account, settings):
+    from cash.tasks import sync_open_items as task
+
+    schedule = {entry["task"]: entry for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "cash.tasks.sync_open_items" in schedule
+    assert task.delay().get() == 1
+    assert OpenItem.objects.filter(kind="provider_payout", source_id=payout.pk).count() == 1
+    assert task.delay().get() == 0
+    # The run's own catch-up finds nothing more to add.
+    assert reconcile().items_added == 0
+
+
 def test_the_payout_id_in_the_remittance_matches_the_bank_credit(payout, account):
     import_statement_file(
         data=camt([Entry("105.73", "2026-11-06", remittance="STRIPE PAYOUT po_1QxYz")])
