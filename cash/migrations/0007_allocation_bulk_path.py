@@ -9,6 +9,7 @@ from django.db import migrations
 
 from lib.pgtriggers import run
 
+
 def install(apps, schema_editor):
     from cash import triggers
 
