@@ -141,13 +141,18 @@ class EstimatedCountPaginator(Paginator):
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
+            # A partitioned table (refunds.partitions) has its rows, and its
+            # estimates, in its partitions: the sum over the leaves (a plain
+            # table is its own one leaf).
             cursor.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
+                "SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0) "
+                "FROM pg_partition_tree(to_regclass(%s)) t "
+                "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
                 [connection.ops.quote_name(queryset.model._meta.db_table)],
             )
             row = cursor.fetchone()
-        # -1 means never analysed: no estimate to trust.
-        if row is None or row[0] is None or row[0] < 0:
+        # -1 means never analysed (every leaf): no estimate to trust.
+        if row is None or row[0] is None:
             return None
         return int(row[0])
 
