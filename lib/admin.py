@@ -142,13 +142,14 @@ class EstimatedCountPaginator(Paginator):
             return None
         with connection.cursor() as cursor:
             # A partitioned table (refunds.partitions) has its rows, and its
-            # estimates, in its partitions: the sum over the leaves (a plain
-            # table is its own one leaf).
+            # estimates, in its partitions: the sum over the leaves (or the
+            # plain table's own).
+            table = connection.ops.quote_name(queryset.model._meta.db_table)
             cursor.execute(
-                "SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0) "
-                "FROM pg_partition_tree(to_regclass(%s)) t "
-                "JOIN pg_class c ON c.oid = t.relid WHERE t.isleaf",
-                [connection.ops.quote_name(queryset.model._meta.db_table)],
+                "SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0) FROM pg_class c "
+                "WHERE c.relkind <> 'p' AND (c.oid = to_regclass(%s) OR c.oid IN "
+                "(SELECT relid FROM pg_partition_tree(to_regclass(%s)) WHERE isleaf))",
+                [table, table],
             )
             row = cursor.fetchone()
         # -1 means never analysed (every leaf): no estimate to trust.

@@ -12,6 +12,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from lib.admin import EstimatedCountPaginator
 from portal.models import Notification
 from refunds import outbox
 from refunds.models import CaseEvent, EventKind, OutboxMessage, RefundCase
@@ -218,6 +219,20 @@ def test_the_composite_key_refuses_a_wrong_created_at(worked_case, acme):
             vendor=acme, case=worked_case, event_id=event.pk, subject="s", body="b"
         )
     assert note.event_created_at == event.created_at
+
+
+@pytest.mark.django_db
+def test_the_admin_estimates_a_partitioned_table_from_its_partitions(worked_case):
+    # Autovacuum analyses the partitions, never the partitioned table itself.
+    month = Month(EVENTS, month_of(worked_case.events.get().created_at))
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {month.name}")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [EVENTS])
+        assert cursor.fetchone()[0] < 0  # the parent: never analysed
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [month.name])
+        in_month = cursor.fetchone()[0]
+    assert in_month >= 0
+    assert EstimatedCountPaginator(CaseEvent.objects.all(), 50).estimate() == int(in_month)
 
 
 @pytest.mark.django_db
