@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from lib.admin import EstimatedCountPaginator
 from portal.models import Notification
-from refunds import outbox
+from refunds import outbox, partitions
 from refunds.models import CaseEvent, EventKind, OutboxMessage, RefundCase
 from refunds.partitions import (
     Month,
@@ -111,6 +111,19 @@ def test_create_ahead_refuses_a_month_with_rows_in_default(worked_case):
         create_ahead(0, today=moment.date())
     assert not exists(Month(EVENTS, month_of(moment)).name)
     # The row is still where it was, nothing lost.
+    assert where(EVENTS, event.pk) == f"{EVENTS}_default"
+
+
+@pytest.mark.django_db
+def test_a_row_reaching_default_after_the_check_is_refused_the_same_way(worked_case, monkeypatch):
+    """The count said DEFAULT had none of the month, then a row came: PostgreSQL
+    refuses the partition under its lock, and so does create_ahead."""
+    moment = datetime(2031, 7, 2, tzinfo=UTC)
+    event = event_at(worked_case, moment)
+    monkeypatch.setattr(partitions, "rows_in_default", lambda month: 0)
+    with pytest.raises(PartitionError, match="of 2031-07 are in the DEFAULT partition"):
+        create_ahead(0, today=moment.date())
+    assert not exists(Month(EVENTS, month_of(moment)).name)
     assert where(EVENTS, event.pk) == f"{EVENTS}_default"
 
 
