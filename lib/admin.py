@@ -141,13 +141,19 @@ class EstimatedCountPaginator(Paginator):
         if connection.vendor != "postgresql":
             return None
         with connection.cursor() as cursor:
+            # A partitioned table (refunds.partitions) has its rows, and its
+            # estimates, in its partitions: the sum over the leaves (or the
+            # plain table's own).
+            table = connection.ops.quote_name(queryset.model._meta.db_table)
             cursor.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)",
-                [connection.ops.quote_name(queryset.model._meta.db_table)],
+                "SELECT sum(c.reltuples) FILTER (WHERE c.reltuples >= 0) FROM pg_class c "
+                "WHERE c.relkind <> 'p' AND (c.oid = to_regclass(%s) OR c.oid IN "
+                "(SELECT relid FROM pg_partition_tree(to_regclass(%s)) WHERE isleaf))",
+                [table, table],
             )
             row = cursor.fetchone()
-        # -1 means never analysed: no estimate to trust.
-        if row is None or row[0] is None or row[0] < 0:
+        # -1 means never analysed (every leaf): no estimate to trust.
+        if row is None or row[0] is None:
             return None
         return int(row[0])
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from ledger.models import SettlementStatement
 from refunds.models import CaseEvent, RefundCase
+from refunds.models.fields import EventCreatedAtField
 from vendors.models import Vendor
 
 
@@ -33,7 +34,9 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="notifications",
+        db_constraint=False,  # the key is (event_id, event_created_at): migration 0003
     )
+    event_created_at = EventCreatedAtField()
     statement = models.ForeignKey(
         SettlementStatement,
         null=True,

@@ -4,7 +4,7 @@ the message), so a redelivered or duplicated task finds nothing left to do."""
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
-from . import outbox
+from . import outbox, partitions
 
 
 @shared_task(
@@ -35,3 +35,18 @@ def sweep_outbox() -> list[str]:
     consumers = outbox.pending_consumers()
     outbox.dispatch(*consumers)
     return consumers
+
+
+@shared_task(acks_late=True)
+def maintain_partitions() -> dict[str, list[str]]:
+    """Daily: make the coming months' partitions of the case events and the
+    outbox, and detach old months if settings.PARTITION_DETACH_AFTER_MONTHS
+    says so (refunds.partitions). Idempotent: a missed day catches up."""
+    from django.conf import settings
+
+    made = partitions.create_ahead(settings.PARTITION_MONTHS_AHEAD)
+    detached: list[str] = []
+    if settings.PARTITION_DETACH_AFTER_MONTHS:
+        verdicts = partitions.detach(settings.PARTITION_DETACH_AFTER_MONTHS)
+        detached = [v.month.name for v in verdicts if v.detachable]
+    return {"created": made, "detached": detached}

@@ -323,6 +323,50 @@ REBUILD_SUMMARY = (
     + EXPECTED
 )
 
+# --- refunds.OutboxMessage: one number per message of a case and consumer -------
+# The table is partitioned by month (refunds.partitions), and a unique index on
+# a partitioned table must include the partition key (created_at), which would
+# let two rows of one case share a number a month apart. Instead every writer of
+# a numbered message first locks the case's row, the counter the number came
+# from (refunds.outbox._take_sequences and the case's INSERT already hold it, so
+# this costs nothing more there), then looks for the number through
+# outbox_case_sequence_idx. Two writers of one case therefore queue on that
+# row, and the second's look (a new snapshot: READ COMMITTED, a volatile
+# function) sees what the first committed.
+
+OUTBOX_SEQUENCE_ONCE = Function(
+    "refunds_outbox_sequence_once()",
+    r"""
+CREATE OR REPLACE FUNCTION refunds_outbox_sequence_once() RETURNS trigger AS $$
+BEGIN
+    PERFORM 1 FROM refunds_refundcase WHERE id = NEW.case_id FOR NO KEY UPDATE;
+    IF EXISTS (
+        SELECT 1 FROM refunds_outboxmessage m
+        WHERE m.case_id = NEW.case_id AND m.consumer = NEW.consumer
+          AND m.sequence = NEW.sequence AND m.id <> NEW.id
+    ) THEN
+        RAISE EXCEPTION 'refunds: case % already has outbox message % for %',
+            NEW.case_id, NEW.sequence, NEW.consumer
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'outbox_case_sequence_once';
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+""",
+)
+
+OUTBOX_SEQUENCE_ONCE_TRIGGER = Trigger(
+    "refunds_outbox_sequence_once",
+    "refunds_outboxmessage",
+    r"""
+CREATE TRIGGER refunds_outbox_sequence_once
+    BEFORE INSERT OR UPDATE OF consumer, case_id, sequence ON refunds_outboxmessage
+    FOR EACH ROW
+    WHEN (NEW.sequence IS NOT NULL AND NEW.case_id IS NOT NULL)
+    EXECUTE FUNCTION refunds_outbox_sequence_once();
+""",
+)
+
 # --- PostgreSQL-only indexes ------------------------------------------------------
 # Trigram GIN indexes for the vendor portal's search on a million cases, which
 # is `icontains`, written by Django as `UPPER(col::text) LIKE UPPER('%term%')`.
@@ -336,10 +380,11 @@ TRIGRAM_INDEXES = {
     "order_line_sku_trgm_idx": "refunds_orderline USING gin (UPPER(sku::text) gin_trgm_ops)",
 }
 
-FUNCTIONS = (ORDER_LINE_IDENTITY, DAY, RANK, *SUMMARY_FUNCTIONS.values())
+FUNCTIONS = (ORDER_LINE_IDENTITY, DAY, RANK, *SUMMARY_FUNCTIONS.values(), OUTBOX_SEQUENCE_ONCE)
 
 TRIGGERS = (
     ORDER_LINE_IDENTITY_TRIGGER,
+    OUTBOX_SEQUENCE_ONCE_TRIGGER,
     *(summary_trigger(table, event) for table in SUMMARY_FUNCTIONS for event in REFERENCING),
 )
 

@@ -73,8 +73,8 @@ INSERT_EVENT = """
 """
 INSERT_OUTBOX = """
     INSERT INTO refunds_outboxmessage (
-        consumer, topic, order_id, case_id, event_id, sequence, created_at, available_at,
-        attempts, last_error, failed_at
+        consumer, topic, order_id, case_id, event_id, event_created_at, sequence, created_at,
+        available_at, attempts, last_error, failed_at
     ) VALUES %s
 """
 UPDATE_LINES = """
@@ -252,8 +252,8 @@ class Baseline:
                         cur,
                         INSERT_OUTBOX,
                         [
-                            (consumer, "case.opened", None, case_pk, event_pk, 1, now, now, 0,
-                             "", None)
+                            (consumer, "case.opened", None, case_pk, event_pk, now, 1, now, now,
+                             0, "", None)
                             for consumer in self.outbox_consumers
                         ],
                     )  # fmt: skip

@@ -319,6 +319,12 @@ CELERY_BEAT_SCHEDULE = {
     # Cheap when idle (one indexed EXISTS); coalesced drains when not, so a
     # broker that comes back has its backlog drained within seconds.
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 5.0},
+    # Daily: next months' partitions of the case events and the outbox exist
+    # before their first row (a row of a month without one lands in DEFAULT).
+    "maintain-partitions": {
+        "task": "refunds.tasks.maintain_partitions",
+        "schedule": crontab(hour=3, minute=5),
+    },
     "retry-webhooks": {"task": "webhooks.tasks.retry_due_webhooks", "schedule": 30.0},
     # Hourly, so that each run deletes at most an hour's worth of records.
     "purge-idempotency-records": {
@@ -403,6 +409,12 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
+# Monthly partitions of the case events and the outbox (refunds.partitions):
+# the daily task keeps this many months made ahead of the current one, and
+# detaches (never drops) months older than PARTITION_DETACH_AFTER_MONTHS that
+# nothing needs; 0 leaves detaching to `manage.py partitions detach`.
+PARTITION_MONTHS_AHEAD = int(env_str("PARTITION_MONTHS_AHEAD", "3"))
+PARTITION_DETACH_AFTER_MONTHS = int(env_str("PARTITION_DETACH_AFTER_MONTHS", "0"))
 
 # /readyz and `manage.py check_ready` (ops.health). The sweeper runs every
 # minute, so a pending message older than the lag limit means nothing drains;

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from lib.constraints import amounts_equal
 from lib.fields import non_negative
 from refunds.models import CaseEvent, Order, OrderLine, RefundCase
+from refunds.models.fields import EventCreatedAtField
 from vendors.models import Vendor
 
 from .documents import (
@@ -136,7 +137,9 @@ class Invoice(IssuedDocument):
         on_delete=models.PROTECT,
         related_name="+",
         help_text="The dispute resolution whose commission correction this documents.",
+        db_constraint=False,  # the key is (event_id, event_created_at): migration 0005
     )
+    event_created_at = EventCreatedAtField()
     seller_vendor = models.ForeignKey(
         Vendor,
         null=True,

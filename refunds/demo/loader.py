@@ -100,18 +100,22 @@ def queue_ledger_backlog() -> int:
     dispute). One INSERT ... SELECT each, so it scales with the data."""
     outbox_table = OutboxMessage._meta.db_table
     now = timezone.now()
-    columns = "consumer, topic, order_id, case_id, event_id, created_at, available_at, attempts, last_error"
+    columns = (
+        "consumer, topic, order_id, case_id, event_id, event_created_at, created_at, "
+        "available_at, attempts, last_error"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {outbox_table} ({columns}) "
-            f"SELECT 'ledger', 'order.paid', id, NULL, NULL, %s, %s, 0, '' "
+            f"SELECT 'ledger', 'order.paid', id, NULL, NULL, NULL, %s, %s, 0, '' "
             f"FROM {Order._meta.db_table} WHERE number LIKE %s ORDER BY id",
             [now, now, f"{ORDER_PREFIX}%"],
         )
         orders = cursor.rowcount
         cursor.execute(
             f"INSERT INTO {outbox_table} ({columns}) "
-            f"SELECT 'ledger', 'case.status_changed', NULL, e.case_id, e.id, %s, %s, 0, '' "
+            f"SELECT 'ledger', 'case.status_changed', NULL, e.case_id, e.id, e.created_at, %s, %s, "
+            "0, '' "
             f"FROM {CaseEvent._meta.db_table} e "
             f"JOIN {RefundCase._meta.db_table} c ON c.id = e.case_id "
             f"JOIN {Order._meta.db_table} o ON o.id = c.order_id "

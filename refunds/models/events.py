@@ -8,6 +8,7 @@ from vendors.models import Vendor
 
 from ..statuses import CaseStatus
 from .cases import RefundCase
+from .fields import EventCreatedAtField
 
 
 class EventKind(models.TextChoices):
@@ -38,6 +39,11 @@ class CaseEvent(models.Model):
 
     Written in the same transaction as the change it records; consumers (ledger
     posting, notifications) read these rows and mark what they processed.
+
+    On PostgreSQL the table is partitioned by month of `created_at`
+    (refunds.partitions): its primary key there is (id, created_at), and rows
+    pointing at an event carry its `created_at` too (EventCreatedAtField).
+    Django knows `id` as the key; ids come from the one identity sequence.
     """
 
     case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="events")
@@ -106,8 +112,14 @@ def attachment_path(instance: "Attachment", filename: str) -> str:
 class Attachment(models.Model):
     case = models.ForeignKey(RefundCase, on_delete=models.CASCADE, related_name="attachments")
     event = models.OneToOneField(
-        CaseEvent, on_delete=models.CASCADE, related_name="attachment", null=True, blank=True
+        CaseEvent,
+        on_delete=models.CASCADE,
+        related_name="attachment",
+        null=True,
+        blank=True,
+        db_constraint=False,  # the key is (event_id, event_created_at): migration 0002
     )
+    event_created_at = EventCreatedAtField()
     file = models.FileField(upload_to=attachment_path)
     filename = models.CharField(max_length=255)
     content_type = models.CharField(max_length=100, blank=True)

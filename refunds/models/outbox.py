@@ -5,6 +5,7 @@ from django.db.models import Q
 
 from .cases import RefundCase
 from .events import CaseEvent
+from .fields import EventCreatedAtField
 from .orders import Order
 
 
@@ -14,6 +15,7 @@ class OutboxMessage(models.Model):
     Written in the same transaction as the change that caused it, one row per
     subscribed consumer; the consumer deletes the row in the same transaction
     as its effect, so after a crash the work is either done or still here.
+    Partitioned by month of `created_at` on PostgreSQL (refunds.partitions).
     """
 
     consumer = models.CharField(max_length=40)
@@ -25,8 +27,14 @@ class OutboxMessage(models.Model):
         RefundCase, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     event = models.ForeignKey(
-        CaseEvent, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        CaseEvent,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,  # the key is (event_id, event_created_at): migration 0002
     )
+    event_created_at = EventCreatedAtField()
     sequence = models.PositiveIntegerField(
         null=True,
         blank=True,
@@ -48,13 +56,14 @@ class OutboxMessage(models.Model):
                 name="outbox_pending_idx",
                 condition=Q(failed_at__isnull=True),
             ),
-        ]
-        constraints = [
-            # One number per message of a case, whatever writes them concurrently.
-            models.UniqueConstraint(
-                fields=["consumer", "case", "sequence"],
+            # One number per message of a case, whatever writes them concurrently:
+            # the table is partitioned by month (refunds.partitions), so no unique
+            # index can span it; the trigger refunds_outbox_sequence_once
+            # (refunds.triggers) checks through this index under the case's lock.
+            models.Index(
+                fields=["case", "consumer", "sequence"],
+                name="outbox_case_sequence_idx",
                 condition=Q(sequence__isnull=False),
-                name="outbox_case_sequence_once",
             ),
         ]
 

@@ -75,6 +75,7 @@ OUTBOX_COLUMNS = (
     "order_id",
     "case_id",
     "event_id",
+    "event_created_at",
     "sequence",
     "created_at",
     "available_at",
@@ -122,9 +123,9 @@ _outbox_names = ", ".join(
     connection.ops.quote_name(c) for c in _checked(OutboxMessage, OUTBOX_COLUMNS)
 )
 INSERT_EVENT_AND_MESSAGES = (
-    f"WITH event AS ({_event_insert} RETURNING id), "
+    f"WITH event AS ({_event_insert} RETURNING id, created_at), "
     f"messages AS (INSERT INTO {_outbox_table} ({_outbox_names}) "
-    "SELECT consumer, %s, NULL, %s, event.id, %s, %s, %s, 0, '', NULL "
+    "SELECT consumer, %s, NULL, %s, event.id, event.created_at, %s, %s, %s, 0, '', NULL "
     "FROM event, unnest(%s::varchar[]) AS consumer) "
     "SELECT id FROM event"
 )

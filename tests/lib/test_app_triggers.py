@@ -37,14 +37,31 @@ MODULES = {
 
 
 def installed_triggers() -> set[tuple[str, str]]:
-    """(table, trigger) of every trigger made by hand or by pgtrigger (not foreign keys')."""
+    """(table, trigger) of every trigger made by hand or by pgtrigger (not foreign keys',
+    nor the clones PostgreSQL makes of a partitioned table's triggers on its partitions)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             SELECT c.relname, t.tgname FROM pg_trigger t
             JOIN pg_class c ON c.oid = t.tgrelid
             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE NOT t.tgisinternal AND n.nspname = current_schema()
+            WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = current_schema()
+            """
+        )
+        return set(cursor.fetchall())
+
+
+def cloned_triggers() -> set[tuple[str, str, str]]:
+    """(partitioned table, partition, trigger) of each trigger cloned onto a partition."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT parent.relname, c.relname, t.tgname FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_trigger pt ON pt.oid = t.tgparentid
+            JOIN pg_class parent ON parent.oid = pt.tgrelid
+            WHERE NOT t.tgisinternal AND t.tgparentid <> 0 AND n.nspname = current_schema()
             """
         )
         return set(cursor.fetchall())
@@ -149,6 +166,12 @@ def test_every_trigger_is_declared_by_the_app_owning_its_table():
         app = owner(table)
         assert trigger.startswith(f"{app}_"), (table, trigger)
         assert (table, trigger) in {(t.table, t.name) for t in MODULES[app].TRIGGERS}
+    # A partitioned table's triggers are cloned onto each partition, by PostgreSQL:
+    # only from a declared trigger, onto partitions of its own table.
+    for parent, partition, trigger in cloned_triggers():
+        assert (parent, trigger) in found, (parent, partition, trigger)
+        assert partition.startswith(f"{parent}_"), (parent, partition)
+    assert ("refunds_outboxmessage", "refunds_outbox_sequence_once") in found
     # The staff dashboard's summary: refunds' triggers on refunds' tables, none of portal's.
     assert {t for _, t in found if "refundday" in t} == {
         f"refunds_refundday_{table}_{event}s"

@@ -1,0 +1,53 @@
+"""`manage.py partitions`: the monthly partitions of the case events and the
+outbox (refunds.partitions; PostgreSQL only)."""
+
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from lib.cli import positive_int
+from refunds import partitions
+
+
+class Command(BaseCommand):
+    help = (
+        "create-ahead: make the missing monthly partitions of refunds_caseevent and "
+        "refunds_outboxmessage up to --months ahead. detach: detach (not drop) the months "
+        "older than --older-than months that nothing points at and no outbox message is "
+        "left in. --dry-run says what would be done."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        ahead = sub.add_parser("create-ahead")
+        ahead.add_argument("--months", type=positive_int, default=settings.PARTITION_MONTHS_AHEAD)
+        ahead.add_argument("--dry-run", action="store_true")
+        old = sub.add_parser("detach")
+        old.add_argument("--older-than", type=positive_int, default=12, help="Months.")
+        old.add_argument("--dry-run", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not all(partitions.is_partitioned(t) for t in partitions.PARTITIONED_TABLES):
+            raise CommandError("The tables are not partitioned here (PostgreSQL only).")
+        dry_run = options["dry_run"]
+        verb = "would" if dry_run else "did"
+        try:
+            if options["action"] == "create-ahead":
+                made = partitions.create_ahead(options["months"], dry_run=dry_run)
+                for name in made:
+                    self.stdout.write(f"{verb} create {name}")
+                if not made:
+                    self.stdout.write("nothing to create")
+                return
+            verdicts = partitions.detach(options["older_than"], dry_run=dry_run)
+        except partitions.PartitionError as error:
+            raise CommandError(error.message) from error
+        for v in verdicts:
+            if v.detachable:
+                self.stdout.write(f"{verb} detach {v.month.name}")
+            else:
+                self.stdout.write(f"kept {v.month.name}: {v.reason}")
+        if not verdicts:
+            self.stdout.write("nothing old enough to detach")

@@ -1,0 +1,260 @@
+"""Monthly partitions of the case events and the outbox (PostgreSQL only).
+
+refunds_caseevent and refunds_outboxmessage are partitioned by RANGE
+(created_at), one partition per calendar month (UTC), named
+`<table>_yYYYYmMM`, plus `<table>_default` for rows of a month that has no
+partition yet. Migration refunds 0002 made them; from then on:
+
+- `create_ahead` makes the partitions of the current month and the next
+  `months` ones that are missing (idempotent; the daily beat task and
+  `manage.py partitions create-ahead`). A month whose rows already sit in the
+  DEFAULT partition (the task did not run for months, or a row was dated
+  ahead) is refused with what to do: PostgreSQL itself refuses to attach a
+  month over rows of DEFAULT, and moving them here would hold the whole table
+  locked while it copies. The refusal is checked before, and the error that
+  PostgreSQL raises if a row arrives in between is turned into the same one.
+- `detach` detaches (never drops) the monthly partitions wholly before
+  `older_than` months ago, refusing the current month, any month of events a
+  row still points at (attachments, outbox, notifications, invoices: every
+  foreign key to refunds_caseevent, found in the catalog) and any month of
+  outbox with a message left (not drained, or parked as failed). A detached
+  partition stays as a plain table of its own name, to be archived or dropped
+  by hand; its rows are no longer in the parent.
+
+On SQLite (local development) both tables stay plain, and these do nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from .errors import RefundError
+
+# Referenced (events) first: detaching an outbox month never blocks an event month.
+PARTITIONED_TABLES = ("refunds_caseevent", "refunds_outboxmessage")
+MONTH_NAME = re.compile(r"_y(\d{4})m(\d{2})$")
+# Creating or detaching a partition locks the parent table: give up rather
+# than queue every writer behind a long transaction.
+LOCK_TIMEOUT = "5s"
+
+
+class PartitionError(RefundError):
+    def __init__(self, message: str) -> None:
+        super().__init__("partitions", message, code="partitions")
+
+
+@dataclass(frozen=True)
+class Month:
+    table: str
+    start: date
+
+    @property
+    def name(self) -> str:
+        return f"{self.table}_y{self.start.year:04d}m{self.start.month:02d}"
+
+    @property
+    def end(self) -> date:
+        return add_months(self.start, 1)
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        return (
+            datetime.combine(self.start, datetime.min.time(), UTC),
+            datetime.combine(self.end, datetime.min.time(), UTC),
+        )
+
+
+def add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_of(moment: datetime | date | None = None) -> date:
+    """The first day of the (UTC) month of `moment` (default: now)."""
+    if moment is None:
+        moment = timezone.now()
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(UTC).date()
+    return moment.replace(day=1)
+
+
+def is_partitioned(table: str) -> bool:
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_partitioned_table p JOIN pg_class c "
+            "ON c.oid = p.partrelid WHERE c.oid = to_regclass(%s))",
+            [table],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def monthly_partitions(table: str) -> list[Month]:
+    """The attached monthly partitions of `table`, oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = to_regclass(%s)",
+            [table],
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    months = []
+    for name in names:
+        match = MONTH_NAME.search(name)
+        if match and name == Month(table, date(int(match[1]), int(match[2]), 1)).name:
+            months.append(Month(table, date(int(match[1]), int(match[2]), 1)))
+    return sorted(months, key=lambda m: m.start)
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def create_month_sql(month: Month) -> str:
+    low, high = month.bounds()
+    return (
+        f"CREATE TABLE {_q(month.name)} PARTITION OF {_q(month.table)} "
+        f"FOR VALUES FROM ('{low.isoformat()}') TO ('{high.isoformat()}')"
+    )
+
+
+def rows_in_default(month: Month) -> int:
+    low, high = month.bounds()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*) FROM {_q(month.table + '_default')} "
+            "WHERE created_at >= %s AND created_at < %s",
+            [low, high],
+        )
+        return int(cursor.fetchone()[0])
+
+
+def _in_default_error(month: Month, count: int | None) -> PartitionError:
+    rows = f"{count} rows" if count is not None else "rows"
+    return PartitionError(
+        f"{month.table}: {rows} of {month.start:%Y-%m} are in the DEFAULT partition "
+        f"{month.table}_default, so its month partition cannot be attached over them. "
+        "Move them by hand in a quiet moment (create the month as a plain table, "
+        "move the rows from the default partition, ATTACH PARTITION), then run "
+        "create-ahead again."
+    )
+
+
+def create_ahead(months: int = 3, *, today: date | None = None, dry_run: bool = False) -> list[str]:
+    """Create the missing partitions of the current month and the next `months`
+    of every partitioned table; returns their names (to be made, if dry_run).
+    Raises PartitionError for a month with rows in DEFAULT (made: the ones
+    before it)."""
+    if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
+        return []
+    first = month_of(today)
+    made = []
+    for table in PARTITIONED_TABLES:
+        existing = {m.start for m in monthly_partitions(table)}
+        for offset in range(months + 1):
+            month = Month(table, add_months(first, offset))
+            if month.start in existing:
+                continue
+            count = rows_in_default(month)
+            if count:
+                raise _in_default_error(month, count)
+            if not dry_run:
+                _create(month)
+            made.append(month.name)
+    return made
+
+
+def _create(month: Month) -> None:
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                cursor.execute(create_month_sql(month))
+    except DatabaseError as error:
+        # A row of the month reached DEFAULT after the count (PostgreSQL
+        # rechecks under its lock and refuses): the same refusal.
+        if "default partition" in str(error):
+            raise _in_default_error(month, None) from error
+        raise
+
+
+@dataclass(frozen=True)
+class Verdict:
+    month: Month
+    reason: str  # "" when it can go
+
+    @property
+    def detachable(self) -> bool:
+        return not self.reason
+
+
+def _event_references() -> list[tuple[str, str]]:
+    """(table, event id column) of every foreign key to the events."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT c.conrelid::regclass::text, a.attname
+            FROM pg_constraint c
+            JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = to_regclass('refunds_caseevent')
+              AND c.conparentid = 0
+            ORDER BY 1
+            """
+        )
+        return [(table, column) for table, column in cursor.fetchall()]
+
+
+def verdict(month: Month) -> Verdict:
+    """Whether `month` may be detached, and if not why. The current month is
+    the clock's, whatever `today` the caller of `detach` pretends."""
+    if month.end > month_of():
+        return Verdict(month, "the current month (or later)")
+    with connection.cursor() as cursor:
+        if month.table == "refunds_outboxmessage":
+            cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
+            left = int(cursor.fetchone()[0])
+            if left:
+                return Verdict(month, f"{left} outbox messages not drained (or failed)")
+            return Verdict(month, "")
+        for table, column in _event_references():
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {_q(table)} r JOIN {_q(month.name)} e "
+                f"ON e.id = r.{_q(column)})"
+            )
+            if cursor.fetchone()[0]:
+                return Verdict(month, f"rows of {table} still point at its events")
+    return Verdict(month, "")
+
+
+def detach(
+    older_than: int = 12, *, today: date | None = None, dry_run: bool = False
+) -> list[Verdict]:
+    """Detach the monthly partitions that end `older_than` months or more
+    before the current month and that nothing needs; returns a verdict per
+    such month (detached, or why not)."""
+    if older_than < 1:
+        raise PartitionError("older_than must be at least 1: the current month stays")
+    if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
+        return []
+    cutoff = add_months(month_of(today), -older_than + 1)
+    verdicts = []
+    for table in PARTITIONED_TABLES:
+        for month in monthly_partitions(table):
+            if month.end > cutoff:
+                continue
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                    # No new rows in the month between the check and the detach
+                    # (PostgreSQL checks the foreign keys to it again when detaching).
+                    cursor.execute(f"LOCK TABLE {_q(table)} IN SHARE ROW EXCLUSIVE MODE")
+                    found = verdict(month)
+                    if found.detachable and not dry_run:
+                        cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(month.name)}")
+            verdicts.append(found)
+    return verdicts
