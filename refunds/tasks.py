@@ -35,3 +35,12 @@ def sweep_outbox() -> list[str]:
     consumers = outbox.pending_consumers()
     outbox.dispatch(*consumers)
     return consumers
+
+
+@shared_task(acks_late=True)
+def fold_refund_months(recent: int | None = None) -> int:
+    """Add up the staff dashboard's daily sums of past months into monthly rows
+    (refunds.services.refund_months): every past month, or the `recent` last."""
+    from .services.refund_months import fold_refund_months as fold
+
+    return len(fold(recent=recent))
