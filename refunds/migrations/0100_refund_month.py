@@ -5,6 +5,22 @@
 from django.db import migrations, models
 
 
+def install_sku_index(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from refunds import triggers
+
+    schema_editor.execute(triggers.INSTALL_SKU_INDEXES)
+
+
+def uninstall_sku_index(apps, schema_editor):
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    from refunds import triggers
+
+    schema_editor.execute(triggers.UNINSTALL_SKU_INDEXES)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,4 +53,6 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('kind', 'currency', 'month', 'key'), name='refund_month_unique')],
             },
         ),
+        # The portal's SKU search: refunds.triggers.SKU_INDEXES.
+        migrations.RunPython(install_sku_index, uninstall_sku_index, elidable=False),
     ]
