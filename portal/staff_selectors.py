@@ -99,6 +99,10 @@ class Span:
     # Whole months of the span whose sums are read from RefundMonth rather than
     # their days' rows (`with_folded_months`); none: every day from RefundDay.
     folded: tuple[date, ...] = ()
+    folded_at: datetime | None = None  # the oldest fold of those months
+    # The span's first month when the span starts after its first day and it is
+    # folded: its monthly sums bound the span's part of it (top_skus).
+    first_month_folded: bool = False
 
     @property
     def since(self) -> datetime:
@@ -155,10 +159,20 @@ def with_folded_months(span: Span) -> Span:
     if not use_summary():
         return span
     current = span.now.astimezone(UTC).date().replace(day=1)
-    months = RefundMonthFold.objects.filter(
-        month__gte=span.since.date(), month__lt=current
-    ).values_list("month", flat=True)
-    return replace(span, folded=tuple(sorted(months)))
+    first = span.since.date()
+    folds = dict(
+        RefundMonthFold.objects.filter(
+            month__gte=first.replace(day=1), month__lt=current
+        ).values_list("month", "folded_at")
+    )
+    partial = first.day != 1 and first.replace(day=1) in folds
+    whole = {month: at for month, at in folds.items() if month >= first}
+    return replace(
+        span,
+        folded=tuple(sorted(whole)),
+        folded_at=min(folds.values()) if folds else None,
+        first_month_folded=partial,
+    )
 
 
 def daily_ranges(span: Span) -> list[tuple[date, date | None]]:
@@ -226,12 +240,16 @@ def ranked(dimension: str, span: Span, keys: list[str] | None = None) -> list[di
 
 def month_lists(span: Span, depth: int) -> list[list[tuple[str, Decimal]]]:
     """For each month the span touches, its first `depth` + 1 SKUs, largest first:
-    a folded month's whole-month sums (at least the span's part of it: amounts
-    are never negative), any other month's days within the span, added up."""
+    a folded month's whole-month sums (for the span's partial first month, at
+    least the span's part of it: amounts are never negative), any other month's
+    days within the span, added up."""
     params: dict[str, Any] = {"currency": span.currency, "depth": depth + 1}
     parts = []
-    if span.folded:
-        params["months"] = list(span.folded)
+    first_month = span.since.date().replace(day=1)
+    listed_months = [first_month] if span.first_month_folded else []
+    listed_months += span.folded
+    if listed_months:
+        params["months"] = listed_months
         parts.append(
             """
             SELECT m.month, t.key, t.amount
@@ -245,6 +263,8 @@ def month_lists(span: Span, depth: int) -> list[list[tuple[str, Decimal]]]:
         )
     for index, (start, until) in enumerate(daily_ranges(span)):
         month = start.replace(day=1)
+        if span.first_month_folded and month == first_month:
+            month = month_after(month)  # listed from its monthly sums above
         while until is None or month < until:
             params[f"m{index}_{month:%Y%m}_from"] = max(start, month)
             params[f"m{index}_{month:%Y%m}_until"] = month_after(month)
@@ -283,7 +303,7 @@ def top_skus(span: Span) -> list[dict[str, Any]]:
     read deeper. Same rows, same order as `ranked("sku", span)`. Without folded
     months it is that.
     """
-    if not span.folded:
+    if not (span.folded or span.first_month_folded):
         return ranked("sku", span)
     depth = MONTH_DEPTH_FIRST
     while depth <= MONTH_DEPTH_LIMIT:
@@ -614,6 +634,8 @@ class Figures:
     tops: dict[str, list[RankRow]]
     rates: list[RateRow]
     disputes: list[RefundCase]
+    # Whole past months were read as summed at this time (None: every day live).
+    folded_at: datetime | None = None
 
 
 def dashboard_figures(span: Span) -> Figures:
@@ -643,4 +665,5 @@ def dashboard_figures(span: Span) -> Figures:
         tops=tops,
         rates=refund_rates(span),
         disputes=disputes_waiting(),
+        folded_at=span.folded_at,
     )

@@ -7,6 +7,7 @@ next fold."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -30,7 +31,10 @@ from refunds.models import RefundCase, RefundDay, RefundMonth, RefundMonthFold
 from refunds.services.cases import LineRequest, cancel_case, open_case, reject_case
 from refunds.services.refund_months import fold_month, fold_refund_months, foldable_months
 from tests.factories import make_order
+from tests.portal.test_portal_support import logged_in
 from tests.refund_day import expected, kept
+
+pytest_plugins = ["tests.portal.test_portal_support"]
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="RefundDay is kept by PostgreSQL triggers"
@@ -124,8 +128,9 @@ def test_folded_months_give_the_daily_rows_figures(acme, bolt, alice, seed):
                 assert refund_rates(span) == refund_rates(daily)
             # The whole page's figures, folded (as the view reads them) and not.
             folded_figures = dashboard_figures(daily)
+            assert folded_figures.folded_at == now
             RefundMonthFold.objects.all().delete()
-            assert dashboard_figures(daily) == folded_figures
+            assert dashboard_figures(daily) == replace(folded_figures, folded_at=None)
             fold_refund_months(now=now)
 
 
@@ -157,6 +162,8 @@ def test_the_top_skus_proof_ranks_what_the_whole_sum_ranks(acme, bolt, alice, se
                     whole = real_ranked("sku", daily)
                 assert proved == whole, (top, days, currency)
                 assert len(proved) <= top
+    # The spans' first months are partial and folded: listed from their monthly sums.
+    assert any(with_folded_months(Span(d, now, "EUR", "sku")).first_month_folded for d in PERIODS)
     assert max(rounds) > 1  # some proofs needed a deeper round
     assert min(rounds) <= 1
 
@@ -234,3 +241,23 @@ def test_only_past_months_are_folded(acme):
     next_month = month_start(now) + timedelta(days=40)
     assert fold_refund_months(now=next_month) == [month_start(now).date()]
     assert months_kept() == month_sums() != {}
+
+
+def test_the_page_says_when_past_months_were_summed(alice, acme):
+    now = timezone.now()
+    before = month_start(now) - timedelta(days=40)
+    order = make_order(lines=[(acme, "OLD-01", 1, "10.00", "0.10")], placed_at=before)
+    open_case(
+        order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)], now=before
+    )
+    client = logged_in(alice)
+    response = client.get("/staff/", {"days": "365", "by": "sku"})
+    assert response.context["folded_at"] is None
+    assert 'id="folded-at"' not in response.content.decode()
+    stamp = now - timedelta(minutes=5)
+    fold_refund_months(now=stamp)
+    response = client.get("/staff/", {"days": "365", "by": "sku"})
+    assert response.context["folded_at"] == stamp
+    assert f"as summed at {stamp:%Y-%m-%d %H:%M} UTC" in response.content.decode()
+    tops = {key: rows for key, _name, _counted, rows, _chart in response.context["tops"]}
+    assert [row.key for row in tops["sku"]] == ["OLD-01"]
