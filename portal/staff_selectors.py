@@ -7,10 +7,11 @@ the top-SKU proof (`top_skus`). On PostgreSQL the period's figures come from
 order, case, liability and refund line, so the work grows with the days and
 keys in the period (a few thousand rows for 30 days), not with the cases; open
 cases and disputes are read live from the status index. The rankings and the
-refund rates read whole past months from `refunds.models.RefundMonth` instead,
+refund rates read the days before today from `refunds.models.RefundMonth` instead,
 the same sums added up per month by a periodic fold off the write path
-(`refunds.services.refund_months`), once a month is folded: as of its last
-fold (every 10 minutes for the two last months, nightly for all). Elsewhere (SQLite)
+(`refunds.services.refund_months`), for the days before today that are
+folded: as of their last fold (every 10 minutes for this month and the last,
+nightly for all). Elsewhere (SQLite)
 the same figures are aggregated from the live rows. Periods start at midnight
 UTC, whole days, as the daily sums do.
 
@@ -96,9 +97,10 @@ class Span:
     now: datetime
     currency: str
     by: str
-    # Whole months of the span whose sums are read from RefundMonth rather than
-    # their days' rows (`with_folded_months`); none: every day from RefundDay.
-    folded: tuple[date, ...] = ()
+    # (month, through): months of the span whose days up to `through` are read
+    # from RefundMonth rather than their days' rows (`with_folded_months`);
+    # none: every day from RefundDay.
+    folded: tuple[tuple[date, date], ...] = ()
     folded_at: datetime | None = None  # the oldest fold of those months
     # The span's first month when the span starts after its first day and it is
     # folded: its monthly sums bound the span's part of it (top_skus).
@@ -150,39 +152,47 @@ def month_after(month: date) -> date:
 
 
 def with_folded_months(span: Span) -> Span:
-    """`span` reading its whole past months that are folded from RefundMonth.
+    """`span` reading its folded days from RefundMonth.
 
-    A month counts if it starts on or after the span's first day and is over
-    (before the current UTC month): the span's first, partial month and the
-    current month stay on the daily rows, and so does a month not folded yet.
+    A month's folded days count if the month starts on or after the span's
+    first day: its days from the 1st through the fold's `through` (the month's
+    last day, or for the current month a day before today) are read from its
+    monthly rows, its later days (today at least) from the daily rows. The
+    span's first, partial month stays on the daily rows; when it is folded
+    whole, its monthly sums still bound the span's part of it for the top-SKU
+    proof (`first_month_folded`).
     """
     if not use_summary():
         return span
-    current = span.now.astimezone(UTC).date().replace(day=1)
+    today = span.now.astimezone(UTC).date()
     first = span.since.date()
-    folds = dict(
-        RefundMonthFold.objects.filter(
-            month__gte=first.replace(day=1), month__lt=current
-        ).values_list("month", "folded_at")
-    )
-    partial = first.day != 1 and first.replace(day=1) in folds
-    whole = {month: at for month, at in folds.items() if month >= first}
+    folds = {
+        month: (through, at)
+        for month, through, at in RefundMonthFold.objects.filter(
+            month__gte=first.replace(day=1), month__lte=today
+        ).values_list("month", "through", "folded_at")
+        # A fold made "later" than this span's today (a test's clock) covers nothing past it.
+        if through < today
+    }
+    head = first.replace(day=1)
+    partial = first != head and head in folds and folds[head][0] == month_after(head) - timedelta(1)
+    whole = sorted((month, through) for month, (through, _) in folds.items() if month >= first)
     return replace(
         span,
-        folded=tuple(sorted(whole)),
-        folded_at=min(folds.values()) if folds else None,
+        folded=tuple(whole),
+        folded_at=min(at for _, at in folds.values()) if folds else None,
         first_month_folded=partial,
     )
 
 
 def daily_ranges(span: Span) -> list[tuple[date, date | None]]:
-    """The span's days not covered by its folded months, as [from, until) ranges."""
+    """The span's days not covered by its folded days, as [from, until) ranges."""
     ranges: list[tuple[date, date | None]] = []
     start = span.since.date()
-    for month in span.folded:
+    for month, through in span.folded:
         if month > start:
             ranges.append((start, month))
-        start = max(start, month_after(month))
+        start = max(start, through + timedelta(days=1))
     ranges.append((start, None))
     return ranges
 
@@ -208,7 +218,7 @@ def period_sql(
         f" WHERE kind = %(kind)s{where_currency}{where_key} AND ({' OR '.join(days)})"
     ]
     if span.folded:
-        params["months"] = list(span.folded)
+        params["months"] = [month for month, _ in span.folded]
         parts.append(
             f"SELECT {group} AS g, amount, refunded, count FROM refunds_refundmonth"
             f" WHERE kind = %(kind)s{where_currency}{where_key} AND month = ANY(%(months)s)"
@@ -247,7 +257,7 @@ def month_lists(span: Span, depth: int) -> list[list[tuple[str, Decimal]]]:
     parts = []
     first_month = span.since.date().replace(day=1)
     listed_months = [first_month] if span.first_month_folded else []
-    listed_months += span.folded
+    listed_months += [month for month, _ in span.folded]
     if listed_months:
         params["months"] = listed_months
         parts.append(
@@ -634,7 +644,7 @@ class Figures:
     tops: dict[str, list[RankRow]]
     rates: list[RateRow]
     disputes: list[RefundCase]
-    # Whole past months were read as summed at this time (None: every day live).
+    # The days before today were read as summed at this time (None: every day live).
     folded_at: datetime | None = None
 
 

@@ -39,7 +39,7 @@ def sweep_outbox() -> list[str]:
 
 @shared_task(acks_late=True)
 def fold_refund_months(recent: int | None = None) -> int:
-    """Add up the staff dashboard's daily sums of past months into monthly rows
+    """Add up the staff dashboard's daily sums of the days before today into monthly rows
     (refunds.services.refund_months): every past month, or the `recent` last."""
     from .services.refund_months import fold_refund_months as fold
 

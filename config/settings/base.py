@@ -326,7 +326,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=40),
     },
     # The staff dashboard's monthly sums (refunds.models.RefundMonth), off the
-    # write path: the two last past months every 10 minutes (old cases and
+    # write path: this month up to yesterday and the last month every 10 minutes (old cases and
     # orders still change them), every past month each night.
     "fold-recent-refund-months": {
         "task": "refunds.tasks.fold_refund_months",

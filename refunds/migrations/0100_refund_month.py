@@ -33,6 +33,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('month', models.DateField(unique=True)),
+                ('through', models.DateField()),
                 ('folded_at', models.DateTimeField()),
             ],
         ),

@@ -65,12 +65,13 @@ class RefundMonth(models.Model):
 
     Written only by `refunds.services.refund_months.fold_month` (a periodic
     task, `refunds.tasks.fold_refund_months`), never by the write path: opening
-    or changing a case touches RefundDay only. A month is read from here only
-    once it is folded (`RefundMonthFold`); the current month, and any past month
-    not folded yet, are read from the daily rows. A folded month holds the daily
-    rows as they were when it was folded: a later change to one of its days (an
-    old case rejected or restored, a line of an old order refunded) reaches it at
-    the next fold.
+    or changing a case touches RefundDay only. A month's days are read from here
+    only once they are folded (`RefundMonthFold`: a past month whole, the
+    current month up to the day before the fold); today, and any day not folded
+    yet, are read from the daily rows. Folded days hold the daily rows as they
+    were when they were folded: a later change to one of them (an old case
+    rejected or restored, a line of an old order refunded) reaches them at the
+    next fold.
     """
 
     kind = models.CharField(max_length=8)
@@ -102,9 +103,12 @@ class RefundMonth(models.Model):
 
 
 class RefundMonthFold(models.Model):
-    """A month whose RefundDay rows are in RefundMonth, and when they were added up."""
+    """A month whose RefundDay rows are in RefundMonth, from its first day
+    through `through` (its last day, or for the current month the day before
+    the fold), and when they were added up."""
 
     month = models.DateField(unique=True)
+    through = models.DateField()
     folded_at = models.DateTimeField()
 
     def __str__(self) -> str:

@@ -50,7 +50,7 @@ def random_cases(rng: random.Random, vendors, alice, cases: int, now: datetime) 
     days before, some released, some moved to another day outside the services;
     and a few on either side of the current month's first midnight."""
     boundary = month_start(now)
-    moments = [boundary - timedelta(seconds=1), boundary, boundary + timedelta(minutes=1)]
+    moments = [boundary - timedelta(seconds=1), boundary, boundary + timedelta(minutes=1), now]
     moments += [
         now - timedelta(days=rng.randint(0, 450), hours=rng.randint(0, 23)) for _ in range(cases)
     ]
@@ -81,12 +81,13 @@ def random_cases(rng: random.Random, vendors, alice, cases: int, now: datetime) 
 
 
 def month_sums() -> dict[tuple, tuple]:
-    """RefundDay's rows of every folded month added up per (kind, currency, month, key)."""
-    folded = set(RefundMonthFold.objects.values_list("month", flat=True))
+    """RefundDay's rows of every folded month through its fold's last day,
+    added up per (kind, currency, month, key)."""
+    folded = dict(RefundMonthFold.objects.values_list("month", "through"))
     totals: dict[tuple, list] = {}
     for row in RefundDay.objects.all():
         month = row.day.replace(day=1)
-        if month in folded:
+        if month in folded and row.day <= folded[month]:
             sums = totals.setdefault((row.kind, row.currency, month, row.key), [0, 0, 0])
             sums[0] += row.amount
             sums[1] += row.refunded
@@ -113,7 +114,10 @@ def test_folded_months_give_the_daily_rows_figures(acme, bolt, alice, seed):
     folded = fold_refund_months(now=now)
     assert folded == foldable_months(now)
     assert len(folded) >= 14
-    assert month_start(now).date() not in folded  # the current month stays daily
+    today = now.astimezone(UTC).date()
+    if today.day > 1:  # the current month up to yesterday; today stays daily
+        fold = RefundMonthFold.objects.get(month=month_start(now).date())
+        assert fold.through == today - timedelta(days=1)
     assert months_kept() == month_sums()
 
     for days in PERIODS:
@@ -222,25 +226,46 @@ def test_folding_again_changes_nothing_and_a_later_change_waits_for_the_next_fol
     # month at its next fold (its SKU's row deleted: nothing left to sum).
     reject_case(case=case, actor=alice, reason="No")
     assert months_kept() == first
-    fold_refund_months(now=now, recent=1)
+    fold_refund_months(now=now, recent=2)  # this month and the last
     assert months_kept() == month_sums()
     assert ("sku", "EUR", last_month.date().replace(day=1), "LATE-01") not in months_kept()
     span = Span(365, now, "EUR", "sku")
     assert top_by("sku", with_folded_months(span)) == top_by("sku", span)
 
 
-def test_only_past_months_are_folded(acme):
+def test_only_days_before_today_are_folded(acme, alice):
     now = timezone.now()
-    order = make_order(lines=[(acme, "NOW-01", 1, "10.00", "0.10")])
-    open_case(order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)])
-    assert fold_refund_months(now=now) == []  # only the current month has rows
-    with pytest.raises(ValueError, match="not over yet"):
-        fold_month(now.date(), now=now)
-    assert not RefundMonth.objects.exists()
-    # Next month, this one is over and gets folded.
-    next_month = month_start(now) + timedelta(days=40)
-    assert fold_refund_months(now=next_month) == [month_start(now).date()]
-    assert months_kept() == month_sums() != {}
+    today = now.astimezone(UTC).date()
+    for when in (now, now - timedelta(days=1)):
+        order = make_order(lines=[(acme, "NOW-01", 1, "10.00", "0.10")], placed_at=when)
+        open_case(
+            order=order, lines=[LineRequest(order.lines.get().pk, "damaged", quantity=1)], now=when
+        )
+    assert fold_refund_months(now=now) == foldable_months(now)
+    yesterday = today - timedelta(days=1)
+    fold = RefundMonthFold.objects.get(month=yesterday.replace(day=1))
+    assert fold.through == yesterday
+    # Exactly yesterday's rows: today's case is not in the month's sums.
+    assert months_kept() == {
+        (kind, currency, day.replace(day=1), key): sums
+        for (kind, currency, day, key), sums in kept().items()
+        if day == yesterday
+    }
+    assert months_kept()[("sku", "EUR", yesterday.replace(day=1), "NOW-01")][2] == 1
+    with pytest.raises(ValueError, match="no day before today"):
+        fold_month(today.replace(day=1), now=now.replace(day=1))
+    # The day after, today is folded too; both spans agree with the daily rows.
+    tomorrow = now + timedelta(days=1)
+    fold_refund_months(now=tomorrow, recent=1)
+    assert RefundMonthFold.objects.get(month=today.replace(day=1)).through == today
+    for days in PERIODS:
+        for by in DIMENSIONS:
+            daily = Span(days, tomorrow, "EUR", by)
+            span = with_folded_months(daily)
+            assert span.folded
+            for dimension in DIMENSIONS:
+                assert top_by(dimension, span) == top_by(dimension, daily)
+            assert refund_rates(span) == refund_rates(daily)
 
 
 def test_the_page_says_when_past_months_were_summed(alice, acme):

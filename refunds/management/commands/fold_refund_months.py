@@ -11,11 +11,11 @@ from refunds.services.refund_months import fold_refund_months
 
 
 class Command(BaseCommand):
-    help = "Add up RefundDay's rows of past months into RefundMonth (idempotent)."
+    help = "Add up RefundDay's rows of the days before today into RefundMonth (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--recent", type=int, default=None, help="only the N last past months (default: all)"
+            "--recent", type=int, default=None, help="only the N last months (default: all)"
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
