@@ -197,14 +197,13 @@ def daily_ranges(span: Span) -> list[tuple[date, date | None]]:
     return ranges
 
 
-def period_sql(
-    kind: str, span: Span, keys: list[str] | None = None, group: str = "key"
-) -> tuple[str, dict[str, Any]]:
-    """SQL for `kind`'s (group, amount, refunded, count) summed over the span:
-    RefundMonth's rows of the folded months, RefundDay's of every other day."""
+def period_sql(kind: str, span: Span, keys: list[str] | None = None) -> tuple[str, dict[str, Any]]:
+    """SQL for `kind`'s (key as g, amount, refunded, count) summed over the span
+    in its currency: RefundMonth's rows of the folded days, RefundDay's of
+    every other day."""
     params: dict[str, Any] = {"kind": kind, "currency": span.currency, "keys": keys}
     where_key = " AND key = ANY(%(keys)s)" if keys is not None else ""
-    where_currency = " AND currency = %(currency)s" if group == "key" else ""
+    where_currency = " AND currency = %(currency)s"
     days = []
     for index, (start, until) in enumerate(daily_ranges(span)):
         params[f"from{index}"] = start
@@ -214,13 +213,13 @@ def period_sql(
             clause += f" AND day < %(until{index})s"
         days.append(f"({clause})")
     parts = [
-        f"SELECT {group} AS g, amount, refunded, count FROM portal_refundday"
+        "SELECT key AS g, amount, refunded, count FROM portal_refundday"
         f" WHERE kind = %(kind)s{where_currency}{where_key} AND ({' OR '.join(days)})"
     ]
     if span.folded:
         params["months"] = [month for month, _ in span.folded]
         parts.append(
-            f"SELECT {group} AS g, amount, refunded, count FROM refunds_refundmonth"
+            "SELECT key AS g, amount, refunded, count FROM refunds_refundmonth"
             f" WHERE kind = %(kind)s{where_currency}{where_key} AND month = ANY(%(months)s)"
         )
     sql = (

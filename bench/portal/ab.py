@@ -20,6 +20,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -70,7 +71,8 @@ def compare_before_after(args: argparse.Namespace, world: World, search_urls: li
         span = Span(days, now, "EUR", by)
 
         def folded(span: Span = span) -> Any:
-            return dashboard_figures(span)
+            # The same figures but for the note saying when the months were summed.
+            return replace(dashboard_figures(span), folded_at=None)
 
         def daily(span: Span = span) -> Any:
             real = staff_selectors.with_folded_months

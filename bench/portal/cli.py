@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     with connection.cursor() as cursor:
         # A migration may just have filled it (portal 0003's backfill): plans need statistics.
         cursor.execute("ANALYZE portal_refundday")
-    # What the periodic fold (refunds.tasks.fold_refund_months) keeps: whole
-    # past months of the staff dashboard's daily sums. Idempotent: a reused
+    # What the periodic fold (refunds.tasks.fold_refund_months) keeps: the
+    # staff dashboard's daily sums of the days before today, per month. Idempotent: a reused
     # database only rewrites what changed.
     from refunds.services.refund_months import fold_refund_months
 
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE refunds_refundmonth")
     print(
-        f"folded {len(months)} past months of daily sums in {time.perf_counter() - started:.1f} s"
+        f"folded {len(months)} months of daily sums (this one up to yesterday) in {time.perf_counter() - started:.1f} s"
     )
     vendor_cases = VendorLiability.objects.filter(vendor_id=world.vendor_ids[0]).count()
     owner, staff = ensure_users(world)
