@@ -1,11 +1,17 @@
 """The staff dashboard's reads: open cases by age, refund trends, refund rates, disputes.
 
-Eleven queries whatever the data: an aggregate per figure, and the names of
-the vendors and reasons shown. On PostgreSQL the period's figures come from
+Twelve queries on small data (an aggregate per figure, the names of the
+vendors and reasons shown, the folded months), one or two more per round of
+the top-SKU proof (`top_skus`). On PostgreSQL the period's figures come from
 `refunds.models.RefundDay`, daily sums that triggers keep in step with every
 order, case, liability and refund line, so the work grows with the days and
 keys in the period (a few thousand rows for 30 days), not with the cases; open
-cases and disputes are read live from the status index. Elsewhere (SQLite)
+cases and disputes are read live from the status index. The rankings and the
+refund rates read the days before today from `refunds.models.RefundMonth` instead,
+the same sums added up per month by a periodic fold off the write path
+(`refunds.services.refund_months`), for the days before today that are
+folded: as of their last fold (every 10 minutes for this month and the last,
+nightly for all). Elsewhere (SQLite)
 the same figures are aggregated from the live rows. Periods start at midnight
 UTC, whole days, as the daily sums do.
 
@@ -17,7 +23,7 @@ The page (`portal.staff_views`) draws these with `portal.charts`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -48,6 +54,7 @@ from refunds.models import (
     RefundCase,
     RefundDay,
     RefundLine,
+    RefundMonthFold,
     VendorLiability,
 )
 from refunds.services.cases import TRANSITIONS
@@ -72,6 +79,11 @@ DISPUTES_SHOWN = 50
 DEFAULT_CURRENCY = "EUR"
 RATE_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=12, decimal_places=6)
 SUM_FIELD: DecimalField[Any, Decimal] = DecimalField(max_digits=24, decimal_places=3)
+ZERO = Decimal(0)
+# SKUs top_skus reads per month in its first round (four times as many in each
+# next), and where it gives up proving and adds up the whole period.
+MONTH_DEPTH_FIRST = 4 * TOP
+MONTH_DEPTH_LIMIT = 2560
 
 
 # ---------------------------------------------------------------- the period
@@ -85,6 +97,14 @@ class Span:
     now: datetime
     currency: str
     by: str
+    # (month, through): months of the span whose days up to `through` are read
+    # from RefundMonth rather than their days' rows (`with_folded_months`);
+    # none: every day from RefundDay.
+    folded: tuple[tuple[date, date], ...] = ()
+    folded_at: datetime | None = None  # the oldest fold of those months
+    # The span's first month when the span starts after its first day and it is
+    # folded: its monthly sums bound the span's part of it (top_skus).
+    first_month_folded: bool = False
 
     @property
     def since(self) -> datetime:
@@ -125,6 +145,186 @@ class Span:
 def use_summary() -> bool:
     """RefundDay is kept by PostgreSQL triggers; other databases read live rows."""
     return connection.vendor == "postgresql"
+
+
+def month_after(month: date) -> date:
+    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def with_folded_months(span: Span) -> Span:
+    """`span` reading its folded days from RefundMonth.
+
+    A month's folded days count if the month starts on or after the span's
+    first day: its days from the 1st through the fold's `through` (the month's
+    last day, or for the current month a day before today) are read from its
+    monthly rows, its later days (today at least) from the daily rows. The
+    span's first, partial month stays on the daily rows; when it is folded
+    whole, its monthly sums still bound the span's part of it for the top-SKU
+    proof (`first_month_folded`).
+    """
+    if not use_summary():
+        return span
+    today = span.now.astimezone(UTC).date()
+    first = span.since.date()
+    folds = {
+        month: (through, at)
+        for month, through, at in RefundMonthFold.objects.filter(
+            month__gte=first.replace(day=1), month__lte=today
+        ).values_list("month", "through", "folded_at")
+        # A fold made "later" than this span's today (a test's clock) covers nothing past it.
+        if through < today
+    }
+    head = first.replace(day=1)
+    partial = first != head and head in folds and folds[head][0] == month_after(head) - timedelta(1)
+    whole = sorted((month, through) for month, (through, _) in folds.items() if month >= first)
+    return replace(
+        span,
+        folded=tuple(whole),
+        folded_at=min(at for _, at in folds.values()) if folds else None,
+        first_month_folded=partial,
+    )
+
+
+def daily_ranges(span: Span) -> list[tuple[date, date | None]]:
+    """The span's days not covered by its folded days, as [from, until) ranges."""
+    ranges: list[tuple[date, date | None]] = []
+    start = span.since.date()
+    for month, through in span.folded:
+        if month > start:
+            ranges.append((start, month))
+        start = max(start, through + timedelta(days=1))
+    ranges.append((start, None))
+    return ranges
+
+
+def period_sql(kind: str, span: Span, keys: list[str] | None = None) -> tuple[str, dict[str, Any]]:
+    """SQL for `kind`'s (key as g, amount, refunded, count) summed over the span
+    in its currency: RefundMonth's rows of the folded days, RefundDay's of
+    every other day."""
+    params: dict[str, Any] = {"kind": kind, "currency": span.currency, "keys": keys}
+    where_key = " AND key = ANY(%(keys)s)" if keys is not None else ""
+    where_currency = " AND currency = %(currency)s"
+    days = []
+    for index, (start, until) in enumerate(daily_ranges(span)):
+        params[f"from{index}"] = start
+        clause = f"day >= %(from{index})s"
+        if until is not None:
+            params[f"until{index}"] = until
+            clause += f" AND day < %(until{index})s"
+        days.append(f"({clause})")
+    parts = [
+        "SELECT key AS g, amount, refunded, count FROM portal_refundday"
+        f" WHERE kind = %(kind)s{where_currency}{where_key} AND ({' OR '.join(days)})"
+    ]
+    if span.folded:
+        params["months"] = [month for month, _ in span.folded]
+        parts.append(
+            "SELECT key AS g, amount, refunded, count FROM refunds_refundmonth"
+            f" WHERE kind = %(kind)s{where_currency}{where_key} AND month = ANY(%(months)s)"
+        )
+    sql = (
+        "SELECT g, sum(amount) AS amount, sum(refunded) AS refunded, sum(count)::bigint AS count"
+        f" FROM ({' UNION ALL '.join(parts)}) AS rows GROUP BY g"
+    )
+    return sql, params
+
+
+def fetch(sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    # Raw SQL: on the connection the ORM would read from (lib.replica).
+    with connections[router.db_for_read(RefundDay)].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def ranked(dimension: str, span: Span, keys: list[str] | None = None) -> list[dict[str, Any]]:
+    """The span's top keys of `dimension` (among `keys` if given), largest first."""
+    sql, params = period_sql(dimension, span, keys)
+    rows = fetch(
+        f"SELECT g, amount, count FROM ({sql}) AS s WHERE count > 0"
+        " ORDER BY amount DESC, g LIMIT %(top)s",
+        {**params, "top": TOP},
+    )
+    return [{"key": key, "amount": amount, "count": count} for key, amount, count in rows]
+
+
+def month_lists(span: Span, depth: int) -> list[list[tuple[str, Decimal]]]:
+    """For each month the span touches, its first `depth` + 1 SKUs, largest first:
+    a folded month's whole-month sums (for the span's partial first month, at
+    least the span's part of it: amounts are never negative), any other month's
+    days within the span, added up."""
+    params: dict[str, Any] = {"currency": span.currency, "depth": depth + 1}
+    parts = []
+    first_month = span.since.date().replace(day=1)
+    listed_months = [first_month] if span.first_month_folded else []
+    listed_months += [month for month, _ in span.folded]
+    if listed_months:
+        params["months"] = listed_months
+        parts.append(
+            """
+            SELECT m.month, t.key, t.amount
+            FROM unnest(%(months)s::date[]) AS m (month)
+            CROSS JOIN LATERAL (
+                SELECT key, amount FROM refunds_refundmonth
+                WHERE kind = 'sku' AND currency = %(currency)s AND month = m.month
+                ORDER BY amount DESC, key LIMIT %(depth)s
+            ) t
+            """
+        )
+    for index, (start, until) in enumerate(daily_ranges(span)):
+        month = start.replace(day=1)
+        if span.first_month_folded and month == first_month:
+            month = month_after(month)  # listed from its monthly sums above
+        while until is None or month < until:
+            params[f"m{index}_{month:%Y%m}_from"] = max(start, month)
+            params[f"m{index}_{month:%Y%m}_until"] = month_after(month)
+            parts.append(
+                f"""
+                (SELECT %(m{index}_{month:%Y%m}_from)s::date, key, sum(amount) AS amount
+                FROM portal_refundday
+                WHERE kind = 'sku' AND currency = %(currency)s
+                  AND day >= %(m{index}_{month:%Y%m}_from)s AND day < %(m{index}_{month:%Y%m}_until)s
+                GROUP BY key ORDER BY amount DESC, key LIMIT %(depth)s)
+                """
+            )
+            month = month_after(month)
+            if until is None and month > span.now.astimezone(UTC).date():
+                break
+    months: dict[date, list[tuple[str, Decimal]]] = {}
+    for month, key, amount in fetch(" UNION ALL ".join(parts), params):
+        months.setdefault(month, []).append((key, amount))
+    for listed in months.values():
+        listed.sort(key=lambda row: (-row[1], row[0]))
+    return list(months.values())
+
+
+def top_skus(span: Span) -> list[dict[str, Any]]:
+    """`ranked("sku", span)`, proved from each month's largest SKUs instead of
+    adding up every (day, SKU) row of the period (a year: ~400,000 rows on a
+    million cases).
+
+    Fagin's threshold algorithm over the months the span touches (`month_lists`):
+    after the first `depth` SKUs of every month, a SKU seen in none of them has
+    at most, in each month, what that month's next SKU has, so at most `bound`,
+    the sum of those, over the span (gross amounts are positive and released
+    cases are subtracted whole, so no sum is negative). The SKUs seen are ranked
+    exactly (`ranked` among them); when the tenth has strictly more than
+    `bound`, no unseen SKU can enter the top or tie with it, else the lists are
+    read deeper. Same rows, same order as `ranked("sku", span)`. Without folded
+    months it is that.
+    """
+    if not (span.folded or span.first_month_folded):
+        return ranked("sku", span)
+    depth = MONTH_DEPTH_FIRST
+    while depth <= MONTH_DEPTH_LIMIT:
+        months = month_lists(span, depth)
+        seen = sorted({key for listed in months for key, _ in listed[:depth]})
+        bound = sum((listed[depth][1] for listed in months if len(listed) > depth), ZERO)
+        rows = ranked("sku", span, seen)
+        exhausted = all(len(listed) <= depth for listed in months)
+        if exhausted or (len(rows) == TOP and rows[-1]["amount"] > bound):
+            return rows
+        depth *= 4
+    return ranked("sku", span)
 
 
 def summed(kind: str, span: Span) -> QuerySet[RefundDay]:
@@ -295,11 +495,7 @@ def top_by(dimension: str, span: Span) -> list[RankRow]:
     if use_summary():
         rows = [
             {spec.key: summary_key(dimension, row["key"]), **row}
-            for row in summed(dimension, span)
-            .values("key")
-            .annotate(amount=Sum("amount"), count=Sum("count"))
-            .filter(count__gt=0)
-            .order_by("-amount", "key")[:TOP]
+            for row in (top_skus(span) if dimension == "sku" else ranked(dimension, span))
         ]
     else:
         rows = list(
@@ -373,20 +569,13 @@ def refund_rates(span: Span) -> list[RateRow]:
         # Summed per vendor first, named after: a name looked up in the grouped
         # query would be looked up once per summed row.
         # Raw SQL: on the connection the ORM would read from (lib.replica).
-        with connections[router.db_for_read(RefundDay)].cursor() as cursor:
-            cursor.execute(
-                """
-                SELECT v.code, v.name, s.sold, s.refunded
-                FROM (
-                    SELECT key, sum(amount) AS sold, sum(refunded) AS refunded
-                    FROM portal_refundday
-                    WHERE kind = 'sold' AND currency = %s AND day >= %s
-                    GROUP BY key HAVING sum(amount) > 0
-                ) s JOIN vendors_vendor v ON v.id = s.key::bigint
-                """,
-                [span.currency, span.since.date()],
-            )
-            summary = cursor.fetchall()
+        sql, params = period_sql("sold", span)
+        summary = fetch(
+            "SELECT v.code, v.name, s.amount, s.refunded"
+            f" FROM ({sql}) AS s JOIN vendors_vendor v ON v.id = s.g::bigint"
+            " WHERE s.amount > 0",
+            params,
+        )
         ranked = sorted(
             (
                 RateRow(code, name, sold, refunded, (refunded / sold).quantize(Decimal("0.000001")))
@@ -454,9 +643,12 @@ class Figures:
     tops: dict[str, list[RankRow]]
     rates: list[RateRow]
     disputes: list[RefundCase]
+    # The days before today were read as summed at this time (None: every day live).
+    folded_at: datetime | None = None
 
 
 def dashboard_figures(span: Span) -> Figures:
+    span = with_folded_months(span)
     ages = open_cases_by_age(span.now)
     totals = trend_total(span)
     tops = {dimension: top_by(dimension, span) for dimension in DIMENSIONS}
@@ -482,4 +674,5 @@ def dashboard_figures(span: Span) -> Figures:
         tops=tops,
         rates=refund_rates(span),
         disputes=disputes_waiting(),
+        folded_at=span.folded_at,
     )

@@ -130,5 +130,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             for case in figures.disputes
         ],
         "disputed_total": figures.disputed_total,
+        "folded_at": figures.folded_at,
     }
     return render(request, "staff/dashboard.html", context)

@@ -380,6 +380,20 @@ TRIGRAM_INDEXES = {
     "order_line_sku_trgm_idx": "refunds_orderline USING gin (UPPER(sku::text) gin_trgm_ops)",
 }
 
+# The vendor portal's SKU search (portal.selectors.VENDOR_SKU_LINES): a loose
+# scan of each vendor's distinct SKUs and their lines, with LIKE's ordering
+# (text_pattern_ops: the database's collation is not C). An expression index
+# with an operator class, so PostgreSQL only, as the trigram ones; made by
+# migration refunds 0003.
+SKU_INDEXES = {
+    "order_line_vendor_sku_idx": "refunds_orderline (vendor_id, UPPER(sku::text) text_pattern_ops)",
+}
+INSTALL_SKU_INDEXES = "".join(
+    f"CREATE INDEX IF NOT EXISTS {name} ON {definition};\n"
+    for name, definition in SKU_INDEXES.items()
+)
+UNINSTALL_SKU_INDEXES = "".join(f"DROP INDEX IF EXISTS {name};\n" for name in SKU_INDEXES)
+
 FUNCTIONS = (ORDER_LINE_IDENTITY, DAY, RANK, *SUMMARY_FUNCTIONS.values(), OUTBOX_SEQUENCE_ONCE)
 
 TRIGGERS = (

@@ -331,6 +331,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "api.tasks.purge_idempotency_records",
         "schedule": crontab(minute=40),
     },
+    # The staff dashboard's monthly sums (refunds.models.RefundMonth), off the
+    # write path: this month up to yesterday and the last month every 10 minutes (old cases and
+    # orders still change them), every past month each night.
+    "fold-recent-refund-months": {
+        "task": "refunds.tasks.fold_refund_months",
+        "schedule": 600.0,
+        "kwargs": {"recent": 2},
+    },
+    "fold-refund-months": {
+        "task": "refunds.tasks.fold_refund_months",
+        "schedule": crontab(hour=1, minute=20),
+    },
     "resend-missed-emails": {"task": "portal.tasks.resend_missed_emails", "schedule": 10.0},
     "resend-vendor-invitations": {"task": "vendors.tasks.resend_invitations", "schedule": 300.0},
     # Every night: the statements of periods that closed (weekly or monthly by

@@ -30,7 +30,7 @@ from .orders import (
 )
 from .outbox import OutboxMessage
 from .policies import REASON_POLICY_FIELDS, Bearer, PlatformShareTo, ReasonPolicy
-from .summary import RefundDay
+from .summary import RefundDay, RefundMonth, RefundMonthFold
 
 __all__ = [
     "CASE_ID_REGEX",
@@ -55,6 +55,8 @@ __all__ = [
     "RefundDay",
     "RefundLine",
     "RefundLineKind",
+    "RefundMonth",
+    "RefundMonthFold",
     "ShippingEarner",
     "ShippingTax",
     "VendorLiability",

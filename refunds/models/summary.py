@@ -58,3 +58,58 @@ class RefundDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.currency} {self.day} {self.key}: {self.amount} ({self.count})"
+
+
+class RefundMonth(models.Model):
+    """RefundDay's rows of whole past months, added up per (kind, currency, month, key).
+
+    Written only by `refunds.services.refund_months.fold_month` (a periodic
+    task, `refunds.tasks.fold_refund_months`), never by the write path: opening
+    or changing a case touches RefundDay only. A month's days are read from here
+    only once they are folded (`RefundMonthFold`: a past month whole, the
+    current month up to the day before the fold); today, and any day not folded
+    yet, are read from the daily rows. Folded days hold the daily rows as they
+    were when they were folded: a later change to one of them (an old case
+    rejected or restored, a line of an old order refunded) reaches them at the
+    next fold.
+    """
+
+    kind = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    month = models.DateField()  # the first day of the month
+    key = models.CharField(max_length=64, blank=True)
+    amount = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    refunded = models.DecimalField(max_digits=24, decimal_places=3, default=0)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "currency", "month", "key"], name="refund_month_unique"
+            ),
+        ]
+        indexes = [
+            # Each month's keys largest first: the staff dashboard's top SKUs
+            # (portal.staff_selectors.top_skus). Free for writes: only the fold
+            # writes this table.
+            models.Index(
+                fields=["kind", "currency", "month", "-amount", "key"],
+                name="refund_month_ranked_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.currency} {self.month:%Y-%m} {self.key}: {self.amount}"
+
+
+class RefundMonthFold(models.Model):
+    """A month whose RefundDay rows are in RefundMonth, from its first day
+    through `through` (its last day, or for the current month the day before
+    the fold), and when they were added up."""
+
+    month = models.DateField(unique=True)
+    through = models.DateField()
+    folded_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} folded at {self.folded_at:%Y-%m-%d %H:%M}"
