@@ -38,7 +38,6 @@ def sweep_outbox() -> list[str]:
 
 
 @shared_task(acks_late=True)
-<<<<<<< HEAD
 def maintain_partitions() -> dict[str, list[str]]:
     """Daily: make the coming months' partitions of the case events and the
     outbox, and detach old months if settings.PARTITION_DETACH_AFTER_MONTHS
@@ -51,11 +50,12 @@ def maintain_partitions() -> dict[str, list[str]]:
         verdicts = partitions.detach(settings.PARTITION_DETACH_AFTER_MONTHS)
         detached = [v.month.name for v in verdicts if v.detachable]
     return {"created": made, "detached": detached}
-=======
+
+
+@shared_task(acks_late=True)
 def fold_refund_months(recent: int | None = None) -> int:
     """Add up the staff dashboard's daily sums of the days before today into monthly rows
     (refunds.services.refund_months): every past month, or the `recent` last."""
     from .services.refund_months import fold_refund_months as fold
 
     return len(fold(recent=recent))
->>>>>>> h-portal
