@@ -14,9 +14,11 @@ def daily_receivables() -> int:
 @shared_task(name="cash.tasks.sync_open_items")
 def sync_open_items() -> int:
     """Every few minutes (beat): open items for payouts recorded since; how many.
-    PostgreSQL only, as the matching engine: on SQLite (the dev database) none."""
+    It does not wait for a reconciliation run holding the sync (that run
+    catches up itself). PostgreSQL only, as the matching engine: on SQLite (the
+    dev database) none."""
     from django.db import connection
 
     from .services.sources import sync_open_items as sync
 
-    return sync() if connection.vendor == "postgresql" else 0
+    return sync(wait=False) if connection.vendor == "postgresql" else 0

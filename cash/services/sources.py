@@ -87,17 +87,25 @@ WRITE_OFF_KIND = "write_off"
 SYNC_LOCK = 0x6F70656E  # "open": one sync at a time (beat and a run's catch-up)
 
 
-def sync_open_items() -> int:
+def sync_open_items(*, wait: bool = True) -> int:
     """Copy every source's rows not yet seen into cash_openitem; how many were new.
 
     Run every few minutes from beat (cash.tasks.sync_open_items), so items are
     open soon after their payout is recorded, and at the start of every
     reconciliation run, which then only catches up what came since. Two syncs
     take turns (a transaction-level advisory lock), so the second finds the
-    first's items and adds nothing."""
+    first's items and adds nothing. Inside a run the lock is held until the
+    run commits; a sync that must not wait for that (beat's: `wait=False`)
+    adds nothing and returns 0 when the lock is taken, and the next one or the
+    run itself catches up."""
     added = 0
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK])
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SYNC_LOCK])
+        else:
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SYNC_LOCK])
+            if not cursor.fetchone()[0]:
+                return 0
         for source in SOURCES.values():
             cursor.execute(
                 f"""

@@ -82,3 +82,16 @@ def test_without_the_payout_id_an_amount_in_the_window_is_suggested(payout, acco
     (suggestion,) = Suggestion.objects.all()
     assert suggestion.tier == "amount"
     assert [i.item.source_id for i in suggestion.items.all()] == [payout.pk]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_beat_does_not_wait_for_a_sync_held_by_a_run(payout, account):
+    # A run holds the sync's lock until it commits (minutes at a million
+    # lines); beat's sync gives up at once instead of holding a worker.
+    from cash.tasks import sync_open_items as task
+    from tests.threads import hold_then_race
+
+    results = hold_then_race(sync_open_items, task)
+    assert (results["first"], results["second"], results["blocked"]) == (1, 0, False)
+    assert task() == 0  # the run's sync had opened it
+    assert OpenItem.objects.filter(kind="provider_payout").count() == 1
