@@ -13,13 +13,20 @@ partition yet. Migration refunds 0002 made them; from then on:
   month over rows of DEFAULT, and moving them here would hold the whole table
   locked while it copies. The refusal is checked before, and the error that
   PostgreSQL raises if a row arrives in between is turned into the same one.
-- `detach` detaches (never drops) the monthly partitions wholly before
-  `older_than` months ago, refusing the current month, any month of events a
-  row still points at (attachments, outbox, notifications, invoices: every
-  foreign key to refunds_caseevent, found in the catalog) and any month of
-  outbox with a message left (not drained, or parked as failed). A detached
-  partition stays as a plain table of its own name, to be archived or dropped
-  by hand; its rows are no longer in the parent.
+  A refused month does not stop the others: all are made, then one error
+  names every refused month.
+- `detach` detaches (never drops) the monthly partitions that end on or
+  before the first day of the month `older_than` - 1 months before the
+  current one (it keeps the current month and the `older_than` - 1 before
+  it), refusing the current month, any month of events a row still points at
+  (attachments, outbox, notifications, invoices: every foreign key to
+  refunds_caseevent, found in the catalog) and any month of outbox with a
+  message left (not drained, or parked as failed). Those checks run without
+  locking the table; a reference that arrives after them makes PostgreSQL
+  refuse the DETACH (it checks the foreign keys again under its lock), and
+  that refusal, or a lock not had within LOCK_TIMEOUT, keeps the month with
+  the reason. A detached partition stays as a plain table of its own name,
+  to be archived or dropped by hand; its rows are no longer in the parent.
 
 On SQLite (local development) both tables stay plain, and these do nothing.
 """
@@ -30,7 +37,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from .errors import RefundError
@@ -41,11 +48,15 @@ MONTH_NAME = re.compile(r"_y(\d{4})m(\d{2})$")
 # Creating or detaching a partition locks the parent table: give up rather
 # than queue every writer behind a long transaction.
 LOCK_TIMEOUT = "5s"
+# SQLSTATEs of a refused DETACH.
+FOREIGN_KEY_VIOLATION = "23503"
+LOCK_NOT_AVAILABLE = "55P03"
 
 
 class PartitionError(RefundError):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, made: list[str] | None = None) -> None:
         super().__init__("partitions", message, code="partitions")
+        self.made = made or []  # create_ahead: the months it made before refusing
 
 
 @dataclass(frozen=True)
@@ -134,26 +145,36 @@ def rows_in_default(month: Month) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _in_default_error(month: Month, count: int | None) -> PartitionError:
+def _in_default(month: Month, count: int | None) -> str:
     rows = f"{count} rows" if count is not None else "rows"
-    return PartitionError(
+    return (
         f"{month.table}: {rows} of {month.start:%Y-%m} are in the DEFAULT partition "
-        f"{month.table}_default, so its month partition cannot be attached over them. "
+        f"{month.table}_default"
+    )
+
+
+def _in_default_error(refused: list[str], made: list[str]) -> PartitionError:
+    return PartitionError(
+        "; ".join(refused) + ", so their month partitions cannot be attached over them. "
         "Move them by hand in a quiet moment (create the month as a plain table, "
         "move the rows from the default partition, ATTACH PARTITION), then run "
-        "create-ahead again."
+        "create-ahead again. "
+        + (f"Made the other months: {', '.join(made)}." if made else "No other month was missing."),
+        made=made,
     )
 
 
 def create_ahead(months: int = 3, *, today: date | None = None, dry_run: bool = False) -> list[str]:
     """Create the missing partitions of the current month and the next `months`
     of every partitioned table; returns their names (to be made, if dry_run).
-    Raises PartitionError for a month with rows in DEFAULT (made: the ones
-    before it)."""
+    A month with rows in DEFAULT is refused and the others are made all the
+    same; then one PartitionError names every refused month (its `made`: the
+    months made)."""
     if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
         return []
     first = month_of(today)
-    made = []
+    made: list[str] = []
+    refused: list[str] = []
     for table in PARTITIONED_TABLES:
         existing = {m.start for m in monthly_partitions(table)}
         for offset in range(months + 1):
@@ -162,14 +183,19 @@ def create_ahead(months: int = 3, *, today: date | None = None, dry_run: bool = 
                 continue
             count = rows_in_default(month)
             if count:
-                raise _in_default_error(month, count)
-            if not dry_run:
-                _create(month)
+                refused.append(_in_default(month, count))
+                continue
+            if not dry_run and not _create(month):
+                refused.append(_in_default(month, None))
+                continue
             made.append(month.name)
+    if refused:
+        raise _in_default_error(refused, made)
     return made
 
 
-def _create(month: Month) -> None:
+def _create(month: Month) -> bool:
+    """Make the month; False if PostgreSQL refused it over rows of DEFAULT."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -179,8 +205,9 @@ def _create(month: Month) -> None:
         # A row of the month reached DEFAULT after the count (PostgreSQL
         # rechecks under its lock and refuses): the same refusal.
         if "default partition" in str(error):
-            raise _in_default_error(month, None) from error
+            return False
         raise
+    return True
 
 
 @dataclass(frozen=True)
@@ -234,9 +261,11 @@ def verdict(month: Month) -> Verdict:
 def detach(
     older_than: int = 12, *, today: date | None = None, dry_run: bool = False
 ) -> list[Verdict]:
-    """Detach the monthly partitions that end `older_than` months or more
-    before the current month and that nothing needs; returns a verdict per
-    such month (detached, or why not)."""
+    """Detach the monthly partitions that end on or before the first day of
+    the month `older_than` - 1 months before the current one (1: every month
+    before the current one; 12: all but the current month and the 11 before
+    it) and that nothing needs; returns a verdict per such month (detached,
+    or why not)."""
     if older_than < 1:
         raise PartitionError("older_than must be at least 1: the current month stays")
     if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
@@ -247,14 +276,44 @@ def detach(
         for month in monthly_partitions(table):
             if month.end > cutoff:
                 continue
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                    # No new rows in the month between the check and the detach
-                    # (PostgreSQL checks the foreign keys to it again when detaching).
-                    cursor.execute(f"LOCK TABLE {_q(table)} IN SHARE ROW EXCLUSIVE MODE")
-                    found = verdict(month)
-                    if found.detachable and not dry_run:
-                        cursor.execute(f"ALTER TABLE {_q(table)} DETACH PARTITION {_q(month.name)}")
+            # Read without locking the table (its joins can take long); a row
+            # pointing at the month after this is caught by PostgreSQL below.
+            found = verdict(month)
+            if found.detachable and not dry_run:
+                found = _detach(month)
             verdicts.append(found)
     return verdicts
+
+
+def _detach(month: Month) -> Verdict:
+    """DETACH the month under lock_timeout. PostgreSQL checks again, under its
+    own lock, that no foreign key points into it; its refusal (or a lock it
+    could not get in time) keeps the month, with the reason."""
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
+                if month.table == "refunds_outboxmessage":
+                    # No foreign key guards an outbox month: look again, under the lock.
+                    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(month.name)})")
+                    if cursor.fetchone()[0]:
+                        raise _Kept("outbox messages arrived before the detach")
+    except _Kept as kept:
+        return Verdict(month, str(kept))
+    except (IntegrityError, OperationalError) as error:
+        code = getattr(error.__cause__, "pgcode", None)
+        if code == FOREIGN_KEY_VIOLATION:
+            diag = error.__cause__.diag  # type: ignore[union-attr]
+            detail = f" ({diag.message_detail})" if diag.message_detail else ""
+            return Verdict(month, f"PostgreSQL refused: {diag.message_primary}{detail}")
+        if code == LOCK_NOT_AVAILABLE:
+            return Verdict(
+                month, f"{month.table} not locked within {LOCK_TIMEOUT} (busy): try again"
+            )
+        raise
+    return Verdict(month, "")
+
+
+class _Kept(Exception):
+    """Rolls the detach back: the month stays."""

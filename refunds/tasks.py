@@ -41,14 +41,23 @@ def sweep_outbox() -> list[str]:
 def maintain_partitions() -> dict[str, list[str]]:
     """Daily: make the coming months' partitions of the case events and the
     outbox, and detach old months if settings.PARTITION_DETACH_AFTER_MONTHS
-    says so (refunds.partitions). Idempotent: a missed day catches up."""
+    says so (refunds.partitions). Idempotent: a missed day catches up. A month
+    refused (rows of it in DEFAULT) fails the task with every refused month
+    named, after the other months are made and old ones detached."""
     from django.conf import settings
 
-    made = partitions.create_ahead(settings.PARTITION_MONTHS_AHEAD)
+    refused: partitions.PartitionError | None = None
+    try:
+        made = partitions.create_ahead(settings.PARTITION_MONTHS_AHEAD)
+    except partitions.PartitionError as error:
+        # Every other month was made; detach all the same, then fail loudly.
+        refused, made = error, error.made
     detached: list[str] = []
     if settings.PARTITION_DETACH_AFTER_MONTHS:
         verdicts = partitions.detach(settings.PARTITION_DETACH_AFTER_MONTHS)
         detached = [v.month.name for v in verdicts if v.detachable]
+    if refused is not None:
+        raise refused
     return {"created": made, "detached": detached}
 
 

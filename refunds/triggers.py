@@ -332,13 +332,23 @@ REBUILD_SUMMARY = (
 # this costs nothing more there), then looks for the number through
 # outbox_case_sequence_idx. Two writers of one case therefore queue on that
 # row, and the second's look (a new snapshot: READ COMMITTED, a volatile
-# function) sees what the first committed.
+# function) sees what the first committed. Under REPEATABLE READ or
+# SERIALIZABLE the look would read the transaction's first snapshot and could
+# miss the first writer's row, so the function refuses any isolation level but
+# READ COMMITTED (no writer of the outbox uses another; reinstalled by
+# migration refunds 0005).
 
 OUTBOX_SEQUENCE_ONCE = Function(
     "refunds_outbox_sequence_once()",
     r"""
 CREATE OR REPLACE FUNCTION refunds_outbox_sequence_once() RETURNS trigger AS $$
 BEGIN
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION 'refunds: outbox numbering needs READ COMMITTED, not %',
+            upper(current_setting('transaction_isolation'))
+            USING ERRCODE = 'invalid_transaction_state',
+                  HINT = 'Under a snapshot the uniqueness check could miss a concurrent writer.';
+    END IF;
     PERFORM 1 FROM refunds_refundcase WHERE id = NEW.case_id FOR NO KEY UPDATE;
     IF EXISTS (
         SELECT 1 FROM refunds_outboxmessage m
@@ -368,8 +378,13 @@ CREATE TRIGGER refunds_outbox_sequence_once
 )
 
 # --- PostgreSQL-only indexes ------------------------------------------------------
-# Trigram GIN indexes for the vendor portal's search on a million cases, which
-# is `icontains`, written by Django as `UPPER(col::text) LIKE UPPER('%term%')`.
+# Trigram GIN indexes for `icontains` on a million rows, written by Django as
+# `UPPER(col::text) LIKE UPPER('%term%')`. The vendor portal's case search
+# (portal.selectors.matching_case_ids) uses case_id_trgm_idx and
+# order_number_trgm_idx. Its SKU search no longer uses order_line_sku_trgm_idx
+# on PostgreSQL (it reads order_line_vendor_sku_idx, below), and neither does
+# the admin (exact SKUs through order_line_sku_idx); only the A/B bench's
+# "before" query (bench/portal/ab.py) still does. It is kept, not dropped.
 # Django could declare them (GinIndex + OpClass), but not in Meta.indexes: SQLite
 # (local development) rebuilds a table from its model state on many schema
 # changes and cannot create a GIN index. Made by migration refunds 0006, with
@@ -384,15 +399,16 @@ TRIGRAM_INDEXES = {
 # scan of each vendor's distinct SKUs and their lines, with LIKE's ordering
 # (text_pattern_ops: the database's collation is not C). An expression index
 # with an operator class, so PostgreSQL only, as the trigram ones; made by
-# migration refunds 0003.
+# migration refunds 0004 CONCURRENTLY (order lines keep being written while it
+# builds), outside a transaction: one statement each, never joined in one string.
 SKU_INDEXES = {
     "order_line_vendor_sku_idx": "refunds_orderline (vendor_id, UPPER(sku::text) text_pattern_ops)",
 }
-INSTALL_SKU_INDEXES = "".join(
-    f"CREATE INDEX IF NOT EXISTS {name} ON {definition};\n"
+INSTALL_SKU_INDEXES = tuple(
+    f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}"
     for name, definition in SKU_INDEXES.items()
 )
-UNINSTALL_SKU_INDEXES = "".join(f"DROP INDEX IF EXISTS {name};\n" for name in SKU_INDEXES)
+UNINSTALL_SKU_INDEXES = tuple(f"DROP INDEX CONCURRENTLY IF EXISTS {name}" for name in SKU_INDEXES)
 
 FUNCTIONS = (ORDER_LINE_IDENTITY, DAY, RANK, *SUMMARY_FUNCTIONS.values(), OUTBOX_SEQUENCE_ONCE)
 

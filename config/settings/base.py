@@ -423,8 +423,9 @@ OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
 # Monthly partitions of the case events and the outbox (refunds.partitions):
 # the daily task keeps this many months made ahead of the current one, and
-# detaches (never drops) months older than PARTITION_DETACH_AFTER_MONTHS that
-# nothing needs; 0 leaves detaching to `manage.py partitions detach`.
+# with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and the N-1
+# before it, detaching (never dropping) the earlier months that nothing needs;
+# 0 leaves detaching to `manage.py partitions detach`.
 PARTITION_MONTHS_AHEAD = int(env_str("PARTITION_MONTHS_AHEAD", "3"))
 PARTITION_DETACH_AFTER_MONTHS = int(env_str("PARTITION_DETACH_AFTER_MONTHS", "0"))
 

@@ -1,23 +1,7 @@
 # The staff dashboard's monthly sums (refunds.models.RefundMonth), filled by a periodic
-# fold off the write path; and the portal SKU search's (vendor, SKU) index.
+# fold off the write path. (The portal SKU search's index: 0004, built concurrently.)
 
 from django.db import migrations, models
-
-
-def install_sku_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from refunds import triggers
-
-    schema_editor.execute(triggers.INSTALL_SKU_INDEXES)
-
-
-def uninstall_sku_index(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from refunds import triggers
-
-    schema_editor.execute(triggers.UNINSTALL_SKU_INDEXES)
 
 
 class Migration(migrations.Migration):
@@ -53,6 +37,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('kind', 'currency', 'month', 'key'), name='refund_month_unique')],
             },
         ),
-        # The portal's SKU search: refunds.triggers.SKU_INDEXES.
-        migrations.RunPython(install_sku_index, uninstall_sku_index, elidable=False),
     ]

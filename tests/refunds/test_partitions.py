@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg2.errors
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -128,6 +129,41 @@ def test_a_row_reaching_default_after_the_check_is_refused_the_same_way(worked_c
 
 
 @pytest.mark.django_db
+def test_create_ahead_makes_every_other_month_then_names_the_refused_one(
+    worked_case, monkeypatch, capsys
+):
+    """Rows of M+1 in events' DEFAULT: M, M+2, M+3 of events and every outbox
+    month are made all the same, then one error names M+1."""
+    first = date(2031, 9, 1)
+    moment = datetime(2031, 10, 2, tzinfo=UTC)
+    event = event_at(worked_case, moment)
+    made = [Month(EVENTS, add_months(first, n)).name for n in (0, 2, 3)] + [
+        Month(OUTBOX, add_months(first, n)).name for n in range(4)
+    ]
+    with pytest.raises(PartitionError, match="1 rows of 2031-10 are in the DEFAULT") as refused:
+        create_ahead(3, today=first)
+    assert refused.value.made == made
+    assert all(exists(name) for name in made)
+    assert not exists(Month(EVENTS, month_of(moment)).name)
+    assert where(EVENTS, event.pk) == f"{EVENTS}_default"
+    # The command (pretending today is M) says what it made, then fails naming M+1.
+    real = partitions.create_ahead
+    monkeypatch.setattr(
+        partitions,
+        "create_ahead",
+        lambda months, dry_run: real(months, today=first, dry_run=dry_run),
+    )
+    with pytest.raises(CommandError, match="1 rows of 2031-10 are in the DEFAULT"):
+        call_command("partitions", "create-ahead", "--months", "4")
+    out = capsys.readouterr().out
+    assert out.split() == [
+        word
+        for table in (EVENTS, OUTBOX)
+        for word in ("did", "create", Month(table, add_months(first, 4)).name)
+    ]
+
+
+@pytest.mark.django_db
 def test_detach_refuses_the_current_month():
     current = Month(EVENTS, month_of())
     assert verdict(current).reason == "the current month (or later)"
@@ -163,6 +199,23 @@ def test_detach_refuses_a_month_still_referenced_or_undrained(worked_case, acme)
     assert verdicts[Month(OUTBOX, OLD).name].reason == ("1 outbox messages not drained (or failed)")
     assert {m.start for m in monthly_partitions(EVENTS)} >= {OLD}
     assert {m.start for m in monthly_partitions(OUTBOX)} >= {OLD}
+    assert CaseEvent.objects.filter(pk=event.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_reference_arriving_after_the_verdict_keeps_the_month(worked_case, acme, monkeypatch):
+    """The verdict reads without locking: a notification pointing at the month
+    after it makes PostgreSQL refuse the DETACH, and the month is kept with why."""
+    moment = old_month()
+    event = event_at(worked_case, moment)
+    Notification.objects.create(vendor=acme, case=worked_case, event=event, subject="s", body="b")
+    monkeypatch.setattr(partitions, "verdict", lambda month: partitions.Verdict(month, ""))
+    verdicts = {v.month.name: v for v in detach(1)}
+    kept = verdicts[Month(EVENTS, OLD).name]
+    assert not kept.detachable
+    assert kept.reason.startswith("PostgreSQL refused: ")
+    assert "portal_notification" in kept.reason
+    assert OLD in {m.start for m in monthly_partitions(EVENTS)}
     assert CaseEvent.objects.filter(pk=event.pk).exists()
 
 
@@ -290,3 +343,28 @@ def test_two_writers_cannot_give_a_case_the_same_number_twice(worked_case):
     )
     outbox.emit("case.note", case=case)
     assert OutboxMessage.objects.filter(case=case).count() >= 2
+
+
+@pytest.mark.django_db
+def test_the_numbering_refuses_a_snapshot_isolation_level(worked_case):
+    """Under REPEATABLE READ the trigger's look could miss a concurrent writer:
+    it refuses to number there (on a connection of its own: the test's
+    transaction is READ COMMITTED and already begun)."""
+    raw = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            with pytest.raises(psycopg2.errors.InvalidTransactionState, match="REPEATABLE READ"):
+                cursor.execute(
+                    "INSERT INTO refunds_outboxmessage (consumer, topic, case_id, sequence, "
+                    "created_at, available_at, attempts, last_error) "
+                    "VALUES ('ledger', 'x', %s, 1, now(), now(), 0, '')",
+                    [worked_case.pk],
+                )
+        raw.rollback()
+    finally:
+        raw.close()
+    # The test's own connection (READ COMMITTED) numbers as ever.
+    OutboxMessage.objects.create(
+        consumer="ledger", topic="x", case=worked_case, sequence=99, available_at=timezone.now()
+    )

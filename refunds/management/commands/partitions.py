@@ -14,9 +14,11 @@ from refunds import partitions
 class Command(BaseCommand):
     help = (
         "create-ahead: make the missing monthly partitions of refunds_caseevent and "
-        "refunds_outboxmessage up to --months ahead. detach: detach (not drop) the months "
-        "older than --older-than months that nothing points at and no outbox message is "
-        "left in. --dry-run says what would be done."
+        "refunds_outboxmessage up to --months ahead (a month with rows in DEFAULT is "
+        "refused, the others are made, then the command fails naming it). detach: detach "
+        "(not drop) the months that nothing points at and no outbox message is left in, "
+        "keeping the current month and the --older-than minus 1 before it (1: every "
+        "month before the current one). --dry-run says what would be done."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,7 +27,12 @@ class Command(BaseCommand):
         ahead.add_argument("--months", type=positive_int, default=settings.PARTITION_MONTHS_AHEAD)
         ahead.add_argument("--dry-run", action="store_true")
         old = sub.add_parser("detach")
-        old.add_argument("--older-than", type=positive_int, default=12, help="Months.")
+        old.add_argument(
+            "--older-than",
+            type=positive_int,
+            default=12,
+            help="N: keep the current month and the N-1 before it; detach the earlier ones.",
+        )
         old.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -43,6 +50,8 @@ class Command(BaseCommand):
                 return
             verdicts = partitions.detach(options["older_than"], dry_run=dry_run)
         except partitions.PartitionError as error:
+            for name in error.made:  # create-ahead made these before failing
+                self.stdout.write(f"{verb} create {name}")
             raise CommandError(error.message) from error
         for v in verdicts:
             if v.detachable:
