@@ -335,8 +335,8 @@ REBUILD_SUMMARY = (
 # function) sees what the first committed. Under REPEATABLE READ or
 # SERIALIZABLE the look would read the transaction's first snapshot and could
 # miss the first writer's row, so the function refuses any isolation level but
-# READ COMMITTED (no writer of the outbox uses another; reinstalled by
-# migration refunds 0005).
+# READ COMMITTED (no writer of the outbox uses another). Installed by
+# migration refunds 0002.
 
 OUTBOX_SEQUENCE_ONCE = Function(
     "refunds_outbox_sequence_once()",
