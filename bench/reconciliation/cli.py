@@ -40,7 +40,7 @@ def measure(n: int, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from cash.services.sources import sync_open_items
 
     reset()
-    world = generate(n, args.seed)
+    world = generate(n, args.seed, scattered_ids=args.scattered_ids)
     prepare(world)
     path = folder / f"statement-{n}.csv"
     write_csv(world, path)
@@ -188,6 +188,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=1_000_000, help="statement lines (and payouts)")
     parser.add_argument("--double", action="store_true", help="then run 2n too and give the ratio")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scattered-ids",
+        action="store_true",
+        help="number payouts and bank ids in the order the world is made, not in time order",
+    )
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--keep-files", action="store_true", help="keep the generated CSV files")
     add_database_arguments(parser, DEFAULT_DATABASE_URL)

@@ -63,8 +63,15 @@ class World:
         return f"Vendor {index:04d}"
 
 
-def generate(n: int, seed: int = 1) -> World:
-    """A world of about `n` payouts and exactly as many statement lines."""
+def generate(n: int, seed: int = 1, *, scattered_ids: bool = False) -> World:
+    """A world of about `n` payouts and exactly as many statement lines.
+
+    Ids follow time, as a ledger and a bank assign them: payouts are numbered
+    in the order they were paid, the bank's ids in the order it booked the
+    lines. With `scattered_ids` both follow the order the world was made in
+    instead (random against the dates: the generator before 2026-12-06's
+    evening), which makes the database insert the lines' keys and the
+    allocations' items at random places in their indexes."""
     rng = random.Random(seed)
     world = World(n=n)
     counts = {kind: max(1, round(n * share)) for kind, share in SHARES.items()}
@@ -136,7 +143,17 @@ def generate(n: int, seed: int = 1) -> World:
             payout(amount(), rng.randrange(DAYS))  # paid later: no line yet
     for _ in range(counts["fee"]):
         add_line("fee", rng.randrange(DAYS), -rng.randrange(50, 1000), "Account fee", [])
+    if scattered_ids:
+        world.lines.sort(key=lambda line: (line.day, line.bank_id))
+        return world
+    order = sorted(range(len(world.payouts)), key=lambda index: world.payouts[index].day)
+    renumbered = {old: new for new, old in enumerate(order)}
+    world.payouts = [world.payouts[index] for index in order]
+    for line in world.lines:
+        line.payouts = [renumbered[index] for index in line.payouts]
     world.lines.sort(key=lambda line: (line.day, line.bank_id))
+    for number, line in enumerate(world.lines, start=1):
+        line.bank_id = f"B{number:010d}"
     return world
 
 
