@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from django.db.models import Prefetch
 
+from refunds import outbox
 from refunds.models import CaseEvent, CaseStatus, Order, OutboxMessage, Payment, RefundLine
 from vendors.models import Vendor
 
@@ -25,7 +26,6 @@ from .posting import (
 
 def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     order_ids = [m.order_id for m in messages if m.topic == "order.paid" and m.order_id]
-    event_ids = [m.event_id for m in messages if m.topic == "case.status_changed" and m.event_id]
 
     orders = list(
         Order.objects.filter(pk__in=order_ids)
@@ -34,7 +34,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     )
     events = [
         event
-        for event in CaseEvent.objects.filter(pk__in=event_ids)
+        for event in outbox.events_of(m for m in messages if m.topic == "case.status_changed")
         .select_related("case", "case__order", "case__order__channel")
         .prefetch_related(
             Prefetch("case__order__payments", queryset=Payment.objects.order_by("id")),

@@ -44,6 +44,7 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import QuerySet
 
 from lib.money import ZERO, format_amount
 from refunds.models import CaseEvent, CaseStatus, Channel, Order, OrderLine, RefundCase
@@ -515,16 +516,14 @@ def is_correction(event: CaseEvent) -> bool:
 
 
 def correction_drafts(
-    event_ids: Sequence[int], issued: set[Identity], pending: dict[tuple[int, int], Invoice]
+    events: QuerySet[CaseEvent], issued: set[Identity], pending: dict[tuple[int, int], Invoice]
 ) -> list[Draft]:
     """For each dispute resolved after completion that moved a vendor's
     commission reversal: a commission credit note for more given back, a
     commission invoice for less. Its tax is the difference of the tax on the
     reversal after and before, as the correcting journal posts it."""
     events_by_id = {
-        e.pk: e
-        for e in CaseEvent.objects.select_related("case", "case__order").filter(pk__in=event_ids)
-        if is_correction(e)
+        e.pk: e for e in events.select_related("case", "case__order") if is_correction(e)
     }
     if not events_by_id:
         return []
@@ -590,17 +589,21 @@ def issue_documents(
     """
     order_ids = sorted({o if isinstance(o, int) else o.pk for o in orders})
     case_ids = sorted({c if isinstance(c, int) else c.pk for c in cases})
-    event_ids = sorted({e if isinstance(e, int) else e.pk for e in events})
+    given = list(events)
+    event_ids = sorted({e if isinstance(e, int) else e.pk for e in given})
     if not (order_ids or case_ids or event_ids):
         return []
+    event_rows = CaseEvent.objects.filter(pk__in=event_ids)
+    if given and not any(isinstance(e, int) for e in given):
+        # Found again by (id, created_at) too: events are partitioned by month
+        # of created_at, and by id alone every month's partition is probed.
+        event_rows = event_rows.filter(created_at__in={e.created_at for e in given})
     with transaction.atomic():
         touched = set(order_ids)
         touched.update(
             RefundCase.objects.filter(pk__in=case_ids).values_list("order_id", flat=True)
         )
-        touched.update(
-            CaseEvent.objects.filter(pk__in=event_ids).values_list("case__order_id", flat=True)
-        )
+        touched.update(event_rows.values_list("case__order_id", flat=True))
         issued = _issued(sorted(touched))
         drafts = invoice_drafts(order_ids, issued) if order_ids else []
         # Commission invoices issued in this same call, for credit notes to correct.
@@ -612,7 +615,7 @@ def issue_documents(
         if case_ids:
             drafts += commission_credit_notes_drafts(case_ids, issued, pending)
         if event_ids:
-            drafts += correction_drafts(event_ids, issued, pending)
+            drafts += correction_drafts(event_rows, issued, pending)
         return issue_drafts(drafts)
 
 

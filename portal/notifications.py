@@ -37,10 +37,7 @@ logger = logging.getLogger(__name__)
 
 
 def handle_batch(messages: Sequence[OutboxMessage]) -> None:
-    event_ids = [m.event_id for m in messages if m.event_id]
-    events = list(
-        CaseEvent.objects.filter(pk__in=event_ids).select_related("case", "case__order", "actor")
-    )
+    events = list(outbox.events_of(messages).select_related("case", "case__order", "actor"))
     liabilities: dict[int, list[VendorLiability]] = {}
     for row in VendorLiability.objects.filter(
         case_id__in={e.case_id for e in events}
@@ -62,7 +59,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     if notifications:
         ids = list(
             Notification.objects.filter(
-                event_id__in=event_ids, emailed_at__isnull=True
+                event_id__in=[e.pk for e in events], emailed_at__isnull=True
             ).values_list("pk", flat=True)
         )
         if ids:

@@ -31,7 +31,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -101,6 +101,17 @@ def messages(
         )
         for consumer in consumers
     ]
+
+
+def events_of(messages: Iterable[OutboxMessage]) -> QuerySet[CaseEvent]:
+    """The case events `messages` point at, looked up by (id, created_at): the
+    events are partitioned by month of `created_at`, and a lookup by id alone
+    would probe every month's partition."""
+    pairs = {(m.event_id, m.event_created_at) for m in messages if m.event_id is not None}
+    return CaseEvent.objects.filter(
+        pk__in={event_id for event_id, _ in pairs},
+        created_at__in={created_at for _, created_at in pairs},
+    )
 
 
 def dispatch_on_commit(consumers: Iterable[str]) -> None:

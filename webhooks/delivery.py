@@ -57,10 +57,7 @@ def handle_batch(messages: Sequence[OutboxMessage]) -> None:
     endpoints = list(WebhookEndpoint.objects.filter(is_active=True))
     if not endpoints:
         return
-    events = {
-        e.pk: e
-        for e in CaseEvent.objects.filter(pk__in=[m.event_id for m in messages if m.event_id])
-    }
+    events = {e.pk: e for e in outbox.events_of(messages)}
     cases = {
         c.pk: c
         for c in RefundCase.objects.filter(pk__in={m.case_id for m in messages if m.case_id})

@@ -368,3 +368,27 @@ def test_the_numbering_refuses_a_snapshot_isolation_level(worked_case):
     OutboxMessage.objects.create(
         consumer="ledger", topic="x", case=worked_case, sequence=99, available_at=timezone.now()
     )
+
+
+@pytest.mark.django_db
+def test_consumers_find_their_events_in_those_months_alone(worked_case):
+    """outbox.events_of, which every consumer uses, looks events up by id and
+    created_at: PostgreSQL reads only the months the messages point into."""
+    now = timezone.now()
+    old = event_at(worked_case, old_month())
+    later = event_at(worked_case, now + timedelta(days=40))
+    messages = [
+        OutboxMessage(event_id=old.pk, event_created_at=old.created_at),
+        OutboxMessage(event_id=later.pk, event_created_at=later.created_at),
+        OutboxMessage(),  # a message about an order: no event
+    ]
+    found = outbox.events_of(messages)
+    assert sorted(found.values_list("pk", flat=True)) == [old.pk, later.pk]
+    plan = found.explain()
+    read = {Month(EVENTS, OLD).name, Month(EVENTS, month_of(later.created_at)).name}
+    assert read <= set(plan.replace("\n", " ").replace("(", " ").split()), plan
+    assert Month(EVENTS, month_of(now)).name not in plan, plan
+    assert f"{EVENTS}_default" not in plan, plan
+    # By id alone (as the consumers read before) every month is probed.
+    assert f"{EVENTS}_default" in CaseEvent.objects.filter(pk__in=[old.pk, later.pk]).explain()
+    assert not outbox.events_of(messages[2:]).exists()
