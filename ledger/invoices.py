@@ -594,10 +594,11 @@ def issue_documents(
     if not (order_ids or case_ids or event_ids):
         return []
     event_rows = CaseEvent.objects.filter(pk__in=event_ids)
-    if given and not any(isinstance(e, int) for e in given):
+    rows = [e for e in given if not isinstance(e, int)]
+    if rows and len(rows) == len(given):
         # Found again by (id, created_at) too: events are partitioned by month
         # of created_at, and by id alone every month's partition is probed.
-        event_rows = event_rows.filter(created_at__in={e.created_at for e in given})
+        event_rows = event_rows.filter(created_at__in={e.created_at for e in rows})
     with transaction.atomic():
         touched = set(order_ids)
         touched.update(
