@@ -1,8 +1,8 @@
 """The staff dashboard page: parse the period, read the figures, draw the charts.
 
-The reads are in `portal.staff_selectors`, the chart geometry in
-`portal.charts`; this module only chooses among the offered options and puts
-the two together for `staff/dashboard.html`.
+The reads are in `portal.staff_selectors`, the charts (geometry and their
+inline SVG) in `portal.charts`; this module only chooses among the offered
+options and puts the two together for `staff/dashboard.html`.
 """
 
 from __future__ import annotations
