@@ -111,14 +111,6 @@ class Span:
         """Midnight UTC `days` days ago: whole days, as RefundDay sums them."""
         return datetime.combine((self.now - timedelta(days=self.days)).date(), time.min, UTC)
 
-    def bucket_of(self, day: date) -> date:
-        """The bucket a day falls in, as Trunc dates it."""
-        if self.bucket == "week":
-            return day - timedelta(days=day.weekday())
-        if self.bucket == "month":
-            return day.replace(day=1)
-        return day
-
     @property
     def bucket(self) -> str:
         return BUCKETS[self.days]
@@ -327,10 +319,6 @@ def top_skus(span: Span) -> list[dict[str, Any]]:
     return ranked("sku", span)
 
 
-def summed(kind: str, span: Span) -> QuerySet[RefundDay]:
-    return RefundDay.objects.filter(kind=kind, currency=span.currency, day__gte=span.since.date())
-
-
 def summary_key(dimension: str, key: str) -> Any:
     """RefundDay's text key as the live query's: an id, or a SKU (None for shipping)."""
     if dimension == "sku":
@@ -408,14 +396,17 @@ def open_cases_by_age(now: datetime) -> list[AgeRow]:
 
 def trend_total(span: Span) -> dict[date, tuple[Decimal, int]]:
     if use_summary():
-        totals: dict[date, tuple[Decimal, int]] = {}
-        for row in summed("case", span).values("day").annotate(a=Sum("amount"), n=Sum("count")):
-            if not row["n"]:
-                continue  # every case of the day was released
-            bucket = span.bucket_of(row["day"])
-            amount, cases = totals.get(bucket, (Decimal(0), 0))
-            totals[bucket] = (amount + row["a"], cases + row["n"])
-        return totals
+        # Bucketed in SQL: a year is 365 days' rows but 13 months' (rows
+        # through the ORM cost more in Python than the sum does in PostgreSQL).
+        summed = fetch(
+            "SELECT date_trunc(%(bucket)s, day)::date, sum(amount), sum(cases)::bigint"
+            " FROM (SELECT day, sum(amount) AS amount, sum(count) AS cases FROM portal_refundday"
+            " WHERE kind = 'case' AND currency = %(currency)s AND day >= %(since)s"
+            # A day whose cases were all released: no point of its own.
+            " GROUP BY day HAVING sum(count) <> 0) AS days GROUP BY 1",
+            {"bucket": span.bucket, "currency": span.currency, "since": span.since.date()},
+        )
+        return {bucket: (amount, cases) for bucket, amount, cases in summed}
     rows = (
         refunded_cases(span)
         .annotate(bucket=Trunc("initiated_at", span.bucket, output_field=DateField()))
@@ -520,17 +511,24 @@ def series_by(dimension: str, keys: list[Any], span: Span) -> dict[Any, dict[dat
     if use_summary():
         by_text = {"" if key is None else str(key): key for key in keys}
         series: dict[Any, dict[date, Decimal]] = {key: {} for key in keys}
-        rows = (
-            summed(dimension, span)
-            .filter(key__in=list(by_text))
-            .values("day", "key")
-            .annotate(amount=Sum("amount"), n=Sum("count"))
-            .filter(n__gt=0)
+        # Bucketed in SQL, as trend_total: a year of five SKUs is ~2,000 daily rows, 65 monthly.
+        rows = fetch(
+            "SELECT date_trunc(%(bucket)s, day)::date, key, sum(amount)"
+            " FROM (SELECT day, key, sum(amount) AS amount FROM portal_refundday"
+            " WHERE kind = %(kind)s AND currency = %(currency)s AND day >= %(since)s"
+            " AND key = ANY(%(keys)s)"
+            # A (day, key) whose cases were all released: no point of its own.
+            " GROUP BY day, key HAVING sum(count) > 0) AS days GROUP BY 1, 2",
+            {
+                "bucket": span.bucket,
+                "kind": dimension,
+                "currency": span.currency,
+                "since": span.since.date(),
+                "keys": list(by_text),
+            },
         )
-        for row in rows:
-            points = series[by_text[row["key"]]]
-            bucket = span.bucket_of(row["day"])
-            points[bucket] = points.get(bucket, Decimal(0)) + row["amount"]
+        for bucket, key, amount in rows:
+            series[by_text[key]][bucket] = amount
         return series
     wanted = Q(**{f"{spec.key}__in": [k for k in keys if k is not None]})
     if None in keys:
@@ -621,6 +619,8 @@ def disputes_waiting() -> list[RefundCase]:
             disputed_by=Coalesce(Subquery(disputed.values("vendor__code")[:1]), Value("")),
         )
         .select_related("order")
+        # What the page shows: a case row is ~20 columns and its order's as many more.
+        .only("case_id", "currency", "total_refund_amount", "initiated_at", "order__number")
         .order_by("initiated_at", "id")[:DISPUTES_SHOWN]
     )
 
