@@ -42,7 +42,7 @@ def test_the_vendors_codes_come_back_in_the_databases_order(acme, bolt):
         shipping="3.00",
         lines=[(bolt, "TEE-01", 1, "50.00", "0.10"), (acme, "MUG-01", 2, "20.00", "0.10")],
     )
-    tee, mug = order.lines.order_by("id")
+    tee, _mug = order.lines.order_by("id")
     case = open_case(order=order, lines=[LineRequest(tee.pk, "damaged", quantity=1)])
     assert list(opened_vendor_codes(case).items()) == [(bolt.pk, "BOLT")]
     # Shipping alone reads every line of the order: both vendors, by code.
