@@ -31,9 +31,7 @@ def test_open_case_returns_its_rows_with_their_ids(acme, bolt, worked_order):
     assert [(row.pk, row.vendor_id, row.refund_amount) for row in case.liabilities.all()] == _rows(
         VendorLiability, case, "vendor_id", "refund_amount"
     )
-    assert [(event.pk, event.kind) for event in case.events.all()] == _rows(
-        CaseEvent, case, "kind"
-    )
+    assert [(event.pk, event.kind) for event in case.events.all()] == _rows(CaseEvent, case, "kind")
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="read with the lines on PostgreSQL")
