@@ -26,6 +26,7 @@ from .models import (
     RefundLineKind,
     VendorLiability,
 )
+from .services.opening import opened_vendor_codes
 from .visibility import STAFF_LABEL, attachments_visible_to, events_visible_to
 
 User = AuthUser | AnonymousUser
@@ -229,8 +230,9 @@ def case_rows(user: User, cases: QuerySet[RefundCase] | None = None, **lookup) -
 
 def opened_case_rows(case: RefundCase) -> CaseRows:
     """case_rows of a case open_case has just returned, everything visible,
-    from what it wrote (in the case's prefetch cache) plus one query for the
-    vendors' codes, in the database's order of them (as case_rows sorts)."""
+    from what it wrote (in the case's prefetch cache) and the vendors' codes
+    it read with the order's lines, in the database's order of them (as
+    case_rows sorts); without those, one query for the codes."""
     lines = list(case.lines.all())
     liabilities = list(case.liabilities.all())
     events = list(case.events.all())
@@ -238,10 +240,15 @@ def opened_case_rows(case: RefundCase) -> CaseRows:
         {row.vendor_id for row in liabilities}
         | {row.vendor_id for row in lines}
         | {row.vendor_id for row in events}
-    )
-    codes: dict[int | None, str] = dict(
-        Vendor.objects.filter(pk__in=vendor_ids - {None}).order_by("code").values_list("pk", "code")
-    )
+    ) - {None}
+    read = opened_vendor_codes(case)
+    codes: dict[int | None, str]
+    if read is not None and vendor_ids <= read.keys():
+        codes = {vendor_id: code for vendor_id, code in read.items() if vendor_id in vendor_ids}
+    else:
+        codes = dict(
+            Vendor.objects.filter(pk__in=vendor_ids).order_by("code").values_list("pk", "code")
+        )
     rank = {vendor_id: index for index, vendor_id in enumerate(codes)}
     owner = case.owner
     return CaseRows(

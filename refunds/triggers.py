@@ -188,7 +188,12 @@ def union(*parts: str) -> str:
     return "\n        UNION ALL".join(parts)
 
 
-def function(name: str, insert: str, delete: str, update: str) -> Function:
+def function(name: str, insert: str, delete: str, update: str, *, watched: str) -> Function:
+    """The trigger function of a table: `update`'s deltas come only from rows
+    whose `watched` columns changed (the `changed` rows), so an UPDATE that
+    changes none of them (a case's outbox counter, an order's refunded
+    amounts, a liability's acknowledgement) returns at once, without
+    planning or running the upsert's query."""
     return Function(
         f"{name}()",
         f"""
@@ -198,7 +203,7 @@ BEGIN
         {UPSERT.format(deltas=insert)}
     ELSIF TG_OP = 'DELETE' THEN
         {UPSERT.format(deltas=delete)}
-    ELSE
+    ELSIF EXISTS (SELECT 1 FROM {changed("n", watched)} x) THEN
         {UPSERT.format(deltas=update)}
     END IF;
     RETURN NULL;
@@ -216,6 +221,7 @@ def part_function(name: str, template: str, columns: str) -> Function:
             template.format(rows=changed("o", columns), sign="-1"),
             template.format(rows=changed("n", columns), sign="1"),
         ),
+        watched=columns,
     )
 
 
@@ -240,6 +246,8 @@ SUMMARY_FUNCTIONS = {
             CASE_PARTS.format(rows=changed("o", "", *CASE_MOVES), sign="-1"),
             CASE_PARTS.format(rows=changed("n", "", *CASE_MOVES), sign="1"),
         ),
+        # CASE_MOVES are functions of these.
+        watched=CASE_COLUMNS,
     ),
     "refunds_vendorliability": part_function(
         "refunds_refundday_liabilities", LIABILITY, "case_id, vendor_id, refund_amount"
@@ -257,6 +265,7 @@ SUMMARY_FUNCTIONS = {
             ORDER_PARTS.format(rows=changed("o", ORDER_COLUMNS), sign="-1"),
             ORDER_PARTS.format(rows=changed("n", ORDER_COLUMNS), sign="1"),
         ),
+        watched=ORDER_COLUMNS,
     ),
     "refunds_orderline": part_function(
         "refunds_refundday_order_lines",

@@ -136,6 +136,14 @@ def broker_name(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or ''}{parts.path}"
 
 
+def sql_per_request(p: InProcess) -> str:
+    """Statements per request, with the round trips when fewer (statements
+    sent together)."""
+    if p.round_trips < p.statements:
+        return f"{p.statements:g} ({p.round_trips:g})"
+    return f"{p.statements:g}"
+
+
 def check_statuses(name: str, block: Block, expected: set[int]) -> None:
     unexpected = {s: n for s, n in block.statuses.items() if s not in expected}
     if unexpected:
@@ -169,8 +177,8 @@ def report(
     print()
     rows = []
     for m, queries in (
-        (create, f"{profile['creation'].statements:g}"),
-        (read, f"{profile['read'].statements:g}"),
+        (create, sql_per_request(profile["creation"])),
+        (read, sql_per_request(profile["read"])),
         (floor, "0"),
         (raw, str(len(RAW_READ))),
     ):
@@ -204,14 +212,14 @@ def report(
         "no HTTP, a persistent connection), mean per request:"
     )
     print_table(
-        ("request", "requests", "ms", "of which SQL ms", "SQL statements"),
+        ("request", "requests", "ms", "of which SQL ms", "SQL statements (round trips)"),
         [
             (
                 name,
                 f"{p.requests:,}",
                 f"{p.ms:.2f}",
                 f"{p.sql_ms:.2f}",
-                f"{p.statements:g}",
+                sql_per_request(p),
             )
             for name, p in (
                 ("GET /api/v1/refund-cases/{id}/", profile["read"]),

@@ -29,6 +29,7 @@ from bench.api.fixture import (
     clear_broker,
     default_broker_url,
     make_fixture,
+    statement_count,
     use_broker,
 )
 from bench.common import add_database_arguments, open_database
@@ -125,10 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             profile.disable()
         total_ms = (time.perf_counter_ns() - started) / 1e6 / len(timed)
         sql_ms = sum(sum(v) for v in statements.values()) / 1e6 / len(timed)
-        count = sum(len(v) for v in statements.values()) / len(timed)
+        trips = sum(len(v) for v in statements.values()) / len(timed)
+        count = sum(len(v) * statement_count(sql) for sql, v in statements.items()) / len(timed)
         print(
             f"\n=== {name}: {len(timed)} requests, {total_ms:.2f} ms each (under cProfile), "
-            f"SQL {sql_ms:.2f} ms in {count:g} statements"
+            f"SQL {sql_ms:.2f} ms in {count:g} statements, {trips:g} round trips"
         )
         for sql, times in sorted(statements.items(), key=lambda kv: -sum(kv[1])):
             print(

@@ -37,7 +37,9 @@ from ..statuses import CaseStatus
 from . import _opening_sql
 from ._shared import (
     User,
+    changed_line_counters,
     line_counters,
+    line_counters_update,
     refusing_collisions,
     write_line_counters,
 )
@@ -139,7 +141,9 @@ def _open_case(
         name = next(iter(lookup.values()))
         raise RefundError("order", f"Order {name!r} does not exist.", code="not_found")
     currency = locked.currency
-    pieces, order_lines = _price_request(locked, lines, shipping_amount, shipping_reason)
+    pieces, order_lines, vendor_codes = _price_request(
+        locked, lines, shipping_amount, shipping_reason
+    )
     total = sum((p.gross for p in pieces), ZERO)
     if total <= 0:
         raise RefundError("lines", "A refund case needs at least one line or shipping.")
@@ -167,7 +171,7 @@ def _open_case(
     )
     # From here on the transaction writes: whatever fails must take it all back,
     # the caller's transaction included when we run inside one.
-    opening = _Opening(case, pieces, order_lines, locked, note, actor, channel, now)
+    opening = _Opening(case, pieces, order_lines, vendor_codes, locked, note, actor, channel, now)
     try:
         if connection.vendor == "postgresql":
             return _write(opening)
@@ -185,6 +189,9 @@ class _Opening:
     case: RefundCase
     pieces: list[PricedPiece]
     order_lines: dict[int, OrderLine]
+    # The codes of the order lines' vendors in the database's order, when
+    # read with the lines (PostgreSQL): see `opened_vendor_codes`.
+    vendor_codes: dict[int, str] | None
     locked: Order
     note: str
     actor: User | None
@@ -206,8 +213,9 @@ class _Opening:
 
 def _write(opening: _Opening) -> RefundCase:
     """The opening's rows in hand-built statements (refunds.services._opening_sql):
-    case, lines, liabilities (the ranks' order of the dashboard's triggers), the
-    order lines' and order's counters, then the event with its outbox messages."""
+    the case, then in one round trip its lines, liabilities (the ranks' order of
+    the dashboard's triggers), the order lines' and order's counters, and the
+    event with its outbox messages."""
     case, pieces = opening.case, opening.pieces
     case.updated_at = timezone.now()
     for _ in range(CASE_ID_ATTEMPTS):
@@ -218,14 +226,15 @@ def _write(opening: _Opening) -> RefundCase:
     else:
         raise RefundError("case_id", "Could not draw a free case ID; try again.", code="conflict")
     refund_lines = [_refund_line(case, p) for p in pieces]
-    _opening_sql.insert_lines(refund_lines)
     liabilities = [_liability_row(case, row) for row in liabilities_for(pieces)]
-    _opening_sql.insert_liabilities(liabilities)
-    write_line_counters(opening.order_lines)
-    _opening_sql.add_to_order(case)
+    changed = changed_line_counters(opening.order_lines)
     opened = opening.opened_event()
     consumers = outbox.consumers_for(OPENED_TOPIC)
-    _opening_sql.insert_event_and_messages(
+    _opening_sql.write_rest(
+        case,
+        refund_lines,
+        liabilities,
+        line_counters_update(changed) if changed else None,
         opened,
         topic=OPENED_TOPIC,
         consumers=consumers,
@@ -233,7 +242,7 @@ def _write(opening: _Opening) -> RefundCase:
         now=timezone.now(),
     )
     outbox.dispatch_on_commit(consumers)
-    return _with_related(case, refund_lines, liabilities, opened)
+    return _with_related(case, refund_lines, liabilities, opened, opening.vendor_codes)
 
 
 def _write_with_orm(opening: _Opening) -> RefundCase:
@@ -264,7 +273,7 @@ def _write_with_orm(opening: _Opening) -> RefundCase:
             )
         )
         outbox.dispatch_on_commit(consumers)
-    return _with_related(case, refund_lines, liabilities, opened)
+    return _with_related(case, refund_lines, liabilities, opened, None)
 
 
 def _add_to_order(locked: Order, case: RefundCase) -> None:
@@ -279,12 +288,24 @@ def _with_related(
     refund_lines: list[RefundLine],
     liabilities: list[VendorLiability],
     opened: CaseEvent,
+    vendor_codes: dict[int, str] | None,
 ) -> RefundCase:
     _cache_related(case, "lines", refund_lines)
     _cache_related(case, "liabilities", liabilities)
     _cache_related(case, "events", [opened])
     _cache_related(case, "attachments", [])
+    if vendor_codes is not None:
+        case._opened_vendor_codes = vendor_codes  # type: ignore[attr-defined]
     return case
+
+
+def opened_vendor_codes(case: RefundCase) -> dict[int, str] | None:
+    """The codes of the vendors of a case `open_case` has just returned, by
+    vendor id, in the database's order of codes (as a case read sorts its
+    liabilities): read with the order's lines, so that rendering the new case
+    needs no query. None when open_case did not read them (not PostgreSQL), or
+    for any other case."""
+    return getattr(case, "_opened_vendor_codes", None)
 
 
 def _cache_related(instance: RefundCase, name: str, rows: list) -> None:
@@ -309,7 +330,7 @@ def preview_case(
     locked = _find_order({"pk": order_id}, lock=False)
     if locked is None:
         raise RefundError("order", f"Order {order_id!r} does not exist.", code="not_found")
-    pieces, _ = _price_request(locked, lines, shipping_amount, shipping_reason)
+    pieces, _, _ = _price_request(locked, lines, shipping_amount, shipping_reason)
     return pieces, liabilities_for(pieces)
 
 
@@ -318,7 +339,10 @@ def _price_request(
     lines: Sequence[LineRequest],
     shipping_amount: Any,
     shipping_reason: Any,
-) -> tuple[list[PricedPiece], dict[int, OrderLine]]:
+) -> tuple[list[PricedPiece], dict[int, OrderLine], dict[int, str] | None]:
+    """The request's priced pieces, the order lines they price (their counters
+    advanced in memory) and, where read with them, the lines' vendors' codes
+    (`opened_vendor_codes`)."""
     currency = order.currency
     line_ids: list[int] = []
     for index, request in enumerate(lines):
@@ -334,15 +358,15 @@ def _price_request(
     if shipping_amount not in (None, ""):
         shipping = parse_amount(shipping_amount, currency, "shipping_amount")
     wants_shipping_weights = shipping > 0 and not line_ids
-    order_lines = {line.pk: line for line in _find_lines(order, line_ids, wants_shipping_weights)}
-    line: OrderLine | None
-    for line in order_lines.values():
-        line._loaded_counters = line_counters(line)  # type: ignore[attr-defined]  # see _counters_changed
-
     codes = {str(r.reason) for r in lines}
     if shipping > 0:
         codes.add(str(shipping_reason or (lines[0].reason if lines else "")))
-    policies = {p.code: p for p in _find_policies(codes)}
+    found = _find_lines_and_policies(order, line_ids, wants_shipping_weights, codes)
+    order_lines = {line.pk: line for line in found.lines}
+    line: OrderLine | None
+    for line in order_lines.values():
+        line._loaded_counters = line_counters(line)  # type: ignore[attr-defined]  # see _counters_changed
+    policies = {p.code: p for p in found.policies}
 
     pieces: list[PricedPiece] = []
     for index, (request, line_id) in enumerate(zip(lines, line_ids, strict=True)):
@@ -383,7 +407,7 @@ def _price_request(
         if not weights or sum(weights.values()) == 0:
             raise RefundError("shipping_amount", "The order has no vendor to carry shipping.")
         pieces.append(price_shipping(shipping, policy, weights, currency))
-    return pieces, order_lines
+    return pieces, order_lines, found.vendor_codes
 
 
 def _find_order(lookup: dict[str, Any], *, lock: bool) -> Order | None:
@@ -399,25 +423,28 @@ def _find_order(lookup: dict[str, Any], *, lock: bool) -> Order | None:
     return (query.select_for_update() if lock else query).first()
 
 
-def _find_lines(order: Order, line_ids: list[int], every_line: bool) -> list[OrderLine]:
-    """The order's lines asked for, or all of them when `every_line`."""
-    if _opening_sql.order_lines.usable:
+def _find_lines_and_policies(
+    order: Order, line_ids: list[int], every_line: bool, codes: set[str]
+) -> _opening_sql.Priced:
+    """The order's lines asked for, or all of them when `every_line`, and the
+    active reason policies of `codes`; on PostgreSQL in one statement, with
+    the lines' vendors' codes (_opening_sql.lines_and_policies)."""
+    if _opening_sql.order_lines.usable and _opening_sql.policies.usable:
+        params: list[Any]
         if every_line:
-            return _opening_sql.order_lines.rows("order_id = %s", [order.pk])  # type: ignore[return-value]
-        # An id beyond bigint names no line (and must not fail the query).
-        wanted = [i for i in line_ids if -(2**63) <= i < 2**63]
-        return _opening_sql.order_lines.rows(  # type: ignore[return-value]
-            "order_id = %s AND id = ANY(%s::bigint[])", [order.pk, wanted]
-        )
+            where, params = "line.order_id = %s", [order.pk]
+        else:
+            # An id beyond bigint names no line (and must not fail the query).
+            wanted = [i for i in line_ids if -(2**63) <= i < 2**63]
+            where = "line.order_id = %s AND line.id = ANY(%s::bigint[])"
+            params = [order.pk, wanted]
+        return _opening_sql.lines_and_policies(where, params, sorted(codes))
     query = OrderLine.objects.filter(order_id=order.pk)
-    return list(query if every_line else query.filter(pk__in=line_ids))
-
-
-def _find_policies(codes: set[str]) -> list[ReasonPolicy]:
-    """The active reason policies of `codes`."""
-    if _opening_sql.policies.usable:
-        return _opening_sql.policies.rows("code = ANY(%s) AND is_active", [sorted(codes)])  # type: ignore[return-value]
-    return list(ReasonPolicy.objects.filter(code__in=codes, is_active=True))
+    return _opening_sql.Priced(
+        lines=list(query if every_line else query.filter(pk__in=line_ids)),
+        vendor_codes=None,
+        policies=list(ReasonPolicy.objects.filter(code__in=codes, is_active=True)),
+    )
 
 
 def _policy(policies: Mapping[str, ReasonPolicy], code: Any, field: str) -> ReasonPolicy:
