@@ -154,7 +154,20 @@ def build_month(entries: int) -> int:
             amount, payable_credit, other = Decimal("10.00") + n % 7, True, clearing
         key = f"bench:{journal_id}"
         journals.append(
-            (journal_id, key, kind, "EUR", day, memo, order_id, case_id, payout_id, 2, noon)
+            (
+                journal_id,
+                key,
+                kind,
+                "EUR",
+                day,
+                memo,
+                order_id,
+                case_id,
+                payout_id,
+                2,
+                noon,
+                "bench",
+            )
         )
         if payable_credit:
             lines.append((journal_id, day, payable, "EUR", 0, amount, kind))
@@ -182,6 +195,7 @@ def build_month(entries: int) -> int:
                 "payout_id",
                 "entry_count",
                 "created_at",
+                "posted_by_process",
             ],
             journals,
         )
