@@ -154,16 +154,29 @@ def build_month(entries: int) -> int:
             amount, payable_credit, other = Decimal("10.00") + n % 7, True, clearing
         key = f"bench:{journal_id}"
         journals.append(
-            (journal_id, key, kind, "EUR", day, memo, order_id, case_id, payout_id, 2, noon)
+            (
+                journal_id,
+                key,
+                kind,
+                "EUR",
+                day,
+                memo,
+                order_id,
+                case_id,
+                payout_id,
+                2,
+                noon,
+                "bench",
+            )
         )
         if payable_credit:
-            lines.append((journal_id, payable, "EUR", 0, amount))
-            lines.append((journal_id, other, "EUR", amount, 0))
+            lines.append((journal_id, day, payable, "EUR", 0, amount, kind))
+            lines.append((journal_id, day, other, "EUR", amount, 0, kind))
             credit_total += amount
             counter[other][0] += amount
         else:
-            lines.append((journal_id, payable, "EUR", amount, 0))
-            lines.append((journal_id, other, "EUR", 0, amount))
+            lines.append((journal_id, day, payable, "EUR", amount, 0, kind))
+            lines.append((journal_id, day, other, "EUR", 0, amount, kind))
             debit_total += amount
             counter[other][1] += amount
     with transaction.atomic(), connection.cursor() as cursor:
@@ -182,13 +195,14 @@ def build_month(entries: int) -> int:
                 "payout_id",
                 "entry_count",
                 "created_at",
+                "posted_by_process",
             ],
             journals,
         )
         copy_rows(
             cursor.cursor,
             "ledger_entry",
-            ["journal_id", "account_id", "currency", "debit", "credit"],
+            ["journal_id", "date", "account_id", "currency", "debit", "credit", "label"],
             lines,
         )
         cursor.execute(

@@ -4,7 +4,8 @@
   the books have one: closed months are an unbroken run from the first month
   of the books, so "closed" always means "on or before the latest closed
   month" (ledger.periods, and the journal trigger beside AccountingPeriod).
-- Only the latest closed month reopens, with a reason.
+- Only the latest closed month reopens, with a reason, and not once its
+  entries' partition was detached (ledger.partitions).
 - Each close and reopen is a PeriodEvent: who, when, from where, why.
 - A close first moves every vendor's payable debit balance at the month's end
   to its receivable (ledger.receivables), dated the month's last day and
@@ -28,6 +29,7 @@ from django.utils import timezone
 from lib.errors import DomainError
 
 from .models import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
+from .partitions import entries_detached
 from .periods import first_open_day, month_end, month_start, next_month, previous_month
 from .posting import PostedBy, post_journals
 from .receivables import reclassification_drafts
@@ -129,6 +131,13 @@ def reopen_period(*, month: date, user: Any, process: str, reason: str) -> Accou
             raise PeriodError(
                 "month",
                 f"Reopen {label(following.month)} first: only the latest closed month reopens.",
+                code="invalid_transition",
+            )
+        if entries_detached(month):
+            raise PeriodError(
+                "month",
+                f"{label(month)}'s entries were detached from ledger_entry (archived): "
+                "attach its partition again before reopening it.",
                 code="invalid_transition",
             )
         PeriodEvent.objects.create(

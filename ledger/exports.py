@@ -433,7 +433,7 @@ def xero_invoice_rows(
 
 def _entries(date_from: date, date_to: date):
     entries = (
-        Entry.objects.filter(journal__date__gte=date_from, journal__date__lte=date_to)
+        Entry.objects.filter(date__gte=date_from, date__lte=date_to)
         .select_related(
             "journal",
             "journal__case",
@@ -442,7 +442,7 @@ def _entries(date_from: date, date_to: date):
             "account",
             "account__vendor",
         )
-        .order_by("journal__date", "journal_id", "id")
+        .order_by("date", "journal_id", "id")
     )
     return entries.iterator(chunk_size=CHUNK_SIZE)
 

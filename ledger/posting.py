@@ -637,8 +637,13 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
         deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for draft in new:
             journal_id = posted[draft.posting_key]
+            # The entry's date is its journal's posting date (the partition key;
+            # the journal check at commit refuses any other).
+            entry_date = ops.adapt_datefield_value(dates[draft.date])
             for account_id, debit, credit, label in draft.lines:
-                rows.append((journal_id, account_id, draft.currency, debit, credit, label))
+                rows.append(
+                    (journal_id, entry_date, account_id, draft.currency, debit, credit, label)
+                )
                 delta = deltas[(account_id, draft.currency)]
                 delta[0] += debit
                 delta[1] += credit
@@ -646,8 +651,8 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
             entry_rows = rows[start : start + ENTRIES_PER_INSERT]
             cursor.execute(
                 f"INSERT INTO {Entry._meta.db_table} "
-                "(journal_id, account_id, currency, debit, credit, label) VALUES "
-                + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(entry_rows)),
+                "(journal_id, date, account_id, currency, debit, credit, label) VALUES "
+                + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(entry_rows)),
                 [value for row in entry_rows for value in row],
             )
         _add_to_balances(deltas)

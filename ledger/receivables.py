@@ -46,7 +46,7 @@ def payable_debits_at(day: date) -> list[DebitBalance]:
     currency. Read once `day`'s period is locked against postings (a close
     holds it), so no journal dated up to `day` can change it meanwhile."""
     rows = (
-        Entry.objects.filter(account__role=AccountRole.VENDOR_PAYABLE, journal__date__lte=day)
+        Entry.objects.filter(account__role=AccountRole.VENDOR_PAYABLE, date__lte=day)
         .values("account__vendor_id", "account__vendor__code", "currency")
         .annotate(debit=Sum("debit"), credit=Sum("credit"))
         .order_by("account__vendor_id", "currency")

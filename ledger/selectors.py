@@ -103,7 +103,7 @@ def trial_balance(currency: str, as_of: date | None = None) -> TrialBalance:
         )
     else:
         totals = (
-            Entry.objects.filter(currency=currency, journal__date__lte=as_of)
+            Entry.objects.filter(currency=currency, date__lte=as_of)
             .values("account_id")
             .annotate(debit=Sum("debit"), credit=Sum("credit"))
             .values_list("account_id", "debit", "credit")

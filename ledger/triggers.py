@@ -34,9 +34,13 @@ $$ LANGUAGE plpgsql;
 """,
 )
 
-# A journal's entries balance per currency, are in the journal's currency and
-# number exactly its declared entry_count. Run at commit for every journal and
-# every entry (deferred constraint triggers below), with one aggregate query.
+# A journal's entries balance per currency, are in the journal's currency, are
+# dated on its posting date and number exactly its declared entry_count. Run
+# at commit for every journal and every entry (deferred constraint triggers
+# below). The journal row first, then its entries by journal_id AND date:
+# ledger_entry is partitioned by month of date (migration 0006), so the
+# entries' read prunes to the journal's month. An entry dated otherwise is not
+# among them: its own check names it, the journal's counts one entry short.
 # (Migration 0009 let an entry of the same transaction as its journal skip its
 # check; 0011 removed that: unsound under SET CONSTRAINTS ALL IMMEDIATE.)
 CHECK_JOURNAL = Function(
@@ -45,6 +49,7 @@ CHECK_JOURNAL = Function(
 CREATE OR REPLACE FUNCTION ledger_check_journal() RETURNS trigger AS $$
 DECLARE
     target bigint;
+    journal record;
     found record;
 BEGIN
     IF TG_TABLE_NAME = 'ledger_journal' THEN
@@ -52,25 +57,31 @@ BEGIN
     ELSE
         target := NEW.journal_id;
     END IF;
-    SELECT j.entry_count AS declared, j.currency, count(e.id) AS entries,
-           count(*) FILTER (WHERE e.currency <> j.currency) AS foreign_entries,
+    SELECT j.entry_count AS declared, j.currency, j.date INTO journal
+        FROM ledger_journal j WHERE j.id = target;
+    IF TG_TABLE_NAME <> 'ledger_journal' AND NEW.date IS DISTINCT FROM journal.date THEN
+        RAISE EXCEPTION 'ledger: entry % is dated % but its journal % is dated %',
+            NEW.id, NEW.date, target, journal.date
+            USING ERRCODE = 'check_violation';
+    END IF;
+    SELECT count(*) AS entries,
+           count(*) FILTER (WHERE e.currency <> journal.currency) AS foreign_entries,
            coalesce(sum(e.debit), 0) AS debits, coalesce(sum(e.credit), 0) AS credits
         INTO found
-        FROM ledger_journal j LEFT JOIN ledger_entry e ON e.journal_id = j.id
-        WHERE j.id = target GROUP BY j.id;
-    IF found.entries <> found.declared THEN
+        FROM ledger_entry e WHERE e.journal_id = target AND e.date = journal.date;
+    IF found.entries <> journal.declared THEN
         RAISE EXCEPTION 'ledger: journal % declares % entries but has %',
-            target, found.declared, found.entries
+            target, journal.declared, found.entries
             USING ERRCODE = 'check_violation';
     END IF;
     IF found.foreign_entries > 0 THEN
         RAISE EXCEPTION 'ledger: journal % has entries in another currency than %',
-            target, found.currency
+            target, journal.currency
             USING ERRCODE = 'check_violation';
     END IF;
     IF found.debits <> found.credits THEN
         RAISE EXCEPTION 'ledger: journal % does not balance in %: debits %, credits %',
-            target, found.currency, found.debits, found.credits
+            target, journal.currency, found.debits, found.credits
             USING ERRCODE = 'check_violation';
     END IF;
     RETURN NULL;

@@ -1,9 +1,12 @@
-"""Monthly partitions of the case events and the outbox (PostgreSQL only).
+"""Monthly partitions of the tables partitioned by month (PostgreSQL only).
 
-refunds_caseevent and refunds_outboxmessage are partitioned by RANGE
-(created_at), one partition per calendar month (UTC), named
+The tables are named in settings.PARTITIONED_TABLES, each with the function
+that says whether one of its old months may go (its detach rule): the case
+events and the outbox (RANGE on created_at, timestamptz: months in UTC; made
+by refunds 0002) and the ledger's entries (RANGE on date, the journal's
+posting date; made by ledger 0006). One partition per calendar month, named
 `<table>_yYYYYmMM`, plus `<table>_default` for rows of a month that has no
-partition yet. Migration refunds 0002 made them; from then on:
+partition yet. From then on:
 
 - `create_ahead` makes the partitions of the current month and the next
   `months` ones that are missing (idempotent; the daily beat task and
@@ -18,32 +21,37 @@ partition yet. Migration refunds 0002 made them; from then on:
 - `detach` detaches (never drops) the monthly partitions that end on or
   before the first day of the month `older_than` - 1 months before the
   current one (it keeps the current month and the `older_than` - 1 before
-  it), refusing the current month, any month of events a row still points at
-  (attachments, outbox, notifications, invoices: every foreign key to
-  refunds_caseevent, found in the catalog) and any month of outbox with a
-  message left (not drained, or parked as failed). Those checks run without
-  locking the table; a reference that arrives after them makes PostgreSQL
-  refuse the DETACH (it checks the foreign keys again under its lock), and
-  that refusal, or a lock not had within LOCK_TIMEOUT, keeps the month with
-  the reason. A detached partition stays as a plain table of its own name,
-  to be archived or dropped by hand; its rows are no longer in the parent.
+  it), refusing the current month and any month its table's rule keeps:
+  events: a row still points at them (attachments, outbox, notifications,
+  invoices: every foreign key to refunds_caseevent, found in the catalog);
+  outbox: a message left (not drained, or parked as failed); entries: a day
+  of the month not in a closed accounting period (ledger.partitions). The
+  rules run first without locking the table, then again right after the
+  DETACH, under its lock, in the same transaction (a reference arriving in
+  between also makes PostgreSQL refuse the DETACH: it checks the foreign
+  keys again); a refusal, or a lock not had within LOCK_TIMEOUT, keeps the
+  month with the reason. A detached partition stays as a plain table of its
+  own name, to be archived or dropped by hand; its rows are no longer in
+  the parent.
 
-On SQLite (local development) both tables stay plain, and these do nothing.
+On SQLite (local development) the tables stay plain, and these do nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from .errors import RefundError
 
-# Referenced (events) first: detaching an outbox month never blocks an event month.
-PARTITIONED_TABLES = ("refunds_caseevent", "refunds_outboxmessage")
 MONTH_NAME = re.compile(r"_y(\d{4})m(\d{2})$")
 # Creating or detaching a partition locks the parent table: give up rather
 # than queue every writer behind a long transaction.
@@ -72,11 +80,42 @@ class Month:
     def end(self) -> date:
         return add_months(self.start, 1)
 
-    def bounds(self) -> tuple[datetime, datetime]:
+    def bounds(self) -> tuple[date, date] | tuple[datetime, datetime]:
+        """The month's range in its table's partition key: dates for a date
+        key, else instants (UTC midnights)."""
+        if partition_key(self.table)[1] == "date":
+            return (self.start, self.end)
         return (
             datetime.combine(self.start, datetime.min.time(), UTC),
             datetime.combine(self.end, datetime.min.time(), UTC),
         )
+
+
+def partitioned_tables() -> list[str]:
+    """The tables partitioned by month, in settings.PARTITIONED_TABLES order."""
+    return list(settings.PARTITIONED_TABLES)
+
+
+def rule(table: str) -> Callable[..., str]:
+    """`table`'s detach rule: `rule(month, cursor, locked=...)` says why the
+    month must stay ("" if it may go). Asked first without a lock
+    (locked=False), then again right after the DETACH, under the table's lock
+    and in the same transaction (locked=True), where "" lets it go."""
+    found: Callable[..., str] = import_string(settings.PARTITIONED_TABLES[table])
+    return found
+
+
+def partition_key(table: str) -> tuple[str, str]:
+    """(column, type) of the partition key of `table`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_partitioned_table p "
+            "JOIN pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0] "
+            "WHERE p.partrelid = to_regclass(%s)",
+            [table],
+        )
+        column, kind = cursor.fetchone()
+        return str(column), str(kind)
 
 
 def add_months(day: date, months: int) -> date:
@@ -136,10 +175,11 @@ def create_month_sql(month: Month) -> str:
 
 def rows_in_default(month: Month) -> int:
     low, high = month.bounds()
+    column = partition_key(month.table)[0]
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT count(*) FROM {_q(month.table + '_default')} "
-            "WHERE created_at >= %s AND created_at < %s",
+            f"WHERE {_q(column)} >= %s AND {_q(column)} < %s",
             [low, high],
         )
         return int(cursor.fetchone()[0])
@@ -164,18 +204,25 @@ def _in_default_error(refused: list[str], made: list[str]) -> PartitionError:
     )
 
 
-def create_ahead(months: int = 3, *, today: date | None = None, dry_run: bool = False) -> list[str]:
+def create_ahead(
+    months: int = 3,
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    tables: Sequence[str] | None = None,
+) -> list[str]:
     """Create the missing partitions of the current month and the next `months`
-    of every partitioned table; returns their names (to be made, if dry_run).
-    A month with rows in DEFAULT is refused and the others are made all the
-    same; then one PartitionError names every refused month (its `made`: the
-    months made)."""
-    if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
+    of every partitioned table (or of `tables`); returns their names (to be
+    made, if dry_run). A month with rows in DEFAULT is refused and the others
+    are made all the same; then one PartitionError names every refused month
+    (its `made`: the months made)."""
+    tables = partitioned_tables() if tables is None else list(tables)
+    if not all(is_partitioned(t) for t in tables):
         return []
     first = month_of(today)
     made: list[str] = []
     refused: list[str] = []
-    for table in PARTITIONED_TABLES:
+    for table in tables:
         existing = {m.start for m in monthly_partitions(table)}
         for offset in range(months + 1):
             month = Month(table, add_months(first, offset))
@@ -236,48 +283,80 @@ def _event_references() -> list[tuple[str, str]]:
         return [(table, column) for table, column in cursor.fetchall()]
 
 
+def events_kept(month: Month, cursor: Any, *, locked: bool) -> str:
+    """An events month stays while a row points at its events. Under the lock
+    PostgreSQL itself has checked the foreign keys (and refused the DETACH)."""
+    if locked:
+        return ""
+    for table, column in _event_references():
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {_q(table)} r JOIN {_q(month.name)} e "
+            f"ON e.id = r.{_q(column)})"
+        )
+        if cursor.fetchone()[0]:
+            return f"rows of {table} still point at its events"
+    return ""
+
+
+def outbox_kept(month: Month, cursor: Any, *, locked: bool) -> str:
+    """An outbox month stays while a message is left in it (no foreign key
+    guards it: looked at again under the lock)."""
+    cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
+    left = int(cursor.fetchone()[0])
+    if not left:
+        return ""
+    if locked:
+        return "outbox messages arrived before the detach"
+    return f"{left} outbox messages not drained (or failed)"
+
+
 def verdict(month: Month) -> Verdict:
     """Whether `month` may be detached, and if not why. The current month is
     the clock's, whatever `today` the caller of `detach` pretends."""
     if month.end > month_of():
         return Verdict(month, "the current month (or later)")
     with connection.cursor() as cursor:
-        if month.table == "refunds_outboxmessage":
-            cursor.execute(f"SELECT count(*) FROM {_q(month.name)}")
-            left = int(cursor.fetchone()[0])
-            if left:
-                return Verdict(month, f"{left} outbox messages not drained (or failed)")
-            return Verdict(month, "")
-        for table, column in _event_references():
-            cursor.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {_q(table)} r JOIN {_q(month.name)} e "
-                f"ON e.id = r.{_q(column)})"
-            )
-            if cursor.fetchone()[0]:
-                return Verdict(month, f"rows of {table} still point at its events")
-    return Verdict(month, "")
+        return Verdict(month, rule(month.table)(month, cursor, locked=False))
+
+
+def detached(month: Month) -> bool:
+    """Whether `month`'s partition exists as a table of its own, detached."""
+    if not is_partitioned(month.table):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_inherits "
+            "WHERE inhrelid = to_regclass(%s) AND inhparent = to_regclass(%s))",
+            [month.name, month.name, month.table],
+        )
+        return bool(cursor.fetchone()[0])
 
 
 def detach(
-    older_than: int = 12, *, today: date | None = None, dry_run: bool = False
+    older_than: int = 12,
+    *,
+    today: date | None = None,
+    dry_run: bool = False,
+    tables: Sequence[str] | None = None,
 ) -> list[Verdict]:
-    """Detach the monthly partitions that end on or before the first day of
-    the month `older_than` - 1 months before the current one (1: every month
-    before the current one; 12: all but the current month and the 11 before
-    it) and that nothing needs; returns a verdict per such month (detached,
-    or why not)."""
+    """Detach the monthly partitions of every partitioned table (or of
+    `tables`) that end on or before the first day of the month `older_than` -
+    1 months before the current one (1: every month before the current one;
+    12: all but the current month and the 11 before it) and that nothing
+    needs; returns a verdict per such month (detached, or why not)."""
     if older_than < 1:
         raise PartitionError("older_than must be at least 1: the current month stays")
-    if not all(is_partitioned(t) for t in PARTITIONED_TABLES):
+    tables = partitioned_tables() if tables is None else list(tables)
+    if not all(is_partitioned(t) for t in tables):
         return []
     cutoff = add_months(month_of(today), -older_than + 1)
     verdicts = []
-    for table in PARTITIONED_TABLES:
+    for table in tables:
         for month in monthly_partitions(table):
             if month.end > cutoff:
                 continue
-            # Read without locking the table (its joins can take long); a row
-            # pointing at the month after this is caught by PostgreSQL below.
+            # Read without locking the table (its joins can take long); what
+            # changes after this is caught under the lock below.
             found = verdict(month)
             if found.detachable and not dry_run:
                 found = _detach(month)
@@ -286,19 +365,18 @@ def detach(
 
 
 def _detach(month: Month) -> Verdict:
-    """DETACH the month under lock_timeout. PostgreSQL checks again, under its
-    own lock, that no foreign key points into it; its refusal (or a lock it
-    could not get in time) keeps the month, with the reason."""
+    """DETACH the month under lock_timeout, then ask its rule again under that
+    lock. PostgreSQL checks again, under its own lock, that no foreign key
+    points into it; its refusal, the rule's, or a lock not had in time keeps
+    the month, with the reason."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
-                if month.table == "refunds_outboxmessage":
-                    # No foreign key guards an outbox month: look again, under the lock.
-                    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_q(month.name)})")
-                    if cursor.fetchone()[0]:
-                        raise _Kept("outbox messages arrived before the detach")
+                reason = rule(month.table)(month, cursor, locked=True)
+                if reason:
+                    raise _Kept(reason)
     except _Kept as kept:
         return Verdict(month, str(kept))
     except (IntegrityError, OperationalError) as error:

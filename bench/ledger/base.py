@@ -266,7 +266,8 @@ INSERT_JOURNALS = """
     ) VALUES %s RETURNING id
 """
 INSERT_ENTRIES = (
-    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label) VALUES %s"
+    "INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit, credit, label) "
+    "VALUES %s"
 )
 # The statement ledger.posting._add_to_balances sends.
 UPSERT_BALANCES = """
@@ -300,7 +301,9 @@ def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
     deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for (journal_id,), draft in zip(ids, drafts, strict=True):
         for account_id, debit, credit, label in draft.lines:
-            entries.append((journal_id, account_id, draft.currency, debit, credit, label))
+            entries.append(
+                (journal_id, draft.date, account_id, draft.currency, debit, credit, label)
+            )
             delta = deltas[(account_id, draft.currency)]
             delta[0] += debit
             delta[1] += credit

@@ -41,10 +41,10 @@ WITH j AS (
     SELECT %(prefix)s || g, 'sale', %(currency)s, DATE '2025-01-01' + g %% 365, '', 5, now(),
            'bench'
     FROM generate_series(%(start)s, %(stop)s) AS g
-    RETURNING id
+    RETURNING id, date
 ), e AS (
-    INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label)
-    SELECT j.id, l.account_id, %(currency)s, l.debit, l.credit, 'sale'
+    INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit, credit, label)
+    SELECT j.id, j.date, l.account_id, %(currency)s, l.debit, l.credit, 'sale'
     FROM j
     CROSS JOIN LATERAL (
         SELECT 10.00 + j.id %% 9000 / 100.0 AS a, 5.50 + j.id * 37 %% 4000 / 100.0 AS b,
@@ -74,6 +74,7 @@ SELECT count(*) FROM (
     HAVING count(e.id) <> j.entry_count
         OR coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)
         OR bool_or(e.currency <> j.currency)
+        OR bool_or(e.date <> j.date)
 ) bad
 """
 RECOMPUTE_BALANCES = """

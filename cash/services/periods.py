@@ -75,7 +75,7 @@ def period_for(account: BankAccount, month: date) -> ReconciliationPeriod:
 def ledger_balance_at(account: BankAccount, day: date) -> Decimal:
     """The mirrored ledger account's balance (debit minus credit) at the end of `day`."""
     sums = Entry.objects.filter(
-        account_id=account.ledger_account_id, currency=account.currency, journal__date__lte=day
+        account_id=account.ledger_account_id, currency=account.currency, date__lte=day
     ).aggregate(debit=Sum("debit"), credit=Sum("credit"))
     return (sums["debit"] or ZERO) - (sums["credit"] or ZERO)
 

@@ -319,8 +319,8 @@ CELERY_BEAT_SCHEDULE = {
     # Cheap when idle (one indexed EXISTS); coalesced drains when not, so a
     # broker that comes back has its backlog drained within seconds.
     "sweep-outbox": {"task": "refunds.tasks.sweep_outbox", "schedule": 5.0},
-    # Daily: next months' partitions of the case events and the outbox exist
-    # before their first row (a row of a month without one lands in DEFAULT).
+    # Daily: next months' partitions of the events, the outbox and the entries
+    # exist before their first row (a row of a month without one lands in DEFAULT).
     "maintain-partitions": {
         "task": "refunds.tasks.maintain_partitions",
         "schedule": crontab(hour=3, minute=5),
@@ -421,11 +421,19 @@ WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "splitledger@localhost")
 OUTBOX_BATCH_SIZE = int(env_str("OUTBOX_BATCH_SIZE", "500"))
 OUTBOX_MAX_ATTEMPTS = int(env_str("OUTBOX_MAX_ATTEMPTS", "10"))
-# Monthly partitions of the case events and the outbox (refunds.partitions):
-# the daily task keeps this many months made ahead of the current one, and
-# with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and the N-1
-# before it, detaching (never dropping) the earlier months that nothing needs;
-# 0 leaves detaching to `manage.py partitions detach`.
+# The tables partitioned by month on PostgreSQL (refunds.partitions), each
+# with its detach rule: why an old month must stay. Referenced tables first
+# (detaching an outbox month never blocks an events month).
+PARTITIONED_TABLES = {
+    "refunds_caseevent": "refunds.partitions.events_kept",
+    "refunds_outboxmessage": "refunds.partitions.outbox_kept",
+    "ledger_entry": "ledger.partitions.entries_kept",
+}
+# The daily task keeps this many months of them made ahead of the current
+# one, and with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and
+# the N-1 before it, detaching (never dropping) the earlier months that
+# nothing needs (entries: closed periods only); 0 leaves detaching to
+# `manage.py partitions detach`.
 PARTITION_MONTHS_AHEAD = int(env_str("PARTITION_MONTHS_AHEAD", "3"))
 PARTITION_DETACH_AFTER_MONTHS = int(env_str("PARTITION_DETACH_AFTER_MONTHS", "0"))
 

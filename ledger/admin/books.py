@@ -259,9 +259,9 @@ class EntryAdmin(ReadOnlyAdmin):
     def entry(self, obj: Entry) -> str:
         return str(obj.journal).removeprefix("Journal ")
 
-    @admin.display(description="date", ordering="journal__date")
+    @admin.display(description="date", ordering="date")
     def journal_date(self, obj: Entry) -> date:
-        return obj.journal.date
+        return obj.date
 
 
 @admin.register(AccountBalance)

@@ -1,9 +1,11 @@
 """Journals and their entries: the books themselves."""
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 
-from lib.fields import amount_field, optional_user
+from lib.fields import CopiedFromRelated, amount_field, optional_user
 from lib.money import (
     CURRENCY_CHOICES,
     display_money,
@@ -136,8 +138,24 @@ class Journal(models.Model):
         return user or self.posted_by_process
 
 
+class JournalDateField(CopiedFromRelated, models.DateField):
+    """The entry's journal's posting date (`Journal.date`), copied: the key
+    ledger_entry is partitioned by on PostgreSQL (monthly, refunds.partitions),
+    so reads by date prune to their months. The ORM fills it from the journal;
+    raw SQL writers (ledger.posting, the benchmarks) write it themselves, and
+    the journal check at commit (ledger/triggers.py) refuses any other date."""
+
+    source_field, source_attr = "journal", "date"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("help_text", "The journal's posting date: the partition key.")
+        super().__init__(*args, **kwargs)
+
+
 class Entry(models.Model):
     journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    date = JournalDateField()
     # entry_account_idx (account, journal) serves lookups by account.
     account = models.ForeignKey(
         Account, on_delete=models.PROTECT, related_name="entries", db_index=False
@@ -152,6 +170,9 @@ class Entry(models.Model):
         # its journal is checked again at commit.
         ordering = ["journal_id", "id"]
         verbose_name_plural = "entries"
+        # On PostgreSQL the table is partitioned by month of `date` (migration
+        # 0006): its primary key there is (id, date) and these indexes are
+        # partitioned ones.
         indexes = [models.Index(fields=["account", "journal"], name="entry_account_idx")]
         constraints = [
             models.CheckConstraint(

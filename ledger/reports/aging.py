@@ -73,11 +73,9 @@ def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> l
     found: list[OpenDebit] = []
     left = balance
     debits = (
-        Entry.objects.filter(
-            account_id=account_id, currency=currency, debit__gt=0, journal__date__lte=at
-        )
-        .order_by("-journal__date", "-journal_id", "-id")
-        .values_list("debit", "journal__date", "journal__original_date")
+        Entry.objects.filter(account_id=account_id, currency=currency, debit__gt=0, date__lte=at)
+        .order_by("-date", "-journal_id", "-id")
+        .values_list("debit", "date", "journal__original_date")
     )
     for debit, posted, original in debits.iterator():
         take = min(debit, left)
@@ -90,7 +88,7 @@ def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> l
 
 def _aging(*, roles: list[str], at: date, convert: bool, party: str, title: str) -> Report:
     balances = (
-        Entry.objects.filter(account__role__in=roles, journal__date__lte=at)
+        Entry.objects.filter(account__role__in=roles, date__lte=at)
         .values(
             "account_id",
             "account__code",

@@ -101,8 +101,8 @@ def tax_report(*, date_from: date, date_to: date, convert: bool = True) -> Repor
     booked = (
         Entry.objects.filter(
             account__role=AccountRole.OUTPUT_TAX,
-            journal__date__gte=date_from,
-            journal__date__lte=date_to,
+            date__gte=date_from,
+            date__lte=date_to,
         )
         .values("account__tax_code__code", "currency")
         .annotate(debit=Sum("debit"), credit=Sum("credit"))

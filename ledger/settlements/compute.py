@@ -254,7 +254,7 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
         if previous is not None:
             start = previous.period_end + timedelta(days=1)
         else:
-            first = entries.filter(known).aggregate(first=Min("journal__date"))["first"]
+            first = entries.filter(known).aggregate(first=Min("date"))["first"]
             if first is None:
                 return []
             start = period_containing(first, target.frequency).start
@@ -262,14 +262,14 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
         if not periods:
             return []
         end = periods[-1].end
-        in_range = known & Q(journal__date__gte=start, journal__date__lte=end)
-        before = known & Q(journal__date__lt=start)
+        in_range = known & Q(date__gte=start, date__lte=end)
+        before = known & Q(date__lt=start)
         # Dated before the new periods but posted after the last statement was cut.
         late = before & Q(journal__created_at__gt=previous.cutoff) if previous else None
 
         totals = entries.values("journal__kind").annotate(
             before=_sum(_owed(), filter=before if late is None else before & ~late),
-            later=_sum(_owed(), filter=~known | Q(journal__date__gt=end)),
+            later=_sum(_owed(), filter=~known | Q(date__gt=end)),
             **(
                 {"late": _sum(_owed(), filter=late), "late_count": Count("id", filter=late)}
                 if late is not None
@@ -297,9 +297,9 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
             )
         days = (
             entries.filter(in_range)
-            .values("journal__date", "journal__kind")
+            .values("date", "journal__kind")
             .annotate(owed=_sum(_owed()), count=Count("id"))
-            .order_by("journal__date")
+            .order_by("date")
         )
         by_period = _by_period(periods, days, carried_in)
 
@@ -344,7 +344,7 @@ def _by_period(
     moved = [carried_in] + [Movements() for _ in periods[1:]]
     index = 0
     for row in days:
-        while row["journal__date"] > periods[index].end:
+        while row["date"] > periods[index].end:
             index += 1
         moved[index].add(row["journal__kind"], row["owed"], row["count"])
     return moved
@@ -399,7 +399,7 @@ def line_reference() -> Case:
 
 
 LINE_FIELDS = (
-    "journal__date",
+    "date",
     "journal__kind",
     "reference",
     "journal__order__number",
@@ -409,16 +409,16 @@ LINE_FIELDS = (
     "credit",
     "debit",
 )
-LINE_ORDER = ("journal__date", "journal_id", "id")
+LINE_ORDER = ("date", "journal_id", "id")
 
 
 def statement_entries(statement: SettlementStatement) -> QuerySet[Entry]:
     """The statement's entries, in statement order (see the module doc), each
     with its `reference`."""
-    lines = Q(journal__date__gte=statement.period_start, journal__date__lte=statement.period_end)
+    lines = Q(date__gte=statement.period_start, date__lte=statement.period_end)
     if statement.previous_id is not None:
         lines |= Q(
-            journal__date__lt=statement.period_start,
+            date__lt=statement.period_start,
             journal__created_at__gt=statement.previous.cutoff,
         )
     return (

@@ -76,7 +76,7 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     rows = (
         statement_entries(statement)
         .annotate(
-            day=Cast("journal__date", CharField()),
+            day=Cast("date", CharField()),
             amount=as_text(F("credit") - F("debit"), places),
             balance=as_text(running_owed() + Value(statement.opening), places),
         )

@@ -6,23 +6,25 @@ both: the event's id (Django's ForeignKey, without a constraint of its own)
 and `event_created_at`, under one composite FOREIGN KEY that the table's own
 app adds in its migration. This field fills itself from the event on every
 INSERT the ORM makes (save, create and bulk_create call `pre_save`), so no
-caller can forget it; raw SQL writers set it themselves.
+caller can forget it; raw SQL writers set it themselves (lib.fields.CopiedFromRelated).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.db import models
 
+from lib.fields import CopiedFromRelated
 
-class EventCreatedAtField(models.DateTimeField):
+
+class EventCreatedAtField(CopiedFromRelated, models.DateTimeField):
     """`created_at` of the row's `event` (blank with it), for the composite
     foreign key to the partitioned events table."""
 
     def __init__(self, *args: Any, event_field: str = "event", **kwargs: Any) -> None:
         self.event_field = event_field
+        self.source_field, self.source_attr = event_field, "created_at"
         kwargs.setdefault("null", True)
         kwargs.setdefault("blank", True)
         kwargs.setdefault("editable", False)
@@ -36,22 +38,3 @@ class EventCreatedAtField(models.DateTimeField):
         if self.event_field != "event":
             kwargs["event_field"] = self.event_field
         return name, path, args, kwargs
-
-    def pre_save(self, model_instance: models.Model, add: bool) -> datetime | None:
-        related = model_instance._meta.get_field(self.event_field)
-        assert isinstance(related, models.ForeignKey)
-        event_id = getattr(model_instance, related.attname)
-        value: datetime | None
-        if event_id is None:
-            value = None
-        else:
-            # The event the caller has (no query); else the one it names.
-            cached: Any = related.get_cached_value(model_instance, default=None)
-            if cached is not None and cached.pk == event_id:
-                value = cached.created_at
-            else:
-                value = getattr(model_instance, self.attname)
-                if value is None:
-                    value = getattr(model_instance, self.event_field).created_at
-        setattr(model_instance, self.attname, value)
-        return value

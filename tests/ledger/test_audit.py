@@ -351,8 +351,9 @@ def _stray_journal(legs: list[tuple[str, ...]], *, declared: int | None = None) 
             journal = cursor.fetchone()[0]
             for code, debit, credit, *currency in legs:
                 cursor.execute(
-                    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit,"
-                    " label) SELECT %s, id, %s, %s, %s, 'sale' FROM ledger_account WHERE code = %s",
+                    "INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit,"
+                    " credit, label) SELECT %s, '2026-11-22', id, %s, %s, %s, 'sale'"
+                    " FROM ledger_account WHERE code = %s",
                     [journal, currency[0] if currency else "EUR", debit, credit, code],
                 )
         yield journal

@@ -20,8 +20,8 @@ JOURNAL = (
     " 'script') RETURNING id"
 )
 ENTRY = (
-    "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, label)"
-    " VALUES (%s, %s, %s, %s, %s, 'sale')"
+    "INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit, credit, label)"
+    " VALUES (%s, '2026-11-22', %s, %s, %s, %s, 'sale')"
 )
 
 
@@ -107,6 +107,45 @@ def test_an_entry_cannot_be_slipped_into_a_posted_journal():
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(ENTRY, [journal_id, clearing, "EUR", "5.00", "0"])
             cursor.execute(ENTRY, [journal_id, income, "EUR", "0", "5.00"])
+
+
+def test_an_entry_dated_otherwise_than_its_journal_is_refused():
+    """The entry's date is its journal's posting date (the partition key of
+    ledger_entry): a script writing another one is refused at commit, and the
+    journal is not posted."""
+    clearing, income = accounts()
+    other_day = ENTRY.replace("'2026-11-22'", "'2026-11-23'")
+    with pytest.raises(IntegrityError, match="is dated 2026-11-23 but its journal"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["misdated", "EUR", 2])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(other_day, [journal_id, income, "EUR", "0", "10.00"])
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
+            # At commit the journal's own check runs first and counts only the
+            # entries of its date (one short); the entries' checks, run now, name it.
+            cursor.execute("SET CONSTRAINTS ledger_entry_balanced IMMEDIATE")
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 1"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["misdated", "EUR", 2])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(ENTRY, [journal_id, clearing, "EUR", "10.00", "0"])
+            cursor.execute(other_day, [journal_id, income, "EUR", "0", "10.00"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_journal WHERE posting_key = 'misdated'")
+        assert cursor.fetchone()[0] == 0
+
+
+def test_an_entry_of_another_date_cannot_join_a_posted_journal():
+    clearing, income = accounts()
+    journal_id = post("posted-misdated", [(clearing, "10.00", "0"), (income, "0", "10.00")])
+    other_day = ENTRY.replace("'2026-11-22'", "'2026-12-01'")
+    with pytest.raises(IntegrityError, match="is dated 2026-12-01 but its journal"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(other_day, [journal_id, clearing, "EUR", "5.00", "0"])
+            cursor.execute(other_day, [journal_id, income, "EUR", "0", "5.00"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM ledger_entry WHERE journal_id = %s", [journal_id])
+        assert cursor.fetchone()[0] == 2
 
 
 @pytest.mark.parametrize(

@@ -137,9 +137,9 @@ def test_the_database_refuses_an_entry_without_a_label(accounts):
     with pytest.raises(IntegrityError, match="entry_has_label"):
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO ledger_entry (journal_id, account_id, currency, debit, credit, "
-                "label) VALUES (%s, %s, 'EUR', 1, 0, '')",
-                [posted.pk, accounts["1100"]],
+                "INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit, "
+                "credit, label) VALUES (%s, %s, %s, 'EUR', 1, 0, '')",
+                [posted.pk, posted.date, accounts["1100"]],
             )
 
 

@@ -1,5 +1,6 @@
-"""`manage.py partitions`: the monthly partitions of the case events and the
-outbox (refunds.partitions; PostgreSQL only)."""
+"""`manage.py partitions`: the monthly partitions of the tables in
+settings.PARTITIONED_TABLES: the case events, the outbox and the ledger's
+entries (refunds.partitions; PostgreSQL only)."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -13,12 +14,13 @@ from refunds import partitions
 
 class Command(BaseCommand):
     help = (
-        "create-ahead: make the missing monthly partitions of refunds_caseevent and "
-        "refunds_outboxmessage up to --months ahead (a month with rows in DEFAULT is "
-        "refused, the others are made, then the command fails naming it). detach: detach "
-        "(not drop) the months that nothing points at and no outbox message is left in, "
-        "keeping the current month and the --older-than minus 1 before it (1: every "
-        "month before the current one). --dry-run says what would be done."
+        "create-ahead: make the missing monthly partitions of refunds_caseevent, "
+        "refunds_outboxmessage and ledger_entry up to --months ahead (a month with rows in "
+        "DEFAULT is refused, the others are made, then the command fails naming it). detach: "
+        "detach (not drop) the months that nothing points at, no outbox message is left in "
+        "and, for entries, that are closed accounting periods, keeping the current month "
+        "and the --older-than minus 1 before it (1: every month before the current one). "
+        "--dry-run says what would be done."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -36,7 +38,7 @@ class Command(BaseCommand):
         old.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not all(partitions.is_partitioned(t) for t in partitions.PARTITIONED_TABLES):
+        if not all(partitions.is_partitioned(t) for t in partitions.partitioned_tables()):
             raise CommandError("The tables are not partitioned here (PostgreSQL only).")
         dry_run = options["dry_run"]
         verb = "would" if dry_run else "did"
