@@ -4,7 +4,7 @@
 
 PYTHON ?= .venv/bin/python
 
-BENCHES = cases ledger statements api portal reconciliation
+BENCHES = cases ledger ledger_scale statements api portal reconciliation
 
 .PHONY: bench $(addprefix bench-,$(BENCHES)) drill-faults drill-soak
 

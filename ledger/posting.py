@@ -25,9 +25,10 @@ leg with numbers, for both tax models):
 
 `post_journals` writes a batch of drafts: journals whose posting key already
 exists are skipped (each source is posted exactly once), then one INSERT for
-the journals, one for their entries and one upsert that adds each account's
-summed delta to its maintained balance, in account order so concurrent
-batches never deadlock. A draft dated in a closed period is posted on the
+the journals, one for their entries, one upsert that adds each account's
+summed delta to its maintained balance and one that adds each account's
+delta per day to its AccountDay row, in account order so concurrent batches
+never deadlock. A draft dated in a closed period is posted on the
 first day of the first open one and keeps its own date as `original_date`
 (ledger.periods, which also locks the periods posted into).
 """
@@ -65,6 +66,7 @@ from .holdback import Holdback, held_back
 from .models import (
     Account,
     AccountBalance,
+    AccountDay,
     AccountRole,
     Entry,
     EntryLabel,
@@ -635,11 +637,13 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
             draft.check()
         rows: list[Any] = []
         deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        day_deltas: dict[tuple[int, str, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         for draft in new:
             journal_id = posted[draft.posting_key]
+            posted_on = dates[draft.date]
             # The entry's date is its journal's posting date (the partition key;
             # the journal check at commit refuses any other).
-            entry_date = ops.adapt_datefield_value(dates[draft.date])
+            entry_date = ops.adapt_datefield_value(posted_on)
             for account_id, debit, credit, label in draft.lines:
                 rows.append(
                     (journal_id, entry_date, account_id, draft.currency, debit, credit, label)
@@ -647,6 +651,9 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
                 delta = deltas[(account_id, draft.currency)]
                 delta[0] += debit
                 delta[1] += credit
+                day = day_deltas[(account_id, draft.currency, posted_on)]
+                day[0] += debit
+                day[1] += credit
         for start in range(0, len(rows), ENTRIES_PER_INSERT):
             entry_rows = rows[start : start + ENTRIES_PER_INSERT]
             cursor.execute(
@@ -655,7 +662,7 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
                 + ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(entry_rows)),
                 [value for row in entry_rows for value in row],
             )
-        _add_to_balances(deltas)
+        _add_to_balances(deltas, day_deltas)
     return [_posted_journal(d, posted[d.posting_key], dates[d.date], now, posted_by) for d in new]
 
 
@@ -684,24 +691,47 @@ def _posted_journal(
     return journal
 
 
-def _add_to_balances(deltas: dict[tuple[int, str], list[Decimal]]) -> None:
-    # Sorted, so concurrent batches lock balance rows in the same order.
-    rows = sorted(deltas.items())
-    table = AccountBalance._meta.db_table
-    _share_vendors_of([account_id for (account_id, _), _ in rows])
+def _add_to_balances(
+    deltas: dict[tuple[int, str], list[Decimal]],
+    day_deltas: dict[tuple[int, str, date], list[Decimal]],
+) -> None:
+    """Add each (account, currency)'s summed debit and credit to its balance
+    row, and each (account, currency, day)'s to its AccountDay row: upserts of
+    up to 1,000 rows a statement. Sorted, so concurrent batches lock the rows
+    in the same order (balances first, then days: no deadlock between them)."""
+    _share_vendors_of(sorted({account_id for account_id, _ in deltas}))
+    _upsert_totals(
+        AccountBalance._meta.db_table,
+        "account_id, currency",
+        [(*key, debit, credit) for key, (debit, credit) in sorted(deltas.items())],
+    )
+    ops = connection.ops
+    _upsert_totals(
+        AccountDay._meta.db_table,
+        "account_id, currency, date",
+        [
+            (account_id, currency, ops.adapt_datefield_value(day), debit, credit)
+            for (account_id, currency, day), (debit, credit) in sorted(day_deltas.items())
+        ],
+    )
+
+
+def _upsert_totals(table: str, key: str, rows: list[tuple[Any, ...]]) -> None:
+    """INSERT `rows` (the key's columns, then debit and credit) into `table`,
+    adding debit and credit to the row of the same key where there is one."""
+    if not rows:
+        return
+    width = len(rows[0])
     for start in range(0, len(rows), 1000):
         chunk = rows[start : start + 1000]
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-        params: list[Any] = []
-        for (account_id, currency), (debit, credit) in chunk:
-            params += [account_id, currency, debit, credit]
+        values = ", ".join(["(" + ", ".join(["%s"] * width) + ")"] * len(chunk))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (account_id, currency, debit, credit) VALUES {values} "
-                f"ON CONFLICT (account_id, currency) DO UPDATE SET "
+                f"INSERT INTO {table} ({key}, debit, credit) VALUES {values} "
+                f"ON CONFLICT ({key}) DO UPDATE SET "
                 f"debit = {table}.debit + excluded.debit, "
                 f"credit = {table}.credit + excluded.credit",
-                params,
+                [value for row in chunk for value in row],
             )
 
 

@@ -276,14 +276,21 @@ UPSERT_BALANCES = """
     debit = ledger_accountbalance.debit + excluded.debit,
     credit = ledger_accountbalance.credit + excluded.credit
 """
+# ... and the one that adds each account's delta to its total of the day.
+UPSERT_DAYS = """
+    INSERT INTO ledger_accountday (account_id, currency, date, debit, credit) VALUES %s
+    ON CONFLICT (account_id, currency, date) DO UPDATE SET
+    debit = ledger_accountday.debit + excluded.debit,
+    credit = ledger_accountday.credit + excluded.credit
+"""
 DELETE_MESSAGES = "DELETE FROM refunds_outboxmessage WHERE id = ANY(%s)"
 
 
 def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
     """The rows post_journals writes for `drafts`, in the plainest statements:
     one INSERT for all the journals (no ON CONFLICT: the keys are new), one per
-    5,000 entries, one upsert per 1,000 balance rows, summed and in account
-    order as posting does."""
+    5,000 entries, one upsert per 1,000 balance rows and one per 1,000 daily
+    totals (AccountDay), summed and in account order as posting does."""
     ids = execute_values(
         cur,
         INSERT_JOURNALS,
@@ -299,15 +306,20 @@ def write_journals(cur: Any, drafts: Sequence[Any], now: datetime) -> None:
     )  # fmt: skip
     entries = []
     deltas: dict[tuple[int, str], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+    days: dict[tuple[int, str, Any], list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for (journal_id,), draft in zip(ids, drafts, strict=True):
         for account_id, debit, credit, label in draft.lines:
             entries.append(
                 (journal_id, draft.date, account_id, draft.currency, debit, credit, label)
             )
-            delta = deltas[(account_id, draft.currency)]
-            delta[0] += debit
-            delta[1] += credit
+            for delta in (
+                deltas[(account_id, draft.currency)],
+                days[(account_id, draft.currency, draft.date)],
+            ):
+                delta[0] += debit
+                delta[1] += credit
     execute_values(cur, INSERT_ENTRIES, entries, page_size=5000)
-    rows = [(a, c, d, cr) for (a, c), (d, cr) in sorted(deltas.items())]
-    for start in range(0, len(rows), 1000):
-        execute_values(cur, UPSERT_BALANCES, rows[start : start + 1000], page_size=1000)
+    for statement, totals in ((UPSERT_BALANCES, deltas), (UPSERT_DAYS, days)):
+        rows = [(*key, debit, credit) for key, (debit, credit) in sorted(totals.items())]
+        for start in range(0, len(rows), 1000):
+            execute_values(cur, statement, rows[start : start + 1000], page_size=1000)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bench.common import (
     django_backend_pid,
@@ -82,6 +83,34 @@ INSERT INTO ledger_accountbalance (account_id, currency, debit, credit)
 SELECT account_id, currency, sum(debit), sum(credit) FROM ledger_entry GROUP BY 1, 2
 ON CONFLICT (account_id, currency) DO UPDATE SET debit = excluded.debit, credit = excluded.credit
 """
+
+
+def recompute_days_sql(entry_dated: bool) -> str:
+    """The daily totals (ledger_accountday) from the entries, in one statement:
+    by the entry's own `date` where ledger_entry has one (a copy of its
+    journal's, by which it is partitioned), else by its journal's."""
+    if entry_dated:
+        source = "SELECT account_id, currency, date, debit, credit FROM ledger_entry"
+    else:
+        source = (
+            "SELECT e.account_id, e.currency, j.date, e.debit, e.credit "
+            "FROM ledger_entry e JOIN ledger_journal j ON j.id = e.journal_id"
+        )
+    return f"""
+INSERT INTO ledger_accountday (account_id, currency, date, debit, credit)
+SELECT account_id, currency, date, sum(debit), sum(credit) FROM ({source}) s GROUP BY 1, 2, 3
+ON CONFLICT (account_id, currency, date) DO UPDATE
+SET debit = excluded.debit, credit = excluded.credit
+"""
+
+
+def entry_has_date(cur: Any) -> bool:
+    """ledger_entry has a `date` column (the journal's, when it is partitioned by month)."""
+    cur.execute(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = 'ledger_entry' AND column_name = 'date')"
+    )
+    return bool(cur.fetchone()[0])
 
 
 def estimated_entries() -> int:
@@ -158,12 +187,16 @@ def fill(args: argparse.Namespace, url: str, accounts: Accounts) -> None:
                 )
             started = time.perf_counter()
             cur.execute(RECOMPUTE_BALANCES)
+            cur.execute(recompute_days_sql(entry_has_date(cur)))
             conn.commit()
             print(
-                f"  (c) balances recomputed from the entries in {time.perf_counter() - started:.0f} s"
+                "  (c) balances and daily totals recomputed from the entries in "
+                f"{time.perf_counter() - started:.0f} s"
             )
             conn.autocommit = True
-            cur.execute("ANALYZE ledger_journal, ledger_entry, ledger_accountbalance")
+            cur.execute(
+                "ANALYZE ledger_journal, ledger_entry, ledger_accountbalance, ledger_accountday"
+            )
     finally:
         conn.close()
 
@@ -254,7 +287,9 @@ def read_account(
     return result
 
 
-def report_reads(results: Sequence[ReadResult], entries: int) -> float:
+def report_reads(
+    results: Sequence[ReadResult], entries: int, target_ms: float = TARGET_READ_MS
+) -> float:
     print()
     print(f"(c) Reading one account's balance with ledger_entry holding ~{entries:,} rows")
     rows = []
@@ -302,8 +337,8 @@ def report_reads(results: Sequence[ReadResult], entries: int) -> float:
     worst50 = max(percentile_ms(all_latencies(r.orm), 0.50) for r in results)
     worst99 = max(percentile_ms(all_latencies(r.orm), 0.99) for r in results)
     print(
-        f"target account_balance under {TARGET_READ_MS:g} ms: p50 {worst50:.3f} ms "
-        f"{'met' if worst50 < TARGET_READ_MS else 'MISSED'}; p99 {worst99:.3f} ms "
-        f"{'met' if worst99 < TARGET_READ_MS else 'MISSED'}"
+        f"target account_balance under {target_ms:g} ms: p50 {worst50:.3f} ms "
+        f"{'met' if worst50 < target_ms else 'MISSED'}; p99 {worst99:.3f} ms "
+        f"{'met' if worst99 < target_ms else 'MISSED'}"
     )
     return worst50

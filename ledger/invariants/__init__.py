@@ -10,7 +10,9 @@ What the checks compare:
 - Journals: entries balance, are in the journal's currency, and number exactly
   the declared entry_count. The trial balance nets to zero per currency. No
   journal was posted into a month after it closed.
-- Maintained balances equal the sums of the entries per (account, currency).
+- Maintained balances equal the sums of the entries per (account, currency);
+  the daily totals (AccountDay) equal them per (account, currency, journal
+  date), and add up to the balances.
 - Sources against the ledger: each order has one sale journal for its captured
   amount; each payout one payout journal; each completed case (completed,
   closed, or disputed after completion) one refund journal whose legs are the
@@ -54,6 +56,8 @@ PostgreSQL only: on SQLite the checks are the only guard.)
 
 from .books import (
     balances_match_entries,
+    days_add_up_to_balances,
+    days_match_entries,
     journals_balance,
     journals_in_open_periods,
     outbox_backlog,
@@ -82,6 +86,8 @@ __all__ = [
     "case_breakdowns",
     "case_postings_match_liabilities",
     "check_invariants",
+    "days_add_up_to_balances",
+    "days_match_entries",
     "journals_balance",
     "journals_in_open_periods",
     "outbox_backlog",

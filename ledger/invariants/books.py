@@ -1,5 +1,6 @@
-"""Checks on the books themselves: journals balance, balances equal their
-entries, the trial balance nets to zero, and the posting backlog."""
+"""Checks on the books themselves: journals balance, balances and daily
+totals equal their entries, the trial balance nets to zero, and the posting
+backlog."""
 
 from __future__ import annotations
 
@@ -84,6 +85,83 @@ def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         )
 
     return _findings("balances_match_entries", _fetch(sql, limit=limit), limit, make)
+
+
+def days_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Daily totals equal the entries of each day's journals, with a row for each."""
+    sql = _sql(
+        """
+        WITH sums AS (
+            SELECT e.account_id, e.currency, j.date,
+                   sum(e.debit) AS debit, sum(e.credit) AS credit
+            FROM "{entry}" e JOIN "{journal}" j ON j.id = e.journal_id
+            GROUP BY e.account_id, e.currency, j.date
+        )
+        SELECT a.code, coalesce(s.currency, d.currency), coalesce(s.date, d.date),
+               s.debit, s.credit, d.debit, d.credit
+        FROM sums s
+        FULL OUTER JOIN "{day}" d
+            ON d.account_id = s.account_id AND d.currency = s.currency AND d.date = s.date
+        JOIN "{account}" a ON a.id = coalesce(s.account_id, d.account_id)
+        WHERE (d.id IS NULL)
+           OR (s.account_id IS NULL AND ([[d.debit <> 0]] OR [[d.credit <> 0]]))
+           OR ([[s.debit <> d.debit]] OR [[s.credit <> d.credit]])
+        """
+    )
+
+    def make(
+        code: str,
+        currency: str,
+        day: object,
+        debit: Decimal | None,
+        credit: Decimal | None,
+        kept_debit: Decimal | None,
+        kept_credit: Decimal | None,
+    ) -> tuple[str, str]:
+        subject = f"account {code} {currency} on {day}"
+        if kept_debit is None:
+            return subject, f"entries (Dr {_n(debit)}, Cr {_n(credit)}) but no daily total"
+        return subject, (
+            f"daily total says Dr {_n(kept_debit)} Cr {_n(kept_credit)}, "
+            f"entries sum to Dr {_n(debit or Decimal(0))} Cr {_n(credit or Decimal(0))}"
+        )
+
+    return _findings("days_match_entries", _fetch(sql, limit=limit), limit, make)
+
+
+def days_add_up_to_balances(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Each maintained balance is the sum of its account's daily totals."""
+    sql = _sql(
+        """
+        WITH sums AS (
+            SELECT account_id, currency, sum(debit) AS debit, sum(credit) AS credit
+            FROM "{day}" GROUP BY account_id, currency
+        )
+        SELECT a.code, coalesce(s.currency, b.currency), s.debit, s.credit, b.debit, b.credit
+        FROM sums s
+        FULL OUTER JOIN "{balance}" b
+            ON b.account_id = s.account_id AND b.currency = s.currency
+        JOIN "{account}" a ON a.id = coalesce(s.account_id, b.account_id)
+        WHERE [[coalesce(s.debit, 0) <> coalesce(b.debit, 0)]]
+           OR [[coalesce(s.credit, 0) <> coalesce(b.credit, 0)]]
+        """
+    )
+
+    def make(
+        code: str,
+        currency: str,
+        debit: Decimal | None,
+        credit: Decimal | None,
+        kept_debit: Decimal | None,
+        kept_credit: Decimal | None,
+    ) -> tuple[str, str]:
+        return f"account {code} {currency}", (
+            f"balance row says Dr {_n(kept_debit or Decimal(0))} "
+            f"Cr {_n(kept_credit or Decimal(0))}, its daily totals sum to "
+            f"Dr {_n(debit or Decimal(0))} Cr {_n(credit or Decimal(0))}"
+        )
+
+    return _findings("days_add_up_to_balances", _fetch(sql, limit=limit), limit, make)
 
 
 def journals_in_open_periods(limit: int = DEFAULT_LIMIT) -> list[Finding]:

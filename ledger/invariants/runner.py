@@ -42,6 +42,8 @@ CHECKS: tuple[Check, ...] = tuple(
     for name, function in (
         ("journals_balance", books.journals_balance),
         ("balances_match_entries", books.balances_match_entries),
+        ("days_match_entries", books.days_match_entries),
+        ("days_add_up_to_balances", books.days_add_up_to_balances),
         ("trial_balance", books.trial_balance_nets_to_zero),
         ("journals_in_open_periods", books.journals_in_open_periods),
         ("outbox_backlog", books.outbox_backlog),

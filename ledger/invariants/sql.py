@@ -32,6 +32,7 @@ from vendors.models import TaxModel, Vendor
 from ..models import (
     Account,
     AccountBalance,
+    AccountDay,
     AccountingPeriod,
     AccountRole,
     CreditNote,
@@ -55,6 +56,7 @@ TABLES = {
     "channel": Channel._meta.db_table,
     "credit_note": CreditNote._meta.db_table,
     "credit_note_line": CreditNoteLine._meta.db_table,
+    "day": AccountDay._meta.db_table,
     "entry": Entry._meta.db_table,
     "event": CaseEvent._meta.db_table,
     "invoice": Invoice._meta.db_table,

@@ -4,12 +4,20 @@ Entries are never updated or deleted, and a journal's entries balance per
 currency; on PostgreSQL triggers enforce both (ledger/triggers.py), not only this
 code. Corrections are new journals that reverse or adjust. Account balances are
 maintained in the posting transaction, so reading one is a primary-key lookup
-however many entries exist.
+however many entries exist; so are each account's totals per day (AccountDay),
+which a trial balance at a past date sums.
 """
 
 from lib.fields import amount_field, rate_field
 
-from .accounts import SINGLE_ROLES, Account, AccountBalance, AccountKind, AccountRole
+from .accounts import (
+    SINGLE_ROLES,
+    Account,
+    AccountBalance,
+    AccountDay,
+    AccountKind,
+    AccountRole,
+)
 from .credit_notes import (
     ChannelMapping,
     CreditNote,
@@ -39,6 +47,7 @@ __all__ = [
     "SINGLE_ROLES",
     "Account",
     "AccountBalance",
+    "AccountDay",
     "AccountKind",
     "AccountRole",
     "AccountingPeriod",

@@ -194,3 +194,36 @@ class AccountBalance(models.Model):
     @property
     def net_debit(self) -> Decimal:
         return self.debit - self.credit
+
+
+class AccountDay(models.Model):
+    """An account's debit and credit totals in one currency on one day: the
+    entries of the journals dated that day (the date a journal is posted on,
+    ledger.periods), maintained by posting in the same transaction as
+    AccountBalance, which is their sum. A trial balance at a past date adds
+    these up instead of every entry (ledger.selectors.trial_balance)."""
+
+    # The unique (account, currency, date) index serves posting's upsert.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="days", db_index=False
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    date = models.DateField()
+    debit = amount_field()
+    credit = amount_field()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "currency", "date"], name="account_day_account_currency_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(debit__gte=0) & Q(credit__gte=0), name="account_day_totals_gte_0"
+            ),
+        ]
+        # A trial balance reads one currency's days before or after a date.
+        indexes = [models.Index(fields=["currency", "date"], name="account_day_currency_date")]
+
+    def __str__(self) -> str:
+        balance = display_money(self.debit - self.credit, self.currency)
+        return f"{self.account.code} {self.account.name} on {self.date}: {balance} (Dr − Cr)"

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 
 from ledger import invariants
-from ledger.models import Account, AccountBalance, Journal, JournalKind, Payout
+from ledger.models import Account, AccountBalance, AccountDay, Journal, JournalKind, Payout
 from ledger.posting import JournalDraft, post_one, reverse_journal
 from refunds.models import CaseEvent, Order, OrderLine, OutboxMessage, RefundCase, VendorLiability
 from refunds.services.cases import (
@@ -158,10 +158,32 @@ def test_an_entry_in_another_currency(books):
 
 def test_a_balance_that_drifted_from_its_entries(books):
     AccountBalance.objects.filter(account__code="4000", currency="EUR").update(debit=D("99"))
-    assert checks_failing() == {"balances_match_entries", "trial_balance"}
+    assert checks_failing() == {
+        "balances_match_entries",
+        "days_add_up_to_balances",
+        "trial_balance",
+    }
     [finding] = invariants.balances_match_entries()
     assert finding.subject == "account 4000 EUR"
     assert [f.subject for f in invariants.trial_balance_nets_to_zero()] == ["trial balance EUR"]
+
+
+def test_a_daily_total_that_drifted_from_its_entries(books):
+    day = AccountDay.objects.filter(account__code="4000", currency="EUR").earliest("date")
+    AccountDay.objects.filter(pk=day.pk).update(credit=day.credit + D("0.01"))
+    assert checks_failing() == {"days_match_entries", "days_add_up_to_balances"}
+    [finding] = invariants.days_match_entries()
+    assert finding.subject == f"account 4000 EUR on {day.date}"
+    assert finding.detail.startswith("daily total says Dr ")
+    [finding] = invariants.days_add_up_to_balances()
+    assert finding.subject == "account 4000 EUR"
+
+
+def test_entries_without_a_daily_total(books):
+    AccountDay.objects.filter(account__code="5000").delete()
+    [finding] = invariants.days_match_entries()
+    assert finding.detail.endswith("but no daily total")
+    assert [f.subject for f in invariants.days_add_up_to_balances()] == ["account 5000 EUR"]
 
 
 def test_entries_without_a_balance_row(books):
