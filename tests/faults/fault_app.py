@@ -82,9 +82,9 @@ def install() -> None:
     original_drain_batch = refunds.outbox._drain_batch
 
     @wraps(original_add_to_balances)
-    def add_to_balances(deltas):
+    def add_to_balances(*args):
         maybe_die("mid_posting")
-        return original_add_to_balances(deltas)
+        return original_add_to_balances(*args)
 
     @wraps(original_handler_for)
     def handler_for(consumer):
