@@ -33,12 +33,19 @@ def test_it_is_each_context_without_the_app_list(alice, rf, script_name: str) ->
     assert str(chrome["log_entries"].query) == str(full["log_entries"].query)
 
 
-def test_with_the_nav_sidebar_on_the_apps_are_listed(alice, rf, monkeypatch) -> None:
-    monkeypatch.setattr(admin.site, "enable_nav_sidebar", True)
-    request = rf.get("/staff/")
-    request.user = alice
+def test_with_the_nav_sidebar_on_the_apps_are_listed(alice, rf) -> None:
+    # Switched on and back by hand, after config/urls.py has switched it off: the
+    # site is shared by every later test (the browser tests' live server too).
+    reverse("admin:index")
+    assert admin.site.enable_nav_sidebar is False
+    admin.site.enable_nav_sidebar = True
+    try:
+        request = rf.get("/staff/")
+        request.user = alice
 
-    chrome = admin_chrome(request)
+        chrome = admin_chrome(request)
 
-    assert chrome["is_nav_sidebar_enabled"] is True
-    assert chrome["available_apps"] == admin.site.each_context(request)["available_apps"] != []
+        assert chrome["is_nav_sidebar_enabled"] is True
+        assert chrome["available_apps"] == admin.site.each_context(request)["available_apps"] != []
+    finally:
+        admin.site.enable_nav_sidebar = False
