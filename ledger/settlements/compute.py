@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -56,6 +56,7 @@ from django.db.models.functions import Cast, Coalesce, Concat, NullIf
 from django.utils import timezone
 
 from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, ZERO
+from lib.planning import key_lookups
 from vendors.models import PayoutFrequency
 
 from ..models import (
@@ -468,11 +469,13 @@ def statement_page(
 ) -> list[tuple[StatementLine, Decimal]]:
     """`limit` lines from `offset`, each with the balance after it (summed in SQL,
     so a late page costs no more Python than the first)."""
-    rows = (
+    query = (
         statement_entries(statement)
         .annotate(running=running_owed())
         .values_list(*LINE_FIELDS, "running")[offset : offset + limit]
     )
+    with key_lookups(router.db_for_read(Entry)):
+        rows = list(query)
     return [
         (line_from_row(row[:-1], statement.period_start), statement.opening + row[-1])
         for row in rows

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator
 from io import BytesIO
 
-from django.db import connections, router, transaction
+from django.db import router
 from django.db.models import CharField, F, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
@@ -22,6 +22,7 @@ from reportlab.platypus import Paragraph, Spacer, Table, TableStyle
 
 from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
+from lib.planning import key_lookups
 
 from ..fonts import markup, needs_markup, pdf_styles
 from ..models import CreditNoteSettings, Entry, InvoiceKind, SettlementStatement
@@ -98,13 +99,13 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     opening = str(quantize(statement.opening, currency))
     writer.writerow(_balance_row(start, "Opening balance", opening, currency))
     batch: list[tuple[str, ...]] = []
-    # In a transaction, the cursor streams rows as they are made, instead of
+    # In a transaction (key_lookups opens one, and plans the read as lookups by
+    # key: lib.planning), the cursor streams rows as they are made, instead of
     # the whole result being stored first (a cursor WITH HOLD in autocommit).
     # On the connection the rows are read from: the replica inside
     # lib.replica.reading_from_replica(), else "default".
     alias = router.db_for_read(Entry)
-    with transaction.atomic(using=alias):
-        _plan_for_all_rows(alias)
+    with key_lookups(alias):
         for day, kind, reference, case_id, order, payout, memo, amount, balance in rows.iterator(
             chunk_size=CHUNK_SIZE
         ):
@@ -139,17 +140,6 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
 
 # A spreadsheet must not run a name or memo.
 cell = safe_cell
-
-
-def _plan_for_all_rows(alias: str) -> None:
-    """PostgreSQL plans a cursor for its first rows (nested loops); an export
-    reads them all, so plan for the total, and sort in memory, not on disk."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
-        cursor.execute("SET LOCAL work_mem = '32MB'")
 
 
 def as_text(amount: Combinable, places: int) -> Cast:
@@ -270,8 +260,9 @@ def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str | Paragraph]
     currency = statement.currency
     balance = statement.opening
     rows = statement_entries(statement).values_list(*LINE_FIELDS)[:PDF_MAX_LINES]
-    for row in rows.iterator(chunk_size=CHUNK_SIZE):
-        line = line_from_row(row, statement.period_start)
+    with key_lookups(router.db_for_read(Entry)):
+        lines = [line_from_row(row, statement.period_start) for row in rows]
+    for line in lines:
         balance += line.amount
         description = ("(late) " if line.late else "") + line.memo
         yield [
