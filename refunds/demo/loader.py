@@ -8,15 +8,17 @@ import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from time import monotonic
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
 from vendors.models import Vendor, VendorRole
 
+from .. import partitions
 from ..models import (
     CaseEvent,
     CaseStatus,
@@ -25,7 +27,8 @@ from ..models import (
     OutboxMessage,
     RefundCase,
 )
-from .catalogue import ORDER_PREFIX, PROGRESS_EVERY, VENDORS, demo_end
+from ..partitions import add_months, month_of
+from .catalogue import ORDER_DAYS, ORDER_PREFIX, PROGRESS_EVERY, VENDORS, demo_end
 from .drafts import DemoError, DemoSummary, Login
 from .orders import _Generator
 from .people import _Context, _portal_user, _user
@@ -71,6 +74,7 @@ def load_demo(
     with transaction.atomic():
         context = _Context.prepare()
     summary = DemoSummary(seed=seed, end=demo_end(today))
+    make_months_of(summary.end.date())
     generator = _Generator(context, random.Random(seed), _make_ids(), summary)
     # A second connection writes batch k while this one builds batch k + 1. Not
     # inside a transaction: the writer could not see what this one has not committed.
@@ -92,6 +96,23 @@ def load_demo(
                 progress(f"{stop:,} / {orders:,} orders ({stop / elapsed:,.0f} orders/s)")
     summary.seconds = monotonic() - started
     return summary
+
+
+def make_months_of(end: date) -> list[str]:
+    """The monthly partitions of every month the demo dates rows into, from
+    ORDER_DAYS before `end` to PARTITION_MONTHS_AHEAD after the current month
+    (PostgreSQL; refunds.partitions): without them a year of demo rows would
+    sit in the DEFAULT partitions, where no read by date prunes them. A month
+    whose rows already sit in DEFAULT (a database loaded before this) is left
+    as it is: its rows are as right there, only slower to find."""
+    first = month_of(end - timedelta(days=ORDER_DAYS + 1))
+    ahead = settings.PARTITION_MONTHS_AHEAD
+    last = max(add_months(month_of(), ahead), add_months(month_of(end), ahead))
+    months = (last.year - first.year) * 12 + last.month - first.month
+    try:
+        return partitions.create_ahead(months, today=first)
+    except partitions.PartitionError as refused:
+        return refused.made
 
 
 def queue_ledger_backlog() -> int:

@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -31,6 +32,7 @@ from refunds.models import (
     RefundLineKind,
     VendorLiability,
 )
+from refunds.partitions import monthly_partitions, partitioned_tables
 from refunds.services.cases import TRANSITIONS, LineRequest, open_case, preview_case
 from vendors.models import VendorMembership
 
@@ -466,6 +468,19 @@ def test_the_data_fills_the_year_before_today_and_nothing_is_later(db):
     assert RefundCase.objects.filter(
         initiated_at__gte=recent, status__in=[CaseStatus.PENDING, CaseStatus.APPROVED]
     ).exists()
+
+
+@pytest.mark.postgres
+def test_a_load_makes_the_monthly_partitions_of_the_year_it_dates_rows_into(db):
+    load("--today", "2026-02-14", orders=120)
+
+    for table in partitioned_tables():
+        months = {month.start for month in monthly_partitions(table)}
+        assert {date(2025, 2, 1), date(2026, 1, 1), date(2026, 2, 1)} <= months, table
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table}_default")
+            assert cursor.fetchone()[0] == 0, table
+    assert CaseEvent.objects.filter(created_at__lt=datetime(2025, 3, 1, tzinfo=UTC)).exists()
 
 
 def test_by_default_the_data_ends_today(db):
