@@ -30,6 +30,7 @@ from refunds.partitions import (
     partitioned_tables,
 )
 from tests.factories import BY_TESTS
+from tests.threads import hold_then_race
 
 pytestmark = [pytest.mark.postgres]
 
@@ -120,6 +121,21 @@ def test_a_key_is_posted_once_across_months(accounts):
     assert Journal.objects.filter(posting_key="once").count() == 1
     assert Entry.objects.filter(journal=first).count() == 2
     assert JournalKey.objects.filter(posting_key__in=["once", "other"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_postings_of_one_key_at_once_post_it_once_whatever_their_months(accounts):
+    """The second waits on the first's key (ledger_journalkey), then skips its
+    journal without an error, as ON CONFLICT on the journals' unique key did."""
+    results = hold_then_race(
+        lambda: post_one(draft(accounts, "race", date.today()), posted_by=BY_TESTS),
+        lambda: post_one(draft(accounts, "race", add_months(month_of(), 1)), posted_by=BY_TESTS),
+    )
+    assert results["blocked"], f"the second posting did not wait for the first: {results}"
+    assert isinstance(results["first"], Journal)
+    assert results["second"] is None
+    assert Journal.objects.filter(posting_key="race").count() == 1
+    assert Entry.objects.filter(journal__posting_key="race").count() == 2
 
 
 @pytest.mark.django_db
