@@ -56,6 +56,7 @@ from .models import (
     InvoiceLine,
     InvoiceLineKind,
 )
+from .models.journals import JOURNAL_OF_ITS_DATE
 
 CHUNK_SIZE = 2000
 XERO_DATE_FORMAT = "%d/%m/%Y"
@@ -433,7 +434,7 @@ def xero_invoice_rows(
 
 def _entries(date_from: date, date_to: date):
     entries = (
-        Entry.objects.filter(date__gte=date_from, date__lte=date_to)
+        Entry.objects.filter(JOURNAL_OF_ITS_DATE, date__gte=date_from, date__lte=date_to)
         .select_related(
             "journal",
             "journal__case",

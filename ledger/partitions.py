@@ -17,13 +17,20 @@ balances and daily totals with the entries. Detaching entries needs those
 reads to start from the daily totals (AccountDay) before the first attached
 month; until they do, the month stays. A month detached by hand cannot be
 reopened (ledger.closing) while its table exists.
+
+ledger_journal is partitioned the same way by its own `date` (migration
+0008). A journals month stays while it is not a closed period, while its
+entries month is attached (entries go first), and while any row points into
+it (entries, reversals, cash's write-offs and payout reports: every foreign
+key to ledger_journal, from the catalog); so for now every month stays with
+its entries (journals_kept).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from refunds.partitions import Month, detached
+from refunds.partitions import Month, detached, monthly_partitions
 
 from .models import AccountingPeriod, PeriodStatus
 
@@ -52,3 +59,54 @@ def entries_kept(month: Month, cursor: Any, *, locked: bool) -> str:
 def entries_detached(month_start: Any) -> bool:
     """Whether the entries of the month starting `month_start` were detached."""
     return detached(Month("ledger_entry", month_start))
+
+
+def _journal_references(cursor: Any) -> list[tuple[str, list[str], list[str]]]:
+    """(table, its columns, the journal's columns) of every foreign key to
+    ledger_journal (attached partitions are their parent's)."""
+    cursor.execute(
+        """
+        SELECT c.conrelid::regclass::text, array_agg(a.attname ORDER BY k.n),
+               array_agg(b.attname ORDER BY k.n)
+        FROM pg_constraint c
+        CROSS JOIN LATERAL unnest(c.conkey, c.confkey) WITH ORDINALITY AS k(col, ref, n)
+        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.col
+        JOIN pg_attribute b ON b.attrelid = c.confrelid AND b.attnum = k.ref
+        WHERE c.contype = 'f' AND c.confrelid = to_regclass('ledger_journal')
+          AND c.conparentid = 0
+        GROUP BY c.oid, 1 ORDER BY 1
+        """
+    )
+    return [(table, list(mine), list(theirs)) for table, mine, theirs in cursor.fetchall()]
+
+
+def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
+    """Why a journals month stays: it is not a closed period (the period row
+    read FOR SHARE under the detach's lock, as for the entries), its entries
+    month is still attached, or a row points at its journals. Under the lock
+    PostgreSQL itself has checked the foreign keys (and refused the DETACH)."""
+    lock = " FOR SHARE" if locked else ""
+    cursor.execute(
+        f"SELECT status FROM {AccountingPeriod._meta.db_table} WHERE month = %s{lock}",
+        [month.start],
+    )
+    row = cursor.fetchone()
+    if row is None or row[0] != PeriodStatus.CLOSED:
+        return f"{month.start:%Y-%m} is not a closed accounting period"
+    entries = Month("ledger_entry", month.start)
+    if month.start in {m.start for m in monthly_partitions(entries.table)}:
+        return f"its entries month {entries.name} is attached: entries go first"
+    if locked:
+        return ""
+    for table, columns, referenced in _journal_references(cursor):
+        on = " AND ".join(f'r."{c}" = j."{t}"' for c, t in zip(columns, referenced, strict=True))
+        dated = [c for c, t in zip(columns, referenced, strict=True) if t == "date"]
+        # The referring date column prunes a partitioned referrer to the month.
+        within = "".join(f' AND r."{c}" >= %s AND r."{c}" < %s' for c in dated)
+        cursor.execute(
+            f'SELECT EXISTS (SELECT 1 FROM {table} r JOIN "{month.name}" j ON {on}{within})',
+            [bound for _ in dated for bound in (month.start, month.end)],
+        )
+        if cursor.fetchone()[0]:
+            return f"rows of {table} still point at its journals"
+    return ""

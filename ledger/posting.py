@@ -71,6 +71,7 @@ from .models import (
     Entry,
     EntryLabel,
     Journal,
+    JournalKey,
     JournalKind,
     Payout,
     default_label,
@@ -105,6 +106,10 @@ class Leg(NamedTuple):
     label: str
 
 
+# `date` inside JournalDraft is its field; its annotations name the type so.
+_Date = date
+
+
 @dataclass
 class JournalDraft:
     posting_key: str
@@ -116,6 +121,9 @@ class JournalDraft:
     case_id: int | None = None
     payout_id: int | None = None
     reverses_id: int | None = None
+    # The reversed journal's posting date (its partition; read from the
+    # journal when left out).
+    reverses_date: _Date | None = None
     lines: list[Leg] = field(default_factory=list)
 
     def debit(self, account_id: int, amount: Decimal, *, label: str | None = None) -> None:
@@ -568,22 +576,71 @@ def payout_journal(payout: Payout, chart: Chart) -> JournalDraft:
 
 JOURNAL_COLUMNS = (
     "posting_key, kind, currency, date, original_date, memo, order_id, case_id, payout_id, "
-    "reverses_id, entry_count, created_at, posted_by_id, posted_by_process"
+    "reverses_id, reverses_date, entry_count, created_at, posted_by_id, posted_by_process"
+)
+# One journal's values, typed (PostgreSQL's VALUES list below takes its
+# column types from them).
+JOURNAL_VALUES = (
+    "(%s::varchar, %s::varchar, %s::varchar, %s::date, %s::date, %s::varchar, %s::bigint, "
+    "%s::bigint, %s::bigint, %s::bigint, %s::date, %s::integer, %s::timestamptz, %s::bigint, "
+    "%s::varchar)"
 )
 JOURNALS_PER_INSERT = 1000
 ENTRIES_PER_INSERT = 5000
 
 
+def _insert_journals_sql(count: int) -> str:
+    """The INSERT of `count` journals that skips a key posted before and
+    returns (posting_key, id) of each journal written.
+
+    PostgreSQL: the journals are partitioned by month (migration 0008), so the
+    key's uniqueness across months is ledger_journalkey's: the keys go there
+    first, with the ids the journals will have, `ON CONFLICT (posting_key) DO
+    NOTHING`, and only the journals whose key went in follow, in the same
+    statement (the trigger ledger_journal_key finds each one's key its own).
+    SQLite: the journals' own unique index on posting_key, and the keys
+    written after them."""
+    if connection.vendor != "postgresql":
+        values = ", ".join(["(" + ", ".join(["%s"] * 15) + ")"] * count)
+        return (
+            f"INSERT INTO {Journal._meta.db_table} ({JOURNAL_COLUMNS}) VALUES {values} "
+            "ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, id"
+        )
+    journals, keys = Journal._meta.db_table, JournalKey._meta.db_table
+    return (
+        f"WITH draft ({JOURNAL_COLUMNS}) AS (VALUES {', '.join([JOURNAL_VALUES] * count)}), "
+        f"taken AS (INSERT INTO {keys} (posting_key, journal_id, date) "
+        f"SELECT posting_key, nextval(pg_get_serial_sequence('{journals}', 'id')), date "
+        "FROM draft ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, journal_id) "
+        f"INSERT INTO {journals} (id, {JOURNAL_COLUMNS}) "
+        "SELECT taken.journal_id, draft.* FROM draft JOIN taken USING (posting_key) "
+        "RETURNING posting_key, id"
+    )
+
+
+def _reversed_dates(drafts: Sequence[JournalDraft]) -> None:
+    """Fill the reversed journal's date of a reversal drafted without it."""
+    missing = {d.reverses_id for d in drafts if d.reverses_id and d.reverses_date is None}
+    if not missing:
+        return
+    dates = dict(Journal.objects.filter(pk__in=missing).values_list("pk", "date"))
+    for d in drafts:
+        if d.reverses_id and d.reverses_date is None:
+            d.reverses_date = dates.get(d.reverses_id)
+
+
 def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> list[Journal]:
     """Post drafts not yet posted, as `posted_by`; returns the journals written now.
 
-    Each journal goes in with `INSERT ... ON CONFLICT (posting_key) DO NOTHING`:
-    the database itself skips a key already posted, also one a concurrent
-    transaction posts at the same moment (it waits for that one to commit),
-    so a redelivered event never posts twice and never fails. The entries and
-    the maintained balances follow in the same transaction. Hand-written
-    statements because the ORM's bulk_create costs about three times as much
-    CPU per journal here (docs/benchmarks.md, ledger (a)).
+    Each journal goes in only if its posting key is new, by `INSERT ... ON
+    CONFLICT (posting_key) DO NOTHING` (into ledger_journalkey on PostgreSQL,
+    see `_insert_journals_sql`): the database itself skips a key already
+    posted, also one a concurrent transaction posts at the same moment (it
+    waits for that one to commit), so a redelivered event never posts twice
+    and never fails. The entries and the maintained balances follow in the
+    same transaction. Hand-written statements because the ORM's bulk_create
+    costs about three times as much CPU per journal here (docs/benchmarks.md,
+    ledger (a)).
     """
     if not posted_by.process and posted_by.user_id is None:
         raise PostingError("posted_by", "Say who or which process posts.")
@@ -600,6 +657,7 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
     with transaction.atomic(), connection.cursor() as cursor:
         # First, before any balance row: the periods posted into (see ledger.periods).
         dates = posting_dates(d.date for d in batch)
+        _reversed_dates(batch)
         for start in range(0, len(batch), JOURNALS_PER_INSERT):
             chunk = batch[start : start + JOURNALS_PER_INSERT]
             params: list[Any] = []
@@ -616,18 +674,26 @@ def post_journals(drafts: Sequence[JournalDraft], *, posted_by: PostedBy) -> lis
                     d.case_id,
                     d.payout_id,
                     d.reverses_id,
+                    ops.adapt_datefield_value(d.reverses_date),
                     len(d.lines),
                     created_at,
                     posted_by.user_id,
                     posted_by.process[:40],
                 ]
-            values = ", ".join(["(" + ", ".join(["%s"] * 14) + ")"] * len(chunk))
-            cursor.execute(
-                f"INSERT INTO {Journal._meta.db_table} ({JOURNAL_COLUMNS}) VALUES {values} "
-                "ON CONFLICT (posting_key) DO NOTHING RETURNING posting_key, id",
-                params,
-            )
-            posted.update(cursor.fetchall())
+            cursor.execute(_insert_journals_sql(len(chunk)), params)
+            written = cursor.fetchall()
+            posted.update(written)
+            if written and connection.vendor != "postgresql":
+                keys = [(key, journal_id, dates[fresh[key].date]) for key, journal_id in written]
+                cursor.execute(
+                    f"INSERT INTO {JournalKey._meta.db_table} (posting_key, journal_id, date) "
+                    "VALUES " + ", ".join(["(%s, %s, %s)"] * len(keys)),
+                    [
+                        ops.adapt_datefield_value(v) if isinstance(v, date) else v
+                        for row in keys
+                        for v in row
+                    ],
+                )
         new = [d for d in batch if d.posting_key in posted]
         if not new:
             return []
@@ -681,6 +747,7 @@ def _posted_journal(
         case_id=draft.case_id,
         payout_id=draft.payout_id,
         reverses_id=draft.reverses_id,
+        reverses_date=draft.reverses_date,
         entry_count=len(draft.lines),
         created_at=created_at,
         posted_by_id=by.user_id,
@@ -903,6 +970,7 @@ def reverse_journal(
         case_id=journal.case_id,
         payout_id=journal.payout_id,
         reverses_id=journal.pk,
+        reverses_date=journal.date,
     )
     for entry in journal.entries.all():
         draft.debit(entry.account_id, entry.credit - entry.debit)

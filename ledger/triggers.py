@@ -6,8 +6,11 @@ functions (`ledger_refuse_change` guards four tables, `ledger_check_journal`
 two) and raise messages and error codes the code and tests rely on. Keeping
 the SQL as it runs today changes nothing in the database.
 
-Migration 0001_squashed installs exactly this (before the migrations were
-squashed the definitions were spread over migrations 0002-0013).
+Migration 0001_squashed installs FUNCTIONS and TRIGGERS (before the
+migrations were squashed the definitions were spread over migrations
+0002-0013); 0006 installs them again, and 0008 with KEY_FUNCTIONS and
+KEY_TRIGGERS, which stand apart because their table (ledger_journalkey) is
+made by 0008: an earlier migration's install must not name it.
 
 To change a trigger: edit it here and add a migration whose forward runs
 `install_sql(FUNCTIONS, TRIGGERS)` and whose reverse runs the previous SQL
@@ -37,29 +40,38 @@ $$ LANGUAGE plpgsql;
 # A journal's entries balance per currency, are in the journal's currency, are
 # dated on its posting date and number exactly its declared entry_count. Run
 # at commit for every journal and every entry (deferred constraint triggers
-# below). The journal row first, then its entries by journal_id AND date:
-# ledger_entry is partitioned by month of date (migration 0006), so the
-# entries' read prunes to the journal's month. An entry dated otherwise is not
-# among them: its own check names it, the journal's counts one entry short.
-# (Migration 0009 let an entry of the same transaction as its journal skip its
-# check; 0011 removed that: unsound under SET CONSTRAINTS ALL IMMEDIATE.)
+# below). The journal row first, by id AND date (the journal's own, or the
+# entry's: both tables are partitioned by month of that date, migrations 0006
+# and 0008, so each read prunes to one month); an entry whose journal is not
+# of its date is named with the journal's date (read by id alone, every
+# month, only then). Then its entries by journal_id AND date. An entry dated
+# otherwise is not among them: its own check names it, the journal's counts
+# one entry short. (Migration 0009 let an entry of the same transaction as
+# its journal skip its check; 0011 removed that: unsound under SET
+# CONSTRAINTS ALL IMMEDIATE.)
 CHECK_JOURNAL = Function(
     "ledger_check_journal()",
     r"""
 CREATE OR REPLACE FUNCTION ledger_check_journal() RETURNS trigger AS $$
 DECLARE
+    -- The row's table: a month partition of the journals or of the entries.
+    is_journal boolean := TG_TABLE_NAME LIKE 'ledger\_journal%';
     target bigint;
     journal record;
     found record;
 BEGIN
-    IF TG_TABLE_NAME = 'ledger_journal' THEN
+    IF is_journal THEN
         target := NEW.id;
     ELSE
         target := NEW.journal_id;
     END IF;
     SELECT j.entry_count AS declared, j.currency, j.date INTO journal
-        FROM ledger_journal j WHERE j.id = target;
-    IF TG_TABLE_NAME <> 'ledger_journal' AND NEW.date IS DISTINCT FROM journal.date THEN
+        FROM ledger_journal j WHERE j.id = target AND j.date = NEW.date;
+    IF journal.declared IS NULL THEN  -- none of that date ("found" is taken below)
+        SELECT j.entry_count AS declared, j.currency, j.date INTO journal
+            FROM ledger_journal j WHERE j.id = target;
+    END IF;
+    IF NOT is_journal AND NEW.date IS DISTINCT FROM journal.date THEN
         RAISE EXCEPTION 'ledger: entry % is dated % but its journal % is dated %',
             NEW.id, NEW.date, target, journal.date
             USING ERRCODE = 'check_violation';
@@ -87,6 +99,48 @@ BEGIN
     RETURN NULL;
 END
 $$ LANGUAGE plpgsql;
+""",
+)
+
+# A posting key is posted once across all months (migration 0008): the
+# journals are partitioned by month of date, so no unique index of theirs can
+# hold it; ledger_journalkey's primary key does. Before each journal row goes
+# in, its key is written there (journal id and date beside it). A key already
+# there for this very journal (ledger.posting writes the keys first, in the
+# same statement, and skips the journals whose key was taken) passes; a key
+# of another journal is refused as a unique violation, as the unique index
+# refused it before (a key being written by a concurrent transaction waits
+# for it, then is refused if it committed).
+JOURNAL_KEY = Function(
+    "ledger_journal_key()",
+    r"""
+CREATE OR REPLACE FUNCTION ledger_journal_key() RETURNS trigger AS $$
+BEGIN
+    INSERT INTO ledger_journalkey (posting_key, journal_id, date)
+        VALUES (NEW.posting_key, NEW.id, NEW.date)
+        ON CONFLICT (posting_key) DO NOTHING;
+    IF NOT FOUND AND NOT EXISTS (
+        SELECT 1 FROM ledger_journalkey k WHERE k.posting_key = NEW.posting_key
+            AND k.journal_id = NEW.id AND k.date = NEW.date
+    ) THEN
+        RAISE EXCEPTION 'duplicate key value violates unique constraint "ledger_journalkey_pkey"'
+            USING ERRCODE = 'unique_violation', CONSTRAINT = 'ledger_journalkey_pkey',
+                  TABLE = 'ledger_journal',
+                  DETAIL = format('Key (posting_key)=(%s) already exists.', NEW.posting_key);
+    END IF;
+    RETURN NEW;
+END
+$$ LANGUAGE plpgsql;
+""",
+)
+
+JOURNAL_KEY_TRIGGER = Trigger(
+    "ledger_journal_key",
+    "ledger_journal",
+    """
+CREATE TRIGGER ledger_journal_key
+    BEFORE INSERT ON ledger_journal
+    FOR EACH ROW EXECUTE FUNCTION ledger_journal_key();
 """,
 )
 
@@ -131,5 +185,17 @@ TRIGGERS = (
     balanced("ledger_entry"),
 )
 
+# Migrations 0001 and 0006 install INSTALL; these come with ledger_journalkey
+# (migration 0008, which installs both), so they stand apart: an earlier
+# migration's install must not name a table made later.
+KEY_FUNCTIONS = (JOURNAL_KEY,)
+KEY_TRIGGERS = (
+    # ledger.JournalKey, never changed; ledger.Journal's key, once across all months
+    immutable("ledger_journalkey"),
+    JOURNAL_KEY_TRIGGER,
+)
+
 INSTALL = install_sql(FUNCTIONS, TRIGGERS)
 UNINSTALL = uninstall_sql(FUNCTIONS, TRIGGERS)
+INSTALL_KEYS = install_sql(KEY_FUNCTIONS, KEY_TRIGGERS)
+UNINSTALL_KEYS = uninstall_sql(KEY_FUNCTIONS, KEY_TRIGGERS)

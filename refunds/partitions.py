@@ -3,8 +3,9 @@
 The tables are named in settings.PARTITIONED_TABLES, each with the function
 that says whether one of its old months may go (its detach rule): the case
 events and the outbox (RANGE on created_at, timestamptz: months in UTC; made
-by refunds 0002) and the ledger's entries (RANGE on date, the journal's
-posting date; made by ledger 0006). One partition per calendar month, named
+by refunds 0002), the ledger's entries (RANGE on date, the journal's
+posting date; made by ledger 0006) and journals (RANGE on their date; ledger
+0008). One partition per calendar month, named
 `<table>_yYYYYmMM`, plus `<table>_default` for rows of a month that has no
 partition yet. From then on:
 

@@ -40,7 +40,7 @@ def sweep_outbox() -> list[str]:
 @shared_task(acks_late=True)
 def maintain_partitions() -> dict[str, list[str]]:
     """Daily: make the coming months' partitions of the case events, the
-    outbox and the ledger's entries (settings.PARTITIONED_TABLES), and detach
+    outbox and the ledger's entries and journals (settings.PARTITIONED_TABLES), and detach
     old months if settings.PARTITION_DETACH_AFTER_MONTHS says so
     (refunds.partitions). Idempotent: a missed day catches up. A month
     refused (rows of it in DEFAULT) fails the task with every refused month

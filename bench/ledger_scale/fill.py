@@ -133,12 +133,15 @@ def journal_legs(n: int, layout: Layout) -> tuple[str, list[tuple[int, str, str]
 
 def copy_text(
     layout: Layout, start: int, stop: int, *, entry_dated: bool
-) -> tuple[io.StringIO, io.StringIO]:
-    """COPY text of journals start..stop-1 (ids start+1...) and their entries
-    (ids 5 per journal); entries carry their journal's date when `entry_dated`."""
+) -> tuple[io.StringIO, io.StringIO, io.StringIO]:
+    """COPY text of journals start..stop-1 (ids start+1...), their entries
+    (ids 5 per journal; they carry their journal's date when `entry_dated`)
+    and their posting keys (ledger_journalkey, which the disabled trigger
+    would have written)."""
     days = [(layout.first_day + timedelta(days=d)).isoformat() for d in range(layout.days)]
     journals: list[str] = []
     entries: list[str] = []
+    keys: list[str] = []
     for n in range(start, stop):
         kind, legs = journal_legs(n, layout)
         journal_id = n + 1
@@ -147,6 +150,7 @@ def copy_text(
             f"{journal_id}\t{KEY_PREFIX}{journal_id:010d}\t{kind}\t{CURRENCY}\t{day}\t\t"
             f"{ENTRIES_PER_JOURNAL}\t{day} 12:00:00+00\tbench-scale\n"
         )
+        keys.append(f"{KEY_PREFIX}{journal_id:010d}\t{journal_id}\t{day}\n")
         tail = f"\t{kind}\t{day}\n" if entry_dated else f"\t{kind}\n"
         entry_id = n * ENTRIES_PER_JOURNAL
         for account, debit, credit in legs:
@@ -154,7 +158,7 @@ def copy_text(
             entries.append(
                 f"{entry_id}\t{journal_id}\t{account}\t{CURRENCY}\t{debit}\t{credit}{tail}"
             )
-    return io.StringIO("".join(journals)), io.StringIO("".join(entries))
+    return io.StringIO("".join(journals)), io.StringIO("".join(entries)), io.StringIO("".join(keys))
 
 
 # ---------------------------------------------------------------- accounts
@@ -222,30 +226,38 @@ def ledger_is_empty(url: str) -> bool:
 
 
 def ensure_partitions(cur: Any, layout: Layout) -> list[str]:
-    """If ledger_entry is partitioned (by month of its `date`), the monthly
-    partitions of the fill's months, named as refunds.partitions names its
-    own; a month another partition already covers is left as it is."""
-    cur.execute("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = 'ledger_entry'::regclass")
-    if not cur.fetchone()[0]:
-        return []
+    """For each of ledger_entry and ledger_journal that is partitioned (by
+    month of its `date`), the monthly partitions of the fill's months, named
+    as refunds.partitions names its own; a month another partition already
+    covers is left as it is."""
     made = []
-    for month in layout.months():
-        name = f"ledger_entry_y{month.year:04d}m{month.month:02d}"
-        cur.execute("SAVEPOINT partition")
-        try:
-            cur.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF ledger_entry "
-                "FOR VALUES FROM (%s) TO (%s)",
-                [month, next_month(month)],
-            )
-        except Exception as error:  # overlaps a partition of another name: keep that one
-            if getattr(error, "pgcode", None) != "42P17":
-                raise
-            cur.execute("ROLLBACK TO SAVEPOINT partition")
-        else:
-            made.append(name)
-        cur.execute("RELEASE SAVEPOINT partition")
+    for table in TABLES:
+        cur.execute("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = %s::regclass", [table])
+        if not cur.fetchone()[0]:
+            continue
+        for month in layout.months():
+            name = f"{table}_y{month.year:04d}m{month.month:02d}"
+            cur.execute("SAVEPOINT partition")
+            try:
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
+                    "FOR VALUES FROM (%s) TO (%s)",
+                    [month, next_month(month)],
+                )
+            except Exception as error:  # overlaps a partition of another name: keep that one
+                if getattr(error, "pgcode", None) != "42P17":
+                    raise
+                cur.execute("ROLLBACK TO SAVEPOINT partition")
+            else:
+                made.append(name)
+            cur.execute("RELEASE SAVEPOINT partition")
     return made
+
+
+def journal_keys_table(cur: Any) -> bool:
+    """ledger_journalkey exists (the posting keys, once across the journals' months)."""
+    cur.execute("SELECT to_regclass('ledger_journalkey') IS NOT NULL")
+    return bool(cur.fetchone()[0])
 
 
 def _chunks(journals: int, size: int) -> Iterator[tuple[int, int]]:
@@ -268,6 +280,7 @@ def fill(args: argparse.Namespace, url: str, layout: Layout) -> dict[str, float]
     try:
         with conn.cursor() as cur:
             entry_dated = entry_has_date(cur)
+            keyed = journal_keys_table(cur)
             made = ensure_partitions(cur, layout)
             conn.commit()
             columns = ENTRY_COLUMNS + (("date",) if entry_dated else ())
@@ -281,16 +294,19 @@ def fill(args: argparse.Namespace, url: str, layout: Layout) -> dict[str, float]
             chunks = list(_chunks(journals, args.chunk_journals))
             with ThreadPoolExecutor(max_workers=1) as maker:
 
-                def make(i: int) -> Future[tuple[io.StringIO, io.StringIO]]:
+                def make(i: int) -> Future[tuple[io.StringIO, io.StringIO, io.StringIO]]:
                     start, stop = chunks[i]
                     return maker.submit(copy_text, layout, start, stop, entry_dated=entry_dated)
 
                 upcoming = make(0) if chunks else None
                 for i, (start, stop) in enumerate(chunks):
                     assert upcoming is not None
-                    journal_text, entry_text = upcoming.result()
+                    journal_text, entry_text, key_text = upcoming.result()
                     upcoming = make(i + 1) if i + 1 < len(chunks) else None
-                    copy_chunk(cur, journal_text, entry_text, columns, start + 1, stop)
+                    copy_chunk(
+                        cur, journal_text, entry_text, columns, start + 1, stop,
+                        key_text=key_text if keyed else None,
+                    )  # fmt: skip
                     conn.commit()
                     elapsed = time.perf_counter() - started
                     rate = stop * ENTRIES_PER_JOURNAL / elapsed
@@ -340,8 +356,12 @@ def copy_chunk(
     entry_columns: Sequence[str],
     low: int,
     high: int,
+    *,
+    key_text: io.StringIO | None = None,
 ) -> None:
-    """One chunk in the current transaction, its user triggers off only around the COPY."""
+    """One chunk in the current transaction, its user triggers off only around
+    the COPY; with `key_text`, the journals' keys too (ledger_journalkey, which
+    the journals' disabled trigger would write)."""
     # The foreign keys (DEFERRABLE INITIALLY DEFERRED, as Django makes them)
     # checked row by row as the rows arrive: a table with trigger events
     # pending cannot have its triggers enabled again.
@@ -354,6 +374,10 @@ def copy_chunk(
     cur.copy_expert(
         f"COPY ledger_entry ({', '.join(entry_columns)}) FROM STDIN", entry_text, 1 << 20
     )
+    if key_text is not None:
+        cur.copy_expert(
+            "COPY ledger_journalkey (posting_key, journal_id, date) FROM STDIN", key_text, 1 << 20
+        )
     for table in TABLES:
         cur.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     cur.execute(CHECK_CHUNK, [low, high])

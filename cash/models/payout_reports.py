@@ -22,6 +22,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Round
 from django.db.models.lookups import Exact
 
+from ledger.models.journals import JournalDateField
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
 from lib.user_fields import user_field
@@ -244,7 +245,13 @@ class PayoutReport(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
         help_text="Empty only when every leg was zero.",
+    )
+    # The journal's posting date: with journal_id, the key to the journals,
+    # partitioned by month of date on PostgreSQL (cash 0008/0009).
+    journal_date = JournalDateField(
+        null=True, blank=True, help_text="The journal's posting date, for the foreign key."
     )
     imported_at = models.DateTimeField(auto_now_add=True)
     imported_by = user_field()

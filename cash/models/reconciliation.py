@@ -6,6 +6,7 @@ journal is posted to a named account)."""
 from django.db import models
 from django.db.models import F, Q
 
+from ledger.models.journals import JournalDateField
 from lib.fields import amount_field
 from lib.money import CURRENCY_CHOICES, display_money
 from lib.user_fields import user_field
@@ -103,8 +104,18 @@ class WriteOffRequest(models.Model):
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = user_field(db_index=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # On PostgreSQL the database's key is (journal_id, journal_date) to the
+    # journals' (id, date), partitioned by month of date (cash 0008/0009).
     journal = models.ForeignKey(
-        "ledger.Journal", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "ledger.Journal",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    journal_date = JournalDateField(
+        null=True, blank=True, help_text="The journal's posting date, for the foreign key."
     )
 
     class Meta:

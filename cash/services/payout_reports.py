@@ -237,8 +237,10 @@ def _write(
             posted_by=PostedBy.user(user if getattr(user, "pk", None) else None, "payout-report"),
         )
         if journal is not None:
-            PayoutReport.objects.filter(pk=report.pk, journal=None).update(journal=journal)
-            report.journal = journal
+            PayoutReport.objects.filter(pk=report.pk, journal=None).update(
+                journal=journal, journal_date=journal.date
+            )
+            report.journal, report.journal_date = journal, journal.date
     return report
 
 

@@ -143,7 +143,7 @@ def approve_write_off(*, request_id: int, user: Any) -> WriteOffRequest:
         locked.status = WriteOffStatus.APPROVED
         locked.decided_by = user
         locked.decided_at = timezone.now()
-        locked.save(update_fields=["journal", "status", "decided_by", "decided_at"])
+        locked.save(update_fields=["journal", "journal_date", "status", "decided_by", "decided_at"])
         if locked.line_id is not None and connection.vendor == "postgresql":
             # The counters that say how much of a line is matched are kept by
             # PostgreSQL triggers; SQLite (dev) leaves the line as it was.

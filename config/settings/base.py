@@ -428,6 +428,8 @@ PARTITIONED_TABLES = {
     "refunds_caseevent": "refunds.partitions.events_kept",
     "refunds_outboxmessage": "refunds.partitions.outbox_kept",
     "ledger_entry": "ledger.partitions.entries_kept",
+    # After the entries: a journals month goes only once its entries have.
+    "ledger_journal": "ledger.partitions.journals_kept",
 }
 # The daily task keeps this many months of them made ahead of the current
 # one, and with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and

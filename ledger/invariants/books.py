@@ -20,7 +20,7 @@ def journals_balance(limit: int = DEFAULT_LIMIT) -> list[Finding]:
                coalesce(sum(e.debit), 0), coalesce(sum(e.credit), 0),
                count(e.id) FILTER (WHERE e.currency <> j.currency), j.currency
         FROM "{journal}" j LEFT JOIN "{entry}" e ON e.journal_id = j.id
-        GROUP BY j.id
+        GROUP BY j.id, j.date
         HAVING count(e.id) <> j.entry_count
             OR [[coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)]]
             OR count(e.id) FILTER (WHERE e.currency <> j.currency) > 0

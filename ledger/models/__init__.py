@@ -35,7 +35,7 @@ from .invoices import (
     InvoiceLineKind,
     InvoiceSeries,
 )
-from .journals import Entry, EntryLabel, Journal, JournalKind, default_label
+from .journals import Entry, EntryLabel, Journal, JournalKey, JournalKind, default_label
 from .payouts import Payout
 from .periods import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
 from .rates import ExchangeRate
@@ -67,6 +67,7 @@ __all__ = [
     "InvoiceSeries",
     "IssuerProfile",
     "Journal",
+    "JournalKey",
     "JournalKind",
     "Payout",
     "PeriodAction",

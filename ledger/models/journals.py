@@ -51,10 +51,30 @@ def default_label(kind: str) -> str:
     return EntryLabel(kind).value
 
 
+class ReversedDateField(CopiedFromRelated, models.DateField):
+    """A reversal's reversed journal's posting date (`Journal.date` of
+    `reverses`), copied: with `reverses_id` it makes the composite foreign key
+    (reverses_id, reverses_date) to the journals, partitioned by month of
+    their date on PostgreSQL (migration 0008). The ORM fills it; ledger.posting
+    writes it itself."""
+
+    source_field, source_attr = "reverses", "date"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("help_text", "The reversed journal's posting date, for the foreign key.")
+        super().__init__(*args, **kwargs)
+
+
 class Journal(models.Model):
     """A posted journal. Links back to its source; posted exactly once per key."""
 
-    posting_key = models.CharField(max_length=80, unique=True)
+    # Unique across all months: on PostgreSQL a unique index of the journals,
+    # partitioned by month of `date` (migration 0008), would have to hold the
+    # date, so the key's uniqueness is JournalKey's primary key (a trigger
+    # writes it with every journal, ledger/triggers.py); SQLite keeps a unique
+    # index here. This index serves lookups by key (it probes every month).
+    posting_key = models.CharField(max_length=80)
     kind = models.CharField(max_length=20, choices=JournalKind.choices)
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     # The posting date: in an open period (ledger.periods). An item that happened
@@ -77,9 +97,17 @@ class Journal(models.Model):
     payout = models.ForeignKey(
         Payout, null=True, blank=True, on_delete=models.PROTECT, related_name="journals"
     )
+    # On PostgreSQL the database's key is (reverses_id, reverses_date) to the
+    # journals' (id, date) (migration 0008); Django's is for the ORM only.
     reverses = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversals"
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversals",
+        db_constraint=False,
     )
+    reverses_date = ReversedDateField(null=True, blank=True)
     # Who posted it: a user (staff who acted) and/or the process that posted
     # ("outbox:ledger", "admin", "api", "demo", ...); never neither.
     posted_by = optional_user(on_delete=models.PROTECT)
@@ -94,9 +122,13 @@ class Journal(models.Model):
         # balanced, in one currency, with entry_count entries, checked at commit;
         # and (below) never dated in a closed period.
         ordering = ["-date", "-id"]
+        # On PostgreSQL the table is partitioned by month of `date` (migration
+        # 0008): its primary key there is (id, date) and these indexes are
+        # partitioned ones.
         indexes = [
             models.Index(fields=["date", "id"], name="journal_date_idx"),
             models.Index(fields=["case"], name="journal_case_idx"),
+            models.Index(fields=["posting_key"], name="journal_posting_key_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -153,8 +185,40 @@ class JournalDateField(CopiedFromRelated, models.DateField):
         super().__init__(*args, **kwargs)
 
 
+class JournalKey(models.Model):
+    """A posted journal's posting key, once across all months: the global
+    uniqueness a unique index of the partitioned journals cannot hold (it
+    would have to include the date). Written in the same statement as the
+    journal, by the trigger ledger_journal_key (ledger/triggers.py) whatever
+    writes the journal; ledger.posting writes it first, so that a key posted
+    before (or being posted by a concurrent transaction) skips its journal.
+    Never updated or deleted; a detached journals month keeps its keys here.
+    PostgreSQL only: SQLite's journals keep a unique index on posting_key."""
+
+    posting_key = models.CharField(max_length=80, primary_key=True)
+    journal_id = models.BigIntegerField()
+    date = models.DateField(help_text="The journal's posting date (its month's partition).")
+
+    class Meta:
+        ordering = ["posting_key"]
+
+    def __str__(self) -> str:
+        return f"{self.posting_key} → J{self.journal_id}"
+
+
+# A read of entries that joins their journals: the journal is of the entry's
+# date (the database holds it), said to PostgreSQL too so that it looks each
+# journal up in the entry's month only, not in every month (the journals are
+# partitioned by month of date, migration 0008). Filter entries with it.
+JOURNAL_OF_ITS_DATE = Q(journal__date=F("date"))
+
+
 class Entry(models.Model):
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    # On PostgreSQL the database's key is (journal_id, date) to the journals'
+    # (id, date) (migration 0008); Django's is for the ORM only.
+    journal = models.ForeignKey(
+        Journal, on_delete=models.PROTECT, related_name="entries", db_constraint=False
+    )
     date = JournalDateField()
     # entry_account_idx (account, journal) serves lookups by account.
     account = models.ForeignKey(

@@ -23,6 +23,7 @@ from django.db.models import Sum
 from lib.money import ZERO, quantize
 
 from ..models import AccountRole, Entry
+from ..models.journals import JOURNAL_OF_ITS_DATE
 from .base import Column, Report
 from .rates import RateTable, reporting_currency
 
@@ -73,7 +74,9 @@ def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> l
     found: list[OpenDebit] = []
     left = balance
     debits = (
-        Entry.objects.filter(account_id=account_id, currency=currency, debit__gt=0, date__lte=at)
+        Entry.objects.filter(
+            JOURNAL_OF_ITS_DATE, account_id=account_id, currency=currency, debit__gt=0, date__lte=at
+        )
         .order_by("-date", "-journal_id", "-id")
         .values_list("debit", "date", "journal__original_date")
     )

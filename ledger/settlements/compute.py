@@ -68,6 +68,7 @@ from ..models import (
     JournalKind,
     SettlementStatement,
 )
+from ..models.journals import JOURNAL_OF_ITS_DATE
 
 logger = logging.getLogger(__name__)
 
@@ -250,7 +251,9 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
             .order_by("-period_end")
             .first()
         )
-        entries = Entry.objects.filter(account_id=target.account_id, currency=target.currency)
+        entries = Entry.objects.filter(
+            JOURNAL_OF_ITS_DATE, account_id=target.account_id, currency=target.currency
+        )
         known = Q(journal__created_at__lte=cutoff)
         if previous is not None:
             start = previous.period_end + timedelta(days=1)
@@ -424,6 +427,7 @@ def statement_entries(statement: SettlementStatement) -> QuerySet[Entry]:
         )
     return (
         Entry.objects.filter(
+            JOURNAL_OF_ITS_DATE,
             account_id=statement.account_id,
             currency=statement.currency,
             journal__created_at__lte=statement.cutoff,

@@ -43,9 +43,11 @@ def test_the_days_end_with_last_month():
 @pytest.mark.parametrize("dated", [False, True])
 def test_each_journal_has_five_balanced_entries_dated_as_it_is(dated):
     plan = layout()
-    journals, entries = copy_text(plan, 0, 1000, entry_dated=dated)
+    journals, entries, keys = copy_text(plan, 0, 1000, entry_dated=dated)
     journal_rows = rows(journals.getvalue())
     entry_rows = rows(entries.getvalue())
+    # Each journal's posting key, its id and date (ledger_journalkey).
+    assert rows(keys.getvalue()) == [[r[1], r[0], r[4]] for r in journal_rows]
 
     assert [int(r[0]) for r in journal_rows] == list(range(1, 1001))
     assert [int(r[0]) for r in entry_rows] == list(range(1, 5001))

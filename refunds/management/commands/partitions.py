@@ -1,6 +1,6 @@
 """`manage.py partitions`: the monthly partitions of the tables in
 settings.PARTITIONED_TABLES: the case events, the outbox and the ledger's
-entries (refunds.partitions; PostgreSQL only)."""
+entries and journals (refunds.partitions; PostgreSQL only)."""
 
 from argparse import ArgumentParser
 from typing import Any
@@ -15,7 +15,7 @@ from refunds import partitions
 class Command(BaseCommand):
     help = (
         "create-ahead: make the missing monthly partitions of refunds_caseevent, "
-        "refunds_outboxmessage and ledger_entry up to --months ahead (a month with rows in "
+        "refunds_outboxmessage, ledger_entry and ledger_journal up to --months ahead (a month with rows in "
         "DEFAULT is refused, the others are made, then the command fails naming it). detach: "
         "detach (not drop) the months that nothing points at, no outbox message is left in "
         "(never, for now, for ledger entries: ledger.partitions says why), keeping the current month "

@@ -89,6 +89,8 @@ def test_a_stripe_payout_settles_clearing_to_the_cent(stripe, refunded, alice):
     # Dr bank 78.23 (the payout), Dr provider fees 3.27, Cr gateway clearing 81.50.
     assert report.journal.kind == JournalKind.PAYOUT
     assert report.journal.posting_key == f"payout-report:{report.pk}"
+    # Its date beside it: the key to the journals, partitioned by month of date.
+    assert report.journal_date == report.journal.date
     assert entries(report.journal) == {
         ("1000", Decimal("78.23"), Decimal(0)),
         ("6000", Decimal("3.27"), Decimal(0)),

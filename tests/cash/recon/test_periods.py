@@ -140,6 +140,8 @@ def test_a_write_off_needs_another_persons_approval_and_posts_a_journal(account,
 
     approved = approve_write_off(request_id=request.pk, user=bob)
     journal = approved.journal
+    # Its date beside it: the key to the journals, partitioned by month of date.
+    assert WriteOffRequest.objects.get(pk=request.pk).journal_date == journal.date
     assert (approved.status, approved.decided_by) == ("approved", bob)
     assert journal.posted_by_user_id == bob.pk if hasattr(journal, "posted_by_user_id") else True
     legs = {(e.account_id, e.debit, e.credit) for e in journal.entries.all()}

@@ -1,0 +1,358 @@
+"""ledger_journal partitioned by month of its posting date (PostgreSQL,
+migration 0008): the primary key (id, date), a posting key once across every
+month (ledger_journalkey, written by a trigger with each journal), composite
+keys into the journals, every journal trigger still refusing on the
+partitioned table, reads by date pruned, and an old month detached only
+after its entries (ledger.partitions.journals_kept)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+from ledger.closing import close_period
+from ledger.models import Account, Entry, Journal, JournalKey, JournalKind
+from ledger.partitions import _journal_references, journals_kept
+from ledger.posting import JournalDraft, post_journals, post_one, reverse_journal
+from refunds.partitions import (
+    Month,
+    add_months,
+    create_ahead,
+    detach,
+    is_partitioned,
+    month_of,
+    monthly_partitions,
+    partition_key,
+    partitioned_tables,
+)
+from tests.factories import BY_TESTS
+from tests.threads import hold_then_race
+
+pytestmark = [pytest.mark.postgres]
+
+D = Decimal
+JOURNALS = "ledger_journal"
+OLD = date(2024, 3, 1)
+JOURNAL = (
+    "INSERT INTO ledger_journal (posting_key, kind, currency, date, memo, entry_count,"
+    " created_at, posted_by_process) VALUES (%s, 'sale', 'EUR', %s, '', 2, now(), 'script')"
+    " RETURNING id"
+)
+ENTRY = (
+    "INSERT INTO ledger_entry (journal_id, date, account_id, currency, debit, credit, label)"
+    " VALUES (%s, %s, %s, 'EUR', %s, %s, 'sale')"
+)
+
+
+@pytest.fixture
+def accounts(db):
+    return dict(Account.objects.values_list("code", "id"))
+
+
+def draft(accounts, key: str, on: date, amount: str = "10.00") -> JournalDraft:
+    journal = JournalDraft(posting_key=key, kind=JournalKind.SALE, currency="EUR", date=on)
+    journal.debit(accounts["1100"], D(amount))
+    journal.credit(accounts["4000"], D(amount))
+    return journal
+
+
+def raw_journal(cursor, accounts, key: str, on: date) -> int:
+    cursor.execute(JOURNAL, [key, on])
+    journal_id = cursor.fetchone()[0]
+    cursor.execute(ENTRY, [journal_id, on, accounts["1100"], "10.00", "0"])
+    cursor.execute(ENTRY, [journal_id, on, accounts["4000"], "0", "10.00"])
+    return journal_id
+
+
+def commit_checks() -> None:
+    """Run the deferred checks now (none may be pending under ALTER TABLE)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def table_of(journal_id: int) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM ledger_journal WHERE id = %s", [journal_id]
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_the_journals_are_partitioned_by_month_of_their_date(accounts):
+    assert JOURNALS in partitioned_tables()
+    assert partitioned_tables().index(JOURNALS) > partitioned_tables().index("ledger_entry")
+    assert is_partitioned(JOURNALS)
+    assert partition_key(JOURNALS) == ("date", "date")
+    assert {add_months(month_of(), n) for n in range(4)} <= {
+        m.start for m in monthly_partitions(JOURNALS)
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+            "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = 'ledger_journal'::regclass AND i.indisprimary ORDER BY a.attnum"
+        )
+        assert [name for (name,) in cursor.fetchall()] == ["id", "date"]
+    journal = post_one(draft(accounts, "now", date.today()), posted_by=BY_TESTS)
+    assert table_of(journal.pk) == Month(JOURNALS, month_of(date.today())).name
+    key = JournalKey.objects.get(posting_key="now")
+    assert (key.journal_id, key.date) == (journal.pk, journal.date)
+
+
+@pytest.mark.django_db
+def test_a_key_is_posted_once_across_months(accounts):
+    first = post_one(draft(accounts, "once", date.today()), posted_by=BY_TESTS)
+    assert first is not None
+    # The same key again, in the same month or another one: skipped, no error.
+    assert post_one(draft(accounts, "once", date.today()), posted_by=BY_TESTS) is None
+    later = draft(accounts, "once", add_months(month_of(), 1))
+    assert (
+        post_journals([later, draft(accounts, "other", date.today())], posted_by=BY_TESTS)[
+            0
+        ].posting_key
+        == "other"
+    )
+    assert Journal.objects.filter(posting_key="once").count() == 1
+    assert Entry.objects.filter(journal=first).count() == 2
+    assert JournalKey.objects.filter(posting_key__in=["once", "other"]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_postings_of_one_key_at_once_post_it_once_whatever_their_months(accounts):
+    """The second waits on the first's key (ledger_journalkey), then skips its
+    journal without an error, as ON CONFLICT on the journals' unique key did."""
+    results = hold_then_race(
+        lambda: post_one(draft(accounts, "race", date.today()), posted_by=BY_TESTS),
+        lambda: post_one(draft(accounts, "race", add_months(month_of(), 1)), posted_by=BY_TESTS),
+    )
+    assert results["blocked"], f"the second posting did not wait for the first: {results}"
+    assert isinstance(results["first"], Journal)
+    assert results["second"] is None
+    assert Journal.objects.filter(posting_key="race").count() == 1
+    assert Entry.objects.filter(journal__posting_key="race").count() == 2
+
+
+@pytest.mark.django_db
+def test_a_raw_journal_gets_its_key_and_a_taken_key_is_refused_in_any_month(accounts):
+    with connection.cursor() as cursor:
+        journal_id = raw_journal(cursor, accounts, "raw", date.today())
+    assert JournalKey.objects.filter(posting_key="raw", journal_id=journal_id).exists()
+    for on in (date.today(), add_months(month_of(), 2)):
+        with pytest.raises(IntegrityError, match="ledger_journalkey_pkey"), transaction.atomic():
+            with connection.cursor() as cursor:
+                raw_journal(cursor, accounts, "raw", on)
+    assert Journal.objects.filter(posting_key="raw").count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE ledger_journalkey SET journal_id = journal_id + 1 WHERE posting_key = 'kept'",
+        "DELETE FROM ledger_journalkey WHERE posting_key = 'kept'",
+        "UPDATE ledger_journal SET memo = 'edited' WHERE posting_key = 'kept'",
+        "DELETE FROM ledger_journal WHERE posting_key = 'kept'",
+    ],
+)
+def test_journals_and_their_keys_are_never_updated_or_deleted(accounts, statement):
+    post_one(draft(accounts, "kept", date.today()), posted_by=BY_TESTS)
+    with pytest.raises(IntegrityError, match="not allowed"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+
+
+@pytest.mark.django_db
+def test_the_commit_checks_still_refuse_on_the_partitioned_journals(accounts, alice):
+    today = date.today()
+    with pytest.raises(IntegrityError, match="does not balance"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["unbalanced", today])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(ENTRY, [journal_id, today, accounts["1100"], "10.00", "0"])
+            cursor.execute(ENTRY, [journal_id, today, accounts["4000"], "0", "9.00"])
+            cursor.execute("SET CONSTRAINTS ledger_journal_balanced IMMEDIATE")
+    with pytest.raises(IntegrityError, match="declares 2 entries but has 1"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(JOURNAL, ["short", today])
+            journal_id = cursor.fetchone()[0]
+            cursor.execute(ENTRY, [journal_id, today, accounts["1100"], "10.00", "0"])
+            cursor.execute("SET CONSTRAINTS ledger_journal_balanced IMMEDIATE")
+    # An entry whose journal is of another month: its check names both dates,
+    # and the composite key (journal_id, date) refuses it too.
+    journal = post_one(draft(accounts, "dated", today), posted_by=BY_TESTS)
+    other = add_months(month_of(), 1)
+    for constraint, match in [
+        ("ledger_entry_balanced", "is dated"),
+        ("ledger_entry_journal_key", "foreign key"),
+    ]:
+        with pytest.raises(IntegrityError, match=match), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(ENTRY, [journal.pk, other, accounts["1100"], "1.00", "0"])
+                cursor.execute(f"SET CONSTRAINTS {constraint} IMMEDIATE")
+    # A journal dated in a closed period (pgtrigger's statement trigger).
+    post_one(draft(accounts, "march", date(2024, 3, 5)), posted_by=BY_TESTS)
+    close_period(month=OLD, user=alice, process="test", today=date(2024, 5, 2))
+    with pytest.raises(IntegrityError, match="in a closed period"), transaction.atomic():
+        with connection.cursor() as cursor:
+            raw_journal(cursor, accounts, "late", date(2024, 3, 30))
+
+
+@pytest.mark.django_db
+def test_a_reversal_carries_the_reversed_journals_date(accounts):
+    journal = post_one(draft(accounts, "to-reverse", date(2025, 7, 14)), posted_by=BY_TESTS)
+    reversal = reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    assert (reversal.reverses_id, reversal.reverses_date) == (journal.pk, date(2025, 7, 14))
+    stored = Journal.objects.get(pk=reversal.pk)
+    assert (stored.reverses_id, stored.reverses_date) == (journal.pk, journal.date)
+    # Drafted without the date: posting reads it.
+    bare = draft(accounts, "bare-reversal", date.today())
+    bare.reverses_id = journal.pk
+    assert post_one(bare, posted_by=BY_TESTS).reverses_date == journal.date
+    # A reversal without the reversed journal's date: MATCH FULL refuses it.
+    with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                JOURNAL.replace("posted_by_process)", "posted_by_process, reverses_id)").replace(
+                    "'script')", "'script', %s)"
+                ),
+                ["half-key", date.today(), journal.pk],
+            )
+            cursor.execute("SET CONSTRAINTS ledger_journal_reverses_key IMMEDIATE")
+
+
+@pytest.mark.django_db
+def test_every_key_into_the_journals_holds_their_date():
+    with connection.cursor() as cursor:
+        found = {table: (mine, theirs) for table, mine, theirs in _journal_references(cursor)}
+    assert found == {
+        "cash_payoutreport": (["journal_id", "journal_date"], ["id", "date"]),
+        "cash_writeoffrequest": (["journal_id", "journal_date"], ["id", "date"]),
+        "ledger_entry": (["journal_id", "date"], ["id", "date"]),
+        "ledger_journal": (["reverses_id", "reverses_date"], ["id", "date"]),
+    }
+
+
+@pytest.mark.django_db
+def test_a_read_by_date_reads_only_its_months(accounts):
+    month = month_of()
+    post_one(draft(accounts, "pruned", month), posted_by=BY_TESTS)
+    plan = Journal.objects.filter(date__gte=month, date__lt=add_months(month, 1)).explain()
+    assert Month(JOURNALS, month).name in plan
+    assert Month(JOURNALS, add_months(month, 1)).name not in plan
+    assert "ledger_journal_default" not in plan
+    # By id alone every month is probed (each one's primary key index).
+    plan = Journal.objects.filter(pk=1).explain()
+    assert Month(JOURNALS, add_months(month, 1)).name in plan
+
+
+OLD_MONTH = Month(JOURNALS, OLD)
+
+
+def closed_march(accounts, alice) -> Journal:
+    """A journal of OLD in its own months' partitions, the month closed, the
+    commit checks run (PostgreSQL refuses to detach over pending ones)."""
+    create_ahead(0, today=OLD, tables=["ledger_entry", JOURNALS])
+    journal = post_one(draft(accounts, "march", date(2024, 3, 5)), posted_by=BY_TESTS)
+    commit_checks()
+    with connection.cursor() as cursor:
+        assert journals_kept(OLD_MONTH, cursor, locked=False) == (
+            "2024-03 is not a closed accounting period"
+        )
+    close_period(month=OLD, user=alice, process="test", today=date(2024, 5, 2))
+    commit_checks()
+    return journal
+
+
+def archive_entries_month() -> None:
+    """The entries month detached and dropped by hand (entries go first)."""
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_entry DETACH PARTITION ledger_entry_y2024m03")
+        cursor.execute("DROP TABLE ledger_entry_y2024m03")
+
+
+@pytest.mark.django_db
+def test_a_journals_month_stays_while_open_and_while_its_entries_are_attached(accounts, alice):
+    closed_march(accounts, alice)
+    verdicts = {v.month.name: v for v in detach(1, tables=["ledger_entry", JOURNALS])}
+    assert not verdicts["ledger_entry_y2024m03"].detachable
+    assert verdicts[OLD_MONTH.name].reason == (
+        "its entries month ledger_entry_y2024m03 is attached: entries go first"
+    )
+    assert OLD in {m.start for m in monthly_partitions(JOURNALS)}
+    assert Journal.objects.filter(posting_key="march").exists()
+
+
+@pytest.mark.django_db
+def test_a_journals_month_stays_while_a_reversal_points_into_it(accounts, alice):
+    journal = closed_march(accounts, alice)
+    reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    commit_checks()
+    archive_entries_month()
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].reason == "rows of ledger_journal still point at its journals"
+    assert OLD in {m.start for m in monthly_partitions(JOURNALS)}
+
+
+@pytest.mark.django_db
+def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
+    closed_march(accounts, alice)
+    archive_entries_month()
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].detachable
+    assert OLD not in {m.start for m in monthly_partitions(JOURNALS)}
+    assert not Journal.objects.filter(posting_key="march").exists()
+    # Its key stays taken: the source is never posted again.
+    assert post_one(draft(accounts, "march", date.today()), posted_by=BY_TESTS) is None
+
+
+def journal_rows() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, posting_key, date, reverses_id, entry_count FROM ledger_journal ORDER BY id"
+        )
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+def test_migration_0008_keeps_every_journal_backwards_and_forwards(accounts):
+    posted = [
+        post_one(draft(accounts, f"kept-{n}", day, amount=f"{n + 1}.00"), posted_by=BY_TESTS)
+        for n, day in enumerate([date.today(), date(2025, 7, 14), date(2024, 1, 2)])
+    ]
+    reverse_journal(posted[1], on=date.today(), posted_by=BY_TESTS)
+    commit_checks()
+    rows = journal_rows()
+    assert len(rows) == 4
+
+    MigrationExecutor(connection).migrate([("ledger", "0007_account_day")])
+    assert not is_partitioned(JOURNALS)
+    assert journal_rows() == rows
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('ledger_journalkey')")
+        assert cursor.fetchone()[0] is None
+        # The unique posting key is back on the journals.
+        with pytest.raises(IntegrityError, match="posting_key"), transaction.atomic():
+            cursor.execute(JOURNAL, ["kept-0", date.today()])
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert is_partitioned(JOURNALS)
+    assert journal_rows() == rows
+    assert monthly_partitions(JOURNALS)[0].start == date(2024, 1, 1)
+    assert set(JournalKey.objects.values_list("posting_key", "journal_id", "date")) == {
+        (key, journal_id, day) for journal_id, key, day, _, _ in rows
+    }
+    reversal = Journal.objects.get(reverses__isnull=False)
+    assert reversal.reverses_date == date(2025, 7, 14)
+    # Posting works again, once per key, and the triggers are the current ones.
+    assert post_one(draft(accounts, "kept-0", date.today()), posted_by=BY_TESTS) is None
+    assert post_one(draft(accounts, "after", date.today()), posted_by=BY_TESTS) is not None
+    with pytest.raises(DatabaseError, match="ledger_journalkey_pkey"), transaction.atomic():
+        with connection.cursor() as cursor:
+            raw_journal(cursor, accounts, "after", date(2025, 7, 14))
