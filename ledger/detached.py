@@ -56,6 +56,7 @@ from .models import (
     DetachedTotal,
     Journal,
     JournalKind,
+    PeriodEvent,
     SettlementStatement,
 )
 
@@ -141,15 +142,58 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+# The months the unlocked pass found detachable, with their period's latest
+# event then: under the lock, the same event means nothing was posted since.
+_VERIFIED: dict[str, int | None] = {}
+
+
 def kept(month: Any, cursor: Any, *, locked: bool) -> str:
     """Why the closed month `month` (refunds.partitions.Month of ledger_entry)
-    must stay attached, "" if it may go. Under the detach's lock (locked=True,
-    its partition already detached and readable by its name) a month that may
-    go has what it held recorded, in the same transaction."""
+    must stay attached, "" if it may go. Asked again under the detach's lock
+    (locked=True, its partition already detached and readable by its name),
+    it checks the order of months again and, unless the period was reopened
+    since the first ask, only records what the month held (the lock holds
+    every writer of ledger_entry: the checks are not run twice), in the same
+    transaction."""
     start, end = month.start, month.end
     earlier = [m.name for m in _attached_months() if m.start < start]
     if earlier:
         return f"an earlier month is still attached ({earlier[0]}): detach months in order"
+    if locked and _VERIFIED.pop(month.name, -1) == _last_event(start):
+        # Closed all along since the unlocked pass: no journal was posted into
+        # it, and newer statements only reach further.
+        reason = ""
+    else:
+        # After the DETACH check_ledger no longer sees the month's entries:
+        # its checks ran in the unlocked pass.
+        reason = _verify(month, cursor, checks=not locked)
+    if reason or not locked:
+        if not reason:
+            _VERIFIED[month.name] = _last_event(start)
+        return reason
+    cursor.execute(
+        f"SELECT (SELECT count(*) FROM {_q(Journal._meta.db_table)} "
+        f"WHERE date >= %s AND date < %s), (SELECT count(*) FROM {_q(month.name)})",
+        [start, end],
+    )
+    journals, entries = cursor.fetchone()
+    _record(month, cursor, journals=journals, entries=entries)
+    return ""
+
+
+def _last_event(month_start: date) -> int | None:
+    return (
+        PeriodEvent.objects.filter(period__month=month_start)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _verify(month: Any, cursor: Any, *, checks: bool) -> str:
+    """What keeps the closed month, "" if nothing does (see the module doc);
+    `checks`: with check_ledger's checks of journals, sales and payouts."""
+    start, end = month.start, month.end
     cursor.execute(f"SELECT count(*) FROM {_q('ledger_entry_default')} WHERE date < %s", [end])
     if cursor.fetchone()[0]:
         return (
@@ -178,27 +222,24 @@ def kept(month: Any, cursor: Any, *, locked: bool) -> str:
     # Its journals have their entries (the journal check at commit holds it).
     cursor.execute(
         f"""
-        SELECT (SELECT count(*) FROM {journal} WHERE date >= %s AND date < %s),
-               (SELECT coalesce(sum(entry_count), 0) FROM {journal} WHERE date >= %s AND date < %s),
+        SELECT (SELECT coalesce(sum(entry_count), 0) FROM {journal}
+                WHERE date >= %s AND date < %s),
                (SELECT count(*) FROM {table})
         """,
-        [start, end, start, end],
+        [start, end],
     )
-    journals, declared, entries = cursor.fetchone()
+    declared, entries = cursor.fetchone()
     if declared != entries:
         return f"its journals declare {declared} entries but it holds {entries}"
     reason = _statements_reason(month, cursor)
-    if reason:
+    if reason or not checks:
         return reason
-    if not locked:
-        from .invariants import journals_balance, payouts_posted, sales_posted
+    from .invariants import journals_balance, payouts_posted, sales_posted
 
-        for check in (journals_balance, sales_posted, payouts_posted):
-            findings = check(1)
-            if findings:
-                return f"check_ledger finds {findings[0]}: the month is detached once it agrees"
-        return ""
-    _record(month, cursor, journals=journals, entries=entries)
+    for check in (journals_balance, sales_posted, payouts_posted):
+        findings = check(1)
+        if findings:
+            return f"check_ledger finds {findings[0]}: the month is detached once it agrees"
     return ""
 
 
