@@ -18,8 +18,8 @@ the same transaction, and the reads that add up every entry from the first
 month (the close's reclassification, statements' openings, the
 reconciliation's ledger balance, aging, the tax report, check_ledger) start
 from the daily totals or those records before the first attached day
-(ledger.detached). A detached month cannot be reopened (ledger.closing) while
-its table exists.
+(ledger.detached). A month detached this way never reopens (ledger.closing);
+one detached by hand cannot while its table exists.
 """
 
 from __future__ import annotations
