@@ -5,7 +5,8 @@
   of the books, so "closed" always means "on or before the latest closed
   month" (ledger.periods, and the journal trigger beside AccountingPeriod).
 - Only the latest closed month reopens, with a reason, and not once its
-  entries' partition was detached (ledger.partitions).
+  entries' partition was detached (recorded as a DetachedMonth, or found
+  detached by hand: ledger.partitions, ledger.detached).
 - Each close and reopen is a PeriodEvent: who, when, from where, why.
 - A close first moves every vendor's payable debit balance at the month's end
   to its receivable (ledger.receivables), dated the month's last day and
@@ -28,7 +29,7 @@ from django.utils import timezone
 
 from lib.errors import DomainError
 
-from .models import AccountingPeriod, PeriodAction, PeriodEvent, PeriodStatus
+from .models import AccountingPeriod, DetachedMonth, PeriodAction, PeriodEvent, PeriodStatus
 from .partitions import entries_detached
 from .periods import first_open_day, month_end, month_start, next_month, previous_month
 from .posting import PostedBy, post_journals
@@ -131,6 +132,13 @@ def reopen_period(*, month: date, user: Any, process: str, reason: str) -> Accou
             raise PeriodError(
                 "month",
                 f"Reopen {label(following.month)} first: only the latest closed month reopens.",
+                code="invalid_transition",
+            )
+        if DetachedMonth.objects.filter(month=month).exists():
+            raise PeriodError(
+                "month",
+                f"{label(month)}'s entries were detached from ledger_entry (archived) and "
+                "are read from what the detach recorded: it cannot be reopened.",
                 code="invalid_transition",
             )
         if entries_detached(month):

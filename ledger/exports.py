@@ -45,6 +45,7 @@ from lib.csvfile import safe_cell
 from lib.money import ZERO, allocate, format_amount
 from refunds.models import Channel, PlatformShareTo, RefundLineKind, ShippingEarner
 
+from .detached import EntriesDetachedError, require_attached
 from .models import (
     Account,
     AccountRole,
@@ -433,6 +434,7 @@ def xero_invoice_rows(
 
 
 def _entries(date_from: date, date_to: date):
+    require_attached(date_from, f"The journal export from {date_from:%Y-%m-%d}")
     entries = (
         Entry.objects.filter(JOURNAL_OF_ITS_DATE, date__gte=date_from, date__lte=date_to)
         .select_related(
@@ -530,12 +532,21 @@ FORMATS: dict[str, ExportFormat] = {
 }
 
 
+# Formats that read the entries themselves: not of detached months (ledger.detached).
+ENTRY_FORMATS = ("quickbooks", "journal")
+
+
 def export_lines(format_name: str, date_from: date, date_to: date) -> Iterator[str]:
     """The export as CSV text, a line at a time (checked now, read lazily)."""
     if format_name not in FORMATS:
         raise ValueError(f"Unknown export format {format_name!r}.")
     if date_from > date_to:
         raise ValueError("The range starts after it ends.")
+    if format_name in ENTRY_FORMATS:
+        try:
+            require_attached(date_from, f"The {format_name} export from {date_from:%Y-%m-%d}")
+        except EntriesDetachedError as error:
+            raise ValueError(error.message) from error
     return _csv_lines(FORMATS[format_name].rows(date_from, date_to))
 
 

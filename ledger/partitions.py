@@ -5,25 +5,29 @@ PostgreSQL (migration 0006); refunds.partitions makes the coming months for
 every table in settings.PARTITIONED_TABLES and asks each table's rule before
 detaching an old one.
 
-For the entries the answer is no, for now, and says why. A month would have
-to be a CLOSED accounting period (nothing can be posted into it any more),
-but that is not enough: several reads that decide money add up every entry
-from the first one up to a day, and would silently leave a detached month
-out. The next close's reclassification of vendors' debit balances
-(ledger.receivables.payable_debits_at), each settlement statement's opening
-(ledger.settlements.compute), the reconciliation's ledger balance
-(cash.services.periods), the aging reports and check_ledger's comparison of
-balances and daily totals with the entries. Detaching entries needs those
-reads to start from the daily totals (AccountDay) before the first attached
-month; until they do, the month stays. A month detached by hand cannot be
-reopened (ledger.closing) while its table exists.
+An entries month may go once it is a CLOSED accounting period (nothing can be
+posted into it any more) and what ledger.detached requires holds: the months
+before it are detached already (detached months are an unbroken run from the
+first, so ledger_entry holds every entry from `first_attached_day()` on), no
+entry before its end waits in the DEFAULT partition, its entries add up to its
+daily totals and to its journals' entry counts, every vendor payable with
+entries in it has its settlement statements generated past them, and
+check_ledger agrees on its journals, sales and payouts. Under the detach's lock
+the month's figures are recorded (DetachedMonth and the tables beside it) in
+the same transaction, and the reads that add up every entry from the first
+month (the close's reclassification, statements' openings, the
+reconciliation's ledger balance, aging, the tax report, check_ledger) start
+from the daily totals or those records before the first attached day
+(ledger.detached). A month detached this way never reopens (ledger.closing);
+one detached by hand cannot while its table exists.
 
 ledger_journal is partitioned the same way by its own `date` (migration
 0008). A journals month stays while it is not a closed period, while its
-entries month is attached (entries go first), and while any row points into
-it (entries, reversals, cash's write-offs and payout reports: every foreign
-key to ledger_journal, from the catalog); so for now every month stays with
-its entries (journals_kept).
+entries month is attached (entries go first), while any row points into it
+(entries, reversals, cash's write-offs and payout reports: every foreign key
+to ledger_journal, from the catalog), and, once its entries month has gone,
+because check_ledger compares that month's records (ledger.detached) with its
+journals: so for now every journals month stays (journals_kept).
 """
 
 from __future__ import annotations
@@ -32,19 +36,14 @@ from typing import Any
 
 from refunds.partitions import Month, detached, monthly_partitions
 
-from .models import AccountingPeriod, PeriodStatus
-
-CUMULATIVE_READS = (
-    "ledger entries stay attached: closing, settlement statements' openings, the "
-    "reconciliation's ledger balance, aging and check_ledger add up every entry "
-    "from the first month (see ledger.partitions)"
-)
+from .models import AccountingPeriod, DetachedMonth, PeriodStatus
 
 
 def entries_kept(month: Month, cursor: Any, *, locked: bool) -> str:
-    """Why an entries month stays: every month does (CUMULATIVE_READS), and one
-    that is not a closed period says that first. The period row is read FOR
-    SHARE under the detach's lock, so a reopen cannot cross a detach."""
+    """Why an entries month stays ("" if it may go): one that is not a closed
+    period says that first, then ledger.detached.kept. The period row is read
+    FOR SHARE under the detach's lock, so a reopen cannot cross a detach; under
+    that lock a month that goes has its figures recorded."""
     lock = " FOR SHARE" if locked else ""
     cursor.execute(
         f"SELECT status FROM {AccountingPeriod._meta.db_table} WHERE month = %s{lock}",
@@ -53,7 +52,9 @@ def entries_kept(month: Month, cursor: Any, *, locked: bool) -> str:
     row = cursor.fetchone()
     if row is None or row[0] != PeriodStatus.CLOSED:
         return f"{month.start:%Y-%m} is not a closed accounting period"
-    return CUMULATIVE_READS
+    from .detached import kept
+
+    return kept(month, cursor, locked=locked)
 
 
 def entries_detached(month_start: Any) -> bool:
@@ -96,6 +97,11 @@ def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
     entries = Month("ledger_entry", month.start)
     if month.start in {m.start for m in monthly_partitions(entries.table)}:
         return f"its entries month {entries.name} is attached: entries go first"
+    if DetachedMonth.objects.filter(month=month.start).exists():
+        return (
+            f"check_ledger compares the records of the detached entries month "
+            f"{entries.name} with its journals (ledger.detached): the journals stay"
+        )
     if locked:
         return ""
     for table, columns, referenced in _journal_references(cursor):

@@ -29,7 +29,7 @@ from django.db.models import Sum
 
 from lib.money import ZERO, display_money, quantize
 
-from .models import AccountRole, Entry, JournalKind
+from .models import AccountDay, AccountRole, JournalKind
 from .posting import JournalDraft, ensure_payable_accounts, ensure_vendor_accounts
 
 
@@ -44,9 +44,11 @@ class DebitBalance:
 def payable_debits_at(day: date) -> list[DebitBalance]:
     """Vendors whose payable had a debit balance at the end of `day`, per
     currency. Read once `day`'s period is locked against postings (a close
-    holds it), so no journal dated up to `day` can change it meanwhile."""
+    holds it), so no journal dated up to `day` can change it meanwhile. From
+    the daily totals (AccountDay), which posting keeps equal to the entries
+    and which outlive a detached entries month (ledger.detached)."""
     rows = (
-        Entry.objects.filter(account__role=AccountRole.VENDOR_PAYABLE, date__lte=day)
+        AccountDay.objects.filter(account__role=AccountRole.VENDOR_PAYABLE, date__lte=day)
         .values("account__vendor_id", "account__vendor__code", "currency")
         .annotate(debit=Sum("debit"), credit=Sum("credit"))
         .order_by("account__vendor_id", "currency")

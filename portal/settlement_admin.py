@@ -23,6 +23,7 @@ from django.http import (
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ledger.detached import EntriesDetachedError
 from ledger.models import SettlementStatement
 from ledger.settlements.compute import statement_page
 from lib.admin import ReadOnlyAdmin, money_column
@@ -161,7 +162,10 @@ class SettlementStatementAdmin(ReadOnlyAdmin):
     def change_context(self, request: HttpRequest, object_id: str) -> dict[str, Any]:
         statement = self.get_object(request, unquote(object_id))
         if statement is not None and self.has_view_permission(request, statement):
-            return statement_lines_context(statement, lines_page(request))
+            try:
+                return statement_lines_context(statement, lines_page(request))
+            except EntriesDetachedError as error:
+                return {"lines_archived": error.message}
         return {}
 
     def can_generate(self, request: HttpRequest) -> bool:

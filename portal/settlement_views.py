@@ -12,6 +12,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
+from ledger.detached import EntriesDetachedError, statement_archived
 from ledger.models import SettlementStatement
 from ledger.settlements.compute import statement_documents, statement_page, vendor_statements
 from ledger.settlements.exports import (
@@ -31,6 +32,10 @@ STATEMENTS_PER_PAGE = 25
 LINES_PER_PAGE = 100
 # Deep offsets are slow and nobody pages that far: the CSV has everything.
 MAX_PAGE = 1000
+ARCHIVED_NOTE = (
+    "The lines of this statement are archived: the ledger entries of its month were "
+    "detached. Its totals stand; ask the platform for its lines."
+)
 
 
 def page_number(request: PortalRequest) -> int:
@@ -90,7 +95,12 @@ def statement_list(request: PortalRequest) -> HttpResponse:
 def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
     statement = my_statement_or_404(request, statement_id)
     number = page_number(request)
-    rows = statement_page(statement, (number - 1) * LINES_PER_PAGE, LINES_PER_PAGE + 1)
+    archived = ""
+    try:
+        rows = statement_page(statement, (number - 1) * LINES_PER_PAGE, LINES_PER_PAGE + 1)
+    except EntriesDetachedError:
+        # Its lines' month was detached from the ledger (archived).
+        rows, archived = [], ARCHIVED_NOTE
     return render(
         request,
         "portal/statements/detail.html",
@@ -101,6 +111,7 @@ def statement_detail(request: PortalRequest, statement_id: int) -> HttpResponse:
             "documents": list(statement_documents(statement)),
             "negative_note": NEGATIVE_NOTE,
             "pdf_max_lines": PDF_MAX_LINES,
+            "archived": archived,
         },
     )
 
@@ -109,6 +120,8 @@ def statement_download(statement: SettlementStatement, extension: str) -> HttpRe
     """The statement as an attachment: CSV streamed, or PDF; its lines read from
     the reporting database (lib.replica), the statement itself from "default"."""
     content: bytes | Iterator[str]
+    if statement_archived(statement):
+        return HttpResponse(ARCHIVED_NOTE, status=410, content_type="text/plain")
     if extension == "csv":
         content = replica_steps(statement_csv(statement))
     else:

@@ -25,8 +25,9 @@ partition yet. From then on:
   it), refusing the current month and any month its table's rule keeps:
   events: a row still points at them (attachments, outbox, notifications,
   invoices: every foreign key to refunds_caseevent, found in the catalog);
-  outbox: a message left (not drained, or parked as failed); entries: a day
-  of the month not in a closed accounting period (ledger.partitions). The
+  outbox: a message left (not drained, or parked as failed); entries: a
+  month that is not a closed accounting period, or that a read still needs
+  (ledger.partitions, ledger.detached). The
   rules run first without locking the table, then again right after the
   DETACH, under its lock, in the same transaction (a reference arriving in
   between also makes PostgreSQL refuse the DETACH: it checks the foreign

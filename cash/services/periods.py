@@ -27,7 +27,7 @@ from reportlab.lib.styles import getSampleStyleSheet  # type: ignore[import-unty
 from reportlab.lib.units import mm  # type: ignore[import-untyped]
 from reportlab.platypus import Paragraph, Spacer, Table  # type: ignore[import-untyped]
 
-from ledger.models import Entry
+from ledger.models import AccountDay
 from ledger.pdf import a4_document, grid_style, text
 from lib.errors import DomainError
 
@@ -73,8 +73,10 @@ def period_for(account: BankAccount, month: date) -> ReconciliationPeriod:
 
 
 def ledger_balance_at(account: BankAccount, day: date) -> Decimal:
-    """The mirrored ledger account's balance (debit minus credit) at the end of `day`."""
-    sums = Entry.objects.filter(
+    """The mirrored ledger account's balance (debit minus credit) at the end of
+    `day`: its daily totals up to it (ledger.AccountDay: the entries' sums,
+    kept when old entries months are detached)."""
+    sums = AccountDay.objects.filter(
         account_id=account.ledger_account_id, currency=account.currency, date__lte=day
     ).aggregate(debit=Sum("debit"), credit=Sum("credit"))
     return (sums["debit"] or ZERO) - (sums["credit"] or ZERO)

@@ -434,7 +434,8 @@ PARTITIONED_TABLES = {
 # The daily task keeps this many months of them made ahead of the current
 # one, and with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and
 # the N-1 before it, detaching (never dropping) the earlier months that
-# nothing needs (entries: none yet, see ledger.partitions); 0 leaves detaching to
+# nothing needs (entries: closed months nothing reads any more, see
+# ledger.partitions and ledger.detached); 0 leaves detaching to
 # `manage.py partitions detach`.
 PARTITION_MONTHS_AHEAD = int(env_str("PARTITION_MONTHS_AHEAD", "3"))
 PARTITION_DETACH_AFTER_MONTHS = int(env_str("PARTITION_DETACH_AFTER_MONTHS", "0"))

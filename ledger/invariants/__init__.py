@@ -12,7 +12,11 @@ What the checks compare:
   journal was posted into a month after it closed.
 - Maintained balances equal the sums of the entries per (account, currency);
   the daily totals (AccountDay) equal them per (account, currency, journal
-  date), and add up to the balances.
+  date), and add up to the balances. Entries months detached from ledger_entry
+  (ledger.detached) count as recorded at their detach: their daily totals, the
+  number of their journals and entries, and their sale and payout journals'
+  sources are compared with that record (detached_months), and the checks
+  that read entries read the record for those months.
 - Sources against the ledger: each order has one sale journal for its captured
   amount; each payout one payout journal; each completed case (completed,
   closed, or disputed after completion) one refund journal whose legs are the
@@ -58,6 +62,7 @@ from .books import (
     balances_match_entries,
     days_add_up_to_balances,
     days_match_entries,
+    detached_months,
     journals_balance,
     journals_in_open_periods,
     outbox_backlog,
@@ -88,6 +93,7 @@ __all__ = [
     "check_invariants",
     "days_add_up_to_balances",
     "days_match_entries",
+    "detached_months",
     "journals_balance",
     "journals_in_open_periods",
     "outbox_backlog",

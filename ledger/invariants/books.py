@@ -14,12 +14,15 @@ from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
 
 def journals_balance(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Each journal's entries balance, are in its currency and number entry_count."""
+    # Journals of detached months: detached_months compares them with the
+    # month's record (their entries were checked when it was detached).
     sql = _sql(
         """
         SELECT j.id, j.posting_key, j.entry_count, count(e.id),
                coalesce(sum(e.debit), 0), coalesce(sum(e.credit), 0),
                count(e.id) FILTER (WHERE e.currency <> j.currency), j.currency
         FROM "{journal}" j LEFT JOIN "{entry}" e ON e.journal_id = j.id
+        WHERE j.date >= {first_attached}
         GROUP BY j.id, j.date
         HAVING count(e.id) <> j.entry_count
             OR [[coalesce(sum(e.debit), 0) <> coalesce(sum(e.credit), 0)]]
@@ -51,11 +54,17 @@ def journals_balance(limit: int = DEFAULT_LIMIT) -> list[Finding]:
 
 def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Maintained balances equal the sums of the entries, with a row for each."""
+    # Entries of detached months count as recorded at their detach.
     sql = _sql(
         """
         WITH sums AS (
             SELECT account_id, currency, sum(debit) AS debit, sum(credit) AS credit
-            FROM "{entry}" GROUP BY account_id, currency
+            FROM (
+                SELECT account_id, currency, debit, credit FROM "{entry}"
+                UNION ALL
+                SELECT account_id, currency, debit, credit FROM "{detached_total}"
+            ) u
+            GROUP BY account_id, currency
         )
         SELECT a.code, coalesce(s.currency, b.currency), s.debit, s.credit, b.debit, b.credit
         FROM sums s
@@ -89,6 +98,7 @@ def balances_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
 
 def days_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Daily totals equal the entries of each day's journals, with a row for each."""
+    # Days of detached months: detached_months compares them with the record.
     sql = _sql(
         """
         WITH sums AS (
@@ -96,11 +106,12 @@ def days_match_entries(limit: int = DEFAULT_LIMIT) -> list[Finding]:
                    sum(e.debit) AS debit, sum(e.credit) AS credit
             FROM "{entry}" e JOIN "{journal}" j ON j.id = e.journal_id
             GROUP BY e.account_id, e.currency, j.date
-        )
+        ),
+        days AS (SELECT * FROM "{day}" WHERE date >= {first_attached})
         SELECT a.code, coalesce(s.currency, d.currency), coalesce(s.date, d.date),
                s.debit, s.credit, d.debit, d.credit
         FROM sums s
-        FULL OUTER JOIN "{day}" d
+        FULL OUTER JOIN days d
             ON d.account_id = s.account_id AND d.currency = s.currency AND d.date = s.date
         JOIN "{account}" a ON a.id = coalesce(s.account_id, d.account_id)
         WHERE (d.id IS NULL)
@@ -162,6 +173,90 @@ def days_add_up_to_balances(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         )
 
     return _findings("days_add_up_to_balances", _fetch(sql, limit=limit), limit, make)
+
+
+def detached_months(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Detached entries months still agree with what was recorded at their detach."""
+    # Per month: its daily totals per account and currency (the entries' sums
+    # when it was detached), its journals and their entry counts, and its sale
+    # and payout journals' sources (what they captured or paid out) against
+    # the journals' debits.
+    sql = _sql(
+        """
+        WITH months AS (SELECT month, next_month, journals, entries FROM "{detached_month}"),
+        days AS (
+            SELECT m.month, d.account_id, d.currency,
+                   sum(d.debit) AS debit, sum(d.credit) AS credit
+            FROM "{day}" d JOIN months m ON d.date >= m.month AND d.date < m.next_month
+            GROUP BY m.month, d.account_id, d.currency
+        ),
+        sources AS (
+            SELECT m.month, j.kind, j.currency, count(*) AS journals,
+                   sum(CASE WHEN j.kind = {k_sale} THEN o.captured_amount
+                            ELSE p.amount + p.receivable_offset END) AS amount
+            FROM months m
+            JOIN "{journal}" j ON j.date >= m.month AND j.date < m.next_month
+            LEFT JOIN "{order}" o ON o.id = j.order_id
+            LEFT JOIN "{payout}" p ON p.id = j.payout_id
+            WHERE j.kind IN ({k_sale}, {k_payout})
+            GROUP BY m.month, j.kind, j.currency
+        )
+        SELECT coalesce(t.month, d.month), 'account', a.code || ' ' || coalesce(t.currency, d.currency),
+               t.debit, t.credit, d.debit, d.credit
+        FROM "{detached_total}" t
+        FULL OUTER JOIN days d
+            ON d.month = t.month AND d.account_id = t.account_id AND d.currency = t.currency
+        JOIN "{account}" a ON a.id = coalesce(t.account_id, d.account_id)
+        WHERE [[coalesce(t.debit, 0) <> coalesce(d.debit, 0)]]
+           OR [[coalesce(t.credit, 0) <> coalesce(d.credit, 0)]]
+        UNION ALL
+        SELECT m.month, 'journals', '', m.journals, m.entries,
+               count(j.id), coalesce(sum(j.entry_count), 0)
+        FROM months m
+        LEFT JOIN "{journal}" j ON j.date >= m.month AND j.date < m.next_month
+        GROUP BY m.month, m.journals, m.entries
+        HAVING count(j.id) <> m.journals OR coalesce(sum(j.entry_count), 0) <> m.entries
+        UNION ALL
+        SELECT coalesce(g.month, s.month), coalesce(g.kind, s.kind),
+               coalesce(g.currency, s.currency), g.journals, g.debit, s.journals, s.amount
+        FROM "{detached_digest}" g
+        FULL OUTER JOIN sources s
+            ON s.month = g.month AND s.kind = g.kind AND s.currency = g.currency
+        WHERE coalesce(g.journals, 0) <> coalesce(s.journals, 0)
+           OR [[coalesce(g.debit, 0) <> coalesce(s.amount, 0)]]
+        """
+    )
+
+    def make(
+        month: object,
+        what: str,
+        subject: str,
+        kept_a: Decimal | int | None,
+        kept_b: Decimal | int | None,
+        found_a: Decimal | int | None,
+        found_b: Decimal | int | None,
+    ) -> tuple[str, str]:
+        month = str(month)[:7]
+        if what == "account":
+            return f"detached {month} account {subject}", (
+                f"recorded Dr {_n(_d(kept_a))} Cr {_n(_d(kept_b))} at the detach, its daily "
+                f"totals sum to Dr {_n(_d(found_a))} Cr {_n(_d(found_b))}"
+            )
+        if what == "journals":
+            return f"detached {month} journals", (
+                f"recorded {kept_a} journals of {kept_b} entries at the detach, "
+                f"ledger_journal has {found_a} of {found_b}"
+            )
+        return f"detached {month} {what} journals {subject}", (
+            f"recorded {kept_a or 0} journals posting {_n(_d(kept_b))} at the detach; "
+            f"{found_a or 0} journals there, whose sources say {_n(_d(found_b))}"
+        )
+
+    return _findings("detached_months", _fetch(sql, limit=limit), limit, make)
+
+
+def _d(value: object) -> Decimal:
+    return Decimal(0) if value is None else Decimal(str(value))
 
 
 def journals_in_open_periods(limit: int = DEFAULT_LIMIT) -> list[Finding]:

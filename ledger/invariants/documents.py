@@ -47,6 +47,9 @@ BUCKET = """
 
 def output_tax_matches_documents(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Tax on the platform's invoices less its credit notes = output-tax movement, per code and month."""
+    # A detached month's booked tax is its output-tax accounts' totals recorded
+    # at the detach, whatever is pending in the outbox: its documents are then
+    # compared whole too (nothing can be posted into a closed month).
     sql = _sql(
         f"""
         WITH {{backlog}},
@@ -54,20 +57,30 @@ def output_tax_matches_documents(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         stated AS (
             SELECT d.currency, d.month, {BUCKET} AS code, sum(d.tax) AS tax
             FROM documents d
-            WHERE NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = d.order_id)
-              AND NOT EXISTS (SELECT 1 FROM pending_cases p WHERE p.case_id = d.case_id)
+            WHERE d.month < {{first_attached_month}}
+               OR (NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = d.order_id)
+                   AND NOT EXISTS (SELECT 1 FROM pending_cases p WHERE p.case_id = d.case_id))
             GROUP BY 1, 2, 3
         ),
         booked AS (
-            SELECT e.currency, {MONTH.format(column="j.date")} AS month,
-                   coalesce(t.code, '') AS code, sum(e.credit - e.debit) AS tax
-            FROM "{{entry}}" e
-            JOIN "{{journal}}" j ON j.id = e.journal_id
-            JOIN "{{account}}" a ON a.id = e.account_id
-            LEFT JOIN "{{tax_code}}" t ON t.id = a.tax_code_id
-            WHERE a.role = {{r_output_tax}}
-              AND NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = j.order_id)
-              AND NOT EXISTS (SELECT 1 FROM pending_cases p WHERE p.case_id = j.case_id)
+            SELECT currency, month, code, sum(tax) AS tax FROM (
+                SELECT e.currency, {MONTH.format(column="j.date")} AS month,
+                       coalesce(t.code, '') AS code, e.credit - e.debit AS tax
+                FROM "{{entry}}" e
+                JOIN "{{journal}}" j ON j.id = e.journal_id
+                JOIN "{{account}}" a ON a.id = e.account_id
+                LEFT JOIN "{{tax_code}}" t ON t.id = a.tax_code_id
+                WHERE a.role = {{r_output_tax}}
+                  AND NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = j.order_id)
+                  AND NOT EXISTS (SELECT 1 FROM pending_cases p WHERE p.case_id = j.case_id)
+                UNION ALL
+                SELECT x.currency, {MONTH.format(column="x.month")},
+                       coalesce(t.code, ''), x.credit - x.debit
+                FROM "{{detached_total}}" x
+                JOIN "{{account}}" a ON a.id = x.account_id
+                LEFT JOIN "{{tax_code}}" t ON t.id = a.tax_code_id
+                WHERE a.role = {{r_output_tax}}
+            ) u
             GROUP BY 1, 2, 3
         )
         SELECT coalesce(s.code, b.code), coalesce(s.currency, b.currency),

@@ -44,6 +44,7 @@ CHECKS: tuple[Check, ...] = tuple(
         ("balances_match_entries", books.balances_match_entries),
         ("days_match_entries", books.days_match_entries),
         ("days_add_up_to_balances", books.days_add_up_to_balances),
+        ("detached_months", books.detached_months),
         ("trial_balance", books.trial_balance_nets_to_zero),
         ("journals_in_open_periods", books.journals_in_open_periods),
         ("outbox_backlog", books.outbox_backlog),

@@ -26,14 +26,17 @@ def _one_journal(
 
 def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Each order has exactly one sale journal, in its currency, for what was captured."""
+    # A sale journal of a detached month has no entries left: its debits are
+    # compared, per month and currency, by detached_months.
     sql = _sql(
         """
         WITH {backlog},
         sale AS (
             SELECT j.order_id, count(DISTINCT j.id) AS journals,
-                   bool_and(j.currency = o.currency) AS same_currency, sum(e.debit) AS debit
+                   bool_and(j.currency = o.currency) AS same_currency, sum(e.debit) AS debit,
+                   max(CASE WHEN j.date < {first_attached} THEN 1 ELSE 0 END) AS detached
             FROM "{journal}" j
-            JOIN "{entry}" e ON e.journal_id = j.id
+            LEFT JOIN "{entry}" e ON e.journal_id = j.id
             LEFT JOIN "{order}" o ON o.id = j.order_id
             WHERE j.kind = {k_sale}
             GROUP BY j.order_id
@@ -43,7 +46,7 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         FROM "{order}" o LEFT JOIN sale s ON s.order_id = o.id
         WHERE NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = o.id)
           AND (s.journals IS DISTINCT FROM 1 OR NOT s.same_currency
-               OR [[s.debit <> o.captured_amount]])
+               OR (s.detached = 0 AND [[s.debit <> o.captured_amount]]))
         UNION ALL
         SELECT '(no order)', '', 0, s.journals, s.same_currency, s.debit
         FROM sale s WHERE s.order_id IS NULL
@@ -76,9 +79,10 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         """
         WITH posted AS (
             SELECT j.payout_id, count(DISTINCT j.id) AS journals,
-                   bool_and(j.currency = p.currency) AS same_currency, sum(e.debit) AS debit
+                   bool_and(j.currency = p.currency) AS same_currency, sum(e.debit) AS debit,
+                   max(CASE WHEN j.date < {first_attached} THEN 1 ELSE 0 END) AS detached
             FROM "{journal}" j
-            JOIN "{entry}" e ON e.journal_id = j.id
+            LEFT JOIN "{entry}" e ON e.journal_id = j.id
             JOIN "{payout}" p ON p.id = j.payout_id
             WHERE j.kind = {k_payout}
             GROUP BY j.payout_id
@@ -89,7 +93,7 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         JOIN "{vendor}" v ON v.id = p.vendor_id
         LEFT JOIN posted x ON x.payout_id = p.id
         WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency
-           OR [[x.debit <> p.amount + p.receivable_offset]]
+           OR (x.detached = 0 AND [[x.debit <> p.amount + p.receivable_offset]])
         """
     )
 
@@ -156,14 +160,22 @@ def _case_legs_sql(expected: str, kinds: str) -> str:
         WITH {backlog},
         expected AS ({expected}),
         posted AS (
-            SELECT j.case_id, {leg} AS leg, sum(e.debit - e.credit) AS amount
-            FROM "{journal}" j
-            JOIN "{entry}" e ON e.journal_id = j.id
-            JOIN "{account}" a ON a.id = e.account_id
-            LEFT JOIN "{vendor}" v ON v.id = a.vendor_id
-            JOIN "{case}" c ON c.id = j.case_id
-            WHERE j.kind IN ({kinds}) AND {completed_c}
-            GROUP BY j.case_id, 2
+            SELECT case_id, leg, sum(amount) AS amount FROM (
+                SELECT j.case_id, {leg} AS leg, e.debit - e.credit AS amount
+                FROM "{journal}" j
+                JOIN "{entry}" e ON e.journal_id = j.id
+                JOIN "{account}" a ON a.id = e.account_id
+                LEFT JOIN "{vendor}" v ON v.id = a.vendor_id
+                JOIN "{case}" c ON c.id = j.case_id
+                WHERE j.kind IN ({kinds}) AND {completed_c}
+                UNION ALL
+                -- Journals of detached months: their legs as recorded at the detach.
+                SELECT x.case_id, x.leg, x.amount
+                FROM "{detached_case_leg}" x
+                JOIN "{case}" c ON c.id = x.case_id
+                WHERE x.kind IN ({kinds}) AND {completed_c}
+            ) u
+            GROUP BY case_id, leg
         )
         SELECT c.case_id, coalesce(x.leg, p.leg), coalesce(x.amount, 0),
                coalesce(p.amount, 0), c.currency

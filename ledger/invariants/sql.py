@@ -37,6 +37,10 @@ from ..models import (
     AccountRole,
     CreditNote,
     CreditNoteLine,
+    DetachedCaseLeg,
+    DetachedDigest,
+    DetachedMonth,
+    DetachedTotal,
     Entry,
     Invoice,
     InvoiceLine,
@@ -57,6 +61,10 @@ TABLES = {
     "credit_note": CreditNote._meta.db_table,
     "credit_note_line": CreditNoteLine._meta.db_table,
     "day": AccountDay._meta.db_table,
+    "detached_case_leg": DetachedCaseLeg._meta.db_table,
+    "detached_digest": DetachedDigest._meta.db_table,
+    "detached_month": DetachedMonth._meta.db_table,
+    "detached_total": DetachedTotal._meta.db_table,
     "entry": Entry._meta.db_table,
     "event": CaseEvent._meta.db_table,
     "invoice": Invoice._meta.db_table,
@@ -190,9 +198,18 @@ def _sql(template: str) -> str:
     return _COMPARISON.sub(_comparison, _fill(template, completed))
 
 
+# The first day whose entries are in ledger_entry: the day after the last
+# detached month, or the first day there is when none was (ledger.detached).
+# In SQL, so a check stays one statement.
+FIRST_ATTACHED = """(SELECT coalesce(max(next_month), '0001-01-01') FROM "{detached_month}")"""
+
+
 def _fill(template: str, completed: str) -> str:
+    first = FIRST_ATTACHED.format(**_NAMES)
     return template.format(
         **_NAMES,
+        first_attached=first,
+        first_attached_month=f"substr(CAST({first} AS text), 1, 7)",
         backlog=BACKLOG.format(**_NAMES),
         leg=LEG.format(**_NAMES),
         seller=SELLER,

@@ -27,6 +27,13 @@ from .credit_notes import (
     CreditNoteSettings,
     IssuerProfile,
 )
+from .detached import (
+    CarriedDebit,
+    DetachedCaseLeg,
+    DetachedDigest,
+    DetachedMonth,
+    DetachedTotal,
+)
 from .invoices import (
     COMMISSION_KINDS,
     Invoice,
@@ -51,12 +58,17 @@ __all__ = [
     "AccountKind",
     "AccountRole",
     "AccountingPeriod",
+    "CarriedDebit",
     "ChannelMapping",
     "CreditNote",
     "CreditNoteLine",
     "CreditNoteRefund",
     "CreditNoteSeries",
     "CreditNoteSettings",
+    "DetachedCaseLeg",
+    "DetachedDigest",
+    "DetachedMonth",
+    "DetachedTotal",
     "Entry",
     "EntryLabel",
     "ExchangeRate",

@@ -10,19 +10,34 @@ An account's balance at the date is aged first in, first out: credits settle
 the oldest debits, so what is open is the latest debits, each aged from the
 day it arose (its journal's original date when posted late, else its date).
 A receivable's debits arise at the close that moved them there.
+
+Balances come from the daily totals (AccountDay). Once old entries months are
+detached (ledger.detached) the open debits are the attached debits, newest
+first, then the debits that made up the account's debit balance at the end of
+the last detached month (CarriedDebit, recorded at the detach): credits settle
+the oldest debits first, so whatever a later date needs of the older debits
+is a newest-first part of that list, and the report is the same as before the
+detach. At a day inside a detached month only its last day can be aged (from
+its carried debits); any other raises EntriesDetachedError.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.db.models import Sum
 
 from lib.money import ZERO, quantize
 
-from ..models import AccountRole, Entry
+from ..detached import (
+    EntriesDetachedError,
+    carried_debits,
+    first_attached_day,
+    is_detached_month_end,
+)
+from ..models import AccountDay, AccountRole, Entry
 from ..models.journals import JOURNAL_OF_ITS_DATE
 from .base import Column, Report
 from .rates import RateTable, reporting_currency
@@ -73,6 +88,15 @@ def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> l
     """The debits of the account up to `at` that make up its debit `balance`, newest first."""
     found: list[OpenDebit] = []
     left = balance
+    first = first_attached_day()
+    carried: list[tuple[date, Decimal]] = []
+    if first is not None:
+        last_detached = first - timedelta(days=1)
+        if at < last_detached:
+            if not is_detached_month_end(at):
+                raise EntriesDetachedError(f"Aging at {at:%Y-%m-%d}", first)
+            return _take(carried_debits(at, account_id, currency), balance)
+        carried = carried_debits(last_detached, account_id, currency)
     debits = (
         Entry.objects.filter(
             JOURNAL_OF_ITS_DATE, account_id=account_id, currency=currency, debit__gt=0, date__lte=at
@@ -85,13 +109,25 @@ def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> l
         found.append(OpenDebit(original or posted, take))
         left -= take
         if left <= ZERO:
+            return found
+    return found + _take(carried, left)
+
+
+def _take(debits: list[tuple[date, Decimal]], left: Decimal) -> list[OpenDebit]:
+    """Newest-first debits (arose, amount) until `left` is covered."""
+    found = []
+    for arose, amount in debits:
+        if left <= ZERO:
             break
+        take = min(amount, left)
+        found.append(OpenDebit(arose, take))
+        left -= take
     return found
 
 
 def _aging(*, roles: list[str], at: date, convert: bool, party: str, title: str) -> Report:
     balances = (
-        Entry.objects.filter(account__role__in=roles, date__lte=at)
+        AccountDay.objects.filter(account__role__in=roles, date__lte=at)
         .values(
             "account_id",
             "account__code",

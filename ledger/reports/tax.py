@@ -26,9 +26,9 @@ from lib.errors import DomainError
 from lib.money import ZERO, quantize
 
 from ..models import (
+    AccountDay,
     AccountRole,
     CreditNoteLine,
-    Entry,
     InvoiceKind,
     InvoiceLine,
     TaxCode,
@@ -98,8 +98,10 @@ def tax_report(*, date_from: date, date_to: date, convert: bool = True) -> Repor
         bucket = sums[(row["tax_code"] or NO_CODE, row["credit_note__currency"])]
         bucket["credits"] += row["net"]
         bucket["credit_tax"] += row["tax"]
+    # From the daily totals: the entries' sums, kept when old entries months
+    # are detached (ledger.detached).
     booked = (
-        Entry.objects.filter(
+        AccountDay.objects.filter(
             account__role=AccountRole.OUTPUT_TAX,
             date__gte=date_from,
             date__lte=date_to,

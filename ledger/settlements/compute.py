@@ -43,6 +43,7 @@ from django.db.models import (
     Count,
     DecimalField,
     F,
+    Max,
     Min,
     Q,
     QuerySet,
@@ -59,10 +60,13 @@ from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, ZERO
 from lib.planning import key_lookups
 from vendors.models import PayoutFrequency
 
+from ..detached import EntriesDetachedError, first_attached_day, statement_archived
 from ..models import (
     COMMISSION_KINDS,
     AccountBalance,
+    AccountDay,
     AccountRole,
+    DetachedTotal,
     Entry,
     Invoice,
     JournalKind,
@@ -255,6 +259,7 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
             JOURNAL_OF_ITS_DATE, account_id=target.account_id, currency=target.currency
         )
         known = Q(journal__created_at__lte=cutoff)
+        detached = _detached_part(target, previous, cutoff)
         if previous is not None:
             start = previous.period_end + timedelta(days=1)
         else:
@@ -280,7 +285,9 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
                 else {}
             ),
         )
-        opening = ZERO
+        # The entries of detached months (all before `start`, and known to the
+        # previous statement: ledger.detached) from their daily totals.
+        opening = detached
         carried_in = Movements()
         later = ZERO
         for row in totals.order_by():
@@ -340,6 +347,35 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
                 f"on {end} but the ledger says {owed_at_end}"
             )
     return created
+
+
+def _detached_part(
+    target: Target, previous: SettlementStatement | None, cutoff: datetime
+) -> Decimal:
+    """What the account's entries of detached months add up to (owed), from
+    the daily totals. The detach rule saw them all in statements already;
+    this refuses if that does not hold (nothing is stored)."""
+    first = first_attached_day()
+    if first is None:
+        return ZERO
+    days = AccountDay.objects.filter(
+        account_id=target.account_id, currency=target.currency, date__lt=first
+    ).aggregate(owed=_sum(_owed()), last=Max("date"))
+    if days["last"] is None:
+        return ZERO
+    last_posted = DetachedTotal.objects.filter(
+        account_id=target.account_id, currency=target.currency
+    ).aggregate(last=Max("last_posted"))["last"]
+    if (
+        previous is None
+        or previous.period_end < days["last"]
+        or (last_posted is not None and min(previous.cutoff, cutoff) < last_posted)
+    ):
+        raise StatementMismatch(
+            f"vendor {target.vendor_id} {target.currency}: entries up to {days['last']} "
+            f"were detached (before {first}) without a statement covering them"
+        )
+    return days["owed"]
 
 
 def _by_period(
@@ -418,7 +454,14 @@ LINE_ORDER = ("date", "journal_id", "id")
 
 def statement_entries(statement: SettlementStatement) -> QuerySet[Entry]:
     """The statement's entries, in statement order (see the module doc), each
-    with its `reference`."""
+    with its `reference`. EntriesDetachedError if some may be in a detached
+    month (ledger.detached.statement_archived)."""
+    if statement_archived(statement):
+        raise EntriesDetachedError(
+            f"The lines of the statement {statement.period_start:%Y-%m-%d} to "
+            f"{statement.period_end:%Y-%m-%d}",
+            first_attached_day() or statement.period_start,
+        )
     lines = Q(date__gte=statement.period_start, date__lte=statement.period_end)
     if statement.previous_id is not None:
         lines |= Q(

@@ -127,15 +127,17 @@ def endpoints(books) -> dict[str, tuple[Callable[[], Any], str]]:
     period = books["period"].pk
     return {
         "staff dashboard": (admin_get("/staff/"), "refunds_refundcase"),
+        # Booked tax from the daily totals (ledger.detached).
         "tax report": (
             api_get("/api/v1/reports/tax/", date_from=day, date_to=day),
-            "ledger_entry",
+            "ledger_accountday",
         ),
         "accrued refunds": (
             api_get("/api/v1/reports/accrued-refunds/", at=day),
             "refunds_refundcase",
         ),
-        "vendor aging": (api_get("/api/v1/reports/vendor-aging/", at=day), "ledger_entry"),
+        # Balances from the daily totals (none owes the platform here).
+        "vendor aging": (api_get("/api/v1/reports/vendor-aging/", at=day), "ledger_accountday"),
         "customer aging": (api_get("/api/v1/reports/customer-aging/", at=day), "ledger_entry"),
         "journals export": (
             api_get("/api/v1/exports/journals/", date_from=day, date_to=day),

@@ -18,7 +18,8 @@ class Command(BaseCommand):
         "refunds_outboxmessage, ledger_entry and ledger_journal up to --months ahead (a month with rows in "
         "DEFAULT is refused, the others are made, then the command fails naming it). detach: "
         "detach (not drop) the months that nothing points at, no outbox message is left in "
-        "(never, for now, for ledger entries: ledger.partitions says why), keeping the current month "
+        "(ledger entries: closed months, in order, once no read needs them: ledger.partitions "
+        "says why one stays), keeping the current month "
         "and the --older-than minus 1 before it (1: every month before the current one). "
         "--dry-run says what would be done."
     )

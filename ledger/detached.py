@@ -1,0 +1,376 @@
+"""Detached entries months: what survives a detach, and when one may happen.
+
+A closed month of ledger_entry may be detached (refunds.partitions, rule
+ledger.partitions.entries_kept). Detached months are an unbroken run from the
+first month of the books, so ledger_entry holds exactly the entries dated from
+`first_attached_day()` on. Every read that adds up entries from the beginning
+starts instead from what survives a detach:
+
+- daily totals (AccountDay, never detached: posting maintains them, and no
+  journal can be dated in a closed month) for balances at a day: the
+  reclassification of payables' debit balances at a close
+  (ledger.receivables), the reconciliation's ledger balance
+  (cash.services.periods), the aging reports' balances, the tax report's
+  booked tax. These are exact whatever is detached;
+- a settlement statement's opening: the daily totals before the first
+  attached day plus the entries from it. That is exact because a month is
+  only detached once every vendor payable with entries in it has a statement
+  (generated before the detach) whose period reaches the month's last entry
+  and whose cutoff is after every entry of it was posted: no statement made
+  later reads a detached entry as a line, and the part of its opening before
+  the first attached day is all of those entries (`_statements_reason`).
+  The lines of a statement that existed when a month at or after its start
+  was detached are archived with the month (`statement_archived`);
+- aging's open debits: the debits still attached, newest first, then the
+  debits that made up each aged account's debit balance at the end of the
+  last detached month (CarriedDebit, written at the detach). Credits settle
+  the oldest debits first, so what a later date needs of the older debits is
+  always a newest-first part of that list (ledger.reports.aging);
+- check_ledger: what each detached month held (DetachedMonth, DetachedTotal,
+  DetachedDigest, DetachedCaseLeg), recorded in the detach's transaction
+  from the detached table itself.
+
+Reads of the entries themselves in a detached month (journal exports, a
+statement's lines, aging at a day inside one) raise EntriesDetachedError
+rather than answer with what is left.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, Subquery
+
+from lib.errors import DomainError
+
+from .models import (
+    Account,
+    AccountDay,
+    AccountRole,
+    CarriedDebit,
+    DetachedCaseLeg,
+    DetachedDigest,
+    DetachedMonth,
+    DetachedTotal,
+    Journal,
+    JournalKind,
+    PeriodEvent,
+    SettlementStatement,
+)
+
+# The accounts the aging reports age (ledger.reports.aging).
+AGED_ROLES = (
+    AccountRole.VENDOR_RECEIVABLE,
+    AccountRole.VENDOR_PAYABLE,
+    AccountRole.GATEWAY_CLEARING,
+)
+# Journals whose debits check_ledger compares with their source, per month.
+DIGEST_KINDS = (JournalKind.SALE, JournalKind.PAYOUT)
+# Journals whose legs check_ledger compares with their case.
+CASE_KINDS = (JournalKind.REFUND, JournalKind.CORRECTION, JournalKind.REVERSAL)
+
+
+class EntriesDetachedError(DomainError):
+    """A read needs entries of a month detached from ledger_entry."""
+
+    def __init__(self, what: str, before: date) -> None:
+        super().__init__(
+            "date",
+            f"{what} needs entries dated before {before:%Y-%m-%d}, whose months were "
+            "detached from ledger_entry (archived): attach them again to read them.",
+            code="entries_detached",
+        )
+
+
+def first_attached_day() -> date | None:
+    """The first day whose entries are still in ledger_entry (None: no month
+    was ever detached, all are)."""
+    last = DetachedMonth.objects.order_by("-month").values_list("next_month", flat=True).first()
+    return last
+
+
+def require_attached(day: date, what: str) -> None:
+    """Refuse a read of the entries dated from `day` on if some are detached."""
+    first = first_attached_day()
+    if first is not None and day < first:
+        raise EntriesDetachedError(what, first)
+
+
+def statement_archived(statement: SettlementStatement) -> bool:
+    """Whether the statement's lines may include detached entries: it existed
+    when a month of its account was detached, and began before that month
+    ended or may carry a late line posted after its previous one's cutoff
+    (the detach rule makes every statement generated later read attached
+    entries only: see the module doc)."""
+    later = DetachedMonth.objects.filter(detached_at__gt=statement.generated_at)
+    may_hold = Q(month__in=later.filter(next_month__gt=statement.period_start).values("month"))
+    if statement.previous_id is not None:
+        previous = SettlementStatement.objects.filter(pk=statement.previous_id)
+        may_hold |= Q(last_posted__gt=Subquery(previous.values("cutoff")))
+    # One query, whatever the statement.
+    return (
+        DetachedTotal.objects.filter(
+            account_id=statement.account_id,
+            currency=statement.currency,
+            month__in=later.values("month"),
+        )
+        .filter(may_hold)
+        .exists()
+    )
+
+
+def carried_debits(day: date, account_id: int, currency: str) -> list[tuple[date, Any]]:
+    """(arose, amount) of the debits that made up the account's debit balance
+    at the end of `day` (a detached month's last day), newest first."""
+    return list(
+        CarriedDebit.objects.filter(day=day, account_id=account_id, currency=currency)
+        .order_by("position")
+        .values_list("arose", "amount")
+    )
+
+
+def is_detached_month_end(day: date) -> bool:
+    return DetachedMonth.objects.filter(next_month=day + timedelta(days=1)).exists()
+
+
+# ---------------------------------------------------------------- the rule
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+# The months the unlocked pass found detachable, with their period's latest
+# event then: under the lock, the same event means nothing was posted since.
+_VERIFIED: dict[str, int | None] = {}
+
+
+def kept(month: Any, cursor: Any, *, locked: bool) -> str:
+    """Why the closed month `month` (refunds.partitions.Month of ledger_entry)
+    must stay attached, "" if it may go. Asked again under the detach's lock
+    (locked=True, its partition already detached and readable by its name),
+    it checks the order of months again and, unless the period was reopened
+    since the first ask, only records what the month held (the lock holds
+    every writer of ledger_entry: the checks are not run twice), in the same
+    transaction."""
+    start, end = month.start, month.end
+    earlier = [m.name for m in _attached_months() if m.start < start]
+    if earlier:
+        return f"an earlier month is still attached ({earlier[0]}): detach months in order"
+    if locked and _VERIFIED.pop(month.name, -1) == _last_event(start):
+        # Closed all along since the unlocked pass: no journal was posted into
+        # it, and newer statements only reach further.
+        reason = ""
+    else:
+        # After the DETACH check_ledger no longer sees the month's entries:
+        # its checks ran in the unlocked pass.
+        reason = _verify(month, cursor, checks=not locked)
+    if reason or not locked:
+        if not reason:
+            _VERIFIED[month.name] = _last_event(start)
+        return reason
+    cursor.execute(
+        f"SELECT (SELECT count(*) FROM {_q(Journal._meta.db_table)} "
+        f"WHERE date >= %s AND date < %s), (SELECT count(*) FROM {_q(month.name)})",
+        [start, end],
+    )
+    journals, entries = cursor.fetchone()
+    _record(month, cursor, journals=journals, entries=entries)
+    return ""
+
+
+def _last_event(month_start: date) -> int | None:
+    return (
+        PeriodEvent.objects.filter(period__month=month_start)
+        .order_by("-id")
+        .values_list("id", flat=True)
+        .first()
+    )
+
+
+def _verify(month: Any, cursor: Any, *, checks: bool) -> str:
+    """What keeps the closed month, "" if nothing does (see the module doc);
+    `checks`: with check_ledger's checks of journals, sales and payouts."""
+    start, end = month.start, month.end
+    cursor.execute(f"SELECT count(*) FROM {_q('ledger_entry_default')} WHERE date < %s", [end])
+    if cursor.fetchone()[0]:
+        return (
+            f"entries dated before {end:%Y-%m-%d} are in ledger_entry_default: "
+            "move them to their months' partitions first"
+        )
+    table = _q(month.name)
+    journal = _q(Journal._meta.db_table)
+    day = _q(AccountDay._meta.db_table)
+    # The month's entries add up to its daily totals, per account, currency and day.
+    cursor.execute(
+        f"""
+        SELECT count(*) FROM (
+            SELECT account_id, currency, date, sum(debit) AS debit, sum(credit) AS credit
+            FROM {table} GROUP BY 1, 2, 3
+        ) s FULL OUTER JOIN (
+            SELECT account_id, currency, date, debit, credit FROM {day}
+            WHERE date >= %s AND date < %s
+        ) d ON d.account_id = s.account_id AND d.currency = s.currency AND d.date = s.date
+        WHERE s.debit IS DISTINCT FROM d.debit OR s.credit IS DISTINCT FROM d.credit
+        """,
+        [start, end],
+    )
+    if cursor.fetchone()[0]:
+        return "its daily totals differ from its entries (check_ledger: days_match_entries)"
+    # Its journals have their entries (the journal check at commit holds it).
+    cursor.execute(
+        f"""
+        SELECT (SELECT coalesce(sum(entry_count), 0) FROM {journal}
+                WHERE date >= %s AND date < %s),
+               (SELECT count(*) FROM {table})
+        """,
+        [start, end],
+    )
+    declared, entries = cursor.fetchone()
+    if declared != entries:
+        return f"its journals declare {declared} entries but it holds {entries}"
+    reason = _statements_reason(month, cursor)
+    if reason or not checks:
+        return reason
+    from .invariants import journals_balance, payouts_posted, sales_posted
+
+    for check in (journals_balance, sales_posted, payouts_posted):
+        findings = check(1)
+        if findings:
+            return f"check_ledger finds {findings[0]}: the month is detached once it agrees"
+    return ""
+
+
+def _attached_months() -> list[Any]:
+    from refunds.partitions import monthly_partitions
+
+    return monthly_partitions("ledger_entry")
+
+
+def _statements_reason(month: Any, cursor: Any) -> str:
+    """Every vendor payable with entries in the month has a latest statement
+    that reaches the month's last entry of it and was cut after the month's
+    last posting to it: statements made later read no entry of the month."""
+    table = _q(month.name)
+    cursor.execute(
+        f"""
+        SELECT e.account_id, e.currency, max(e.date), max(j.created_at), min(a.code)
+        FROM {table} e
+        JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id
+        JOIN {_q(Account._meta.db_table)} a ON a.id = e.account_id
+        WHERE a.role = %s
+        GROUP BY e.account_id, e.currency
+        ORDER BY 5, 2
+        """,
+        [AccountRole.VENDOR_PAYABLE],
+    )
+    for account_id, currency, last_day, last_posted, code in cursor.fetchall():
+        latest = (
+            SettlementStatement.objects.filter(account_id=account_id, currency=currency)
+            .order_by("-period_end")
+            .first()
+        )
+        if latest is None or latest.period_end < last_day or latest.cutoff < last_posted:
+            return (
+                f"vendor payable {code} {currency}: its entries of the month (up to "
+                f"{last_day:%Y-%m-%d}, posted up to {last_posted:%Y-%m-%d %H:%M}) are not "
+                "all in its settlement statements yet: generate them first"
+            )
+    return ""
+
+
+def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
+    """What the month held, written in the detach's transaction."""
+    start, end = month.start, month.end
+    table = _q(month.name)
+    journal = _q(Journal._meta.db_table)
+    account = _q(Account._meta.db_table)
+    DetachedMonth.objects.create(month=start, next_month=end, journals=journals, entries=entries)
+    cursor.execute(
+        f"""
+        INSERT INTO {_q(DetachedTotal._meta.db_table)}
+            (month, account_id, currency, debit, credit, entries, last_posted)
+        SELECT %s, e.account_id, e.currency, sum(e.debit), sum(e.credit), count(*),
+               max(j.created_at)
+        FROM {table} e JOIN {journal} j ON j.id = e.journal_id
+        GROUP BY e.account_id, e.currency
+        """,
+        [start],
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO {_q(DetachedDigest._meta.db_table)} (month, kind, currency, journals, debit)
+        SELECT %s, j.kind, e.currency, count(DISTINCT j.id), sum(e.debit)
+        FROM {table} e JOIN {journal} j ON j.id = e.journal_id
+        WHERE j.kind = ANY(%s)
+        GROUP BY j.kind, e.currency
+        """,
+        [start, [str(kind) for kind in DIGEST_KINDS]],
+    )
+    from .invariants.sql import _NAMES, LEG
+
+    cursor.execute(
+        f"""
+        INSERT INTO {_q(DetachedCaseLeg._meta.db_table)} (month, case_id, kind, leg, amount)
+        SELECT %s, j.case_id, j.kind, {LEG.format(**_NAMES)}, sum(e.debit - e.credit)
+        FROM {table} e
+        JOIN {journal} j ON j.id = e.journal_id
+        JOIN {account} a ON a.id = e.account_id
+        LEFT JOIN {_q(_NAMES["vendor"])} v ON v.id = a.vendor_id
+        WHERE j.case_id IS NOT NULL AND j.kind = ANY(%s)
+        GROUP BY j.case_id, j.kind, 4
+        """,
+        [start, [str(kind) for kind in CASE_KINDS]],
+    )
+    _record_carried_debits(month, cursor)
+
+
+def _record_carried_debits(month: Any, cursor: Any) -> None:
+    """The debits that make up each aged account's debit balance at the end of
+    the month, newest first: the month's own debits, then those carried from
+    the month before (if it was detached), cut where the balance is covered."""
+    start, end = month.start, month.end
+    last_day = end - timedelta(days=1)
+    cursor.execute(
+        f"""
+        WITH balances AS (
+            SELECT d.account_id, d.currency, sum(d.debit) - sum(d.credit) AS balance
+            FROM {_q(AccountDay._meta.db_table)} d
+            JOIN {_q(Account._meta.db_table)} a ON a.id = d.account_id
+            WHERE a.role = ANY(%s) AND d.date < %s
+            GROUP BY d.account_id, d.currency
+            HAVING sum(d.debit) > sum(d.credit)
+        ),
+        debits AS (
+            SELECT e.account_id, e.currency, 0 AS src, e.date AS k1, e.journal_id AS k2,
+                   e.id AS k3, coalesce(j.original_date, e.date) AS arose, e.debit AS amount
+            FROM {_q(month.name)} e
+            JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id
+            JOIN balances b ON b.account_id = e.account_id AND b.currency = e.currency
+            WHERE e.debit > 0
+            UNION ALL
+            SELECT c.account_id, c.currency, 1, NULL, NULL, -c.position, c.arose, c.amount
+            FROM {_q(CarriedDebit._meta.db_table)} c
+            WHERE c.day = %s
+        ),
+        running AS (
+            SELECT d.account_id, d.currency, d.arose, d.amount, b.balance,
+                   sum(d.amount) OVER w AS upto, row_number() OVER w AS position
+            FROM debits d
+            JOIN balances b ON b.account_id = d.account_id AND b.currency = d.currency
+            WINDOW w AS (
+                PARTITION BY d.account_id, d.currency
+                ORDER BY d.src, d.k1 DESC, d.k2 DESC, d.k3 DESC
+                ROWS UNBOUNDED PRECEDING
+            )
+        )
+        INSERT INTO {_q(CarriedDebit._meta.db_table)}
+            (day, account_id, currency, position, arose, amount)
+        SELECT %s, account_id, currency, position, arose,
+               least(amount, balance - (upto - amount))
+        FROM running WHERE upto - amount < balance
+        """,
+        [[str(role) for role in AGED_ROLES], end, start - timedelta(days=1), last_day],
+    )
