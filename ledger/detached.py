@@ -164,12 +164,16 @@ def kept(month: Any, cursor: Any, *, locked: bool) -> str:
         # it, and newer statements only reach further.
         reason = ""
     else:
+        # The period's latest event before the checks: a reopen, post and
+        # close while they run leaves a newer one, so the locked pass checks
+        # the month again instead of trusting this one.
+        seen = _last_event(start)
         # After the DETACH check_ledger no longer sees the month's entries:
         # its checks ran in the unlocked pass.
         reason = _verify(month, cursor, checks=not locked)
     if reason or not locked:
         if not reason:
-            _VERIFIED[month.name] = _last_event(start)
+            _VERIFIED[month.name] = seen
         return reason
     cursor.execute(
         f"SELECT (SELECT count(*) FROM {_q(Journal._meta.db_table)} "
@@ -258,7 +262,7 @@ def _statements_reason(month: Any, cursor: Any) -> str:
         f"""
         SELECT e.account_id, e.currency, max(e.date), max(j.created_at), min(a.code)
         FROM {table} e
-        JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id
+        JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id AND j.date = e.date
         JOIN {_q(Account._meta.db_table)} a ON a.id = e.account_id
         WHERE a.role = %s
         GROUP BY e.account_id, e.currency
@@ -294,7 +298,7 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
             (month, account_id, currency, debit, credit, entries, last_posted)
         SELECT %s, e.account_id, e.currency, sum(e.debit), sum(e.credit), count(*),
                max(j.created_at)
-        FROM {table} e JOIN {journal} j ON j.id = e.journal_id
+        FROM {table} e JOIN {journal} j ON j.id = e.journal_id AND j.date = e.date
         GROUP BY e.account_id, e.currency
         """,
         [start],
@@ -303,7 +307,7 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
         f"""
         INSERT INTO {_q(DetachedDigest._meta.db_table)} (month, kind, currency, journals, debit)
         SELECT %s, j.kind, e.currency, count(DISTINCT j.id), sum(e.debit)
-        FROM {table} e JOIN {journal} j ON j.id = e.journal_id
+        FROM {table} e JOIN {journal} j ON j.id = e.journal_id AND j.date = e.date
         WHERE j.kind = ANY(%s)
         GROUP BY j.kind, e.currency
         """,
@@ -316,7 +320,7 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
         INSERT INTO {_q(DetachedCaseLeg._meta.db_table)} (month, case_id, kind, leg, amount)
         SELECT %s, j.case_id, j.kind, {LEG.format(**_NAMES)}, sum(e.debit - e.credit)
         FROM {table} e
-        JOIN {journal} j ON j.id = e.journal_id
+        JOIN {journal} j ON j.id = e.journal_id AND j.date = e.date
         JOIN {account} a ON a.id = e.account_id
         LEFT JOIN {_q(_NAMES["vendor"])} v ON v.id = a.vendor_id
         WHERE j.case_id IS NOT NULL AND j.kind = ANY(%s)
@@ -347,7 +351,7 @@ def _record_carried_debits(month: Any, cursor: Any) -> None:
             SELECT e.account_id, e.currency, 0 AS src, e.date AS k1, e.journal_id AS k2,
                    e.id AS k3, coalesce(j.original_date, e.date) AS arose, e.debit AS amount
             FROM {_q(month.name)} e
-            JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id
+            JOIN {_q(Journal._meta.db_table)} j ON j.id = e.journal_id AND j.date = e.date
             JOIN balances b ON b.account_id = e.account_id AND b.currency = e.currency
             WHERE e.debit > 0
             UNION ALL

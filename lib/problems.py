@@ -86,6 +86,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
     "method_not_allowed": ProblemType(
         405, "Method not allowed", "The `Allow` header lists the methods this URL takes."
     ),
+    "statement_archived": ProblemType(
+        410,
+        "Statement lines archived",
+        "The statement's totals stand, but the ledger entries of its month were detached "
+        "(archived): its lines can no longer be downloaded. Ask the platform for them.",
+    ),
     "not_acceptable": ProblemType(
         406,
         "Not acceptable",

@@ -15,8 +15,9 @@ from typing import Any
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.views import APIView
 
@@ -27,9 +28,21 @@ from vendors.api.permissions import ApiAccess, read, reads, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
 
+from ..detached import statement_archived
 from ..exports import FORMATS, export_filename, export_lines
 from ..models import SettlementStatement
 from ..settlements.exports import statement_csv, statement_filename, statement_pdf
+
+
+class StatementArchived(APIException):
+    """410: the entries of the statement's month were detached (ledger.detached)."""
+
+    status_code = status.HTTP_410_GONE
+    default_detail = (
+        "The lines of this statement are archived: the ledger entries of its month were "
+        "detached. Its totals stand; ask the platform for its lines."
+    )
+    default_code = "statement_archived"
 
 
 class CSVRenderer(BaseRenderer):
@@ -209,6 +222,8 @@ class SettlementStatementViewSet(ReadOnlyViewSet):
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def csv(self, request, pk=None):
         statement = self.get_object()
+        if statement_archived(statement):
+            raise StatementArchived
         return download(
             replica_steps(statement_csv(statement)),
             filename=statement_filename(statement, "csv"),
@@ -222,6 +237,8 @@ class SettlementStatementViewSet(ReadOnlyViewSet):
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PDFRenderer])
     def pdf(self, request, pk=None):
         statement = self.get_object()
+        if statement_archived(statement):
+            raise StatementArchived
         with reading_from_replica():
             content = statement_pdf(statement)
         return download(

@@ -1,8 +1,8 @@
 # What a detached entries month held (ledger.detached): DetachedMonth, its totals per
 # account and currency, its sale and payout journals' debits, its cases' legs, and the
 # debits carried for aging. Written in the detach's transaction, never changed (append-only
-# triggers). Numbered 0009: 0008 is the journals' partitioning (another branch); this one
-# depends only on 0007.
+# triggers). After 0008, the journals' partitioning. Migrating back refuses while a
+# month is recorded as detached: without its records the reads would leave it out.
 
 from decimal import Decimal
 
@@ -11,6 +11,19 @@ import django.utils.timezone
 import pgtrigger.compiler
 import pgtrigger.migrations
 from django.db import migrations, models
+
+
+def refuse_to_forget_detached_months(apps, schema_editor):
+    detached = list(
+        apps.get_model("ledger", "DetachedMonth").objects.values_list("month", flat=True)
+    )
+    if detached:
+        raise RuntimeError(
+            "ledger 0009 cannot be reversed: entries months "
+            + ", ".join(f"{month:%Y-%m}" for month in detached)
+            + " were detached, and the statements' openings, aging and check_ledger read "
+            "their records (ledger.detached). Attach nothing back by hand either."
+        )
 
 
 class Migration(migrations.Migration):
@@ -381,4 +394,6 @@ class Migration(migrations.Migration):
                 ),
             ),
         ),
+        # Last, so that it runs first backwards, before the records are dropped.
+        migrations.RunPython(migrations.RunPython.noop, refuse_to_forget_detached_months),
     ]

@@ -193,7 +193,9 @@ class JournalKey(models.Model):
     writes the journal; ledger.posting writes it first, so that a key posted
     before (or being posted by a concurrent transaction) skips its journal.
     Never updated or deleted; a detached journals month keeps its keys here.
-    PostgreSQL only: SQLite's journals keep a unique index on posting_key."""
+    On SQLite (development) the journals keep a unique index on posting_key,
+    which is what refuses a duplicate there; ledger.posting writes the keys
+    here too, but a journal made through the ORM has none."""
 
     posting_key = models.CharField(max_length=80, primary_key=True)
     journal_id = models.BigIntegerField()

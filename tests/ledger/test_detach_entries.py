@@ -41,8 +41,9 @@ from refunds.models import Order, RefundCase
 from refunds.partitions import create_ahead, detach
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
+from tests.api.conftest import client_for
 from tests.audit_plugin import drain_ledger as drain
-from tests.factories import BY_TESTS, eur_payout, main_eur_bank_account
+from tests.factories import BY_TESTS, StaffFactory, eur_payout, main_eur_bank_account
 
 pytestmark = [pytest.mark.postgres]
 
@@ -331,6 +332,12 @@ def test_a_closed_month_stays_until_its_statements_are_generated(
     february = SettlementStatement.objects.get(period_start=FEB)
     with pytest.raises(EntriesDetachedError):
         statement_page(february, 0, 100)
+    # The API says so before it streams anything: a 410 problem, CSV and PDF.
+    api = client_for(StaffFactory(username="fiona"))
+    for kind in ("csv", "pdf"):
+        answer = api.get(f"/api/v1/settlement-statements/{february.pk}/{kind}/")
+        assert answer.status_code == 410, answer.content
+        assert answer.json()["code"] == "statement_archived"
     with pytest.raises(PeriodError, match="detached"):
         with at(moment(date(2024, 3, 9))):
             reopen_period(month=FEB, user=alice, process="test", reason="a late invoice")
