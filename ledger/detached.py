@@ -159,6 +159,12 @@ def kept(month: Any, cursor: Any, *, locked: bool) -> str:
     earlier = [m.name for m in _attached_months() if m.start < start]
     if earlier:
         return f"an earlier month is still attached ({earlier[0]}): detach months in order"
+    unrecorded = _unrecorded_before(start)
+    if unrecorded:
+        return (
+            f"{unrecorded:%Y-%m} has entries but is neither attached nor recorded as "
+            "detached (detached by hand?): attach it back before detaching later months"
+        )
     if locked and _VERIFIED.pop(month.name, -1) == _last_event(start):
         # Closed all along since the unlocked pass: no journal was posted into
         # it, and newer statements only reach further.
@@ -183,6 +189,19 @@ def kept(month: Any, cursor: Any, *, locked: bool) -> str:
     journals, entries = cursor.fetchone()
     _record(month, cursor, journals=journals, entries=entries)
     return ""
+
+
+def _unrecorded_before(start: date) -> date | None:
+    """The first month before `start` that is neither attached (the caller
+    checked) nor a recorded detached month but has daily totals, so had
+    entries (a month detached by hand): detached months must be an unbroken,
+    recorded run from the first month of the books."""
+    days = AccountDay.objects.filter(date__lt=start)
+    recorded = first_attached_day()
+    if recorded is not None:
+        days = days.filter(date__gte=recorded)
+    first_day = days.order_by("date").values_list("date", flat=True).first()
+    return None if first_day is None else first_day.replace(day=1)
 
 
 def _last_event(month_start: date) -> int | None:

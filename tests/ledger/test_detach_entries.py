@@ -341,3 +341,28 @@ def test_a_closed_month_stays_until_its_statements_are_generated(
     with pytest.raises(PeriodError, match="detached"):
         with at(moment(date(2024, 3, 9))):
             reopen_period(month=FEB, user=alice, process="test", reason="a late invoice")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_month_detached_by_hand_before_it_keeps_the_later_ones(months_2024, acme, alice):
+    acme.payout_frequency = "monthly"
+    acme.save()
+    sell(acme, date(2024, 1, 9))
+    close(JAN, alice, date(2024, 2, 6))
+    sell(acme, date(2024, 2, 9))
+    close(FEB, alice, date(2024, 3, 6))
+    generate(date(2024, 3, 1))
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ledger_entry DETACH PARTITION ledger_entry_y2024m01")
+    try:
+        verdicts = {v.month.start: v for v in detach(1, dry_run=True, tables=[ENTRIES])}
+        assert verdicts[FEB].reason.startswith(
+            "2024-01 has entries but is neither attached nor recorded as detached"
+        ), verdicts[FEB].reason
+        assert first_attached_day() is None
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE ledger_entry ATTACH PARTITION ledger_entry_y2024m01 "
+                "FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"
+            )
