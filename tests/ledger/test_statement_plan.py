@@ -100,6 +100,7 @@ def busy_vendor_statement(acme) -> SettlementStatement:
         period_start=date(2026, 3, 1),
         period_end=date(2026, 3, 31),
         cutoff=timezone.now(),
+        generated_at=timezone.now(),
         opening=D("0"),
         closing=D("27000.00"),
     )

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.skipif(
 
 # Each app's trigger modules, as one: their triggers and functions.
 MODULES = {
-    "ledger": ledger_triggers,
+    "ledger": SimpleNamespace(
+        TRIGGERS=(*ledger_triggers.TRIGGERS, *ledger_triggers.KEY_TRIGGERS),
+        FUNCTIONS=(*ledger_triggers.FUNCTIONS, *ledger_triggers.KEY_FUNCTIONS),
+    ),
     "refunds": refunds_triggers,
     "cash": SimpleNamespace(
         TRIGGERS=(*cash_triggers.TRIGGERS, *payout_triggers.TRIGGERS),
