@@ -153,6 +153,26 @@ def _trigger(
     )
 
 
+APPEND_ONLY = (
+    "RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;"
+)
+
+
+def append_only(
+    app_label: str, object_name: str, table: str, name: str
+) -> pgtrigger.migrations.AddTrigger:
+    """pgtrigger's Protect(UPDATE or DELETE) on the table, named `name`."""
+    return _trigger(
+        app_label,
+        object_name,
+        table,
+        name,
+        func=APPEND_ONLY,
+        operation="UPDATE OR DELETE",
+        when="BEFORE",
+    )
+
+
 def event_triggers(
     app_label: str, object_name: str, table: str, columns: list[str]
 ) -> list[pgtrigger.migrations.AddTrigger]:
