@@ -72,6 +72,14 @@ DIGEST_KINDS = (JournalKind.SALE, JournalKind.PAYOUT)
 CASE_KINDS = (JournalKind.REFUND, JournalKind.CORRECTION, JournalKind.REVERSAL)
 
 
+# What a vendor is told of a statement whose lines are archived (statement_archived),
+# on the portal and through the API alike.
+ARCHIVED_NOTE = (
+    "The lines of this statement are archived: the ledger entries of its month were "
+    "detached. Its totals stand; ask the platform for its lines."
+)
+
+
 class EntriesDetachedError(DomainError):
     """A read needs entries of a month detached from ledger_entry."""
 

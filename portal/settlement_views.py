@@ -12,7 +12,7 @@ from django.http import HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
 
-from ledger.detached import EntriesDetachedError, statement_archived
+from ledger.detached import ARCHIVED_NOTE, EntriesDetachedError, statement_archived
 from ledger.models import SettlementStatement
 from ledger.settlements.compute import statement_documents, statement_page, vendor_statements
 from ledger.settlements.exports import (
@@ -32,10 +32,6 @@ STATEMENTS_PER_PAGE = 25
 LINES_PER_PAGE = 100
 # Deep offsets are slow and nobody pages that far: the CSV has everything.
 MAX_PAGE = 1000
-ARCHIVED_NOTE = (
-    "The lines of this statement are archived: the ledger entries of its month were "
-    "detached. Its totals stand; ask the platform for its lines."
-)
 
 
 def page_number(request: PortalRequest) -> int:

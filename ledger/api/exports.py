@@ -28,7 +28,7 @@ from vendors.api.permissions import ApiAccess, read, reads, staff_read
 from vendors.permissions import VendorAction, vendors_allowing
 from vendors.selectors import visible_vendor_ids
 
-from ..detached import statement_archived
+from ..detached import ARCHIVED_NOTE, statement_archived
 from ..exports import FORMATS, export_filename, export_lines
 from ..models import SettlementStatement
 from ..settlements.exports import statement_csv, statement_filename, statement_pdf
@@ -38,10 +38,7 @@ class StatementArchived(APIException):
     """410: the entries of the statement's month were detached (ledger.detached)."""
 
     status_code = status.HTTP_410_GONE
-    default_detail = (
-        "The lines of this statement are archived: the ledger entries of its month were "
-        "detached. Its totals stand; ask the platform for its lines."
-    )
+    default_detail = ARCHIVED_NOTE
     default_code = "statement_archived"
 
 
