@@ -28,11 +28,13 @@ partition yet. From then on:
   outbox: a message left (not drained, or parked as failed); entries: a
   month that is not a closed accounting period, or that a read still needs
   (ledger.partitions, ledger.detached). The
-  rules run first without locking the table, then again right after the
-  DETACH, under its lock, in the same transaction (a reference arriving in
-  between also makes PostgreSQL refuse the DETACH: it checks the foreign
-  keys again); a refusal, or a lock not had within LOCK_TIMEOUT, keeps the
-  month with the reason. A detached partition stays as a plain table of its
+  rules run first without locking the table, then again in the detach's
+  transaction with the month's partition locked against writers (SHARE), and
+  the DETACH follows in that transaction: the whole table is locked only
+  from the DETACH to the commit, not while a rule records what the month
+  held (a reference arriving in between makes PostgreSQL refuse the DETACH:
+  it checks the foreign keys then); a refusal, or a lock not had within
+  LOCK_TIMEOUT, keeps the month with the reason. A detached partition stays as a plain table of its
   own name, to be archived or dropped by hand; its rows are no longer in
   the parent.
 
@@ -367,18 +369,29 @@ def detach(
 
 
 def _detach(month: Month) -> Verdict:
-    """DETACH the month under lock_timeout, then ask its rule again under that
-    lock. PostgreSQL checks again, under its own lock, that no foreign key
-    points into it; its refusal, the rule's, or a lock not had in time keeps
-    the month, with the reason."""
+    """Lock the month's partition against writers (SHARE), ask its rule
+    again under that lock, then DETACH it, all under lock_timeout in one
+    transaction. The DETACH locks the whole table (ACCESS EXCLUSIVE) until the
+    commit, so the rule's work (a month's records: seconds on a large ledger)
+    is done before it, with only the month's own writers held. PostgreSQL
+    checks at the DETACH that no foreign key points into the month; its
+    refusal, the rule's, or a lock not had in time keeps the month, with the
+    reason."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
+                # Writers of the month wait from here; everyone else goes on
+                # while the rule looks again and records what the month held.
+                cursor.execute(f"LOCK TABLE {_q(month.name)} IN SHARE MODE")
                 reason = rule(month.table)(month, cursor, locked=True)
                 if reason:
                     raise _Kept(reason)
+                # The whole table is locked only for the DETACH itself: the
+                # deferred checks of what the rule wrote (foreign keys of a
+                # month's records) run now, not at the commit under that lock.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
     except _Kept as kept:
         return Verdict(month, str(kept))
     except (IntegrityError, OperationalError) as error:

@@ -251,6 +251,67 @@ def test_detach_takes_an_old_month_nothing_needs(worked_case):
     assert detach(1) == []
 
 
+def lock_probe(month: Month) -> dict[str, bool]:
+    """From a second connection: may the month's table be read, and the
+    current month written, and may the month itself be written, without
+    waiting (lock_timeout)?"""
+    params = connection.get_connection_params()
+    other = psycopg2.connect(**params)
+    other.autocommit = True
+    found = {}
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+            for what, sql in (
+                ("read", f"SELECT count(*) FROM {month.table}"),
+                # What an INSERT of this month's rows locks.
+                (
+                    "write",
+                    f"LOCK TABLE ONLY {month.table} IN ROW EXCLUSIVE MODE; LOCK TABLE "
+                    f"{Month(month.table, month_of()).name} IN ROW EXCLUSIVE MODE",
+                ),
+                ("write the month", f"LOCK TABLE {month.name} IN ROW EXCLUSIVE MODE"),
+            ):
+                try:
+                    cursor.execute("BEGIN")
+                    cursor.execute(sql)
+                    found[what] = True
+                except psycopg2.errors.LockNotAvailable:
+                    found[what] = False
+                finally:
+                    cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+    return found
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_table_is_locked_only_for_the_detach_itself(monkeypatch):
+    """While the rule looks again (and records what a month held), the
+    table is read and written as usual; only the month's writers wait."""
+    old_month()
+    month = Month(EVENTS, OLD)
+    real = partitions.rule(EVENTS)
+    seen: dict[str, bool] = {}
+
+    def probing(asked: Month, cursor, *, locked: bool) -> str:
+        if locked:
+            seen.update(lock_probe(asked))
+        return real(asked, cursor, locked=locked)
+
+    monkeypatch.setattr(partitions, "rule", lambda table: probing)
+    try:
+        assert [(v.month.name, v.reason) for v in detach(1, tables=[EVENTS])] == [
+            (month.name, "")
+        ]
+        assert seen == {"read": True, "write": True, "write the month": False}
+        assert OLD not in {m.start for m in monthly_partitions(EVENTS)}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {month.name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {Month(OUTBOX, OLD).name}")
+
+
 @pytest.mark.django_db
 def test_the_command_says_what_it_does(capsys):
     call_command("partitions", "create-ahead", "--months", "4", "--dry-run")

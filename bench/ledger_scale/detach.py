@@ -1,0 +1,280 @@
+"""bench.ledger_scale.detach: what detaching the oldest month of a filled
+ledger costs, and how long it holds ledger_entry locked.
+
+On a ledger bench.ledger_scale filled (run that first: this one changes it),
+each run takes the first month still attached to ledger_entry and does what a
+controller and the daily task do before and at its detach:
+
+1. closes its accounting period (ledger.closing.close_period, which
+   reclassifies the payables' debit balances at its end);
+2. generates every vendor's settlement statements that reach its end
+   (ledger.settlements.generate_due_statements): a month is detached only
+   once they exist (ledger.detached);
+3. asks the month's rule unlocked (refunds.partitions.verdict: the daily
+   totals against the entries, the journals' entry counts, the statements,
+   then check_ledger's journals, sales and payouts checks), timed as a whole
+   and in its parts. The filled ledger's sale and payout journals have no
+   orders or payouts behind them, so check_ledger has findings and the rule
+   refuses: the run says so, times the checks anyway, and marks the month
+   verified as the unlocked pass does when they agree;
+4. detaches it (refunds.partitions._detach: DETACH PARTITION, then the
+   rule under that lock records what the month held, in one transaction)
+   while a second connection reads ledger_entry every few milliseconds:
+   the longest such read is how long posting and reading ledger_entry
+   waited, the figure that matters in production;
+5. if journals months are detachable, the same for the month's journals.
+
+The raw baseline, in the same run: one scan of the month's partition
+(count and sums of its entries), the least any check of the month reads.
+Each run detaches one more month: run it three times for three figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import psycopg2
+
+from bench.common import add_database_arguments, check_database_url, load_average, open_database
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/splitledger_big_scalebench"
+PROCESS = "bench.ledger_scale.detach"
+
+
+class Prober(threading.Thread):
+    """Runs a small read of the table being detached from (one entry, or
+    journal, of the last day) on its own connection every `every` seconds;
+    records each read's latency."""
+
+    def __init__(self, url: str, sql: str, params: list[Any], every: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.sql, self.params, self.every = url, sql, params, every
+        self.latencies: list[float] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                while not self.stop.is_set():
+                    started = time.perf_counter()
+                    cur.execute(self.sql, self.params)
+                    cur.fetchone()
+                    self.latencies.append(time.perf_counter() - started)
+                    self.stop.wait(self.every)
+        finally:
+            conn.close()
+
+
+def timed(what: str, work: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = work()
+    took = time.perf_counter() - started
+    print(f"  {what}: {took:.2f} s", flush=True)
+    return result, took
+
+
+def scan_month(cursor: Any, name: str) -> float:
+    """The raw baseline: one scan of the month's partition."""
+    started = time.perf_counter()
+    cursor.execute(f'SELECT count(*), sum(debit), sum(credit) FROM "{name}"')
+    cursor.fetchone()
+    return time.perf_counter() - started
+
+
+def detach_with_probe(url: str, month: Any, sql: str, params: list[Any], every: float) -> dict:
+    from refunds.partitions import _detach
+
+    prober = Prober(url, sql, params, every)
+    prober.start()
+    time.sleep(0.5)
+    started = time.perf_counter()
+    verdict = _detach(month)
+    took = time.perf_counter() - started
+    time.sleep(0.5)
+    prober.stop.set()
+    prober.join()
+    reads = prober.latencies
+    return {
+        "reason": verdict.reason,
+        "took": took,
+        "reads": len(reads),
+        "max_ms": max(reads) * 1000 if reads else 0.0,
+        "median_ms": statistics.median(reads) * 1000 if reads else 0.0,
+        "slow": sum(1 for r in reads if r > 0.1),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    url = args.database_url
+    open_database(url, "bench.ledger_scale.detach", recreate=False)
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from ledger import detached as ledger_detached
+    from ledger.closing import close_period
+    from ledger.models import (
+        AccountingPeriod,
+        CarriedDebit,
+        DetachedCaseLeg,
+        DetachedTotal,
+        PeriodStatus,
+    )
+    from ledger.settlements import generate_due_statements
+    from refunds.partitions import Month, monthly_partitions, verdict
+
+    attached = monthly_partitions("ledger_entry")
+    with connection.cursor() as cur:
+        cur.execute("SELECT min(date), max(date) FROM ledger_entry")
+        first, last = cur.fetchone()
+    if first is None:
+        print("ledger_entry is empty: fill it with bench.ledger_scale first.")
+        return 2
+    month = next((m for m in attached if m.end > first), None)
+    if month is None or month.end > timezone.localdate().replace(day=1):
+        print("no closed-able month left attached")
+        return 2
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "{month.name}"')
+        entries = cur.fetchone()[0]
+        cur.execute(
+            "SELECT count(*) FROM ledger_journal WHERE date >= %s AND date < %s",
+            [month.start, month.end],
+        )
+        journals = cur.fetchone()[0]
+    print(
+        f"bench.ledger_scale.detach, {timezone.now():%Y-%m-%d %H:%M} UTC, load average "
+        f"{load_average()}; month {month.start:%Y-%m}: {entries:,} entries, {journals:,} "
+        f"journals (ledger {first} to {last})",
+        flush=True,
+    )
+
+    staff, _ = get_user_model().objects.get_or_create(
+        username="bench-controller", defaults={"is_staff": True}
+    )
+    figures: dict[str, float] = {}
+    period = AccountingPeriod.objects.filter(month=month.start).first()
+    if period is None or period.status != PeriodStatus.CLOSED:
+        _, figures["close"] = timed(
+            f"close {month.start:%Y-%m}",
+            lambda: close_period(
+                month=month.start, user=staff, process=PROCESS, today=month.end + timedelta(1)
+            ),
+        )
+    result, figures["statements"] = timed(
+        "settlement statements reaching its end, every vendor",
+        lambda: generate_due_statements(month.end + timedelta(days=7), cutoff=timezone.now()),
+    )
+    print(f"    {len(result.statements):,} statements made, {len(result.failures)} failures")
+
+    found, figures["verdict"] = timed("the rule, unlocked (verdict)", lambda: verdict(month))
+    print(f"    verdict: {found.reason or 'may go'}")
+    with connection.cursor() as cur:
+        _, figures["verify"] = timed(
+            "  of which the entries, daily totals and statements (_verify without check_ledger)",
+            lambda: ledger_detached._verify(month, cur, checks=False),
+        )
+        reason = ledger_detached._verify(month, cur, checks=False)
+        if reason:
+            print(f"    refused before check_ledger: {reason}")
+            return 1
+        baseline = min(scan_month(cur, month.name) for _ in range(3))
+    if found.reason:
+        print(
+            "    (the filled ledger's sale and payout journals have no orders or payouts, so "
+            "check_ledger's source checks refuse: the month is marked verified as the "
+            "unlocked pass marks it when they agree)"
+        )
+        ledger_detached._VERIFIED[month.name] = ledger_detached._last_event(month.start)
+
+    probe = detach_with_probe(
+        url,
+        month,
+        "SELECT id FROM ledger_entry WHERE date = %s LIMIT 1",
+        [last],
+        args.probe_every,
+    )
+    print(
+        f"  entries month detach: {probe['took']:.2f} s "
+        f"({probe['reason'] or 'detached'}); a reader of ledger_entry every "
+        f"{args.probe_every * 1000:.0f} ms: {probe['reads']} reads, median "
+        f"{probe['median_ms']:.1f} ms, longest {probe['max_ms']:.0f} ms, "
+        f"{probe['slow']} over 100 ms",
+        flush=True,
+    )
+    records = {
+        "DetachedTotal": DetachedTotal.objects.filter(month=month.start).count(),
+        "DetachedCaseLeg": DetachedCaseLeg.objects.filter(month=month.start).count(),
+        "CarriedDebit": CarriedDebit.objects.filter(day=month.end - timedelta(days=1)).count(),
+    }
+    print("    records: " + ", ".join(f"{k} {v:,}" for k, v in records.items()))
+
+    journals_month = Month("ledger_journal", month.start)
+    jfound, figures["journals_verdict"] = timed(
+        "journals month: the rule, unlocked", lambda: verdict(journals_month)
+    )
+    jprobe = None
+    if jfound.reason:
+        print(f"    journals month stays: {jfound.reason}")
+    else:
+        jprobe = detach_with_probe(
+            url,
+            journals_month,
+            "SELECT id FROM ledger_journal WHERE date = %s LIMIT 1",
+            [last],
+            args.probe_every,
+        )
+        print(
+            f"  journals month detach: {jprobe['took']:.2f} s "
+            f"({jprobe['reason'] or 'detached'}); a reader of ledger_journal: longest "
+            f"{jprobe['max_ms']:.0f} ms"
+        )
+
+    print()
+    print(f"=== bench.ledger_scale.detach summary (load average now {load_average()}) ===")
+    print(f"month {month.start:%Y-%m}: {entries:,} entries, {journals:,} journals")
+    print(f"raw baseline, one scan of its partition: {baseline:.2f} s")
+    for name, value in figures.items():
+        print(f"{name}: {value:.2f} s ({value / baseline:.1f}x the scan)")
+    print(
+        f"entries detach: {probe['took']:.2f} s in all ({probe['took'] / baseline:.1f}x the "
+        f"scan); ledger_entry locked (the longest wait of a reader of it): "
+        f"{probe['max_ms']:.0f} ms"
+    )
+    if jprobe is not None:
+        print(
+            f"journals detach: {jprobe['took']:.2f} s in all; ledger_journal locked (the "
+            f"longest wait of a reader of it): {jprobe['max_ms']:.0f} ms"
+        )
+    return 0 if not probe["reason"] else 1
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.ledger_scale.detach", description=__doc__
+    )
+    add_database_arguments(parser, DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--probe-every", type=float, default=0.01, help="seconds between the probe's reads"
+    )
+    args = parser.parse_args(argv)
+    check_database_url(parser, args.database_url, what="closes and detaches its oldest month")
+    if args.recreate:
+        parser.error("--recreate is refused: this benchmark needs a filled ledger")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
