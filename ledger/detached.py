@@ -127,7 +127,8 @@ def attached_months_held(alias: str) -> Iterator[None]:
     with transaction.atomic(using=alias):
         if connections[alias].vendor == "postgresql":
             with connections[alias].cursor() as cursor:
-                cursor.execute(f"LOCK TABLE {_q(Entry._meta.db_table)} IN ACCESS SHARE MODE")
+                # ONLY: the DETACH locks the parent table; its months need not be.
+                cursor.execute(f"LOCK TABLE ONLY {_q(Entry._meta.db_table)} IN ACCESS SHARE MODE")
         yield
 
 
