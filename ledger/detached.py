@@ -33,14 +33,23 @@ starts instead from what survives a detach:
 Reads of the entries themselves in a detached month (journal exports, a
 statement's lines, aging at a day inside one) raise EntriesDetachedError
 rather than answer with what is left.
+
+Each of these reads asks where the attached entries start (first_attached_day,
+require_attached, statement_archived, check_ledger's `{first_attached}`) and
+reads the entries in one `attached_months_held(alias)` block, on the alias it
+reads from: ledger_entry is locked there in ACCESS SHARE mode before the
+first read, so no month is detached between the ask and the read (each is a
+statement of its own, with its own snapshot, under READ COMMITTED).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.models import Q, Subquery
 
 from lib.errors import DomainError
@@ -54,6 +63,7 @@ from .models import (
     DetachedDigest,
     DetachedMonth,
     DetachedTotal,
+    Entry,
     Journal,
     JournalKind,
     PeriodEvent,
@@ -97,6 +107,29 @@ def first_attached_day() -> date | None:
     was ever detached, all are)."""
     last = DetachedMonth.objects.order_by("-month").values_list("next_month", flat=True).first()
     return last
+
+
+@contextmanager
+def attached_months_held(alias: str) -> Iterator[None]:
+    """A transaction on `alias` in which no month is detached: what
+    `first_attached_day()` says inside it stays true until it ends.
+
+    Under READ COMMITTED each statement sees the commits made before it, so a
+    reader that asks first_attached_day() and then adds up the entries from
+    it in a later statement could add them up after a detach committed in
+    between, and miss the month (a silently wrong balance). Inside this block
+    ledger_entry is locked IN ACCESS SHARE MODE (before anything is read; a
+    hot-standby replica allows it too), which conflicts only with the ACCESS
+    EXCLUSIVE lock of a detach (refunds.partitions._detach): a detach under
+    way is waited for, and none starts (its lock_timeout runs out: "busy")
+    until the block's transaction ends. Other databases: just the transaction.
+    """
+    with transaction.atomic(using=alias):
+        if connections[alias].vendor == "postgresql":
+            with connections[alias].cursor() as cursor:
+                # ONLY: the DETACH locks the parent table; its months need not be.
+                cursor.execute(f"LOCK TABLE ONLY {_q(Entry._meta.db_table)} IN ACCESS SHARE MODE")
+        yield
 
 
 def require_attached(day: date, what: str) -> None:

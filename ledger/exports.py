@@ -39,13 +39,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db import router
 from django.db.models import Prefetch, Q
 
 from lib.csvfile import safe_cell
 from lib.money import ZERO, allocate, format_amount
 from refunds.models import Channel, PlatformShareTo, RefundLineKind, ShippingEarner
 
-from .detached import EntriesDetachedError, require_attached
+from .detached import EntriesDetachedError, attached_months_held, require_attached
 from .models import (
     Account,
     AccountRole,
@@ -433,21 +434,24 @@ def xero_invoice_rows(
 # ---------------------------------------------------------------- journals
 
 
-def _entries(date_from: date, date_to: date):
-    require_attached(date_from, f"The journal export from {date_from:%Y-%m-%d}")
-    entries = (
-        Entry.objects.filter(JOURNAL_OF_ITS_DATE, date__gte=date_from, date__lte=date_to)
-        .select_related(
-            "journal",
-            "journal__case",
-            "journal__order",
-            "journal__posted_by",
-            "account",
-            "account__vendor",
+def _entries(date_from: date, date_to: date) -> Iterator[Entry]:
+    # Checked and read with no month detached in between (ledger.detached),
+    # streamed from a cursor of the block's transaction.
+    with attached_months_held(router.db_for_read(Entry)):
+        require_attached(date_from, f"The journal export from {date_from:%Y-%m-%d}")
+        entries = (
+            Entry.objects.filter(JOURNAL_OF_ITS_DATE, date__gte=date_from, date__lte=date_to)
+            .select_related(
+                "journal",
+                "journal__case",
+                "journal__order",
+                "journal__posted_by",
+                "account",
+                "account__vendor",
+            )
+            .order_by("date", "journal_id", "id")
         )
-        .order_by("date", "journal_id", "id")
-    )
-    return entries.iterator(chunk_size=CHUNK_SIZE)
+        yield from entries.iterator(chunk_size=CHUNK_SIZE)
 
 
 def journal_rows(date_from: date, date_to: date) -> Iterator[list[str]]:
@@ -497,7 +501,7 @@ def quickbooks_rows(
             format_amount(entry.debit, currency) if entry.debit else "",
             format_amount(entry.credit, currency) if entry.credit else "",
             safe_text(memo),
-            safe_text(account.vendor.name) if account.vendor_id else "",
+            safe_text(account.vendor.name) if account.vendor is not None else "",
             currency,
         ]
 
@@ -543,6 +547,8 @@ def export_lines(format_name: str, date_from: date, date_to: date) -> Iterator[s
     if date_from > date_to:
         raise ValueError("The range starts after it ends.")
     if format_name in ENTRY_FORMATS:
+        # Refused now, before the response starts; the read checks again, with
+        # no detach in between (_entries).
         try:
             require_attached(date_from, f"The {format_name} export from {date_from:%Y-%m-%d}")
         except EntriesDetachedError as error:

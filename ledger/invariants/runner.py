@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 
+from ..detached import attached_months_held
 from . import books, counters, documents, sources
 from .sql import DEFAULT_LIMIT, Finding
 
@@ -63,8 +64,11 @@ CHECKS: tuple[Check, ...] = tuple(
 
 def run_checks(limit: int = DEFAULT_LIMIT) -> list[tuple[Check, list[Finding] | None]]:
     """Every check with its findings, in a fixed order; None for a check this
-    database cannot run (see Check.skipped_here)."""
-    return [(check, None if check.skipped_here() else check.run(limit)) for check in CHECKS]
+    database cannot run (see Check.skipped_here). In one transaction in which
+    no month is detached (ledger.detached.attached_months_held): every check
+    sees the same detached months, and the entries after them."""
+    with attached_months_held(DEFAULT_DB_ALIAS):
+        return [(check, None if check.skipped_here() else check.run(limit)) for check in CHECKS]
 
 
 def check_invariants(limit: int = DEFAULT_LIMIT) -> list[Finding]:

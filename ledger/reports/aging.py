@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db import router
 from django.db.models import Sum
 
 from lib.money import ZERO, quantize
 
 from ..detached import (
     EntriesDetachedError,
+    attached_months_held,
     carried_debits,
     first_attached_day,
     is_detached_month_end,
@@ -85,7 +87,8 @@ class OpenDebit:
 
 
 def open_debits(account_id: int, currency: str, balance: Decimal, at: date) -> list[OpenDebit]:
-    """The debits of the account up to `at` that make up its debit `balance`, newest first."""
+    """The debits of the account up to `at` that make up its debit `balance`,
+    newest first. Read inside `attached_months_held` (ledger.detached)."""
     found: list[OpenDebit] = []
     left = balance
     first = first_attached_day()
@@ -126,44 +129,47 @@ def _take(debits: list[tuple[date, Decimal]], left: Decimal) -> list[OpenDebit]:
 
 
 def _aging(*, roles: list[str], at: date, convert: bool, party: str, title: str) -> Report:
-    balances = (
-        AccountDay.objects.filter(account__role__in=roles, date__lte=at)
-        .values(
-            "account_id",
-            "account__code",
-            "account__role",
-            "account__vendor__code",
-            "account__payment_method",
-            "currency",
+    # The attached debits and the carried ones below them are read with no
+    # detach in between (ledger.detached.attached_months_held).
+    with attached_months_held(router.db_for_read(Entry)):
+        balances = (
+            AccountDay.objects.filter(account__role__in=roles, date__lte=at)
+            .values(
+                "account_id",
+                "account__code",
+                "account__role",
+                "account__vendor__code",
+                "account__payment_method",
+                "currency",
+            )
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
         )
-        .annotate(debit=Sum("debit"), credit=Sum("credit"))
-        .order_by()
-    )
-    rates = RateTable(at) if convert else None
-    rows = []
-    for b in balances:
-        currency = b["currency"]
-        balance = quantize(b["debit"] - b["credit"], currency)
-        if balance <= ZERO:
-            continue  # a credit balance is owed by the platform, not to it
-        row: dict[str, object] = {
-            "party": b["account__vendor__code"] or b["account__payment_method"],
-            "source": SOURCE_TITLES[b["account__role"]],
-            "account": b["account__code"],
-            "currency": currency,
-            **{key: ZERO for key, _, _ in BUCKETS},
-            OVER[0]: ZERO,
-            "total": balance,
-        }
-        for debit in open_debits(b["account_id"], currency, balance, at):
-            key = bucket_of((at - debit.arose).days)
-            row[key] = row[key] + debit.amount  # type: ignore[operator]
-        if rates is not None:
-            for key in [*(k for k, _, _ in BUCKETS), OVER[0], "total"]:
-                amount = row[key]
-                assert isinstance(amount, Decimal)
-                row[f"reporting_{key}"] = rates.convert(amount, currency)
-        rows.append(row)
+        rates = RateTable(at) if convert else None
+        rows = []
+        for b in balances:
+            currency = b["currency"]
+            balance = quantize(b["debit"] - b["credit"], currency)
+            if balance <= ZERO:
+                continue  # a credit balance is owed by the platform, not to it
+            row: dict[str, object] = {
+                "party": b["account__vendor__code"] or b["account__payment_method"],
+                "source": SOURCE_TITLES[b["account__role"]],
+                "account": b["account__code"],
+                "currency": currency,
+                **{key: ZERO for key, _, _ in BUCKETS},
+                OVER[0]: ZERO,
+                "total": balance,
+            }
+            for debit in open_debits(b["account_id"], currency, balance, at):
+                key = bucket_of((at - debit.arose).days)
+                row[key] = row[key] + debit.amount  # type: ignore[operator]
+            if rates is not None:
+                for key in [*(k for k, _, _ in BUCKETS), OVER[0], "total"]:
+                    amount = row[key]
+                    assert isinstance(amount, Decimal)
+                    row[f"reporting_{key}"] = rates.convert(amount, currency)
+            rows.append(row)
     rows.sort(key=lambda r: (str(r["party"]), str(r["source"]), str(r["currency"])))
     return Report(
         title=f"{title} at {at:%Y-%m-%d}",

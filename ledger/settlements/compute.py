@@ -60,7 +60,12 @@ from lib.money import AMOUNT_DIGITS, AMOUNT_PLACES, ZERO
 from lib.planning import key_lookups
 from vendors.models import PayoutFrequency
 
-from ..detached import EntriesDetachedError, first_attached_day, statement_archived
+from ..detached import (
+    EntriesDetachedError,
+    attached_months_held,
+    first_attached_day,
+    statement_archived,
+)
 from ..models import (
     COMMISSION_KINDS,
     AccountBalance,
@@ -236,7 +241,11 @@ def _targets(vendor_ids: Iterable[int] | None) -> list[Target]:
 
 def generate_for(target: Target, today: date, cutoff: datetime) -> list[SettlementStatement]:
     """The due statements of one vendor in one currency (see the module doc)."""
-    with transaction.atomic():
+    alias = router.db_for_read(Entry)
+    # No month is detached while we read (ledger.detached.attached_months_held):
+    # the detached part of the opening and the entries after it are of the
+    # same months.
+    with transaction.atomic(), attached_months_held(alias):
         # Locking the balance row serialises generators of this account and
         # currency, and holds back postings to it until we are done: each
         # query below sees the same entries, and the balance that sums them.
@@ -255,64 +264,67 @@ def generate_for(target: Target, today: date, cutoff: datetime) -> list[Settleme
             .order_by("-period_end")
             .first()
         )
-        entries = Entry.objects.filter(
-            JOURNAL_OF_ITS_DATE, account_id=target.account_id, currency=target.currency
-        )
-        known = Q(journal__created_at__lte=cutoff)
-        detached = _detached_part(target, previous, cutoff)
-        if previous is not None:
-            start = previous.period_end + timedelta(days=1)
-        else:
-            first = entries.filter(known).aggregate(first=Min("date"))["first"]
-            if first is None:
-                return []
-            start = period_containing(first, target.frequency).start
-        periods = due_periods(start, today, target.frequency)
-        if not periods:
-            return []
-        end = periods[-1].end
-        in_range = known & Q(date__gte=start, date__lte=end)
-        before = known & Q(date__lt=start)
-        # Dated before the new periods but posted after the last statement was cut.
-        late = before & Q(journal__created_at__gt=previous.cutoff) if previous else None
-
-        totals = entries.values("journal__kind").annotate(
-            before=_sum(_owed(), filter=before if late is None else before & ~late),
-            later=_sum(_owed(), filter=~known | Q(date__gt=end)),
-            **(
-                {"late": _sum(_owed(), filter=late), "late_count": Count("id", filter=late)}
-                if late is not None
-                else {}
-            ),
-        )
-        # The entries of detached months (all before `start`, and known to the
-        # previous statement: ledger.detached) from their daily totals.
-        opening = detached
-        carried_in = Movements()
-        later = ZERO
-        for row in totals.order_by():
-            opening += row["before"]
-            later += row["later"]
-            if late is not None:
-                carried_in.add(row["journal__kind"], row["late"], row["late_count"])
-        if previous is not None and opening != previous.closing:
-            # An entry stamped before the last statement's cutoff but committed
-            # after that statement was made: it is in no statement. Refuse rather
-            # than fold it silently into this opening balance.
-            raise StatementMismatch(
-                f"vendor {target.vendor_id} {target.currency}: the ledger owed {opening} "
-                f"before {start} but the statement ending {previous.period_end} closed at "
-                f"{previous.closing}: an entry posted by its cutoff ({previous.cutoff}) "
-                f"committed after it was made (a posting that took longer than "
-                f"{CUTOFF_MARGIN}, or a clock running behind)"
+        # The entries of one account are read by key, as its statement's
+        # lines are (lib.planning): the ledger around them may be large.
+        with key_lookups(alias):
+            entries = Entry.objects.filter(
+                JOURNAL_OF_ITS_DATE, account_id=target.account_id, currency=target.currency
             )
-        days = (
-            entries.filter(in_range)
-            .values("date", "journal__kind")
-            .annotate(owed=_sum(_owed()), count=Count("id"))
-            .order_by("date")
-        )
-        by_period = _by_period(periods, days, carried_in)
+            known = Q(journal__created_at__lte=cutoff)
+            detached = _detached_part(target, previous, cutoff)
+            if previous is not None:
+                start = previous.period_end + timedelta(days=1)
+            else:
+                first = entries.filter(known).aggregate(first=Min("date"))["first"]
+                if first is None:
+                    return []
+                start = period_containing(first, target.frequency).start
+            periods = due_periods(start, today, target.frequency)
+            if not periods:
+                return []
+            end = periods[-1].end
+            in_range = known & Q(date__gte=start, date__lte=end)
+            before = known & Q(date__lt=start)
+            # Dated before the new periods but posted after the last statement was cut.
+            late = before & Q(journal__created_at__gt=previous.cutoff) if previous else None
+
+            totals = entries.values("journal__kind").annotate(
+                before=_sum(_owed(), filter=before if late is None else before & ~late),
+                later=_sum(_owed(), filter=~known | Q(date__gt=end)),
+                **(
+                    {"late": _sum(_owed(), filter=late), "late_count": Count("id", filter=late)}
+                    if late is not None
+                    else {}
+                ),
+            )
+            # The entries of detached months (all before `start`, and known to the
+            # previous statement: ledger.detached) from their daily totals.
+            opening = detached
+            carried_in = Movements()
+            later = ZERO
+            for row in totals.order_by():
+                opening += row["before"]
+                later += row["later"]
+                if late is not None:
+                    carried_in.add(row["journal__kind"], row["late"], row["late_count"])
+            if previous is not None and opening != previous.closing:
+                # An entry stamped before the last statement's cutoff but committed
+                # after that statement was made: it is in no statement. Refuse rather
+                # than fold it silently into this opening balance.
+                raise StatementMismatch(
+                    f"vendor {target.vendor_id} {target.currency}: the ledger owed {opening} "
+                    f"before {start} but the statement ending {previous.period_end} closed at "
+                    f"{previous.closing}: an entry posted by its cutoff ({previous.cutoff}) "
+                    f"committed after it was made (a posting that took longer than "
+                    f"{CUTOFF_MARGIN}, or a clock running behind)"
+                )
+            days = (
+                entries.filter(in_range)
+                .values("date", "journal__kind")
+                .annotate(owed=_sum(_owed()), count=Count("id"))
+                .order_by("date")
+            )
+            by_period = _by_period(periods, days, carried_in)
 
         created: list[SettlementStatement] = []
         for period, moved in zip(periods, by_period, strict=True):
@@ -455,7 +467,8 @@ LINE_ORDER = ("date", "journal_id", "id")
 def statement_entries(statement: SettlementStatement) -> QuerySet[Entry]:
     """The statement's entries, in statement order (see the module doc), each
     with its `reference`. EntriesDetachedError if some may be in a detached
-    month (ledger.detached.statement_archived)."""
+    month (ledger.detached.statement_archived). Call it and read the rows in
+    one `attached_months_held` block: no month is detached in between."""
     if statement_archived(statement):
         raise EntriesDetachedError(
             f"The lines of the statement {statement.period_start:%Y-%m-%d} to "
@@ -499,11 +512,12 @@ def line_from_row(row: tuple, period_start: date) -> StatementLine:
 def statement_lines(
     statement: SettlementStatement, *, limit: int | None = None, chunk_size: int = 2000
 ) -> Iterator[StatementLine]:
-    rows = statement_entries(statement).values_list(*LINE_FIELDS)
-    if limit is not None:
-        rows = rows[:limit]
-    for row in rows.iterator(chunk_size=chunk_size):
-        yield line_from_row(row, statement.period_start)
+    with attached_months_held(router.db_for_read(Entry)):
+        rows = statement_entries(statement).values_list(*LINE_FIELDS)
+        if limit is not None:
+            rows = rows[:limit]
+        for row in rows.iterator(chunk_size=chunk_size):
+            yield line_from_row(row, statement.period_start)
 
 
 def running_owed() -> Window:
@@ -516,12 +530,13 @@ def statement_page(
 ) -> list[tuple[StatementLine, Decimal]]:
     """`limit` lines from `offset`, each with the balance after it (summed in SQL,
     so a late page costs no more Python than the first)."""
-    query = (
-        statement_entries(statement)
-        .annotate(running=running_owed())
-        .values_list(*LINE_FIELDS, "running")[offset : offset + limit]
-    )
-    with key_lookups(router.db_for_read(Entry)):
+    alias = router.db_for_read(Entry)
+    with attached_months_held(alias), key_lookups(alias):
+        query = (
+            statement_entries(statement)
+            .annotate(running=running_owed())
+            .values_list(*LINE_FIELDS, "running")[offset : offset + limit]
+        )
         rows = list(query)
     return [
         (line_from_row(row[:-1], statement.period_start), statement.opening + row[-1])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from io import BytesIO
 
 from django.db import router
-from django.db.models import CharField, F, Value
+from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Round
 from reportlab.lib.units import mm
@@ -24,6 +24,7 @@ from lib.csvfile import safe_cell
 from lib.money import exponent, quantize
 from lib.planning import key_lookups
 
+from ..detached import attached_months_held
 from ..fonts import markup, needs_markup, pdf_styles
 from ..models import CreditNoteSettings, Entry, InvoiceKind, SettlementStatement
 from ..pdf import a4_document, grid_style, money, totals_style
@@ -74,38 +75,22 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     currency = statement.currency
     places = exponent(currency)
     start = statement.period_start.isoformat()
-    rows = (
-        statement_entries(statement)
-        .annotate(
-            day=Cast("date", CharField()),
-            amount=as_text(F("credit") - F("debit"), places),
-            balance=as_text(running_owed() + Value(statement.opening), places),
-        )
-        .values_list(
-            "day",
-            "journal__kind",
-            "reference",
-            "journal__case__case_id",
-            "journal__order__number",
-            "journal__payout__reference",
-            "journal__memo",
-            "amount",
-            "balance",
-        )
-    )
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     opening = str(quantize(statement.opening, currency))
     writer.writerow(_balance_row(start, "Opening balance", opening, currency))
     batch: list[tuple[str, ...]] = []
-    # In a transaction (key_lookups opens one, and plans the read as lookups by
-    # key: lib.planning), the cursor streams rows as they are made, instead of
-    # the whole result being stored first (a cursor WITH HOLD in autocommit).
-    # On the connection the rows are read from: the replica inside
-    # lib.replica.reading_from_replica(), else "default".
+    # In a transaction (attached_months_held opens one: no month is detached
+    # between the statement's check in statement_entries and its rows), the
+    # cursor streams rows as they are made, instead of the whole result being
+    # stored first (a cursor WITH HOLD in autocommit); key_lookups plans the
+    # read as lookups by key (lib.planning). On the connection the rows are
+    # read from: the replica inside lib.replica.reading_from_replica(), else
+    # "default".
     alias = router.db_for_read(Entry)
-    with key_lookups(alias):
+    with attached_months_held(alias), key_lookups(alias):
+        rows = _csv_rows(statement, places)
         for day, kind, reference, case_id, order, payout, memo, amount, balance in rows.iterator(
             chunk_size=CHUNK_SIZE
         ):
@@ -136,6 +121,29 @@ def statement_csv(statement: SettlementStatement) -> Iterator[str]:
     end = statement.period_end.isoformat()
     writer.writerow(_balance_row(end, "Closing balance", closing, currency))
     yield buffer.getvalue()
+
+
+def _csv_rows(statement: SettlementStatement, places: int) -> QuerySet[Entry, tuple]:
+    """The statement's lines as the CSV's cells, formatted by the database."""
+    return (
+        statement_entries(statement)
+        .annotate(
+            day=Cast("date", CharField()),
+            amount=as_text(F("credit") - F("debit"), places),
+            balance=as_text(running_owed() + Value(statement.opening), places),
+        )
+        .values_list(
+            "day",
+            "journal__kind",
+            "reference",
+            "journal__case__case_id",
+            "journal__order__number",
+            "journal__payout__reference",
+            "journal__memo",
+            "amount",
+            "balance",
+        )
+    )
 
 
 # A spreadsheet must not run a name or memo.
@@ -259,8 +267,9 @@ def _pdf_lines(statement: SettlementStatement) -> Iterator[list[str | Paragraph]
     # left) becomes a Paragraph.
     currency = statement.currency
     balance = statement.opening
-    rows = statement_entries(statement).values_list(*LINE_FIELDS)[:PDF_MAX_LINES]
-    with key_lookups(router.db_for_read(Entry)):
+    alias = router.db_for_read(Entry)
+    with attached_months_held(alias), key_lookups(alias):
+        rows = statement_entries(statement).values_list(*LINE_FIELDS)[:PDF_MAX_LINES]
         lines = [line_from_row(row, statement.period_start) for row in rows]
     for line in lines:
         balance += line.amount

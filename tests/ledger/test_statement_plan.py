@@ -24,7 +24,7 @@ from django.utils import timezone
 from ledger.chart import Chart
 from ledger.models import Account, JournalKind, SettlementStatement
 from ledger.posting import JournalDraft, post_journals
-from ledger.settlements.compute import statement_page
+from ledger.settlements.compute import generate_due_statements, statement_page
 from ledger.settlements.exports import statement_csv
 from lib.planning import SLICE_SETTINGS, key_lookups
 from tests.factories import BY_TESTS
@@ -138,6 +138,49 @@ def test_the_statement_page_reads_in_the_block(scenario):  # noqa: F811
         lines = statement_page(week_1, 0, 10)
     assert [balance for _, balance in lines] == [D("36.00"), D("18.00"), D("0.00")]
     sqls = [q["sql"] for q in queries]
-    read = next(i for i, sql in enumerate(sqls) if "ledger_entry" in sql)
+    # (The first after ledger_entry's lock: ledger.detached.attached_months_held.)
+    read = next(
+        i for i, sql in enumerate(sqls) if "ledger_entry" in sql and not sql.startswith("LOCK")
+    )
     assert any("set_config" in sql for sql in sqls[:read])
     assert any("set_config" in sql for sql in sqls[read + 1 :])
+
+
+def test_generation_reads_the_entries_in_the_block(scenario):  # noqa: F811
+    with CaptureQueriesContext(connection) as queries:
+        made = generate(date(2026, 3, 23))
+    assert made
+    sqls = [q["sql"] for q in queries]
+    reads = [
+        i for i, sql in enumerate(sqls) if "ledger_entry" in sql and not sql.startswith("LOCK")
+    ]
+    settings = [i for i, sql in enumerate(sqls) if "set_config" in sql]
+    # Every read of the entries is between the settings and their putting back.
+    assert len(reads) >= 2 and settings, sqls
+    assert settings[0] < reads[0] and reads[-1] < settings[-1], sqls
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_generation_adds_up_a_busy_month_by_key(acme):
+    busy_vendor_statement(acme)
+    acme.payout_frequency = "monthly"
+    acme.save()
+    with CaptureQueriesContext(connection) as queries:
+        (made,) = generate_due_statements(date(2026, 4, 1), cutoff=timezone.now()).statements
+    assert made.entry_count == 3000 and made.closing == D("27000.00")
+    sqls = [q["sql"] for q in queries]
+    at = [i for i, sql in enumerate(sqls) if "ledger_entry" in sql and not sql.startswith("LOCK")]
+    reads = [sqls[i] for i in at]
+    assert len(reads) == 3, reads  # its first day, the totals before it, the month by day
+    # Read inside key_lookups (set before, put back after).
+    settings = [i for i, sql in enumerate(sqls) if "set_config" in sql]
+    assert settings and settings[0] < at[0] and at[-1] < settings[-1], sqls
+    for sql in reads:
+        with transaction.atomic():
+            unhinted = plan_of(sql)
+            with key_lookups("default"):
+                planned = plan_of(sql)
+        # Each entry's journal is looked up by its key, not the journals hashed.
+        assert "Hash Join" in unhinted, unhinted
+        assert "Hash Join" not in planned and "Merge Join" not in planned, planned
+        assert re.search(r"Index Scan using ledger_journal\w*_pkey", planned), planned

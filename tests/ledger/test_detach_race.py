@@ -1,0 +1,221 @@
+"""No month is detached between a read asking where the attached entries start
+and its read of them (ledger.detached.attached_months_held).
+
+Under READ COMMITTED each statement sees what committed before it: without
+the block a report could ask first_attached_day() (nothing detached), a detach
+could commit, and the report's sum of the entries would then miss the month.
+Inside the block ledger_entry is locked in ACCESS SHARE mode, which only a
+detach's ACCESS EXCLUSIVE lock conflicts with: a detach waits for the reader
+(and gives up after its lock_timeout, "busy"), and a reader waits for a detach
+under way, then sees the month detached.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from ledger import detached
+from ledger.detached import attached_months_held, first_attached_day
+from ledger.exports import journal_rows
+from ledger.invariants import runner
+from ledger.models import Entry, SettlementStatement
+from ledger.reports.aging import customer_aging
+from ledger.settlements.compute import statement_lines, statement_page
+from ledger.settlements.exports import statement_csv
+from refunds.partitions import detach
+from tests.ledger.test_detach_entries import (  # noqa: F401 (months_2024: a fixture)
+    ENTRIES,
+    FEB,
+    JAN,
+    JAN_END,
+    close,
+    generate,
+    moment,
+    months_2024,
+    sell,
+)
+
+pytestmark = [pytest.mark.postgres]
+
+WAIT = 30  # seconds: at most, for another thread (a failing test, not a slow one)
+
+
+@pytest.fixture
+def january_detachable(months_2024, acme, alice):  # noqa: F811
+    """ACME (monthly) sold in January, has its January statement, and January
+    is closed: January may be detached (February may not: it is open)."""
+    acme.payout_frequency = "monthly"
+    acme.save()
+    sell(acme, date(2024, 1, 9), mugs=2)
+    sell(acme, date(2024, 1, 20))
+    generate(FEB)
+    close(JAN, alice, date(2024, 2, 6))
+    sell(acme, date(2024, 2, 9))
+    return acme
+
+
+def in_thread(target: Callable[[], Any]) -> threading.Thread:
+    """`target` on a connection of its own, closed after."""
+
+    def run() -> None:
+        try:
+            target()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def waiting_for_entries_lock() -> bool:
+    """Whether some session waits for a lock on ledger_entry."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted "
+            "AND relation = to_regclass(%s))",
+            [ENTRIES],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def entries_locked_here() -> bool:
+    """Whether this session holds ledger_entry's ACCESS SHARE lock."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND granted "
+            "AND mode = 'AccessShareLock' AND relation = to_regclass(%s))",
+            [ENTRIES],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_detach_waits_for_a_reader_inside_the_block(january_detachable, monkeypatch):
+    monkeypatch.setattr("refunds.partitions.LOCK_TIMEOUT", "500ms")
+    january_entries = Entry.objects.filter(date__lt=FEB).count()
+    assert january_entries
+    asked, go_on = threading.Event(), threading.Event()
+    seen: dict[str, Any] = {}
+
+    def reader() -> None:
+        with attached_months_held("default"):
+            seen["first"] = first_attached_day()
+            asked.set()
+            go_on.wait(WAIT)
+            seen["january entries"] = Entry.objects.filter(date__lt=FEB).count()
+
+    thread = in_thread(reader)
+    try:
+        assert asked.wait(WAIT)
+        verdicts = {v.month.start: v for v in detach(1, tables=[ENTRIES])}
+    finally:
+        go_on.set()
+        thread.join(WAIT)
+    # The reader held the detach off: its entries are those it was told of.
+    assert "not locked within 500ms (busy)" in verdicts[JAN].reason, verdicts[JAN].reason
+    assert seen == {"first": None, "january entries": january_entries}
+    assert first_attached_day() is None
+    # Once the reader is done the month goes.
+    verdicts = {v.month.start: v for v in detach(1, tables=[ENTRIES])}
+    assert verdicts[JAN].reason == ""
+    assert first_attached_day() == FEB
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reader_waits_for_a_detach_under_way_and_sees_it(january_detachable, monkeypatch):
+    locked, go_on = threading.Event(), threading.Event()
+    record = detached._record
+
+    def record_then_hold(*args: Any, **kwargs: Any) -> None:
+        # Inside the detach's transaction, with ledger_entry locked.
+        record(*args, **kwargs)
+        locked.set()
+        go_on.wait(WAIT)
+
+    monkeypatch.setattr("ledger.detached._record", record_then_hold)
+    verdicts: dict[date, Any] = {}
+    seen: dict[str, Any] = {}
+
+    def detaching() -> None:
+        verdicts.update({v.month.start: v for v in detach(1, tables=[ENTRIES])})
+
+    def reader() -> None:
+        with attached_months_held("default"):
+            seen["first"] = first_attached_day()
+            seen["january entries"] = Entry.objects.filter(date__lt=FEB).count()
+
+    detacher = in_thread(detaching)
+    readers = []
+    try:
+        assert locked.wait(WAIT)
+        readers.append(in_thread(reader))
+        deadline = time.monotonic() + 10
+        while not waiting_for_entries_lock() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waited = waiting_for_entries_lock()
+        answered_early = dict(seen)
+    finally:
+        go_on.set()
+        detacher.join(WAIT)
+        for thread in readers:
+            thread.join(WAIT)
+    assert waited and answered_early == {}, answered_early
+    assert verdicts[JAN].reason == ""
+    assert seen == {"first": FEB, "january entries": 0}
+
+
+def spying(function: Callable[..., Any], held: list[bool]) -> Callable[..., Any]:
+    """`function`, noting each time it is called whether ledger_entry is locked."""
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        held.append(entries_locked_here())
+        return function(*args, **kwargs)
+
+    return spy
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_every_reader_asks_where_the_attached_entries_start_inside_the_block(
+    january_detachable, monkeypatch
+):
+    held: dict[str, list[bool]] = {}
+
+    def spy(name: str, target: str, function: Callable[..., Any]) -> None:
+        held[name] = []
+        monkeypatch.setattr(target, spying(function, held[name]))
+
+    spy("aging", "ledger.reports.aging.first_attached_day", first_attached_day)
+    spy("generation", "ledger.settlements.compute.first_attached_day", first_attached_day)
+    spy(
+        "statement lines",
+        "ledger.settlements.compute.statement_archived",
+        detached.statement_archived,
+    )
+    spy("journal export", "ledger.exports.require_attached", detached.require_attached)
+    # check_ledger reads where they start in each check's SQL ({first_attached}).
+    held["check_ledger"] = []
+    check = runner.CHECKS[0]
+    monkeypatch.setattr(
+        "ledger.invariants.runner.CHECKS",
+        (runner.Check(check.name, check.description, spying(check.run, held["check_ledger"])),),
+    )
+
+    assert customer_aging(at=JAN_END, convert=False).rows
+    assert generate(date(2024, 3, 1))
+    statement = SettlementStatement.objects.get(period_start=JAN)
+    assert statement_page(statement, 0, 10)
+    assert list(statement_lines(statement))
+    assert "".join(statement_csv(statement))
+    assert len(list(journal_rows(FEB, date(2024, 2, 29)))) > 1
+    assert runner.check_invariants() == []
+
+    assert held["statement lines"] == [True, True, True]
+    assert all(held.values()) and all(all(calls) for calls in held.values()), held
