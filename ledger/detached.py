@@ -356,6 +356,21 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
         [start, [str(kind) for kind in CASE_KINDS]],
     )
     _record_carried_debits(month, cursor)
+    unlink_detached(month.name, cursor)
+
+
+def unlink_detached(table: str, cursor: Any) -> None:
+    """Drop the foreign keys of the detached table `table` into ledger_journal:
+    an archived month keeps no key into the journals, which would keep their
+    month attached for ever (PostgreSQL refuses to detach rows still
+    referenced; ledger.detached_journals)."""
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = to_regclass(%s) AND confrelid = to_regclass(%s)",
+        [table, Journal._meta.db_table],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {_q(table)} DROP CONSTRAINT {_q(name)}")
 
 
 def _record_carried_debits(month: Any, cursor: Any) -> None:
