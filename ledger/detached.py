@@ -31,8 +31,14 @@ starts instead from what survives a detach:
   from the detached table itself.
 
 Reads of the entries themselves in a detached month (journal exports, a
-statement's lines, aging at a day inside one) raise EntriesDetachedError
-rather than answer with what is left.
+statement's lines, aging at a day inside one, reversing one of its journals)
+raise EntriesDetachedError rather than answer with what is left.
+
+The month's journals stay in ledger_journal until their own detach, after
+this one (ledger.detached_journals, which records what check_ledger needs of
+them then). So that they can go, the detached entries table drops its own
+foreign keys into ledger_journal in this detach's transaction
+(`unlink_detached`): an archive points nowhere.
 """
 
 from __future__ import annotations

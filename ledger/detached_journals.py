@@ -32,9 +32,11 @@ point at. Detached journals months need not be a run from the first month: a
 reversal keeps the month it points into while it is attached, so a later
 month may go first (the checks read records per month, not from a day on).
 
-A journal of a detached month is not there to read: `journal_archived` says
-whether a date falls in one (the API's journal detail answers 410
-journal_archived, reverse_journal refuses with JournalArchivedError).
+A journal of a detached month is not there to read: `archived_journal_date`
+says whether a journal id was one (the API's journal detail then answers 410
+journal_archived rather than 404). A journal whose entries were detached
+(ledger.detached) still reads, with `entries_archived` in the API and a note
+in the admin; reverse_journal refuses it (EntriesDetachedError).
 """
 
 from __future__ import annotations
@@ -44,13 +46,12 @@ from typing import Any
 
 from django.db import connection
 
-from lib.errors import DomainError
-
 from .detached import unlink_detached
 from .models import (
     DetachedCaseJournals,
     DetachedJournalMonth,
     DetachedSource,
+    JournalKey,
     JournalKind,
     Payout,
     PeriodEvent,
@@ -63,21 +64,24 @@ JOURNAL_ARCHIVED_NOTE = (
 )
 
 
-class JournalArchivedError(DomainError):
-    """A read or a posting needs a journal (or its entries) of a detached month."""
-
-    def __init__(self, what: str, day: date) -> None:
-        super().__init__(
-            "journal",
-            f"{what}: its month {day:%Y-%m} was detached from the ledger (archived): "
-            "attach it again to use it.",
-            code="journal_archived",
-        )
-
-
 def journal_archived(day: date) -> bool:
     """Whether journals dated `day` were detached from ledger_journal."""
     return DetachedJournalMonth.objects.filter(month=day.replace(day=1)).exists()
+
+
+def archived_journal_date(journal_id: object) -> date | None:
+    """The date of journal `journal_id` if its month was detached (its posting
+    key stays in JournalKey), else None. Only asked once a lookup missed and
+    some journals month was detached: the keys are read by journal_id, which
+    no index serves (a scan of the keys, on that miss only)."""
+    try:
+        pk = int(str(journal_id))
+    except ValueError:
+        return None
+    if not DetachedJournalMonth.objects.exists():
+        return None
+    day = JournalKey.objects.filter(journal_id=pk).values_list("date", flat=True).first()
+    return day if day is not None and journal_archived(day) else None
 
 
 def _q(name: str) -> str:

@@ -27,7 +27,9 @@ partition yet. From then on:
   invoices: every foreign key to refunds_caseevent, found in the catalog);
   outbox: a message left (not drained, or parked as failed); entries: a
   month that is not a closed accounting period, or that a read still needs
-  (ledger.partitions, ledger.detached). The
+  (ledger.partitions, ledger.detached); journals: a month whose entries month
+  is still attached (or unrecorded), that a row points at, or that
+  check_ledger does not agree on yet (ledger.detached_journals). The
   rules run first without locking the table, then again right after the
   DETACH, under its lock, in the same transaction (a reference arriving in
   between also makes PostgreSQL refuse the DETACH: it checks the foreign

@@ -13,8 +13,10 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 
 from ledger.closing import close_period
+from ledger.detached import EntriesDetachedError
 from ledger.invariants import check_invariants
 from ledger.models import (
     Account,
@@ -38,7 +40,8 @@ from refunds.partitions import (
     partition_key,
     partitioned_tables,
 )
-from tests.factories import BY_TESTS
+from tests.api.conftest import client_for
+from tests.factories import BY_TESTS, StaffFactory
 from tests.threads import hold_then_race
 
 pytestmark = [pytest.mark.postgres]
@@ -440,3 +443,37 @@ def test_a_journals_month_stays_while_check_ledger_disagrees(accounts, alice):
     assert verdicts[OLD_MONTH.name].reason.startswith(
         "check_ledger finds [sales_posted] order (no order)"
     ), verdicts[OLD_MONTH.name].reason
+
+
+@pytest.mark.django_db
+def test_reads_of_a_detached_month_say_it_is_archived(accounts, alice, staff):
+    journal = closed_march(accounts, alice)
+    detach_entries_month()
+    api = client_for(StaffFactory(username="fiona"))
+    # Its entries detached: the journal still reads, saying so; it cannot be
+    # reversed (there is nothing left to mirror).
+    body = api.get(f"/api/v1/journals/{journal.pk}/").json()
+    assert (body["entries"], body["entries_archived"]) == ([], True)
+    listed = api.get("/api/v1/journals/").json()["results"]
+    assert {row["id"]: row["entries_archived"] for row in listed}[journal.pk] is True
+    page = staff.get(reverse("admin:ledger_journal_change", args=[journal.pk])).content.decode()
+    assert "Archived: the ledger entries of its month were detached" in page
+    with pytest.raises(EntriesDetachedError, match=f"Reversing journal {journal.pk} needs"):
+        reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    today = post_one(
+        draft(accounts, "today", date.today(), kind=JournalKind.RECLASSIFICATION),
+        posted_by=BY_TESTS,
+    )
+    commit_checks()
+    assert api.get(f"/api/v1/journals/{today.pk}/").json()["entries_archived"] is False
+
+    # Its journals detached too: 410 journal_archived, not 404; the admin says why.
+    assert detach(1, tables=[JOURNALS])[0].detachable
+    answer = api.get(f"/api/v1/journals/{journal.pk}/")
+    assert answer.status_code == 410, answer.content
+    assert answer.json()["code"] == "journal_archived"
+    assert api.get(f"/api/v1/journals/{today.pk + 1000}/").status_code == 404
+    page = staff.get(
+        reverse("admin:ledger_journal_change", args=[journal.pk]), follow=True
+    ).content.decode()
+    assert f"Journal J{journal.pk} is archived: its month 2024-03 was detached" in page
