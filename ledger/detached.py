@@ -31,8 +31,8 @@ starts instead from what survives a detach:
   from the detached table itself.
 
 Reads of the entries themselves in a detached month (journal exports, a
-statement's lines, aging at a day inside one) raise EntriesDetachedError
-rather than answer with what is left.
+statement's lines, aging at a day inside one, reversing one of its journals)
+raise EntriesDetachedError rather than answer with what is left.
 
 Each of these reads asks where the attached entries start (first_attached_day,
 require_attached, statement_archived, check_ledger's `{first_attached}`) and
@@ -40,6 +40,13 @@ reads the entries in one `attached_months_held(alias)` block, on the alias it
 reads from: ledger_entry is locked there in ACCESS SHARE mode before the
 first read, so no month is detached between the ask and the read (each is a
 statement of its own, with its own snapshot, under READ COMMITTED).
+
+The month's journals stay in ledger_journal until their own detach, after
+this one (ledger.detached_journals, which records what check_ledger needs of
+them then). So that they can go, the detached entries table drops its own
+foreign keys into ledger_journal right after the DETACH, in its transaction
+(`unlink_detached`, settings.PARTITION_AFTER_DETACH): an archive points
+nowhere.
 """
 
 from __future__ import annotations
@@ -191,11 +198,11 @@ _VERIFIED: dict[str, int | None] = {}
 def kept(month: Any, cursor: Any, *, locked: bool) -> str:
     """Why the closed month `month` (refunds.partitions.Month of ledger_entry)
     must stay attached, "" if it may go. Asked again under the detach's lock
-    (locked=True, its partition already detached and readable by its name),
-    it checks the order of months again and, unless the period was reopened
-    since the first ask, only records what the month held (the lock holds
-    every writer of ledger_entry: the checks are not run twice), in the same
-    transaction."""
+    (locked=True: its partition held against writers, right before the
+    DETACH), it checks the order of months again and, unless the period was
+    reopened since the first ask, only records what the month held (nothing
+    can be written into the month: the checks are not run twice), in the
+    same transaction."""
     start, end = month.start, month.end
     earlier = [m.name for m in _attached_months() if m.start < start]
     if earlier:
@@ -389,6 +396,23 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
         [start, [str(kind) for kind in CASE_KINDS]],
     )
     _record_carried_debits(month, cursor)
+
+
+def unlink_detached(month: Any, cursor: Any) -> None:
+    """Drop the foreign keys of the month's table, just detached, into
+    ledger_journal: an archived month keeps no key into the journals, which
+    would keep their month attached for ever (PostgreSQL refuses to detach
+    rows still referenced; ledger.detached_journals). Run right after the
+    DETACH of an entries or journals month, in its transaction
+    (settings.PARTITION_AFTER_DETACH): while attached, the keys are the
+    parent's and cannot be dropped."""
+    cursor.execute(
+        "SELECT conname FROM pg_constraint WHERE contype = 'f' "
+        "AND conrelid = to_regclass(%s) AND confrelid = to_regclass(%s)",
+        [month.name, Journal._meta.db_table],
+    )
+    for (name,) in cursor.fetchall():
+        cursor.execute(f"ALTER TABLE {_q(month.name)} DROP CONSTRAINT {_q(name)}")
 
 
 def _record_carried_debits(month: Any, cursor: Any) -> None:

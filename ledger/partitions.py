@@ -23,11 +23,12 @@ one detached by hand cannot while its table exists.
 
 ledger_journal is partitioned the same way by its own `date` (migration
 0008). A journals month stays while it is not a closed period, while its
-entries month is attached (entries go first), while any row points into it
-(entries, reversals, cash's write-offs and payout reports: every foreign key
-to ledger_journal, from the catalog), and, once its entries month has gone,
-because check_ledger compares that month's records (ledger.detached) with its
-journals: so for now every journals month stays (journals_kept).
+entries month is attached (entries go first) or was detached without its
+record (by hand), while any row points into it (reversals, cash's write-offs
+and payout reports: every foreign key to ledger_journal, from the catalog),
+and until check_ledger's checks that read journals agree; under the detach's
+lock what check_ledger needs of its journals is recorded
+(ledger.detached_journals, journals_kept).
 """
 
 from __future__ import annotations
@@ -82,10 +83,14 @@ def _journal_references(cursor: Any) -> list[tuple[str, list[str], list[str]]]:
 
 
 def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
-    """Why a journals month stays: it is not a closed period (the period row
-    read FOR SHARE under the detach's lock, as for the entries), its entries
-    month is still attached, or a row points at its journals. Under the lock
-    PostgreSQL itself has checked the foreign keys (and refused the DETACH)."""
+    """Why a journals month stays ("" if it may go): it is not a closed period
+    (the period row read FOR SHARE under the detach's lock, as for the
+    entries), its entries month is still attached or was detached without
+    being recorded (by hand), a row points at its journals (under the lock
+    not looked at again: PostgreSQL checks the foreign keys at the DETACH
+    that follows, and refuses it),
+    or ledger.detached_journals.kept says why (check_ledger disagrees; under
+    the lock it records what the month held)."""
     lock = " FOR SHARE" if locked else ""
     cursor.execute(
         f"SELECT status FROM {AccountingPeriod._meta.db_table} WHERE month = %s{lock}",
@@ -97,22 +102,26 @@ def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
     entries = Month("ledger_entry", month.start)
     if month.start in {m.start for m in monthly_partitions(entries.table)}:
         return f"its entries month {entries.name} is attached: entries go first"
-    if DetachedMonth.objects.filter(month=month.start).exists():
+    if not DetachedMonth.objects.filter(month=month.start).exists():
         return (
-            f"check_ledger compares the records of the detached entries month "
-            f"{entries.name} with its journals (ledger.detached): the journals stay"
+            f"its entries month {entries.name} is not recorded as detached (detached by "
+            "hand?): check_ledger would have nothing to compare its journals with; "
+            "attach it back and detach it with `manage.py partitions detach`"
         )
-    if locked:
-        return ""
-    for table, columns, referenced in _journal_references(cursor):
-        on = " AND ".join(f'r."{c}" = j."{t}"' for c, t in zip(columns, referenced, strict=True))
-        dated = [c for c, t in zip(columns, referenced, strict=True) if t == "date"]
-        # The referring date column prunes a partitioned referrer to the month.
-        within = "".join(f' AND r."{c}" >= %s AND r."{c}" < %s' for c in dated)
-        cursor.execute(
-            f'SELECT EXISTS (SELECT 1 FROM {table} r JOIN "{month.name}" j ON {on}{within})',
-            [bound for _ in dated for bound in (month.start, month.end)],
-        )
-        if cursor.fetchone()[0]:
-            return f"rows of {table} still point at its journals"
-    return ""
+    if not locked:
+        for table, columns, referenced in _journal_references(cursor):
+            on = " AND ".join(
+                f'r."{c}" = j."{t}"' for c, t in zip(columns, referenced, strict=True)
+            )
+            dated = [c for c, t in zip(columns, referenced, strict=True) if t == "date"]
+            # The referring date column prunes a partitioned referrer to the month.
+            within = "".join(f' AND r."{c}" >= %s AND r."{c}" < %s' for c in dated)
+            cursor.execute(
+                f'SELECT EXISTS (SELECT 1 FROM {table} r JOIN "{month.name}" j ON {on}{within})',
+                [bound for _ in dated for bound in (month.start, month.end)],
+            )
+            if cursor.fetchone()[0]:
+                return f"rows of {table} still point at its journals"
+    from .detached_journals import kept
+
+    return kept(month, cursor, locked=locked)

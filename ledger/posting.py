@@ -959,7 +959,12 @@ def _beyond(
 def reverse_journal(
     journal: Journal, *, on: date, memo: str = "", posted_by: PostedBy
 ) -> Journal | None:
-    """Post the mirror image of `journal` (the only way to undo one)."""
+    """Post the mirror image of `journal` (the only way to undo one).
+    EntriesDetachedError if its entries' month was detached: there is nothing
+    left to mirror (and its month is closed for good)."""
+    from .detached import require_attached
+
+    require_attached(journal.date, f"Reversing journal {journal.pk}")
     draft = JournalDraft(
         posting_key=f"reversal:{journal.pk}",
         kind=JournalKind.REVERSAL,

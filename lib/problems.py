@@ -92,6 +92,12 @@ PROBLEM_TYPES: dict[str, ProblemType] = {
         "The statement's totals stand, but the ledger entries of its month were detached "
         "(archived): its lines can no longer be downloaded. Ask the platform for them.",
     ),
+    "journal_archived": ProblemType(
+        410,
+        "Journal archived",
+        "The journal's month was detached from the ledger (archived), its entries first: "
+        "it no longer reads here. The books' totals stand. Ask the platform for it.",
+    ),
     "not_acceptable": ProblemType(
         406,
         "Not acceptable",

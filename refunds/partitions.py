@@ -27,14 +27,19 @@ partition yet. From then on:
   invoices: every foreign key to refunds_caseevent, found in the catalog);
   outbox: a message left (not drained, or parked as failed); entries: a
   month that is not a closed accounting period, or that a read still needs
-  (ledger.partitions, ledger.detached). The
+  (ledger.partitions, ledger.detached); journals: a month whose entries month
+  is still attached (or unrecorded), that a row points at, or that
+  check_ledger does not agree on yet (ledger.detached_journals). The
   rules run first without locking the table, then again in the detach's
   transaction with the month's partition locked against writers (SHARE), and
   the DETACH follows in that transaction: the whole table is locked only
   from the DETACH to the commit, not while a rule records what the month
   held (a reference arriving in between makes PostgreSQL refuse the DETACH:
-  it checks the foreign keys then); a refusal, or a lock not had within
-  LOCK_TIMEOUT, keeps the month with the reason. A detached partition stays as a plain table of its
+  it checks the foreign keys then). Right after the DETACH, the table's
+  hook in settings.PARTITION_AFTER_DETACH (if any) runs in the same
+  transaction (the ledger's drops the archive's foreign keys). A refusal, or
+  a lock not had within LOCK_TIMEOUT, keeps the month with the reason. A
+  detached partition stays as a plain table of its
   own name, to be archived or dropped by hand; its rows are no longer in
   the parent.
 
@@ -103,9 +108,20 @@ def partitioned_tables() -> list[str]:
 def rule(table: str) -> Callable[..., str]:
     """`table`'s detach rule: `rule(month, cursor, locked=...)` says why the
     month must stay ("" if it may go). Asked first without a lock
-    (locked=False), then again right after the DETACH, under the table's lock
-    and in the same transaction (locked=True), where "" lets it go."""
+    (locked=False), then again in the detach's transaction with the month's
+    partition locked against writers, right before the DETACH (locked=True),
+    where "" lets it go."""
     found: Callable[..., str] = import_string(settings.PARTITIONED_TABLES[table])
+    return found
+
+
+def after_detach(table: str) -> Callable[[Month, Any], None] | None:
+    """What runs right after `table`'s DETACH, in its transaction:
+    `hook(month, cursor)` (settings.PARTITION_AFTER_DETACH), or None."""
+    path = getattr(settings, "PARTITION_AFTER_DETACH", {}).get(table)
+    if path is None:
+        return None
+    found: Callable[[Month, Any], None] = import_string(path)
     return found
 
 
@@ -247,6 +263,7 @@ def create_ahead(
 
 def _create(month: Month) -> bool:
     """Make the month; False if PostgreSQL refused it over rows of DEFAULT."""
+    outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -289,7 +306,8 @@ def _event_references() -> list[tuple[str, str]]:
 
 def events_kept(month: Month, cursor: Any, *, locked: bool) -> str:
     """An events month stays while a row points at its events. Under the lock
-    PostgreSQL itself has checked the foreign keys (and refused the DETACH)."""
+    nothing is looked at again: PostgreSQL checks the foreign keys at the
+    DETACH that follows (and refuses it)."""
     if locked:
         return ""
     for table, column in _event_references():
@@ -377,6 +395,7 @@ def _detach(month: Month) -> Verdict:
     checks at the DETACH that no foreign key points into the month; its
     refusal, the rule's, or a lock not had in time keeps the month, with the
     reason."""
+    outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
@@ -390,8 +409,15 @@ def _detach(month: Month) -> Verdict:
                 # The whole table is locked only for the DETACH itself: the
                 # deferred checks of what the rule wrote (foreign keys of a
                 # month's records) run now, not at the commit under that lock.
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                # Only in a transaction of its own: SET CONSTRAINTS would
+                # outlive a savepoint, and a caller's later postings need their
+                # checks deferred to their commit.
+                if outermost:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
+                hook = after_detach(month.table)
+                if hook is not None:
+                    hook(month, cursor)
     except _Kept as kept:
         return Verdict(month, str(kept))
     except (IntegrityError, OperationalError) as error:

@@ -428,15 +428,24 @@ PARTITIONED_TABLES = {
     "refunds_caseevent": "refunds.partitions.events_kept",
     "refunds_outboxmessage": "refunds.partitions.outbox_kept",
     "ledger_entry": "ledger.partitions.entries_kept",
-    # After the entries: a journals month goes only once its entries have, and
-    # for now stays even then (check_ledger reads it: ledger.partitions).
+    # After the entries: a journals month goes only once its entries month is
+    # detached and recorded, and check_ledger then reads what its detach
+    # recorded (ledger.partitions, ledger.detached_journals).
     "ledger_journal": "ledger.partitions.journals_kept",
+}
+# What runs right after a month's DETACH, in its transaction: a detached
+# entries or journals table drops its foreign keys into ledger_journal (an
+# archive must not keep a journals month attached for ever).
+PARTITION_AFTER_DETACH = {
+    "ledger_entry": "ledger.detached.unlink_detached",
+    "ledger_journal": "ledger.detached.unlink_detached",
 }
 # The daily task keeps this many months of them made ahead of the current
 # one, and with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and
 # the N-1 before it, detaching (never dropping) the earlier months that
 # nothing needs (entries: closed months nothing reads any more, see
-# ledger.partitions and ledger.detached; journals: none yet); 0 leaves detaching to
+# ledger.partitions and ledger.detached; journals: closed months whose entries
+# went and that nothing points at, ledger.detached_journals); 0 leaves detaching to
 # `manage.py partitions detach`.
 PARTITION_MONTHS_AHEAD = int(env_str("PARTITION_MONTHS_AHEAD", "3"))
 PARTITION_DETACH_AFTER_MONTHS = int(env_str("PARTITION_DETACH_AFTER_MONTHS", "0"))

@@ -8,13 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
 from django.http import (
     HttpRequest,
     HttpResponse,
+    HttpResponseRedirect,
 )
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from lib.admin import ExtraViewsMixin, money_cell
@@ -22,6 +25,8 @@ from lib.history_admin import HistoryAdminMixin
 from lib.money import CURRENCY_CHOICES, display_amount
 from refunds.models import Order, RefundCase
 
+from ..detached import first_attached_day
+from ..detached_journals import archived_journal_date
 from ..models import (
     Account,
     AccountBalance,
@@ -176,11 +181,39 @@ class JournalAdmin(ReadOnlyAdmin):
         "payout",
         "reverses",
         "entry_count",
+        "entries_archived",
         "created_at",
         "posted_by",
         "posted_by_process",
     )
     fields = readonly_fields
+
+    @admin.display(description="entries")
+    def entries_archived(self, obj: Journal) -> str:
+        first = first_attached_day()
+        if first is not None and obj.date < first:
+            return "Archived: the ledger entries of its month were detached; its totals stand."
+        return "Listed below."
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # A journal of a detached month: say so rather than "deleted?".
+        if self.get_object(request, unquote(object_id)) is None:
+            day = archived_journal_date(unquote(object_id))
+            if day is not None:
+                self.message_user(
+                    request,
+                    f"Journal J{object_id} is archived: its month {day:%Y-%m} was detached "
+                    "from the ledger (ledger.detached_journals).",
+                    messages.WARNING,
+                )
+                return HttpResponseRedirect(reverse("admin:ledger_journal_changelist"))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Journal]:
         # The journal's size (its debits) beside it. A subquery per row: with

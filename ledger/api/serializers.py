@@ -43,6 +43,10 @@ class JournalSerializer(serializers.ModelSerializer):
         "posted_by.get_username",
         help_text="Username of the staff member who posted it, if one did.",
     )
+    entries_archived = serializers.SerializerMethodField(
+        help_text="True when the entries of the journal's month were detached (archived): "
+        "`entries` is then empty, its totals stand in the books."
+    )
 
     class Meta:
         model = Journal
@@ -62,7 +66,13 @@ class JournalSerializer(serializers.ModelSerializer):
             "reverses",
             "created_at",
             "entries",
+            "entries_archived",
         ]
+
+    def get_entries_archived(self, journal) -> bool:
+        # The view puts the first attached day in the context (one query per request).
+        first = self.context.get("first_attached_day")
+        return first is not None and journal.date < first
 
 
 class BalanceSerializer(serializers.Serializer):

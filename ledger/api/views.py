@@ -3,14 +3,17 @@ read-only group; vendors read their figures in the portal's statements."""
 
 import re
 from datetime import date
+from typing import Any
 
 import django_filters
 from django.db.models import Q
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -28,6 +31,8 @@ from ..closing import (
     period_rows,
     reopen_period,
 )
+from ..detached import first_attached_day
+from ..detached_journals import JOURNAL_ARCHIVED_NOTE, archived_journal_date
 from ..models import Account, CreditNote, Invoice, InvoiceKind, Journal, JournalKind, TaxCode
 from ..pdf import credit_note_pdf, invoice_pdf
 from ..selectors import invoices_for, trial_balance
@@ -56,10 +61,20 @@ class JournalFilter(django_filters.FilterSet):
         fields = ["case", "order", "kind", "currency"]
 
 
+class JournalArchived(APIException):
+    """410: the journal's month was detached (ledger.detached_journals)."""
+
+    status_code = status.HTTP_410_GONE
+    default_detail = JOURNAL_ARCHIVED_NOTE
+    default_code = "journal_archived"
+
+
 @described(
     list="Posted journals, newest first: each with its balanced entries (debit and "
-    "credit per account). Filter by case, order, kind, currency and date.",
-    retrieve="One journal and its entries.",
+    "credit per account). Filter by case, order, kind, currency and date. Journals of "
+    "detached (archived) months are not listed; a journal whose entries' month was "
+    "detached is, with `entries_archived` true and no entries.",
+    retrieve="One journal and its entries; 410 `journal_archived` once its month was detached.",
 )
 class JournalViewSet(ReadOnlyViewSet):
     serializer_class = JournalSerializer
@@ -69,6 +84,17 @@ class JournalViewSet(ReadOnlyViewSet):
     queryset = Journal.objects.select_related("case", "order", "posted_by").prefetch_related(
         "entries__account"
     )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "first_attached_day": first_attached_day()}
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        try:
+            return super().retrieve(request, *args, **kwargs)
+        except Http404:
+            if archived_journal_date(kwargs.get("pk")) is not None:
+                raise JournalArchived() from None
+            raise
 
 
 @described(

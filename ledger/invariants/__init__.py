@@ -16,7 +16,13 @@ What the checks compare:
   (ledger.detached) count as recorded at their detach: their daily totals, the
   number of their journals and entries, and their sale and payout journals'
   sources are compared with that record (detached_months), and the checks
-  that read entries read the record for those months.
+  that read entries read the record for those months. Journals months
+  detached after them (ledger.detached_journals) count as recorded at their
+  own detach: their number and entry counts, their latest posting (against
+  the period's close), their cases' journal and refund-journal counts, and a
+  digest per kind and currency of their sale and payout journals' sources
+  (count, amounts, sum of ids), which the orders and payouts without an
+  attached journal must add up to, per currency.
 - Sources against the ledger: each order has one sale journal for its captured
   amount; each payout one payout journal; each completed case (completed,
   closed, or disputed after completion) one refund journal whose legs are the

@@ -180,7 +180,9 @@ def detached_months(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     # Per month: its daily totals per account and currency (the entries' sums
     # when it was detached), its journals and their entry counts, and its sale
     # and payout journals' sources (what they captured or paid out) against
-    # the journals' debits.
+    # the journals' debits. Once the month's journals were detached too, they
+    # are counted, and their sources summed, as recorded at that detach
+    # (ledger.detached_journals: checked against the journals then).
     sql = _sql(
         """
         WITH months AS (SELECT month, next_month, journals, entries FROM "{detached_month}"),
@@ -191,15 +193,23 @@ def detached_months(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             GROUP BY m.month, d.account_id, d.currency
         ),
         sources AS (
-            SELECT m.month, j.kind, j.currency, count(*) AS journals,
-                   sum(CASE WHEN j.kind = {k_sale} THEN o.captured_amount
-                            ELSE p.amount + p.receivable_offset END) AS amount
-            FROM months m
-            JOIN "{journal}" j ON j.date >= m.month AND j.date < m.next_month
-            LEFT JOIN "{order}" o ON o.id = j.order_id
-            LEFT JOIN "{payout}" p ON p.id = j.payout_id
-            WHERE j.kind IN ({k_sale}, {k_payout})
-            GROUP BY m.month, j.kind, j.currency
+            SELECT month, kind, currency, sum(journals) AS journals, sum(amount) AS amount
+            FROM (
+                SELECT m.month, j.kind, j.currency, 1 AS journals,
+                       CASE WHEN j.kind = {k_sale} THEN o.captured_amount
+                            ELSE p.amount + p.receivable_offset END AS amount
+                FROM months m
+                JOIN "{journal}" j ON j.date >= m.month AND j.date < m.next_month
+                LEFT JOIN "{order}" o ON o.id = j.order_id
+                LEFT JOIN "{payout}" p ON p.id = j.payout_id
+                WHERE j.kind IN ({k_sale}, {k_payout})
+                UNION ALL
+                -- Months whose journals were detached too: their sources as
+                -- recorded then (sales_posted and payouts_posted hold the
+                -- sources to these records).
+                SELECT month, kind, currency, journals, amount FROM "{detached_source}"
+            ) u
+            GROUP BY month, kind, currency
         )
         SELECT coalesce(t.month, d.month), 'account', a.code || ' ' || coalesce(t.currency, d.currency),
                t.debit, t.credit, d.debit, d.credit
@@ -211,11 +221,15 @@ def detached_months(limit: int = DEFAULT_LIMIT) -> list[Finding]:
            OR [[coalesce(t.credit, 0) <> coalesce(d.credit, 0)]]
         UNION ALL
         SELECT m.month, 'journals', '', m.journals, m.entries,
-               count(j.id), coalesce(sum(j.entry_count), 0)
+               count(j.id) + coalesce(r.journals, 0),
+               coalesce(sum(j.entry_count), 0) + coalesce(r.entries, 0)
         FROM months m
+        -- Journals detached too: as counted at their detach.
+        LEFT JOIN "{detached_journal_month}" r ON r.month = m.month
         LEFT JOIN "{journal}" j ON j.date >= m.month AND j.date < m.next_month
-        GROUP BY m.month, m.journals, m.entries
-        HAVING count(j.id) <> m.journals OR coalesce(sum(j.entry_count), 0) <> m.entries
+        GROUP BY m.month, m.journals, m.entries, r.journals, r.entries
+        HAVING count(j.id) + coalesce(r.journals, 0) <> m.journals
+            OR coalesce(sum(j.entry_count), 0) + coalesce(r.entries, 0) <> m.entries
         UNION ALL
         SELECT coalesce(g.month, s.month), coalesce(g.kind, s.kind),
                coalesce(g.currency, s.currency), g.journals, g.debit, s.journals, s.amount
@@ -245,7 +259,8 @@ def detached_months(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         if what == "journals":
             return f"detached {month} journals", (
                 f"recorded {kept_a} journals of {kept_b} entries at the detach, "
-                f"ledger_journal has {found_a} of {found_b}"
+                f"ledger_journal (with its detached journals as recorded) has "
+                f"{found_a} of {found_b}"
             )
         return f"detached {month} {what} journals {subject}", (
             f"recorded {kept_a or 0} journals posting {_n(_d(kept_b))} at the detach; "
@@ -263,6 +278,8 @@ def journals_in_open_periods(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """No journal was posted into a month after the month (last) closed."""
     # A journal's month is the latest period row on or before its date: every
     # month posted in has a row (ledger.periods), so that is its own month.
+    # A detached journals month (never reopened again: ledger.closing) by the
+    # latest posting recorded at its detach.
     sql = _sql(
         """
         SELECT j.id, j.posting_key, j.date, p.month, p.closed_at, j.created_at
@@ -270,12 +287,22 @@ def journals_in_open_periods(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         JOIN "{period}" p
             ON p.month = (SELECT max(q.month) FROM "{period}" q WHERE q.month <= j.date)
         WHERE p.status = 'closed' AND j.created_at > p.closed_at
+        UNION ALL
+        SELECT NULL, NULL, r.month, p.month, p.closed_at, r.last_posted
+        FROM "{detached_journal_month}" r
+        JOIN "{period}" p ON p.month = r.month
+        WHERE p.status = 'closed' AND r.last_posted > p.closed_at
         """
     )
 
     def make(
-        pk: int, key: str, day: object, month: object, closed: object, posted: object
+        pk: int | None, key: str | None, day: object, month: object, closed: object, posted: object
     ) -> tuple[str, str]:
+        if pk is None:
+            return f"detached journals of {str(month)[:7]}", (
+                f"the period of {month}, closed at {closed}, but the last of them was "
+                f"posted at {posted} (recorded at their detach)"
+            )
         return f"journal {pk} ({key})", (
             f"dated {day} in the period of {month}, closed at {closed}, but posted at {posted}"
         )

@@ -24,12 +24,74 @@ def _one_journal(
     return f"{kind} journal {mismatch}"
 
 
+# Sources whose journal is in a detached journals month have no attached
+# journal: per currency, the sources with none (how many, their amounts, the
+# sum of their ids) must be what those months' DetachedSource records hold
+# (ledger.detached_journals); a source of a currency with no such record is
+# still found one by one. Rows: (source, currency, amount, journals,
+# same_currency, debit, recorded journals, recorded amount, recorded ids,
+# unposted ids); the last four only on a currency's digest row.
+_DIGEST = """
+    recorded AS (
+        SELECT currency, sum(journals) AS journals, sum(amount) AS amount,
+               sum(source_ids) AS ids
+        FROM "{detached_source}" WHERE kind = {kind} GROUP BY currency
+    ),
+    unposted AS (
+        SELECT currency, count(*) AS sources, sum(amount) AS amount, sum(id) AS ids
+        FROM sources GROUP BY currency
+    ),
+    digest AS (
+        SELECT coalesce(r.currency, u.currency) AS currency,
+               coalesce(u.sources, 0) AS sources, coalesce(u.amount, 0) AS amount,
+               coalesce(u.ids, 0) AS ids, r.journals AS recorded_journals,
+               r.amount AS recorded_amount, r.ids AS recorded_ids
+        FROM recorded r LEFT JOIN unposted u ON u.currency = r.currency
+    )
+"""
+# The digest columns of a row about one source (typed: the union's first rows).
+_NO_DIGEST = (
+    "CAST(NULL AS bigint), CAST(NULL AS numeric), CAST(NULL AS numeric), CAST(NULL AS numeric)"
+)
+_DIGEST_ROWS = """
+    SELECT '', d.currency, d.amount, d.sources, NULL, NULL,
+           d.recorded_journals, d.recorded_amount, d.recorded_ids, d.ids
+    FROM digest d
+    WHERE d.sources <> d.recorded_journals OR [[d.amount <> d.recorded_amount]]
+       OR d.ids <> d.recorded_ids
+"""
+
+
+def _digest_finding(
+    what: str,
+    currency: str,
+    amount: Decimal,
+    count: int,
+    journals: int,
+    recorded: Decimal,
+    recorded_ids: Decimal,
+    ids: Decimal,
+) -> tuple[str, str]:
+    """A currency's sources without an attached journal against the records
+    of the detached journals months."""
+    return f"{what} {currency} of detached journals months", (
+        f"{count} without an attached journal, for {_n(amount)} (ids summing to {ids}); "
+        f"the detached months recorded {journals} journals for {_n(recorded)} (ids summing "
+        f"to {recorded_ids}): difference {count - journals} {what}, "
+        f"{_n(amount - recorded)} {currency}, ids {ids - recorded_ids}"
+    )
+
+
 def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Each order has exactly one sale journal, in its currency, for what was captured."""
-    # A sale journal of a detached month has no entries left: its debits are
-    # compared, per month and currency, by detached_months.
+    # A sale journal of a detached entries month has no entries left: its
+    # debits are compared, per month and currency, by detached_months. An
+    # order whose sale journal's month was detached too: _DIGEST. A pending
+    # order is left out, and so is the digest of a currency while one without
+    # an attached journal is pending (the backlog is reported).
     sql = _sql(
-        """
+        (
+            """
         WITH {backlog},
         sale AS (
             SELECT j.order_id, count(DISTINCT j.id) AS journals,
@@ -40,17 +102,36 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             LEFT JOIN "{order}" o ON o.id = j.order_id
             WHERE j.kind = {k_sale}
             GROUP BY j.order_id
-        )
+        ),
+        sources AS (
+            SELECT o.id, o.currency, o.captured_amount AS amount,
+                   EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = o.id) AS pending
+            FROM "{order}" o
+            WHERE NOT EXISTS (SELECT 1 FROM sale s WHERE s.order_id = o.id)
+        ),
+        """
+            + _DIGEST.replace("{kind}", "{k_sale}").replace(
+                "FROM sources GROUP BY", "FROM sources WHERE NOT pending GROUP BY"
+            )
+            + """
         SELECT o.number, o.currency, o.captured_amount, coalesce(s.journals, 0),
-               s.same_currency, s.debit
+               s.same_currency, s.debit, @no_digest
         FROM "{order}" o LEFT JOIN sale s ON s.order_id = o.id
         WHERE NOT EXISTS (SELECT 1 FROM pending_orders p WHERE p.order_id = o.id)
           AND (s.journals IS DISTINCT FROM 1 OR NOT s.same_currency
                OR (s.detached = 0 AND [[s.debit <> o.captured_amount]]))
+          AND (s.order_id IS NOT NULL
+               OR NOT EXISTS (SELECT 1 FROM recorded r WHERE r.currency = o.currency))
         UNION ALL
-        SELECT '(no order)', '', 0, s.journals, s.same_currency, s.debit
+        SELECT '(no order)', '', 0, s.journals, s.same_currency, s.debit, @no_digest
         FROM sale s WHERE s.order_id IS NULL
+        UNION ALL
         """
+            + _DIGEST_ROWS
+            + """
+          AND NOT EXISTS (SELECT 1 FROM sources p WHERE p.currency = d.currency AND p.pending)
+        """
+        ).replace("@no_digest", _NO_DIGEST)
     )
 
     def make(
@@ -60,7 +141,22 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
         journals: int,
         same_currency: bool | None,
         debit: Decimal | None,
+        recorded_journals: int | None,
+        recorded: Decimal | None,
+        recorded_ids: Decimal | None,
+        ids: Decimal | None,
     ) -> tuple[str, str]:
+        if recorded_journals is not None:
+            return _digest_finding(
+                "orders",
+                currency,
+                _d(captured),
+                journals,
+                recorded_journals,
+                _d(recorded),
+                _d(recorded_ids),
+                _d(ids),
+            )
         return f"order {number}", _one_journal(
             "sale",
             f"the order's currency {currency}",
@@ -75,8 +171,10 @@ def sales_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
 def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """Each payout has exactly one payout journal, in its currency, for its amount
     (debits: the amount paid plus the receivable it settled)."""
+    # A payout whose journal's month was detached: _DIGEST.
     sql = _sql(
-        """
+        (
+            """
         WITH posted AS (
             SELECT j.payout_id, count(DISTINCT j.id) AS journals,
                    bool_and(j.currency = p.currency) AS same_currency, sum(e.debit) AS debit,
@@ -86,26 +184,54 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             JOIN "{payout}" p ON p.id = j.payout_id
             WHERE j.kind = {k_payout}
             GROUP BY j.payout_id
-        )
+        ),
+        sources AS (
+            SELECT p.id, p.currency, p.amount + p.receivable_offset AS amount
+            FROM "{payout}" p
+            WHERE NOT EXISTS (SELECT 1 FROM posted x WHERE x.payout_id = p.id)
+        ),
+        """
+            + _DIGEST.replace("{kind}", "{k_payout}")
+            + """
         SELECT p.id, v.code, p.currency, p.amount + p.receivable_offset,
-               coalesce(x.journals, 0), x.same_currency, x.debit
+               coalesce(x.journals, 0), x.same_currency, x.debit, @no_digest
         FROM "{payout}" p
         JOIN "{vendor}" v ON v.id = p.vendor_id
         LEFT JOIN posted x ON x.payout_id = p.id
-        WHERE x.journals IS DISTINCT FROM 1 OR NOT x.same_currency
-           OR (x.detached = 0 AND [[x.debit <> p.amount + p.receivable_offset]])
+        WHERE (x.journals IS DISTINCT FROM 1 OR NOT x.same_currency
+               OR (x.detached = 0 AND [[x.debit <> p.amount + p.receivable_offset]]))
+          AND (x.payout_id IS NOT NULL
+               OR NOT EXISTS (SELECT 1 FROM recorded r WHERE r.currency = p.currency))
+        UNION ALL
         """
+            + _DIGEST_ROWS.replace("SELECT ''", "SELECT NULL, ''")
+        ).replace("@no_digest", _NO_DIGEST)
     )
 
     def make(
-        pk: int,
+        pk: int | None,
         vendor: str,
         currency: str,
         amount: Decimal,
         journals: int,
         same_currency: bool | None,
         debit: Decimal | None,
+        recorded_journals: int | None,
+        recorded: Decimal | None,
+        recorded_ids: Decimal | None,
+        ids: Decimal | None,
     ) -> tuple[str, str]:
+        if recorded_journals is not None:
+            return _digest_finding(
+                "payouts",
+                currency,
+                _d(amount),
+                journals,
+                recorded_journals,
+                _d(recorded),
+                _d(recorded_ids),
+                _d(ids),
+            )
         return f"payout {pk} to {vendor}", _one_journal(
             "payout",
             f"the payout's currency {currency}",
@@ -117,16 +243,26 @@ def payouts_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     return _findings("payouts_posted", _fetch(sql, limit=limit), limit, make)
 
 
+def _d(value: object) -> Decimal:
+    return Decimal(0) if value is None else Decimal(str(value))
+
+
 def refunds_posted(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     """A completed case has exactly one refund journal; a case never completed has none."""
     sql = _sql(
         """
         WITH {backlog},
         posted AS (
-            SELECT case_id,
-                   count(*) FILTER (WHERE kind = {k_refund}) AS refunds,
-                   count(*) AS journals
-            FROM "{journal}" WHERE case_id IS NOT NULL GROUP BY case_id
+            SELECT case_id, sum(refunds) AS refunds, sum(journals) AS journals FROM (
+                SELECT case_id,
+                       count(*) FILTER (WHERE kind = {k_refund}) AS refunds,
+                       count(*) AS journals
+                FROM "{journal}" WHERE case_id IS NOT NULL GROUP BY case_id
+                UNION ALL
+                -- Journals of detached journals months: as counted at their detach.
+                SELECT case_id, refunds, journals FROM "{detached_case_journals}"
+            ) u
+            GROUP BY case_id
         )
         SELECT c.case_id, c.status, c.status_before_dispute, {completed_c},
                coalesce(p.refunds, 0), coalesce(p.journals, 0)
@@ -244,9 +380,14 @@ def refund_journals_match_completion(limit: int = DEFAULT_LIMIT) -> list[Finding
             WHERE ev.from_status = {s_approved} AND ev.to_status = {s_completed}
               AND {completed_c}
               -- A missing refund journal is refunds_posted's finding, not this one's.
-              AND EXISTS (
-                  SELECT 1 FROM "{journal}" j WHERE j.case_id = c.id AND j.kind = {k_refund}
-              )
+              AND (EXISTS (
+                       SELECT 1 FROM "{journal}" j WHERE j.case_id = c.id AND j.kind = {k_refund}
+                   )
+                   -- Or in a detached journals month (ledger.detached_journals).
+                   OR EXISTS (
+                       SELECT 1 FROM "{detached_case_journals}" x
+                       WHERE x.case_id = c.id AND x.refunds > 0
+                   ))
         )
     """
         + _LEGS_FROM_ROWS

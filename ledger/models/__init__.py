@@ -29,9 +29,12 @@ from .credit_notes import (
 )
 from .detached import (
     CarriedDebit,
+    DetachedCaseJournals,
     DetachedCaseLeg,
     DetachedDigest,
+    DetachedJournalMonth,
     DetachedMonth,
+    DetachedSource,
     DetachedTotal,
 )
 from .invoices import (
@@ -65,9 +68,12 @@ __all__ = [
     "CreditNoteRefund",
     "CreditNoteSeries",
     "CreditNoteSettings",
+    "DetachedCaseJournals",
     "DetachedCaseLeg",
     "DetachedDigest",
+    "DetachedJournalMonth",
     "DetachedMonth",
+    "DetachedSource",
     "DetachedTotal",
     "Entry",
     "EntryLabel",

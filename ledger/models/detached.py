@@ -135,3 +135,77 @@ class CarriedDebit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} account {self.account_id} {self.currency} #{self.position}"
+
+
+# ---------------------------------------------------------------- journals months
+
+
+class DetachedJournalMonth(models.Model):
+    """A month of ledger_journal detached after its entries month
+    (ledger.detached_journals): its journals as counted at the detach, and when
+    the last of them was posted. check_ledger compares these with the entries
+    month's DetachedMonth and with the period's close."""
+
+    month = models.DateField(unique=True, help_text="The month's first day.")
+    next_month = models.DateField(help_text="The first day after the month.")
+    detached_at = models.DateTimeField(default=timezone.now)
+    journals = models.PositiveIntegerField(help_text="Journals dated in the month.")
+    entries = models.PositiveBigIntegerField(help_text="The sum of their entry_count.")
+    last_posted = models.DateTimeField(
+        null=True, blank=True, help_text="The latest created_at of its journals (none: empty)."
+    )
+
+    class Meta:
+        ordering = ["month"]
+        triggers = [_append_only("detached_journal_month_append_only")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} journals (detached)"
+
+
+class DetachedSource(models.Model):
+    """The sale or payout journals of a detached journals month in one
+    currency: how many, the sum of their sources' amounts at the detach (the
+    order's captured amount; the payout's amount plus the receivable it
+    settled), and the sum of their source ids (order_id or payout_id). Which
+    sources have their journal in a detached month is then known by digest:
+    the sources with no attached journal must add up to these."""
+
+    month = models.DateField()
+    kind = models.CharField(max_length=20)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    journals = models.PositiveIntegerField()
+    amount = amount_field()
+    # A sum of bigint ids: wider than a bigint.
+    source_ids = models.DecimalField(max_digits=38, decimal_places=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "kind", "currency"], name="detached_source_month_kind"
+            ),
+        ]
+        triggers = [_append_only("detached_source_append_only")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.kind} sources {self.currency} (detached)"
+
+
+class DetachedCaseJournals(models.Model):
+    """A case's journals in a detached journals month: how many, and how many
+    of them are refund journals (check_ledger's refunds_posted)."""
+
+    month = models.DateField()
+    case_id = models.BigIntegerField()
+    refunds = models.PositiveIntegerField()
+    journals = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "case_id"], name="detached_case_journals"),
+        ]
+        indexes = [models.Index(fields=["case_id"], name="detached_case_journals_case")]
+        triggers = [_append_only("detached_case_journals_append_only")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} case {self.case_id} journals (detached)"

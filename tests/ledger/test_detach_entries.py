@@ -15,6 +15,7 @@ from unittest import mock
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import F
 
 from cash.services.periods import period_figures
 from ledger.closing import PeriodError, close_period, reopen_period
@@ -23,11 +24,15 @@ from ledger.exports import export_lines
 from ledger.invariants import check_invariants
 from ledger.models import (
     CarriedDebit,
+    DetachedCaseJournals,
     DetachedCaseLeg,
+    DetachedJournalMonth,
     DetachedMonth,
+    DetachedSource,
     Entry,
     Journal,
     JournalKind,
+    Payout,
     SettlementStatement,
 )
 from ledger.partitions import entries_detached
@@ -37,8 +42,8 @@ from ledger.reports.aging import customer_aging, vendor_aging
 from ledger.reports.tax import tax_report
 from ledger.selectors import trial_balance
 from ledger.settlements.compute import generate_due_statements, statement_page
-from refunds.models import Order, RefundCase
-from refunds.partitions import create_ahead, detach
+from refunds.models import Order, OutboxMessage, RefundCase
+from refunds.partitions import create_ahead, detach, monthly_partitions
 from refunds.services.cases import LineRequest, approve_case, complete_case, open_case
 from refunds.services.orders import OrderLineRequest, PaymentRequest, create_order
 from tests.api.conftest import client_for
@@ -366,3 +371,147 @@ def test_a_month_detached_by_hand_before_it_keeps_the_later_ones(months_2024, ac
                 "ALTER TABLE ledger_entry ATTACH PARTITION ledger_entry_y2024m01 "
                 "FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')"
             )
+
+
+# ---------------------------------------------------------------- journals months
+
+JOURNALS = "ledger_journal"
+
+
+@pytest.fixture
+def journal_months_2024(months_2024):
+    """ledger_journal's months January to May 2024 too, gone after the test
+    (emptied as the flush would, then detached and dropped)."""
+    create_ahead(4, today=JAN, tables=[JOURNALS])
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE ledger_journal CASCADE")
+        attached = {m.name for m in monthly_partitions(JOURNALS)}
+        for month in range(1, 6):
+            name = f"ledger_journal_y2024m{month:02d}"
+            if name in attached:
+                cursor.execute(f"ALTER TABLE ledger_journal DETACH PARTITION {name}")
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def findings_of(check: str) -> list[str]:
+    return [f"{f.subject}: {f.detail}" for f in check_invariants() if f.check == check]
+
+
+@contextmanager
+def tampered() -> Iterator[None]:
+    """The block's changes, rolled back after it."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_journals_month_goes_after_its_entries_and_check_ledger_stays_exact(
+    journal_months_2024, books, alice
+):
+    close(MAR, alice, date(2024, 4, 2))
+    before = check_invariants()
+    assert {(f.check, f.subject) for f in before} == {
+        ("vendor_payables", "vendor ACME EUR"),
+        ("output_tax_matches_documents", "output tax VAT-10 EUR 2024-01"),
+    }, before
+    # Journals before their entries: refused.
+    verdicts = {v.month.start: v for v in detach(1, dry_run=True, tables=[JOURNALS])}
+    assert verdicts[FEB].reason == (
+        "its entries month ledger_entry_y2024m02 is attached: entries go first"
+    )
+
+    verdicts = {v.month.name: v for v in detach(1, tables=[ENTRIES, JOURNALS])}
+
+    assert (verdicts["ledger_entry_y2024m01"].reason, verdicts["ledger_entry_y2024m02"].reason) == (
+        "",
+        "",
+    )
+    assert "generate them first" in verdicts["ledger_entry_y2024m03"].reason
+    # January's sale reversed on 20 January points into January: it stays
+    # (PostgreSQL would refuse too); February goes all the same (journals
+    # months need not go in order: the checks read each one's record).
+    assert verdicts["ledger_journal_y2024m01"].reason == (
+        "rows of ledger_journal still point at its journals"
+    )
+    assert verdicts["ledger_journal_y2024m02"].reason == ""
+    assert verdicts["ledger_journal_y2024m03"].reason == (
+        "its entries month ledger_entry_y2024m03 is attached: entries go first"
+    )
+    assert [m.start for m in monthly_partitions(JOURNALS) if m.start < APR] == [JAN, MAR]
+    assert not Journal.objects.filter(date__gte=FEB, date__lt=MAR).exists()
+    february = DetachedJournalMonth.objects.get(month=FEB)
+    assert (february.journals, february.entries) == (
+        DetachedMonth.objects.get(month=FEB).journals,
+        DetachedMonth.objects.get(month=FEB).entries,
+    )
+    assert set(DetachedSource.objects.filter(month=FEB).values_list("kind", "journals")) == {
+        ("sale", 3),
+        ("payout", 1),
+    }
+    tees = RefundCase.objects.get(order__number="ORD-BOLT-0115-3")
+    assert DetachedCaseJournals.objects.filter(month=FEB, case_id=tees.pk, refunds=1).exists()
+
+    # check_ledger says what it said before, from the records.
+    assert check_invariants() == before
+
+    # Then the books change behind the records, and check_ledger finds it.
+    with tampered():  # an order of a detached journals month captured more
+        Order.objects.filter(number="ORD-ACME-0207-3").update(
+            captured_amount=F("captured_amount") + 1
+        )
+        assert findings_of("sales_posted") == [
+            AnyString("orders EUR of detached journals months: 3 without an attached journal")
+        ]
+    with tampered():  # an order whose sale journal is nowhere
+        with at(moment(date(2024, 4, 3), 9)):
+            order = create_order(
+                number="ORD-LOST",
+                currency="EUR",
+                source="web",
+                lines=[OrderLineRequest(books["acme"].code, "MUG-01", 1, "20.00", "0.10")],
+                payments=[PaymentRequest("card", "22.00")],
+                placed_at=moment(date(2024, 4, 3), 9),
+            )
+        OutboxMessage.objects.filter(consumer="ledger", order=order).delete()
+        found = findings_of("sales_posted")
+        assert len(found) == 1 and "difference 1 orders, 22 EUR" in found[0], found
+    with tampered():  # a payout of a detached journals month changed
+        Payout.objects.filter(reference="PO-A2").update(amount=F("amount") + 5)
+        found = findings_of("payouts_posted")
+        assert len(found) == 1 and "difference 0 payouts, 5 EUR" in found[0], found
+    with tampered():  # a second refund journal recorded for a case
+        DetachedCaseJournals.objects.create(month=JAN, case_id=tees.pk, refunds=1, journals=1)
+        assert findings_of("refunds_posted") == [
+            f"case {tees.case_id}: is completed with 2 refund journals, expected 1"
+        ]
+    with tampered():  # a record of sources with no journals behind it
+        DetachedSource.objects.create(
+            month=JAN, kind="payout", currency="EUR", journals=1, amount=D("5"), source_ids=0
+        )
+        assert {f.check for f in check_invariants()} - {f.check for f in before} == {
+            "detached_months",
+            "payouts_posted",
+        }
+    with tampered():  # the completed case's refund journal is nowhere
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE ledger_detachedcasejournals DISABLE TRIGGER USER;"
+                "DELETE FROM ledger_detachedcasejournals WHERE case_id = %s;"
+                "ALTER TABLE ledger_detachedcasejournals ENABLE TRIGGER USER",
+                [tees.pk],
+            )
+        assert findings_of("refunds_posted") == [
+            f"case {tees.case_id}: is completed with 0 refund journals, expected 1"
+        ]
+    assert check_invariants() == before
+
+
+class AnyString(str):
+    """Equal to any string that starts with it."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and other.startswith(self)
+
+    __hash__ = str.__hash__

@@ -132,15 +132,15 @@ def test_a_detach_waits_for_a_reader_inside_the_block(january_detachable, monkey
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_reader_waits_for_a_detach_under_way_and_sees_it(january_detachable, monkeypatch):
     locked, go_on = threading.Event(), threading.Event()
-    record = detached._record
+    unlink = detached.unlink_detached
 
-    def record_then_hold(*args: Any, **kwargs: Any) -> None:
-        # Inside the detach's transaction, with ledger_entry locked.
-        record(*args, **kwargs)
+    def unlink_then_hold(*args: Any, **kwargs: Any) -> None:
+        # Right after the DETACH, in its transaction: ledger_entry is locked.
+        unlink(*args, **kwargs)
         locked.set()
         go_on.wait(WAIT)
 
-    monkeypatch.setattr("ledger.detached._record", record_then_hold)
+    monkeypatch.setattr("ledger.detached.unlink_detached", unlink_then_hold)
     verdicts: dict[date, Any] = {}
     seen: dict[str, Any] = {}
 

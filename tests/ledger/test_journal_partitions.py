@@ -13,9 +13,20 @@ from decimal import Decimal
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
+from django.urls import reverse
 
 from ledger.closing import close_period
-from ledger.models import Account, Entry, Journal, JournalKey, JournalKind
+from ledger.detached import EntriesDetachedError
+from ledger.invariants import check_invariants
+from ledger.models import (
+    Account,
+    DetachedJournalMonth,
+    DetachedMonth,
+    Entry,
+    Journal,
+    JournalKey,
+    JournalKind,
+)
 from ledger.partitions import _journal_references, journals_kept
 from ledger.posting import JournalDraft, post_journals, post_one, reverse_journal
 from refunds.partitions import (
@@ -29,7 +40,8 @@ from refunds.partitions import (
     partition_key,
     partitioned_tables,
 )
-from tests.factories import BY_TESTS
+from tests.api.conftest import client_for
+from tests.factories import BY_TESTS, StaffFactory
 from tests.threads import hold_then_race
 
 pytestmark = [pytest.mark.postgres]
@@ -53,8 +65,10 @@ def accounts(db):
     return dict(Account.objects.values_list("code", "id"))
 
 
-def draft(accounts, key: str, on: date, amount: str = "10.00") -> JournalDraft:
-    journal = JournalDraft(posting_key=key, kind=JournalKind.SALE, currency="EUR", date=on)
+def draft(
+    accounts, key: str, on: date, amount: str = "10.00", kind: str = JournalKind.SALE
+) -> JournalDraft:
+    journal = JournalDraft(posting_key=key, kind=kind, currency="EUR", date=on)
     journal.debit(accounts["1100"], D(amount))
     journal.credit(accounts["4000"], D(amount))
     return journal
@@ -252,13 +266,19 @@ def test_a_read_by_date_reads_only_its_months(accounts):
 
 
 OLD_MONTH = Month(JOURNALS, OLD)
+ENTRIES_MONTH = Month("ledger_entry", OLD)
 
 
 def closed_march(accounts, alice) -> Journal:
-    """A journal of OLD in its own months' partitions, the month closed, the
-    commit checks run (PostgreSQL refuses to detach over pending ones)."""
+    """A journal of OLD in its own months' partitions (of no source: a
+    reclassification, which check_ledger compares with nothing), the month
+    closed, the commit checks run (PostgreSQL refuses to detach over pending
+    ones)."""
     create_ahead(0, today=OLD, tables=["ledger_entry", JOURNALS])
-    journal = post_one(draft(accounts, "march", date(2024, 3, 5)), posted_by=BY_TESTS)
+    journal = post_one(
+        draft(accounts, "march", date(2024, 3, 5), kind=JournalKind.RECLASSIFICATION),
+        posted_by=BY_TESTS,
+    )
     commit_checks()
     with connection.cursor() as cursor:
         assert journals_kept(OLD_MONTH, cursor, locked=False) == (
@@ -270,22 +290,42 @@ def closed_march(accounts, alice) -> Journal:
 
 
 def archive_entries_month() -> None:
-    """The entries month detached and dropped by hand (entries go first)."""
+    """The entries month detached and dropped by hand: not recorded."""
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE ledger_entry DETACH PARTITION ledger_entry_y2024m03")
         cursor.execute("DROP TABLE ledger_entry_y2024m03")
 
 
+def detach_entries_month() -> None:
+    """The entries month detached by its rule: recorded (ledger.detached)."""
+    verdicts = {v.month.name: v for v in detach(1, tables=["ledger_entry"])}
+    assert verdicts[ENTRIES_MONTH.name].reason == ""
+    assert DetachedMonth.objects.filter(month=OLD).exists()
+
+
 @pytest.mark.django_db
 def test_a_journals_month_stays_while_open_and_while_its_entries_are_attached(accounts, alice):
     closed_march(accounts, alice)
-    verdicts = {v.month.name: v for v in detach(1, tables=["ledger_entry", JOURNALS])}
-    assert not verdicts["ledger_entry_y2024m03"].detachable
+    verdicts = {v.month.name: v for v in detach(1, dry_run=True, tables=[JOURNALS])}
     assert verdicts[OLD_MONTH.name].reason == (
         "its entries month ledger_entry_y2024m03 is attached: entries go first"
     )
+    # In one run the entries go first, then their journals.
+    verdicts = {v.month.name: v for v in detach(1, tables=["ledger_entry", JOURNALS])}
+    assert verdicts[ENTRIES_MONTH.name].detachable
+    assert verdicts[OLD_MONTH.name].detachable
+    assert OLD not in {m.start for m in monthly_partitions(JOURNALS)}
+
+
+@pytest.mark.django_db
+def test_a_journals_month_stays_while_its_entries_month_is_detached_unrecorded(accounts, alice):
+    closed_march(accounts, alice)
+    archive_entries_month()
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].reason.startswith(
+        "its entries month ledger_entry_y2024m03 is not recorded as detached"
+    )
     assert OLD in {m.start for m in monthly_partitions(JOURNALS)}
-    assert Journal.objects.filter(posting_key="march").exists()
 
 
 @pytest.mark.django_db
@@ -293,7 +333,7 @@ def test_a_journals_month_stays_while_a_reversal_points_into_it(accounts, alice)
     journal = closed_march(accounts, alice)
     reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
     commit_checks()
-    archive_entries_month()
+    detach_entries_month()
     verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
     assert verdicts[OLD_MONTH.name].reason == "rows of ledger_journal still point at its journals"
     assert OLD in {m.start for m in monthly_partitions(JOURNALS)}
@@ -302,11 +342,23 @@ def test_a_journals_month_stays_while_a_reversal_points_into_it(accounts, alice)
 @pytest.mark.django_db
 def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
     closed_march(accounts, alice)
-    archive_entries_month()
+    detach_entries_month()
+    # The detached entries keep no key into the journals (or PostgreSQL would
+    # refuse to detach the journals they point at).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid = to_regclass('ledger_entry_y2024m03') "
+            "AND confrelid = to_regclass('ledger_journal')"
+        )
+        assert cursor.fetchone()[0] == 0
     verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
-    assert verdicts[OLD_MONTH.name].detachable
+    assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
     assert OLD not in {m.start for m in monthly_partitions(JOURNALS)}
     assert not Journal.objects.filter(posting_key="march").exists()
+    recorded = DetachedJournalMonth.objects.get(month=OLD)
+    assert (recorded.journals, recorded.entries) == (1, 2)
+    assert check_invariants() == []
     # Its key stays taken: the source is never posted again.
     assert post_one(draft(accounts, "march", date.today()), posted_by=BY_TESTS) is None
 
@@ -356,3 +408,72 @@ def test_migration_0008_keeps_every_journal_backwards_and_forwards(accounts):
     with pytest.raises(DatabaseError, match="ledger_journalkey_pkey"), transaction.atomic():
         with connection.cursor() as cursor:
             raw_journal(cursor, accounts, "after", date(2025, 7, 14))
+
+
+class Forgetful(dict):
+    """A memory of verified months that keeps nothing."""
+
+    def __setitem__(self, key: str, value: object) -> None:
+        pass
+
+
+@pytest.mark.django_db
+def test_a_journals_month_not_verified_before_the_lock_stays(accounts, alice, monkeypatch):
+    """As if the period had been reopened and closed again between the two
+    asks of the rule: under the lock check_ledger's checks are not run again."""
+    closed_march(accounts, alice)
+    detach_entries_month()
+    monkeypatch.setattr("ledger.detached_journals._VERIFIED", Forgetful())
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].reason == (
+        "2024-03 changed since check_ledger agreed on it: detach it again"
+    )
+    assert OLD in {m.start for m in monthly_partitions(JOURNALS)}
+    assert not DetachedJournalMonth.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_journals_month_stays_while_check_ledger_disagrees(accounts, alice):
+    closed_march(accounts, alice)
+    detach_entries_month()
+    # A sale journal of no order posted since (today: an open month).
+    post_one(draft(accounts, "orphan", date.today()), posted_by=BY_TESTS)
+    commit_checks()
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].reason.startswith(
+        "check_ledger finds [sales_posted] order (no order)"
+    ), verdicts[OLD_MONTH.name].reason
+
+
+@pytest.mark.django_db
+def test_reads_of_a_detached_month_say_it_is_archived(accounts, alice, staff):
+    journal = closed_march(accounts, alice)
+    detach_entries_month()
+    api = client_for(StaffFactory(username="fiona"))
+    # Its entries detached: the journal still reads, saying so; it cannot be
+    # reversed (there is nothing left to mirror).
+    body = api.get(f"/api/v1/journals/{journal.pk}/").json()
+    assert (body["entries"], body["entries_archived"]) == ([], True)
+    listed = api.get("/api/v1/journals/").json()["results"]
+    assert {row["id"]: row["entries_archived"] for row in listed}[journal.pk] is True
+    page = staff.get(reverse("admin:ledger_journal_change", args=[journal.pk])).content.decode()
+    assert "Archived: the ledger entries of its month were detached" in page
+    with pytest.raises(EntriesDetachedError, match=f"Reversing journal {journal.pk} needs"):
+        reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    today = post_one(
+        draft(accounts, "today", date.today(), kind=JournalKind.RECLASSIFICATION),
+        posted_by=BY_TESTS,
+    )
+    commit_checks()
+    assert api.get(f"/api/v1/journals/{today.pk}/").json()["entries_archived"] is False
+
+    # Its journals detached too: 410 journal_archived, not 404; the admin says why.
+    assert detach(1, tables=[JOURNALS])[0].detachable
+    answer = api.get(f"/api/v1/journals/{journal.pk}/")
+    assert answer.status_code == 410, answer.content
+    assert answer.json()["code"] == "journal_archived"
+    assert api.get(f"/api/v1/journals/{today.pk + 1000}/").status_code == 404
+    page = staff.get(
+        reverse("admin:ledger_journal_change", args=[journal.pk]), follow=True
+    ).content.decode()
+    assert f"Journal J{journal.pk} is archived: its month 2024-03 was detached" in page

@@ -301,9 +301,7 @@ def test_the_table_is_locked_only_for_the_detach_itself(monkeypatch):
 
     monkeypatch.setattr(partitions, "rule", lambda table: probing)
     try:
-        assert [(v.month.name, v.reason) for v in detach(1, tables=[EVENTS])] == [
-            (month.name, "")
-        ]
+        assert [(v.month.name, v.reason) for v in detach(1, tables=[EVENTS])] == [(month.name, "")]
         assert seen == {"read": True, "write": True, "write the month": False}
         assert OLD not in {m.start for m in monthly_partitions(EVENTS)}
     finally:
