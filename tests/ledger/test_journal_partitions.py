@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
@@ -361,6 +363,40 @@ def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
     assert check_invariants() == []
     # Its key stays taken: the source is never posted again.
     assert post_one(draft(accounts, "march", date.today()), posted_by=BY_TESTS) is None
+
+
+def journal_keys_of(table: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+            "AND conrelid = to_regclass(%s) AND confrelid = to_regclass('ledger_journal')",
+            [table],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_ledger_0011_unlinks_the_entries_months_detached_before_0010(accounts, alice, settings):
+    """As detached before the archives dropped their keys into the journals:
+    the journals month stays until ledger 0011 drops them."""
+    unlink = import_module("ledger.migrations.0011_unlink_detached_entries")
+    closed_march(accounts, alice)
+    settings.PARTITION_AFTER_DETACH = {}
+    detach_entries_month()
+    assert journal_keys_of(ENTRIES_MONTH.name) == 1
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].reason == (
+        f"rows of {ENTRIES_MONTH.name} still point at its journals"
+    )
+    # Attached months keep theirs (they are ledger_entry's).
+    attached = [m.name for m in monthly_partitions("ledger_entry")]
+    before = {name: journal_keys_of(name) for name in attached}
+    unlink.unlink_detached_entries(apps, connection.schema_editor())
+    assert journal_keys_of(ENTRIES_MONTH.name) == 0
+    assert {name: journal_keys_of(name) for name in attached} == before
+    assert all(before.values())
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
 
 
 def journal_rows() -> list[tuple]:
