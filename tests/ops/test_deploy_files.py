@@ -180,6 +180,29 @@ def test_redis_wants_the_password_the_broker_url_carries(services):
         assert url == f"redis://:{password}@redis:6379/0", name
 
 
+def test_the_redis_healthcheck_passes_only_when_redis_answers_pong(services, redis_with_password):
+    """Run as Docker runs it against a redis-server that wants a password:
+    healthy with the right one, unhealthy with a wrong one (redis-cli itself
+    exits 0 on NOAUTH)."""
+    port, password = redis_with_password
+    redis = services["redis"]
+    test = redis["healthcheck"]["test"]
+    # In the container redis-cli talks to 127.0.0.1:6379; here, the test's port.
+    if test[0] == "CMD":
+        assert test[1] == "redis-cli", test
+        argv = ["redis-cli", "-p", str(port), *test[2:]]
+    else:
+        assert test[0] == "CMD-SHELL", test
+        argv = ["/bin/sh", "-c", test[1].replace("redis-cli", f"redis-cli -p {port}")]
+
+    def check(auth: str) -> int:
+        env = {"PATH": os.environ["PATH"], **redis["environment"], "REDISCLI_AUTH": auth}
+        return subprocess.run(argv, env=env, capture_output=True, timeout=30).returncode
+
+    assert check(password) == 0
+    assert check("wrong-password") != 0
+
+
 def test_secrets_have_no_default(compose):
     env = documented_env()
     for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
