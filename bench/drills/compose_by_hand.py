@@ -96,13 +96,14 @@ class Substitutions:
             )
         return value
 
-    def argv(self, argv: list[str]) -> list[str]:
-        """An exec-form command (a service's command, a CMD healthcheck) substituted."""
+    def argv(self, argv: list[str], *, service_command: bool = False) -> list[str]:
+        """An exec-form command (a service's command, a CMD healthcheck) substituted;
+        the arguments of `append` go to the service's own command only."""
         argv = [self.text(arg) for arg in argv]
         program = Path(argv[0]).name if argv else ""
         if program in self.options:
             argv = [argv[0], *self.options[program][0], *argv[1:]]
-        if program in self.append:
+        if service_command and program in self.append:
             argv = [*argv, *self.append[program][0]]
         return argv
 
@@ -288,7 +289,9 @@ class ByHand:
         if service.kind == "postgres":
             self.start_postgres(service)
             return
-        command = service.subs.argv(list(service.spec.get("command") or self.image.cmd))
+        command = service.subs.argv(
+            list(service.spec.get("command") or self.image.cmd), service_command=True
+        )
         cwd = ROOT
         if service.kind == "redis":
             cwd = Path(service.subs.text("/data"))  # the image's WORKDIR, a volume
