@@ -391,7 +391,9 @@ class ByHand:
             if time.monotonic() - started >= start_period:
                 failures += 1
                 if failures >= retries:
-                    return Health(False, f"{failures} failures in a row: {result} {output[:1000]}")
+                    return Health(
+                        False, f"failed probes in a row: {failures}: {result} {output[:1000]}"
+                    )
 
     def wait_for(self, dependency: str, condition: str) -> None:
         service = self.services[dependency]
