@@ -6,7 +6,7 @@ PYTHON ?= .venv/bin/python
 
 BENCHES = cases ledger ledger_scale statements api portal reconciliation
 
-.PHONY: bench $(addprefix bench-,$(BENCHES)) drill-faults drill-soak
+.PHONY: bench $(addprefix bench-,$(BENCHES)) drill-faults drill-soak drill-compose
 
 bench: bench-cases
 
@@ -21,3 +21,8 @@ drill-faults:
 
 drill-soak:
 	$(PYTHON) -m bench.drills.soak $(DRILL_ARGS)
+
+# docker-compose.yml's services run by hand (no Docker daemon needed): each
+# command and healthcheck as the containers would run them; docs/drills.md.
+drill-compose:
+	$(PYTHON) -m bench.drills.compose_by_hand $(DRILL_ARGS)

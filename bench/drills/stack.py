@@ -151,6 +151,12 @@ class Postgres:
         """`pg_ctl stop -m mode`; `immediate` is a crash: recovery runs at the next start."""
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def reload(self) -> None:
+        """`pg_ctl reload`: pg_hba.conf and settings read again."""
+        done = self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "reload")
+        if done.returncode:
+            raise DrillError(f"pg_ctl reload failed:\n{done.stdout}{done.stderr}")
+
     def create_database(self) -> None:
         import psycopg2
 
@@ -229,6 +235,7 @@ class Process:
     env: dict[str, str]
     process: subprocess.Popen | None = None
     restarts: int = 0
+    cwd: Path = ROOT
 
     @property
     def pid(self) -> int:
@@ -239,7 +246,7 @@ class Process:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

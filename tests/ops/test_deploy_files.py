@@ -4,19 +4,25 @@ settings checked with `check --deploy` in the environment they give web."""
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import subprocess
 
 import pytest
 
-from tests import processes
-from tests.ops.compose import (
+from bench.drills.compose import (
+    COMPOSE_FILE,
     ROOT,
     MissingVariable,
+    compose_errors,
     compose_file,
+    dockerfile,
     documented_env,
+    env_example_names,
     interpolate,
 )
+from tests import processes
 
 APP_SERVICES = ("web", "worker", "beat")
 
@@ -39,6 +45,71 @@ def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 def production_check(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     return manage(env, "check", "--deploy", "--fail-level", "WARNING", *args)
+
+
+def test_the_compose_file_follows_the_compose_specification(compose):
+    """Validated against the Compose Specification's own JSON schema
+    (tests/ops/compose-spec.json), as `docker compose config` would, with the
+    documented environment and with the pgbouncer one."""
+    documented = interpolate(compose, documented_env())
+    pooled = interpolate(compose, {**documented_env(), "DATABASE_HOST": "pgbouncer"})
+
+    assert compose_errors(documented) == []
+    assert compose_errors(pooled) == []
+
+
+def _typo_in_a_key(document):
+    document["services"]["web"]["depends_ons"] = document["services"]["web"].pop("depends_on")
+
+
+def _unknown_condition(document):
+    document["services"]["worker"]["depends_on"]["migrate"]["condition"] = "service_done"
+
+
+def _restart_sometimes(document):
+    document["services"]["beat"]["restart"] = "sometimes"
+
+
+def _healthcheck_command_as_a_number(document):
+    document["services"]["db"]["healthcheck"]["test"] = 5
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (_typo_in_a_key, "services/web: 'depends_ons' does not match"),
+        (_unknown_condition, "services/worker/depends_on: "),
+        (_restart_sometimes, "services/beat/restart: 'sometimes' is not no, always"),
+        (_healthcheck_command_as_a_number, "services/db/healthcheck/test: 5 is not valid"),
+    ],
+)
+def test_the_specification_check_refuses_a_broken_compose_file(compose, break_it, expected):
+    document = copy.deepcopy(interpolate(compose, documented_env()))
+
+    break_it(document)
+
+    errors = compose_errors(document)
+    assert len(errors) == 1, errors
+    assert errors[0].startswith(expected), errors
+
+
+def test_every_variable_env_example_sets_reaches_the_compose_file():
+    """`.env` only feeds the compose file's ${...}: a variable it sets that the
+    compose file never names would be silently ignored."""
+    named = set(re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)", COMPOSE_FILE.read_text()))
+
+    assert set(env_example_names()) - named == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "default"), [("STAFF_REQUIRE_2FA", "true"), ("REQUEST_MAX_BYTES", "")]
+)
+def test_app_settings_from_env_example_reach_every_app_container(compose, name, default):
+    documented = interpolate(compose["services"], documented_env())
+    unset = interpolate(compose["services"], {**documented_env(), name: ""})
+    for service in (*APP_SERVICES, "worker-io", "migrate"):
+        assert documented[service]["environment"][name] == documented_env()[name], service
+        assert unset[service]["environment"][name] == default, service
 
 
 def test_every_app_service_waits_for_the_one_shot_migrate(services):
@@ -109,6 +180,29 @@ def test_redis_wants_the_password_the_broker_url_carries(services):
         assert url == f"redis://:{password}@redis:6379/0", name
 
 
+def test_the_redis_healthcheck_passes_only_when_redis_answers_pong(services, redis_with_password):
+    """Run as Docker runs it against a redis-server that wants a password:
+    healthy with the right one, unhealthy with a wrong one (redis-cli itself
+    exits 0 on NOAUTH)."""
+    port, password = redis_with_password
+    redis = services["redis"]
+    test = redis["healthcheck"]["test"]
+    # In the container redis-cli talks to 127.0.0.1:6379; here, the test's port.
+    if test[0] == "CMD":
+        assert test[1] == "redis-cli", test
+        argv = ["redis-cli", "-p", str(port), *test[2:]]
+    else:
+        assert test[0] == "CMD-SHELL", test
+        argv = ["/bin/sh", "-c", test[1].replace("redis-cli", f"redis-cli -p {port}")]
+
+    def check(auth: str) -> int:
+        env = {"PATH": os.environ["PATH"], **redis["environment"], "REDISCLI_AUTH": auth}
+        return subprocess.run(argv, env=env, capture_output=True, timeout=30).returncode
+
+    assert check(password) == 0
+    assert check("wrong-password") != 0
+
+
 def test_secrets_have_no_default(compose):
     env = documented_env()
     for secret in ("DJANGO_SECRET_KEY", "POSTGRES_PASSWORD", "REDIS_PASSWORD"):
@@ -149,12 +243,18 @@ def test_pgbouncer_is_an_opt_in_profile_in_transaction_mode(services):
 
 
 def test_the_image_runs_as_a_user_that_owns_only_the_media_directory(services):
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    lines = [line.strip() for line in dockerfile.splitlines()]
+    image = dockerfile()
+    assert image.user == "app" and image.users_created == {"app": 10001}
+    # The image's default command is web's; the tmpfs mounts belong to that user.
+    assert image.cmd == services["web"]["command"]
+    for name in ("web", "worker", "worker-io"):
+        assert services[name]["tmpfs"] == ["/run/prometheus:uid=10001,gid=10001"], name
+    text = (ROOT / "Dockerfile").read_text()
+    lines = [line.strip() for line in text.splitlines()]
     assert lines.index("USER app") > lines.index("COPY . .")
-    assert "chown app:app /data/media" in dockerfile
+    assert "chown app:app /data/media" in text
     # The fonts step stays (PDFs embed them).
-    assert "fonts-noto-core fonts-wqy-microhei" in dockerfile
+    assert "fonts-noto-core fonts-wqy-microhei" in text
     for name in APP_SERVICES:
         assert services[name]["volumes"] == ["media:/data/media"], name
         assert services[name]["environment"]["MEDIA_ROOT"] == "/data/media", name

@@ -232,7 +232,7 @@ def test_the_grafana_dashboard_uses_only_metrics_we_serve(client, token, db):
     import json
     import re
 
-    from tests.ops.compose import ROOT
+    from bench.drills.compose import ROOT
 
     add.delay(1, 1)
     client.get("/healthz")
