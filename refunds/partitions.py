@@ -263,7 +263,6 @@ def create_ahead(
 
 def _create(month: Month) -> bool:
     """Make the month; False if PostgreSQL refused it over rows of DEFAULT."""
-    outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
