@@ -44,9 +44,9 @@ statement of its own, with its own snapshot, under READ COMMITTED).
 The month's journals stay in ledger_journal until their own detach, after
 this one (ledger.detached_journals, which records what check_ledger needs of
 them then). So that they can go, the detached entries table drops its own
-foreign keys into ledger_journal right after the DETACH, in its transaction
-(`unlink_detached`, settings.PARTITION_AFTER_DETACH): an archive points
-nowhere.
+foreign keys into ledger_journal right before that DETACH, in its
+transaction (`before_journals_detach`, settings.PARTITION_BEFORE_DETACH): an
+archive points nowhere.
 """
 
 from __future__ import annotations
@@ -125,17 +125,29 @@ def attached_months_held(alias: str) -> Iterator[None]:
     reader that asks first_attached_day() and then adds up the entries from
     it in a later statement could add them up after a detach committed in
     between, and miss the month (a silently wrong balance). Inside this block
-    ledger_entry is locked IN ACCESS SHARE MODE (before anything is read; a
-    hot-standby replica allows it too), which conflicts only with the ACCESS
-    EXCLUSIVE lock of a detach (refunds.partitions._detach): a detach under
+    ledger_journal and ledger_entry are locked IN ACCESS SHARE MODE, in that
+    order, before anything is read. That conflicts only with the ACCESS
+    EXCLUSIVE locks of a detach (refunds.partitions._detach): a detach under
     way is waited for, and none starts (its lock_timeout runs out: "busy")
-    until the block's transaction ends. Other databases: just the transaction.
+    until the block's transaction ends. The journals first, as every detach
+    and every posting locks them (DETACH_LOCK_ORDER): a reader holding the
+    entries could otherwise wait for a journals detach that waits for it.
+    Other databases: just the transaction.
+
+    On a hot-standby replica the lock is allowed but does not hold back the
+    primary's detach: replaying it waits for the readers holding the lock,
+    up to the standby's max_standby_streaming_delay, and then cancels them
+    (the read fails with a conflict with recovery; what it read before was
+    consistent). Run detaches when reports are quiet.
     """
     with transaction.atomic(using=alias):
         if connections[alias].vendor == "postgresql":
             with connections[alias].cursor() as cursor:
-                # ONLY: the DETACH locks the parent table; its months need not be.
-                cursor.execute(f"LOCK TABLE ONLY {_q(Entry._meta.db_table)} IN ACCESS SHARE MODE")
+                # ONLY: the DETACH locks the parent tables; their months need not be.
+                cursor.execute(
+                    f"LOCK TABLE ONLY {_q(Journal._meta.db_table)}, "
+                    f"{_q(Entry._meta.db_table)} IN ACCESS SHARE MODE"
+                )
         yield
 
 
@@ -398,14 +410,45 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
     _record_carried_debits(month, cursor)
 
 
+# The detach's locks (settings.PARTITION_BEFORE_DETACH), in the order every
+# posting takes them (a journal is inserted before its entries) and every
+# reader in attached_months_held does: ledger_journal, then ledger_entry. A
+# DETACH of ledger_entry's month locks ledger_journal too, after the entries
+# (its archive gets its own copy of the key into the journals); a DETACH of
+# ledger_journal's month locks ledger_entry after the journals, to check
+# that no entry points into the month. Taking the journals' lock first keeps
+# one order, so a poster or a reader waits instead of deadlocking.
+
+
+def before_entries_detach(month: Any, cursor: Any) -> None:
+    """Right before an entries month's DETACH: ledger_journal locked IN SHARE
+    ROW EXCLUSIVE MODE (what the DETACH would take after ledger_entry).
+    Postings wait at their journal until the commit; readers go on."""
+    cursor.execute(f"LOCK TABLE {_q(Journal._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE")
+
+
+def before_journals_detach(month: Any, cursor: Any) -> None:
+    """Right before a journals month's DETACH: ledger_journal locked ACCESS
+    EXCLUSIVE (the DETACH's own first lock), then the month's entries
+    archive drops its foreign keys into ledger_journal (that lock is what
+    dropping them needs): PostgreSQL would otherwise find its rows pointing
+    into the month and refuse the DETACH."""
+    from refunds.partitions import Month
+
+    cursor.execute(f"LOCK TABLE {_q(Journal._meta.db_table)} IN ACCESS EXCLUSIVE MODE")
+    unlink_detached(Month(Entry._meta.db_table, month.start), cursor)
+
+
 def unlink_detached(month: Any, cursor: Any) -> None:
-    """Drop the foreign keys of the month's table, just detached, into
+    """Drop the foreign keys of the month's detached table into
     ledger_journal: an archived month keeps no key into the journals, which
     would keep their month attached for ever (PostgreSQL refuses to detach
-    rows still referenced; ledger.detached_journals). Run right after the
-    DETACH of an entries or journals month, in its transaction
-    (settings.PARTITION_AFTER_DETACH): while attached, the keys are the
-    parent's and cannot be dropped."""
+    rows still referenced; ledger.detached_journals). An entries archive
+    drops them right before its journals month's DETACH
+    (before_journals_detach); a journals archive (its reversals' key) right
+    after its own DETACH (settings.PARTITION_AFTER_DETACH). Either way under
+    the ACCESS EXCLUSIVE lock on ledger_journal that dropping them needs,
+    which the journals' DETACH holds anyway."""
     cursor.execute(
         "SELECT conname FROM pg_constraint WHERE contype = 'f' "
         "AND conrelid = to_regclass(%s) AND confrelid = to_regclass(%s)",

@@ -110,6 +110,10 @@ def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
         )
     if not locked:
         for table, columns, referenced in _journal_references(cursor):
+            if table == entries.name:
+                # The month's own entries archive: its keys go right before
+                # the DETACH (ledger.detached.before_journals_detach).
+                continue
             on = " AND ".join(
                 f'r."{c}" = j."{t}"' for c, t in zip(columns, referenced, strict=True)
             )

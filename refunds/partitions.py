@@ -35,10 +35,12 @@ partition yet. From then on:
   the DETACH follows in that transaction: the whole table is locked only
   from the DETACH to the commit, not while a rule records what the month
   held (a reference arriving in between makes PostgreSQL refuse the DETACH:
-  it checks the foreign keys then). Right after the DETACH, the table's
-  hook in settings.PARTITION_AFTER_DETACH (if any) runs in the same
-  transaction (the ledger's drops the archive's foreign keys). A refusal, or
-  a lock not had within LOCK_TIMEOUT, keeps the month with the reason. A
+  it checks the foreign keys then). Right before and after the DETACH, the
+  table's hooks in settings.PARTITION_BEFORE_DETACH / PARTITION_AFTER_DETACH
+  (if any) run in the same transaction (the ledger's lock its tables in the
+  order its writers do, and drop the archives' foreign keys). A refusal, a
+  lock not had within LOCK_TIMEOUT (the month) or TABLE_LOCK_TIMEOUT (the
+  whole table), or a deadlock keeps the month with the reason. A
   detached partition stays as a plain table of its
   own name, to be archived or dropped by hand; its rows are no longer in
   the parent.
@@ -65,9 +67,13 @@ MONTH_NAME = re.compile(r"_y(\d{4})m(\d{2})$")
 # Creating or detaching a partition locks the parent table: give up rather
 # than queue every writer behind a long transaction.
 LOCK_TIMEOUT = "5s"
+# A lock on a whole table waited for queues every later reader and writer of
+# it behind: wait less for those (a long report holds them off; try again).
+TABLE_LOCK_TIMEOUT = "1s"
 # SQLSTATEs of a refused DETACH.
 FOREIGN_KEY_VIOLATION = "23503"
 LOCK_NOT_AVAILABLE = "55P03"
+DEADLOCK_DETECTED = "40P01"
 
 
 class PartitionError(RefundError):
@@ -115,10 +121,12 @@ def rule(table: str) -> Callable[..., str]:
     return found
 
 
-def after_detach(table: str) -> Callable[[Month, Any], None] | None:
-    """What runs right after `table`'s DETACH, in its transaction:
-    `hook(month, cursor)` (settings.PARTITION_AFTER_DETACH), or None."""
-    path = getattr(settings, "PARTITION_AFTER_DETACH", {}).get(table)
+def detach_hook(when: str, table: str) -> Callable[[Month, Any], None] | None:
+    """What runs right `when` ("before" or "after") `table`'s DETACH, in its
+    transaction: `hook(month, cursor)` (settings.PARTITION_BEFORE_DETACH,
+    PARTITION_AFTER_DETACH), or None."""
+    hooks = getattr(settings, f"PARTITION_{when.upper()}_DETACH", {})
+    path = hooks.get(table)
     if path is None:
         return None
     found: Callable[[Month, Any], None] = import_string(path)
@@ -386,14 +394,16 @@ def detach(
 
 
 def _detach(month: Month) -> Verdict:
-    """Lock the month's partition against writers (SHARE), ask its rule
-    again under that lock, then DETACH it, all under lock_timeout in one
+    """Lock the month's partition against writers (SHARE, within
+    LOCK_TIMEOUT), ask its rule again under that lock, then DETACH it, in one
     transaction. The DETACH locks the whole table (ACCESS EXCLUSIVE) until the
     commit, so the rule's work (a month's records: seconds on a large ledger)
-    is done before it, with only the month's own writers held. PostgreSQL
-    checks at the DETACH that no foreign key points into the month; its
-    refusal, the rule's, or a lock not had in time keeps the month, with the
-    reason."""
+    is done before it, with only the month's own writers held; the table's
+    "before" hook (the ledger takes other tables' locks there, in the order
+    its writers take them) and the DETACH wait at most TABLE_LOCK_TIMEOUT.
+    PostgreSQL checks at the DETACH that no foreign key points into the
+    month; its refusal, the rule's, a lock not had in time or a deadlock
+    keeps the month, with the reason."""
     outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
@@ -413,10 +423,14 @@ def _detach(month: Month) -> Verdict:
                 # checks deferred to their commit.
                 if outermost:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"SET LOCAL lock_timeout = '{TABLE_LOCK_TIMEOUT}'")
+                before = detach_hook("before", month.table)
+                if before is not None:
+                    before(month, cursor)
                 cursor.execute(f"ALTER TABLE {_q(month.table)} DETACH PARTITION {_q(month.name)}")
-                hook = after_detach(month.table)
-                if hook is not None:
-                    hook(month, cursor)
+                after = detach_hook("after", month.table)
+                if after is not None:
+                    after(month, cursor)
     except _Kept as kept:
         return Verdict(month, str(kept))
     except (IntegrityError, OperationalError) as error:
@@ -425,10 +439,8 @@ def _detach(month: Month) -> Verdict:
             diag = error.__cause__.diag  # type: ignore[union-attr]
             detail = f" ({diag.message_detail})" if diag.message_detail else ""
             return Verdict(month, f"PostgreSQL refused: {diag.message_primary}{detail}")
-        if code == LOCK_NOT_AVAILABLE:
-            return Verdict(
-                month, f"{month.table} not locked within {LOCK_TIMEOUT} (busy): try again"
-            )
+        if code in (LOCK_NOT_AVAILABLE, DEADLOCK_DETECTED):
+            return Verdict(month, f"{month.table} not locked in time (busy): try again")
         raise
     return Verdict(month, "")
 

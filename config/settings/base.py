@@ -433,11 +433,16 @@ PARTITIONED_TABLES = {
     # recorded (ledger.partitions, ledger.detached_journals).
     "ledger_journal": "ledger.partitions.journals_kept",
 }
-# What runs right after a month's DETACH, in its transaction: a detached
-# entries or journals table drops its foreign keys into ledger_journal (an
-# archive must not keep a journals month attached for ever).
+# What runs right before and right after a month's DETACH, in its
+# transaction (refunds.partitions._detach): the ledger takes ledger_journal's
+# lock before ledger_entry's, in the order postings and readers take them
+# (ledger.detached), and its archives drop their foreign keys into
+# ledger_journal (an archive must not keep a journals month attached for ever).
+PARTITION_BEFORE_DETACH = {
+    "ledger_entry": "ledger.detached.before_entries_detach",
+    "ledger_journal": "ledger.detached.before_journals_detach",
+}
 PARTITION_AFTER_DETACH = {
-    "ledger_entry": "ledger.detached.unlink_detached",
     "ledger_journal": "ledger.detached.unlink_detached",
 }
 # The daily task keeps this many months of them made ahead of the current

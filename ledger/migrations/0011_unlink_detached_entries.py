@@ -1,10 +1,10 @@
-# Entries months detached before ledger 0010 kept their foreign keys into
+# Entries months detached before this release kept their foreign keys into
 # ledger_journal (PostgreSQL copies a partition's keys onto the detached
-# table), and with them PostgreSQL would refuse for ever to detach the journals
-# months they point at. Since then every detach drops them
-# (ledger.detached.unlink_detached); this drops those of the months detached
-# before. Only tables no longer attached lose keys; nothing is put back on the
-# way back (an archive points nowhere either way).
+# table). A journals month's detach now drops its entries archive's keys
+# itself (ledger.detached.before_journals_detach); this drops those of the
+# months detached before, so that every archive is alike. Only tables no
+# longer attached lose keys; nothing is put back on the way back (an archive
+# points nowhere either way).
 
 from django.db import migrations
 

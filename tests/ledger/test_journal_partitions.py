@@ -345,17 +345,14 @@ def test_a_journals_month_stays_while_a_reversal_points_into_it(accounts, alice)
 def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
     closed_march(accounts, alice)
     detach_entries_month()
-    # The detached entries keep no key into the journals (or PostgreSQL would
-    # refuse to detach the journals they point at).
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
-            "AND conrelid = to_regclass('ledger_entry_y2024m03') "
-            "AND confrelid = to_regclass('ledger_journal')"
-        )
-        assert cursor.fetchone()[0] == 0
+    # The detached entries keep their key into the journals until these go:
+    # they drop it then (or PostgreSQL would refuse to detach the journals
+    # they point at).
+    assert journal_keys_of(ENTRIES_MONTH.name) == 1
     verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
     assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
+    assert journal_keys_of(ENTRIES_MONTH.name) == 0
+    assert journal_keys_of(OLD_MONTH.name) == 0
     assert OLD not in {m.start for m in monthly_partitions(JOURNALS)}
     assert not Journal.objects.filter(posting_key="march").exists()
     recorded = DetachedJournalMonth.objects.get(month=OLD)
@@ -376,19 +373,14 @@ def journal_keys_of(table: str) -> int:
 
 
 @pytest.mark.django_db
-def test_ledger_0011_unlinks_the_entries_months_detached_before_0010(accounts, alice, settings):
-    """As detached before the archives dropped their keys into the journals:
-    the journals month stays until ledger 0011 drops them."""
+def test_ledger_0011_unlinks_the_entries_months_detached_before_it(accounts, alice):
+    """Entries archives made before it keep their keys into the journals (as
+    the detach now leaves them until their journals month goes): ledger 0011
+    drops those of every detached month, none of an attached one."""
     unlink = import_module("ledger.migrations.0011_unlink_detached_entries")
     closed_march(accounts, alice)
-    settings.PARTITION_AFTER_DETACH = {}
     detach_entries_month()
     assert journal_keys_of(ENTRIES_MONTH.name) == 1
-    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
-    assert verdicts[OLD_MONTH.name].reason == (
-        f"rows of {ENTRIES_MONTH.name} still point at its journals"
-    )
-    # Attached months keep theirs (they are ledger_entry's).
     attached = [m.name for m in monthly_partitions("ledger_entry")]
     before = {name: journal_keys_of(name) for name in attached}
     unlink.unlink_detached_entries(apps, connection.schema_editor())
