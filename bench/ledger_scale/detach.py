@@ -17,11 +17,12 @@ controller and the daily task do before and at its detach:
    orders or payouts behind them, so check_ledger has findings and the rule
    refuses: the run says so, times the checks anyway, and marks the month
    verified as the unlocked pass does when they agree;
-4. detaches it (refunds.partitions._detach: DETACH PARTITION, then the
-   rule under that lock records what the month held, in one transaction)
-   while a second connection reads ledger_entry every few milliseconds:
-   the longest such read is how long posting and reading ledger_entry
-   waited, the figure that matters in production;
+4. detaches it (refunds.partitions._detach: the rule records what the
+   month held under a lock on the month, then the DETACH, in one
+   transaction) while two more connections read ledger_entry and
+   ledger_journal every few milliseconds: the longest such read is how long
+   posting and reading each table waited, the figure that matters in
+   production;
 5. the same for the month's journals (their rule's check_ledger checks
    refuse them for the same reason, and the month is marked verified the
    same way).
@@ -91,27 +92,47 @@ def scan_month(cursor: Any, name: str) -> float:
     return time.perf_counter() - started
 
 
-def detach_with_probe(url: str, month: Any, sql: str, params: list[Any], every: float) -> dict:
+# What the probers read while a month is detached: one row of the last day
+# of each table (the parent, as every posting and report does).
+PROBES = {
+    "ledger_entry": "SELECT id FROM ledger_entry WHERE date = %s LIMIT 1",
+    "ledger_journal": "SELECT id FROM ledger_journal WHERE date = %s LIMIT 1",
+}
+
+
+def detach_with_probe(url: str, month: Any, day: Any, every: float) -> dict:
+    """Detach `month` while a reader of each table reads every `every` s."""
     from refunds.partitions import _detach
 
-    prober = Prober(url, sql, params, every)
-    prober.start()
+    probers = {table: Prober(url, sql, [day], every) for table, sql in PROBES.items()}
+    for prober in probers.values():
+        prober.start()
     time.sleep(0.5)
     started = time.perf_counter()
     verdict = _detach(month)
     took = time.perf_counter() - started
     time.sleep(0.5)
-    prober.stop.set()
-    prober.join()
-    reads = prober.latencies
-    return {
-        "reason": verdict.reason,
-        "took": took,
-        "reads": len(reads),
-        "max_ms": max(reads) * 1000 if reads else 0.0,
-        "median_ms": statistics.median(reads) * 1000 if reads else 0.0,
-        "slow": sum(1 for r in reads if r > 0.1),
-    }
+    for prober in probers.values():
+        prober.stop.set()
+        prober.join()
+    waits = {}
+    for table, prober in probers.items():
+        reads = prober.latencies
+        waits[table] = {
+            "reads": len(reads),
+            "max_ms": max(reads) * 1000 if reads else 0.0,
+            "median_ms": statistics.median(reads) * 1000 if reads else 0.0,
+            "slow": sum(1 for r in reads if r > 0.1),
+        }
+    return {"reason": verdict.reason, "took": took, "waits": waits}
+
+
+def waits_line(probe: dict) -> str:
+    return "; ".join(
+        f"a reader of {table}: {w['reads']} reads, median {w['median_ms']:.1f} ms, "
+        f"longest {w['max_ms']:.0f} ms"
+        for table, w in probe["waits"].items()
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -197,19 +218,10 @@ def run(args: argparse.Namespace) -> int:
         )
         ledger_detached._VERIFIED[month.name] = ledger_detached._last_event(month.start)
 
-    probe = detach_with_probe(
-        url,
-        month,
-        "SELECT id FROM ledger_entry WHERE date = %s LIMIT 1",
-        [last],
-        args.probe_every,
-    )
+    probe = detach_with_probe(url, month, last, args.probe_every)
     print(
-        f"  entries month detach: {probe['took']:.2f} s "
-        f"({probe['reason'] or 'detached'}); a reader of ledger_entry every "
-        f"{args.probe_every * 1000:.0f} ms: {probe['reads']} reads, median "
-        f"{probe['median_ms']:.1f} ms, longest {probe['max_ms']:.0f} ms, "
-        f"{probe['slow']} over 100 ms",
+        f"  entries month detach: {probe['took']:.2f} s ({probe['reason'] or 'detached'}); "
+        f"{waits_line(probe)}",
         flush=True,
     )
     records = {
@@ -235,17 +247,10 @@ def run(args: argparse.Namespace) -> int:
     elif jfound.reason:
         print(f"    journals month stays: {jfound.reason}")
     if not jfound.reason or jfound.reason.startswith("check_ledger finds"):
-        jprobe = detach_with_probe(
-            url,
-            journals_month,
-            "SELECT id FROM ledger_journal WHERE date = %s LIMIT 1",
-            [last],
-            args.probe_every,
-        )
+        jprobe = detach_with_probe(url, journals_month, last, args.probe_every)
         print(
             f"  journals month detach: {jprobe['took']:.2f} s "
-            f"({jprobe['reason'] or 'detached'}); a reader of ledger_journal: longest "
-            f"{jprobe['max_ms']:.0f} ms"
+            f"({jprobe['reason'] or 'detached'}); {waits_line(jprobe)}"
         )
 
     print()
@@ -256,13 +261,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {value:.2f} s ({value / baseline:.1f}x the scan)")
     print(
         f"entries detach: {probe['took']:.2f} s in all ({probe['took'] / baseline:.1f}x the "
-        f"scan); ledger_entry locked (the longest wait of a reader of it): "
-        f"{probe['max_ms']:.0f} ms"
+        f"scan); the longest waits (how long each table was locked): {waits_line(probe)}"
     )
     if jprobe is not None:
         print(
-            f"journals detach: {jprobe['took']:.2f} s in all; ledger_journal locked (the "
-            f"longest wait of a reader of it): {jprobe['max_ms']:.0f} ms"
+            f"journals detach: {jprobe['took']:.2f} s in all; the longest waits: "
+            f"{waits_line(jprobe)}"
         )
     return 0 if not probe["reason"] else 1
 
