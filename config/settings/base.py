@@ -443,7 +443,7 @@ PARTITION_BEFORE_DETACH = {
     "ledger_journal": "ledger.detached.before_journals_detach",
 }
 PARTITION_AFTER_DETACH = {
-    "ledger_journal": "ledger.detached.unlink_detached",
+    "ledger_journal": "ledger.detached.after_journals_detach",
 }
 # The daily task keeps this many months of them made ahead of the current
 # one, and with PARTITION_DETACH_AFTER_MONTHS = N keeps the current month and

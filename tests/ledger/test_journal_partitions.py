@@ -362,6 +362,45 @@ def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
     assert post_one(draft(accounts, "march", date.today()), posted_by=BY_TESTS) is None
 
 
+def planner_setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db
+def test_the_journals_detach_checks_its_keys_by_lookups_then_puts_the_planner_back(
+    accounts, alice, monkeypatch
+):
+    """The DETACH's check that no entry points into the month runs with hash
+    and merge joins off (each journal looked up in its own month, not merged
+    with every entry); the settings are what they were once it is done."""
+    from refunds import partitions
+
+    closed_march(accounts, alice)
+    detach_entries_month()
+    during: dict[str, str] = {}
+    hook = partitions.detach_hook
+
+    def hooks(when: str, table: str):
+        found = hook(when, table)
+        if (when, table) != ("after", JOURNALS):
+            return found
+
+        def after(month, cursor):
+            during.update({n: planner_setting(n) for n in ("enable_hashjoin", "enable_mergejoin")})
+            found(month, cursor)
+
+        return after
+
+    monkeypatch.setattr(partitions, "detach_hook", hooks)
+    verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
+    assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
+    assert during == {"enable_hashjoin": "off", "enable_mergejoin": "off"}
+    assert planner_setting("enable_hashjoin") == "on"
+    assert planner_setting("enable_mergejoin") == "on"
+
+
 def journal_keys_of(table: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
