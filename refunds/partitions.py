@@ -403,7 +403,10 @@ def _detach(month: Month) -> Verdict:
     its writers take them) and the DETACH wait at most TABLE_LOCK_TIMEOUT.
     PostgreSQL checks at the DETACH that no foreign key points into the
     month; its refusal, the rule's, a lock not had in time or a deadlock
-    keeps the month, with the reason."""
+    keeps the month, with the reason. Meant to run in a transaction of its
+    own, as the command and the daily task run it: inside a caller's, its
+    locks last until that one ends, and the ledger's hooks cannot drop an
+    archive's keys over the caller's pending deferred checks."""
     outermost = not connection.in_atomic_block
     try:
         with transaction.atomic():
