@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from ledger.closing import close_period
 from ledger.detached import EntriesDetachedError
+from ledger.detached_journals import archived_journal_date
 from ledger.invariants import check_invariants
 from ledger.models import (
     Account,
@@ -265,6 +266,19 @@ def test_a_read_by_date_reads_only_its_months(accounts):
     # By id alone every month is probed (each one's primary key index).
     plan = Journal.objects.filter(pk=1).explain()
     assert Month(JOURNALS, add_months(month, 1)).name in plan
+
+
+@pytest.mark.django_db
+def test_a_key_is_found_by_its_journal_id_through_an_index(accounts):
+    # archived_journal_date (ledger.detached_journals) reads the keys by
+    # journal id; the planner may scan a tiny table, so it is told not to.
+    journal = post_one(draft(accounts, "by-id", month_of()), posted_by=BY_TESTS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        keys = JournalKey.objects.filter(journal_id=journal.pk).order_by()
+        plan = keys.values_list("date")[:1].explain()
+    assert "Index Cond: (journal_id = " in plan, plan
+    assert archived_journal_date(journal.pk) is None  # its month is attached
 
 
 OLD_MONTH = Month(JOURNALS, OLD)
