@@ -243,6 +243,35 @@ def test_a_reversal_carries_the_reversed_journals_date(accounts):
             cursor.execute("SET CONSTRAINTS ledger_journal_reverses_key IMMEDIATE")
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reversal_checks_and_reads_its_entries_with_no_month_detached_between(
+    accounts, monkeypatch
+):
+    """reverse_journal asks whether the journal's entries are attached and
+    reads them in one attached_months_held block: ledger_entry is locked
+    against a detach (ACCESS SHARE) from the check to the posting."""
+    import ledger.detached
+
+    journal = post_one(draft(accounts, "held", date(2025, 7, 14)), posted_by=BY_TESTS)
+    held: list[bool] = []
+    checked = ledger.detached.require_attached
+
+    def require_attached(day: date, what: str) -> None:
+        checked(day, what)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() "
+                "AND relation = 'ledger_entry'::regclass AND mode = 'AccessShareLock' "
+                "AND granted)"
+            )
+            held.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(ledger.detached, "require_attached", require_attached)
+    reversal = reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    assert held == [True]
+    assert reversal is not None and reversal.entry_count == journal.entry_count
+
+
 @pytest.mark.django_db
 def test_every_key_into_the_journals_holds_their_date():
     with connection.cursor() as cursor:
