@@ -15,9 +15,12 @@ transaction, from the detached table itself:
   the sum of their sources' amounts and the sum of their source ids. The
   checks "each order (payout) has exactly one sale (payout) journal" then
   compare, per currency, the sources with no attached journal (how many, their
-  amounts, their ids) with the sum of these records: a source that lost its
-  journal, gained a second one, changed its amount or was swapped for another
-  changes one of the three sums. A digest rather than the ids themselves: the
+  amounts, their ids) with the sum of these records. It is a digest, not
+  exact: a single lost, added, changed or swapped source shows (a source that
+  lost its journal, gained a second one, changed its amount or was swapped
+  for another changes one of the three sums); defects that cancel out in all
+  three sums do not (say, one order's amount up and another's down by as
+  much, in the same currency). A digest rather than the ids themselves: the
   record stays a few rows a month whatever the month held, as the point of
   detaching is that the table no longer grows with every order;
 - DetachedCaseJournals: per case, how many journals and how many refund
@@ -71,15 +74,18 @@ def journal_archived(day: date) -> bool:
 def archived_journal_date(journal_id: object) -> date | None:
     """The date of journal `journal_id` if its month was detached (its posting
     key stays in JournalKey), else None. Only asked once a lookup missed and
-    some journals month was detached: the keys are read by journal_id, which
-    no index serves (a scan of the keys, on that miss only)."""
+    some journals month was detached: the key is read by journal_id, through
+    its index (migration ledger 0012)."""
     try:
         pk = int(str(journal_id))
     except ValueError:
         return None
     if not DetachedJournalMonth.objects.exists():
         return None
-    day = JournalKey.objects.filter(journal_id=pk).values_list("date", flat=True).first()
+    # One key per journal: unordered (an order by posting_key could walk the
+    # primary key instead of looking the id up).
+    keys = JournalKey.objects.filter(journal_id=pk).order_by().values_list("date", flat=True)
+    day = next(iter(keys[:1]), None)
     return day if day is not None and journal_archived(day) else None
 
 

@@ -42,7 +42,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.utils import timezone
 
 from lib.errors import DomainError
@@ -962,21 +962,26 @@ def reverse_journal(
     """Post the mirror image of `journal` (the only way to undo one).
     EntriesDetachedError if its entries' month was detached: there is nothing
     left to mirror (and its month is closed for good)."""
-    from .detached import require_attached
+    from .detached import attached_months_held, require_attached
 
-    require_attached(journal.date, f"Reversing journal {journal.pk}")
-    draft = JournalDraft(
-        posting_key=f"reversal:{journal.pk}",
-        kind=JournalKind.REVERSAL,
-        currency=journal.currency,
-        date=on,
-        memo=memo or f"Reversal of journal {journal.pk}",
-        order_id=journal.order_id,
-        case_id=journal.case_id,
-        payout_id=journal.payout_id,
-        reverses_id=journal.pk,
-        reverses_date=journal.date,
-    )
-    for entry in journal.entries.all():
-        draft.debit(entry.account_id, entry.credit - entry.debit)
-    return post_one(draft, posted_by=posted_by)
+    # The check, the read of the entries and the posting in one transaction
+    # on the posting's database, in which no month is detached: a detach
+    # between the check and the read would leave no entries to mirror (a
+    # misleading "no entries" refusal rather than EntriesDetachedError).
+    with attached_months_held(DEFAULT_DB_ALIAS):
+        require_attached(journal.date, f"Reversing journal {journal.pk}")
+        draft = JournalDraft(
+            posting_key=f"reversal:{journal.pk}",
+            kind=JournalKind.REVERSAL,
+            currency=journal.currency,
+            date=on,
+            memo=memo or f"Reversal of journal {journal.pk}",
+            order_id=journal.order_id,
+            case_id=journal.case_id,
+            payout_id=journal.payout_id,
+            reverses_id=journal.pk,
+            reverses_date=journal.date,
+        )
+        for entry in journal.entries.using(DEFAULT_DB_ALIAS):
+            draft.debit(entry.account_id, entry.credit - entry.debit)
+        return post_one(draft, posted_by=posted_by)

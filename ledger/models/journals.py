@@ -198,7 +198,9 @@ class JournalKey(models.Model):
     here too, but a journal made through the ORM has none."""
 
     posting_key = models.CharField(max_length=80, primary_key=True)
-    journal_id = models.BigIntegerField()
+    # Indexed for archived_journal_date (ledger.detached_journals): a detached
+    # journal's date, found by its id.
+    journal_id = models.BigIntegerField(db_index=True)
     date = models.DateField(help_text="The journal's posting date (its month's partition).")
 
     class Meta:

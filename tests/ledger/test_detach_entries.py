@@ -508,6 +508,69 @@ def test_a_journals_month_goes_after_its_entries_and_check_ledger_stays_exact(
     assert check_invariants() == before
 
 
+def order_placed(vendor, number: str, placed: date, created: date) -> Order:
+    """An order placed on `placed`, created (its sale message in the outbox) on
+    `created`, not posted."""
+    with at(moment(created, 9)):
+        return create_order(
+            number=number,
+            currency="EUR",
+            source="web",
+            lines=[OrderLineRequest(vendor.code, "MUG-01", 1, "20.00", "0.10")],
+            payments=[PaymentRequest("card", "22.00")],
+            placed_at=moment(placed, 9),
+        )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_lost_sale_journal_shows_whatever_orders_await_posting(journal_months_2024, books, alice):
+    """The orders with no attached journal are compared with the detached
+    journals months' records even while orders await posting: only those
+    placed after the last detached journals month are left out (their
+    journal cannot be in one); a pending order placed before counts."""
+    close(MAR, alice, date(2024, 4, 2))
+    detach(1, tables=[ENTRIES, JOURNALS])
+    assert list(DetachedJournalMonth.objects.values_list("next_month", flat=True)) == [MAR]
+    assert findings_of("sales_posted") == []
+    acme = books["acme"]
+
+    with tampered():
+        # Orders of an open month await posting, one parked as failed: no finding.
+        waiting = order_placed(acme, "ORD-WAITING", date(2024, 4, 3), date(2024, 4, 3))
+        parked = order_placed(acme, "ORD-PARKED", date(2024, 3, 30), date(2024, 4, 1))
+        OutboxMessage.objects.filter(consumer="ledger", order=parked).update(
+            attempts=5, failed_at=moment(date(2024, 4, 1)), last_error="boom"
+        )
+        assert (
+            OutboxMessage.objects.filter(consumer="ledger", order__in=[waiting, parked]).count()
+            == 2
+        )
+        assert findings_of("sales_posted") == []
+        # Meanwhile an order of the detached February lost its sale journal
+        # (its message gone, no journal anywhere): found all the same.
+        lost = order_placed(acme, "ORD-LOST", date(2024, 2, 10), date(2024, 2, 10))
+        OutboxMessage.objects.filter(consumer="ledger", order=lost).delete()
+        found = findings_of("sales_posted")
+        assert len(found) == 1 and "difference 1 orders, 22 EUR" in found[0], found
+    with tampered():
+        # Orders await posting while the records' ids are off (as for a
+        # source swapped for another of the same amount): found.
+        order_placed(acme, "ORD-WAITING", date(2024, 4, 3), date(2024, 4, 3))
+        DetachedSource.objects.create(
+            month=JAN, kind="sale", currency="EUR", journals=0, amount=D("0"), source_ids=7
+        )
+        found = findings_of("sales_posted")
+        assert len(found) == 1 and "difference 0 orders, 0 EUR, ids -7" in found[0], found
+    with tampered():
+        # An order placed in February, awaiting posting: its journal could be
+        # in a detached month, so it counts (and the finding says so).
+        order_placed(acme, "ORD-LATE", date(2024, 2, 20), date(2024, 4, 3))
+        found = findings_of("sales_posted")
+        assert len(found) == 1 and "difference 1 orders, 22 EUR" in found[0], found
+        assert "pending orders placed before 2024-03-01 count" in found[0], found
+    assert findings_of("sales_posted") == []
+
+
 class AnyString(str):
     """Equal to any string that starts with it."""
 

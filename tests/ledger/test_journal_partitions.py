@@ -19,6 +19,7 @@ from django.urls import reverse
 
 from ledger.closing import close_period
 from ledger.detached import EntriesDetachedError
+from ledger.detached_journals import archived_journal_date
 from ledger.invariants import check_invariants
 from ledger.models import (
     Account,
@@ -242,6 +243,35 @@ def test_a_reversal_carries_the_reversed_journals_date(accounts):
             cursor.execute("SET CONSTRAINTS ledger_journal_reverses_key IMMEDIATE")
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_reversal_checks_and_reads_its_entries_with_no_month_detached_between(
+    accounts, monkeypatch
+):
+    """reverse_journal asks whether the journal's entries are attached and
+    reads them in one attached_months_held block: ledger_entry is locked
+    against a detach (ACCESS SHARE) from the check to the posting."""
+    import ledger.detached
+
+    journal = post_one(draft(accounts, "held", date(2025, 7, 14)), posted_by=BY_TESTS)
+    held: list[bool] = []
+    checked = ledger.detached.require_attached
+
+    def require_attached(day: date, what: str) -> None:
+        checked(day, what)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() "
+                "AND relation = 'ledger_entry'::regclass AND mode = 'AccessShareLock' "
+                "AND granted)"
+            )
+            held.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(ledger.detached, "require_attached", require_attached)
+    reversal = reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    assert held == [True]
+    assert reversal is not None and reversal.entry_count == journal.entry_count
+
+
 @pytest.mark.django_db
 def test_every_key_into_the_journals_holds_their_date():
     with connection.cursor() as cursor:
@@ -265,6 +295,19 @@ def test_a_read_by_date_reads_only_its_months(accounts):
     # By id alone every month is probed (each one's primary key index).
     plan = Journal.objects.filter(pk=1).explain()
     assert Month(JOURNALS, add_months(month, 1)).name in plan
+
+
+@pytest.mark.django_db
+def test_a_key_is_found_by_its_journal_id_through_an_index(accounts):
+    # archived_journal_date (ledger.detached_journals) reads the keys by
+    # journal id; the planner may scan a tiny table, so it is told not to.
+    journal = post_one(draft(accounts, "by-id", month_of()), posted_by=BY_TESTS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        keys = JournalKey.objects.filter(journal_id=journal.pk).order_by()
+        plan = keys.values_list("date")[:1].explain()
+    assert "Index Cond: (journal_id = " in plan, plan
+    assert archived_journal_date(journal.pk) is None  # its month is attached
 
 
 OLD_MONTH = Month(JOURNALS, OLD)
