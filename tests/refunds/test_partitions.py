@@ -301,7 +301,8 @@ def test_the_table_is_locked_only_for_the_detach_itself(monkeypatch):
 
     monkeypatch.setattr(partitions, "rule", lambda table: probing)
     try:
-        assert [(v.month.name, v.reason) for v in detach(1, tables=[EVENTS])] == [(month.name, "")]
+        # This month alone: other tests' old months may be there too.
+        assert partitions._detach(month).reason == ""
         assert seen == {"read": True, "write": True, "write the month": False}
         assert OLD not in {m.start for m in monthly_partitions(EVENTS)}
     finally:
