@@ -49,6 +49,8 @@ from typing import Any
 
 from django.db import connection
 
+# The period's latest event, as the entries' detach reads it.
+from .detached import _last_event
 from .models import (
     DetachedCaseJournals,
     DetachedJournalMonth,
@@ -56,7 +58,6 @@ from .models import (
     JournalKey,
     JournalKind,
     Payout,
-    PeriodEvent,
 )
 
 # What a caller is told of a journal whose month was detached.
@@ -117,15 +118,6 @@ def kept(month: Any, cursor: Any, *, locked: bool) -> str:
         return f"{month.start:%Y-%m} changed since check_ledger agreed on it: detach it again"
     _record(month, cursor)
     return ""
-
-
-def _last_event(month_start: date) -> int | None:
-    return (
-        PeriodEvent.objects.filter(period__month=month_start)
-        .order_by("-id")
-        .values_list("id", flat=True)
-        .first()
-    )
 
 
 def _verify() -> str:
