@@ -60,6 +60,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Q, Subquery
 
 from lib.errors import DomainError
+from lib.planning import set_local
 
 from .models import (
     Account,
@@ -451,20 +452,15 @@ def before_journals_detach(month: Any, cursor: Any) -> None:
     names = list(_RI_CHECK_SETTINGS)
     cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
     _SETTINGS_BEFORE[month.name] = dict(zip(names, cursor.fetchone(), strict=True))
-    _set_local(cursor, _RI_CHECK_SETTINGS)
+    set_local(cursor, _RI_CHECK_SETTINGS)
 
 
 def after_journals_detach(month: Any, cursor: Any) -> None:
     """Right after a journals month's DETACH: the planner settings put back,
     and the journals archive drops its own keys into ledger_journal (its
     reversals')."""
-    _set_local(cursor, _SETTINGS_BEFORE.pop(month.name, {}))
+    set_local(cursor, _SETTINGS_BEFORE.pop(month.name, {}))
     unlink_detached(month, cursor)
-
-
-def _set_local(cursor: Any, settings: dict[str, str]) -> None:
-    for name, value in settings.items():
-        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
 
 
 def unlink_detached(month: Any, cursor: Any) -> None:

@@ -56,13 +56,16 @@ def key_lookups(alias: str) -> Iterator[None]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT " + ", ".join(["current_setting(%s)"] * len(names)), names)
             before = dict(zip(names, cursor.fetchone(), strict=True))
-            _set_local(cursor, SLICE_SETTINGS)
+            set_local(cursor, SLICE_SETTINGS)
         # On an exception the atomic block rolls back, and the settings with it.
         yield
         with connection.cursor() as cursor:
-            _set_local(cursor, before)
+            set_local(cursor, before)
 
 
-def _set_local(cursor: CursorWrapper, settings: dict[str, str]) -> None:
+def set_local(cursor: CursorWrapper, settings: dict[str, str]) -> None:
+    """SET LOCAL each of `settings` (name -> value), in one statement."""
+    if not settings:
+        return
     pairs = [value for item in settings.items() for value in item]
     cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(settings)), pairs)

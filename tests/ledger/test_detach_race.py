@@ -76,15 +76,22 @@ def in_thread(target: Callable[[], Any]) -> threading.Thread:
     return thread
 
 
-def waiting_for_entries_lock() -> bool:
-    """Whether some session waits for a lock on ledger_entry."""
+def waiting_for(table: str) -> bool:
+    """Whether some session waits for a lock on `table`."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted "
             "AND relation = to_regclass(%s))",
-            [ENTRIES],
+            [table],
         )
         return bool(cursor.fetchone()[0])
+
+
+def until(predicate: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
 
 
 def entries_locked_here() -> bool:
@@ -160,10 +167,7 @@ def test_a_reader_waits_for_a_detach_under_way_and_sees_it(january_detachable, m
     try:
         assert locked.wait(WAIT)
         readers.append(in_thread(reader))
-        deadline = time.monotonic() + 10
-        while not waiting_for_entries_lock() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        waited = waiting_for_entries_lock()
+        waited = until(lambda: waiting_for(ENTRIES))
         answered_early = dict(seen)
     finally:
         go_on.set()
@@ -229,23 +233,6 @@ def other_session() -> Any:
     import psycopg2
 
     return psycopg2.connect(**connection.get_connection_params())
-
-
-def waiting_for(table: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted "
-            "AND relation = to_regclass(%s))",
-            [table],
-        )
-        return bool(cursor.fetchone()[0])
-
-
-def until(predicate: Callable[[], bool], seconds: float = 10) -> bool:
-    deadline = time.monotonic() + seconds
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return predicate()
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
