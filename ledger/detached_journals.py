@@ -28,10 +28,11 @@ transaction, from the detached table itself:
   refund_journals_match_completion compares with the completion snapshot;
   the legs themselves were recorded with the entries: DetachedCaseLeg).
 
-Both detached tables are archives: at each detach their own foreign keys
-into ledger_journal are dropped (ledger.detached.unlink_detached, right after
-each DETACH, in its transaction), or PostgreSQL would refuse ever to detach the journals they
-point at. Detached journals months need not be a run from the first month: a
+Both detached tables are archives: their own foreign keys into
+ledger_journal are dropped (ledger.detached.unlink_detached), the entries
+archive's right before its journals month's DETACH, the journals archive's
+right after it, in that detach's transaction; otherwise PostgreSQL would
+refuse ever to detach the journals they point at. Detached journals months need not be a run from the first month: a
 reversal keeps the month it points into while it is attached, so a later
 month may go first (the checks read records per month, not from a day on).
 
