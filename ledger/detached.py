@@ -43,10 +43,14 @@ statement of its own, with its own snapshot, under READ COMMITTED).
 
 The month's journals stay in ledger_journal until their own detach, after
 this one (ledger.detached_journals, which records what check_ledger needs of
-them then). So that they can go, the detached entries table drops its own
-foreign keys into ledger_journal right before that DETACH, in its
-transaction (`before_journals_detach`, settings.PARTITION_BEFORE_DETACH): an
-archive points nowhere.
+them then). The detached entries table keeps its key into its own journals
+month (ledger.month_keys): PostgreSQL looks at neither when that month goes,
+and the two archives keep it between them. An entries month whose key points
+into the whole of ledger_journal (made before its journals month, or
+detached before ledger 0013) drops that key right before its journals
+month's DETACH, in its transaction (`before_journals_detach`,
+settings.PARTITION_BEFORE_DETACH): PostgreSQL would find its rows pointing
+into the month and refuse the DETACH.
 """
 
 from __future__ import annotations
@@ -414,37 +418,33 @@ def _record(month: Any, cursor: Any, *, journals: int, entries: int) -> None:
 # The detach's locks (settings.PARTITION_BEFORE_DETACH), in the order every
 # posting takes them (a journal is inserted before its entries) and every
 # reader in attached_months_held does: ledger_journal, then ledger_entry. A
-# DETACH of ledger_entry's month locks ledger_journal too, after the entries
-# (its archive gets its own copy of the key into the journals); a DETACH of
-# ledger_journal's month locks ledger_entry after the journals, to check
-# that no entry points into the month. Taking the journals' lock first keeps
-# one order, so a poster or a reader waits instead of deadlocking.
+# DETACH of ledger_journal's month locks the entries tables whose key points
+# into the whole of ledger_journal (ledger_entry_default, and any month made
+# before its journals month) after the journals, to check that none of their
+# rows points into the month; the entries months' keys into their own
+# journals months no DETACH checks (ledger.month_keys). Taking the journals'
+# lock first keeps one order, so a poster or a reader waits instead of
+# deadlocking. A DETACH of an entries month locks no journals.
 
-
-def before_entries_detach(month: Any, cursor: Any) -> None:
-    """Right before an entries month's DETACH: ledger_journal locked IN SHARE
-    ROW EXCLUSIVE MODE (what the DETACH would take after ledger_entry).
-    Postings wait at their journal until the commit; readers go on."""
-    cursor.execute(f"LOCK TABLE {_q(Journal._meta.db_table)} IN SHARE ROW EXCLUSIVE MODE")
-
-
-# The DETACH of a journals month checks that no row points into it. Planned
-# freely, its check of ledger_entry merges the journals with every entry
-# still attached (380 ms on a 2,000,000-entry ledger, growing with the
-# ledger, all of it with ledger_journal locked); as lookups by key, each of
-# the month's journals is looked for in its own month of the entries (150
-# ms there, growing with the month only). Set for the DETACH, put back after.
+# The DETACH of a journals month checks that no row points into it: the
+# reversals among the journals, cash's write-offs and payout reports,
+# ledger_entry_default (and an entries month keyed to the whole of
+# ledger_journal). Planned as lookups by key, each of them looked up in its
+# own month, not merged with every row; a hash or merge join could read
+# whole tables for them, with ledger_journal locked (380 ms on a
+# 2,000,000-entry ledger when every entries month was keyed that way, before
+# ledger 0013). Set for the DETACH, put back after.
 _RI_CHECK_SETTINGS = {"enable_hashjoin": "off", "enable_mergejoin": "off"}
 _SETTINGS_BEFORE: dict[str, dict[str, str]] = {}
 
 
 def before_journals_detach(month: Any, cursor: Any) -> None:
     """Right before a journals month's DETACH: ledger_journal locked ACCESS
-    EXCLUSIVE (the DETACH's own first lock), then the month's entries
-    archive drops its foreign keys into ledger_journal (that lock is what
-    dropping them needs): PostgreSQL would otherwise find its rows pointing
-    into the month and refuse the DETACH. The DETACH's check of the keys is
-    planned as lookups by key (_RI_CHECK_SETTINGS)."""
+    EXCLUSIVE (the DETACH's own first lock, taken here before anything else
+    of the ledger's), then the month's entries archive drops a key into the
+    whole of ledger_journal if it has one (that lock is what dropping it
+    needs); the DETACH's check of the keys planned as lookups by key
+    (_RI_CHECK_SETTINGS)."""
     from refunds.partitions import Month
 
     cursor.execute(f"LOCK TABLE {_q(Journal._meta.db_table)} IN ACCESS EXCLUSIVE MODE")
@@ -464,15 +464,16 @@ def after_journals_detach(month: Any, cursor: Any) -> None:
 
 
 def unlink_detached(month: Any, cursor: Any) -> None:
-    """Drop the foreign keys of the month's detached table into
-    ledger_journal: an archived month keeps no key into the journals, which
-    would keep their month attached for ever (PostgreSQL refuses to detach
-    rows still referenced; ledger.detached_journals). An entries archive
-    drops them right before its journals month's DETACH
-    (before_journals_detach); a journals archive (its reversals' key) right
-    after its own DETACH (settings.PARTITION_AFTER_DETACH). Either way under
-    the ACCESS EXCLUSIVE lock on ledger_journal that dropping them needs,
-    which the journals' DETACH holds anyway."""
+    """Drop the foreign keys of the month's detached table into the whole of
+    ledger_journal: an archive keeps no key into the attached journals, which
+    would keep their months attached for ever (PostgreSQL refuses to detach
+    rows still referenced). An entries archive keyed that way drops it right
+    before its journals month's DETACH (before_journals_detach); a journals
+    archive (the copy PostgreSQL makes of the reversals' key) right after its
+    own DETACH (settings.PARTITION_AFTER_DETACH). Either way under the ACCESS
+    EXCLUSIVE lock on ledger_journal that dropping them needs, which the
+    journals' DETACH holds anyway. A key into the journals month itself
+    (ledger.month_keys) stays."""
     cursor.execute(
         "SELECT conname FROM pg_constraint WHERE contype = 'f' "
         "AND conrelid = to_regclass(%s) AND confrelid = to_regclass(%s)",

@@ -28,11 +28,14 @@ transaction, from the detached table itself:
   refund_journals_match_completion compares with the completion snapshot;
   the legs themselves were recorded with the entries: DetachedCaseLeg).
 
-Both detached tables are archives: their own foreign keys into
-ledger_journal are dropped (ledger.detached.unlink_detached), the entries
-archive's right before its journals month's DETACH, the journals archive's
-right after it, in that detach's transaction; otherwise PostgreSQL would
-refuse ever to detach the journals they point at. Detached journals months need not be a run from the first month: a
+The journals archive drops the key PostgreSQL copies onto it into
+ledger_journal (its reversals', ledger.detached.unlink_detached) right after
+its DETACH, in that transaction; otherwise PostgreSQL would refuse ever to
+detach the journals it points at. The entries archive keeps its key into
+this month (ledger.month_keys): the two archives point at each other only
+(an entries archive keyed to the whole of ledger_journal drops that key
+right before the DETACH).
+Detached journals months need not be a run from the first month: a
 reversal keeps the month it points into while it is attached, so a later
 month may go first (the checks read records per month, not from a day on).
 

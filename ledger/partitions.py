@@ -65,7 +65,9 @@ def entries_detached(month_start: Any) -> bool:
 
 def _journal_references(cursor: Any) -> list[tuple[str, list[str], list[str]]]:
     """(table, its columns, the journal's columns) of every foreign key to
-    ledger_journal (attached partitions are their parent's)."""
+    ledger_journal (attached partitions are their parent's; the entries
+    months' keys point into their own journals months, not here:
+    ledger.month_keys)."""
     cursor.execute(
         """
         SELECT c.conrelid::regclass::text, array_agg(a.attname ORDER BY k.n),
@@ -111,8 +113,9 @@ def journals_kept(month: Month, cursor: Any, *, locked: bool) -> str:
     if not locked:
         for table, columns, referenced in _journal_references(cursor):
             if table == entries.name:
-                # The month's own entries archive: its keys go right before
-                # the DETACH (ledger.detached.before_journals_detach).
+                # The month's own entries archive, keyed to the whole of
+                # ledger_journal: the key goes right before the DETACH
+                # (ledger.detached.before_journals_detach).
                 continue
             on = " AND ".join(
                 f'r."{c}" = j."{t}"' for c, t in zip(columns, referenced, strict=True)

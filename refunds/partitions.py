@@ -18,7 +18,10 @@ partition yet. From then on:
   locked while it copies. The refusal is checked before, and the error that
   PostgreSQL raises if a row arrives in between is turned into the same one.
   A refused month does not stop the others: all are made, then one error
-  names every refused month.
+  names every refused month. A table's hook in settings.PARTITION_AFTER_CREATE
+  runs in the month's transaction, and such tables' months are made after
+  the others' (an entries month gets its key into its own journals month:
+  ledger.month_keys).
 - `detach` detaches (never drops) the monthly partitions that end on or
   before the first day of the month `older_than` - 1 months before the
   current one (it keeps the current month and the `older_than` - 1 before
@@ -37,8 +40,9 @@ partition yet. From then on:
   held (a reference arriving in between makes PostgreSQL refuse the DETACH:
   it checks the foreign keys then). Right before and after the DETACH, the
   table's hooks in settings.PARTITION_BEFORE_DETACH / PARTITION_AFTER_DETACH
-  (if any) run in the same transaction (the ledger's lock its tables in the
-  order its writers do, and drop the archives' foreign keys). A refusal, a
+  (if any) run in the same transaction (the journals' lock the ledger's
+  tables in the order its writers do, and a journals archive drops its
+  foreign keys into the journals). A refusal, a
   lock not had within LOCK_TIMEOUT (the month) or TABLE_LOCK_TIMEOUT (the
   whole table), or a deadlock keeps the month with the reason. A
   detached partition stays as a plain table of its
@@ -121,16 +125,25 @@ def rule(table: str) -> Callable[..., str]:
     return found
 
 
+def _hook(setting: str, table: str) -> Callable[[Month, Any], Any] | None:
+    path = getattr(settings, setting, {}).get(table)
+    if path is None:
+        return None
+    found: Callable[[Month, Any], Any] = import_string(path)
+    return found
+
+
 def detach_hook(when: str, table: str) -> Callable[[Month, Any], None] | None:
     """What runs right `when` ("before" or "after") `table`'s DETACH, in its
     transaction: `hook(month, cursor)` (settings.PARTITION_BEFORE_DETACH,
     PARTITION_AFTER_DETACH), or None."""
-    hooks = getattr(settings, f"PARTITION_{when.upper()}_DETACH", {})
-    path = hooks.get(table)
-    if path is None:
-        return None
-    found: Callable[[Month, Any], None] = import_string(path)
-    return found
+    return _hook(f"PARTITION_{when.upper()}_DETACH", table)
+
+
+def create_hook(table: str) -> Callable[[Month, Any], None] | None:
+    """What runs right after a month of `table` is made, in its transaction:
+    `hook(month, cursor)` (settings.PARTITION_AFTER_CREATE), or None."""
+    return _hook("PARTITION_AFTER_CREATE", table)
 
 
 def partition_key(table: str) -> tuple[str, str]:
@@ -247,6 +260,10 @@ def create_ahead(
     tables = partitioned_tables() if tables is None else list(tables)
     if not all(is_partitioned(t) for t in tables):
         return []
+    # Tables with a creation hook last: it may point the new month at another
+    # table's month of this run (the ledger's entries at their journals).
+    hooked = getattr(settings, "PARTITION_AFTER_CREATE", {})
+    tables.sort(key=lambda table: table in hooked)
     first = month_of(today)
     made: list[str] = []
     refused: list[str] = []
@@ -270,12 +287,16 @@ def create_ahead(
 
 
 def _create(month: Month) -> bool:
-    """Make the month; False if PostgreSQL refused it over rows of DEFAULT."""
+    """Make the month, and run its table's creation hook in the same
+    transaction; False if PostgreSQL refused it over rows of DEFAULT."""
     try:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
                 cursor.execute(create_month_sql(month))
+                hook = create_hook(month.table)
+                if hook is not None:
+                    hook(month, cursor)
     except DatabaseError as error:
         # A row of the month reached DEFAULT after the count (PostgreSQL
         # rechecks under its lock and refuses): the same refusal.

@@ -18,6 +18,7 @@ from typing import Any
 
 from bench.ledger.base import raw_connection
 from bench.ledger.reads import CHECK_CHUNK, RECOMPUTE_BALANCES, entry_has_date, recompute_days_sql
+from ledger import month_keys
 
 CURRENCY = "EUR"
 KEY_PREFIX = "bench-scale:"
@@ -229,8 +230,11 @@ def ensure_partitions(cur: Any, layout: Layout) -> list[str]:
     """For each of ledger_entry and ledger_journal that is partitioned (by
     month of its `date`), the monthly partitions of the fill's months, named
     as refunds.partitions names its own; a month another partition already
-    covers is left as it is."""
+    covers is left as it is. Each entries month of that name gets its key
+    into its journals month (ledger.month_keys), as refunds.partitions gives
+    the months it makes."""
     made = []
+    linked = []
     for table in TABLES:
         cur.execute("SELECT c.relkind = 'p' FROM pg_class c WHERE c.oid = %s::regclass", [table])
         if not cur.fetchone()[0]:
@@ -251,6 +255,15 @@ def ensure_partitions(cur: Any, layout: Layout) -> list[str]:
             else:
                 made.append(name)
             cur.execute("RELEASE SAVEPOINT partition")
+            if table == month_keys.ENTRIES:
+                linked.append(month)
+    for month in linked:
+        cur.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_inherits WHERE inhrelid = to_regclass(%s))",
+            [month_keys.month_name(month_keys.ENTRIES, month)],
+        )
+        if cur.fetchone()[0]:
+            month_keys.link_month(cur, month)
     return made
 
 

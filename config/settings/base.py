@@ -433,13 +433,19 @@ PARTITIONED_TABLES = {
     # recorded (ledger.partitions, ledger.detached_journals).
     "ledger_journal": "ledger.partitions.journals_kept",
 }
+# What runs right after a month is made, in its transaction
+# (refunds.partitions._create): an entries month gets its key into its own
+# journals month (ledger.month_keys).
+PARTITION_AFTER_CREATE = {
+    "ledger_entry": "ledger.month_keys.after_entries_month_created",
+}
 # What runs right before and right after a month's DETACH, in its
-# transaction (refunds.partitions._detach): the ledger takes ledger_journal's
-# lock before ledger_entry's, in the order postings and readers take them
-# (ledger.detached), and its archives drop their foreign keys into
-# ledger_journal (an archive must not keep a journals month attached for ever).
+# transaction (refunds.partitions._detach): a journals month's takes
+# ledger_journal's lock before the DETACH locks ledger_entry_default, in the
+# order postings and readers take them (ledger.detached), and its archive
+# drops its foreign keys into ledger_journal (an archive must not keep a
+# journals month attached for ever).
 PARTITION_BEFORE_DETACH = {
-    "ledger_entry": "ledger.detached.before_entries_detach",
     "ledger_journal": "ledger.detached.before_journals_detach",
 }
 PARTITION_AFTER_DETACH = {

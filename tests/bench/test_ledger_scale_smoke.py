@@ -7,12 +7,13 @@ from datetime import date
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from bench.ledger_scale.cli import parse_args
 from bench.ledger_scale.fill import date_range, fill, make_layout
 from bench.ledger_scale.measure import run_balance_reads, run_trial_balances, statement_of
 from bench.statements import time_csv
-from ledger import invariants
+from ledger import invariants, month_keys
 from ledger.models import AccountDay, Entry
 
 pytestmark = pytest.mark.postgres
@@ -40,6 +41,19 @@ def test_a_tiny_fill_is_sound_and_every_timed_read_agrees():
 
     assert took["total"] > 0
     assert Entry.objects.count() == 6000
+    # Each month filled has its entries keyed into its own journals month,
+    # as refunds.partitions keys the months it makes (ledger.month_keys).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conname = ANY(%s)",
+            [[month_keys.key_name(month) for month in layout.months()]],
+        )
+        keys = dict(cursor.fetchall())
+    assert keys == {
+        month_keys.month_name("ledger_entry", m): month_keys.month_name("ledger_journal", m)
+        for m in layout.months()
+    }
     assert AccountDay.objects.exists()
     for check in (
         invariants.journals_balance,

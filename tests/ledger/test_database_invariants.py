@@ -139,10 +139,12 @@ def test_an_entry_of_another_date_cannot_join_a_posted_journal():
     clearing, income = accounts()
     journal_id = post("posted-misdated", [(clearing, "10.00", "0"), (income, "0", "10.00")])
     other_day = ENTRY.replace("'2026-11-22'", "'2026-12-01'")
-    # At commit either the journal check names the dates, or the composite key
-    # (journal_id, date) to the journals (ledger 0008) finds no such journal.
+    # At commit either the journal check names the dates, or the month's
+    # composite key (journal_id, date) into its journals (ledger 0013) finds
+    # no such journal.
     refused = (
-        'is dated 2026-12-01 but its journal|foreign key constraint "ledger_entry_journal_key"'
+        "is dated 2026-12-01 but its journal"
+        '|foreign key constraint "ledger_entry_(y2026m12|default)_journal_key"'
     )
     with pytest.raises(IntegrityError, match=refused):
         with transaction.atomic(), connection.cursor() as cursor:

@@ -7,7 +7,7 @@ after its entries (ledger.partitions.journals_kept)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import import_module
 
@@ -17,6 +17,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 
+from ledger import month_keys
 from ledger.closing import close_period
 from ledger.detached import EntriesDetachedError
 from ledger.detached_journals import archived_journal_date
@@ -201,12 +202,13 @@ def test_the_commit_checks_still_refuse_on_the_partitioned_journals(accounts, al
             cursor.execute(ENTRY, [journal_id, today, accounts["1100"], "10.00", "0"])
             cursor.execute("SET CONSTRAINTS ledger_journal_balanced IMMEDIATE")
     # An entry whose journal is of another month: its check names both dates,
-    # and the composite key (journal_id, date) refuses it too.
+    # and its month's key into its own journals month (journal_id, date)
+    # refuses it too.
     journal = post_one(draft(accounts, "dated", today), posted_by=BY_TESTS)
     other = add_months(month_of(), 1)
     for constraint, match in [
         ("ledger_entry_balanced", "is dated"),
-        ("ledger_entry_journal_key", "foreign key"),
+        (month_keys.key_name(other), "foreign key"),
     ]:
         with pytest.raises(IntegrityError, match=match), transaction.atomic():
             with connection.cursor() as cursor:
@@ -279,7 +281,9 @@ def test_every_key_into_the_journals_holds_their_date():
     assert found == {
         "cash_payoutreport": (["journal_id", "journal_date"], ["id", "date"]),
         "cash_writeoffrequest": (["journal_id", "journal_date"], ["id", "date"]),
-        "ledger_entry": (["journal_id", "date"], ["id", "date"]),
+        # The entries months point into their own journals months (ledger
+        # 0013): only the default partition points into ledger_journal.
+        "ledger_entry_default": (["journal_id", "date"], ["id", "date"]),
         "ledger_journal": (["reverses_id", "reverses_date"], ["id", "date"]),
     }
 
@@ -388,12 +392,13 @@ def test_a_journals_month_stays_while_a_reversal_points_into_it(accounts, alice)
 def test_a_journals_month_goes_once_its_entries_have_gone(accounts, alice):
     closed_march(accounts, alice)
     detach_entries_month()
-    # The detached entries keep their key into the journals until these go:
-    # they drop it then (or PostgreSQL would refuse to detach the journals
-    # they point at).
-    assert journal_keys_of(ENTRIES_MONTH.name) == 1
+    # The detached entries keep their key into their own journals month,
+    # which PostgreSQL does not check when that month goes: the two archives
+    # keep it between them. Neither keeps one into ledger_journal.
+    assert keys_into(ENTRIES_MONTH.name, OLD_MONTH.name) == 1
     verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
     assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
+    assert keys_into(ENTRIES_MONTH.name, OLD_MONTH.name) == 1
     assert journal_keys_of(ENTRIES_MONTH.name) == 0
     assert journal_keys_of(OLD_MONTH.name) == 0
     assert OLD not in {m.start for m in monthly_partitions(JOURNALS)}
@@ -444,14 +449,19 @@ def test_the_journals_detach_checks_its_keys_by_lookups_then_puts_the_planner_ba
     assert planner_setting("enable_mergejoin") == "on"
 
 
-def journal_keys_of(table: str) -> int:
+def keys_into(table: str, referenced: str) -> int:
+    """Foreign keys declared on `table` (not copied from its parent's) into `referenced`."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
-            "AND conrelid = to_regclass(%s) AND confrelid = to_regclass('ledger_journal')",
-            [table],
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 "
+            "AND conrelid = to_regclass(%s) AND confrelid = to_regclass(%s)",
+            [table, referenced],
         )
         return cursor.fetchone()[0]
+
+
+def journal_keys_of(table: str) -> int:
+    return keys_into(table, JOURNALS)
 
 
 @pytest.mark.django_db
@@ -461,13 +471,23 @@ def test_ledger_0011_unlinks_the_entries_months_detached_before_it(accounts, ali
     drops those of every detached month, none of an attached one."""
     unlink = import_module("ledger.migrations.0011_unlink_detached_entries")
     closed_march(accounts, alice)
+    # Every attached month keyed into the whole of ledger_journal, and the
+    # archive's copy of that key, as before ledger 0013.
+    attached = [m.name for m in monthly_partitions("ledger_entry")]
+    with connection.cursor() as cursor:
+        for name in attached:
+            cursor.execute(
+                f"ALTER TABLE {name} ADD CONSTRAINT {name}_as_before "
+                "FOREIGN KEY (journal_id, date) REFERENCES ledger_journal (id, date) "
+                "DEFERRABLE INITIALLY DEFERRED"
+            )
     detach_entries_month()
     assert journal_keys_of(ENTRIES_MONTH.name) == 1
-    attached = [m.name for m in monthly_partitions("ledger_entry")]
-    before = {name: journal_keys_of(name) for name in attached}
+    before = {name: journal_keys_of(name) for name in attached if name != ENTRIES_MONTH.name}
     unlink.unlink_detached_entries(apps, connection.schema_editor())
     assert journal_keys_of(ENTRIES_MONTH.name) == 0
-    assert {name: journal_keys_of(name) for name in attached} == before
+    assert keys_into(ENTRIES_MONTH.name, OLD_MONTH.name) == 1
+    assert {name: journal_keys_of(name) for name in before} == before
     assert all(before.values())
     verdicts = {v.month.name: v for v in detach(1, tables=[JOURNALS])}
     assert verdicts[OLD_MONTH.name].detachable, verdicts[OLD_MONTH.name].reason
@@ -587,3 +607,102 @@ def test_reads_of_a_detached_month_say_it_is_archived(accounts, alice, staff):
         reverse("admin:ledger_journal_change", args=[journal.pk]), follow=True
     ).content.decode()
     assert f"Journal J{journal.pk} is archived: its month 2024-03 was detached" in page
+
+
+# ------------------------------------------------- each entries month's own key
+
+
+def entries_keys() -> dict[str, tuple[str, bool]]:
+    """{entries table: (the table its journal key points into, validated)}
+    of the keys declared on ledger_entry and its partitions."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text, convalidated "
+            "FROM pg_constraint WHERE contype = 'f' AND conparentid = 0 "
+            "AND conrelid::regclass::text LIKE 'ledger_entry%%' "
+            "AND confrelid::regclass::text LIKE 'ledger_journal%%'"
+        )
+        return {table: (target, valid) for table, target, valid in cursor.fetchall()}
+
+
+@pytest.mark.django_db
+def test_each_entries_month_is_keyed_into_its_own_journals_month(accounts):
+    """ledger 0013: each attached entries month points into the journals
+    month of its name (the default into the whole of ledger_journal), all
+    validated; ledger_entry itself declares no key into the journals."""
+    keys = entries_keys()
+    journals = {m.start for m in monthly_partitions(JOURNALS)}
+    expected = {
+        m.name: (Month(JOURNALS, m.start).name if m.start in journals else JOURNALS, True)
+        for m in monthly_partitions("ledger_entry")
+    }
+    expected["ledger_entry_default"] = (JOURNALS, True)
+    assert {t: k for t, k in keys.items() if t in expected} == expected
+    assert "ledger_entry" not in keys
+    assert any(target != JOURNALS for target, _ in expected.values())
+
+
+@pytest.mark.django_db
+def test_create_ahead_makes_the_journals_month_first_and_keys_the_entries_into_it(accounts):
+    later = date(2031, 5, 1)
+    made = create_ahead(0, today=later, tables=["ledger_entry", JOURNALS])
+    assert made == [Month(JOURNALS, later).name, Month("ledger_entry", later).name]
+    assert entries_keys()[Month("ledger_entry", later).name] == (Month(JOURNALS, later).name, True)
+    # An entries month made alone, its journals month missing: keyed into all
+    # of ledger_journal (its journals wait in ledger_journal_default).
+    alone = date(2032, 5, 1)
+    assert create_ahead(0, today=alone, tables=["ledger_entry"]) == [
+        Month("ledger_entry", alone).name
+    ]
+    assert entries_keys()[Month("ledger_entry", alone).name] == (JOURNALS, True)
+    # Both refuse an entry whose journal is not there.
+    for day in (later, alone):
+        with pytest.raises(IntegrityError, match="foreign key"), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(ENTRY, [10**12, day + timedelta(days=3), accounts["1100"], "1", "0"])
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
+@pytest.mark.django_db
+def test_a_journals_months_detach_checks_no_entries_month(accounts, alice):
+    """PostgreSQL checks at a journals month's DETACH only the keys it made
+    for that month from a key on a parent: no entries month is among them
+    (ledger.month_keys), only ledger_entry_default and the journals' other
+    referrers."""
+    closed_march(accounts, alice)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint "
+            "WHERE contype = 'f' AND conparentid <> 0 AND confrelid = to_regclass(%s)",
+            [OLD_MONTH.name],
+        )
+        checked = {table for (table,) in cursor.fetchall()}
+    assert "ledger_entry_default" in checked
+    assert not {t for t in checked if t.startswith("ledger_entry") and t != "ledger_entry_default"}
+
+
+@pytest.mark.django_db
+def test_ledger_0013_keys_each_month_and_goes_back_to_one_key(accounts):
+    keyed = import_module("ledger.migrations.0013_entries_month_keys")
+    post_one(draft(accounts, "keyed", date.today()), posted_by=BY_TESTS)
+    commit_checks()
+    tables = {m.name for m in monthly_partitions("ledger_entry")}
+    tables |= {"ledger_entry", "ledger_entry_default"}
+
+    def attached_keys() -> dict[str, tuple[str, bool]]:
+        return {t: k for t, k in entries_keys().items() if t in tables}
+
+    after = attached_keys()
+    assert all(valid for _, valid in after.values())
+    keyed.month_keys_backward(apps, connection.schema_editor())
+    assert attached_keys() == {"ledger_entry": (JOURNALS, True)}
+    keyed.month_keys_forward(apps, connection.schema_editor())
+    assert attached_keys() == after
+    # A run cut short after the swap (keys NOT VALID): the next one validates.
+    keyed.month_keys_backward(apps, connection.schema_editor())
+    with connection.cursor() as cursor:
+        month_keys.link_month(cursor, month_of(), valid=False)
+        month_keys.link_default(cursor, valid=False)
+    assert attached_keys()["ledger_entry_default"] == (JOURNALS, False)
+    keyed.month_keys_forward(apps, connection.schema_editor())
+    assert attached_keys() == after
