@@ -30,6 +30,12 @@ controller and the daily task do before and at its detach:
 The raw baseline, in the same run: one scan of the month's partition
 (count and sums of its entries), the least any check of the month reads.
 Each run detaches one more month: run it three times for three figures.
+
+With --rolled-back N it instead times the oldest month's two DETACH
+statements alone (the journals' with its hooks), N times, each in a
+transaction rolled back: how long the DETACHes themselves hold their tables
+with the keys the ledger has (say, before and after ledger 0013 on the same
+ledger), against the same scan.
 """
 
 from __future__ import annotations
@@ -135,6 +141,74 @@ def waits_line(probe: dict) -> str:
     )
 
 
+def entries_keys_line(cursor: Any, month: Any) -> str:
+    """Where the entries month's key into the journals points (ledger 0013:
+    its own journals month; before: the parents' one key)."""
+    cursor.execute(
+        "SELECT c.conname, c.confrelid::regclass::text, c.conparentid <> 0 FROM pg_constraint c "
+        "WHERE c.contype = 'f' AND c.conrelid = to_regclass(%s) "
+        "AND c.confrelid::regclass::text LIKE 'ledger_journal%%' ORDER BY 1",
+        [month.name],
+    )
+    keys = [
+        f"{name} -> {target}{' (copied from ledger_entry)' if inherited else ''}"
+        for name, target, inherited in cursor.fetchall()
+    ]
+    return ", ".join(keys) or "none"
+
+
+def rolled_back_detaches(month: Any) -> dict[str, float]:
+    """The oldest month's two DETACHes alone, entries then journals, with
+    the journals' hooks around the second (ledger.detached), in one
+    transaction rolled back: how long each DETACH statement takes, which is
+    how long it holds its table, whatever the records cost. Nothing changes."""
+    from django.db import connection, transaction
+
+    from ledger.detached import after_journals_detach, before_journals_detach
+    from refunds.partitions import Month
+
+    journals = Month("ledger_journal", month.start)
+    took: dict[str, float] = {}
+    with transaction.atomic(), connection.cursor() as cur:
+        started = time.perf_counter()
+        cur.execute(f'ALTER TABLE ledger_entry DETACH PARTITION "{month.name}"')
+        took["entries DETACH"] = time.perf_counter() - started
+        started = time.perf_counter()
+        before_journals_detach(journals, cur)
+        cur.execute(f'ALTER TABLE ledger_journal DETACH PARTITION "{journals.name}"')
+        after_journals_detach(journals, cur)
+        took["journals DETACH, with its hooks"] = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return took
+
+
+def run_rolled_back(month: Any, rounds: int) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        keys = entries_keys_line(cur, month)
+        baseline = min(scan_month(cur, month.name) for _ in range(3))
+    print(f"  the entries month's keys: {keys}", flush=True)
+    runs = []
+    for n in range(rounds):
+        took = rolled_back_detaches(month)
+        runs.append(took)
+        print(
+            f"  run {n + 1}: " + ", ".join(f"{k} {v * 1000:,.0f} ms" for k, v in took.items()),
+            flush=True,
+        )
+    print()
+    print(f"=== rolled-back DETACHes (load average now {load_average()}) ===")
+    print(f"keys: {keys}")
+    print(f"raw baseline, one scan of the entries month: {baseline:.2f} s")
+    for name in runs[0]:
+        median = statistics.median(r[name] for r in runs)
+        print(
+            f"{name}: median {median * 1000:,.0f} ms of {rounds} ({median / baseline:.2f}x the scan)"
+        )
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     url = args.database_url
     open_database(url, "bench.ledger_scale.detach", recreate=False)
@@ -179,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
         f"journals (ledger {first} to {last})",
         flush=True,
     )
+    if args.rolled_back:
+        return run_rolled_back(month, args.rolled_back)
 
     staff, _ = get_user_model().objects.get_or_create(
         username="bench-controller", defaults={"is_staff": True}
@@ -278,6 +354,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add_database_arguments(parser, DEFAULT_DATABASE_URL)
     parser.add_argument(
         "--probe-every", type=float, default=0.01, help="seconds between the probe's reads"
+    )
+    parser.add_argument(
+        "--rolled-back",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: time the oldest month's two DETACH statements alone, N times, each "
+        "in a transaction rolled back (no close, statements or records; nothing changes)",
     )
     args = parser.parse_args(argv)
     check_database_url(parser, args.database_url, what="closes and detaches its oldest month")
