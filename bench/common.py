@@ -80,8 +80,10 @@ def setup_django(
     eager_refusal: str | None = None,
     quiet_static: bool = False,
     require_postgres: bool = True,
+    migrate: bool = True,
 ) -> None:
-    """Django in this process against `url`, as production runs it, migrated.
+    """Django in this process against `url`, as production runs it, migrated
+    (unless `migrate` is False: the schema as it is).
 
     `bench` names the benchmark in refusals. With `eager_refusal`, stop with
     that message if Celery would run tasks eagerly (outbox consumers inside
@@ -110,14 +112,16 @@ def setup_django(
         raise SystemExit(f"{bench} needs PostgreSQL, not {connection.vendor}.")
     if eager_refusal and getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False):
         raise SystemExit(eager_refusal)
-    call_command("migrate", interactive=False, verbosity=0)
+    if migrate:
+        call_command("migrate", interactive=False, verbosity=0)
 
 
 def open_database(url: str, bench: str, *, recreate: bool, **setup: Any) -> None:
     """prepare_database, setup_django, and say so."""
     created = prepare_database(url, recreate=recreate)
     setup_django(url, bench, **setup)
-    print(f"database {database_name(url)}{' (created)' if created else ''}, migrated")
+    migrated = "migrated" if setup.get("migrate", True) else "not migrated (as it is)"
+    print(f"database {database_name(url)}{' (created)' if created else ''}, {migrated}")
 
 
 def server_facts(url: str, settings: Sequence[str] = SERVER_SETTINGS) -> dict[str, str]:
