@@ -113,8 +113,35 @@ def link_default(cursor: Any, *, valid: bool = True) -> bool:
     return True
 
 
+UNKEYED = f"""
+SELECT c.relname,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conrelid = c.oid
+               AND k.confrelid IN (SELECT to_regclass('{JOURNALS}') UNION ALL
+                                   SELECT inhrelid FROM pg_inherits
+                                   WHERE inhparent = to_regclass('{JOURNALS}')))
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = to_regclass('{ENTRIES}')
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.contype = 'f' AND k.conrelid = c.oid
+                  AND k.convalidated
+                  AND k.confrelid IN (SELECT to_regclass('{JOURNALS}') UNION ALL
+                                      SELECT inhrelid FROM pg_inherits
+                                      WHERE inhparent = to_regclass('{JOURNALS}')))
+ORDER BY 1
+"""
+
+
+def unkeyed(cursor: Any) -> list[tuple[str, bool]]:
+    """The attached entries tables with no validated key into the journals
+    (declared on them, or copied from a key on ledger_entry before ledger
+    0013): (table, whether it has one NOT VALID)."""
+    cursor.execute(UNKEYED)
+    return [(name, bool(pending)) for name, pending in cursor.fetchall()]
+
+
 def after_entries_month_created(month: Any, cursor: Any) -> None:
     """settings.PARTITION_AFTER_CREATE for ledger_entry: the new month's key
     (refunds.partitions makes the month and this in one transaction, after
-    the journals month of the same run)."""
+    the journals month of the same run; it also runs this for the months of
+    its window that exist already, so a month made without its key, by hand
+    or by the code before ledger 0013, gets it)."""
     link_month(cursor, month.start)

@@ -21,7 +21,8 @@ partition yet. From then on:
   names every refused month. A table's hook in settings.PARTITION_AFTER_CREATE
   runs in the month's transaction, and such tables' months are made after
   the others' (an entries month gets its key into its own journals month:
-  ledger.month_keys).
+  ledger.month_keys); it runs again for the months of the window that exist
+  already (it must be idempotent), so that one made without it gets it.
 - `detach` detaches (never drops) the monthly partitions that end on or
   before the first day of the month `older_than` - 1 months before the
   current one (it keeps the current month and the `older_than` - 1 before
@@ -141,7 +142,8 @@ def detach_hook(when: str, table: str) -> Callable[[Month, Any], None] | None:
 
 
 def create_hook(table: str) -> Callable[[Month, Any], None] | None:
-    """What runs right after a month of `table` is made, in its transaction:
+    """What runs right after a month of `table` is made, in its transaction,
+    and for each month of create_ahead's window made before (so idempotent):
     `hook(month, cursor)` (settings.PARTITION_AFTER_CREATE), or None."""
     return _hook("PARTITION_AFTER_CREATE", table)
 
@@ -269,9 +271,16 @@ def create_ahead(
     refused: list[str] = []
     for table in tables:
         existing = {m.start for m in monthly_partitions(table)}
+        hook = create_hook(table)
         for offset in range(months + 1):
             month = Month(table, add_months(first, offset))
             if month.start in existing:
+                if hook is not None and not dry_run:
+                    # Made before, maybe without what the hook adds: it is
+                    # idempotent, so it runs again (under the same lock wait).
+                    with transaction.atomic(), connection.cursor() as cursor:
+                        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                        hook(month, cursor)
                 continue
             count = rows_in_default(month)
             if count:

@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import connection
+
+from .. import month_keys
 from .sql import DEFAULT_LIMIT, Finding, _fetch, _findings, _n, _sql
 
 # ---------------------------------------------------------------- the books
@@ -349,3 +352,33 @@ def outbox_backlog(limit: int = DEFAULT_LIMIT) -> list[Finding]:
             )
         )
     return findings[:limit]
+
+
+def entries_keyed(limit: int = DEFAULT_LIMIT) -> list[Finding]:
+    """Every attached month of the entries has its foreign key into the journals."""
+    # ledger.month_keys: each entries month points into its own journals
+    # month (or the whole of ledger_journal). A month made by hand, or by a
+    # create-ahead of the code before ledger 0013, has none: nothing in the
+    # database then refuses an entry without its journal.
+    with connection.cursor() as cursor:
+        found = month_keys.unkeyed(cursor)
+    findings = []
+    for table, pending in found[:limit]:
+        if pending:
+            detail = (
+                "its key into the journals is NOT VALID yet (its rows are not proven): "
+                f"ALTER TABLE {table} VALIDATE CONSTRAINT <its key>, which holds no writer off"
+            )
+        else:
+            journals = table.replace(month_keys.ENTRIES, month_keys.JOURNALS, 1)
+            if table.endswith("_default"):
+                journals = month_keys.JOURNALS
+            detail = (
+                "no foreign key into the journals (made by hand, or by a create-ahead of the "
+                "code before ledger 0013): `manage.py partitions create-ahead` adds it to the "
+                f"current and coming months; else ALTER TABLE {table} ADD CONSTRAINT "
+                f"{table}_journal_key FOREIGN KEY (journal_id, date) REFERENCES {journals} "
+                "(id, date) DEFERRABLE INITIALLY DEFERRED"
+            )
+        findings.append(Finding("entries_keyed", table, detail))
+    return findings

@@ -28,6 +28,7 @@ class Check:
 
 
 POSTGRES_ONLY = {
+    "entries_keyed": "reads PostgreSQL's catalog of the entries' monthly partitions",
     "refund_journals_match_completion": (
         "reads the breakdown snapshotted at completion with PostgreSQL's jsonb functions"
     ),
@@ -49,6 +50,7 @@ CHECKS: tuple[Check, ...] = tuple(
         ("trial_balance", books.trial_balance_nets_to_zero),
         ("journals_in_open_periods", books.journals_in_open_periods),
         ("outbox_backlog", books.outbox_backlog),
+        ("entries_keyed", books.entries_keyed),
         ("sales_posted", sources.sales_posted),
         ("payouts_posted", sources.payouts_posted),
         ("refunds_posted", sources.refunds_posted),

@@ -706,3 +706,34 @@ def test_ledger_0013_keys_each_month_and_goes_back_to_one_key(accounts):
     assert attached_keys()["ledger_entry_default"] == (JOURNALS, False)
     keyed.month_keys_forward(apps, connection.schema_editor())
     assert attached_keys() == after
+
+
+def keyed_findings() -> dict[str, str]:
+    return {f.subject: f.detail for f in check_invariants() if f.check == "entries_keyed"}
+
+
+@pytest.mark.django_db
+def test_check_ledger_finds_an_entries_month_without_its_key_and_create_ahead_restores_it(
+    accounts,
+):
+    """A month made without its key (by hand, or by the code before ledger
+    0013): check_ledger names it, and the next create-ahead keys it."""
+    assert keyed_findings() == {}
+    coming = Month("ledger_entry", add_months(month_of(), 1))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER TABLE {coming.name} DROP CONSTRAINT {month_keys.key_name(coming.start)}"
+        )
+    found = keyed_findings()
+    assert list(found) == [coming.name]
+    assert "no foreign key into the journals" in found[coming.name]
+    assert create_ahead(1) == []
+    assert keyed_findings() == {}
+    assert entries_keys()[coming.name] == (Month(JOURNALS, coming.start).name, True)
+    # A key added NOT VALID (a migration cut short) is named as such.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"ALTER TABLE {coming.name} DROP CONSTRAINT {month_keys.key_name(coming.start)}"
+        )
+        month_keys.link_month(cursor, coming.start, valid=False)
+    assert "NOT VALID" in keyed_findings()[coming.name]
