@@ -28,8 +28,10 @@ the parents did, and its archive drops the key right before that DETACH.
 refunds.partitions.create_ahead makes the journals month first.
 
 Plain SQL on a DB-API cursor, without Django: refunds.partitions runs
-`after_entries_month_created` when it makes an entries month, and
-bench.ledger_scale's fill calls `link_month` for the months it makes.
+`before_entries_month_created` and `after_entries_month_created` around the
+CREATE of an entries month, and bench.ledger_scale's fill calls `link_month`
+for the months it makes. A month made or attached by hand has no key until
+one is added (`key_sql`; check_ledger's `entries_keyed` names such a month).
 """
 
 from __future__ import annotations
@@ -82,18 +84,52 @@ def link_month(cursor: Any, start: date, *, valid: bool = True) -> bool:
     before its journals month's DETACH, ledger.detached). With valid=False
     the key is added NOT VALID (new rows checked, the month's rows not yet:
     VALIDATE CONSTRAINT later, which holds no writer off)."""
-    entries, journals = month_name(ENTRIES, start), month_name(JOURNALS, start)
+    entries = month_name(ENTRIES, start)
     if not _attached(cursor, entries, ENTRIES):
         raise ValueError(f"{entries} is not a partition of {ENTRIES}")
-    own = _attached(cursor, journals, JOURNALS)
+    target = key_target(cursor, start)
     name = key_name(start)
     if not _has_key(cursor, entries, name):
+        # The journals before the entries, in the order postings lock them
+        # (ADD FOREIGN KEY would lock the entries month first).
+        cursor.execute(f'LOCK TABLE "{target}" IN SHARE ROW EXCLUSIVE MODE')
         cursor.execute(
             f'ALTER TABLE "{entries}" ADD CONSTRAINT "{name}" FOREIGN KEY (journal_id, date) '
-            f'REFERENCES "{journals if own else JOURNALS}" (id, date) '
+            f'REFERENCES "{target}" (id, date) '
             "DEFERRABLE INITIALLY DEFERRED" + ("" if valid else " NOT VALID")
         )
-    return own
+    return target != JOURNALS
+
+
+def key_target(cursor: Any, start: date) -> str:
+    """What the entries month starting `start` points into: its journals
+    month if that is attached, else the whole of ledger_journal."""
+    journals = month_name(JOURNALS, start)
+    return journals if _attached(cursor, journals, JOURNALS) else JOURNALS
+
+
+def key_target_of(cursor: Any, table: str) -> str:
+    """key_target for an entries table named as refunds.partitions names its
+    months (ledger_entry_default: the whole of ledger_journal)."""
+    suffix = table.removeprefix(f"{ENTRIES}_y")
+    if table == suffix or len(suffix) != 7:
+        return JOURNALS
+    return key_target(cursor, date(int(suffix[:4]), int(suffix[5:]), 1))
+
+
+def key_sql(table: str, target: str) -> str:
+    """The statements that give an attached entries table without a key its
+    key into `target` without holding writers off for the check of its rows:
+    added NOT VALID (new rows checked from then on), then validated in a
+    transaction of its own (SHARE UPDATE EXCLUSIVE on the month: writers go
+    on)."""
+    name = f"{table}_journal_key"
+    return (
+        f"BEGIN; LOCK TABLE {target} IN SHARE ROW EXCLUSIVE MODE; "
+        f"ALTER TABLE {table} ADD CONSTRAINT {name} FOREIGN KEY (journal_id, date) "
+        f"REFERENCES {target} (id, date) DEFERRABLE INITIALLY DEFERRED NOT VALID; COMMIT; "
+        f"ALTER TABLE {table} VALIDATE CONSTRAINT {name};"
+    )
 
 
 DEFAULT_KEY = f"{ENTRIES}_default_journal_key"
@@ -138,10 +174,17 @@ def unkeyed(cursor: Any) -> list[tuple[str, bool]]:
     return [(name, bool(pending)) for name, pending in cursor.fetchall()]
 
 
+def before_entries_month_created(month: Any, cursor: Any) -> None:
+    """settings.PARTITION_BEFORE_CREATE for ledger_entry: what its key will
+    point into locked first (SHARE ROW EXCLUSIVE, what adding the key takes),
+    before CREATE ... PARTITION OF locks ledger_entry: a posting locks its
+    journal before its entries, so the other order could deadlock with one."""
+    cursor.execute(f'LOCK TABLE "{key_target(cursor, month.start)}" IN SHARE ROW EXCLUSIVE MODE')
+
+
 def after_entries_month_created(month: Any, cursor: Any) -> None:
     """settings.PARTITION_AFTER_CREATE for ledger_entry: the new month's key
     (refunds.partitions makes the month and this in one transaction, after
-    the journals month of the same run; it also runs this for the months of
-    its window that exist already, so a month made without its key, by hand
-    or by the code before ledger 0013, gets it)."""
+    the journals month of the same run; the month is empty, so the check of
+    its rows costs nothing)."""
     link_month(cursor, month.start)

@@ -18,11 +18,11 @@ partition yet. From then on:
   locked while it copies. The refusal is checked before, and the error that
   PostgreSQL raises if a row arrives in between is turned into the same one.
   A refused month does not stop the others: all are made, then one error
-  names every refused month. A table's hook in settings.PARTITION_AFTER_CREATE
-  runs in the month's transaction, and such tables' months are made after
-  the others' (an entries month gets its key into its own journals month:
-  ledger.month_keys); it runs again for the months of the window that exist
-  already (it must be idempotent), so that one made without it gets it.
+  names every refused month. A table's hooks in settings.PARTITION_BEFORE_CREATE
+  and PARTITION_AFTER_CREATE run in the month's transaction, right before
+  and after its CREATE, and such tables' months are made after the others'
+  (an entries month gets its key into its own journals month, that month
+  locked first: ledger.month_keys).
 - `detach` detaches (never drops) the monthly partitions that end on or
   before the first day of the month `older_than` - 1 months before the
   current one (it keeps the current month and the `older_than` - 1 before
@@ -141,11 +141,11 @@ def detach_hook(when: str, table: str) -> Callable[[Month, Any], None] | None:
     return _hook(f"PARTITION_{when.upper()}_DETACH", table)
 
 
-def create_hook(table: str) -> Callable[[Month, Any], None] | None:
-    """What runs right after a month of `table` is made, in its transaction,
-    and for each month of create_ahead's window made before (so idempotent):
-    `hook(month, cursor)` (settings.PARTITION_AFTER_CREATE), or None."""
-    return _hook("PARTITION_AFTER_CREATE", table)
+def create_hook(when: str, table: str) -> Callable[[Month, Any], None] | None:
+    """What runs right `when` ("before" or "after") a month of `table` is
+    made, in its transaction: `hook(month, cursor)`
+    (settings.PARTITION_BEFORE_CREATE, PARTITION_AFTER_CREATE), or None."""
+    return _hook(f"PARTITION_{when.upper()}_CREATE", table)
 
 
 def partition_key(table: str) -> tuple[str, str]:
@@ -240,8 +240,9 @@ def _in_default_error(refused: list[str], made: list[str]) -> PartitionError:
     return PartitionError(
         "; ".join(refused) + ", so their month partitions cannot be attached over them. "
         "Move them by hand in a quiet moment (create the month as a plain table, "
-        "move the rows from the default partition, ATTACH PARTITION), then run "
-        "create-ahead again. "
+        "move the rows from the default partition, give an entries month its key "
+        "into the journals as check_ledger's entries_keyed says, ATTACH PARTITION), "
+        "then run create-ahead again. "
         + (f"Made the other months: {', '.join(made)}." if made else "No other month was missing."),
         made=made,
     )
@@ -264,23 +265,16 @@ def create_ahead(
         return []
     # Tables with a creation hook last: it may point the new month at another
     # table's month of this run (the ledger's entries at their journals).
-    hooked = getattr(settings, "PARTITION_AFTER_CREATE", {})
+    hooked = {**settings.PARTITION_BEFORE_CREATE, **settings.PARTITION_AFTER_CREATE}
     tables.sort(key=lambda table: table in hooked)
     first = month_of(today)
     made: list[str] = []
     refused: list[str] = []
     for table in tables:
         existing = {m.start for m in monthly_partitions(table)}
-        hook = create_hook(table)
         for offset in range(months + 1):
             month = Month(table, add_months(first, offset))
             if month.start in existing:
-                if hook is not None and not dry_run:
-                    # Made before, maybe without what the hook adds: it is
-                    # idempotent, so it runs again (under the same lock wait).
-                    with transaction.atomic(), connection.cursor() as cursor:
-                        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-                        hook(month, cursor)
                 continue
             count = rows_in_default(month)
             if count:
@@ -302,10 +296,13 @@ def _create(month: Month) -> bool:
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                before = create_hook("before", month.table)
+                if before is not None:
+                    before(month, cursor)
                 cursor.execute(create_month_sql(month))
-                hook = create_hook(month.table)
-                if hook is not None:
-                    hook(month, cursor)
+                after = create_hook("after", month.table)
+                if after is not None:
+                    after(month, cursor)
     except DatabaseError as error:
         # A row of the month reached DEFAULT after the count (PostgreSQL
         # rechecks under its lock and refuses): the same refusal.

@@ -433,9 +433,12 @@ PARTITIONED_TABLES = {
     # recorded (ledger.partitions, ledger.detached_journals).
     "ledger_journal": "ledger.partitions.journals_kept",
 }
-# What runs right after a month is made, in its transaction
-# (refunds.partitions._create): an entries month gets its key into its own
-# journals month (ledger.month_keys).
+# What runs right before and right after a month is made, in its
+# transaction (refunds.partitions._create): an entries month gets its key
+# into its own journals month, that month locked first (ledger.month_keys).
+PARTITION_BEFORE_CREATE = {
+    "ledger_entry": "ledger.month_keys.before_entries_month_created",
+}
 PARTITION_AFTER_CREATE = {
     "ledger_entry": "ledger.month_keys.after_entries_month_created",
 }

@@ -360,25 +360,20 @@ def entries_keyed(limit: int = DEFAULT_LIMIT) -> list[Finding]:
     # month (or the whole of ledger_journal). A month made by hand, or by a
     # create-ahead of the code before ledger 0013, has none: nothing in the
     # database then refuses an entry without its journal.
-    with connection.cursor() as cursor:
-        found = month_keys.unkeyed(cursor)
     findings = []
-    for table, pending in found[:limit]:
-        if pending:
-            detail = (
-                "its key into the journals is NOT VALID yet (its rows are not proven): "
-                f"ALTER TABLE {table} VALIDATE CONSTRAINT <its key>, which holds no writer off"
-            )
-        else:
-            journals = table.replace(month_keys.ENTRIES, month_keys.JOURNALS, 1)
-            if table.endswith("_default"):
-                journals = month_keys.JOURNALS
-            detail = (
-                "no foreign key into the journals (made by hand, or by a create-ahead of the "
-                "code before ledger 0013): `manage.py partitions create-ahead` adds it to the "
-                f"current and coming months; else ALTER TABLE {table} ADD CONSTRAINT "
-                f"{table}_journal_key FOREIGN KEY (journal_id, date) REFERENCES {journals} "
-                "(id, date) DEFERRABLE INITIALLY DEFERRED"
-            )
-        findings.append(Finding("entries_keyed", table, detail))
+    with connection.cursor() as cursor:
+        for table, pending in month_keys.unkeyed(cursor)[:limit]:
+            if pending:
+                detail = (
+                    "its key into the journals is NOT VALID yet (its rows are not proven): "
+                    f"ALTER TABLE {table} VALIDATE CONSTRAINT <its key>; it holds no writer off"
+                )
+            else:
+                journals = month_keys.key_target_of(cursor, table)
+                detail = (
+                    "no foreign key into the journals (made or attached by hand, or by a "
+                    "create-ahead of the code before ledger 0013): nothing refuses an entry "
+                    f"without its journal there. Add it: {month_keys.key_sql(table, journals)}"
+                )
+            findings.append(Finding("entries_keyed", table, detail))
     return findings

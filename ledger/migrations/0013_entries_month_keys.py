@@ -13,7 +13,9 @@
 # checked from the commit on), then each new key is validated in a
 # transaction of its own (VALIDATE CONSTRAINT holds no writer off). A run cut
 # short in between leaves keys NOT VALID; running the migration again
-# validates them.
+# validates them. The swap waits at most LOCK_WAIT for its lock on both
+# tables (every reader and writer would queue behind it): a long report
+# running makes it fail ("lock timeout"); run it again.
 # Reversible: the one key on the parents again, the month keys dropped.
 
 from django.db import migrations, transaction
@@ -21,6 +23,7 @@ from django.db import migrations, transaction
 from ledger import month_keys
 
 OLD_KEY = "ledger_entry_journal_key"
+LOCK_WAIT = "10s"
 
 NOT_VALID = r"""
 SELECT c.conrelid::regclass::text, c.conname
@@ -59,7 +62,10 @@ def month_keys_forward(apps, schema_editor):
         if not _partitioned(cursor):
             return
         # What dropping the parents' key takes, in the order postings take
-        # their locks: the journals, then the entries.
+        # their locks: the journals, then the entries. Every reader and
+        # writer queues behind a lock waited for: give up after LOCK_WAIT
+        # (a long report holds it off) rather than hold the ledger up.
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
         cursor.execute("LOCK TABLE ledger_journal, ledger_entry IN ACCESS EXCLUSIVE MODE")
         for start in _months(cursor):
             month_keys.link_month(cursor, start, valid=False)
@@ -81,6 +87,7 @@ def month_keys_backward(apps, schema_editor):
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if not _partitioned(cursor):
             return
+        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
         cursor.execute("LOCK TABLE ledger_journal, ledger_entry IN ACCESS EXCLUSIVE MODE")
         for start in _months(cursor):
             name = month_keys.key_name(start)

@@ -322,3 +322,46 @@ def test_a_reader_and_a_journals_detach_do_not_deadlock(
     assert seen["entries"] > 0 and seen["journals"] > 0, seen
     assert verdicts[JAN].reason == "", verdicts[JAN].reason
     assert JAN not in {m.start for m in partitions.monthly_partitions("ledger_journal")}
+
+
+FAR = date(2035, 1, 1)
+
+
+@pytest.fixture
+def far_months():
+    """Entries and journals months of FAR, made by the test, dropped after it
+    (entries first: their key points into the journals month)."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS ledger_entry_y2035m01")
+        if "ledger_journal_y2035m01" in {
+            m.name for m in partitions.monthly_partitions("ledger_journal")
+        }:  # the keys into the journals forbid a plain DROP
+            cursor.execute("ALTER TABLE ledger_journal DETACH PARTITION ledger_journal_y2035m01")
+        cursor.execute("DROP TABLE IF EXISTS ledger_journal_y2035m01")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_posting_under_way_and_an_entries_month_being_made_do_not_deadlock(far_months):
+    """A posting locks its journal (its month), then the entries. Making an
+    entries month locks its key's journals month before CREATE ... PARTITION
+    OF locks ledger_entry (ledger.month_keys.before_entries_month_created):
+    it waits for the posting, which is not behind it."""
+    from refunds.partitions import create_ahead
+
+    create_ahead(0, today=FAR, tables=["ledger_journal"])
+    poster = other_session()
+    made: list[str] = []
+    try:
+        with poster.cursor() as cursor:
+            # A posting under way: its journal of FAR inserted, its entries not yet.
+            cursor.execute("LOCK TABLE ledger_journal_y2035m01 IN ROW EXCLUSIVE MODE")
+            thread = in_thread(lambda: made.extend(create_ahead(0, today=FAR, tables=[ENTRIES])))
+            assert until(lambda: waiting_for("ledger_journal_y2035m01")), "it never waited"
+            cursor.execute("SET lock_timeout = '3s'")
+            cursor.execute("LOCK TABLE ONLY ledger_entry IN ROW EXCLUSIVE MODE")
+        poster.commit()
+    finally:
+        poster.close()
+    thread.join(WAIT)
+    assert made == ["ledger_entry_y2035m01"]
