@@ -25,6 +25,8 @@ month's DETACH checks that small table only). So does an entries month made
 when its journals month was not (its journals are then in
 ledger_journal_default): it costs its journals month's DETACH what the key on
 the parents did, and its archive drops the key right before that DETACH.
+Such a key is not re-pointed once the journals month exists (by hand: a key
+into the month NOT VALID, VALIDATE it, drop the old one).
 refunds.partitions.create_ahead makes the journals month first.
 
 Plain SQL on a DB-API cursor, without Django: refunds.partitions runs
