@@ -129,6 +129,16 @@ class Journal(models.Model):
             models.Index(fields=["date", "id"], name="journal_date_idx"),
             models.Index(fields=["case"], name="journal_case_idx"),
             models.Index(fields=["posting_key"], name="journal_posting_key_idx"),
+            # The reversals alone (a few rows): a journals month's DETACH
+            # looks for reversals pointing into it with this very condition
+            # (the key is MATCH FULL), which without this index reads every
+            # journal of every month with ledger_journal locked (1.35 s at
+            # 100 M entries; 14 ms with it). Migration 0014.
+            models.Index(
+                fields=["reverses", "reverses_date"],
+                name="journal_reversal_idx",
+                condition=Q(reverses__isnull=False) | Q(reverses_date__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

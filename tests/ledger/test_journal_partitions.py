@@ -736,3 +736,21 @@ def test_check_ledger_finds_an_entries_month_without_its_key_and_says_how_to_add
     with connection.cursor() as cursor:
         cursor.execute(f"ALTER TABLE {coming.name} VALIDATE CONSTRAINT {key}")
     assert keyed_findings() == {}
+
+
+@pytest.mark.django_db
+def test_the_reversals_a_detach_looks_for_are_found_through_their_own_index(accounts):
+    """A journals month's DETACH looks for reversals pointing into it with the
+    key's MATCH FULL condition; ledger 0014's partial index answers that
+    condition in every month, instead of a read of every journal."""
+    journal = post_one(draft(accounts, "reversed", date.today()), posted_by=BY_TESTS)
+    reverse_journal(journal, on=date.today(), posted_by=BY_TESTS)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(
+            "EXPLAIN SELECT fk.reverses_id, fk.reverses_date FROM ledger_journal fk "
+            "WHERE (fk.reverses_id IS NOT NULL OR fk.reverses_date IS NOT NULL)"
+        )
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Seq Scan" not in plan, plan
+    assert "reverses_id_reverses_date_idx" in plan, plan
