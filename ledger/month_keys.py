@@ -56,10 +56,6 @@ def key_name(start: date) -> str:
     return f"{month_name(ENTRIES, start)}_journal_key"
 
 
-def _next_month(start: date) -> date:
-    return date(start.year + start.month // 12, start.month % 12 + 1, 1)
-
-
 def _attached(cursor: Any, table: str, parent: str) -> bool:
     cursor.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_inherits "

@@ -240,9 +240,9 @@ def _in_default_error(refused: list[str], made: list[str]) -> PartitionError:
     return PartitionError(
         "; ".join(refused) + ", so their month partitions cannot be attached over them. "
         "Move them by hand in a quiet moment (create the month as a plain table, "
-        "move the rows from the default partition, give an entries month its key "
-        "into the journals as check_ledger's entries_keyed says, ATTACH PARTITION), "
-        "then run create-ahead again. "
+        "move the rows from the default partition, give an entries month its foreign key "
+        "(journal_id, date) into its journals month, DEFERRABLE INITIALLY DEFERRED, "
+        "ATTACH PARTITION), then run create-ahead again. "
         + (f"Made the other months: {', '.join(made)}." if made else "No other month was missing."),
         made=made,
     )
