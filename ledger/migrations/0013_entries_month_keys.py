@@ -18,6 +18,9 @@
 # running makes it fail ("lock timeout"); run it again.
 # Reversible: the one key on the parents again, the month keys dropped.
 
+from contextlib import contextmanager
+from datetime import date
+
 from django.db import migrations, transaction
 
 from ledger import month_keys
@@ -43,8 +46,6 @@ def _partitioned(cursor):
 
 
 def _months(cursor):
-    from datetime import date
-
     cursor.execute(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
         "WHERE i.inhparent = to_regclass('ledger_entry') "
@@ -53,20 +54,32 @@ def _months(cursor):
     return [date(int(name[-7:-3]), int(name[-2:]), 1) for (name,) in cursor.fetchall()]
 
 
-def month_keys_forward(apps, schema_editor):
-    connection = schema_editor.connection
+@contextmanager
+def _ledger_locked(connection):
+    """A transaction with ledger_journal, then ledger_entry, locked ACCESS
+    EXCLUSIVE (what swapping the keys on the parents takes, in the order
+    postings take their locks), yielding its cursor; None where there is
+    nothing to swap (SQLite, or the entries not partitioned). Every reader
+    and writer queues behind a lock waited for: it gives up after LOCK_WAIT
+    (a long report holds it off) rather than hold the ledger up."""
     if connection.vendor != "postgresql":
+        yield None
         return
-    quote = connection.ops.quote_name
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if not _partitioned(cursor):
+            yield None
             return
-        # What dropping the parents' key takes, in the order postings take
-        # their locks: the journals, then the entries. Every reader and
-        # writer queues behind a lock waited for: give up after LOCK_WAIT
-        # (a long report holds it off) rather than hold the ledger up.
         cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
         cursor.execute("LOCK TABLE ledger_journal, ledger_entry IN ACCESS EXCLUSIVE MODE")
+        yield cursor
+
+
+def month_keys_forward(apps, schema_editor):
+    connection = schema_editor.connection
+    quote = connection.ops.quote_name
+    with _ledger_locked(connection) as cursor:
+        if cursor is None:
+            return
         for start in _months(cursor):
             month_keys.link_month(cursor, start, valid=False)
         month_keys.link_default(cursor, valid=False)
@@ -81,14 +94,10 @@ def month_keys_forward(apps, schema_editor):
 
 def month_keys_backward(apps, schema_editor):
     connection = schema_editor.connection
-    if connection.vendor != "postgresql":
-        return
     quote = connection.ops.quote_name
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if not _partitioned(cursor):
+    with _ledger_locked(connection) as cursor:
+        if cursor is None:
             return
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'")
-        cursor.execute("LOCK TABLE ledger_journal, ledger_entry IN ACCESS EXCLUSIVE MODE")
         for start in _months(cursor):
             name = month_keys.key_name(start)
             table = month_keys.month_name("ledger_entry", start)
